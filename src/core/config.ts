@@ -1,0 +1,78 @@
+// `.github/fleet-warden.yml`, always read from the base branch: a pull request cannot loosen the policy that judges it.
+import { z } from "zod";
+import { parseYamlSafely } from "./yaml.js";
+
+export const CONFIG_PATH = ".github/fleet-warden.yml";
+
+const severitySetting = z.enum(["error", "warning", "notice", "off"]);
+
+const tenantSchema = z.strictObject({
+  name: z.string().min(1),
+  paths: z.array(z.string().min(1)).min(1),
+  namespaces: z.array(z.string().min(1)).default([]),
+  serviceAccount: z.string().min(1).optional(),
+});
+
+export const configSchema = z.strictObject({
+  tenants: z.array(tenantSchema).optional(),
+  platform: z
+    .strictObject({
+      paths: z.array(z.string().min(1)).optional(),
+    })
+    .default({}),
+  imageUpdates: z
+    .strictObject({
+      branches: z.array(z.string().min(1)).default(["flux-image-updates", "flux-image-updates-*"]),
+      authors: z.array(z.string().min(1)).default(["fluxcdbot"]),
+      mergeMethod: z.enum(["merge", "squash", "rebase"]).default("squash"),
+      allowMajor: z.boolean().default(false),
+    })
+    .default({
+      branches: ["flux-image-updates", "flux-image-updates-*"],
+      authors: ["fluxcdbot"],
+      mergeMethod: "squash",
+      allowMajor: false,
+    }),
+  rules: z.record(z.string(), severitySetting).default({}),
+  exclude: z.array(z.string().min(1)).default([]),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type SeveritySetting = z.infer<typeof severitySetting>;
+
+export const defaultConfig: Config = configSchema.parse({});
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; config: Config; errors: string[] };
+
+/**
+ * Parses the config text. A broken config never crashes and never silently falls back:
+ * the caller gets the defaults to keep evaluating with, and errors that name the key.
+ */
+export function parseConfig(text: string | undefined, knownRules: readonly string[] = []): ConfigResult {
+  if (text === undefined) return { ok: true, config: defaultConfig };
+  const parsed = parseYamlSafely(text, CONFIG_PATH);
+  if (parsed.error) {
+    return { ok: false, config: defaultConfig, errors: [`${CONFIG_PATH}:${parsed.error.line}: ${parsed.error.message}`] };
+  }
+  if (parsed.documents.length > 1) {
+    return { ok: false, config: defaultConfig, errors: [`${CONFIG_PATH}: expected one YAML document, found ${parsed.documents.length}`] };
+  }
+  const value = parsed.documents[0]?.value ?? {};
+  const result = configSchema.safeParse(value ?? {});
+  if (!result.success) {
+    const errors = result.error.issues.map((issue) => {
+      const key = issue.path.length > 0 ? issue.path.join(".") : "(top level)";
+      return `${CONFIG_PATH}: \`${key}\`: ${issue.message}`;
+    });
+    return { ok: false, config: defaultConfig, errors };
+  }
+  const unknownRules = knownRules.length > 0 ? Object.keys(result.data.rules).filter((id) => !knownRules.includes(id)) : [];
+  if (unknownRules.length > 0) {
+    return {
+      ok: false,
+      config: result.data,
+      errors: unknownRules.map((id) => `${CONFIG_PATH}: \`rules.${id}\`: unknown rule id (known: ${knownRules.join(", ")})`),
+    };
+  }
+  return { ok: true, config: result.data };
+}

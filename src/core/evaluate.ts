@@ -1,0 +1,223 @@
+// The pipeline: facts of a pull request in, a Verdict out. Pure but for reading the trees on disk and running kustomize.
+import { performance } from "node:perf_hooks";
+import { rules as allRules } from "../../rules/index.js";
+import { buildAffected, type BuildResult } from "./build/index.js";
+import { parseConfig, type Config } from "./config.js";
+import { diffChangedFiles } from "./diff.js";
+import { FleetModel, isYamlPath, objectKey, type SourceDocument } from "./fleet.js";
+import { classifyImageUpdate } from "./imageupdate.js";
+import { evaluateOwnership } from "./ownership.js";
+import { touchesAddedLines } from "./patch.js";
+import { isExcluded, resolveTenants, territoryResolver } from "./tenants.js";
+import type {
+  Build,
+  ChangedFile,
+  Finding,
+  IgnoredFinding,
+  OwnershipReport,
+  PullRequestFacts,
+  Rule,
+  RuleContext,
+  Severity,
+  TenantInfo,
+  Verdict,
+} from "./types.js";
+import { errorMessage } from "./yaml.js";
+
+export const IGNORE_ANNOTATION = "fleet-warden.io/ignore";
+export const IGNORE_REASON_ANNOTATION = "fleet-warden.io/ignore-reason";
+
+export interface EvaluateOptions {
+  rules?: readonly Rule[];
+}
+
+export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions = {}): Promise<Verdict> {
+  const started = performance.now();
+  const rules = options.rules ?? allRules;
+  const problems = [...(facts.problems ?? [])];
+
+  const configResult = parseConfig(facts.policy.config?.text, rules.map((rule) => rule.meta.id));
+  if (!configResult.ok) problems.push(...configResult.errors);
+  const config = configResult.config;
+
+  const base = new FleetModel(facts.baseDir);
+  const head = new FleetModel(facts.headDir);
+  const tenants = resolveTenants(config, base);
+  const changedFiles = facts.changedFiles.filter((file) => !isExcluded(config, file.path));
+
+  const [ownership, builds] = await Promise.all([
+    evaluateOwnership(facts, config, tenants),
+    buildAffected({ config, base, head, changedFiles, repository: facts.repository }).catch(
+      (error): BuildResult => ({ base: [], head: [], renderedDiff: [], problems: [`builds failed: ${errorMessage(error)}`], notes: [] }),
+    ),
+  ]);
+  problems.push(...builds.problems);
+
+  const headContext = ruleContext(config, head, base, changedFiles, "head", tenants, builds.head, ownership);
+  const baseContext = ruleContext(config, base, base, changedFiles, "base", tenants, builds.base, { entries: [], notices: [] });
+  const headRun = runRules(rules, headContext, config);
+  const baseRun = runRules(rules, baseContext, config);
+  problems.push(...headRun.problems);
+
+  const { counted, preExisting } = classifyFindings(headRun.findings, baseRun.findings, changedFiles, builds);
+  const { kept, ignored } = applyExceptions(counted, head, builds.head);
+  const { kept: keptPreExisting } = applyExceptions(preExisting, head, builds.head);
+
+  const autoMerge = classifyImageUpdate({ facts, config, base, head, changedFiles: facts.changedFiles });
+  const diff = diffChangedFiles(changedFiles, base, head);
+  const conclusion = problems.length > 0 || kept.some((finding) => finding.severity === "error") ? "failure" : "success";
+
+  return {
+    conclusion,
+    title: titleFor(conclusion, kept, problems),
+    findings: sortFindings(kept),
+    preExisting: sortFindings(keptPreExisting),
+    ignored,
+    ownership,
+    builds: builds.head.map((build) => build.report),
+    renderedDiff: builds.renderedDiff,
+    diff,
+    ...(autoMerge ? { autoMerge } : {}),
+    problems,
+    notes: builds.notes,
+    stats: {
+      changedFiles: facts.changedFiles.length,
+      documents: changedFiles.reduce((count, file) => count + (head.file(file.path)?.documents.length ?? 0), 0),
+      builds: builds.head.length + builds.base.length,
+      durationMs: Math.round(performance.now() - started),
+    },
+  };
+}
+
+function ruleContext(
+  config: Config,
+  model: FleetModel,
+  base: FleetModel,
+  changedFiles: ChangedFile[],
+  side: "base" | "head",
+  tenants: TenantInfo[],
+  builds: Build[],
+  ownership: OwnershipReport,
+): RuleContext {
+  const sidePath = (file: ChangedFile) => (side === "base" ? (file.previousPath ?? file.path) : file.path);
+  const present = (file: ChangedFile) => (side === "base" ? file.status !== "added" : file.status !== "removed");
+  const changedDocuments: SourceDocument[] = changedFiles
+    .filter((file) => present(file) && isYamlPath(sidePath(file)))
+    .flatMap((file) => model.file(sidePath(file))?.documents ?? []);
+  return {
+    config,
+    head: model,
+    base,
+    changedFiles: side === "base" ? changedFiles.map((file) => ({ ...file, path: sidePath(file), addedLines: [], hunks: [] })) : changedFiles,
+    changedDocuments,
+    tenants,
+    territory: territoryResolver(tenants),
+    builds,
+    ownership,
+  };
+}
+
+function runRules(rules: readonly Rule[], context: RuleContext, config: Config): { findings: Finding[]; problems: string[] } {
+  const findings = new Map<string, Finding>();
+  const problems: string[] = [];
+  for (const rule of rules) {
+    const setting = config.rules[rule.meta.id];
+    if (setting === "off") continue;
+    let found;
+    try {
+      found = rule.check(context);
+    } catch (error) {
+      problems.push(`rule ${rule.meta.id} could not run: ${errorMessage(error)}`);
+      continue;
+    }
+    for (const raw of found) {
+      if (isExcluded(config, raw.path)) continue;
+      const severity: Severity = setting ?? raw.severity ?? rule.meta.defaultSeverity;
+      const finding: Finding = { ...raw, rule: rule.meta.id, severity };
+      findings.set(`${finding.rule}|${finding.path}|${finding.line}|${finding.message}`, finding);
+    }
+  }
+  return { findings: [...findings.values()], problems };
+}
+
+/**
+ * A finding counts against the pull request when it sits on a line the pull request added or
+ * changed, on a rendered object whose content it changed, or when the base had no such finding.
+ */
+function classifyFindings(head: Finding[], base: Finding[], changedFiles: ChangedFile[], builds: BuildResult) {
+  const byPath = new Map(changedFiles.map((file) => [file.path, file]));
+  const basePathOf = (path: string) => byPath.get(path)?.previousPath ?? path;
+  const sameFinding = (finding: Finding, path: string) => `${finding.rule}|${path}|${finding.message}`;
+  const onBase = new Set(base.map((finding) => sameFinding(finding, finding.path)));
+  const changedObjects = new Set(
+    builds.renderedDiff.flatMap((diff) => diff.changes.filter((change) => change.change !== "removed").map((change) => `${diff.build}|${objectKey(change.ref)}`)),
+  );
+  const counted: Finding[] = [];
+  const preExisting: Finding[] = [];
+  for (const finding of head) {
+    const file = byPath.get(finding.path);
+    const touched =
+      (file !== undefined && touchesAddedLines(file, finding.line, finding.endLine)) ||
+      (finding.build !== undefined && finding.object !== undefined && changedObjects.has(`${finding.build}|${objectKey(finding.object)}`)) ||
+      !onBase.has(sameFinding(finding, basePathOf(finding.path)));
+    (touched ? counted : preExisting).push(finding);
+  }
+  return { counted, preExisting };
+}
+
+/** Objects annotated `fleet-warden.io/ignore: <rule>[,<rule>]` with a reason skip those rules; every exception is listed. */
+function applyExceptions(findings: Finding[], head: FleetModel, builds: Build[]): { kept: Finding[]; ignored: IgnoredFinding[] } {
+  const kept: Finding[] = [];
+  const ignored: IgnoredFinding[] = [];
+  for (const finding of findings) {
+    const annotations = annotationsFor(finding, head, builds);
+    const rules = String(annotations[IGNORE_ANNOTATION] ?? "")
+      .split(",")
+      .map((rule) => rule.trim());
+    if (!rules.includes(finding.rule)) {
+      kept.push(finding);
+      continue;
+    }
+    const reason = annotations[IGNORE_REASON_ANNOTATION];
+    if (typeof reason === "string" && reason.trim() !== "") {
+      ignored.push({ finding, reason: reason.trim() });
+    } else {
+      kept.push({ ...finding, message: `${finding.message} (the ${IGNORE_ANNOTATION} annotation needs a reason in ${IGNORE_REASON_ANNOTATION} to take effect)` });
+    }
+  }
+  return { kept, ignored };
+}
+
+function annotationsFor(finding: Finding, head: FleetModel, builds: Build[]): Record<string, unknown> {
+  let object: Record<string, unknown> | undefined;
+  if (finding.build && finding.object) {
+    const key = objectKey(finding.object);
+    object = builds.find((build) => build.report.name === finding.build)?.objects.find((rendered) => objectKey(rendered.ref) === key)?.object;
+  }
+  object ??= head.documentAt(finding.path, finding.line)?.object;
+  const metadata = (object?.metadata ?? {}) as Record<string, unknown>;
+  const annotations = metadata.annotations;
+  return annotations !== null && typeof annotations === "object" ? (annotations as Record<string, unknown>) : {};
+}
+
+const severityOrder: Record<Severity, number> = { error: 0, warning: 1, notice: 2 };
+
+function sortFindings(findings: Finding[]): Finding[] {
+  return [...findings].sort(
+    (a, b) => severityOrder[a.severity] - severityOrder[b.severity] || a.path.localeCompare(b.path) || a.line - b.line || a.rule.localeCompare(b.rule),
+  );
+}
+
+function titleFor(conclusion: Verdict["conclusion"], findings: Finding[], problems: string[]): string {
+  const count = (severity: Severity) => findings.filter((finding) => finding.severity === severity).length;
+  const parts = [
+    [count("error"), "error"],
+    [count("warning"), "warning"],
+    [count("notice"), "notice"],
+  ]
+    .filter(([n]) => (n as number) > 0)
+    .map(([n, word]) => `${n} ${word}${n === 1 ? "" : "s"}`);
+  if (problems.length > 0) parts.unshift(`${problems.length} evaluation problem${problems.length === 1 ? "" : "s"}`);
+  if (parts.length === 0) return conclusion === "success" ? "No findings" : "Failed";
+  return parts.join(", ");
+}

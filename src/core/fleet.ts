@@ -1,0 +1,240 @@
+// The fleet model: every YAML document of a tree on disk, parsed lazily with source positions,
+// Kubernetes objects indexed by apiVersion/kind/namespace/name, Flux objects recognised.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { ObjectRef } from "./types.js";
+import { defaultYamlLimits, formatBytes, parseYamlSafely, type ParsedDocument, type YamlError, type YamlLimits, type YamlPath } from "./yaml.js";
+
+export type KubeObject = Record<string, unknown> & {
+  apiVersion: string;
+  kind: string;
+  metadata: Record<string, unknown> & { name?: string; namespace?: string };
+};
+
+/** One Kubernetes object (or any YAML document) in a file, with its lines. List items are documents of their own. */
+export interface SourceDocument {
+  path: string;
+  /** Index of the YAML document in the file. */
+  index: number;
+  /** The path of this value inside the YAML document: [] or ["items", n] for an item of a List. */
+  basePath: YamlPath;
+  value: unknown;
+  /** Set when the value is a Kubernetes object (apiVersion, kind and metadata). */
+  object?: KubeObject;
+  ref?: ObjectRef;
+  startLine: number;
+  endLine: number;
+  /** Line of the key at `path`, relative to this document's value. */
+  keyLine(path: YamlPath): number | undefined;
+  valueLine(path: YamlPath): number | undefined;
+  valueEndLine(path: YamlPath): number | undefined;
+  file: SourceFile;
+}
+
+export interface SourceFile {
+  path: string;
+  text: string;
+  /** The file's lines, without line terminators. */
+  lines: string[];
+  documents: SourceDocument[];
+  error?: YamlError;
+}
+
+const YAML_FILE = /\.ya?ml$/i;
+const SKIPPED_DIRS = new Set([".git"]);
+
+export function isYamlPath(path: string): boolean {
+  return YAML_FILE.test(path);
+}
+
+export function objectKey(ref: ObjectRef): string {
+  return `${apiGroup(ref.apiVersion)}/${ref.kind}/${ref.namespace ?? ""}/${ref.name}`;
+}
+
+export function describeRef(ref: ObjectRef): string {
+  return `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ""}${ref.name || "(unnamed)"}`;
+}
+
+export function apiGroup(apiVersion: string): string {
+  const slash = apiVersion.indexOf("/");
+  return slash === -1 ? "" : apiVersion.slice(0, slash);
+}
+
+export function isFluxApi(apiVersion: string): boolean {
+  return apiGroup(apiVersion).endsWith(".toolkit.fluxcd.io");
+}
+
+export function asKubeObject(value: unknown): KubeObject | undefined {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
+  const candidate = value as Record<string, unknown>;
+  if (typeof candidate.apiVersion !== "string" || typeof candidate.kind !== "string") return undefined;
+  const metadata = candidate.metadata;
+  if (metadata !== undefined && (metadata === null || typeof metadata !== "object" || Array.isArray(metadata))) return undefined;
+  return { ...candidate, metadata: (metadata ?? {}) as KubeObject["metadata"] } as KubeObject;
+}
+
+export function refOf(object: KubeObject): ObjectRef {
+  const { name, namespace } = object.metadata;
+  return {
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    name: typeof name === "string" ? name : "",
+    ...(typeof namespace === "string" && namespace !== "" ? { namespace } : {}),
+  };
+}
+
+export class FleetModel {
+  private readonly parsed = new Map<string, SourceFile | undefined>();
+  private listing?: string[];
+  private allObjectsCache?: SourceDocument[];
+  private fluxCache?: SourceDocument[];
+
+  constructor(
+    readonly root: string,
+    private readonly limits: YamlLimits = defaultYamlLimits,
+  ) {}
+
+  /** Every regular file in the tree, as sorted POSIX paths relative to the root. */
+  paths(): string[] {
+    this.listing ??= listFiles(this.root);
+    return this.listing;
+  }
+
+  yamlPaths(): string[] {
+    return this.paths().filter(isYamlPath);
+  }
+
+  exists(path: string): boolean {
+    return this.paths().includes(path);
+  }
+
+  readText(path: string): string | undefined {
+    try {
+      return readFileSync(join(this.root, path), "utf8");
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The parsed file, or undefined when it does not exist. Parsing happens once per path. */
+  file(path: string): SourceFile | undefined {
+    if (this.parsed.has(path)) return this.parsed.get(path);
+    const size = fileSize(join(this.root, path));
+    let file: SourceFile | undefined;
+    if (size !== undefined) {
+      file =
+        size > this.limits.maxBytes
+          ? parseSourceFile(path, "", this.limits, size)
+          : parseSourceFile(path, this.readText(path) ?? "", this.limits);
+    }
+    this.parsed.set(path, file);
+    return file;
+  }
+
+  /** Every Kubernetes object in every YAML file of the tree. */
+  objects(): SourceDocument[] {
+    this.allObjectsCache ??= this.yamlPaths().flatMap((path) => this.file(path)?.documents.filter((doc) => doc.object) ?? []);
+    return this.allObjectsCache;
+  }
+
+  /** Flux objects (any *.toolkit.fluxcd.io API). Only files that mention Flux's API group are parsed. */
+  fluxObjects(): SourceDocument[] {
+    this.fluxCache ??= this.yamlPaths()
+      .filter((path) => (this.readText(path) ?? "").includes("toolkit.fluxcd.io"))
+      .flatMap((path) => this.file(path)?.documents ?? [])
+      .filter((doc) => doc.ref && isFluxApi(doc.ref.apiVersion));
+    return this.fluxCache;
+  }
+
+  /** Flux objects of one kind, e.g. "Kustomization" of kustomize.toolkit.fluxcd.io. */
+  fluxObjectsOfKind(kind: string): SourceDocument[] {
+    return this.fluxObjects().filter((doc) => doc.ref?.kind === kind);
+  }
+
+  /** The document that contains `line` of `path`. */
+  documentAt(path: string, line: number): SourceDocument | undefined {
+    return this.file(path)?.documents.find((doc) => doc.startLine <= line && line <= doc.endLine);
+  }
+}
+
+export function parseSourceFile(path: string, text: string, limits: YamlLimits = defaultYamlLimits, sizeOverride?: number): SourceFile {
+  const file: SourceFile = { path, text, lines: splitLines(text), documents: [] };
+  if (sizeOverride !== undefined) {
+    // Too large to read at all: the same message the parser gives, without loading the file.
+    file.error = { line: 1, message: `${path} is ${formatBytes(sizeOverride)}, over the ${formatBytes(limits.maxBytes)} limit for a manifest` };
+    return file;
+  }
+  const parsed = parseYamlSafely(text, path, limits);
+  if (parsed.error) {
+    file.error = parsed.error;
+    return file;
+  }
+  for (const doc of parsed.documents) {
+    const object = asKubeObject(doc.value);
+    const items = object && object.kind.endsWith("List") && Array.isArray(object.items) ? object.items : undefined;
+    if (items) {
+      items.forEach((item, i) => file.documents.push(sourceDocument(file, doc, ["items", i], item)));
+    } else {
+      file.documents.push(sourceDocument(file, doc, [], doc.value));
+    }
+  }
+  return file;
+}
+
+function sourceDocument(file: SourceFile, doc: ParsedDocument, basePath: YamlPath, value: unknown): SourceDocument {
+  const object = asKubeObject(value);
+  const at = (path: YamlPath) => [...basePath, ...path];
+  const startLine = basePath.length === 0 ? doc.startLine : (doc.valueLine(basePath) ?? doc.startLine);
+  const endLine = basePath.length === 0 ? doc.endLine : (doc.valueEndLine(basePath) ?? doc.endLine);
+  return {
+    path: file.path,
+    index: doc.index,
+    basePath,
+    value,
+    ...(object ? { object, ref: refOf(object) } : {}),
+    startLine,
+    endLine,
+    keyLine: (path) => doc.keyLine(at(path)),
+    valueLine: (path) => doc.valueLine(at(path)),
+    valueEndLine: (path) => doc.valueEndLine(at(path)),
+    file,
+  };
+}
+
+export function splitLines(text: string): string[] {
+  const lines = text.split(/\r?\n/);
+  if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  return lines;
+}
+
+function fileSize(path: string): number | undefined {
+  try {
+    const stat = statSync(path);
+    return stat.isFile() ? stat.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Regular files only: links and special files in a snapshot are never followed. */
+export function listFiles(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, prefix: string) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        if (!SKIPPED_DIRS.has(entry.name)) walk(join(dir, entry.name), rel);
+      } else if (entry.isFile()) {
+        out.push(rel);
+      }
+    }
+  };
+  walk(root, "");
+  return out.sort();
+}

@@ -1,0 +1,42 @@
+// Small facts about Flux objects shared by tenants, builds and rules.
+import { posix } from "node:path";
+import type { FleetModel, SourceDocument } from "./fleet.js";
+
+export const FLUX_SYSTEM = "flux-system";
+
+export function specOf(doc: SourceDocument): Record<string, unknown> {
+  const spec = doc.object?.spec;
+  return spec !== null && typeof spec === "object" && !Array.isArray(spec) ? (spec as Record<string, unknown>) : {};
+}
+
+/** `./apps/staging/` -> `apps/staging`; the repository root is "". Undefined when the path leaves the root. */
+export function normalizeRepoPath(path: string): string | undefined {
+  const normalized = posix.normalize(`/${path}`).replace(/^\/+/, "").replace(/\/+$/, "");
+  if (normalized.startsWith("..")) return undefined;
+  return normalized === "." ? "" : normalized;
+}
+
+/**
+ * True when a Flux Kustomization's source is this repository: the `flux-system` GitRepository
+ * (the one `flux bootstrap` creates for the fleet repository itself), or a GitRepository whose
+ * URL names this repository.
+ */
+export function sourcesThisRepository(doc: SourceDocument, model: FleetModel, repository?: { owner: string; name: string }): boolean {
+  const sourceRef = (specOf(doc).sourceRef ?? {}) as Record<string, unknown>;
+  if (sourceRef.kind !== undefined && sourceRef.kind !== "GitRepository") return false;
+  const name = typeof sourceRef.name === "string" ? sourceRef.name : undefined;
+  if (!name) return false;
+  const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (doc.ref?.namespace ?? FLUX_SYSTEM);
+  if (name === FLUX_SYSTEM && namespace === FLUX_SYSTEM) return true;
+  if (!repository) return false;
+  const source = model
+    .fluxObjectsOfKind("GitRepository")
+    .find((candidate) => candidate.ref?.name === name && (candidate.ref.namespace ?? FLUX_SYSTEM) === namespace);
+  const url = source ? specOf(source).url : undefined;
+  return typeof url === "string" && urlNamesRepository(url, repository);
+}
+
+function urlNamesRepository(url: string, repository: { owner: string; name: string }): boolean {
+  const path = url.replace(/\.git$/, "").replace(/\/+$/, "").toLowerCase();
+  return path.endsWith(`/${repository.owner}/${repository.name}`.toLowerCase()) || path.endsWith(`:${repository.owner}/${repository.name}`.toLowerCase());
+}

@@ -1,0 +1,237 @@
+// The contract between the pure core, the rules, the reporters and the GitHub layer.
+// Nothing here does I/O: the App and the CLI each build a PullRequestFacts, the core returns a Verdict.
+import type { Config } from "./config.js";
+import type { FleetModel, SourceDocument } from "./fleet.js";
+import type { FileObjectDiff } from "./diff.js";
+
+export type Severity = "error" | "warning" | "notice";
+export type Conclusion = "success" | "failure" | "neutral";
+
+/** A replacement of lines [line, endLine] (1-based, inclusive) of the finding's file on the head side. */
+export interface Fix {
+  line: number;
+  endLine: number;
+  /** The new text of those lines, without a trailing newline. */
+  replacement: string;
+  /** One line saying what the fix does, shown above the suggestion. */
+  description?: string;
+}
+
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+export interface Finding {
+  rule: string;
+  severity: Severity;
+  path: string;
+  line: number;
+  endLine: number;
+  message: string;
+  fix?: Fix;
+  /** The object the finding is about: used for exceptions (ignore annotations) and pre-existing matching. */
+  object?: ObjectRef;
+  /** The rendered build (by name) in which the finding was seen, when it comes from rendered output. */
+  build?: string;
+}
+
+/** A finding before the engine has applied the configured severity. */
+export type RuleFinding = Omit<Finding, "rule" | "severity"> & { severity?: Severity };
+
+export type ChangeStatus = "added" | "removed" | "modified" | "renamed";
+
+export interface ChangedFile {
+  path: string;
+  /** The path on the base side of a rename. */
+  previousPath?: string;
+  status: ChangeStatus;
+  /** Head-side line numbers that the pull request added or changed. */
+  addedLines: number[];
+  /** Head-side line ranges shown in the diff (context included): where review comments may go. */
+  hunks: Array<{ start: number; end: number }>;
+  /** True when the diff could not be shown (binary, or too large for GitHub's patch). */
+  patchMissing?: boolean;
+}
+
+export interface Review {
+  user: string;
+  state: "APPROVED" | "CHANGES_REQUESTED" | "COMMENTED" | "DISMISSED" | "PENDING";
+  commitId: string;
+  submittedAt?: string;
+}
+
+export interface PolicyFile {
+  path: string;
+  text: string;
+}
+
+/**
+ * Everything the core needs to judge a pull request. Trees are extracted folders on disk.
+ * Questions only some evaluations ask are lazy methods (policy-bot's pull.Context model).
+ */
+export interface PullRequestFacts {
+  repository: { owner: string; name: string };
+  number?: number;
+  /** The merge base: what the pull request is diffed against. */
+  baseSha: string;
+  headSha: string;
+  baseDir: string;
+  headDir: string;
+  changedFiles: ChangedFile[];
+  author: string;
+  headBranch?: string;
+  /** The head repository is not the base repository. */
+  fromFork?: boolean;
+  draft?: boolean;
+  reviews: Review[];
+  /** Policy files read from the base branch: `.github/fleet-warden.yml` and CODEOWNERS. */
+  policy: { config?: PolicyFile; codeowners?: PolicyFile };
+  /** Is `login` a member of the team `org/team`? Cached per evaluation by the caller. */
+  isTeamMember(team: string, login: string): Promise<boolean>;
+  /** Set when the snapshot or file listing hit a limit; the verdict reports it. */
+  problems?: string[];
+  /** Links and special files found in the head snapshot; they were not extracted. */
+  specialFiles?: SpecialFile[];
+}
+
+export interface SpecialFile {
+  path: string;
+  kind: "symlink" | "hardlink" | "other";
+  target?: string;
+}
+
+export interface OwnershipEntry {
+  path: string;
+  owners: string[];
+  /** "author", "approval by @x", or undefined when not satisfied. */
+  satisfiedBy?: string;
+  allowed: boolean;
+}
+
+export interface OwnershipReport {
+  source?: string;
+  entries: OwnershipEntry[];
+  notices: string[];
+}
+
+export interface RenderedObject {
+  object: Record<string, unknown>;
+  ref: ObjectRef;
+  /** Where the object came from in the repository, as best known (file and line of its document). */
+  source?: { path: string; line: number };
+}
+
+export interface BuildReport {
+  /** e.g. "Kustomization flux-system/apps (clusters/production)" or the folder for a plain root. */
+  name: string;
+  path: string;
+  ok: boolean;
+  error?: string;
+  objects: number;
+}
+
+/** A problem found while building, attributed to the source line that caused it. */
+export interface BuildIssue {
+  rule: "kustomize-build" | "postbuild-variables";
+  path: string;
+  line: number;
+  message: string;
+}
+
+export interface Build {
+  report: BuildReport;
+  objects: RenderedObject[];
+  issues: BuildIssue[];
+}
+
+export interface ObjectChange {
+  ref: ObjectRef;
+  change: "added" | "removed" | "modified";
+  /** A compact YAML diff for a modified object. */
+  diff?: string;
+}
+
+export interface RenderedDiff {
+  build: string;
+  path: string;
+  changes: ObjectChange[];
+}
+
+export interface TenantInfo {
+  name: string;
+  paths: string[];
+  namespaces: string[];
+  serviceAccount?: string;
+  /** "config" when declared in .github/fleet-warden.yml, else where it was inferred from. */
+  origin: string;
+}
+
+export type Territory = { kind: "tenant"; tenant: TenantInfo } | { kind: "platform" };
+
+export interface AutoMergeReport {
+  eligible: boolean;
+  reasons: string[];
+  merged?: boolean;
+  note?: string;
+}
+
+export interface IgnoredFinding {
+  finding: Finding;
+  reason: string;
+}
+
+export interface Verdict {
+  conclusion: Conclusion;
+  title: string;
+  /** Findings that count against the pull request. */
+  findings: Finding[];
+  /** Findings that already existed on the base and that the pull request does not touch. */
+  preExisting: Finding[];
+  /** Findings skipped through fleet-warden.io/ignore annotations. */
+  ignored: IgnoredFinding[];
+  ownership: OwnershipReport;
+  builds: BuildReport[];
+  renderedDiff: RenderedDiff[];
+  diff: FileObjectDiff[];
+  autoMerge?: AutoMergeReport;
+  /** Problems that stopped part of the evaluation (bad config, limits hit): they fail the check. */
+  problems: string[];
+  /** Things worth knowing that do not fail the check (e.g. builds skipped because no kustomize is installed). */
+  notes: string[];
+  stats: {
+    changedFiles: number;
+    documents: number;
+    builds: number;
+    durationMs: number;
+  };
+}
+
+/** What a rule sees. Everything is already parsed; rules never do I/O. */
+export interface RuleContext {
+  config: Config;
+  head: FleetModel;
+  base: FleetModel;
+  changedFiles: ChangedFile[];
+  /** Parsed documents of the changed files on the head side (removed files have none). */
+  changedDocuments: SourceDocument[];
+  tenants: TenantInfo[];
+  territory(path: string): Territory;
+  /** Head-side rendered builds of the affected kustomizations (empty when nothing was built). */
+  builds: Build[];
+  ownership: OwnershipReport;
+}
+
+export interface RuleMeta {
+  id: string;
+  defaultSeverity: Severity;
+  summary: string;
+  rationale: string;
+}
+
+export interface Rule {
+  meta: RuleMeta;
+  check(context: RuleContext): RuleFinding[];
+}

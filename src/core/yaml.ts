@@ -1,0 +1,188 @@
+// YAML parsing for hostile input: size, document, alias and depth limits; every failure becomes an error with a line.
+import { isMap, isPair, isScalar, LineCounter, parseAllDocuments, type Document, type Node } from "yaml";
+
+export interface YamlLimits {
+  maxBytes: number;
+  maxDocuments: number;
+  maxDepth: number;
+  maxAliasCount: number;
+}
+
+export const defaultYamlLimits: YamlLimits = {
+  maxBytes: 2 * 1024 * 1024,
+  maxDocuments: 1000,
+  maxDepth: 64,
+  maxAliasCount: 100,
+};
+
+export type YamlPath = ReadonlyArray<string | number>;
+
+export interface ParsedDocument {
+  index: number;
+  value: unknown;
+  startLine: number;
+  endLine: number;
+  /** Line of the key at `path` (or of the value when the last step is a sequence index). */
+  keyLine(path: YamlPath): number | undefined;
+  /** Line where the value at `path` starts. */
+  valueLine(path: YamlPath): number | undefined;
+  /** Last line of the value at `path`. */
+  valueEndLine(path: YamlPath): number | undefined;
+}
+
+export interface YamlError {
+  line: number;
+  message: string;
+}
+
+export interface ParsedYaml {
+  documents: ParsedDocument[];
+  error?: YamlError;
+}
+
+const NUL = String.fromCharCode(0);
+
+export function parseYamlSafely(text: string, path: string, limits: YamlLimits = defaultYamlLimits): ParsedYaml {
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > limits.maxBytes) {
+    return failure(1, `${path} is ${formatBytes(bytes)}, over the ${formatBytes(limits.maxBytes)} limit for a manifest`);
+  }
+  if (text.includes(NUL)) return failure(1, `${path} is binary (it contains NUL bytes), not YAML`);
+  const tooDeep = findExcessiveNesting(text, limits.maxDepth);
+  if (tooDeep) return failure(tooDeep, `nesting deeper than ${limits.maxDepth} levels`);
+
+  const lineCounter = new LineCounter();
+  const lineOf = (offset: number) => lineCounter.linePos(offset).line;
+  let docs: Document.Parsed[];
+  try {
+    docs = parseAllDocuments(text, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[];
+  } catch (error) {
+    return failure(1, `cannot parse: ${errorMessage(error)}`);
+  }
+  if (!Array.isArray(docs)) return { documents: [] }; // an empty stream
+  if (docs.length > limits.maxDocuments) {
+    return failure(lineOf(docs[limits.maxDocuments]!.range[0]), `more than ${limits.maxDocuments} YAML documents in one file`);
+  }
+
+  const documents: ParsedDocument[] = [];
+  for (const [index, doc] of docs.entries()) {
+    const firstError = doc.errors[0];
+    if (firstError) return failure(lineOf(firstError.pos[0]), firstError.message.split("\n")[0] ?? "invalid YAML");
+    if (doc.contents === null) continue; // an empty document (`---` with nothing after it)
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: limits.maxAliasCount });
+    } catch (error) {
+      return failure(lineOf(doc.range[0]), `document ${index + 1}: ${errorMessage(error)}`);
+    }
+    if (depthOf(value) > limits.maxDepth) return failure(lineOf(doc.range[0]), `nesting deeper than ${limits.maxDepth} levels`);
+    documents.push(describeDocument(doc, index, value, lineOf));
+  }
+  return { documents };
+}
+
+function describeDocument(doc: Document.Parsed, index: number, value: unknown, lineOf: (offset: number) => number): ParsedDocument {
+  const contents = doc.contents as Node;
+  const nodeAt = (path: YamlPath): Node | undefined => (path.length === 0 ? contents : (doc.getIn(path, true) as Node | undefined));
+  const startOffset = contents.range?.[0] ?? doc.range[0];
+  const endOffset = Math.max(startOffset, (contents.range?.[1] ?? doc.range[1]) - 1);
+  return {
+    index,
+    value,
+    startLine: lineOf(startOffset),
+    endLine: lineOf(endOffset),
+    keyLine(path) {
+      if (path.length === 0) return lineOf(startOffset);
+      const parent = nodeAt(path.slice(0, -1));
+      const last = path[path.length - 1];
+      if (isMap(parent)) {
+        const pair = parent.items.find((item) => isPair(item) && isScalar(item.key) && item.key.value === last);
+        const key = pair?.key as Node | undefined;
+        if (key?.range) return lineOf(key.range[0]);
+        return undefined;
+      }
+      return this.valueLine(path);
+    },
+    valueLine(path) {
+      const node = nodeAt(path);
+      return node?.range ? lineOf(node.range[0]) : undefined;
+    },
+    valueEndLine(path) {
+      const node = nodeAt(path);
+      return node?.range ? lineOf(Math.max(node.range[0], node.range[1] - 1)) : undefined;
+    },
+  };
+}
+
+/**
+ * A cheap scan before parsing: flow brackets and indentation deeper than the limit would make the
+ * parser recurse that deep. Returns the line where it happens, or 0.
+ */
+function findExcessiveNesting(text: string, maxDepth: number): number {
+  let depth = 0;
+  let line = 1;
+  let quote: string | undefined;
+  let lineStart = true;
+  let indent = 0;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (char === "\n") {
+      line++;
+      lineStart = true;
+      indent = 0;
+      quote = undefined; // a quoted scalar spanning lines is rare; resynchronise rather than mis-count
+      continue;
+    }
+    if (lineStart) {
+      if (char === " ") {
+        // Block nesting needs at least one more space per level.
+        if (++indent > maxDepth * 8) return line;
+        continue;
+      }
+      lineStart = false;
+    }
+    if (quote) {
+      if (char === quote) quote = undefined;
+      continue;
+    }
+    if (char === "#" && (i === 0 || text[i - 1] === " " || text[i - 1] === "\t")) {
+      while (i + 1 < text.length && text[i + 1] !== "\n") i++;
+    } else if (char === '"' || char === "'") {
+      quote = char;
+    } else if (char === "[" || char === "{") {
+      if (++depth > maxDepth) return line;
+    } else if (char === "]" || char === "}") {
+      depth = Math.max(0, depth - 1);
+    }
+  }
+  return 0;
+}
+
+/** Depth of a parsed value, iteratively (an alias can make a deep value out of a shallow text). */
+export function depthOf(value: unknown): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  const seen = new Set<object>();
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== "object" || seen.has(current)) continue;
+    seen.add(current);
+    max = Math.max(max, depth);
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return max;
+}
+
+function failure(line: number, message: string): ParsedYaml {
+  return { documents: [], error: { line, message } };
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} B`;
+}

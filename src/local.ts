@@ -1,0 +1,177 @@
+// PullRequestFacts from a local git repository: what the CLI evaluates, exactly as the App would.
+import { execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
+import { CONFIG_PATH } from "./core/config.js";
+import { CODEOWNERS_PATHS } from "./core/codeowners.js";
+import { parsePatch } from "./core/patch.js";
+import type { ChangedFile, PolicyFile, PullRequestFacts } from "./core/types.js";
+import { extractSnapshot, type Snapshot } from "./snapshot.js";
+
+const run = promisify(execFile);
+
+export class GitError extends Error {}
+
+export interface LocalOptions {
+  repo: string;
+  base: string;
+  head: string;
+  /** The pull request's author, for ownership. */
+  author?: string;
+  /** Teams (`org/team`) the author belongs to. */
+  teams?: string[];
+  /** Logins that approved the head commit. */
+  approvedBy?: string[];
+}
+
+export interface LocalFacts {
+  facts: PullRequestFacts;
+  dispose(): Promise<void>;
+}
+
+async function git(repo: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run("git", ["-C", repo, "-c", "core.quotePath=false", ...args], { maxBuffer: 256 * 1024 * 1024 });
+    return stdout;
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new GitError(`git ${args.join(" ")} failed${stderr ? `: ${stderr}` : ""}`);
+  }
+}
+
+async function resolveCommit(repo: string, ref: string): Promise<string> {
+  try {
+    return (await git(repo, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`])).trim();
+  } catch {
+    throw new GitError(`"${ref}" is not a commit in ${repo}`);
+  }
+}
+
+export async function localFacts(options: LocalOptions): Promise<LocalFacts> {
+  const { repo } = options;
+  const baseTip = await resolveCommit(repo, options.base);
+  const headSha = await resolveCommit(repo, options.head);
+  // Diff against the merge base, as GitHub does for a pull request; policy comes from the base tip.
+  const mergeBase = (await git(repo, ["merge-base", baseTip, headSha]).catch(() => baseTip)).trim() || baseTip;
+  const snapshots: Snapshot[] = [];
+  const dispose = async () => {
+    await Promise.all(snapshots.map((snapshot) => snapshot.dispose()));
+  };
+  try {
+    const [base, head] = await Promise.all([archive(repo, mergeBase, "base"), archive(repo, headSha, "head")]);
+    snapshots.push(base, head);
+    const [changedFiles, config, codeowners] = await Promise.all([
+      changedFilesBetween(repo, mergeBase, headSha),
+      showFile(repo, baseTip, CONFIG_PATH),
+      firstFile(repo, baseTip, CODEOWNERS_PATHS),
+    ]);
+    const teams = new Set(options.teams ?? []);
+    const repository = (await originRepository(repo)) ?? { owner: "local", name: repo.split("/").filter(Boolean).pop() ?? "repository" };
+    const author = options.author ?? "";
+    const facts: PullRequestFacts = {
+      repository,
+      baseSha: mergeBase,
+      headSha,
+      baseDir: base.dir,
+      headDir: head.dir,
+      changedFiles,
+      author,
+      reviews: (options.approvedBy ?? []).map((user) => ({ user, state: "APPROVED", commitId: headSha })),
+      policy: { ...(config ? { config } : {}), ...(codeowners ? { codeowners } : {}) },
+      // Offline, team membership is what --teams says about the author, and nothing about anybody else.
+      isTeamMember: async (team, login) => login === author && teams.has(team),
+      problems: [...base.problems, ...head.problems],
+      specialFiles: head.special,
+    };
+    return { facts, dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+}
+
+/** owner/name from the `origin` remote (`git@github.com:o/n.git`, `https://github.com/o/n`), when there is one. */
+async function originRepository(repo: string): Promise<{ owner: string; name: string } | undefined> {
+  const url = (await git(repo, ["remote", "get-url", "origin"]).catch(() => "")).trim();
+  const match = /[:/]([^/:]+)\/([^/]+?)(?:\.git)?\/?$/.exec(url);
+  return match ? { owner: match[1]!, name: match[2]! } : undefined;
+}
+
+async function archive(repo: string, sha: string, label: string): Promise<Snapshot> {
+  const child = spawn("git", ["-C", repo, "archive", "--format=tar", sha], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  const exited = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? 1)));
+  const snapshot = await extractSnapshot(child.stdout, { strip: 0, label });
+  if ((await exited) !== 0) {
+    await snapshot.dispose();
+    throw new GitError(`git archive ${sha} failed: ${stderr.trim()}`);
+  }
+  return snapshot;
+}
+
+async function showFile(repo: string, sha: string, path: string): Promise<PolicyFile | undefined> {
+  try {
+    return { path, text: await git(repo, ["show", `${sha}:${path}`]) };
+  } catch {
+    return undefined;
+  }
+}
+
+async function firstFile(repo: string, sha: string, paths: readonly string[]): Promise<PolicyFile | undefined> {
+  for (const path of paths) {
+    const file = await showFile(repo, sha, path);
+    if (file) return file;
+  }
+  return undefined;
+}
+
+/** `git diff` between two commits, as the changed files of a pull request with their hunks. */
+export async function changedFilesBetween(repo: string, from: string, to: string): Promise<ChangedFile[]> {
+  const output = await git(repo, ["diff", "--no-color", "--no-ext-diff", "-M", "-U3", "--src-prefix=a/", "--dst-prefix=b/", from, to]);
+  return parseGitDiff(output);
+}
+
+export function parseGitDiff(output: string): ChangedFile[] {
+  const files: ChangedFile[] = [];
+  const blocks = output.split(/^diff --git /m).slice(1);
+  for (const block of blocks) {
+    const newline = block.indexOf("\n");
+    const header = block.slice(0, newline === -1 ? undefined : newline);
+    const body = newline === -1 ? "" : block.slice(newline + 1);
+    const hunkStart = body.search(/^@@ /m);
+    const meta = hunkStart === -1 ? body : body.slice(0, hunkStart);
+    const line = (prefix: string) => meta.split("\n").find((candidate) => candidate.startsWith(prefix))?.slice(prefix.length);
+    const minus = line("--- ");
+    const plus = line("+++ ");
+    const renameFrom = line("rename from ");
+    const renameTo = line("rename to ");
+    const fromHeader = splitHeader(header);
+    const oldPath = renameFrom ?? (minus && minus !== "/dev/null" ? minus.replace(/^a\//, "") : fromHeader?.[0]);
+    const newPath = renameTo ?? (plus && plus !== "/dev/null" ? plus.replace(/^b\//, "") : fromHeader?.[1]);
+    const status: ChangedFile["status"] = meta.includes("\nnew file mode") || meta.startsWith("new file mode")
+      ? "added"
+      : meta.includes("\ndeleted file mode") || meta.startsWith("deleted file mode")
+        ? "removed"
+        : renameFrom
+          ? "renamed"
+          : "modified";
+    const path = status === "removed" ? oldPath : newPath;
+    if (!path) continue;
+    const { addedLines, hunks } = parsePatch(hunkStart === -1 ? "" : body.slice(hunkStart));
+    files.push({
+      path,
+      ...(status === "renamed" && oldPath ? { previousPath: oldPath } : {}),
+      status,
+      addedLines: status === "removed" ? [] : addedLines,
+      hunks: status === "removed" ? [] : hunks,
+      ...(/^Binary files /m.test(meta) ? { patchMissing: true } : {}),
+    });
+  }
+  return files;
+}
+
+/** `a/x b/x` -> ["x", "x"]; only trusted when both halves are equal-length paths (no rename). */
+function splitHeader(header: string): [string, string] | undefined {
+  const match = /^a\/(.*) b\/(.*)$/.exec(header);
+  return match ? [match[1]!, match[2]!] : undefined;
+}
