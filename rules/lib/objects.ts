@@ -1,0 +1,100 @@
+// The objects a rule judges: what the change renders to (when builds exist) or its source documents,
+// each located on a source line so that findings land where a person can fix them.
+import type { KubeObject, SourceDocument } from "../../src/core/fleet.js";
+import { objectKey } from "../../src/core/fleet.js";
+import type { ObjectRef, RuleContext, RuleFinding, Severity, Territory } from "../../src/core/types.js";
+import type { YamlPath } from "../../src/core/yaml.js";
+
+export interface LocatedObject {
+  object: KubeObject;
+  ref: ObjectRef;
+  /** The source file a finding goes on. */
+  path: string;
+  /** The source document, when the object can be traced to one (rendered objects usually can). */
+  doc?: SourceDocument;
+  /** The line of the object's document (or the line that brought it in). */
+  line: number;
+  /** Set when the object comes from a rendered build: its name. */
+  build?: string;
+  territory: Territory;
+}
+
+/**
+ * Objects to judge: every rendered object of the affected builds, and every Kubernetes object in the
+ * changed files that no build rendered (no kustomize, or a file outside every build).
+ */
+export function objectsToCheck(context: RuleContext): LocatedObject[] {
+  const located: LocatedObject[] = [];
+  const rendered = new Set<string>();
+  for (const build of context.builds) {
+    for (const item of build.objects) {
+      const path = item.source?.path ?? build.report.path;
+      const doc = item.source ? findSourceDocument(context, item.source.path, item.ref, item.source.line) : undefined;
+      located.push({
+        object: item.object as KubeObject,
+        ref: item.ref,
+        path,
+        ...(doc ? { doc } : {}),
+        line: doc?.startLine ?? item.source?.line ?? 1,
+        build: build.report.name,
+        territory: context.territory(path),
+      });
+      if (doc) rendered.add(`${doc.path}#${doc.startLine}`);
+    }
+  }
+  for (const doc of context.changedDocuments) {
+    if (!doc.object || !doc.ref || rendered.has(`${doc.path}#${doc.startLine}`)) continue;
+    located.push({ object: doc.object, ref: doc.ref, path: doc.path, doc, line: doc.startLine, territory: context.territory(doc.path) });
+  }
+  return located;
+}
+
+/** The document of `path` that declares the object (same kind and name), preferring the one at `line`. */
+function findSourceDocument(context: RuleContext, path: string, ref: ObjectRef, line: number): SourceDocument | undefined {
+  const documents = context.head.file(path)?.documents ?? [];
+  const atLine = documents.find((doc) => doc.startLine <= line && line <= doc.endLine);
+  if (atLine?.ref && atLine.ref.kind === ref.kind) return atLine;
+  return documents.find((doc) => doc.ref?.kind === ref.kind && doc.ref.name === ref.name) ?? atLine;
+}
+
+/**
+ * The source line for a YAML path of a located object: the key's line in its source document when the
+ * document has it (the field may come from a patch, in which case the object's line is used).
+ */
+export function lineOf(target: LocatedObject, path: YamlPath): number {
+  return target.doc?.keyLine(path) ?? target.line;
+}
+
+/** A finding on a located object, carrying what the engine needs for exceptions and pre-existing matching. */
+export function findingOn(
+  target: LocatedObject,
+  path: YamlPath,
+  message: string,
+  extra: { severity?: Severity; fix?: RuleFinding["fix"]; endLine?: number } = {},
+): RuleFinding {
+  const line = lineOf(target, path);
+  return {
+    path: target.path,
+    line,
+    endLine: extra.endLine ?? line,
+    message,
+    object: target.ref,
+    ...(target.build ? { build: target.build } : {}),
+    ...(extra.severity ? { severity: extra.severity } : {}),
+    ...(extra.fix ? { fix: extra.fix } : {}),
+  };
+}
+
+/** Errors in tenant territory, warnings in platform territory (node agents and CNI plugins need host access). */
+export function territorySeverity(target: LocatedObject): Severity {
+  return target.territory.kind === "tenant" ? "error" : "warning";
+}
+
+export function sameObject(a: ObjectRef, b: ObjectRef): boolean {
+  return objectKey(a) === objectKey(b);
+}
+
+/** The indentation (spaces) of a 1-based line of a source document's file. */
+export function indentOf(doc: SourceDocument, line: number): string {
+  return /^\s*/.exec(doc.file.lines[line - 1] ?? "")?.[0] ?? "";
+}
