@@ -1,10 +1,9 @@
 // PullRequestFacts from a local git repository: what the CLI evaluates, exactly as the App would.
 import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
-import { CONFIG_PATH } from "./core/config.js";
-import { CODEOWNERS_PATHS } from "./core/codeowners.js";
+import { readPolicy } from "./core/policy-files.js";
 import { parsePatch } from "./core/patch.js";
-import type { ChangedFile, PolicyFile, PullRequestFacts } from "./core/types.js";
+import type { ChangedFile, PullRequestFacts } from "./core/types.js";
 import { extractSnapshot, type Snapshot } from "./snapshot.js";
 
 const run = promisify(execFile);
@@ -59,10 +58,9 @@ export async function localFacts(options: LocalOptions): Promise<LocalFacts> {
   try {
     const [base, head] = await Promise.all([archive(repo, mergeBase, "base"), archive(repo, headSha, "head")]);
     snapshots.push(base, head);
-    const [changedFiles, config, codeowners] = await Promise.all([
+    const [changedFiles, policy] = await Promise.all([
       changedFilesBetween(repo, mergeBase, headSha),
-      showFile(repo, baseTip, CONFIG_PATH),
-      firstFile(repo, baseTip, CODEOWNERS_PATHS),
+      readPolicy((path) => git(repo, ["show", `${baseTip}:${path}`]).catch(() => undefined)),
     ]);
     const teams = new Set(options.teams ?? []);
     const repository = (await originRepository(repo)) ?? { owner: "local", name: repo.split("/").filter(Boolean).pop() ?? "repository" };
@@ -76,7 +74,7 @@ export async function localFacts(options: LocalOptions): Promise<LocalFacts> {
       changedFiles,
       author,
       reviews: (options.approvedBy ?? []).map((user) => ({ user, state: "APPROVED", commitId: headSha })),
-      policy: { ...(config ? { config } : {}), ...(codeowners ? { codeowners } : {}) },
+      policy,
       // Offline, team membership is what --teams says about the author, and nothing about anybody else.
       isTeamMember: async (team, login) => login === author && teams.has(team),
       problems: [...base.problems, ...head.problems],
@@ -107,22 +105,6 @@ async function archive(repo: string, sha: string, label: string): Promise<Snapsh
     throw new GitError(`git archive ${sha} failed: ${stderr.trim()}`);
   }
   return snapshot;
-}
-
-async function showFile(repo: string, sha: string, path: string): Promise<PolicyFile | undefined> {
-  try {
-    return { path, text: await git(repo, ["show", `${sha}:${path}`]) };
-  } catch {
-    return undefined;
-  }
-}
-
-async function firstFile(repo: string, sha: string, paths: readonly string[]): Promise<PolicyFile | undefined> {
-  for (const path of paths) {
-    const file = await showFile(repo, sha, path);
-    if (file) return file;
-  }
-  return undefined;
 }
 
 /** `git diff` between two commits, as the changed files of a pull request with their hunks. */

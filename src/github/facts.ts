@@ -1,0 +1,145 @@
+// Gathers the facts of a pull request with a constant number of calls: a compare for the merge base,
+// two tarballs, the file listing and the reviews; team membership only when ownership asks, once per team.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { splitLines } from "../core/fleet.js";
+import type { ChangedFile, PullRequestFacts, Review } from "../core/types.js";
+import type { Snapshot } from "../snapshot.js";
+import { listChangedFiles, MAX_LISTED_FILES } from "./files.js";
+import { statusOf, type Octokit, type RepoRef } from "./octokit.js";
+import { policyFromApi, policyFromTree } from "./policy.js";
+import { downloadSnapshot } from "./snapshot.js";
+
+/** The part of a pull request the evaluation needs, from `pulls.get` (never from a possibly stale payload). */
+export interface PullRequestInfo {
+  number: number;
+  headSha: string;
+  baseSha: string;
+  headBranch: string;
+  author: string;
+  draft: boolean;
+  fromFork: boolean;
+  changedFiles: number;
+}
+
+/** The pull request cannot be evaluated at all; the message says why, for the check run. */
+export class NotEvaluable extends Error {}
+
+export interface GatheredFacts {
+  facts: PullRequestFacts;
+  dispose(): Promise<void>;
+}
+
+export function pullRequestInfo(pull: {
+  number: number;
+  head: { sha: string; ref: string; repo: { id: number } | null };
+  base: { sha: string; repo: { id: number } };
+  user: { login: string } | null;
+  draft?: boolean;
+  changed_files?: number;
+}): PullRequestInfo {
+  return {
+    number: pull.number,
+    headSha: pull.head.sha,
+    baseSha: pull.base.sha,
+    headBranch: pull.head.ref,
+    author: pull.user?.login ?? "",
+    draft: pull.draft ?? false,
+    // Compare repository ids, not names: a fork can carry any name, and a deleted fork has no repo at all.
+    fromFork: pull.head.repo?.id !== pull.base.repo.id,
+    changedFiles: pull.changed_files ?? 0,
+  };
+}
+
+export async function gatherFacts(octokit: Octokit, repo: RepoRef, pull: PullRequestInfo): Promise<GatheredFacts> {
+  if (pull.changedFiles > MAX_LISTED_FILES) {
+    throw new NotEvaluable(
+      `This pull request changes ${pull.changedFiles} files; GitHub lists at most ${MAX_LISTED_FILES}, so fleet-warden cannot see the whole change. Split it into smaller pull requests.`,
+    );
+  }
+  const [mergeBase, changedFiles, reviews] = await Promise.all([
+    octokit.rest.repos
+      .compareCommitsWithBasehead({ ...repo, basehead: `${pull.baseSha}...${pull.headSha}`, per_page: 1 })
+      .then((response) => response.data.merge_base_commit.sha),
+    listChangedFiles(octokit, repo, pull.number),
+    octokit.paginate(octokit.rest.pulls.listReviews, { ...repo, pull_number: pull.number, per_page: 100 }),
+  ]);
+  const snapshots: Snapshot[] = [];
+  const dispose = async () => {
+    await Promise.all(snapshots.map((snapshot) => snapshot.dispose()));
+  };
+  try {
+    const [base, head] = await Promise.all([
+      downloadSnapshot(octokit, repo, mergeBase, "base").then((snapshot) => (snapshots.push(snapshot), snapshot)),
+      downloadSnapshot(octokit, repo, pull.headSha, "head").then((snapshot) => (snapshots.push(snapshot), snapshot)),
+    ]);
+    const policy = mergeBase === pull.baseSha ? await policyFromTree(base.dir) : await policyFromApi(octokit, repo, pull.baseSha);
+    const facts: PullRequestFacts = {
+      repository: { owner: repo.owner, name: repo.repo },
+      number: pull.number,
+      baseSha: mergeBase,
+      headSha: pull.headSha,
+      baseDir: base.dir,
+      headDir: head.dir,
+      changedFiles: await withMissingPatches(changedFiles, head.dir),
+      author: pull.author,
+      headBranch: pull.headBranch,
+      fromFork: pull.fromFork,
+      draft: pull.draft,
+      reviews: reviews.map(toReview),
+      policy,
+      isTeamMember: teamMembership(octokit),
+      problems: [...base.problems, ...head.problems],
+      specialFiles: head.special,
+    };
+    return { facts, dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+}
+
+function toReview(review: { user: { login: string } | null; state: string; commit_id: string | null; submitted_at?: string }): Review {
+  return {
+    user: review.user?.login ?? "",
+    state: review.state as Review["state"],
+    commitId: review.commit_id ?? "",
+    ...(review.submitted_at ? { submittedAt: review.submitted_at } : {}),
+  };
+}
+
+/** Without a patch (binary or too large for GitHub) every line of the head file counts as changed. */
+async function withMissingPatches(files: ChangedFile[], headDir: string): Promise<ChangedFile[]> {
+  return Promise.all(
+    files.map(async (file) => {
+      if (!file.patchMissing) return file;
+      const text = await readFile(join(headDir, file.path), "utf8").catch(() => "");
+      const lines = Array.from({ length: splitLines(text).length }, (_, i) => i + 1);
+      return { ...file, addedLines: lines, hunks: [] };
+    }),
+  );
+}
+
+/** `org/team` membership, asked of GitHub once per team and login in one evaluation. */
+function teamMembership(octokit: Octokit): PullRequestFacts["isTeamMember"] {
+  const cache = new Map<string, Promise<boolean>>();
+  return (team, login) => {
+    const key = `${team.toLowerCase()}|${login.toLowerCase()}`;
+    let answer = cache.get(key);
+    if (!answer) {
+      const [org, teamSlug] = team.split("/");
+      answer =
+        org && teamSlug
+          ? octokit.rest.teams
+              .getMembershipForUserInOrg({ org, team_slug: teamSlug, username: login })
+              .then((response) => response.data.state === "active")
+              .catch((error: unknown) => {
+                if (statusOf(error) === 404) return false;
+                throw error;
+              })
+          : Promise.resolve(false);
+      cache.set(key, answer);
+    }
+    return answer;
+  };
+}

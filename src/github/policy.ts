@@ -1,0 +1,24 @@
+// Policy files (config, CODEOWNERS) from the base branch's tip: a pull request never judges itself by its own policy.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { readPolicy } from "../core/policy-files.js";
+import type { PullRequestFacts } from "../core/types.js";
+import { statusOf, type Octokit, type RepoRef } from "./octokit.js";
+
+/** From a snapshot of the base tip, when the merge base is the base tip (the usual case): no extra calls. */
+export function policyFromTree(dir: string): Promise<PullRequestFacts["policy"]> {
+  return readPolicy((path) => readFile(join(dir, path), "utf8").catch(() => undefined));
+}
+
+/** From the contents API at the base tip, when the base branch moved on since the pull request branched. */
+export function policyFromApi(octokit: Octokit, repo: RepoRef, sha: string): Promise<PullRequestFacts["policy"]> {
+  return readPolicy(async (path) => {
+    try {
+      const response = await octokit.rest.repos.getContent({ ...repo, path, ref: sha, mediaType: { format: "raw" } });
+      return String(response.data);
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  });
+}
