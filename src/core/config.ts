@@ -1,5 +1,6 @@
 // `.github/fleet-warden.yml`, always read from the base branch: a pull request cannot loosen the policy that judges it.
 import { z } from "zod";
+import { ownerKind } from "./codeowners.js";
 import { parseYamlSafely } from "./yaml.js";
 
 export const CONFIG_PATH = ".github/fleet-warden.yml";
@@ -18,6 +19,8 @@ export const configSchema = z.strictObject({
   platform: z
     .strictObject({
       paths: z.array(z.string().min(1)).optional(),
+      // Who approves paths that no CODEOWNERS line owns (default: the owners of the CODEOWNERS `*` line).
+      owners: z.array(z.string().refine((owner) => ["user", "team"].includes(ownerKind(owner) ?? ""), "must be @user or @org/team")).min(1).optional(),
     })
     .default({}),
   imageUpdates: z
