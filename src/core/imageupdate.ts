@@ -1,7 +1,12 @@
 // Classifies Flux image-automation pull requests: eligible for auto-merge only when they change image tags and nothing else.
+// Files are compared semantically (YAML parsed on both sides), so the automation's reformatting is no change at all.
+import { minimatch } from "minimatch";
+import { major, parse, satisfies, validRange, coerce, gt, type SemVer } from "semver";
 import type { Config } from "./config.js";
-import type { FleetModel } from "./fleet.js";
+import { apiGroup, isYamlPath, type FleetModel, type SourceDocument, type SourceFile } from "./fleet.js";
+import { normalizeRepoPath, sourcesThisRepository, specOf } from "./flux.js";
 import type { AutoMergeReport, ChangedFile, PullRequestFacts } from "./types.js";
+import { parseYamlSafely, type ParsedDocument, type YamlPath } from "./yaml.js";
 
 export interface ImageUpdateInput {
   facts: PullRequestFacts;
@@ -12,6 +17,525 @@ export interface ImageUpdateInput {
 }
 
 /** Undefined when the pull request does not come from an image-update branch. */
-export function classifyImageUpdate(_input: ImageUpdateInput): AutoMergeReport | undefined {
+export function classifyImageUpdate(input: ImageUpdateInput): AutoMergeReport | undefined {
+  const { facts, config } = input;
+  const branch = facts.headBranch;
+  if (!branch || !config.imageUpdates.branches.some((pattern) => minimatch(branch, pattern))) return undefined;
+
+  const failures = pullRequestFailures(facts, config);
+  const verified: string[] = [];
+  const policies = new PolicyIndex(input.base, facts.repository);
+  let imageChanges = 0;
+  for (const file of input.changedFiles) {
+    const result = classifyFile(file, input, policies);
+    failures.push(...result.failures);
+    verified.push(...result.verified);
+    imageChanges += result.imageChanges;
+  }
+  if (input.changedFiles.length > 0 && failures.length === 0 && imageChanges === 0) {
+    failures.push("no image reference changed: the pull request only reformats files");
+  }
+  if (input.changedFiles.length === 0) failures.push("the pull request changes no file");
+  if (failures.length > 0) return { eligible: false, reasons: failures };
+  return {
+    eligible: true,
+    reasons: [`same repository, author \`${facts.author}\` is in imageUpdates.authors, not a draft`, ...verified],
+  };
+}
+
+function pullRequestFailures(facts: PullRequestFacts, config: Config): string[] {
+  const failures: string[] = [];
+  if (facts.fromFork !== false) {
+    failures.push(
+      facts.fromFork ? "the head branch is in a fork, not in this repository" : "it is not known whether the head branch is in this repository",
+    );
+  }
+  const authors = config.imageUpdates.authors.map((login) => login.toLowerCase());
+  if (!authors.includes(facts.author.toLowerCase())) {
+    failures.push(`the author \`${facts.author || "(unknown)"}\` is not in imageUpdates.authors (${config.imageUpdates.authors.join(", ") || "empty"})`);
+  }
+  if (facts.draft) failures.push("the pull request is a draft");
+  // A truncated file listing could hide a change: nothing unverified is merged.
+  for (const problem of facts.problems ?? []) failures.push(`the change could not be read completely: ${problem}`);
+  return failures;
+}
+
+interface FileResult {
+  failures: string[];
+  verified: string[];
+  imageChanges: number;
+}
+
+function classifyFile(file: ChangedFile, input: ImageUpdateInput, policies: PolicyIndex): FileResult {
+  const fail = (message: string): FileResult => ({ failures: [message], verified: [], imageChanges: 0 });
+  const { path } = file;
+  if ([path, file.previousPath].some((candidate) => candidate !== undefined && candidate.startsWith(".github/"))) {
+    return fail(`${path} is under .github/, which an image update never changes`);
+  }
+  if (file.status === "renamed") return fail(`${file.previousPath ?? "a file"} is renamed to ${path}; an image update only modifies files in place`);
+  if (file.status !== "modified") return fail(`${path} is ${file.status}; an image update only modifies existing files`);
+  if (!isYamlPath(path)) return fail(`${path} is not a YAML file; an image update only changes marked image references in YAML`);
+
+  const sides = { base: readSide(input.base, path), head: readSide(input.head, path) };
+  for (const [side, read] of Object.entries(sides)) {
+    if (typeof read === "string") return fail(`${path} cannot be compared on the ${side}: ${read}`);
+  }
+  const before = sides.base as ParsedSide;
+  const after = sides.head as ParsedSide;
+  if (before.documents.length !== after.documents.length) {
+    return fail(`${path} has ${after.documents.length} YAML documents instead of ${before.documents.length}; only marked image references may change`);
+  }
+
+  const result: FileResult = { failures: [], verified: [], imageChanges: 0 };
+  before.documents.forEach((baseDoc, index) => {
+    const headDoc = after.documents[index]!;
+    const at = { path, before: documentSide(before.file, baseDoc), after: documentSide(after.file, headDoc) };
+    result.failures.push(...markerChanges(at));
+    for (const difference of diffValues(baseDoc.value, headDoc.value, [])) {
+      const outcome = judgeDifference(difference, at, policies, input.config);
+      if (outcome.failure) result.failures.push(outcome.failure);
+      if (outcome.verified) {
+        result.verified.push(outcome.verified);
+        result.imageChanges++;
+      }
+    }
+  });
+  if (result.failures.length === 0 && result.imageChanges === 0) result.verified.push(`${path}: reformatted, every value unchanged`);
+  return result;
+}
+
+interface ParsedSide {
+  file: SourceFile;
+  documents: ParsedDocument[];
+}
+
+/** Whole YAML documents (the fleet model splits Lists into items; a List's own keys must be compared too). */
+function readSide(model: FleetModel, path: string): ParsedSide | string {
+  const file = model.file(path);
+  if (!file) return "the file is missing or not a regular file";
+  if (file.error) return `line ${file.error.line}: ${file.error.message}`;
+  const parsed = parseYamlSafely(file.text, path);
+  if (parsed.error) return `line ${parsed.error.line}: ${parsed.error.message}`;
+  return { file, documents: parsed.documents };
+}
+
+// ---- semantic diff -------------------------------------------------------------------------
+
+interface Difference {
+  path: YamlPath;
+  change: "changed" | "added" | "removed";
+  before?: unknown;
+  after?: unknown;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Every leaf-level difference between two parsed YAML values. */
+function diffValues(before: unknown, after: unknown, path: YamlPath): Difference[] {
+  if (isPlainObject(before) && isPlainObject(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+    return keys.flatMap((key) => {
+      const at = [...path, key];
+      if (!(key in after)) return [{ path: at, change: "removed" as const, before: before[key] }];
+      if (!(key in before)) return [{ path: at, change: "added" as const, after: after[key] }];
+      return diffValues(before[key], after[key], at);
+    });
+  }
+  if (Array.isArray(before) && Array.isArray(after)) {
+    const differences: Difference[] = [];
+    for (let i = 0; i < Math.max(before.length, after.length); i++) {
+      const at = [...path, i];
+      if (i >= after.length) differences.push({ path: at, change: "removed", before: before[i] });
+      else if (i >= before.length) differences.push({ path: at, change: "added", after: after[i] });
+      else differences.push(...diffValues(before[i], after[i], at));
+    }
+    return differences;
+  }
+  if (Object.is(before, after)) return [];
+  return [{ path, change: "changed", before, after }];
+}
+
+/** `spec.template.spec.containers[0].image`; keys that are not identifiers are bracketed. */
+export function describeYamlPath(path: YamlPath): string {
+  if (path.length === 0) return "the whole document";
+  return path
+    .map((step, i) => {
+      if (typeof step === "number") return `[${step}]`;
+      if (/^[A-Za-z_][\w-]*$/.test(step)) return i === 0 ? step : `.${step}`;
+      return `[${JSON.stringify(step)}]`;
+    })
+    .join("");
+}
+
+// ---- markers ---------------------------------------------------------------------------------
+// Kept local until src/core/image-markers.ts exists; `markerOnLine` is the only entry point to switch.
+
+export type MarkerField = "image" | "tag" | "name" | "digest";
+
+export interface ImagePolicyMarker {
+  /** The marker's value as written, e.g. `flux-system:app:tag`. */
+  text: string;
+  namespace: string;
+  name: string;
+  /** What the marked scalar holds: the whole reference, or only its tag, name or digest. */
+  field: MarkerField;
+}
+
+/** The image-policy marker in the line's trailing comment, if any: `# {"$imagepolicy": "ns:name[:tag|:name|:digest]"}`. */
+export function markerOnLine(line: string): ImagePolicyMarker | { text: string; invalid: string } | undefined {
+  const comment = trailingComment(line);
+  if (comment === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(comment);
+  } catch {
+    return undefined;
+  }
+  if (!isPlainObject(parsed) || !("$imagepolicy" in parsed)) return undefined;
+  const text = parsed.$imagepolicy;
+  if (typeof text !== "string") return { text: String(text), invalid: "the marker's value is not a string" };
+  const parts = text.split(":");
+  const [namespace, name, suffix] = parts;
+  if (parts.length < 2 || parts.length > 3 || !namespace || !name) return { text, invalid: "a marker names `namespace:policy`" };
+  if (suffix === undefined) return { text, namespace, name, field: "image" };
+  if (suffix === "tag" || suffix === "name" || suffix === "digest") return { text, namespace, name, field: suffix };
+  return { text, invalid: `\`:${suffix}\` is not a marker field (tag, name or digest)` };
+}
+
+/** The text of a YAML comment at the end of the line (`#` after whitespace, outside quotes), trimmed. */
+function trailingComment(line: string): string | undefined {
+  let quote: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const char = line[i];
+    if (quote) {
+      if (char === quote) quote = undefined;
+    } else if (char === '"' || char === "'") {
+      quote = char;
+    } else if (char === "#" && (i === 0 || line[i - 1] === " " || line[i - 1] === "\t")) {
+      return line.slice(i + 1).trim();
+    }
+  }
   return undefined;
+}
+
+interface DocumentSide {
+  doc: ParsedDocument;
+  /** Image-policy markers by YAML path (see `describeYamlPath`). */
+  markers: Map<string, Marker>;
+}
+
+interface DocumentPair {
+  path: string;
+  before: DocumentSide;
+  after: DocumentSide;
+}
+
+type Marker = NonNullable<ReturnType<typeof markerOnLine>>;
+
+function leafPaths(value: unknown, path: YamlPath = []): YamlPath[] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => leafPaths(item, [...path, i]));
+  if (isPlainObject(value)) return Object.entries(value).flatMap(([key, item]) => leafPaths(item, [...path, key]));
+  return [path];
+}
+
+/**
+ * A marker belongs to the single-line scalar on its line; a line holding several scalars (a flow
+ * collection) gives none of them a marker, since it cannot say which one it marks.
+ */
+function documentSide(file: SourceFile, doc: ParsedDocument): DocumentSide {
+  const byLine = new Map<number, YamlPath[]>();
+  for (const path of leafPaths(doc.value)) {
+    const line = doc.valueLine(path);
+    if (line === undefined || line !== doc.valueEndLine(path)) continue;
+    byLine.set(line, [...(byLine.get(line) ?? []), path]);
+  }
+  const markers = new Map<string, Marker>();
+  for (const [line, paths] of byLine) {
+    const marker = markerOnLine(file.lines[line - 1] ?? "");
+    if (marker && paths.length === 1) markers.set(describeYamlPath(paths[0]!), marker);
+  }
+  return { doc, markers };
+}
+
+/** Markers steer the automation's next commits: adding, moving or editing one is a change, not layout. */
+function markerChanges(pair: DocumentPair): string[] {
+  const before = pair.before.markers;
+  const after = pair.after.markers;
+  const failures: string[] = [];
+  for (const key of new Set([...before.keys(), ...after.keys()])) {
+    const [old, next] = [before.get(key)?.text, after.get(key)?.text];
+    if (old === next) continue;
+    const change = old === undefined ? "adds an image-policy marker to" : next === undefined ? "removes the image-policy marker of" : "changes the image-policy marker of";
+    failures.push(`${pair.path} ${change} \`${key}\` (\`${old ?? "none"}\` → \`${next ?? "none"}\`)`);
+  }
+  return failures;
+}
+
+// ---- judging one difference ------------------------------------------------------------------
+
+interface Outcome {
+  failure?: string;
+  verified?: string;
+}
+
+function judgeDifference(difference: Difference, pair: DocumentPair, policies: PolicyIndex, config: Config): Outcome {
+  const key = `\`${describeYamlPath(difference.path)}\``;
+  if (difference.change === "removed") {
+    const line = pair.before.doc.keyLine(difference.path) ?? pair.before.doc.startLine;
+    return { failure: `${pair.path} removes ${key} (line ${line} of the base)` };
+  }
+  const headLine = pair.after.doc.valueLine(difference.path) ?? pair.after.doc.startLine;
+  const where = `line ${headLine} of ${pair.path}`;
+  if (difference.change === "added") {
+    return { failure: `${where} adds ${key}` };
+  }
+  const marker = pair.after.markers.get(describeYamlPath(difference.path));
+  if (!marker) return { failure: `${where} changes ${key}, which carries no image-policy marker` };
+  // A marker that differs from the base's is already a failure of its own (markerChanges).
+  if (pair.before.markers.get(describeYamlPath(difference.path))?.text !== marker.text) return {};
+  if ("invalid" in marker) return { failure: `${where} changes ${key}, whose marker \`${marker.text}\` is invalid: ${marker.invalid}` };
+  const before = scalarText(difference.before);
+  const after = scalarText(difference.after);
+  if (before === undefined || after === undefined) {
+    return { failure: `${where} changes ${key} from a ${typeName(difference.before)} to a ${typeName(difference.after)}; a marked image reference is a string` };
+  }
+  const policy = policies.find(marker);
+  if (!policy) {
+    return { failure: `${where} changes ${key}, whose marker names ImagePolicy \`${marker.namespace}:${marker.name}\`, which does not exist in the repository` };
+  }
+  return judgeImageChange({ marker, before, after, where, policy, allowMajor: config.imageUpdates.allowMajor });
+}
+
+function scalarText(value: unknown): string | undefined {
+  return typeof value === "string" || typeof value === "number" ? String(value) : undefined;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "sequence";
+  return isPlainObject(value) ? "mapping" : typeof value;
+}
+
+interface ImageRef {
+  name: string;
+  tag?: string;
+  digest?: string;
+}
+
+/** `registry:5000/org/app:1.2.3@sha256:…` -> name, tag, digest (the tag is after the last `:` of the last path segment). */
+export function parseImageRef(reference: string): ImageRef {
+  const at = reference.indexOf("@");
+  const digest = at === -1 ? undefined : reference.slice(at + 1);
+  const named = at === -1 ? reference : reference.slice(0, at);
+  const colon = named.lastIndexOf(":");
+  const hasTag = colon > named.lastIndexOf("/");
+  return {
+    name: hasTag ? named.slice(0, colon) : named,
+    ...(hasTag ? { tag: named.slice(colon + 1) } : {}),
+    ...(digest !== undefined ? { digest } : {}),
+  };
+}
+
+const DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-fA-F0-9]{32,}$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+
+interface ImageChange {
+  marker: ImagePolicyMarker;
+  before: string;
+  after: string;
+  where: string;
+  policy: ImagePolicy;
+  allowMajor: boolean;
+}
+
+function judgeImageChange(change: ImageChange): Outcome {
+  const { marker, before, after, where, policy } = change;
+  switch (marker.field) {
+    case "name":
+      return { failure: `${where} changes the image repository from \`${before}\` to \`${after}\` (marker \`${marker.text}\`); only tags and digests may change` };
+    case "digest":
+      if (!DIGEST.test(after)) return { failure: `${where} sets \`${after}\`, which is not an image digest (marker \`${marker.text}\`)` };
+      return { verified: `${where}: digest \`${before}\` → \`${after}\` (ImagePolicy ${policy.describe})` };
+    case "tag":
+      return judgeTag(change, before, after, "");
+    case "image": {
+      const old = parseImageRef(before);
+      const next = parseImageRef(after);
+      if (old.name !== next.name) {
+        return { failure: `${where} changes the image repository from \`${old.name}\` to \`${next.name}\`; only tags and digests may change` };
+      }
+      if (old.tag !== next.tag) {
+        if (next.tag === undefined || old.tag === undefined) {
+          return { failure: `${where} changes \`${before}\` to \`${after}\`: a tag is ${next.tag === undefined ? "removed" : "added"}, which cannot be checked against a policy` };
+        }
+        const tagOutcome = judgeTag(change, old.tag, next.tag, ` of \`${next.name}\``);
+        if (tagOutcome.failure || old.digest === next.digest) return tagOutcome;
+      }
+      if (next.digest !== undefined && !DIGEST.test(next.digest)) {
+        return { failure: `${where} sets the digest \`${next.digest}\`, which is not an image digest` };
+      }
+      if (next.digest === undefined) return { failure: `${where} removes the digest from \`${before}\`` };
+      return { verified: `${where}: \`${before}\` → \`${after}\` (ImagePolicy ${policy.describe})` };
+    }
+  }
+}
+
+function judgeTag(change: ImageChange, before: string, after: string, of: string): Outcome {
+  const { where, policy } = change;
+  if (!TAG.test(after)) return { failure: `${where} sets the tag \`${after}\`${of}, which is not a valid image tag` };
+  const failure = policy.admits(before, after, change.allowMajor);
+  if (failure) return { failure: `${where} changes the tag${of} from \`${before}\` to \`${after}\`, which ImagePolicy ${policy.describe} does not allow: ${failure}` };
+  return { verified: `${where}: tag${of} \`${before}\` → \`${after}\` (ImagePolicy ${policy.describe})` };
+}
+
+// ---- image policies --------------------------------------------------------------------------
+
+const IMAGE_API_GROUP = "image.toolkit.fluxcd.io";
+const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+class ImagePolicy {
+  readonly describe: string;
+
+  constructor(
+    private readonly doc: SourceDocument,
+    /** The namespaces it may render into; empty when nothing sets one (it is then matched by name). */
+    readonly namespaces: string[],
+  ) {
+    this.describe = `${namespaces.length > 0 ? `${namespaces.join("|")}/` : ""}${doc.ref!.name} (${doc.path})`;
+  }
+
+  get name(): string {
+    return this.doc.ref!.name;
+  }
+
+  /** Why `after` may not replace `before` under this policy, or undefined when it may. */
+  admits(before: string, after: string, allowMajor: boolean): string | undefined {
+    const spec = specOf(this.doc);
+    const filter = isPlainObject(spec.filterTags) ? spec.filterTags : {};
+    const policy = isPlainObject(spec.policy) ? spec.policy : {};
+    const pattern = typeof filter.pattern === "string" && filter.pattern !== "" ? filter.pattern : undefined;
+    let extract = (tag: string): string | undefined => tag;
+    if (pattern !== undefined) {
+      const regex = goRegExp(pattern);
+      if (typeof regex === "string") return `its filterTags.pattern \`${pattern}\` cannot be used: ${regex}`;
+      const template = typeof filter.extract === "string" && filter.extract !== "" ? filter.extract : undefined;
+      extract = (tag) => {
+        const match = regex.exec(tag);
+        return match ? (template ? expandTemplate(template, match) : tag) : undefined;
+      };
+    }
+    const next = extract(after);
+    if (next === undefined) return `the new tag does not match filterTags.pattern \`${pattern}\``;
+    const previous = extract(before);
+    if (previous === undefined) return `the old tag does not match filterTags.pattern \`${pattern}\`, so the order cannot be checked`;
+
+    if (isPlainObject(policy.semver)) return semverFailure(String(policy.semver.range ?? ""), previous, next, allowMajor);
+    if (isPlainObject(policy.alphabetical)) {
+      const order = policy.alphabetical.order === "desc" ? "desc" : "asc";
+      const newer = order === "asc" ? next > previous : next < previous;
+      return newer ? undefined : `\`${next}\` does not sort ${order === "asc" ? "after" : "before"} \`${previous}\` (alphabetical, ${order})`;
+    }
+    if (isPlainObject(policy.numerical)) {
+      const order = policy.numerical.order === "desc" ? "desc" : "asc";
+      const [a, b] = [toNumber(previous), toNumber(next)];
+      if (a === undefined || b === undefined) return `\`${a === undefined ? previous : next}\` is not a number (numerical policy)`;
+      const newer = order === "asc" ? b > a : b < a;
+      return newer ? undefined : `${next} is not ${order === "asc" ? "greater" : "less"} than ${previous} (numerical, ${order})`;
+    }
+    return "it sets no semver, alphabetical or numerical policy";
+  }
+}
+
+function semverFailure(range: string, previous: string, next: string, allowMajor: boolean): string | undefined {
+  if (validRange(range, { loose: true }) === null) return `its semver range \`${range}\` is not valid`;
+  const version = lenientSemver(next);
+  if (!version) return `\`${next}\` is not a semantic version`;
+  if (!satisfies(version, range, { loose: true })) return `${version.version} is outside the range \`${range}\``;
+  const old = lenientSemver(previous);
+  if (!old) return `the old tag \`${previous}\` is not a semantic version, so the step cannot be checked`;
+  if (!gt(version, old)) return `${version.version} is not newer than ${old.version}`;
+  if (!allowMajor && major(version) !== major(old)) {
+    return `it crosses a major version (${major(old)} → ${major(version)}) and imageUpdates.allowMajor is false`;
+  }
+  return undefined;
+}
+
+/** Flux (Masterminds semver) accepts a leading `v` and a missing minor or patch. */
+function lenientSemver(tag: string): SemVer | null {
+  return parse(tag, { loose: true }) ?? (/^v?\d+(\.\d+)?$/.test(tag) ? coerce(tag) : null);
+}
+
+function toNumber(text: string): number | undefined {
+  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : undefined;
+}
+
+/** A Go (RE2) pattern as a JS RegExp: `(?P<name>` groups and leading `(?i)`-style flags; a string when it cannot be used. */
+function goRegExp(pattern: string): RegExp | string {
+  const flags = /^\(\?([ims]+)\)/.exec(pattern);
+  const source = (flags ? pattern.slice(flags[0].length) : pattern).replaceAll("(?P<", "(?<");
+  try {
+    return new RegExp(source, flags?.[1] ?? "");
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/** Go's Regexp.Expand: `$name`, `${name}`, `$1`, `$$`; a name is as long as possible, unknown names expand to nothing. */
+function expandTemplate(template: string, match: RegExpExecArray): string {
+  return template.replace(/\$(?:\$|\{(\w+)\}|(\w+))/g, (whole, braced: string | undefined, bare: string | undefined) => {
+    const name = braced ?? bare;
+    if (name === undefined) return "$";
+    const value = /^\d+$/.test(name) ? match[Number(name)] : match.groups?.[name];
+    return value ?? "";
+  });
+}
+
+/** ImagePolicies of the base commit, with the namespaces they render into. */
+class PolicyIndex {
+  private readonly policies: ImagePolicy[];
+
+  constructor(
+    private readonly model: FleetModel,
+    repository: { owner: string; name: string },
+  ) {
+    const kustomizations = model.fluxObjectsOfKind("Kustomization").filter((doc) => sourcesThisRepository(doc, model, repository));
+    this.policies = model
+      .fluxObjectsOfKind("ImagePolicy")
+      .filter((doc) => doc.ref && apiGroup(doc.ref.apiVersion) === IMAGE_API_GROUP)
+      .map((doc) => new ImagePolicy(doc, this.renderedNamespaces(doc, kustomizations)));
+  }
+
+  find(marker: ImagePolicyMarker): ImagePolicy | undefined {
+    return this.policies.find((policy) => policy.name === marker.name && (policy.namespaces.length === 0 || policy.namespaces.includes(marker.namespace)));
+  }
+
+  /**
+   * The source namespace, overridden by a kustomization.yaml `namespace` above the file or by the
+   * `targetNamespace` of a Flux Kustomization whose path holds it.
+   */
+  private renderedNamespaces(doc: SourceDocument, kustomizations: SourceDocument[]): string[] {
+    const namespaces = new Set<string>();
+    const directories = ancestors(doc.path);
+    for (const directory of directories) {
+      for (const name of KUSTOMIZATION_FILES) {
+        const kustomization = this.model.file(directory === "" ? name : `${directory}/${name}`)?.documents[0]?.value;
+        if (isPlainObject(kustomization) && typeof kustomization.namespace === "string") namespaces.add(kustomization.namespace);
+      }
+    }
+    for (const kustomization of kustomizations) {
+      const spec = specOf(kustomization);
+      const path = normalizeRepoPath(typeof spec.path === "string" ? spec.path : "");
+      if (path !== undefined && directories.includes(path) && typeof spec.targetNamespace === "string") namespaces.add(spec.targetNamespace);
+    }
+    if (namespaces.size === 0 && doc.ref?.namespace) namespaces.add(doc.ref.namespace);
+    return [...namespaces];
+  }
+}
+
+/** `a/b/c.yaml` -> ["a/b", "a", ""]. */
+function ancestors(path: string): string[] {
+  const parts = path.split("/").slice(0, -1);
+  return parts.map((_, i) => parts.slice(0, parts.length - i).join("/")).concat("");
 }

@@ -1,0 +1,525 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+import { CONFIG_PATH, parseConfig } from "../src/core/config.js";
+import { evaluate } from "../src/core/evaluate.js";
+import { FleetModel } from "../src/core/fleet.js";
+import { classifyImageUpdate, markerOnLine, parseImageRef } from "../src/core/imageupdate.js";
+import type { AutoMergeReport, PullRequestFacts } from "../src/core/types.js";
+import { changedFilesBetween } from "../src/local.js";
+import { repoWithChange, tempDir, writeTree, type Tree } from "./helpers/fleet.js";
+
+const DIGEST_A = `sha256:${"a".repeat(64)}`;
+const DIGEST_B = `sha256:${"b".repeat(64)}`;
+
+const policies = `apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata:
+  name: web
+  namespace: flux-system
+spec:
+  imageRepositoryRef:
+    name: web
+  policy:
+    semver:
+      range: 1.x
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata:
+  name: api
+  namespace: flux-system
+spec:
+  imageRepositoryRef:
+    name: api
+  policy:
+    semver:
+      range: ">=1.0.0"
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata:
+  name: worker
+  namespace: flux-system
+spec:
+  imageRepositoryRef:
+    name: worker
+  filterTags:
+    pattern: '^main-[a-fA-F0-9]+-(?P<ts>[1-9][0-9]*)'
+    extract: '$ts'
+  policy:
+    numerical:
+      order: asc
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata:
+  name: cache
+spec:
+  imageRepositoryRef:
+    name: cache
+  filterTags:
+    pattern: '^RELEASE\\.(?P<timestamp>.*)Z$'
+    extract: '$timestamp'
+  policy:
+    alphabetical:
+      order: asc
+`;
+
+const web = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: apps
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+        - name: web
+          image: ghcr.io/acme/web:1.4.2 # {"$imagepolicy": "flux-system:web"}
+          env:
+            - name: LOG_LEVEL
+              value: info
+        - name: sidecar
+          image: ghcr.io/acme/proxy:2.1.0
+`;
+
+const kustomization = `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - web.yaml
+images:
+  - name: ghcr.io/acme/api
+    newName: ghcr.io/acme/api # {"$imagepolicy": "flux-system:api:name"}
+    newTag: 1.9.0 # {"$imagepolicy": "flux-system:api:tag"}
+`;
+
+const worker = `apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: worker
+  namespace: apps
+spec:
+  schedule: "*/5 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+            - name: worker
+              image: ghcr.io/acme/worker:main-3f2a9c1-1700000000@${DIGEST_A} # {"$imagepolicy": "flux-system:worker"}
+`;
+
+const cache = `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: cache
+  namespace: apps
+spec:
+  values:
+    image:
+      repository: ghcr.io/acme/cache # {"$imagepolicy": "flux-system:cache:name"}
+      tag: RELEASE.2024-01-10T00-00-00Z # {"$imagepolicy": "flux-system:cache:tag"}
+      digest: ${DIGEST_A} # {"$imagepolicy": "flux-system:cache:digest"}
+`;
+
+const base: Tree = {
+  "infrastructure/image-policies.yaml": policies,
+  "apps/web.yaml": web,
+  "apps/kustomization.yaml": kustomization,
+  "apps/worker.yaml": worker,
+  "apps/cache.yaml": cache,
+  ".github/workflows/ci.yaml": "on: push\njobs: {}\n",
+};
+
+/** The base file at `path` with `from` replaced by `to` (which must occur). */
+function edit(path: string, from: string, to: string, tree: Tree = base): string {
+  const text = tree[path]!;
+  if (!text.includes(from)) throw new Error(`${path} does not contain ${from}`);
+  return text.replace(from, to);
+}
+
+const POLICY_WEB = "ImagePolicy flux-system/web (infrastructure/image-policies.yaml)";
+const PR_OK = "same repository, author `fluxcdbot` is in imageUpdates.authors, not a draft";
+
+/**
+ * The facts the App would gather for a pull request from `base` to `base + head`: trees on disk and
+ * the changed files of a real \`git diff\` (hunks included); the pull request's own fields default to a
+ * clean image-update pull request.
+ */
+async function pullRequestFacts(baseTree: Tree, head: Tree, pullRequest: Partial<PullRequestFacts> = {}): Promise<PullRequestFacts> {
+  const repo = repoWithChange(baseTree, head);
+  const baseDir = tempDir();
+  const headDir = tempDir();
+  writeTree(baseDir, baseTree);
+  writeTree(headDir, { ...baseTree, ...head });
+  const configText = baseTree[CONFIG_PATH];
+  return {
+    repository: { owner: "acme", name: "fleet" },
+    baseSha: repo.git("rev-parse", "main").trim(),
+    headSha: repo.git("rev-parse", "change").trim(),
+    baseDir,
+    headDir,
+    changedFiles: await changedFilesBetween(repo.dir, "main", "change"),
+    author: "fluxcdbot",
+    headBranch: "flux-image-updates",
+    fromFork: false,
+    draft: false,
+    reviews: [],
+    policy: configText ? { config: { path: CONFIG_PATH, text: configText } } : {},
+    isTeamMember: async () => false,
+    ...pullRequest,
+  };
+}
+
+async function classify(baseTree: Tree, head: Tree, pullRequest: Partial<PullRequestFacts> = {}): Promise<AutoMergeReport | undefined> {
+  const facts = await pullRequestFacts(baseTree, head, pullRequest);
+  return classifyImageUpdate({
+    facts,
+    config: parseConfig(facts.policy.config?.text).config,
+    base: new FleetModel(facts.baseDir),
+    head: new FleetModel(facts.headDir),
+    changedFiles: facts.changedFiles,
+  });
+}
+
+describe("classifyImageUpdate: which pull requests it judges", () => {
+  const bump = { "apps/web.yaml": edit("apps/web.yaml", "web:1.4.2", "web:1.4.3") };
+
+  it("returns undefined for a branch that is not an image-update branch, and judges the default globs", async () => {
+    expect(await classify(base, bump, { headBranch: "feature/x" })).toBeUndefined();
+    expect(await classify(base, bump, { headBranch: undefined })).toBeUndefined();
+    expect((await classify(base, bump, { headBranch: "flux-image-updates-production" }))?.eligible).toBe(true);
+  });
+
+  it("uses the configured branches and authors", async () => {
+    const configured = { ...base, ".github/fleet-warden.yml": "imageUpdates:\n  branches: [bot/images]\n  authors: [image-bot]\n" };
+    expect(await classify(configured, bump)).toBeUndefined();
+    expect(await classify(configured, bump, { headBranch: "bot/images", author: "image-bot" })).toEqual({
+      eligible: true,
+      reasons: [
+        "same repository, author `image-bot` is in imageUpdates.authors, not a draft",
+        `line 18 of apps/web.yaml: tag of \`ghcr.io/acme/web\` \`1.4.2\` → \`1.4.3\` (${POLICY_WEB})`,
+      ],
+    });
+  });
+
+  it("a fork, a stranger and a draft are each named, even when the change itself is a clean bump", async () => {
+    expect(await classify(base, bump, { fromFork: true, author: "mallory", draft: true })).toEqual({
+      eligible: false,
+      reasons: [
+        "the head branch is in a fork, not in this repository",
+        "the author `mallory` is not in imageUpdates.authors (fluxcdbot)",
+        "the pull request is a draft",
+      ],
+    });
+  });
+
+  it("a pull request whose head repository is unknown is never eligible", async () => {
+    expect(await classify(base, bump, { fromFork: undefined })).toEqual({
+      eligible: false,
+      reasons: ["it is not known whether the head branch is in this repository"],
+    });
+  });
+});
+
+describe("classifyImageUpdate: eligible image updates", () => {
+  it("a tag bump", async () => {
+    expect(await classify(base, { "apps/web.yaml": edit("apps/web.yaml", "web:1.4.2", "web:1.4.3") })).toEqual({
+      eligible: true,
+      reasons: [PR_OK, `line 18 of apps/web.yaml: tag of \`ghcr.io/acme/web\` \`1.4.2\` → \`1.4.3\` (${POLICY_WEB})`],
+    });
+  });
+
+  it("a digest bump on a full reference (tag@digest)", async () => {
+    expect(await classify(base, { "apps/worker.yaml": edit("apps/worker.yaml", DIGEST_A, DIGEST_B) })).toEqual({
+      eligible: true,
+      reasons: [
+        PR_OK,
+        `line 14 of apps/worker.yaml: \`ghcr.io/acme/worker:main-3f2a9c1-1700000000@${DIGEST_A}\` → \`ghcr.io/acme/worker:main-3f2a9c1-1700000000@${DIGEST_B}\` (ImagePolicy flux-system/worker (infrastructure/image-policies.yaml))`,
+      ],
+    });
+  });
+
+  it("a `:digest`-marker bump", async () => {
+    expect(await classify(base, { "apps/cache.yaml": edit("apps/cache.yaml", DIGEST_A, DIGEST_B) })).toEqual({
+      eligible: true,
+      reasons: [PR_OK, `line 11 of apps/cache.yaml: digest \`${DIGEST_A}\` → \`${DIGEST_B}\` (ImagePolicy cache (infrastructure/image-policies.yaml))`],
+    });
+  });
+
+  it("a `:tag`-marker bump in a kustomization's images", async () => {
+    expect(await classify(base, { "apps/kustomization.yaml": edit("apps/kustomization.yaml", "newTag: 1.9.0", "newTag: 1.10.0") })).toEqual({
+      eligible: true,
+      reasons: [PR_OK, "line 8 of apps/kustomization.yaml: tag `1.9.0` → `1.10.0` (ImagePolicy flux-system/api (infrastructure/image-policies.yaml))"],
+    });
+  });
+
+  it("numerical order after filterTags extraction, and alphabetical order", async () => {
+    const report = await classify(base, {
+      "apps/worker.yaml": edit("apps/worker.yaml", `main-3f2a9c1-1700000000@${DIGEST_A}`, `main-9e8d7c6-1700000300@${DIGEST_B}`),
+      "apps/cache.yaml": edit("apps/cache.yaml", "RELEASE.2024-01-10T00-00-00Z", "RELEASE.2024-02-01T00-00-00Z"),
+    });
+    expect(report).toEqual({
+      eligible: true,
+      reasons: [
+        PR_OK,
+        "line 10 of apps/cache.yaml: tag `RELEASE.2024-01-10T00-00-00Z` → `RELEASE.2024-02-01T00-00-00Z` (ImagePolicy cache (infrastructure/image-policies.yaml))",
+        `line 14 of apps/worker.yaml: \`ghcr.io/acme/worker:main-3f2a9c1-1700000000@${DIGEST_A}\` → \`ghcr.io/acme/worker:main-9e8d7c6-1700000300@${DIGEST_B}\` (ImagePolicy flux-system/worker (infrastructure/image-policies.yaml))`,
+      ],
+    });
+  });
+
+  it("a whole file reformatted by the automation (same values, different layout) along with the bump", async () => {
+    const reformatted = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: apps}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels:
+        app: "web"
+    spec:
+      containers:
+      - name: web
+        image: ghcr.io/acme/web:1.5.0 # {"$imagepolicy": "flux-system:web"}
+        env:
+        - {name: LOG_LEVEL, value: info}
+      - name: sidecar
+        image: 'ghcr.io/acme/proxy:2.1.0'
+`;
+    expect(await classify(base, { "apps/web.yaml": reformatted })).toEqual({
+      eligible: true,
+      reasons: [PR_OK, `line 15 of apps/web.yaml: tag of \`ghcr.io/acme/web\` \`1.4.2\` → \`1.5.0\` (${POLICY_WEB})`],
+    });
+  });
+
+  it("a major jump is eligible when allowMajor is set and the range allows it", async () => {
+    const allowing = { ...base, ".github/fleet-warden.yml": "imageUpdates:\n  allowMajor: true\n" };
+    const report = await classify(allowing, { "apps/kustomization.yaml": edit("apps/kustomization.yaml", "newTag: 1.9.0", "newTag: 2.0.0", allowing) });
+    expect(report?.eligible).toBe(true);
+  });
+});
+
+describe("classifyImageUpdate: everything else is named", () => {
+  it("a bump plus an env change", async () => {
+    const head = edit("apps/web.yaml", "web:1.4.2", "web:1.4.3").replace("value: info", "value: debug");
+    expect(await classify(base, { "apps/web.yaml": head })).toEqual({
+      eligible: false,
+      reasons: ["line 21 of apps/web.yaml changes `spec.template.spec.containers[0].env[0].value`, which carries no image-policy marker"],
+    });
+  });
+
+  it("a bump of an unmarked image", async () => {
+    expect(await classify(base, { "apps/web.yaml": edit("apps/web.yaml", "proxy:2.1.0", "proxy:2.2.0") })).toEqual({
+      eligible: false,
+      reasons: ["line 23 of apps/web.yaml changes `spec.template.spec.containers[1].image`, which carries no image-policy marker"],
+    });
+  });
+
+  it("an image repository swap, in a full reference and through a `:name` marker", async () => {
+    expect(
+      await classify(base, {
+        "apps/web.yaml": edit("apps/web.yaml", "ghcr.io/acme/web:1.4.2", "ghcr.io/evil/web:1.4.3"),
+        "apps/kustomization.yaml": edit("apps/kustomization.yaml", "newName: ghcr.io/acme/api", "newName: ghcr.io/evil/api"),
+      }),
+    ).toEqual({
+      eligible: false,
+      reasons: [
+        "line 7 of apps/kustomization.yaml changes the image repository from `ghcr.io/acme/api` to `ghcr.io/evil/api` (marker `flux-system:api:name`); only tags and digests may change",
+        "line 18 of apps/web.yaml changes the image repository from `ghcr.io/acme/web` to `ghcr.io/evil/web`; only tags and digests may change",
+      ],
+    });
+  });
+
+  it("a major jump beyond the policy's range", async () => {
+    expect(await classify(base, { "apps/web.yaml": edit("apps/web.yaml", "web:1.4.2", "web:2.0.0") })).toEqual({
+      eligible: false,
+      reasons: [
+        `line 18 of apps/web.yaml changes the tag of \`ghcr.io/acme/web\` from \`1.4.2\` to \`2.0.0\`, which ${POLICY_WEB} does not allow: 2.0.0 is outside the range \`1.x\``,
+      ],
+    });
+  });
+
+  it("a major jump inside an open range, without allowMajor", async () => {
+    expect(await classify(base, { "apps/kustomization.yaml": edit("apps/kustomization.yaml", "newTag: 1.9.0", "newTag: 2.0.0") })).toEqual({
+      eligible: false,
+      reasons: [
+        "line 8 of apps/kustomization.yaml changes the tag from `1.9.0` to `2.0.0`, which ImagePolicy flux-system/api (infrastructure/image-policies.yaml) does not allow: it crosses a major version (1 → 2) and imageUpdates.allowMajor is false",
+      ],
+    });
+  });
+
+  it("a downgrade, an out-of-order numerical tag and a tag the filter rejects", async () => {
+    const report = await classify(base, {
+      "apps/kustomization.yaml": edit("apps/kustomization.yaml", "newTag: 1.9.0", "newTag: 1.8.9"),
+      "apps/worker.yaml": edit("apps/worker.yaml", "main-3f2a9c1-1700000000", "main-3f2a9c1-1699999999"),
+      "apps/cache.yaml": edit("apps/cache.yaml", "RELEASE.2024-01-10T00-00-00Z", "latest"),
+    });
+    expect(report).toEqual({
+      eligible: false,
+      reasons: [
+        "line 10 of apps/cache.yaml changes the tag from `RELEASE.2024-01-10T00-00-00Z` to `latest`, which ImagePolicy cache (infrastructure/image-policies.yaml) does not allow: the new tag does not match filterTags.pattern `^RELEASE\\.(?P<timestamp>.*)Z$`",
+        "line 8 of apps/kustomization.yaml changes the tag from `1.9.0` to `1.8.9`, which ImagePolicy flux-system/api (infrastructure/image-policies.yaml) does not allow: 1.8.9 is not newer than 1.9.0",
+        "line 14 of apps/worker.yaml changes the tag of `ghcr.io/acme/worker` from `main-3f2a9c1-1700000000` to `main-3f2a9c1-1699999999`, which ImagePolicy flux-system/worker (infrastructure/image-policies.yaml) does not allow: 1699999999 is not greater than 1700000000 (numerical, asc)",
+      ],
+    });
+  });
+
+  it("a marker naming a missing policy, or a policy in another namespace", async () => {
+    const ghost = web.replace("flux-system:web", "flux-system:ghost");
+    const elsewhere = web.replace("flux-system:web", "apps:web");
+    expect(await classify({ ...base, "apps/web.yaml": ghost }, { "apps/web.yaml": ghost.replace("web:1.4.2", "web:1.4.3") })).toEqual({
+      eligible: false,
+      reasons: [
+        "line 18 of apps/web.yaml changes `spec.template.spec.containers[0].image`, whose marker names ImagePolicy `flux-system:ghost`, which does not exist in the repository",
+      ],
+    });
+    expect((await classify({ ...base, "apps/web.yaml": elsewhere }, { "apps/web.yaml": elsewhere.replace("web:1.4.2", "web:1.4.3") }))?.reasons).toEqual([
+      "line 18 of apps/web.yaml changes `spec.template.spec.containers[0].image`, whose marker names ImagePolicy `apps:web`, which does not exist in the repository",
+    ]);
+  });
+
+  it("a policy whose source sets no namespace is matched by name; a kustomization's namespace is the one it renders into", async () => {
+    const rendered = { ...base, "infrastructure/kustomization.yaml": "namespace: image-automation\nresources: [image-policies.yaml]\n" };
+    const bumped = { "apps/web.yaml": edit("apps/web.yaml", "web:1.4.2", "web:1.4.3") };
+    expect((await classify(rendered, bumped))?.reasons).toEqual([
+      "line 18 of apps/web.yaml changes `spec.template.spec.containers[0].image`, whose marker names ImagePolicy `flux-system:web`, which does not exist in the repository",
+    ]);
+    const marked = web.replace("flux-system:web", "image-automation:web");
+    expect((await classify({ ...rendered, "apps/web.yaml": marked }, { "apps/web.yaml": marked.replace("web:1.4.2", "web:1.4.3") }))?.eligible).toBe(true);
+  });
+
+  it("a .github/workflows change", async () => {
+    expect(
+      await classify(base, {
+        "apps/web.yaml": edit("apps/web.yaml", "web:1.4.2", "web:1.4.3"),
+        ".github/workflows/ci.yaml": "on: push\njobs: {steal: {runs-on: ubuntu-latest}}\n",
+      }),
+    ).toEqual({ eligible: false, reasons: [".github/workflows/ci.yaml is under .github/, which an image update never changes"] });
+  });
+
+  it("a deleted file, an added file and a non-YAML file", async () => {
+    expect(
+      await classify(base, { "apps/worker.yaml": null, "apps/extra.yaml": "kind: ConfigMap\n", "apps/NOTES.md": "hello\n" }),
+    ).toEqual({
+      eligible: false,
+      reasons: [
+        "apps/NOTES.md is added; an image update only modifies existing files",
+        "apps/extra.yaml is added; an image update only modifies existing files",
+        "apps/worker.yaml is removed; an image update only modifies existing files",
+      ],
+    });
+  });
+
+  it("a renamed file", async () => {
+    expect(await classify(base, { "apps/cache.yaml": null, "apps/cache-release.yaml": cache })).toEqual({
+      eligible: false,
+      reasons: ["apps/cache.yaml is renamed to apps/cache-release.yaml; an image update only modifies files in place"],
+    });
+  });
+
+  it("a marker added to another field, and a document added to a file", async () => {
+    const head = edit("apps/web.yaml", "replicas: 2", 'replicas: 2 # {"$imagepolicy": "flux-system:web"}') + "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n";
+    expect(await classify(base, { "apps/web.yaml": head })).toEqual({
+      eligible: false,
+      reasons: ["apps/web.yaml has 2 YAML documents instead of 1; only marked image references may change"],
+    });
+    expect(await classify(base, { "apps/web.yaml": edit("apps/web.yaml", "replicas: 2", 'replicas: 3 # {"$imagepolicy": "flux-system:web"}') })).toEqual({
+      eligible: false,
+      reasons: ["apps/web.yaml adds an image-policy marker to `spec.replicas` (`none` → `flux-system:web`)"],
+    });
+  });
+
+  it("an added and a removed key", async () => {
+    const head = edit("apps/web.yaml", "  replicas: 2\n", "  paused: true\n");
+    expect(await classify(base, { "apps/web.yaml": head })).toEqual({
+      eligible: false,
+      reasons: ["apps/web.yaml removes `spec.replicas` (line 7 of the base)", "line 7 of apps/web.yaml adds `spec.paused`"],
+    });
+  });
+
+  it("a pull request that only reformats changes no image", async () => {
+    expect(await classify(base, { "apps/kustomization.yaml": kustomization.replace("resources:\n  - web.yaml", "resources: [web.yaml]") })).toEqual({
+      eligible: false,
+      reasons: ["no image reference changed: the pull request only reformats files"],
+    });
+  });
+});
+
+function readTree(root: string): Tree {
+  const tree: Tree = {};
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else tree[relative(root, path)] = readFileSync(path, "utf8");
+    }
+  };
+  walk(root);
+  return tree;
+}
+
+describe("a real image-update commit (Flux's image-update guide, setter marker on the full reference)", () => {
+  const fixture = join(import.meta.dirname, "../fixtures/image-updates/podinfo");
+  const podinfoBase = readTree(join(fixture, "base"));
+  const podinfoHead = readTree(join(fixture, "head"));
+
+  it("the guide's 5.0.0 → 5.0.3 commit, re-indented by kyaml, is eligible", async () => {
+    expect(await classify(podinfoBase, podinfoHead)).toEqual({
+      eligible: true,
+      reasons: [
+        PR_OK,
+        "line 17 of clusters/my-cluster/podinfo-deployment.yaml: tag of `ghcr.io/stefanprodan/podinfo` `5.0.0` → `5.0.3` (ImagePolicy flux-system/podinfo (clusters/my-cluster/podinfo-policy.yaml))",
+      ],
+    });
+  });
+
+  it("the same commit bumping to 5.1.0 is outside the guide's 5.0.x range", async () => {
+    const head = { ...podinfoHead };
+    const path = "clusters/my-cluster/podinfo-deployment.yaml";
+    head[path] = head[path]!.replace("podinfo:5.0.3", "podinfo:5.1.0");
+    expect((await classify(podinfoBase, head))?.reasons).toEqual([
+      "line 17 of clusters/my-cluster/podinfo-deployment.yaml changes the tag of `ghcr.io/stefanprodan/podinfo` from `5.0.0` to `5.1.0`, which ImagePolicy flux-system/podinfo (clusters/my-cluster/podinfo-policy.yaml) does not allow: 5.1.0 is outside the range `5.0.x`",
+    ]);
+  });
+
+  it("the engine puts the report in the verdict", async () => {
+    const verdict = await evaluate(await pullRequestFacts(podinfoBase, podinfoHead), { rules: [] });
+    expect(verdict.autoMerge?.eligible).toBe(true);
+    const ordinary = await evaluate(await pullRequestFacts(podinfoBase, podinfoHead, { headBranch: "main-update" }), { rules: [] });
+    expect(ordinary.autoMerge).toBeUndefined();
+  });
+});
+
+describe("markers and references", () => {
+  it("parses every marker form and ignores lookalikes", () => {
+    expect(markerOnLine('  image: a:1 # {"$imagepolicy": "flux-system:app"}')).toEqual({ text: "flux-system:app", namespace: "flux-system", name: "app", field: "image" });
+    expect(markerOnLine('  tag: 1  # {"$imagepolicy": "ns:app:tag"}')).toMatchObject({ field: "tag" });
+    expect(markerOnLine('- x # {"$imagepolicy": "ns:app:name"}')).toMatchObject({ field: "name" });
+    expect(markerOnLine('d: x # {"$imagepolicy": "ns:app:digest"}')).toMatchObject({ field: "digest" });
+    expect(markerOnLine('t: x # {"$imagepolicy": "ns:app:version"}')).toEqual({ text: "ns:app:version", invalid: "`:version` is not a marker field (tag, name or digest)" });
+    expect(markerOnLine('t: x # {"$imagepolicy": "app"}')).toEqual({ text: "app", invalid: "a marker names `namespace:policy`" });
+    expect(markerOnLine('t: "x # {\\"$imagepolicy\\": \\"ns:app\\"}"')).toBeUndefined();
+    expect(markerOnLine("t: 'x # {\"$imagepolicy\": \"ns:app\"}'")).toBeUndefined();
+    expect(markerOnLine('t: x#{"$imagepolicy": "ns:app"}')).toBeUndefined();
+    expect(markerOnLine("t: x # just a comment")).toBeUndefined();
+  });
+
+  it("splits references with registry ports, tags and digests", () => {
+    expect(parseImageRef("localhost:5000/org/app:1.2.3")).toEqual({ name: "localhost:5000/org/app", tag: "1.2.3" });
+    expect(parseImageRef("localhost:5000/org/app")).toEqual({ name: "localhost:5000/org/app" });
+    expect(parseImageRef(`ghcr.io/org/app:1.2@${DIGEST_A}`)).toEqual({ name: "ghcr.io/org/app", tag: "1.2", digest: DIGEST_A });
+    expect(parseImageRef(`ghcr.io/org/app@${DIGEST_A}`)).toEqual({ name: "ghcr.io/org/app", digest: DIGEST_A });
+  });
+});
