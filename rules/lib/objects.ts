@@ -1,7 +1,7 @@
 // The objects a rule judges: what the change renders to (when builds exist) or its source documents,
 // each located on a source line so that findings land where a person can fix them.
 import type { KubeObject, SourceDocument } from "../../src/core/fleet.js";
-import { objectKey } from "../../src/core/fleet.js";
+import { apiGroup, objectKey } from "../../src/core/fleet.js";
 import type { ObjectRef, RuleContext, RuleFinding, Severity, Territory } from "../../src/core/types.js";
 import type { YamlPath } from "../../src/core/yaml.js";
 
@@ -49,12 +49,17 @@ export function objectsToCheck(context: RuleContext): LocatedObject[] {
   return located;
 }
 
-/** The document of `path` that declares the object (same kind and name), preferring the one at `line`. */
+/**
+ * The document of `path` that declares the object (same kind and name), preferring the one at `line`.
+ * None when `line` is the entry that brought the object in (a kustomization's `resources:` item).
+ */
 function findSourceDocument(context: RuleContext, path: string, ref: ObjectRef, line: number): SourceDocument | undefined {
   const documents = context.head.file(path)?.documents ?? [];
   const atLine = documents.find((doc) => doc.startLine <= line && line <= doc.endLine);
-  if (atLine?.ref && atLine.ref.kind === ref.kind) return atLine;
-  return documents.find((doc) => doc.ref?.kind === ref.kind && doc.ref.name === ref.name) ?? atLine;
+  // Same kind in the same API group: a kustomization.yaml is a "Kustomization" too, but not Flux's.
+  const sameKind = (doc: SourceDocument) => doc.ref?.kind === ref.kind && apiGroup(doc.ref.apiVersion) === apiGroup(ref.apiVersion);
+  if (atLine && sameKind(atLine)) return atLine;
+  return documents.find((doc) => sameKind(doc) && doc.ref?.name === ref.name);
 }
 
 /**

@@ -1,0 +1,359 @@
+// Shared facts for the tenant isolation rules: whose object is this, which kinds are cluster-scoped,
+// and which flags each cluster's Flux controllers run with (gotk-components.yaml as patched by the
+// cluster's flux-system/kustomization.yaml).
+import { posix } from "node:path";
+import { parse as parseYaml } from "yaml";
+import type { FleetModel, KubeObject, SourceDocument } from "../../src/core/fleet.js";
+import { specOf, sourcesThisRepository, normalizeRepoPath } from "../../src/core/flux.js";
+import type { Fix, ObjectRef, RuleContext, TenantInfo } from "../../src/core/types.js";
+import type { YamlPath } from "../../src/core/yaml.js";
+import { indentOf, objectsToCheck, type LocatedObject } from "./objects.js";
+
+export const TENANT_LABEL = "toolkit.fluxcd.io/tenant";
+
+/**
+ * Kinds that have no namespace. A tenant that can create one of these acts on the whole cluster.
+ * Kept by hand: Kubernetes' own cluster-scoped kinds plus the common add-ons (cert-manager, Gateway API,
+ * Kyverno, external-secrets, snapshots) seen in fleet repositories.
+ */
+export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
+  "APIService",
+  "CSIDriver",
+  "CSINode",
+  "CertificateSigningRequest",
+  "ClusterIssuer",
+  "ClusterPolicy",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "ClusterSecretStore",
+  "ClusterTrustBundle",
+  "ComponentStatus",
+  "CustomResourceDefinition",
+  "DeviceClass",
+  "FlowSchema",
+  "GatewayClass",
+  "IPAddress",
+  "IngressClass",
+  "MutatingAdmissionPolicy",
+  "MutatingAdmissionPolicyBinding",
+  "MutatingWebhookConfiguration",
+  "Namespace",
+  "Node",
+  "PersistentVolume",
+  "PodSecurityPolicy",
+  "PriorityClass",
+  "PriorityLevelConfiguration",
+  "RuntimeClass",
+  "ServiceCIDR",
+  "StorageClass",
+  "ValidatingAdmissionPolicy",
+  "ValidatingAdmissionPolicyBinding",
+  "ValidatingWebhookConfiguration",
+  "VolumeAttachment",
+  "VolumeSnapshotClass",
+]);
+
+export function isClusterScoped(ref: ObjectRef): boolean {
+  return CLUSTER_SCOPED_KINDS.has(ref.kind);
+}
+
+/**
+ * The tenant whose territory an object comes from: the file it was traced to, else the folder of the
+ * build that rendered it (a tenant's Kustomization applies everything it renders with the tenant's account,
+ * even what it pulls in from elsewhere).
+ */
+export function tenantOfObject(context: RuleContext, target: LocatedObject): TenantInfo | undefined {
+  if (target.territory.kind === "tenant") return target.territory.tenant;
+  const buildPath = target.build ? context.builds.find((build) => build.report.name === target.build)?.report.path : undefined;
+  if (buildPath === undefined) return undefined;
+  const territory = context.territory(buildPath === "" ? "kustomization.yaml" : `${buildPath}/kustomization.yaml`);
+  return territory.kind === "tenant" ? territory.tenant : undefined;
+}
+
+/** Flux objects that apply manifests on someone's behalf. */
+export function isFluxDeployer(ref: ObjectRef): boolean {
+  return (
+    (ref.kind === "Kustomization" && ref.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/")) ||
+    (ref.kind === "HelmRelease" && ref.apiVersion.startsWith("helm.toolkit.fluxcd.io/"))
+  );
+}
+
+/**
+ * The tenant a Flux Kustomization or HelmRelease deploys for. Tenants' Flux objects are usually written
+ * by the platform team (tenants/base/<team>/sync.yaml), so territory alone is not enough. In order:
+ * the `toolkit.fluxcd.io/tenant` label, the object's namespace being one of a tenant's, the object coming
+ * from tenant territory, or its spec.path (in this repository) pointing into tenant territory.
+ */
+export function tenantOfFluxObject(context: RuleContext, target: LocatedObject): TenantInfo | undefined {
+  const labels = (target.object.metadata.labels ?? {}) as Record<string, unknown>;
+  const labelled = context.tenants.find((tenant) => tenant.name === labels[TENANT_LABEL]);
+  if (labelled) return labelled;
+  const namespace = target.ref.namespace;
+  const byNamespace = namespace ? context.tenants.find((tenant) => tenant.namespaces.includes(namespace)) : undefined;
+  if (byNamespace) return byNamespace;
+  const byTerritory = tenantOfObject(context, target);
+  if (byTerritory) return byTerritory;
+  if (target.ref.kind !== "Kustomization" || !target.doc || !sourcesThisRepository(target.doc, context.head)) return undefined;
+  const path = normalizeRepoPath(String(specOf(target.doc).path ?? ""));
+  if (path === undefined) return undefined;
+  const territory = context.territory(path === "" ? "kustomization.yaml" : `${path}/kustomization.yaml`);
+  return territory.kind === "tenant" ? territory.tenant : undefined;
+}
+
+export interface TenantTarget {
+  target: LocatedObject;
+  tenant: TenantInfo;
+  /**
+   * The source document is a kustomize patch (a file listed under a kustomization's patches): it only holds
+   * the fields it changes, so a field it lacks says nothing about the object.
+   */
+  isPatch: boolean;
+}
+
+/** Every Flux Kustomization / HelmRelease to judge, with the tenant it deploys for. */
+export function tenantDeployers(context: RuleContext): TenantTarget[] {
+  if (context.tenants.length === 0) return [];
+  return objectsToCheck(context).flatMap((target) => {
+    if (!isFluxDeployer(target.ref)) return [];
+    const tenant = tenantOfFluxObject(context, target);
+    return tenant ? [{ target, tenant, isPatch: isPatchSource(context, target) }] : [];
+  });
+}
+
+/** Every object that comes from a tenant's territory (source file or build), with that tenant; patches are not objects. */
+export function tenantObjects(context: RuleContext): TenantTarget[] {
+  if (context.tenants.length === 0) return [];
+  return objectsToCheck(context).flatMap((target) => {
+    const tenant = tenantOfObject(context, target);
+    return tenant && !isPatchSource(context, target) ? [{ target, tenant, isPatch: false }] : [];
+  });
+}
+
+/** A source document (not a rendered object) from a file that some kustomization uses as a patch. */
+function isPatchSource(context: RuleContext, target: LocatedObject): boolean {
+  return target.build === undefined && patchFiles(context.head).has(target.path);
+}
+
+const patchFilesCache = new WeakMap<FleetModel, Set<string>>();
+
+function patchFiles(model: FleetModel): Set<string> {
+  let files = patchFilesCache.get(model);
+  if (files) return files;
+  files = new Set();
+  for (const path of model.paths().filter((candidate) => KUSTOMIZATION_FILES.includes(posix.basename(candidate)))) {
+    const kustomization = (model.file(path)?.documents[0]?.value ?? {}) as Record<string, unknown>;
+    for (const entry of patchEntries(kustomization)) {
+      if (typeof entry.path !== "string") continue;
+      const resolved = normalizeRepoPath(posix.join(posix.dirname(path), entry.path));
+      if (resolved !== undefined) files.add(resolved);
+    }
+  }
+  patchFilesCache.set(model, files);
+  return files;
+}
+
+/** A kustomization's patches of every generation, as `{patch?: text, path?: file, target?}` entries. */
+function patchEntries(kustomization: Record<string, unknown>): Array<Record<string, unknown>> {
+  return [
+    ...asArray(kustomization.patches),
+    ...asArray(kustomization.patchesJson6902),
+    ...asArray(kustomization.patchesStrategicMerge).map((entry) => (typeof entry === "string" && !entry.includes("\n") ? { path: entry } : { patch: entry })),
+  ].filter((entry): entry is Record<string, unknown> => entry !== null && typeof entry === "object" && !Array.isArray(entry));
+}
+
+export function specValue(object: KubeObject, field: string): unknown {
+  const spec = object.spec;
+  return spec !== null && typeof spec === "object" && !Array.isArray(spec) ? (spec as Record<string, unknown>)[field] : undefined;
+}
+
+/**
+ * A fix that sets `spec.<field>: <value>` in the object's source document: replaces the field's line
+ * when the source has it (and the rendered value is the source's), else adds a line right under `spec:`
+ * at the indentation of its first key. Undefined when the source cannot be edited that way (the value
+ * comes from a patch, a flow-style spec, a multi-line value).
+ */
+export function setSpecFieldFix(target: LocatedObject, field: string, value: string, description: string): Fix | undefined {
+  const doc = target.doc;
+  if (!doc || !doc.object) return undefined;
+  const sourceValue = specValue(doc.object, field);
+  if (sourceValue !== specValue(target.object, field)) return undefined;
+  if (doc.keyLine(["spec", field]) !== undefined) return replaceValueFix(doc, ["spec", field], value, description);
+  const specLine = doc.keyLine(["spec"]);
+  const spec = doc.object.spec;
+  const firstKey = spec !== null && typeof spec === "object" && !Array.isArray(spec) ? Object.keys(spec)[0] : undefined;
+  const firstKeyLine = firstKey === undefined ? undefined : doc.keyLine(["spec", firstKey]);
+  if (specLine === undefined || firstKeyLine === undefined || firstKeyLine <= specLine) return undefined;
+  const specText = doc.file.lines[specLine - 1] ?? "";
+  return { line: specLine, endLine: specLine, replacement: `${specText}\n${indentOf(doc, firstKeyLine)}${field}: ${value}`, description };
+}
+
+/** A fix rewriting the block-style line `key: value` at `path`; undefined for flow style or a value spanning lines. */
+export function replaceValueFix(doc: SourceDocument, path: YamlPath, value: string, description: string): Fix | undefined {
+  const line = doc.keyLine(path);
+  const key = path[path.length - 1];
+  if (line === undefined || typeof key !== "string" || doc.valueEndLine(path) !== line) return undefined;
+  if (!(doc.file.lines[line - 1] ?? "").trimStart().startsWith(`${key}:`)) return undefined;
+  return { line, endLine: line, replacement: `${indentOf(doc, line)}${key}: ${value}`, description };
+}
+
+// ---- Controller flags ----
+
+export const FLUX_CONTROLLERS = [
+  "source-controller",
+  "kustomize-controller",
+  "helm-controller",
+  "notification-controller",
+  "image-reflector-controller",
+  "image-automation-controller",
+  "source-watcher",
+] as const;
+
+export interface ClusterControllers {
+  /** The cluster's folder under clusters/, e.g. "staging". */
+  cluster: string;
+  /** e.g. "clusters/staging/flux-system". */
+  dir: string;
+  /** The folder's kustomization.yaml document, where lockdown patches go. */
+  kustomization?: SourceDocument;
+  /** Effective container args per controller that the repository declares or patches. */
+  args: Map<string, string[]>;
+  /** The controller Deployments found in the folder (gotk-components.yaml). */
+  deployments: Map<string, SourceDocument>;
+}
+
+const CLUSTER_FLUX_DIR = /^clusters\/(.+)\/flux-system\/[^/]+$/;
+const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+const ARGS_PATH = /^\/spec\/template\/spec\/containers\/\d+\/args(?:\/(\d+|-))?$/;
+
+/** The Flux controllers of each cluster (clusters/<name>/flux-system) and the args they run with. */
+export function clusterControllers(model: FleetModel): ClusterControllers[] {
+  const dirs = new Map<string, string>();
+  for (const path of model.paths()) {
+    const match = CLUSTER_FLUX_DIR.exec(path);
+    if (match) dirs.set(posix.dirname(path), match[1]!);
+  }
+  return [...dirs].map(([dir, cluster]) => {
+    const deployments = new Map<string, SourceDocument>();
+    for (const path of model.yamlPaths().filter((candidate) => posix.dirname(candidate) === dir)) {
+      for (const doc of model.file(path)?.documents ?? []) {
+        if (doc.ref?.kind === "Deployment" && (FLUX_CONTROLLERS as readonly string[]).includes(doc.ref.name)) deployments.set(doc.ref.name, doc);
+      }
+    }
+    const args = new Map<string, string[]>();
+    for (const [name, doc] of deployments) args.set(name, containerArgs(doc.object!));
+    const kustomizationPath = KUSTOMIZATION_FILES.map((file) => `${dir}/${file}`).find((path) => model.exists(path));
+    const kustomization = kustomizationPath ? model.file(kustomizationPath)?.documents[0] : undefined;
+    if (kustomization) applyPatches(model, dir, kustomization, deployments, args);
+    return { cluster, dir, ...(kustomization ? { kustomization } : {}), args, deployments };
+  });
+}
+
+function containerArgs(object: Record<string, unknown>): string[] {
+  const containers = dig(object, ["spec", "template", "spec", "containers"]);
+  if (!Array.isArray(containers)) return [];
+  const manager = containers.find((container) => dig(container, ["name"]) === "manager") ?? containers[0];
+  const args = dig(manager, ["args"]);
+  return Array.isArray(args) ? args.map(String) : [];
+}
+
+function dig(value: unknown, path: string[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (current === null || typeof current !== "object" || Array.isArray(current)) return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+interface PatchTarget {
+  kind?: unknown;
+  name?: unknown;
+  labelSelector?: unknown;
+}
+
+/** kustomize's `patches` / `patchesJson6902` / `patchesStrategicMerge`, as far as they touch controller args. */
+function applyPatches(model: FleetModel, dir: string, kustomization: SourceDocument, deployments: Map<string, SourceDocument>, args: Map<string, string[]>) {
+  for (const entry of patchEntries((kustomization.value ?? {}) as Record<string, unknown>)) {
+    const text = typeof entry.patch === "string" ? entry.patch : typeof entry.path === "string" ? model.readText(posix.join(dir, entry.path)) : undefined;
+    if (text === undefined) continue;
+    let patch: unknown;
+    try {
+      patch = parseYaml(text);
+    } catch {
+      continue; // a broken patch is the kustomize-build rule's finding
+    }
+    const target = (entry.target ?? {}) as PatchTarget;
+    for (const controller of FLUX_CONTROLLERS) {
+      const labels = deployments.get(controller)?.object?.metadata.labels ?? { app: controller };
+      if (Array.isArray(patch)) {
+        if (targets(target, controller, labels as Record<string, unknown>)) args.set(controller, applyJsonPatch(args.get(controller) ?? [], patch));
+      } else if (dig(patch, ["kind"]) === "Deployment" && dig(patch, ["metadata", "name"]) === controller) {
+        const patched = dig(patch, ["spec", "template", "spec", "containers"]);
+        // A strategic merge replaces a list of strings such as args wholesale.
+        if (Array.isArray(patched) && patched.some((container) => Array.isArray(dig(container, ["args"])))) {
+          args.set(controller, containerArgs(patch as Record<string, unknown>));
+        }
+      }
+    }
+  }
+}
+
+function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+/** kustomize matches target kind exactly and name as an anchored regular expression. */
+function targets(target: PatchTarget, controller: string, labels: Record<string, unknown>): boolean {
+  if (target.kind !== undefined && target.kind !== "Deployment") return false;
+  if (typeof target.name === "string") {
+    let pattern: RegExp;
+    try {
+      pattern = new RegExp(`^(?:${target.name})$`);
+    } catch {
+      return false;
+    }
+    if (!pattern.test(controller)) return false;
+  }
+  if (typeof target.labelSelector === "string") {
+    const required = target.labelSelector.split(",").map((pair) => pair.split("=").map((part) => part.trim()));
+    if (!required.every(([key, expected]) => key !== undefined && String(labels[key]) === expected)) return false;
+  }
+  return target.name !== undefined || target.labelSelector !== undefined || target.kind === "Deployment";
+}
+
+function applyJsonPatch(args: string[], operations: unknown[]): string[] {
+  let result = [...args];
+  for (const operation of operations) {
+    const op = dig(operation, ["op"]);
+    const path = dig(operation, ["path"]);
+    const value = dig(operation, ["value"]);
+    const match = typeof path === "string" ? ARGS_PATH.exec(path) : null;
+    if (!match) continue;
+    const index = match[1];
+    if (index === undefined) {
+      if (op === "remove") result = [];
+      else if ((op === "add" || op === "replace") && Array.isArray(value)) result = value.map(String);
+      continue;
+    }
+    const position = index === "-" ? result.length : Number(index);
+    if (op === "add") result.splice(position, 0, String(value));
+    else if (op === "replace") result[position] = String(value);
+    else if (op === "remove") result.splice(position, 1);
+  }
+  return result;
+}
+
+/** The value a controller flag ends up with: the last occurrence wins; a bare boolean flag means "true". */
+export function flagValue(args: readonly string[], flag: string): string | undefined {
+  let value: string | undefined;
+  for (const arg of args) {
+    if (arg === `--${flag}`) value = "true";
+    else if (arg.startsWith(`--${flag}=`)) value = arg.slice(flag.length + 3);
+  }
+  return value;
+}
+
+/** True when some cluster runs `controller` with --no-cross-namespace-refs=true: Flux then refuses cross-namespace references. */
+export function refusesCrossNamespaceRefs(clusters: readonly ClusterControllers[], controller: string): boolean {
+  return clusters.some((cluster) => flagValue(cluster.args.get(controller) ?? [], "no-cross-namespace-refs") === "true");
+}
