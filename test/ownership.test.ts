@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { configSchema } from "../src/core/config.js";
+import { configSchema, parseConfig } from "../src/core/config.js";
 import { approversOfHead, evaluateOwnership } from "../src/core/ownership.js";
 import type { ChangedFile, PullRequestFacts, Review, TenantInfo } from "../src/core/types.js";
 
@@ -254,5 +254,15 @@ describe("evaluateOwnership: what it cannot judge", () => {
     expect(report.entries.map((entry) => entry.allowed)).toEqual([false, false]);
     expect(report.notices).toEqual(["Could not tell whether @dev-alice is a member of @acme/platform (HTTP 502): counted as not a member."]);
     expect(calls).toBe(1);
+  });
+});
+
+describe("platform.owners in .github/fleet-warden.yml", () => {
+  it("accepts @user and @org/team, and names the key of anything else", () => {
+    expect(parseConfig("platform:\n  owners: ['@acme/platform', '@root-rita']\n")).toMatchObject({ ok: true, config: { platform: { owners: ["@acme/platform", "@root-rita"] } } });
+    expect(parseConfig("platform:\n  owners: ['acme/platform', 'ops@example.com']\n")).toMatchObject({
+      ok: false,
+      errors: [".github/fleet-warden.yml: `platform.owners.0`: must be @user or @org/team", ".github/fleet-warden.yml: `platform.owners.1`: must be @user or @org/team"],
+    });
   });
 });
