@@ -1,14 +1,31 @@
 // The rule catalogue. One module per rule; ids are stable (see docs/rules/<id>.md).
 import type { Rule } from "../src/core/types.js";
+import { containerResources } from "./container-resources.js";
 import { controllerLockdown } from "./controller-lockdown.js";
+import { deprecatedApi } from "./deprecated-api.js";
 import { fluxCrossNamespaceRef } from "./flux-cross-namespace-ref.js";
 import { fluxServiceAccount } from "./flux-service-account.js";
 import { fluxTargetNamespace } from "./flux-target-namespace.js";
+import { imageTagPinned } from "./image-tag-pinned.js";
+import { podHostNamespaces } from "./pod-host-namespaces.js";
+import { podPrivilegeEscalation } from "./pod-privilege-escalation.js";
+import { podPrivileged } from "./pod-privileged.js";
 import { rbacClusterAdmin } from "./rbac-cluster-admin.js";
 import { tenantClusterScoped } from "./tenant-cluster-scoped.js";
 import { tenantNamespace } from "./tenant-namespace.js";
 import { tenantOwnership } from "./tenant-ownership.js";
 import { yamlSyntax } from "./yaml-syntax.js";
+import { clusterEntrypoints } from "./cluster-entrypoints.js";
+import { fluxDependsOn } from "./flux-depends-on.js";
+import { fluxPrune } from "./flux-prune.js";
+import { fluxPathExists } from "./flux-path-exists.js";
+import { fluxInterval } from "./flux-interval.js";
+import { fluxForce } from "./flux-force.js";
+import { secretPlaintext } from "./secret-plaintext.js";
+import { sopsDecryption } from "./sops-decryption.js";
+import { imageUpdateBranch } from "./image-update-branch.js";
+import { imagePolicyMajor } from "./image-policy-major.js";
+import { imageSetterMarker } from "./image-setter-marker.js";
 
 export const rules: readonly Rule[] = [
   yamlSyntax,
@@ -20,6 +37,23 @@ export const rules: readonly Rule[] = [
   tenantNamespace,
   rbacClusterAdmin,
   controllerLockdown,
+  podPrivileged,
+  podHostNamespaces,
+  podPrivilegeEscalation,
+  containerResources,
+  imageTagPinned,
+  deprecatedApi,
+  clusterEntrypoints,
+  fluxDependsOn,
+  fluxPrune,
+  fluxPathExists,
+  fluxInterval,
+  fluxForce,
+  secretPlaintext,
+  sopsDecryption,
+  imageUpdateBranch,
+  imagePolicyMajor,
+  imageSetterMarker,
   // (rules are added here, one import and one entry per rule)
 ];
 

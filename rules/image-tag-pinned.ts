@@ -1,0 +1,116 @@
+import { posix } from "node:path";
+import type { FleetModel } from "../src/core/fleet.js";
+import type { Fix, Rule, RuleContext, RuleFinding } from "../src/core/types.js";
+import { findingOn, territorySeverity } from "./lib/objects.js";
+import {
+  asMapping,
+  baseContainerOf,
+  describeContainer,
+  KUSTOMIZATION_FILES,
+  placeOf,
+  setScalarFix,
+  workloadsToCheck,
+  type Container,
+  type Place,
+} from "./lib/workloads.js";
+
+export interface ImageReference {
+  /** The image without tag or digest, e.g. `ghcr.io/stefanprodan/podinfo`. */
+  repository: string;
+  tag?: string;
+  digest?: string;
+}
+
+/** Splits `registry[:port]/path[:tag][@digest]`; the tag is the part after the last `:` of the last path segment. */
+export function parseImage(image: string): ImageReference {
+  const at = image.indexOf("@");
+  const name = at === -1 ? image : image.slice(0, at);
+  const digest = at === -1 ? undefined : image.slice(at + 1);
+  const colon = name.lastIndexOf(":");
+  const tagged = colon > name.lastIndexOf("/");
+  return {
+    repository: tagged ? name.slice(0, colon) : name,
+    ...(tagged ? { tag: name.slice(colon + 1) } : {}),
+    ...(digest ? { digest } : {}),
+  };
+}
+
+/** A digest, or a tag other than `latest`. */
+function isPinned(image: ImageReference): boolean {
+  return image.digest !== undefined || (image.tag !== undefined && image.tag !== "latest");
+}
+
+export const imageTagPinned: Rule = {
+  meta: {
+    id: "image-tag-pinned",
+    defaultSeverity: "error",
+    summary: "Every container image names a tag other than `latest`, or a digest.",
+    rationale:
+      "`latest` (which is also what an image without a tag means) moves: what runs changes with no commit in the fleet repository, nodes run different builds of the same pod, and a rollback cannot bring the previous image back.",
+  },
+  check(context) {
+    const findings: RuleFinding[] = [];
+    for (const workload of workloadsToCheck(context)) {
+      for (const container of workload.pod.containers) {
+        const image = container.value.image;
+        // `${…}` is filled in by Flux's post-build substitution: the variable decides.
+        if (typeof image !== "string" || image.includes("${")) continue;
+        const reference = parseImage(image);
+        if (isPinned(reference)) continue;
+        // Judging a source file, a kustomize `images:` entry may pin the image when it is built.
+        if (!workload.target.build && pinnedByKustomizeImages(context.head, reference.repository)) continue;
+        const place = placeOf(context, workload, container, ["image"], image);
+        const fix = pinToBase(context, place, container, reference);
+        const problem =
+          reference.tag === undefined
+            ? `uses image "${image}" without a tag or digest, so the node pulls "${image}:latest"`
+            : `uses image "${image}"`;
+        findings.push(
+          findingOn(place.target, place.path, `${describeContainer(workload, container)} ${problem}: \`latest\` moves, so what runs can change without a commit. Pin a version tag or a digest.`, {
+            severity: territorySeverity(place.target),
+            ...(fix ? { fix } : {}),
+          }),
+        );
+      }
+    }
+    return findings;
+  },
+};
+
+/** Pins to the tag (or digest) that the base branch already pins for the same container and repository. */
+function pinToBase(context: RuleContext, place: Place, container: Container, reference: ImageReference): Fix | undefined {
+  const baseImage = baseContainerOf(context, place, container)?.container.value.image;
+  if (typeof baseImage !== "string" || baseImage.includes("${")) return undefined;
+  const base = parseImage(baseImage);
+  if (base.repository !== reference.repository || !isPinned(base)) return undefined;
+  return setScalarFix(place, "image", baseImage, `Pin the image the base branch runs: ${baseImage}`);
+}
+
+const pinnedImagesCache = new WeakMap<FleetModel, Set<string>>();
+
+/**
+ * True when a kustomization (`images:`) or a Flux Kustomization (`spec.images`) anywhere in the
+ * repository pins this image name with a tag other than `latest` or a digest.
+ */
+function pinnedByKustomizeImages(model: FleetModel, repository: string): boolean {
+  let pinned = pinnedImagesCache.get(model);
+  if (!pinned) {
+    pinned = new Set();
+    const lists = [
+      ...model
+        .paths()
+        .filter((path) => KUSTOMIZATION_FILES.has(posix.basename(path)))
+        .map((path) => asMapping(model.file(path)?.documents[0]?.value)?.images),
+      ...model.fluxObjectsOfKind("Kustomization").map((doc) => asMapping(doc.object?.spec)?.images),
+    ];
+    for (const images of lists) {
+      if (!Array.isArray(images)) continue;
+      for (const entry of images.map(asMapping)) {
+        const newTag = entry?.newTag === undefined || entry.newTag === null ? undefined : String(entry.newTag);
+        if (typeof entry?.name === "string" && (typeof entry.digest === "string" || (newTag !== undefined && newTag !== "latest"))) pinned.add(entry.name);
+      }
+    }
+    pinnedImagesCache.set(model, pinned);
+  }
+  return pinned.has(repository);
+}

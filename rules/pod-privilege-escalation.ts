@@ -1,0 +1,94 @@
+import type { Fix, Rule, RuleFinding } from "../src/core/types.js";
+import { findingOn, indentOf, territorySeverity } from "./lib/objects.js";
+import {
+  addToContainerFix,
+  asMapping,
+  describeContainer,
+  indentStep,
+  keyColumn,
+  lineAt,
+  placeOf,
+  setScalarFix,
+  valueAt,
+  workloadsToCheck,
+  type Place,
+} from "./lib/workloads.js";
+
+const SETTING = "allowPrivilegeEscalation: false";
+const WHY = "its processes can gain more privileges than they started with (setuid binaries, file capabilities)";
+
+export const podPrivilegeEscalation: Rule = {
+  meta: {
+    id: "pod-privilege-escalation",
+    defaultSeverity: "error",
+    summary: "Every container sets securityContext.allowPrivilegeEscalation: false.",
+    rationale:
+      "Unless it is false, Kubernetes does not set no_new_privs on the container's processes: a compromised process can climb to root through a setuid binary or file capabilities, the first step of most container escapes.",
+  },
+  check(context) {
+    const findings: RuleFinding[] = [];
+    for (const workload of workloadsToCheck(context)) {
+      // Windows pods cannot set the field (the API rejects it): Windows has no no_new_privs.
+      if (valueAt(workload.pod.value, ["os", "name"]) === "windows") continue;
+      for (const container of workload.pod.containers) {
+        const securityContext = asMapping(container.value.securityContext);
+        const setting = securityContext?.allowPrivilegeEscalation;
+        // A privileged container always escalates, and the API rejects `false` next to it: pod-privileged reports it.
+        if (setting === false || securityContext?.privileged === true) continue;
+        // The API also rejects `false` next to the CAP_SYS_ADMIN capability: report, but offer no fix.
+        const added = asMapping(securityContext?.capabilities)?.add;
+        const fixable = !(Array.isArray(added) && added.includes("CAP_SYS_ADMIN"));
+        const description = `Set ${SETTING} on container "${container.name}"`;
+        let place: Place;
+        let fix: Fix | undefined;
+        let message: string;
+        if (setting === true) {
+          place = placeOf(context, workload, container, ["securityContext", "allowPrivilegeEscalation"], true);
+          fix = setScalarFix(place, "allowPrivilegeEscalation", "false", description);
+          message = `${describeContainer(workload, container)} sets allowPrivilegeEscalation: true: ${WHY}.`;
+        } else {
+          // A kustomize patch only holds what it changes: the field may well be set in the base.
+          if (workload.isPatch) continue;
+          const declared = securityContext ? placeOf(context, workload, container, ["securityContext"]) : undefined;
+          if (declared?.exact) {
+            place = declared;
+            fix = addToSecurityContextFix(place, description);
+          } else {
+            place = placeOf(context, workload, container, []);
+            // A securityContext that no document declares comes from a JSON6902 or inline patch: adding one here could clash with it.
+            fix = securityContext ? undefined : addToContainerFix(place, ["securityContext:", `  ${SETTING}`], description);
+          }
+          message = `${describeContainer(workload, container)} does not set ${SETTING}; unset, Kubernetes lets ${WHY}.`;
+        }
+        findings.push(
+          findingOn(place.target, place.path, message, {
+            severity: territorySeverity(place.target),
+            ...(fix && fixable ? { fix } : {}),
+          }),
+        );
+      }
+    }
+    return findings;
+  },
+};
+
+/** Adds the setting to an existing `securityContext:` (block, flow or empty), as its first key. */
+function addToSecurityContextFix(place: Place, description: string): Fix | undefined {
+  const doc = place.target.doc;
+  const line = lineAt(place);
+  if (!doc || line === undefined) return undefined;
+  const text = doc.file.lines[line - 1]!;
+  const value = asMapping(valueAt(doc.value, place.path));
+  let replacement: string | undefined;
+  if (/securityContext\s*:\s*\{/.test(text) && doc.valueEndLine(place.path) === line) {
+    const empty = value !== undefined && Object.keys(value).length === 0;
+    replacement = text.replace(/(securityContext\s*:\s*\{)\s*/, empty ? `$1${SETTING}` : `$1${SETTING}, `);
+  } else if (value && Object.keys(value).length > 0) {
+    const firstLine = doc.keyLine([...place.path, Object.keys(value)[0]!]);
+    if (firstLine !== undefined && firstLine > line) replacement = `${text}\n${indentOf(doc, firstLine)}${SETTING}`;
+  } else if (/securityContext\s*:\s*(#.*)?$/.test(text)) {
+    const column = keyColumn(text, "securityContext");
+    if (column !== undefined) replacement = `${text}\n${" ".repeat(column + indentStep(doc))}${SETTING}`;
+  }
+  return replacement === undefined ? undefined : { line, endLine: line, replacement, description };
+}

@@ -1,0 +1,30 @@
+import type { Rule, RuleFinding } from "../src/core/types.js";
+import { findingOn, territorySeverity } from "./lib/objects.js";
+import { describeContainer, placeOf, setScalarFix, valueAt, workloadsToCheck } from "./lib/workloads.js";
+
+export const podPrivileged: Rule = {
+  meta: {
+    id: "pod-privileged",
+    defaultSeverity: "error",
+    summary: "No container runs privileged.",
+    rationale:
+      "A privileged container gets every capability and the host's devices: escaping to the node, and from there to every tenant's pods and secrets on it, is one command away.",
+  },
+  check(context) {
+    const findings: RuleFinding[] = [];
+    for (const workload of workloadsToCheck(context)) {
+      for (const container of workload.pod.containers) {
+        if (valueAt(container.value, ["securityContext", "privileged"]) !== true) continue;
+        const place = placeOf(context, workload, container, ["securityContext", "privileged"], true);
+        const fix = setScalarFix(place, "privileged", "false", `Run container "${container.name}" unprivileged`);
+        findings.push(
+          findingOn(place.target, place.path, `${describeContainer(workload, container)} runs privileged (securityContext.privileged: true): it can take over the node.`, {
+            severity: territorySeverity(place.target),
+            ...(fix ? { fix } : {}),
+          }),
+        );
+      }
+    }
+    return findings;
+  },
+};
