@@ -1,0 +1,34 @@
+import { describeRef } from "../src/core/fleet.js";
+import { normalizeRepoPath } from "../src/core/flux.js";
+import type { Rule, RuleFinding } from "../src/core/types.js";
+import { findingOnSpec, fluxGraph } from "./lib/flux-graph.js";
+
+export const fluxPathExists: Rule = {
+  meta: {
+    id: "flux-path-exists",
+    defaultSeverity: "error",
+    summary: "The spec.path of every Flux Kustomization that reads this repository names a folder that exists in it.",
+    rationale:
+      "A Kustomization whose path is missing fails to build and stops reconciling: nothing under it is updated any more, including security fixes, and a folder renamed in one pull request silently strands every cluster that still points at the old name.",
+  },
+  check(context) {
+    const graph = fluxGraph(context.head);
+    const files = context.head.paths();
+    const findings: RuleFinding[] = [];
+    // Every Kustomization of the repository: a pull request that moves a folder breaks Kustomizations it does not touch.
+    for (const kustomization of graph.kustomizations) {
+      if (graph.isPatch(kustomization.doc) || !graph.readsThisRepository(kustomization)) continue;
+      const written = typeof kustomization.spec.path === "string" ? kustomization.spec.path : "";
+      const path = normalizeRepoPath(written);
+      const name = describeRef(kustomization.ref);
+      let problem: string | undefined;
+      if (path === undefined) problem = `${name}: spec.path ${written} leaves the repository; Flux only builds folders inside it.`;
+      else if (path !== "" && files.includes(path)) problem = `${name}: spec.path ${written} is a file; Flux builds a folder.`;
+      else if (path !== "" && !files.some((file) => file.startsWith(`${path}/`))) {
+        problem = `${name}: spec.path ${written} does not exist in this repository; Flux fails to build the Kustomization and stops reconciling it.`;
+      }
+      if (problem) findings.push(findingOnSpec(context, kustomization, ["path"], problem));
+    }
+    return findings;
+  },
+};

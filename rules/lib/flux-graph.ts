@@ -1,0 +1,482 @@
+// The Flux graph of a tree, without running kustomize: which Flux objects each cluster applies (walking
+// clusters/<name>/ and the spec.path of every Kustomization that reads this repository, through
+// kustomization.yaml resources), with overlay patches and namespaces applied to their spec, and where
+// every spec field was last written so that findings land on the line to fix.
+import { posix } from "node:path";
+import { apiGroup, isFluxApi, type FleetModel, type SourceDocument } from "../../src/core/fleet.js";
+import { FLUX_SYSTEM, normalizeRepoPath, specOf } from "../../src/core/flux.js";
+import type { ObjectRef, RuleContext, RuleFinding, Severity } from "../../src/core/types.js";
+import { parseYamlSafely, type YamlPath } from "../../src/core/yaml.js";
+import { findingOn, indentOf, type LocatedObject } from "./objects.js";
+
+const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+const CLUSTERS_DIR = "clusters";
+/** Guards the walk against kustomizations that include each other. */
+const MAX_DEPTH = 32;
+
+/** Where a value was written: a document and the YAML path inside it. */
+export interface Origin {
+  doc: SourceDocument;
+  path: YamlPath;
+}
+
+/** A Flux object as one cluster applies it. The same document can appear once per cluster. */
+export interface ClusterObject {
+  doc: SourceDocument;
+  /** The `clusters/<name>` folder name, or "" when no cluster reaches the object. */
+  cluster: string;
+  /** With the namespace it is applied in (kustomization `namespace:`, Flux `targetNamespace`). */
+  ref: ObjectRef;
+  /** The spec after overlay and Flux patches. */
+  spec: Record<string, unknown>;
+  /** Where each top-level spec field was last set; fields absent here come from `doc`. */
+  specOrigin: Map<string, Origin>;
+}
+
+export interface FluxGraph {
+  clusters: string[];
+  objects: ClusterObject[];
+  /** Flux Kustomizations (kustomize.toolkit.fluxcd.io), per cluster. */
+  kustomizations: ClusterObject[];
+  /** True for documents that a kustomization uses as a patch: partial objects, never applied alone. */
+  isPatch(doc: SourceDocument): boolean;
+  find(cluster: string, kind: string, namespace: string | undefined, name: string): ClusterObject | undefined;
+  /** The object a Kustomization's `spec.sourceRef` names, in its cluster. */
+  sourceOf(kustomization: ClusterObject): ClusterObject | undefined;
+  /** True when the Kustomization's source is this repository (the branch the cluster itself syncs). */
+  readsThisRepository(kustomization: ClusterObject): boolean;
+  /** Files (repository paths) the Kustomization builds, as far as they can be resolved without kustomize. */
+  appliedFiles(kustomization: ClusterObject): string[];
+}
+
+const graphs = new WeakMap<FleetModel, FluxGraph>();
+
+export function fluxGraph(model: FleetModel): FluxGraph {
+  let graph = graphs.get(model);
+  if (!graph) {
+    graph = buildGraph(model);
+    graphs.set(model, graph);
+  }
+  return graph;
+}
+
+export function isFluxKustomization(ref: Pick<ObjectRef, "apiVersion" | "kind"> | undefined): boolean {
+  return ref?.kind === "Kustomization" && apiGroup(ref.apiVersion) === "kustomize.toolkit.fluxcd.io";
+}
+
+/** The file and line where a spec field of the object was last written (a patch, or the object itself). */
+export function originOf(object: ClusterObject, specPath: YamlPath): Origin {
+  const [field] = specPath;
+  const origin = typeof field === "string" ? object.specOrigin.get(field) : undefined;
+  if (!origin) return { doc: object.doc, path: ["spec", ...specPath] };
+  // A strategic-merge patch holds the field at the same place; a JSON6902 patch only at its entry.
+  return origin.path[0] === "spec" ? { doc: origin.doc, path: ["spec", ...specPath] } : origin;
+}
+
+/** A finding on a spec field of a cluster object, placed where that field was written. */
+export function findingOnSpec(
+  context: RuleContext,
+  object: ClusterObject,
+  specPath: YamlPath,
+  message: string,
+  extra: { severity?: Severity; fix?: RuleFinding["fix"] } = {},
+): RuleFinding {
+  const origin = originOf(object, specPath);
+  return findingOn(locatedDocument(context, origin.doc, object.ref), nearestKeyPath(origin), message, extra);
+}
+
+/** A source document as a LocatedObject, for findingOn. */
+export function locatedDocument(context: RuleContext, doc: SourceDocument, ref: ObjectRef | undefined = doc.ref): LocatedObject {
+  return {
+    object: doc.object ?? ({ apiVersion: "", kind: "", metadata: {} } as LocatedObject["object"]),
+    ref: ref ?? { apiVersion: "", kind: "", name: "" },
+    path: doc.path,
+    doc,
+    line: doc.startLine,
+    territory: context.territory(doc.path),
+  };
+}
+
+/** The longest prefix of the origin's path that the document has (a field may be absent: point at its parent). */
+function nearestKeyPath(origin: Origin): YamlPath {
+  for (let length = origin.path.length; length > 0; length--) {
+    const path = origin.path.slice(0, length);
+    if (origin.doc.keyLine(path) !== undefined) return path;
+  }
+  return [];
+}
+
+/**
+ * A fix that inserts `block` (lines relative to the mapping's indentation) as the first fields of the block
+ * mapping at `path` (e.g. ["spec"]), keeping the file's indentation. Undefined when it is not a block mapping.
+ */
+export function insertUnderFix(doc: SourceDocument, path: YamlPath, block: string[], description: string): RuleFinding["fix"] {
+  const keyLine = doc.keyLine(path);
+  const firstKey = Object.keys(asRecord(valueAtPath(doc.value, path)))[0];
+  const childLine = firstKey === undefined ? undefined : doc.keyLine([...path, firstKey]);
+  if (keyLine === undefined || childLine === undefined || childLine === keyLine) return undefined;
+  const indent = indentOf(doc, childLine);
+  return {
+    line: keyLine,
+    endLine: keyLine,
+    replacement: [doc.file.lines[keyLine - 1]!, ...block.map((text) => `${indent}${text}`)].join("\n"),
+    description,
+  };
+}
+
+/** A fix replacing the scalar value of `key` on its line, keeping indentation, quotes style aside, and comments. */
+export function replaceValueFix(doc: SourceDocument, keyPath: YamlPath, value: string, description: string): RuleFinding["fix"] {
+  const line = doc.keyLine(keyPath);
+  const key = keyPath[keyPath.length - 1];
+  if (line === undefined || typeof key !== "string" || doc.valueEndLine(keyPath) !== line) return undefined;
+  const text = doc.file.lines[line - 1]!;
+  const match = new RegExp(`^(\\s*(?:-\\s+)?${escapeRegExp(key)}:\\s*)("[^"]*"|'[^']*'|[^\\s#]+)(.*)$`).exec(text);
+  if (!match) return undefined;
+  return { line, endLine: line, replacement: `${match[1]}${value}${match[3]}`, description };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Building the graph
+
+interface Entry {
+  doc: SourceDocument;
+  namespace?: string;
+  spec: Record<string, unknown>;
+  specOrigin: Map<string, Origin>;
+}
+
+interface Resolution {
+  entries: Entry[];
+  files: Set<string>;
+}
+
+function buildGraph(model: FleetModel): FluxGraph {
+  const directories = directoriesOf(model.paths());
+  const patchFiles = findPatchFiles(model);
+  const resolver = new Resolver(model, directories);
+  const objects: ClusterObject[] = [];
+  const applied = new Map<ClusterObject, string[]>();
+  const reached = new Set<SourceDocument>();
+
+  const clusters = [...directories].filter((dir) => dir.startsWith(`${CLUSTERS_DIR}/`) && dir.split("/").length === 2).map((dir) => dir.split("/")[1]!);
+  const syncSources = new Map<string, SourceDocument | undefined>();
+
+  for (const cluster of clusters) {
+    const root = `${CLUSTERS_DIR}/${cluster}`;
+    const visited = new Set([root]);
+    const queue = resolver.resolve(root).entries;
+    syncSources.set(cluster, clusterSyncSource(model, root));
+    for (let i = 0; i < queue.length; i++) {
+      const entry = queue[i]!;
+      const object = toClusterObject(entry, cluster);
+      if (objects.some((other) => other.cluster === cluster && other.doc === entry.doc)) continue;
+      objects.push(object);
+      reached.add(entry.doc);
+      if (!isFluxKustomization(object.ref) || !readsThisRepository(object)) continue;
+      const path = normalizeRepoPath(typeof object.spec.path === "string" ? object.spec.path : "");
+      if (path === undefined) continue;
+      const resolution = resolver.resolve(path);
+      applied.set(object, [...resolution.files]);
+      if (visited.has(path)) continue;
+      visited.add(path);
+      queue.push(...applyFluxKustomization(object, resolution.entries));
+    }
+  }
+
+  for (const doc of model.fluxObjects()) {
+    if (reached.has(doc) || patchFiles.has(doc.path)) continue;
+    objects.push(toClusterObject({ doc, ...(doc.ref?.namespace ? { namespace: doc.ref.namespace } : {}), spec: specOf(doc), specOrigin: new Map() }, ""));
+  }
+
+  function find(cluster: string, kind: string, namespace: string | undefined, name: string): ClusterObject | undefined {
+    return objects.find((object) => object.cluster === cluster && object.ref.kind === kind && object.ref.name === name && object.ref.namespace === namespace);
+  }
+
+  function sourceOf(kustomization: ClusterObject): ClusterObject | undefined {
+    const sourceRef = asRecord(kustomization.spec.sourceRef);
+    if (typeof sourceRef.name !== "string") return undefined;
+    const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : kustomization.ref.namespace;
+    return find(kustomization.cluster, typeof sourceRef.kind === "string" ? sourceRef.kind : "GitRepository", namespace, sourceRef.name);
+  }
+
+  function readsThisRepository(kustomization: ClusterObject): boolean {
+    const sourceRef = asRecord(kustomization.spec.sourceRef);
+    if ((sourceRef.kind ?? "GitRepository") !== "GitRepository" || typeof sourceRef.name !== "string") return false;
+    const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (kustomization.ref.namespace ?? FLUX_SYSTEM);
+    if (sourceRef.name === FLUX_SYSTEM && namespace === FLUX_SYSTEM) return true;
+    // Another GitRepository reads this repository when it names the same URL and branch as the cluster's own sync.
+    const sync = syncSources.get(kustomization.cluster);
+    const source = sourceOf(kustomization);
+    return sync !== undefined && source !== undefined && sameGitSource(specOf(sync), source.spec);
+  }
+
+  const kustomizations = objects.filter((object) => isFluxKustomization(object.ref));
+  return {
+    clusters,
+    objects,
+    kustomizations,
+    isPatch: (doc) => patchFiles.has(doc.path),
+    find,
+    sourceOf,
+    readsThisRepository,
+    appliedFiles: (kustomization) => applied.get(kustomization) ?? [],
+  };
+}
+
+function toClusterObject(entry: Entry, cluster: string): ClusterObject {
+  const ref = { ...entry.doc.ref! };
+  delete ref.namespace;
+  return { doc: entry.doc, cluster, ref: entry.namespace ? { ...ref, namespace: entry.namespace } : ref, spec: entry.spec, specOrigin: entry.specOrigin };
+}
+
+/** What a Flux Kustomization does to the objects it applies: `spec.patches`, then `spec.targetNamespace`. */
+function applyFluxKustomization(kustomization: ClusterObject, entries: Entry[]): Entry[] {
+  const patches = Array.isArray(kustomization.spec.patches) ? kustomization.spec.patches : [];
+  const patchOrigin = originOf(kustomization, ["patches"]);
+  patches.forEach((patch, index) => {
+    const origin = { doc: patchOrigin.doc, path: [...patchOrigin.path, index] };
+    applyPatchEntry(entries, asRecord(patch), origin);
+  });
+  const targetNamespace = kustomization.spec.targetNamespace;
+  if (typeof targetNamespace === "string" && targetNamespace !== "") {
+    for (const entry of entries) entry.namespace = targetNamespace;
+  }
+  // The objects may be applied by several Kustomizations: each gets its own copy.
+  return entries.map((entry) => ({ ...entry, spec: structuredClone(entry.spec), specOrigin: new Map(entry.specOrigin) }));
+}
+
+/** The cluster's own GitRepository (flux-system/flux-system under clusters/<name>/), when it is committed. */
+function clusterSyncSource(model: FleetModel, root: string): SourceDocument | undefined {
+  return model
+    .fluxObjectsOfKind("GitRepository")
+    .find((doc) => doc.path.startsWith(`${root}/`) && doc.ref?.name === FLUX_SYSTEM && (doc.ref.namespace ?? FLUX_SYSTEM) === FLUX_SYSTEM);
+}
+
+function sameGitSource(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const url = (spec: Record<string, unknown>) => (typeof spec.url === "string" ? canonicalGitUrl(spec.url) : undefined);
+  const branch = (spec: Record<string, unknown>) => JSON.stringify(asRecord(spec.ref));
+  return url(a) !== undefined && url(a) === url(b) && branch(a) === branch(b);
+}
+
+/** `ssh://git@github.com/acme/fleet.git`, `git@github.com:acme/fleet`, `https://github.com/acme/fleet/` -> `github.com/acme/fleet`. */
+export function canonicalGitUrl(url: string): string {
+  return url
+    .trim()
+    .toLowerCase()
+    .replace(/^[a-z+]+:\/\//, "")
+    .replace(/^[^@/]*@/, "")
+    .replace(/^([^/:]+):(?!\d+\/)/, "$1/")
+    .replace(/\/+$/, "")
+    .replace(/\.git$/, "");
+}
+
+/** Every file used as a patch by some kustomization of the tree (`patches[].path`, `patchesStrategicMerge`, `patchesJson6902[].path`). */
+function findPatchFiles(model: FleetModel): Set<string> {
+  const files = new Set<string>();
+  for (const path of model.paths().filter((candidate) => KUSTOMIZATION_FILES.includes(posix.basename(candidate)))) {
+    const kustomization = asRecord(model.file(path)?.documents[0]?.value);
+    const dir = posix.dirname(path);
+    const entries = [...asArray(kustomization.patches), ...asArray(kustomization.patchesJson6902), ...asArray(kustomization.patchesStrategicMerge)];
+    for (const entry of entries) {
+      const file = typeof entry === "string" ? entry : asRecord(entry).path;
+      // An inline strategic-merge patch in patchesStrategicMerge is YAML text, not a path.
+      if (typeof file !== "string" || file.includes("\n")) continue;
+      const resolved = normalizeRepoPath(posix.join(dir, file));
+      if (resolved !== undefined) files.add(resolved);
+    }
+  }
+  return files;
+}
+
+class Resolver {
+  constructor(
+    private readonly model: FleetModel,
+    private readonly directories: Set<string>,
+  ) {}
+
+  /**
+   * The Flux objects a folder renders to, with their files. Without a kustomization file, Flux generates one
+   * from every YAML file below the folder, sub-folders with their own kustomization file added as a whole.
+   */
+  resolve(dir: string, depth = 0): Resolution {
+    const resolution: Resolution = { entries: [], files: new Set() };
+    if (depth > MAX_DEPTH) return resolution;
+    const kustomizationPath = KUSTOMIZATION_FILES.map((name) => (dir === "" ? name : `${dir}/${name}`)).find((path) => this.model.exists(path));
+    if (!kustomizationPath) {
+      this.generate(dir, depth, resolution);
+      return resolution;
+    }
+    resolution.files.add(kustomizationPath);
+    const kustomizationDoc = this.model.file(kustomizationPath)?.documents[0];
+    const kustomization = asRecord(kustomizationDoc?.value);
+    for (const resource of [...asArray(kustomization.resources), ...asArray(kustomization.bases), ...asArray(kustomization.components)]) {
+      if (typeof resource !== "string" || /^[a-z0-9+.-]+:\/\/|^github\.com\/|\?ref=/i.test(resource)) continue;
+      const path = normalizeRepoPath(posix.join(dir, resource));
+      if (path === undefined) continue;
+      if (this.directories.has(path) || path === "") this.merge(resolution, this.resolve(path, depth + 1));
+      else this.addFile(path, resolution);
+    }
+    // Generator inputs are applied too (as Secrets and ConfigMaps): `files: [key=path]`, `envs: [path]`.
+    for (const generator of [...asArray(kustomization.secretGenerator), ...asArray(kustomization.configMapGenerator)].map(asRecord)) {
+      for (const input of [...asArray(generator.files), ...asArray(generator.envs), generator.env]) {
+        const path = typeof input === "string" ? normalizeRepoPath(posix.join(dir, input.replace(/^[^=]*=/, ""))) : undefined;
+        if (path !== undefined && this.model.exists(path)) resolution.files.add(path);
+      }
+    }
+    if (kustomizationDoc) this.applyPatches(kustomizationDoc, kustomization, dir, resolution);
+    if (typeof kustomization.namespace === "string" && kustomization.namespace !== "") {
+      for (const entry of resolution.entries) entry.namespace = kustomization.namespace;
+    }
+    return resolution;
+  }
+
+  private generate(dir: string, depth: number, resolution: Resolution): void {
+    const prefix = dir === "" ? "" : `${dir}/`;
+    const nested = [...this.directories].filter(
+      (sub) => sub.startsWith(prefix) && sub !== dir && KUSTOMIZATION_FILES.some((name) => this.model.exists(`${sub}/${name}`)),
+    );
+    const insideNested = (path: string) => nested.some((sub) => path.startsWith(`${sub}/`));
+    for (const path of this.model.yamlPaths()) {
+      if (path.startsWith(prefix) && !insideNested(path)) this.addFile(path, resolution);
+    }
+    for (const sub of nested.filter((candidate) => !nested.some((outer) => candidate.startsWith(`${outer}/`)))) {
+      this.merge(resolution, this.resolve(sub, depth + 1));
+    }
+  }
+
+  private addFile(path: string, resolution: Resolution): void {
+    resolution.files.add(path);
+    for (const doc of this.model.file(path)?.documents ?? []) {
+      if (!doc.ref || !isFluxApi(doc.ref.apiVersion)) continue;
+      resolution.entries.push({ doc, ...(doc.ref.namespace ? { namespace: doc.ref.namespace } : {}), spec: structuredClone(specOf(doc)), specOrigin: new Map() });
+    }
+  }
+
+  private merge(into: Resolution, from: Resolution): void {
+    into.entries.push(...from.entries);
+    for (const file of from.files) into.files.add(file);
+  }
+
+  private applyPatches(kustomizationDoc: SourceDocument, kustomization: Record<string, unknown>, dir: string, resolution: Resolution): void {
+    const lists: Array<[string, unknown[]]> = [
+      ["patches", asArray(kustomization.patches)],
+      ["patchesStrategicMerge", asArray(kustomization.patchesStrategicMerge)],
+      ["patchesJson6902", asArray(kustomization.patchesJson6902)],
+    ];
+    for (const [key, list] of lists) {
+      list.forEach((item, index) => {
+        const entry = typeof item === "string" ? (item.includes("\n") ? { patch: item } : { path: item }) : asRecord(item);
+        if (typeof entry.path === "string") {
+          const path = normalizeRepoPath(posix.join(dir, entry.path));
+          for (const doc of path === undefined ? [] : (this.model.file(path)?.documents ?? [])) {
+            applyPatch(resolution.entries, doc.value, asRecord(entry.target), { doc, path: [] });
+          }
+        } else {
+          applyPatchEntry(resolution.entries, entry, { doc: kustomizationDoc, path: [key, index] });
+        }
+      });
+    }
+  }
+}
+
+/** A `{patch: "<yaml text>", target}` entry of a kustomization or of a Flux Kustomization's spec.patches. */
+function applyPatchEntry(entries: Entry[], entry: Record<string, unknown>, origin: Origin): void {
+  if (typeof entry.patch !== "string") return;
+  const parsed = parseYamlSafely(entry.patch, origin.doc.path);
+  const value = parsed.documents[0]?.value;
+  if (!parsed.error && value !== undefined) applyPatch(entries, value, asRecord(entry.target), origin);
+}
+
+/** A strategic-merge patch (an object) or a JSON6902 patch (a list of operations) applied to matching Flux objects. */
+function applyPatch(entries: Entry[], patch: unknown, target: Record<string, unknown>, origin: Origin): void {
+  if (Array.isArray(patch)) {
+    for (const entry of entries.filter((candidate) => matchesTarget(candidate, target))) applyJson6902(entry, patch, origin);
+    return;
+  }
+  const object = asRecord(patch);
+  const metadata = asRecord(object.metadata);
+  const selector = Object.keys(target).length > 0 ? target : { kind: object.kind, name: metadata.name };
+  const spec = asRecord(object.spec);
+  for (const entry of entries.filter((candidate) => matchesTarget(candidate, selector))) {
+    for (const [field, value] of Object.entries(spec)) {
+      entry.spec[field] = mergeValue(entry.spec[field], value);
+      entry.specOrigin.set(field, origin.path.length === 0 ? { doc: origin.doc, path: ["spec", field] } : origin);
+    }
+  }
+}
+
+function applyJson6902(entry: Entry, operations: unknown[], origin: Origin): void {
+  for (const operation of operations.map(asRecord)) {
+    if (typeof operation.path !== "string" || !["add", "replace", "remove"].includes(String(operation.op))) continue;
+    const pointer = operation.path.split("/").slice(1).map((segment) => segment.replace(/~1/g, "/").replace(/~0/g, "~"));
+    if (pointer[0] !== "spec" || pointer.length < 2) continue;
+    setPointer(entry.spec, pointer.slice(1), operation.op === "remove" ? undefined : structuredClone(operation.value), operation.op === "replace");
+    entry.specOrigin.set(pointer[1]!, origin);
+  }
+}
+
+/** Sets (or, with undefined, removes) the value at a JSON pointer, creating maps on the way. */
+function setPointer(root: Record<string, unknown>, pointer: string[], value: unknown, replace: boolean): void {
+  let container: unknown = root;
+  for (const segment of pointer.slice(0, -1)) {
+    const holder = container as Record<string, unknown>;
+    if (!isRecord(holder[segment]) && !Array.isArray(holder[segment])) holder[segment] = {};
+    container = holder[segment];
+  }
+  const last = pointer[pointer.length - 1]!;
+  if (Array.isArray(container)) {
+    const index = last === "-" ? container.length : Number(last);
+    if (value === undefined) container.splice(index, 1);
+    else container.splice(index, replace ? 1 : 0, value);
+  } else if (value === undefined) {
+    delete (container as Record<string, unknown>)[last];
+  } else {
+    (container as Record<string, unknown>)[last] = value;
+  }
+}
+
+function matchesTarget(entry: Entry, target: Record<string, unknown>): boolean {
+  const ref = entry.doc.ref!;
+  const matches = (pattern: unknown, value: string | undefined) => typeof pattern !== "string" || new RegExp(`^(?:${pattern})$`).test(value ?? "");
+  return matches(target.kind, ref.kind) && matches(target.name, ref.name) && matches(target.namespace, entry.namespace);
+}
+
+/** Strategic merge, simplified: maps merge key by key, anything else is replaced. */
+function mergeValue(current: unknown, patch: unknown): unknown {
+  if (!isRecord(current) || !isRecord(patch)) return structuredClone(patch);
+  const merged: Record<string, unknown> = { ...current };
+  for (const [key, value] of Object.entries(patch)) merged[key] = value === null ? undefined : mergeValue(current[key], value);
+  return merged;
+}
+
+function directoriesOf(paths: string[]): Set<string> {
+  const directories = new Set<string>();
+  for (const path of paths) {
+    const parts = path.split("/");
+    for (let i = 1; i < parts.length; i++) directories.add(parts.slice(0, i).join("/"));
+  }
+  return directories;
+}
+
+/** The value at a YAML path of a parsed value, or undefined. */
+export function valueAtPath(value: unknown, path: YamlPath): unknown {
+  let current = value;
+  for (const key of path) current = current !== null && typeof current === "object" ? (current as Record<string | number, unknown>)[key] : undefined;
+  return current;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+export function asRecord(value: unknown): Record<string, unknown> {
+  return isRecord(value) ? value : {};
+}
+
+function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}

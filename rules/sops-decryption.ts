@@ -1,0 +1,61 @@
+import { describeRef, isYamlPath, type FleetModel } from "../src/core/fleet.js";
+import type { Rule, RuleFinding } from "../src/core/types.js";
+import { asRecord, findingOnSpec, fluxGraph, insertUnderFix, type ClusterObject } from "./lib/flux-graph.js";
+
+/** True when the file carries SOPS metadata: a `sops` map in YAML or JSON, `sops_*=` keys in a dotenv file. */
+export function isSopsEncrypted(model: FleetModel, path: string): boolean {
+  const text = model.readText(path);
+  if (text === undefined || !text.includes("sops")) return false;
+  if (isYamlPath(path)) return (model.file(path)?.documents ?? []).some((doc) => Object.keys(asRecord(asRecord(doc.value).sops)).length > 0);
+  if (path.endsWith(".json")) return /"sops"\s*:\s*\{/.test(text);
+  return /^sops_mac=/m.test(text);
+}
+
+/** The secretRef name the cluster's other Kustomizations decrypt with, when they agree on one. */
+function knownDecryptionSecret(kustomizations: ClusterObject[], cluster: string): string | undefined {
+  const names = new Set(
+    kustomizations
+      .filter((other) => other.cluster === cluster && asRecord(other.spec.decryption).provider === "sops")
+      .map((other) => asRecord(asRecord(other.spec.decryption).secretRef).name)
+      .filter((name): name is string => typeof name === "string"),
+  );
+  return names.size === 1 ? [...names][0] : undefined;
+}
+
+export const sopsDecryption: Rule = {
+  meta: {
+    id: "sops-decryption",
+    defaultSeverity: "error",
+    summary: "A Flux Kustomization that applies SOPS-encrypted files sets spec.decryption with provider sops.",
+    rationale:
+      "Without spec.decryption, kustomize-controller applies the ciphertext as it is: the Secret is rejected or lands with encrypted values, the workload that needs it fails, and the whole Kustomization stops reconciling.",
+  },
+  check(context) {
+    const graph = fluxGraph(context.head);
+    const changed = new Set(context.changedFiles.map((file) => file.path));
+    const findings: RuleFinding[] = [];
+    for (const kustomization of graph.kustomizations) {
+      if (!graph.readsThisRepository(kustomization)) continue;
+      const files = graph.appliedFiles(kustomization);
+      // Only Kustomizations the change touches: their own lines, a patch of them, or a file they apply.
+      const touched = changed.has(kustomization.doc.path) || [...kustomization.specOrigin.values()].some((origin) => changed.has(origin.doc.path)) || files.some((file) => changed.has(file));
+      const decryption = asRecord(kustomization.spec.decryption);
+      if (!touched || decryption.provider === "sops") continue;
+      const encrypted = files.filter((file) => isSopsEncrypted(context.head, file));
+      if (encrypted.length === 0) continue;
+      const what = `${describeRef(kustomization.ref)} applies SOPS-encrypted ${encrypted[0]}${encrypted.length > 1 ? ` (and ${encrypted.length - 1} more)` : ""}`;
+      if (kustomization.spec.decryption !== undefined) {
+        findings.push(findingOnSpec(context, kustomization, ["decryption", "provider"], `${what} but its decryption provider is not sops: Flux applies the ciphertext.`));
+        continue;
+      }
+      const secret = knownDecryptionSecret(graph.kustomizations, kustomization.cluster);
+      const fix = secret
+        ? insertUnderFix(kustomization.doc, ["spec"], ["decryption:", "  provider: sops", "  secretRef:", `    name: ${secret}`], "Decrypt SOPS files with the cluster's key")
+        : undefined;
+      findings.push(
+        findingOnSpec(context, kustomization, ["decryption"], `${what} but sets no spec.decryption: Flux applies the ciphertext. Add decryption with provider sops and the Secret holding the key.`, fix ? { fix } : {}),
+      );
+    }
+    return findings;
+  },
+};
