@@ -40,3 +40,16 @@ function urlNamesRepository(url: string, repository: { owner: string; name: stri
   const path = url.replace(/\.git$/, "").replace(/\/+$/, "").toLowerCase();
   return path.endsWith(`/${repository.owner}/${repository.name}`.toLowerCase()) || path.endsWith(`:${repository.owner}/${repository.name}`.toLowerCase());
 }
+
+/** A Flux Kustomization (kustomize.toolkit.fluxcd.io), as opposed to a kustomize `kustomization.yaml`. */
+export function isFluxKustomization(doc: SourceDocument): boolean {
+  return doc.ref?.kind === "Kustomization" && doc.ref.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/");
+}
+
+/** The cluster a Flux object belongs to, from where it is defined: `clusters/<name>` when under it, else its folder. */
+export function clusterOf(path: string): string {
+  const match = /^clusters\/[^/]+/.exec(path);
+  if (match) return match[0];
+  const folder = posix.dirname(path);
+  return folder === "." ? "." : folder;
+}

@@ -139,6 +139,8 @@ export interface BuildIssue {
   path: string;
   line: number;
   message: string;
+  /** Default: the rule's severity. Warnings do not fail the build (e.g. a prune that deletes a Namespace). */
+  severity?: Severity;
 }
 
 export interface Build {

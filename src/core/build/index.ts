@@ -1,7 +1,14 @@
 // Builds the kustomizations a pull request affects, as Flux's kustomize-controller would, on base and head.
+import { availableParallelism } from "node:os";
+import { isDeepStrictEqual } from "node:util";
+import { structuredPatch } from "diff";
+import { stringify } from "yaml";
 import type { Config } from "../config.js";
-import type { FleetModel } from "../fleet.js";
-import type { Build, ChangedFile, RenderedDiff } from "../types.js";
+import { describeRef, objectKey, type FleetModel } from "../fleet.js";
+import type { Build, BuildIssue, ChangedFile, ObjectChange, RenderedDiff, RenderedObject, SpecialFile } from "../types.js";
+import { findKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
+import { planBuilds, planInputs, type BuildPlan } from "./plan.js";
+import { renderPlan } from "./render.js";
 
 export interface BuildInput {
   config: Config;
@@ -9,6 +16,11 @@ export interface BuildInput {
   head: FleetModel;
   changedFiles: ChangedFile[];
   repository: { owner: string; name: string };
+  /** Links and special files of the head snapshot (not extracted): a build that uses one is refused. */
+  specialFiles?: SpecialFile[];
+  /** The kustomize engine; default: found on this machine. `null` means none. */
+  engine?: KustomizeEngine | null;
+  limits?: EngineLimits;
 }
 
 export interface BuildResult {
@@ -20,6 +32,117 @@ export interface BuildResult {
   notes: string[];
 }
 
-export async function buildAffected(_input: BuildInput): Promise<BuildResult> {
-  return { base: [], head: [], renderedDiff: [], problems: [], notes: [] };
+/** Deleting these with prune: true loses data or every custom resource of a type. */
+const DANGEROUS_PRUNE_KINDS = new Set(["Namespace", "PersistentVolumeClaim", "CustomResourceDefinition"]);
+
+export async function buildAffected(input: BuildInput): Promise<BuildResult> {
+  const engine = input.engine === undefined ? findKustomize() : (input.engine ?? undefined);
+  const basePlan = planBuilds({ model: input.base, repository: input.repository, specialFiles: [] });
+  const headPlan = planBuilds({ model: input.head, repository: input.repository, specialFiles: input.specialFiles ?? [] });
+  const affected = affectedNames(basePlan.plans, headPlan.plans, input.changedFiles);
+  const notes = [...new Set(headPlan.notes)];
+  const baseTasks = basePlan.plans.filter((plan) => affected.has(plan.name));
+  const headTasks = headPlan.plans.filter((plan) => affected.has(plan.name));
+  if (!engine) {
+    const skipped = new Set([...baseTasks, ...headTasks].filter((plan) => !plan.closure.refused).map((plan) => plan.name));
+    if (skipped.size > 0) {
+      notes.push(`No kustomize found (KUSTOMIZE_BIN, kustomize or kubectl): ${skipped.size} affected build(s) were not run and are not checked: ${[...skipped].join(", ")}.`);
+    }
+  }
+  const run = (plan: BuildPlan, model: FleetModel) => (engine ? renderPlan(plan, model, engine, input.limits) : Promise.resolve(refusedOnly(plan)));
+  const runnable = (plans: BuildPlan[]) => (engine ? plans : plans.filter((plan) => plan.closure.refused));
+  const tasks = [...runnable(baseTasks).map((plan) => () => run(plan, input.base)), ...runnable(headTasks).map((plan) => () => run(plan, input.head))];
+  const results = await pool(tasks, availableParallelism());
+  const base = results.slice(0, runnable(baseTasks).length);
+  const head = results.slice(runnable(baseTasks).length);
+  const renderedDiff = diffBuilds(base, head);
+  addPruneWarnings(renderedDiff, headPlan.plans, basePlan.plans, head, base);
+  return { base, head, renderedDiff, problems: [], notes };
+}
+
+/** Builds whose inputs a changed file touches, on either side, or whose Flux Kustomization changed. */
+function affectedNames(base: BuildPlan[], head: BuildPlan[], changedFiles: ChangedFile[]): Set<string> {
+  const changed = new Set(changedFiles.flatMap((file) => (file.previousPath ? [file.path, file.previousPath] : [file.path])));
+  const affected = new Set<string>();
+  const baseByName = new Map(base.map((plan) => [plan.name, plan]));
+  const headByName = new Map(head.map((plan) => [plan.name, plan]));
+  for (const plan of [...base, ...head]) {
+    if ([...planInputs(plan)].some((path) => changed.has(path))) affected.add(plan.name);
+    if (plan.flux && changed.has(plan.flux.doc.path)) {
+      const other = (headByName.get(plan.name) === plan ? baseByName : headByName).get(plan.name);
+      if (!other?.flux || !isDeepStrictEqual(other.flux.doc.value, plan.flux.doc.value)) affected.add(plan.name);
+    }
+  }
+  return affected;
+}
+
+function refusedOnly(plan: BuildPlan): Build {
+  const error = plan.closure.issues[0]?.message ?? "refused";
+  return { report: { name: plan.name, path: plan.path, ok: false, error, objects: 0 }, objects: [], issues: [...plan.closure.issues] };
+}
+
+async function pool<T>(tasks: Array<() => Promise<T>>, limit: number): Promise<T[]> {
+  const results = new Array<T>(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const index = next++;
+      results[index] = await tasks[index]!();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, worker));
+  return results;
+}
+
+/** Objects added, removed and changed per build; builds that failed on either side have no diff. */
+export function diffBuilds(base: Build[], head: Build[]): RenderedDiff[] {
+  const names = [...new Set([...head.map((build) => build.report.name), ...base.map((build) => build.report.name)])];
+  const diffs: RenderedDiff[] = [];
+  for (const name of names) {
+    const before = base.find((build) => build.report.name === name);
+    const after = head.find((build) => build.report.name === name);
+    if ((before && !before.report.ok) || (after && !after.report.ok)) continue;
+    const beforeObjects = indexObjects(before?.objects ?? []);
+    const afterObjects = indexObjects(after?.objects ?? []);
+    const changes: ObjectChange[] = [];
+    for (const [key, object] of afterObjects) {
+      const old = beforeObjects.get(key);
+      if (!old) changes.push({ ref: object.ref, change: "added" });
+      else if (!isDeepStrictEqual(old.object, object.object)) changes.push({ ref: object.ref, change: "modified", diff: yamlDiff(old.object, object.object) });
+    }
+    for (const [key, object] of beforeObjects) if (!afterObjects.has(key)) changes.push({ ref: object.ref, change: "removed" });
+    diffs.push({ build: name, path: (after ?? before)!.report.path, changes });
+  }
+  return diffs;
+}
+
+function indexObjects(objects: RenderedObject[]): Map<string, RenderedObject> {
+  return new Map(objects.map((object) => [objectKey(object.ref), object]));
+}
+
+/** A unified diff of the two objects' YAML, two lines of context, without file headers. */
+export function yamlDiff(before: Record<string, unknown>, after: Record<string, unknown>): string {
+  const patch = structuredPatch("", "", stringify(before, { lineWidth: 0 }), stringify(after, { lineWidth: 0 }), undefined, undefined, { context: 2 });
+  return patch.hunks.flatMap((hunk) => [`@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@`, ...hunk.lines]).join("\n");
+}
+
+/** prune: true deletes what a build no longer renders: call out the deletions that lose data. */
+function addPruneWarnings(diffs: RenderedDiff[], headPlans: BuildPlan[], basePlans: BuildPlan[], head: Build[], base: Build[]): void {
+  for (const diff of diffs) {
+    const plan = headPlans.find((candidate) => candidate.name === diff.build) ?? basePlans.find((candidate) => candidate.name === diff.build);
+    if (plan?.flux?.spec.prune !== true) continue;
+    const build = head.find((candidate) => candidate.report.name === diff.build) ?? base.find((candidate) => candidate.report.name === diff.build);
+    if (!build) continue;
+    for (const change of diff.changes) {
+      if (change.change !== "removed" || !DANGEROUS_PRUNE_KINDS.has(change.ref.kind)) continue;
+      const issue: BuildIssue = {
+        rule: "kustomize-build",
+        path: plan.flux.doc.path,
+        line: plan.flux.doc.keyLine(["spec", "prune"]) ?? plan.flux.doc.startLine,
+        severity: "warning",
+        message: `${diff.build} no longer renders ${describeRef(change.ref)}, and prune: true makes Flux delete it${change.ref.kind === "Namespace" ? " with everything in it" : change.ref.kind === "CustomResourceDefinition" ? " with every custom resource of that type" : " and its data"}. If intended, keep this warning in mind; otherwise restore the object or annotate it kustomize.toolkit.fluxcd.io/prune: disabled first.`,
+      };
+      build.issues.push(issue);
+    }
+  }
 }

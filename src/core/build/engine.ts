@@ -1,0 +1,127 @@
+// The kustomize engine behind one interface: the standalone binary when present, else `kubectl kustomize`,
+// always run in a sandbox (scrubbed environment, empty HOME, proxies pointing nowhere, git protocols off,
+// a time limit and an output cap).
+import { spawn } from "node:child_process";
+import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, delimiter, join } from "node:path";
+
+export interface KustomizeEngine {
+  /** e.g. "kustomize" or "kubectl kustomize", for notes. */
+  description: string;
+  command: string;
+  args(folder: string): string[];
+}
+
+export interface EngineLimits {
+  timeoutMs: number;
+  maxOutputBytes: number;
+}
+
+export const defaultEngineLimits: EngineLimits = { timeoutMs: 30_000, maxOutputBytes: 64 * 1024 * 1024 };
+
+export type EngineResult = { ok: true; output: string } | { ok: false; error: string };
+
+const LOAD_RESTRICTOR = ["--load-restrictor", "LoadRestrictionsNone"];
+const NOWHERE = "http://127.0.0.1:9";
+
+/** KUSTOMIZE_BIN, then `kustomize` on PATH, then `kubectl kustomize`; undefined when none exists. */
+export function findKustomize(env: NodeJS.ProcessEnv = process.env): KustomizeEngine | undefined {
+  const explicit = env.KUSTOMIZE_BIN;
+  if (explicit) return isExecutable(explicit) ? engineFor(explicit) : undefined;
+  const kustomize = onPath("kustomize", env.PATH);
+  if (kustomize) return engineFor(kustomize);
+  const kubectl = onPath("kubectl", env.PATH);
+  return kubectl ? engineFor(kubectl) : undefined;
+}
+
+function engineFor(binary: string): KustomizeEngine {
+  if (basename(binary).startsWith("kubectl")) {
+    return { description: "kubectl kustomize", command: binary, args: (folder) => ["kustomize", folder, ...LOAD_RESTRICTOR] };
+  }
+  return { description: "kustomize", command: binary, args: (folder) => ["build", folder, ...LOAD_RESTRICTOR] };
+}
+
+function onPath(name: string, path = ""): string | undefined {
+  return path
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, name))
+    .find(isExecutable);
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Nothing of the caller's environment but PATH: no tokens, no kubeconfig, no git or proxy settings. */
+export function sandboxEnv(home: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: home,
+    XDG_CONFIG_HOME: home,
+    XDG_CACHE_HOME: home,
+    LANG: "C",
+    HTTP_PROXY: NOWHERE,
+    HTTPS_PROXY: NOWHERE,
+    ALL_PROXY: NOWHERE,
+    http_proxy: NOWHERE,
+    https_proxy: NOWHERE,
+    all_proxy: NOWHERE,
+    NO_PROXY: "",
+    no_proxy: "",
+    GIT_ALLOW_PROTOCOL: "",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_TERMINAL_PROMPT: "0",
+  };
+}
+
+/** Runs the engine on `folder` (an absolute path inside a sandbox copy). */
+export function runKustomize(engine: KustomizeEngine, folder: string, limits: EngineLimits = defaultEngineLimits): Promise<EngineResult> {
+  const home = mkdtempSync(join(tmpdir(), "fleet-warden-home-"));
+  return new Promise<EngineResult>((resolve) => {
+    const child = spawn(engine.command, engine.args(folder), { cwd: folder, env: sandboxEnv(home), stdio: ["ignore", "pipe", "pipe"] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let size = 0;
+    let stopped: string | undefined;
+    const stop = (reason: string) => {
+      stopped ??= reason;
+      child.kill("SIGKILL");
+    };
+    const timer = setTimeout(() => stop(`kustomize did not finish within ${limits.timeoutMs / 1000} s and was stopped`), limits.timeoutMs);
+    child.stdout.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limits.maxOutputBytes) stop(`kustomize output exceeded ${limits.maxOutputBytes / (1024 * 1024)} MiB and was stopped`);
+      else stdout.push(chunk);
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      if (stderr.reduce((n, b) => n + b.length, 0) < 64 * 1024) stderr.push(chunk);
+    });
+    const finish = (result: EngineResult) => {
+      clearTimeout(timer);
+      rmSync(home, { recursive: true, force: true });
+      resolve(result);
+    };
+    child.on("error", (error) => finish({ ok: false, error: `cannot run ${engine.description}: ${error.message}` }));
+    child.on("close", (code) => {
+      if (stopped) return finish({ ok: false, error: stopped });
+      if (code === 0) return finish({ ok: true, output: Buffer.concat(stdout).toString("utf8") });
+      finish({ ok: false, error: cleanError(Buffer.concat(stderr).toString("utf8")) || `${engine.description} exited with code ${code}` });
+    });
+  });
+}
+
+/** kubectl wraps kustomize's error in a klog line: keep the error itself. */
+export function cleanError(stderr: string): string {
+  const text = stderr.trim();
+  const klog = /"command failed" err=(?:"((?:[^"\\]|\\.)*)"|<\s*([\s\S]*?)\s*>)\s*$/m.exec(text);
+  if (klog) return (klog[1] !== undefined ? klog[1].replace(/\\(.)/g, "$1") : klog[2]!.replace(/^\t/gm, "")).trim();
+  return text.replace(/^Error:\s*/m, "").trim();
+}

@@ -1,0 +1,273 @@
+// Reads kustomizations without running anything: every file a build would read (its closure, used for the
+// affected set and for the sandbox copy), and every entry fleet-warden refuses before kustomize runs
+// (remote bases, paths leaving the repository, links, Helm charts, plugins, KRM functions, cycles,
+// files that trip the YAML safety limits).
+import { posix } from "node:path";
+import type { FleetModel, SourceDocument } from "../fleet.js";
+import type { BuildIssue, SpecialFile } from "../types.js";
+import type { SourceTree } from "./tree.js";
+
+export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+const FUNCTION_ANNOTATIONS = ["config.kubernetes.io/function", "config.k8s.io/function"];
+const YAML_FILE = /\.ya?ml$/;
+
+export interface Closure {
+  /** Tree paths of every file the build reads. */
+  files: Set<string>;
+  /** Tree folders holding a kustomization the build reads. */
+  folders: Set<string>;
+  issues: BuildIssue[];
+  /** True when an issue is a refusal: kustomize must not run. */
+  refused: boolean;
+}
+
+/** What a kustomization entry points at. */
+type Target =
+  | { kind: "file" | "folder"; path: string }
+  | { kind: "refused"; reason: string };
+
+export class ClosureWalker {
+  private readonly files: Set<string>;
+  private readonly folders = new Set<string>();
+  private readonly folderSet: Set<string>;
+  private readonly pathSet: Set<string>;
+  readonly closure: Closure;
+
+  constructor(
+    private readonly tree: SourceTree,
+    private readonly model: FleetModel,
+    private readonly specialFiles: readonly SpecialFile[],
+  ) {
+    this.files = new Set<string>();
+    this.folderSet = foldersOf(tree.paths);
+    this.pathSet = new Set(tree.paths);
+    this.closure = { files: this.files, folders: this.folders, issues: [], refused: false };
+  }
+
+  kustomizationFile(folder: string): string | undefined {
+    return KUSTOMIZATION_FILES.map((name) => join(folder, name)).find((path) => this.pathSet.has(path));
+  }
+
+  /** Walks the kustomization in `folder`; `via` is the entry that referenced it (for cycle findings). */
+  walkFolder(folder: string, stack: string[] = [], via?: { path: string; line: number }): void {
+    if (stack.includes(folder)) {
+      const cycle = [...stack.slice(stack.indexOf(folder)), folder].map((f) => f || ".").join(" → ");
+      this.refuse(via?.path ?? folder, via?.line ?? 1, `Kustomization cycle: ${cycle}. kustomize would recurse without end; fleet-warden does not build it.`);
+      return;
+    }
+    if (this.folders.has(folder)) return;
+    const file = this.kustomizationFile(folder);
+    if (!file) {
+      this.refuse(via?.path ?? folder, via?.line ?? 1, `${folder || "."} has no kustomization.yaml, so kustomize cannot build it as a folder.`);
+      return;
+    }
+    this.folders.add(folder);
+    this.files.add(file);
+    const doc = this.document(file);
+    if (!doc) return;
+    const next = [...stack, folder];
+    const kustomization = (doc.value ?? {}) as Record<string, unknown>;
+    const repoFile = this.tree.repoPath(file);
+    const lineOf = (path: Array<string | number>) => doc.valueLine(path) ?? doc.keyLine(path.slice(0, 1)) ?? 1;
+
+    for (const field of ["helmCharts", "helmChartInflationGenerator", "helmGlobals"]) {
+      if (kustomization[field] !== undefined && kustomization[field] !== null) {
+        this.refuse(repoFile, doc.keyLine([field]) ?? 1, `${field} inflates a Helm chart fetched from a chart repository; fleet-warden never runs Helm or fetches charts. Use a Flux HelmRelease instead.`);
+      }
+    }
+    const entries = (field: string) => stringsAt(kustomization[field]);
+    for (const [field, kind] of [["resources", "any"], ["bases", "folder"], ["components", "folder"]] as const) {
+      entries(field).forEach(({ value, index }) => {
+        const line = lineOf([field, index]);
+        const target = this.resolve(folder, value);
+        if (target.kind === "refused") return this.refuse(repoFile, line, `${field} entry "${value}": ${target.reason}`);
+        if (target.kind === "folder") return this.walkFolder(target.path, next, { path: repoFile, line });
+        if (kind === "folder") return this.refuse(repoFile, line, `${field} entry "${value}" is a file; ${field} must name folders with a kustomization.`);
+        this.addFile(target.path, repoFile, line, field, value);
+      });
+    }
+    const fileEntry = (value: string, path: Array<string | number>, field: string) => {
+      const line = lineOf(path);
+      const target = this.resolve(folder, value);
+      if (target.kind === "refused") return this.refuse(repoFile, line, `${field} entry "${value}": ${target.reason}`);
+      if (target.kind === "folder") return this.refuse(repoFile, line, `${field} entry "${value}" is a folder; a file is expected.`);
+      this.addFile(target.path, repoFile, line, field, value);
+    };
+    objectsAt(kustomization.patches).forEach(({ value, index }) => {
+      if (typeof value.path === "string") fileEntry(value.path, ["patches", index, "path"], "patches");
+    });
+    objectsAt(kustomization.patchesJson6902).forEach(({ value, index }) => {
+      if (typeof value.path === "string") fileEntry(value.path, ["patchesJson6902", index, "path"], "patchesJson6902");
+    });
+    objectsAt(kustomization.replacements).forEach(({ value, index }) => {
+      if (typeof value.path === "string") fileEntry(value.path, ["replacements", index, "path"], "replacements");
+    });
+    entries("patchesStrategicMerge").forEach(({ value, index }) => {
+      if (!isInlineYaml(value)) fileEntry(value, ["patchesStrategicMerge", index], "patchesStrategicMerge");
+    });
+    for (const field of ["crds", "configurations"]) entries(field).forEach(({ value, index }) => fileEntry(value, [field, index], field));
+    const openapi = kustomization.openapi as Record<string, unknown> | undefined;
+    if (openapi && typeof openapi.path === "string") fileEntry(openapi.path, ["openapi", "path"], "openapi");
+    for (const field of ["configMapGenerator", "secretGenerator"]) {
+      objectsAt(kustomization[field]).forEach(({ value, index }) => {
+        stringsAt(value.files).forEach(({ value: entry, index: i }) => fileEntry(entry.slice(entry.indexOf("=") + 1), [field, index, "files", i], field));
+        stringsAt(value.envs).forEach(({ value: entry, index: i }) => fileEntry(entry, [field, index, "envs", i], field));
+        if (typeof value.env === "string") fileEntry(value.env, [field, index, "env"], field);
+      });
+    }
+    for (const field of ["generators", "transformers", "validators"]) {
+      entries(field).forEach(({ value, index }) => this.checkPluginEntry(folder, field, value, repoFile, lineOf([field, index])));
+    }
+  }
+
+  /** Adds a Flux-generated kustomization's resources: files are checked like resources entries. */
+  addGeneratedResource(path: string, isFolder: boolean, via: { path: string; line: number }): void {
+    if (isFolder) this.walkFolder(path, [], via);
+    else this.addFile(path, via.path, via.line, "resources", path);
+  }
+
+  refuse(path: string, line: number, message: string): void {
+    this.closure.issues.push({ rule: "kustomize-build", path, line, message });
+    this.closure.refused = true;
+  }
+
+  private document(file: string): SourceDocument | undefined {
+    const repoFile = this.tree.repoPath(file);
+    const parsed = this.model.file(repoFile);
+    if (!parsed) return undefined;
+    if (parsed.error) {
+      this.refuse(repoFile, parsed.error.line, `kustomize would read ${repoFile}, which fleet-warden refuses to parse: ${parsed.error.message}`);
+      return undefined;
+    }
+    return parsed.documents[0];
+  }
+
+  private addFile(path: string, fromFile: string, line: number, field: string, value: string): void {
+    if (this.files.has(path)) return;
+    this.files.add(path);
+    const repoFile = this.tree.repoPath(path);
+    if (!YAML_FILE.test(path)) return;
+    const parsed = this.model.file(repoFile);
+    if (parsed?.error) {
+      this.refuse(fromFile, line, `${field} entry "${value}": ${repoFile} line ${parsed.error.line}: ${parsed.error.message}`);
+      return;
+    }
+    this.refuseFunctions(parsed?.documents ?? [], repoFile);
+  }
+
+  /** KRM functions run containers or executables: refused wherever they appear. */
+  private refuseFunctions(documents: SourceDocument[], repoFile: string): void {
+    for (const doc of documents) {
+      const annotations = (doc.object?.metadata?.annotations ?? {}) as Record<string, unknown>;
+      for (const key of FUNCTION_ANNOTATIONS) {
+        if (annotations[key] !== undefined) {
+          this.refuse(repoFile, doc.keyLine(["metadata", "annotations", key]) ?? doc.startLine, `${describe(doc)} is annotated ${key}: a KRM function that runs a container or program; fleet-warden never runs it.`);
+        }
+      }
+    }
+  }
+
+  private checkPluginEntry(folder: string, field: string, value: string, repoFile: string, line: number): void {
+    if (isInlineYaml(value)) {
+      const configs = parseInlineConfigs(value);
+      const plugin = configs.find((config) => config.apiVersion !== "builtin" || hasFunctionAnnotation(config));
+      if (plugin) this.refuse(repoFile, line, `${field} entry configures ${String(plugin.kind ?? "a plugin")} (${String(plugin.apiVersion ?? "no apiVersion")}), a plugin that runs code; only kustomize's builtin transformers are built.`);
+      return;
+    }
+    const target = this.resolve(folder, value);
+    if (target.kind === "refused") return this.refuse(repoFile, line, `${field} entry "${value}": ${target.reason}`);
+    if (target.kind === "folder") return this.refuse(repoFile, line, `${field} entry "${value}" is a folder of plugin configurations; fleet-warden only builds builtin transformer files listed one by one.`);
+    this.addFile(target.path, repoFile, line, field, value);
+    const documents = this.model.file(this.tree.repoPath(target.path))?.documents ?? [];
+    const plugin = documents.find((doc) => (doc.value as Record<string, unknown> | undefined)?.apiVersion !== "builtin");
+    if (plugin) {
+      const config = (plugin.value ?? {}) as Record<string, unknown>;
+      this.refuse(repoFile, line, `${field} entry "${value}" configures ${String(config.kind ?? "a plugin")} (${String(config.apiVersion ?? "no apiVersion")}), a plugin that runs code; only kustomize's builtin transformers are built.`);
+    }
+  }
+
+  /** Where an entry of the kustomization in `folder` points, or why it is refused. */
+  resolve(folder: string, value: string): Target {
+    const remote = remoteReason(value);
+    if (remote) return { kind: "refused", reason: remote };
+    if (value.startsWith("/")) return { kind: "refused", reason: "an absolute path, outside the repository; builds never read outside the repository root." };
+    const path = posix.normalize(join(folder, value)).replace(/\/+$/, "");
+    if (path === ".." || path.startsWith("../")) return { kind: "refused", reason: "leaves the repository root; builds never read outside the repository." };
+    const normalized = path === "." ? "" : path;
+    const link = this.specialFiles.find((special) => special.path === normalized || normalized.startsWith(`${special.path}/`));
+    if (link) return { kind: "refused", reason: `${link.path} is a ${link.kind === "symlink" ? "symbolic link" : link.kind === "hardlink" ? "hard link" : "special file"}${link.target ? ` to ${link.target}` : ""}; links are never followed, so the build cannot use it.` };
+    if (this.pathSet.has(normalized)) return { kind: "file", path: normalized };
+    if (this.folderSet.has(normalized)) return { kind: "folder", path: normalized };
+    if (hostLike(value)) return { kind: "refused", reason: "not a local path, so kustomize would fetch it as a remote base; remote bases are never fetched." };
+    const excluded = this.model.exists(normalized) || [...this.model.paths()].some((p) => p.startsWith(`${normalized}/`));
+    return {
+      kind: "refused",
+      reason: excluded
+        ? `${normalized} is excluded from the Flux source by .sourceignore or Flux's default ignores, so the build fails.`
+        : `${normalized || "."} does not exist in the repository, so the build fails (kustomize would then try it as a remote URL, which is never fetched).`,
+    };
+  }
+}
+
+/** Remote resources in any of kustomize's spellings. */
+export function remoteReason(value: string): string | undefined {
+  const remote =
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ||
+    /^git::/i.test(value) ||
+    /^[\w.-]+@[\w.-]+:/.test(value) ||
+    /^(gh:|github\.com[:/]|gitlab\.com[:/]|bitbucket\.org[:/])/i.test(value);
+  return remote ? "a remote resource; fleet-warden never fetches remote bases (and Flux refuses them with --no-remote-bases)." : undefined;
+}
+
+function hostLike(value: string): boolean {
+  const first = value.split("/")[0] ?? "";
+  return /^[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?$/i.test(first) && !/\.ya?ml$/i.test(first) && (value.includes("/") || value.includes("?ref="));
+}
+
+function isInlineYaml(value: string): boolean {
+  return value.includes("\n") || /^\s*(apiVersion|kind)\s*:/.test(value);
+}
+
+function parseInlineConfigs(value: string): Array<Record<string, unknown>> {
+  const configs: Array<Record<string, unknown>> = [];
+  for (const chunk of value.split(/^---\s*$/m)) {
+    const apiVersion = /^apiVersion:\s*(\S+)/m.exec(chunk)?.[1];
+    const kind = /^kind:\s*(\S+)/m.exec(chunk)?.[1];
+    configs.push({ apiVersion, kind, functionAnnotated: FUNCTION_ANNOTATIONS.some((key) => chunk.includes(key)) });
+  }
+  return configs;
+}
+
+function hasFunctionAnnotation(config: Record<string, unknown>): boolean {
+  return config.functionAnnotated === true;
+}
+
+function describe(doc: SourceDocument): string {
+  return doc.ref ? `${doc.ref.kind} ${doc.ref.name}` : `document ${doc.index + 1}`;
+}
+
+export function join(folder: string, path: string): string {
+  return folder === "" ? path : `${folder}/${path}`;
+}
+
+export function foldersOf(paths: readonly string[]): Set<string> {
+  const folders = new Set<string>([""]);
+  for (const path of paths) {
+    let dir = posix.dirname(path);
+    while (dir !== "." && !folders.has(dir)) {
+      folders.add(dir);
+      dir = posix.dirname(dir);
+    }
+  }
+  return folders;
+}
+
+function stringsAt(value: unknown): Array<{ value: string; index: number }> {
+  return Array.isArray(value) ? value.flatMap((item, index) => (typeof item === "string" ? [{ value: item, index }] : [])) : [];
+}
+
+function objectsAt(value: unknown): Array<{ value: Record<string, unknown>; index: number }> {
+  return Array.isArray(value)
+    ? value.flatMap((item, index) => (item !== null && typeof item === "object" && !Array.isArray(item) ? [{ value: item as Record<string, unknown>, index }] : []))
+    : [];
+}

@@ -1,0 +1,223 @@
+// Runs one planned build in a private sandbox copy: only the files of its closure are copied (so kustomize
+// cannot read anything else), the root kustomization is rewritten as kustomize-controller rewrites it, the
+// output is traced back to source lines through kustomize's origin annotations, and postBuild runs last.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { parseAllDocuments, parse as parseYaml, stringify } from "yaml";
+import { asKubeObject, refOf, type FleetModel } from "../fleet.js";
+import type { Build, BuildIssue, RenderedObject } from "../types.js";
+import { errorMessage } from "../yaml.js";
+import { runKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
+import { KUSTOMIZATION_FILES } from "./kustomization.js";
+import type { BuildPlan } from "./plan.js";
+import { substituteObject } from "./variables.js";
+
+const ORIGIN = "config.kubernetes.io/origin";
+const ORIGIN_ANNOTATIONS = "originAnnotations";
+const MAX_ALIASES = 100;
+
+export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: KustomizeEngine, limits?: EngineLimits): Promise<Build> {
+  const issues: BuildIssue[] = [...plan.closure.issues, ...(plan.flux?.variables.issues ?? [])];
+  const failed = (error: string): Build => ({ report: { name: plan.name, path: plan.path, ok: false, error, objects: 0 }, objects: [], issues });
+  if (plan.closure.refused) return failed(plan.closure.issues.find((issue) => issue.rule === "kustomize-build")?.message ?? "refused");
+  const sandbox = mkdtempSync(join(tmpdir(), "fleet-warden-build-"));
+  try {
+    for (const file of plan.closure.files) {
+      const target = join(sandbox, file);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, readFileSync(join(model.root, plan.tree.repoPath(file))));
+    }
+    const folder = join(sandbox, plan.folder);
+    mkdirSync(folder, { recursive: true });
+    const { fileName, addedOrigin } = writeRootKustomization(plan, model, folder);
+    const result = await runKustomize(engine, folder, limits);
+    if (!result.ok) {
+      const error = result.error.split(sandbox + "/").join("").split(sandbox).join(".");
+      issues.push(attributeError(plan, model, error, fileName));
+      return failed(error);
+    }
+    const objects = renderedObjects(plan, model, result.output, addedOrigin, issues);
+    return { report: { name: plan.name, path: plan.path, ok: !issues.some(isBuildFailure), objects: objects.length }, objects, issues };
+  } catch (error) {
+    return failed(errorMessage(error));
+  } finally {
+    rmSync(sandbox, { recursive: true, force: true });
+  }
+}
+
+function isBuildFailure(issue: BuildIssue): boolean {
+  return issue.severity === undefined || issue.severity === "error";
+}
+
+/** The root kustomization as kustomize-controller writes it, plus origin annotations for source lines. */
+function writeRootKustomization(plan: BuildPlan, model: FleetModel, folder: string): { fileName: string; addedOrigin: boolean } {
+  const existing = KUSTOMIZATION_FILES.map((name) => (plan.folder === "" ? name : `${plan.folder}/${name}`)).find((path) => plan.closure.files.has(path));
+  const fileName = existing ? existing.slice(existing.lastIndexOf("/") + 1) : "kustomization.yaml";
+  const original = existing ? (model.file(plan.tree.repoPath(existing))?.documents[0]?.value ?? {}) : undefined;
+  const kustomization: Record<string, unknown> = original
+    ? structuredClone(original as Record<string, unknown>)
+    : { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: plan.generated ?? [] };
+  if (plan.flux) applyFluxSpec(kustomization, plan.flux.spec);
+  const metadata = Array.isArray(kustomization.buildMetadata) ? (kustomization.buildMetadata as unknown[]) : [];
+  const addedOrigin = !metadata.includes(ORIGIN_ANNOTATIONS);
+  if (addedOrigin) kustomization.buildMetadata = [...metadata, ORIGIN_ANNOTATIONS];
+  writeFileSync(join(folder, fileName), stringify(kustomization));
+  return { fileName, addedOrigin };
+}
+
+/** fluxcd/pkg/kustomize Generator: targetNamespace, namePrefix, nameSuffix, patches, images and components from the spec. */
+export function applyFluxSpec(kustomization: Record<string, unknown>, spec: Record<string, unknown>): void {
+  if (typeof spec.targetNamespace === "string" && spec.targetNamespace !== "") kustomization.namespace = spec.targetNamespace;
+  if (typeof spec.namePrefix === "string" && spec.namePrefix !== "") kustomization.namePrefix = spec.namePrefix;
+  if (typeof spec.nameSuffix === "string" && spec.nameSuffix !== "") kustomization.nameSuffix = spec.nameSuffix;
+  const list = (key: string) => (Array.isArray(kustomization[key]) ? (kustomization[key] as unknown[]) : []);
+  if (Array.isArray(spec.patches) && spec.patches.length > 0) kustomization.patches = [...list("patches"), ...spec.patches];
+  if (Array.isArray(spec.images) && spec.images.length > 0) {
+    const images = list("images").slice() as Array<Record<string, unknown>>;
+    for (const image of spec.images as Array<Record<string, unknown>>) {
+      const index = images.findIndex((existing) => existing.name === image.name);
+      if (index === -1) images.push(image);
+      else images[index] = image;
+    }
+    kustomization.images = images;
+  }
+  if (Array.isArray(spec.components) && spec.components.length > 0) kustomization.components = [...list("components"), ...spec.components];
+}
+
+function renderedObjects(plan: BuildPlan, model: FleetModel, output: string, addedOrigin: boolean, issues: BuildIssue[]): RenderedObject[] {
+  const objects: RenderedObject[] = [];
+  const variables = plan.flux?.variables;
+  const undefinedReported = new Set<string>();
+  for (const document of parseAllDocuments(output)) {
+    if (document.errors.length > 0) throw new Error(`kustomize output does not parse: ${document.errors[0]!.message}`);
+    const value = document.toJS({ maxAliasCount: MAX_ALIASES }) as unknown;
+    let object = asKubeObject(value) as Record<string, unknown> | undefined;
+    if (!object) continue;
+    const source = sourceOf(plan, model, object);
+    if (addedOrigin) object = withoutOrigin(object);
+    if (variables && plan.flux) {
+      const outcome = substituteObject(object, variables, (o) => stringify(o, { lineWidth: 0 }), (text) => parseYaml(text, { maxAliasCount: MAX_ALIASES }) as Record<string, unknown>);
+      object = outcome.object;
+      const at = source ?? { path: plan.flux.doc.path, line: plan.flux.doc.startLine };
+      const ref = refOf(asKubeObject(object)!);
+      if (outcome.error) {
+        issues.push({
+          rule: "postbuild-variables",
+          path: at.path,
+          line: lineContaining(model, at, "${") ?? at.line,
+          message: `Flux cannot substitute variables in ${ref.kind} ${ref.name}: ${outcome.error}. Flux rejects \${var-default}, \${ var } and \${}; use \${var:=default} or \${var}, or escape a literal as $\${...}.`,
+        });
+      }
+      if (variables.unknownSources.length === 0) {
+        for (const name of outcome.undefinedVariables) {
+          const key = `${at.path}|${name}`;
+          if (undefinedReported.has(key)) continue;
+          undefinedReported.add(key);
+          issues.push({
+            rule: "postbuild-variables",
+            path: at.path,
+            line: lineContaining(model, at, `\${${name}`) ?? at.line,
+            severity: "warning",
+            message: `\${${name}} in ${ref.kind} ${ref.name} is not defined by ${plan.name}'s postBuild variables, so Flux replaces it with an empty string. Define ${name} in postBuild.substitute or substituteFrom, or give a default with \${${name}:=value}.`,
+          });
+        }
+      }
+    }
+    const kube = asKubeObject(object)!;
+    objects.push({ object: kube, ref: refOf(kube), ...(source ? { source } : {}) });
+  }
+  return objects;
+}
+
+/** The repository file and line an object was rendered from, from kustomize's origin annotation. */
+function sourceOf(plan: BuildPlan, model: FleetModel, object: Record<string, unknown>): { path: string; line: number } | undefined {
+  const annotations = ((object.metadata as Record<string, unknown>)?.annotations ?? {}) as Record<string, unknown>;
+  const origin = annotations[ORIGIN];
+  if (typeof origin !== "string") return undefined;
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = (parseYaml(origin) ?? {}) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const relative = typeof parsed.path === "string" ? parsed.path : typeof parsed.configuredIn === "string" ? parsed.configuredIn : undefined;
+  if (!relative) return undefined;
+  const treePath = normalize(plan.folder, relative);
+  if (treePath === undefined) return undefined;
+  const path = plan.tree.repoPath(treePath);
+  const file = model.file(path);
+  const ref = refOf(asKubeObject(object)!);
+  if (typeof parsed.configuredIn === "string") {
+    const line = generatorLine(file?.documents[0], ref.name);
+    return { path, line: line ?? 1 };
+  }
+  const documents = (file?.documents ?? []).filter((doc) => doc.ref?.kind === ref.kind);
+  const exact = documents.find((doc) => doc.ref?.name === ref.name);
+  const contained = documents.filter((doc) => doc.ref?.name && ref.name.includes(doc.ref.name)).sort((a, b) => b.ref!.name.length - a.ref!.name.length)[0];
+  const doc = exact ?? contained ?? (documents.length === 1 ? documents[0] : undefined);
+  return { path, line: doc?.startLine ?? 1 };
+}
+
+function generatorLine(doc: { value: unknown; valueLine(path: Array<string | number>): number | undefined } | undefined, renderedName: string): number | undefined {
+  const value = (doc?.value ?? {}) as Record<string, unknown>;
+  for (const field of ["configMapGenerator", "secretGenerator"]) {
+    const entries = Array.isArray(value[field]) ? (value[field] as Array<Record<string, unknown>>) : [];
+    const index = entries.findIndex((entry) => typeof entry?.name === "string" && renderedName.includes(entry.name));
+    if (index !== -1) return doc!.valueLine([field, index]);
+  }
+  return undefined;
+}
+
+function normalize(folder: string, relative: string): string | undefined {
+  const parts = (folder === "" ? [] : folder.split("/")).concat(relative.split("/"));
+  const out: string[] = [];
+  for (const part of parts) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (out.length === 0) return undefined;
+      out.pop();
+    } else out.push(part);
+  }
+  return out.join("/");
+}
+
+function withoutOrigin(object: Record<string, unknown>): Record<string, unknown> {
+  const metadata = { ...(object.metadata as Record<string, unknown>) };
+  const annotations = { ...((metadata.annotations ?? {}) as Record<string, unknown>) };
+  delete annotations[ORIGIN];
+  if (Object.keys(annotations).length === 0) delete metadata.annotations;
+  else metadata.annotations = annotations;
+  return { ...object, metadata };
+}
+
+/** The first line at or after the object's line that contains `needle` (the object's own document first). */
+function lineContaining(model: FleetModel, at: { path: string; line: number }, needle: string): number | undefined {
+  const lines = model.file(at.path)?.lines ?? [];
+  for (let i = at.line - 1; i < lines.length; i++) if (lines[i]!.includes(needle)) return i + 1;
+  const index = lines.findIndex((line) => line.includes(needle));
+  return index === -1 ? undefined : index + 1;
+}
+
+/** A kustomize error on the kustomization file, at the entry it names when it names one. */
+function attributeError(plan: BuildPlan, model: FleetModel, error: string, fileName: string): BuildIssue {
+  const quoted = [...error.matchAll(/'([^']+)'|path\(([^)]+)\)|"([^"]+)"/g)].map((match) => match[1] ?? match[2] ?? match[3]!).reverse();
+  for (const folder of [...plan.closure.folders].reverse()) {
+    const kustomization = [...plan.closure.files].find((file) => KUSTOMIZATION_FILES.some((name) => file === (folder === "" ? name : `${folder}/${name}`)));
+    if (!kustomization) continue;
+    const repoPath = plan.tree.repoPath(kustomization);
+    const lines = model.file(repoPath)?.lines ?? [];
+    for (const candidate of quoted) {
+      const index = lines.findIndex((line) => new RegExp(`^\\s*-?\\s*(path:\\s*)?["']?${escapeRegExp(candidate)}["']?\\s*$`).test(line));
+      if (index !== -1) return { rule: "kustomize-build", path: repoPath, line: index + 1, message: `kustomize build failed: ${error}` };
+    }
+  }
+  const root = plan.folder === "" ? fileName : `${plan.folder}/${fileName}`;
+  const path = plan.closure.files.has(root) ? plan.tree.repoPath(root) : (plan.flux?.doc.path ?? plan.tree.repoPath(root));
+  const line = plan.closure.files.has(root) ? 1 : (plan.flux?.doc.keyLine(["spec", "path"]) ?? plan.flux?.doc.startLine ?? 1);
+  return { rule: "kustomize-build", path, line, message: `kustomize build failed: ${error}` };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

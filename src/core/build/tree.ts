@@ -1,0 +1,84 @@
+// The files a build may read: a snapshot as Flux's source-controller would package it (ignore rules
+// applied), or the layout of a Flux 2.7 ArtifactGenerator artifact copied out of it. Builds only ever
+// see these paths; each maps back to the repository file it came from, for findings.
+import { posix } from "node:path";
+import { minimatch } from "minimatch";
+import type { FleetModel } from "../fleet.js";
+
+export interface SourceTree {
+  /** Sorted tree paths of regular files. */
+  paths: readonly string[];
+  /** The repository file behind a tree path. */
+  repoPath(path: string): string;
+  /** Repository files that shape the tree itself (ignore files, generator definitions): changing them affects every build on it. */
+  definitionPaths: readonly string[];
+}
+
+const SOURCE_IGNORE = ".sourceignore";
+
+/** fluxcd/pkg/sourceignore defaults: VCS files, binary extensions, CI configuration and a few tool files. */
+const DEFAULT_IGNORES = [
+  ".git/", ".gitignore", ".gitmodules", ".gitattributes",
+  "*.jpg", "*.jpeg", "*.gif", "*.png", "*.wmv", "*.flv", "*.tar.gz", "*.zip",
+  ".github/", ".circleci/", ".travis.yml", ".gitlab-ci.yml", "appveyor.yml", ".drone.yml", "cloudbuild.yaml", "codeship-services.yml", "codeship-steps.yml",
+  "**/.goreleaser.yml", "**/.sops.yaml", "**/.flux.yaml",
+];
+
+interface IgnorePattern {
+  domain: string;
+  negate: boolean;
+  dirOnly: boolean;
+  matches(relative: string): boolean;
+}
+
+/** The repository as a GitRepository artifact: default ignores, every `.sourceignore` (scoped to its folder), then `spec.ignore`. */
+export function gitRepositoryTree(model: FleetModel, specIgnore?: string): SourceTree {
+  const ignoreFiles = model.paths().filter((path) => posix.basename(path) === SOURCE_IGNORE);
+  const patterns = DEFAULT_IGNORES.map((line) => parseIgnore(line, ""));
+  for (const file of ignoreFiles) patterns.push(...ignoreLines(model.readText(file) ?? "").map((line) => parseIgnore(line, posix.dirname(file) === "." ? "" : posix.dirname(file))));
+  if (specIgnore) patterns.push(...ignoreLines(specIgnore).map((line) => parseIgnore(line, "")));
+  const paths = model.paths().filter((path) => !ignored(path, patterns));
+  return { paths, repoPath: (path) => path, definitionPaths: ignoreFiles };
+}
+
+/** A plain tree: every file of the snapshot, as kustomize on a checkout sees it. */
+export function plainTree(model: FleetModel): SourceTree {
+  return { paths: model.paths(), repoPath: (path) => path, definitionPaths: [] };
+}
+
+function ignoreLines(text: string): string[] {
+  return text.split(/\r?\n/).filter((line) => !line.startsWith("#") && line.trim() !== "");
+}
+
+/** go-git's gitignore pattern semantics: `!` negates, a leading or inner `/` anchors to the domain, a trailing `/` matches folders only. */
+function parseIgnore(line: string, domain: string): IgnorePattern {
+  let pattern = line.trim();
+  const negate = pattern.startsWith("!");
+  if (negate) pattern = pattern.slice(1);
+  const dirOnly = pattern.endsWith("/");
+  pattern = pattern.replace(/\/+$/, "");
+  const anchored = pattern.includes("/");
+  pattern = pattern.replace(/^\/+/, "");
+  const glob = anchored ? pattern : `**/${pattern}`;
+  return { domain, negate, dirOnly, matches: (relative) => minimatch(relative, glob, { dot: true }) };
+}
+
+/** The last pattern matching the path or one of its parent folders decides. */
+function ignored(path: string, patterns: IgnorePattern[]): boolean {
+  const segments = path.split("/");
+  let result = false;
+  for (const pattern of patterns) {
+    const prefix = pattern.domain === "" ? "" : `${pattern.domain}/`;
+    if (!path.startsWith(prefix)) continue;
+    const relativeSegments = segments.slice(prefix === "" ? 0 : pattern.domain.split("/").length);
+    for (let depth = 1; depth <= relativeSegments.length; depth++) {
+      const isFolder = depth < relativeSegments.length;
+      if (pattern.dirOnly && !isFolder) continue;
+      if (pattern.matches(relativeSegments.slice(0, depth).join("/"))) {
+        result = !pattern.negate;
+        break;
+      }
+    }
+  }
+  return result;
+}

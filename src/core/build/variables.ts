@@ -1,0 +1,117 @@
+// postBuild variables of a Flux Kustomization: the merged map (substituteFrom ConfigMaps and Secrets found
+// in the repository, in order, then spec.postBuild.substitute), and its application to rendered objects
+// exactly as kustomize-controller applies it.
+import type { FleetModel, SourceDocument } from "../fleet.js";
+import { specOf } from "../flux.js";
+import type { BuildIssue } from "../types.js";
+import { substitute, SubstitutionError } from "./envsubst.js";
+
+export const SUBSTITUTE_KEY = "kustomize.toolkit.fluxcd.io/substitute";
+// Go RE2 classes: [:alpha:] and [:digit:] are ASCII.
+const VARIABLE_NAME = /^[_A-Za-z][_A-Za-z0-9]*$/;
+
+export interface Variables {
+  /** postBuild is set (substitute or substituteFrom). */
+  configured: boolean;
+  values: Map<string, string>;
+  /** substituteFrom references whose values are not in the repository (created in the cluster, or encrypted). */
+  unknownSources: string[];
+  issues: BuildIssue[];
+  /** Repository files the values come from. */
+  inputs: string[];
+}
+
+export function resolveVariables(doc: SourceDocument, model: FleetModel): Variables {
+  const postBuild = (specOf(doc).postBuild ?? {}) as Record<string, unknown>;
+  const variables: Variables = { configured: Object.keys(postBuild).length > 0, values: new Map(), unknownSources: [], issues: [], inputs: [] };
+  const namespace = doc.ref?.namespace;
+  const references = Array.isArray(postBuild.substituteFrom) ? postBuild.substituteFrom : [];
+  for (const reference of references as Array<Record<string, unknown>>) {
+    const kind = reference?.kind;
+    const name = reference?.name;
+    if ((kind !== "ConfigMap" && kind !== "Secret") || typeof name !== "string") continue;
+    const candidates = model
+      .objects()
+      .filter((candidate) => candidate.ref?.kind === kind && candidate.ref.name === name && (!namespace || !candidate.ref.namespace || candidate.ref.namespace === namespace))
+      .sort((a, b) => commonPrefixLength(b.path, doc.path) - commonPrefixLength(a.path, doc.path));
+    const source = candidates[0];
+    if (!source?.object) {
+      if (reference.optional !== true) variables.unknownSources.push(`${kind}/${name}`);
+      continue;
+    }
+    if (source.object.sops !== undefined) {
+      variables.unknownSources.push(`${kind}/${name} (SOPS-encrypted)`);
+      variables.inputs.push(source.path);
+      continue;
+    }
+    variables.inputs.push(source.path);
+    for (const [key, value] of Object.entries(dataOf(source.object, kind))) addVariable(variables, key, value, source, ["data", key]);
+  }
+  const inline = postBuild.substitute;
+  if (inline !== null && typeof inline === "object" && !Array.isArray(inline)) {
+    for (const [key, value] of Object.entries(inline as Record<string, unknown>)) addVariable(variables, key, String(value ?? ""), doc, ["spec", "postBuild", "substitute", key]);
+  }
+  return variables;
+}
+
+function dataOf(object: Record<string, unknown>, kind: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const data = object.data as Record<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(data ?? {})) out[key] = kind === "Secret" ? Buffer.from(String(value), "base64").toString("utf8") : String(value);
+  // The API server folds stringData into data.
+  if (kind === "Secret") for (const [key, value] of Object.entries((object.stringData ?? {}) as Record<string, unknown>)) out[key] = String(value);
+  return out;
+}
+
+function addVariable(variables: Variables, key: string, value: string, doc: SourceDocument, path: string[]) {
+  if (!VARIABLE_NAME.test(key)) {
+    variables.issues.push({
+      rule: "postbuild-variables",
+      path: doc.path,
+      line: doc.keyLine(path) ?? doc.startLine,
+      message: `Variable name "${key}" is invalid: Flux requires names matching ^[_[:alpha:]][_[:alpha:][:digit:]]*$ and fails the whole build.`,
+    });
+  }
+  // kustomize-controller strips newlines from every value.
+  variables.values.set(key, value.replaceAll("\n", ""));
+}
+
+export interface SubstitutionOutcome {
+  object: Record<string, unknown>;
+  error?: string;
+  undefinedVariables: string[];
+}
+
+/**
+ * Substitutes one rendered object (its YAML text) unless it opts out; runs only when the merged map is non-empty.
+ * `serialize`/`parse` turn the object into the YAML text Flux substitutes and back.
+ */
+export function substituteObject(
+  object: Record<string, unknown>,
+  variables: Variables,
+  serialize: (object: Record<string, unknown>) => string,
+  parse: (text: string) => Record<string, unknown>,
+): SubstitutionOutcome {
+  if (variables.values.size === 0 || substitutionDisabled(object)) return { object, undefinedVariables: [] };
+  try {
+    const result = substitute(serialize(object), variables.values);
+    return { object: parse(result.text), undefinedVariables: result.undefinedVariables };
+  } catch (error) {
+    if (error instanceof SubstitutionError) return { object, error: error.message, undefinedVariables: [] };
+    throw error;
+  }
+}
+
+export function substitutionDisabled(object: Record<string, unknown>): boolean {
+  const metadata = (object.metadata ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  return metadata.labels?.[SUBSTITUTE_KEY] === "disabled" || metadata.annotations?.[SUBSTITUTE_KEY] === "disabled";
+}
+
+/** Shared leading path segments: the variable source nearest to the Kustomization (same cluster folder) wins. */
+function commonPrefixLength(a: string, b: string): number {
+  const left = a.split("/");
+  const right = b.split("/");
+  let n = 0;
+  while (n < left.length && n < right.length && left[n] === right[n]) n++;
+  return n;
+}
