@@ -47,7 +47,7 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
 
   const [ownership, builds] = await Promise.all([
     evaluateOwnership(facts, config, tenants),
-    buildAffected({ config, base, head, changedFiles, repository: facts.repository }).catch(
+    buildAffected({ config, base, head, changedFiles, repository: facts.repository, specialFiles: facts.specialFiles ?? [] }).catch(
       (error): BuildResult => ({ base: [], head: [], renderedDiff: [], problems: [`builds failed: ${errorMessage(error)}`], notes: [] }),
     ),
   ]);
