@@ -1,0 +1,161 @@
+import { describe, expect, it } from "vitest";
+import { fluxCrossNamespaceRef } from "../../rules/flux-cross-namespace-ref.js";
+import { evaluateChange } from "../helpers/fleet.js";
+import { ruleContext } from "../helpers/rule-context.js";
+import { corpusTree, DEV_TEAM_CONFIG, DEV_TEAM_CONFIG_YAML, gotkComponents, LOCKDOWN_KUSTOMIZATION, PLAIN_FLUX_KUSTOMIZATION, tenantSync } from "./lib/tenancy-fixtures.js";
+
+const check = (options: Parameters<typeof ruleContext>[0]) => fluxCrossNamespaceRef.check(ruleContext(options));
+const TENANT_REASON = "tenant dev-team must stay in its own namespace";
+
+function syncWithSource(namespace?: string): string {
+  return tenantSync([
+    "  serviceAccountName: dev-team",
+    "  targetNamespace: apps",
+    "  interval: 5m",
+    "  sourceRef:",
+    "    kind: GitRepository",
+    "    name: flux-system",
+    ...(namespace ? [`    namespace: ${namespace}`] : []),
+    "  path: ./apps/dev-team/staging",
+  ]);
+}
+
+/** A platform Kustomization in namespace `infra` reading the flux-system GitRepository. */
+const PLATFORM_CROSS_REF = [
+  "apiVersion: kustomize.toolkit.fluxcd.io/v1",
+  "kind: Kustomization",
+  "metadata:",
+  "  name: ingress",
+  "  namespace: infra",
+  "spec:",
+  "  interval: 10m",
+  "  sourceRef:",
+  "    kind: GitRepository",
+  "    name: flux-system",
+  "    namespace: flux-system",
+  "  path: ./infrastructure/ingress",
+  "",
+].join("\n");
+
+const HELM_CROSS_REF = [
+  "apiVersion: helm.toolkit.fluxcd.io/v2",
+  "kind: HelmRelease",
+  "metadata:",
+  "  name: ingress-nginx",
+  "  namespace: ingress-nginx",
+  "spec:",
+  "  chart:",
+  "    spec:",
+  "      chart: ingress-nginx",
+  "      sourceRef:",
+  "        kind: HelmRepository",
+  "        name: ingress-nginx",
+  "        namespace: flux-system",
+  "",
+].join("\n");
+
+describe("flux-cross-namespace-ref", () => {
+  it("passes a tenant Kustomization whose source is in its own namespace (implicitly or explicitly)", () => {
+    expect(check({ head: { "tenants/base/dev-team/sync.yaml": syncWithSource() }, config: DEV_TEAM_CONFIG })).toEqual([]);
+    expect(check({ head: { "tenants/base/dev-team/sync.yaml": syncWithSource("apps") }, config: DEV_TEAM_CONFIG })).toEqual([]);
+  });
+
+  it("flags a tenant Kustomization reading the platform's GitRepository, on the namespace line", () => {
+    expect(check({ head: { "tenants/base/dev-team/sync.yaml": syncWithSource("flux-system") }, config: DEV_TEAM_CONFIG })).toEqual([
+      {
+        path: "tenants/base/dev-team/sync.yaml",
+        line: 24,
+        endLine: 24,
+        message: `Kustomization apps/dev-team: spec.sourceRef refers to GitRepository flux-system/flux-system in namespace flux-system, outside its own namespace apps (${TENANT_REASON}).`,
+        object: { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", name: "dev-team", namespace: "apps" },
+      },
+    ]);
+  });
+
+  it("flags dependsOn entries and HelmRelease chart sources in other namespaces", () => {
+    const release = [
+      "apiVersion: helm.toolkit.fluxcd.io/v2",
+      "kind: HelmRelease",
+      "metadata:",
+      "  name: podinfo",
+      "  namespace: apps",
+      "spec:",
+      "  serviceAccountName: dev-team",
+      "  dependsOn:",
+      "    - name: redis",
+      "    - name: cert-manager",
+      "      namespace: cert-manager",
+      "  chart:",
+      "    spec:",
+      "      chart: podinfo",
+      "      sourceRef:",
+      "        kind: HelmRepository",
+      "        name: podinfo",
+      "        namespace: flux-system",
+      "",
+    ].join("\n");
+    const findings = check({ head: { "apps/dev-team/base/release.yaml": release }, config: DEV_TEAM_CONFIG });
+    expect(findings.map((finding) => [finding.line, finding.message])).toEqual([
+      [18, `HelmRelease apps/podinfo: spec.chart.spec.sourceRef refers to HelmRepository flux-system/podinfo in namespace flux-system, outside its own namespace apps (${TENANT_REASON}).`],
+      [11, `HelmRelease apps/podinfo: spec.dependsOn refers to cert-manager/cert-manager in namespace cert-manager, outside its own namespace apps (${TENANT_REASON}).`],
+    ]);
+  });
+
+  it("leaves platform objects alone when no controller refuses cross-namespace references", () => {
+    expect(check({ head: { "infrastructure/ingress/sync.yaml": PLATFORM_CROSS_REF }, config: DEV_TEAM_CONFIG })).toEqual([]);
+    expect(check({ head: { "infrastructure/ingress/sync.yaml": PLATFORM_CROSS_REF, "clusters/staging/flux-system/kustomization.yaml": PLAIN_FLUX_KUSTOMIZATION, "clusters/staging/flux-system/gotk-components.yaml": gotkComponents() } })).toEqual([]);
+  });
+
+  it("fires anywhere, even without tenants, once the cluster's controller runs with --no-cross-namespace-refs=true (patched)", () => {
+    const head = {
+      "clusters/staging/flux-system/kustomization.yaml": LOCKDOWN_KUSTOMIZATION,
+      "clusters/staging/flux-system/gotk-components.yaml": "# generated by flux bootstrap\n",
+      "infrastructure/ingress/sync.yaml": PLATFORM_CROSS_REF,
+    };
+    expect(check({ head })).toEqual([
+      {
+        path: "infrastructure/ingress/sync.yaml",
+        line: 11,
+        endLine: 11,
+        message:
+          "Kustomization infra/ingress: spec.sourceRef refers to GitRepository flux-system/flux-system in namespace flux-system, outside its own namespace infra (kustomize-controller runs with --no-cross-namespace-refs=true and will refuse it).",
+        object: { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", name: "ingress", namespace: "infra" },
+      },
+    ]);
+  });
+
+  it("asks the controller that resolves the kind: a kustomize-controller-only lockdown does not judge HelmReleases", () => {
+    const kustomizeOnly = LOCKDOWN_KUSTOMIZATION.replace("(kustomize-controller|helm-controller|notification-controller|image-reflector-controller|image-automation-controller)", "kustomize-controller");
+    const files = { "clusters/staging/flux-system/kustomization.yaml": kustomizeOnly, "infrastructure/ingress/release.yaml": HELM_CROSS_REF };
+    expect(check({ head: files })).toEqual([]);
+    // The flag written straight into gotk-components.yaml counts the same.
+    const direct = { "clusters/staging/flux-system/gotk-components.yaml": gotkComponents([], ["--no-cross-namespace-refs=true"]), "infrastructure/ingress/release.yaml": HELM_CROSS_REF };
+    expect(check({ head: direct }).map((finding) => finding.line)).toEqual([13]);
+  });
+
+  it("sees a cross-namespace reference whose object namespace only exists after rendering", () => {
+    const source = syncWithSource("flux-system").replace("  name: dev-team\n  namespace: apps\nspec:\n  serviceAccountName", "  name: dev-team\nspec:\n  serviceAccountName");
+    const ref = { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", name: "dev-team", namespace: "apps" };
+    const rendered = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: "dev-team", namespace: "apps" }, spec: { sourceRef: { kind: "GitRepository", name: "flux-system", namespace: "flux-system" } } };
+    const build = {
+      report: { name: "Kustomization flux-system/tenants (clusters/staging)", path: "tenants/staging", ok: true, objects: 1 },
+      objects: [{ object: rendered, ref, source: { path: "tenants/base/dev-team/sync.yaml", line: 12 } }],
+      issues: [],
+    };
+    expect(check({ head: { "tenants/base/dev-team/sync.yaml": source }, config: DEV_TEAM_CONFIG })).toEqual([]);
+    const findings = check({ head: { "tenants/base/dev-team/sync.yaml": source }, config: DEV_TEAM_CONFIG, builds: [build] });
+    expect(findings.map((finding) => [finding.path, finding.line, finding.build])).toEqual([["tenants/base/dev-team/sync.yaml", 23, "Kustomization flux-system/tenants (clusters/staging)"]]);
+  });
+
+  it("fails a pull request that points a tenant Kustomization at flux-system (end to end)", async () => {
+    const base = { ".github/fleet-warden.yml": DEV_TEAM_CONFIG_YAML, "tenants/base/dev-team/sync.yaml": syncWithSource() };
+    const verdict = await evaluateChange(base, { "tenants/base/dev-team/sync.yaml": syncWithSource("flux-system") }, { rules: [fluxCrossNamespaceRef] });
+    expect(verdict.conclusion).toBe("failure");
+    expect(verdict.findings.map((finding) => [finding.rule, finding.severity, finding.line])).toEqual([["flux-cross-namespace-ref", "error", 24]]);
+  });
+
+  it("is silent on the flux2-multi-tenancy corpus (locked down, every reference stays in its namespace)", () => {
+    const tree = corpusTree("flux2-multi-tenancy/main");
+    expect(check({ head: tree, base: tree })).toEqual([]);
+  });
+});
