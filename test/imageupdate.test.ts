@@ -1,10 +1,11 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
+import { tenantOwnership } from "../rules/tenant-ownership.js";
 import { CONFIG_PATH, parseConfig } from "../src/core/config.js";
 import { evaluate } from "../src/core/evaluate.js";
 import { FleetModel } from "../src/core/fleet.js";
-import { classifyImageUpdate, markerOnLine, parseImageRef } from "../src/core/imageupdate.js";
+import { classifyImageUpdate, parseImageRef } from "../src/core/imageupdate.js";
 import type { AutoMergeReport, PullRequestFacts } from "../src/core/types.js";
 import { changedFilesBetween } from "../src/local.js";
 import { repoWithChange, tempDir, writeTree, type Tree } from "./helpers/fleet.js";
@@ -161,6 +162,7 @@ async function pullRequestFacts(baseTree: Tree, head: Tree, pullRequest: Partial
   writeTree(baseDir, baseTree);
   writeTree(headDir, { ...baseTree, ...head });
   const configText = baseTree[CONFIG_PATH];
+  const codeowners = baseTree[".github/CODEOWNERS"];
   return {
     repository: { owner: "acme", name: "fleet" },
     baseSha: repo.git("rev-parse", "main").trim(),
@@ -173,7 +175,10 @@ async function pullRequestFacts(baseTree: Tree, head: Tree, pullRequest: Partial
     fromFork: false,
     draft: false,
     reviews: [],
-    policy: configText ? { config: { path: CONFIG_PATH, text: configText } } : {},
+    policy: {
+      ...(configText ? { config: { path: CONFIG_PATH, text: configText } } : {}),
+      ...(codeowners ? { codeowners: { path: ".github/CODEOWNERS", text: codeowners } } : {}),
+    },
     isTeamMember: async () => false,
     ...pullRequest,
   };
@@ -390,14 +395,14 @@ describe("classifyImageUpdate: everything else is named", () => {
     ]);
   });
 
-  it("a policy whose source sets no namespace is matched by name; a kustomization's namespace is the one it renders into", async () => {
-    const rendered = { ...base, "infrastructure/kustomization.yaml": "namespace: image-automation\nresources: [image-policies.yaml]\n" };
-    const bumped = { "apps/web.yaml": edit("apps/web.yaml", "web:1.4.2", "web:1.4.3") };
-    expect((await classify(rendered, bumped))?.reasons).toEqual([
-      "line 18 of apps/web.yaml changes `spec.template.spec.containers[0].image`, whose marker names ImagePolicy `flux-system:web`, which does not exist in the repository",
-    ]);
-    const marked = web.replace("flux-system:web", "image-automation:web");
-    expect((await classify({ ...rendered, "apps/web.yaml": marked }, { "apps/web.yaml": marked.replace("web:1.4.2", "web:1.4.3") }))?.eligible).toBe(true);
+  it("a marker Flux would not apply", async () => {
+    const invalid = web.replace("flux-system:web", "flux-system:web:version");
+    expect(await classify({ ...base, "apps/web.yaml": invalid }, { "apps/web.yaml": invalid.replace("web:1.4.2", "web:1.4.3") })).toEqual({
+      eligible: false,
+      reasons: [
+        'line 18 of apps/web.yaml changes `spec.template.spec.containers[0].image`, whose marker is not one Flux applies: the image policy marker "flux-system:web:version" ends in ":version"; only :tag, :name and :digest exist',
+      ],
+    });
   });
 
   it("a .github/workflows change", async () => {
@@ -502,20 +507,30 @@ describe("a real image-update commit (Flux's image-update guide, setter marker o
   });
 });
 
-describe("markers and references", () => {
-  it("parses every marker form and ignores lookalikes", () => {
-    expect(markerOnLine('  image: a:1 # {"$imagepolicy": "flux-system:app"}')).toEqual({ text: "flux-system:app", namespace: "flux-system", name: "app", field: "image" });
-    expect(markerOnLine('  tag: 1  # {"$imagepolicy": "ns:app:tag"}')).toMatchObject({ field: "tag" });
-    expect(markerOnLine('- x # {"$imagepolicy": "ns:app:name"}')).toMatchObject({ field: "name" });
-    expect(markerOnLine('d: x # {"$imagepolicy": "ns:app:digest"}')).toMatchObject({ field: "digest" });
-    expect(markerOnLine('t: x # {"$imagepolicy": "ns:app:version"}')).toEqual({ text: "ns:app:version", invalid: "`:version` is not a marker field (tag, name or digest)" });
-    expect(markerOnLine('t: x # {"$imagepolicy": "app"}')).toEqual({ text: "app", invalid: "a marker names `namespace:policy`" });
-    expect(markerOnLine('t: "x # {\\"$imagepolicy\\": \\"ns:app\\"}"')).toBeUndefined();
-    expect(markerOnLine("t: 'x # {\"$imagepolicy\": \"ns:app\"}'")).toBeUndefined();
-    expect(markerOnLine('t: x#{"$imagepolicy": "ns:app"}')).toBeUndefined();
-    expect(markerOnLine("t: x # just a comment")).toBeUndefined();
+describe("ownership of an image update", () => {
+  const owned = { ...base, ".github/CODEOWNERS": "* @acme/platform\n/apps/ @acme/apps\n" };
+  const verdictFor = async (head: Tree) => evaluate(await pullRequestFacts(owned, head), { rules: [tenantOwnership] });
+
+  it("an eligible image update needs no owner's approval", async () => {
+    const verdict = await verdictFor({ "apps/web.yaml": edit("apps/web.yaml", "web:1.4.2", "web:1.4.3") });
+    expect(verdict.autoMerge?.eligible).toBe(true);
+    expect(verdict.conclusion).toBe("success");
+    expect(verdict.findings).toEqual([]);
+    expect(verdict.ownership).toEqual({
+      entries: [],
+      notices: ["Ownership does not apply: this is an eligible image update, authorized by the auto-merge classifier (see Auto-merge)."],
+    });
   });
 
+  it("an ineligible one is an ordinary pull request: ownership applies", async () => {
+    const verdict = await verdictFor({ "apps/web.yaml": edit("apps/web.yaml", "web:1.4.2", "web:1.4.3").replace("value: info", "value: debug") });
+    expect(verdict.autoMerge?.eligible).toBe(false);
+    expect(verdict.conclusion).toBe("failure");
+    expect(verdict.findings.map((finding) => `${finding.rule} ${finding.path}:${finding.line}`)).toEqual(["tenant-ownership apps/web.yaml:1"]);
+  });
+});
+
+describe("image references", () => {
   it("splits references with registry ports, tags and digests", () => {
     expect(parseImageRef("localhost:5000/org/app:1.2.3")).toEqual({ name: "localhost:5000/org/app", tag: "1.2.3" });
     expect(parseImageRef("localhost:5000/org/app")).toEqual({ name: "localhost:5000/org/app" });

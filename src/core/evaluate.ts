@@ -5,7 +5,7 @@ import { buildAffected, type BuildResult } from "./build/index.js";
 import { parseConfig, type Config } from "./config.js";
 import { diffChangedFiles } from "./diff.js";
 import { FleetModel, isYamlPath, objectKey, type SourceDocument } from "./fleet.js";
-import { classifyImageUpdate } from "./imageupdate.js";
+import { classifyImageUpdate, ownershipWaivedForImageUpdate } from "./imageupdate.js";
 import { evaluateOwnership } from "./ownership.js";
 import { touchesAddedLines } from "./patch.js";
 import { isExcluded, resolveTenants, territoryResolver } from "./tenants.js";
@@ -45,8 +45,10 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
   const tenants = resolveTenants(config, base);
   const changedFiles = facts.changedFiles.filter((file) => !isExcluded(config, file.path));
 
+  const autoMerge = classifyImageUpdate({ facts, config, base, head, changedFiles: facts.changedFiles });
   const [ownership, builds] = await Promise.all([
-    evaluateOwnership(facts, config, tenants),
+    // An eligible image update needs no owner's approval: the classifier is its authorization.
+    autoMerge?.eligible ? ownershipWaivedForImageUpdate() : evaluateOwnership(facts, config, tenants),
     buildAffected({ config, base, head, changedFiles, repository: facts.repository, specialFiles: facts.specialFiles ?? [] }).catch(
       (error): BuildResult => ({ base: [], head: [], renderedDiff: [], problems: [`builds failed: ${errorMessage(error)}`], notes: [] }),
     ),
@@ -63,7 +65,6 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
   const { kept, ignored } = applyExceptions(counted, head, builds.head);
   const { kept: keptPreExisting } = applyExceptions(preExisting, head, builds.head);
 
-  const autoMerge = classifyImageUpdate({ facts, config, base, head, changedFiles: facts.changedFiles });
   const diff = diffChangedFiles(changedFiles, base, head);
   const conclusion = problems.length > 0 || kept.some((finding) => finding.severity === "error") ? "failure" : "success";
 

@@ -4,8 +4,9 @@ import { minimatch } from "minimatch";
 import { major, parse, satisfies, validRange, coerce, gt, type SemVer } from "semver";
 import type { Config } from "./config.js";
 import { apiGroup, isYamlPath, type FleetModel, type SourceDocument, type SourceFile } from "./fleet.js";
-import { normalizeRepoPath, sourcesThisRepository, specOf } from "./flux.js";
-import type { AutoMergeReport, ChangedFile, PullRequestFacts } from "./types.js";
+import { specOf } from "./flux.js";
+import { findImagePolicies, parseImageMarkerLine, type ImageMarker, type ImageMarkerProblem, type ImagePolicyRef } from "./image-markers.js";
+import type { AutoMergeReport, ChangedFile, OwnershipReport, PullRequestFacts } from "./types.js";
 import { parseYamlSafely, type ParsedDocument, type YamlPath } from "./yaml.js";
 
 export interface ImageUpdateInput {
@@ -24,7 +25,7 @@ export function classifyImageUpdate(input: ImageUpdateInput): AutoMergeReport | 
 
   const failures = pullRequestFailures(facts, config);
   const verified: string[] = [];
-  const policies = new PolicyIndex(input.base, facts.repository);
+  const policies = new PolicyIndex(input.base);
   let imageChanges = 0;
   for (const file of input.changedFiles) {
     const result = classifyFile(file, input, policies);
@@ -41,6 +42,14 @@ export function classifyImageUpdate(input: ImageUpdateInput): AutoMergeReport | 
     eligible: true,
     reasons: [`same repository, author \`${facts.author}\` is in imageUpdates.authors, not a draft`, ...verified],
   };
+}
+
+/** The ownership report of an eligible image update: no owner's approval applies (DESIGN, "Auto-merge of image updates"). */
+export function ownershipWaivedForImageUpdate(): Promise<OwnershipReport> {
+  return Promise.resolve({
+    entries: [],
+    notices: ["Ownership does not apply: this is an eligible image update, authorized by the auto-merge classifier (see Auto-merge)."],
+  });
 }
 
 function pullRequestFailures(facts: PullRequestFacts, config: Config): string[] {
@@ -170,54 +179,14 @@ export function describeYamlPath(path: YamlPath): string {
 }
 
 // ---- markers ---------------------------------------------------------------------------------
-// Kept local until src/core/image-markers.ts exists; `markerOnLine` is the only entry point to switch.
 
-export type MarkerField = "image" | "tag" | "name" | "digest";
+type Marker = ImageMarker | ImageMarkerProblem;
 
-export interface ImagePolicyMarker {
-  /** The marker's value as written, e.g. `flux-system:app:tag`. */
-  text: string;
-  namespace: string;
-  name: string;
-  /** What the marked scalar holds: the whole reference, or only its tag, name or digest. */
-  field: MarkerField;
-}
-
-/** The image-policy marker in the line's trailing comment, if any: `# {"$imagepolicy": "ns:name[:tag|:name|:digest]"}`. */
-export function markerOnLine(line: string): ImagePolicyMarker | { text: string; invalid: string } | undefined {
-  const comment = trailingComment(line);
-  if (comment === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(comment);
-  } catch {
-    return undefined;
-  }
-  if (!isPlainObject(parsed) || !("$imagepolicy" in parsed)) return undefined;
-  const text = parsed.$imagepolicy;
-  if (typeof text !== "string") return { text: String(text), invalid: "the marker's value is not a string" };
-  const parts = text.split(":");
-  const [namespace, name, suffix] = parts;
-  if (parts.length < 2 || parts.length > 3 || !namespace || !name) return { text, invalid: "a marker names `namespace:policy`" };
-  if (suffix === undefined) return { text, namespace, name, field: "image" };
-  if (suffix === "tag" || suffix === "name" || suffix === "digest") return { text, namespace, name, field: suffix };
-  return { text, invalid: `\`:${suffix}\` is not a marker field (tag, name or digest)` };
-}
-
-/** The text of a YAML comment at the end of the line (`#` after whitespace, outside quotes), trimmed. */
-function trailingComment(line: string): string | undefined {
-  let quote: string | undefined;
-  for (let i = 0; i < line.length; i++) {
-    const char = line[i];
-    if (quote) {
-      if (char === quote) quote = undefined;
-    } else if (char === '"' || char === "'") {
-      quote = char;
-    } else if (char === "#" && (i === 0 || line[i - 1] === " " || line[i - 1] === "\t")) {
-      return line.slice(i + 1).trim();
-    }
-  }
-  return undefined;
+/** How a marker is written (`ns:name:tag`), or the problem with it: what must not differ between base and head. */
+function markerText(marker: Marker): string {
+  if ("message" in marker) return marker.message;
+  const { namespace, name } = marker.policy;
+  return `${namespace}:${name}${marker.field === "image" ? "" : `:${marker.field}`}`;
 }
 
 interface DocumentSide {
@@ -231,8 +200,6 @@ interface DocumentPair {
   before: DocumentSide;
   after: DocumentSide;
 }
-
-type Marker = NonNullable<ReturnType<typeof markerOnLine>>;
 
 function leafPaths(value: unknown, path: YamlPath = []): YamlPath[] {
   if (Array.isArray(value)) return value.flatMap((item, i) => leafPaths(item, [...path, i]));
@@ -253,7 +220,7 @@ function documentSide(file: SourceFile, doc: ParsedDocument): DocumentSide {
   }
   const markers = new Map<string, Marker>();
   for (const [line, paths] of byLine) {
-    const marker = markerOnLine(file.lines[line - 1] ?? "");
+    const marker = parseImageMarkerLine(file.lines[line - 1] ?? "", line);
     if (marker && paths.length === 1) markers.set(describeYamlPath(paths[0]!), marker);
   }
   return { doc, markers };
@@ -265,7 +232,7 @@ function markerChanges(pair: DocumentPair): string[] {
   const after = pair.after.markers;
   const failures: string[] = [];
   for (const key of new Set([...before.keys(), ...after.keys()])) {
-    const [old, next] = [before.get(key)?.text, after.get(key)?.text];
+    const [old, next] = [before.get(key), after.get(key)].map((marker) => (marker ? markerText(marker) : undefined));
     if (old === next) continue;
     const change = old === undefined ? "adds an image-policy marker to" : next === undefined ? "removes the image-policy marker of" : "changes the image-policy marker of";
     failures.push(`${pair.path} ${change} \`${key}\` (\`${old ?? "none"}\` → \`${next ?? "none"}\`)`);
@@ -294,16 +261,17 @@ function judgeDifference(difference: Difference, pair: DocumentPair, policies: P
   const marker = pair.after.markers.get(describeYamlPath(difference.path));
   if (!marker) return { failure: `${where} changes ${key}, which carries no image-policy marker` };
   // A marker that differs from the base's is already a failure of its own (markerChanges).
-  if (pair.before.markers.get(describeYamlPath(difference.path))?.text !== marker.text) return {};
-  if ("invalid" in marker) return { failure: `${where} changes ${key}, whose marker \`${marker.text}\` is invalid: ${marker.invalid}` };
+  const baseMarker = pair.before.markers.get(describeYamlPath(difference.path));
+  if (!baseMarker || markerText(baseMarker) !== markerText(marker)) return {};
+  if ("message" in marker) return { failure: `${where} changes ${key}, whose marker is not one Flux applies: ${marker.message}` };
   const before = scalarText(difference.before);
   const after = scalarText(difference.after);
   if (before === undefined || after === undefined) {
     return { failure: `${where} changes ${key} from a ${typeName(difference.before)} to a ${typeName(difference.after)}; a marked image reference is a string` };
   }
-  const policy = policies.find(marker);
+  const policy = policies.find(marker.policy);
   if (!policy) {
-    return { failure: `${where} changes ${key}, whose marker names ImagePolicy \`${marker.namespace}:${marker.name}\`, which does not exist in the repository` };
+    return { failure: `${where} changes ${key}, whose marker names ImagePolicy \`${markerText(marker)}\`, which does not exist in the repository` };
   }
   return judgeImageChange({ marker, before, after, where, policy, allowMajor: config.imageUpdates.allowMajor });
 }
@@ -342,7 +310,7 @@ const DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-fA-F0-9]{32,}$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 
 interface ImageChange {
-  marker: ImagePolicyMarker;
+  marker: ImageMarker;
   before: string;
   after: string;
   where: string;
@@ -354,9 +322,9 @@ function judgeImageChange(change: ImageChange): Outcome {
   const { marker, before, after, where, policy } = change;
   switch (marker.field) {
     case "name":
-      return { failure: `${where} changes the image repository from \`${before}\` to \`${after}\` (marker \`${marker.text}\`); only tags and digests may change` };
+      return { failure: `${where} changes the image repository from \`${before}\` to \`${after}\` (marker \`${markerText(marker)}\`); only tags and digests may change` };
     case "digest":
-      if (!DIGEST.test(after)) return { failure: `${where} sets \`${after}\`, which is not an image digest (marker \`${marker.text}\`)` };
+      if (!DIGEST.test(after)) return { failure: `${where} sets \`${after}\`, which is not an image digest (marker \`${markerText(marker)}\`)` };
       return { verified: `${where}: digest \`${before}\` → \`${after}\` (ImagePolicy ${policy.describe})` };
     case "tag":
       return judgeTag(change, before, after, "");
@@ -393,21 +361,13 @@ function judgeTag(change: ImageChange, before: string, after: string, of: string
 // ---- image policies --------------------------------------------------------------------------
 
 const IMAGE_API_GROUP = "image.toolkit.fluxcd.io";
-const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 class ImagePolicy {
   readonly describe: string;
 
-  constructor(
-    private readonly doc: SourceDocument,
-    /** The namespaces it may render into; empty when nothing sets one (it is then matched by name). */
-    readonly namespaces: string[],
-  ) {
-    this.describe = `${namespaces.length > 0 ? `${namespaces.join("|")}/` : ""}${doc.ref!.name} (${doc.path})`;
-  }
-
-  get name(): string {
-    return this.doc.ref!.name;
+  constructor(private readonly doc: SourceDocument) {
+    const { namespace, name } = doc.ref!;
+    this.describe = `${namespace ? `${namespace}/` : ""}${name} (${doc.path})`;
   }
 
   /** Why `after` may not replace `before` under this policy, or undefined when it may. */
@@ -492,50 +452,14 @@ function expandTemplate(template: string, match: RegExpExecArray): string {
   });
 }
 
-/** ImagePolicies of the base commit, with the namespaces they render into. */
+/** ImagePolicies of the base commit (a pull request cannot bring the policy that judges it). */
 class PolicyIndex {
-  private readonly policies: ImagePolicy[];
+  constructor(private readonly model: FleetModel) {}
 
-  constructor(
-    private readonly model: FleetModel,
-    repository: { owner: string; name: string },
-  ) {
-    const kustomizations = model.fluxObjectsOfKind("Kustomization").filter((doc) => sourcesThisRepository(doc, model, repository));
-    this.policies = model
-      .fluxObjectsOfKind("ImagePolicy")
-      .filter((doc) => doc.ref && apiGroup(doc.ref.apiVersion) === IMAGE_API_GROUP)
-      .map((doc) => new ImagePolicy(doc, this.renderedNamespaces(doc, kustomizations)));
+  /** The marker's policy; several candidates (one namespaced, one not) would be ambiguous: the namespaced one wins. */
+  find(ref: ImagePolicyRef): ImagePolicy | undefined {
+    const candidates = findImagePolicies(this.model, ref).filter((doc) => doc.ref && apiGroup(doc.ref.apiVersion) === IMAGE_API_GROUP);
+    const doc = candidates.find((candidate) => candidate.ref?.namespace === ref.namespace) ?? candidates[0];
+    return doc ? new ImagePolicy(doc) : undefined;
   }
-
-  find(marker: ImagePolicyMarker): ImagePolicy | undefined {
-    return this.policies.find((policy) => policy.name === marker.name && (policy.namespaces.length === 0 || policy.namespaces.includes(marker.namespace)));
-  }
-
-  /**
-   * The source namespace, overridden by a kustomization.yaml `namespace` above the file or by the
-   * `targetNamespace` of a Flux Kustomization whose path holds it.
-   */
-  private renderedNamespaces(doc: SourceDocument, kustomizations: SourceDocument[]): string[] {
-    const namespaces = new Set<string>();
-    const directories = ancestors(doc.path);
-    for (const directory of directories) {
-      for (const name of KUSTOMIZATION_FILES) {
-        const kustomization = this.model.file(directory === "" ? name : `${directory}/${name}`)?.documents[0]?.value;
-        if (isPlainObject(kustomization) && typeof kustomization.namespace === "string") namespaces.add(kustomization.namespace);
-      }
-    }
-    for (const kustomization of kustomizations) {
-      const spec = specOf(kustomization);
-      const path = normalizeRepoPath(typeof spec.path === "string" ? spec.path : "");
-      if (path !== undefined && directories.includes(path) && typeof spec.targetNamespace === "string") namespaces.add(spec.targetNamespace);
-    }
-    if (namespaces.size === 0 && doc.ref?.namespace) namespaces.add(doc.ref.namespace);
-    return [...namespaces];
-  }
-}
-
-/** `a/b/c.yaml` -> ["a/b", "a", ""]. */
-function ancestors(path: string): string[] {
-  const parts = path.split("/").slice(0, -1);
-  return parts.map((_, i) => parts.slice(0, parts.length - i).join("/")).concat("");
 }
