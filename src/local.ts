@@ -99,12 +99,13 @@ async function archive(repo: string, sha: string, label: string): Promise<Snapsh
   let stderr = "";
   child.stderr.on("data", (chunk) => (stderr += chunk));
   const exited = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? 1)));
-  const snapshot = await extractSnapshot(child.stdout, { strip: 0, label });
-  if ((await exited) !== 0) {
-    await snapshot.dispose();
-    throw new GitError(`git archive ${sha} failed: ${stderr.trim()}`);
+  const extracted = extractSnapshot(child.stdout, { strip: 0, gzip: false, label });
+  const [code, snapshot] = await Promise.all([exited, extracted.catch((error: unknown) => error)]);
+  if (code !== 0 || !("dir" in (snapshot as object))) {
+    if (snapshot && typeof snapshot === "object" && "dispose" in snapshot) await (snapshot as Snapshot).dispose();
+    throw new GitError(`git archive ${sha} failed (exit ${code}): ${stderr.trim() || String(snapshot)}`);
   }
-  return snapshot;
+  return snapshot as Snapshot;
 }
 
 /** `git diff` between two commits, as the changed files of a pull request with their hunks. */

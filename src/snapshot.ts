@@ -1,11 +1,13 @@
-// A repository snapshot: a tar stream (GitHub's tarball or `git archive`) extracted to a temporary folder,
-// regular files and folders only, never a link, never a path outside the root, within size and count caps.
-import { mkdtemp, rm } from "node:fs/promises";
+// A repository snapshot: a tar stream (GitHub's gzipped tarball, or `git archive`) extracted to a temporary folder,
+// regular files only, never a link, never a path outside the root, within size and count caps.
+import { createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, posix } from "node:path";
-import { pipeline } from "node:stream/promises";
+import { dirname, join, posix } from "node:path";
 import type { Readable } from "node:stream";
-import * as tar from "tar";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+import { extract as tarExtract } from "tar-stream";
 import type { SpecialFile } from "./core/types.js";
 import { formatBytes } from "./core/yaml.js";
 
@@ -21,7 +23,6 @@ export const defaultSnapshotLimits: SnapshotLimits = {
   maxFileBytes: 64 * 1024 * 1024,
 };
 
-
 export interface Snapshot {
   dir: string;
   files: number;
@@ -33,60 +34,65 @@ export interface Snapshot {
   dispose(): Promise<void>;
 }
 
-export async function extractSnapshot(
-  stream: Readable,
-  options: { strip: number; limits?: SnapshotLimits; label: string },
-): Promise<Snapshot> {
+export interface ExtractOptions {
+  /** Leading path components to drop (GitHub wraps the tree in one folder). */
+  strip: number;
+  gzip: boolean;
+  label: string;
+  limits?: SnapshotLimits;
+}
+
+export async function extractSnapshot(stream: Readable, options: ExtractOptions): Promise<Snapshot> {
   const limits = options.limits ?? defaultSnapshotLimits;
   const dir = await mkdtemp(join(tmpdir(), "fleet-warden-"));
   const snapshot: Snapshot = { dir, files: 0, bytes: 0, special: [], problems: [], dispose: () => rm(dir, { recursive: true, force: true }) };
   const skippedLarge: string[] = [];
   let overCount = false;
   let overTotal = false;
+
+  const extract = tarExtract();
+  extract.on("entry", (header, body, next) => {
+    const skip = () => {
+      body.on("end", () => next());
+      body.resume();
+    };
+    const relative = stripComponents(header.name, options.strip);
+    if (relative === undefined || header.type === "directory") return skip();
+    if (header.type === "symlink" || header.type === "link") {
+      snapshot.special.push({ path: relative, kind: header.type === "link" ? "hardlink" : "symlink", ...(header.linkname ? { target: header.linkname } : {}) });
+      return skip();
+    }
+    if (header.type !== "file" && header.type !== "contiguous-file") {
+      snapshot.special.push({ path: relative, kind: "other" });
+      return skip();
+    }
+    const size = header.size ?? 0;
+    if (size > limits.maxFileBytes) {
+      skippedLarge.push(`${relative} (${formatBytes(size)})`);
+      return skip();
+    }
+    if (snapshot.files + 1 > limits.maxFiles) {
+      overCount = true;
+      return skip();
+    }
+    if (snapshot.bytes + size > limits.maxTotalBytes) {
+      overTotal = true;
+      return skip();
+    }
+    snapshot.files++;
+    snapshot.bytes += size;
+    const target = join(dir, relative);
+    // "wx": a path that already exists (a duplicate entry) is an error, never an overwrite through something else.
+    mkdir(dirname(target), { recursive: true })
+      .then(() => pipeline(body, createWriteStream(target, { flags: "wx", mode: 0o644 })))
+      .then(() => next(), next);
+  });
+
   try {
-    await pipeline(
-      stream,
-      tar.x({
-        cwd: dir,
-        strip: options.strip,
-        preservePaths: false,
-        preserveOwner: false,
-        noChmod: true,
-        filter: (path, entry) => {
-          const type = "type" in entry ? entry.type : "File";
-          const relative = stripComponents(path, options.strip);
-          if (relative === undefined) return false;
-          if (type === "Directory") return true;
-          if (type === "SymbolicLink" || type === "Link") {
-            snapshot.special.push({ path: relative, kind: type === "Link" ? "hardlink" : "symlink", target: "linkpath" in entry ? String(entry.linkpath ?? "") : undefined });
-            return false;
-          }
-          if (type !== "File" && type !== "OldFile" && type !== "ContiguousFile") {
-            if (!type.endsWith("Header")) snapshot.special.push({ path: relative, kind: "other" });
-            return false;
-          }
-          const size = entry.size ?? 0;
-          if (size > limits.maxFileBytes) {
-            skippedLarge.push(`${relative} (${formatBytes(size)})`);
-            return false;
-          }
-          if (snapshot.files + 1 > limits.maxFiles) {
-            overCount = true;
-            return false;
-          }
-          if (snapshot.bytes + size > limits.maxTotalBytes) {
-            overTotal = true;
-            return false;
-          }
-          snapshot.files++;
-          snapshot.bytes += size;
-          return true;
-        },
-      }),
-    );
+    await (options.gzip ? pipeline(stream, createGunzip(), extract) : pipeline(stream, extract));
   } catch (error) {
     await snapshot.dispose();
-    throw error;
+    throw new Error(`${options.label}: cannot read the archive: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (skippedLarge.length > 0) {
     snapshot.problems.push(`${options.label}: ${skippedLarge.length} file(s) over the ${formatBytes(limits.maxFileBytes)} per-file limit were not evaluated: ${skippedLarge.slice(0, 5).join(", ")}`);
@@ -99,6 +105,7 @@ export async function extractSnapshot(
 /** The entry path with its first `strip` components removed; undefined when it would leave the root. */
 function stripComponents(path: string, strip: number): string | undefined {
   const parts = path.split("/").filter((part) => part !== "" && part !== ".");
+  if (parts.includes("..")) return undefined;
   const rest = parts.slice(strip).join("/");
   if (rest === "") return undefined;
   const normalized = posix.normalize(rest);

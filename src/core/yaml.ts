@@ -68,13 +68,13 @@ export function parseYamlSafely(text: string, path: string, limits: YamlLimits =
   for (const [index, doc] of docs.entries()) {
     const firstError = doc.errors[0];
     if (firstError) return failure(lineOf(firstError.pos[0]), firstError.message.split("\n")[0] ?? "invalid YAML");
-    if (doc.contents === null) continue; // an empty document (`---` with nothing after it)
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: limits.maxAliasCount });
     } catch (error) {
       return failure(lineOf(doc.range[0]), `document ${index + 1}: ${errorMessage(error)}`);
     }
+    if (value === null || value === undefined) continue; // an empty document (`---` followed by nothing or comments)
     if (depthOf(value) > limits.maxDepth) return failure(lineOf(doc.range[0]), `nesting deeper than ${limits.maxDepth} levels`);
     documents.push(describeDocument(doc, index, value, lineOf));
   }

@@ -19,5 +19,5 @@ export async function downloadSnapshot(octokit: Octokit, repo: RepoRef, sha: str
         ? Readable.fromWeb(body as WebReadableStream)
         : Readable.from(Buffer.from(String(body ?? "")));
   // GitHub's tarball wraps the tree in one folder named owner-repo-sha.
-  return extractSnapshot(stream, { strip: 1, label: `${label} snapshot (${sha.slice(0, 7)})` });
+  return extractSnapshot(stream, { strip: 1, gzip: true, label: `${label} snapshot (${sha.slice(0, 7)})` });
 }

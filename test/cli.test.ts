@@ -1,0 +1,105 @@
+// The CLI on real git repositories built from fixtures/ and from ../shared/corpus.
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { runCli } from "../src/cli.js";
+import { createFixtureRepo, type FixtureRepo } from "../scripts/fixture-repo.js";
+import { repoWithChange } from "./helpers/fleet.js";
+
+const fixtures = fileURLToPath(new URL("../fixtures/sample-fleet/", import.meta.url));
+const corpus = fileURLToPath(new URL("../../shared/corpus/", import.meta.url));
+const repos: FixtureRepo[] = [];
+afterAll(() => repos.forEach((repo) => repo.remove()));
+
+function sampleRepo(): FixtureRepo {
+  const repo = createFixtureRepo({ base: `${fixtures}base`, changes: [`${fixtures}change`], remote: "git@github.com:acme/fleet.git" });
+  repos.push(repo);
+  return repo;
+}
+
+describe("fleet-warden check", () => {
+  it("fails the sample pull request, with the broken file annotated at its line (exit 1)", async () => {
+    const repo = sampleRepo();
+    const result = await runCli(["check", "--repo", repo.dir, "--base", "main", "--head", "HEAD", "--author", "dev-alice", "--teams", "acme/dev-team", "--format", "json"]);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(1);
+    const verdict = JSON.parse(result.stdout);
+    expect(verdict.conclusion).toBe("failure");
+    expect(verdict.findings).toContainEqual({
+      rule: "yaml-syntax",
+      severity: "error",
+      path: "apps/dev-team/base/settings.yaml",
+      line: 7,
+      endLine: 7,
+      message: "Invalid YAML: All mapping items must start at the same column",
+    });
+    expect(Object.keys(verdict)).toEqual(expect.arrayContaining(["conclusion", "findings", "ownership", "builds", "diff", "stats"]));
+    expect(verdict.diff.find((file: { path: string }) => file.path === "apps/dev-team/staging/debug-access.yaml")).toMatchObject({
+      status: "added",
+      objects: [{ change: "added", ref: { kind: "ClusterRoleBinding", name: "dev-team-debug" } }],
+    });
+  });
+
+  it("prints the same verdict as text, markdown and SARIF", async () => {
+    const repo = sampleRepo();
+    const args = ["check", "--repo", repo.dir, "--author", "dev-alice", "--teams", "acme/dev-team"];
+    const text = await runCli(args);
+    expect(text.stdout).toMatch(/^fleet-warden: FAIL — /);
+    expect(text.stdout).toContain("apps/dev-team/base/settings.yaml:7 [yaml-syntax]");
+    const markdown = await runCli([...args, "--format", "markdown"]);
+    expect(markdown.stdout).toContain("#### [`yaml-syntax`]");
+    const sarif = JSON.parse((await runCli([...args, "--format", "sarif"])).stdout);
+    expect(sarif.version).toBe("2.1.0");
+    expect(sarif.runs[0].results).toContainEqual(
+      expect.objectContaining({ ruleId: "yaml-syntax", locations: [{ physicalLocation: { artifactLocation: { uri: "apps/dev-team/base/settings.yaml" }, region: { startLine: 7, endLine: 7 } } }] }),
+    );
+  });
+
+  it("passes a change with nothing to say (exit 0)", async () => {
+    const repo = repoWithChange({ "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n" }, { "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: w\n" });
+    const result = await runCli(["check", "--repo", repo.dir, "--base", "main", "--head", "change"]);
+    expect(result.stdout).toMatch(/^fleet-warden: PASS/);
+    expect(result.code).toBe(0);
+  });
+
+  it("exits 2 when it cannot evaluate: a bad ref, a broken config, a bad flag", async () => {
+    const repo = repoWithChange({ "a.yaml": "a: 1\n" }, { "a.yaml": "a: 2\n" });
+    expect(await runCli(["check", "--repo", repo.dir, "--base", "no-such-branch"])).toMatchObject({ code: 2, stderr: expect.stringContaining('"no-such-branch" is not a commit') });
+    expect(await runCli(["check", "--format", "yaml"])).toMatchObject({ code: 2, stderr: expect.stringContaining("--format must be one of") });
+    expect(await runCli(["lint"])).toMatchObject({ code: 2, stderr: expect.stringContaining("unknown command: lint") });
+    expect(await runCli(["check", "--repo", mkdtempSync(join(tmpdir(), "not-a-repo-"))])).toMatchObject({ code: 2 });
+
+    const broken = repoWithChange({ ".github/fleet-warden.yml": "imageUpdates:\n  mergeMethod: fast-forward\n" }, { "a.yaml": "a: 2\n" });
+    const result = await runCli(["check", "--repo", broken.dir, "--base", "main", "--head", "change"]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toContain("problem: .github/fleet-warden.yml: `imageUpdates.mergeMethod`");
+  });
+
+  it("judges a change by the base branch's config, never the one it proposes", async () => {
+    const repo = repoWithChange(
+      { ".github/fleet-warden.yml": "rules:\n  yaml-syntax: error\n" },
+      { ".github/fleet-warden.yml": "rules:\n  yaml-syntax: off\n", "bad.yaml": "a: [\n" },
+    );
+    const result = JSON.parse((await runCli(["check", "--repo", repo.dir, "--base", "main", "--head", "change", "--format", "json"])).stdout);
+    expect(result.findings.map((finding: { rule: string }) => finding.rule)).toContain("yaml-syntax");
+  });
+
+  it("prints usage with --help", async () => {
+    expect(await runCli(["--help"])).toMatchObject({ code: 0, stdout: expect.stringContaining("Usage: fleet-warden check") });
+  });
+});
+
+describe.skipIf(!existsSync(corpus))("the real fleet repositories in ../shared/corpus", () => {
+  const folders = ["flux2-multi-tenancy/main", "flux2-multi-tenancy/dev-team", "flux2-kustomize-helm-example/main", "flux2-kustomize-helm-example/pre-2.7"];
+  it.each(folders)("%s parses cleanly: no yaml-syntax finding when the whole repository is the change", async (folder) => {
+    const empty = mkdtempSync(join(tmpdir(), "empty-"));
+    const repo = createFixtureRepo({ base: empty, changes: [join(corpus, folder)] });
+    repos.push(repo);
+    const result = await runCli(["check", "--repo", repo.dir, "--base", "main", "--head", "HEAD", "--format", "json"]);
+    const verdict = JSON.parse(result.stdout);
+    expect(verdict.diff.length).toBeGreaterThan(5);
+    expect(verdict.findings.filter((finding: { rule: string }) => finding.rule === "yaml-syntax")).toEqual([]);
+  });
+});

@@ -1,0 +1,136 @@
+import { describe, expect, it } from "vitest";
+import { diffChangedFiles } from "../../src/core/diff.js";
+import { FleetModel, objectKey } from "../../src/core/fleet.js";
+import type { ChangedFile } from "../../src/core/types.js";
+import { tempDir, writeTree, type Tree } from "../helpers/fleet.js";
+
+function model(tree: Tree): FleetModel {
+  const dir = tempDir();
+  writeTree(dir, tree);
+  return new FleetModel(dir);
+}
+
+const multiDocument = `# Tenant namespace and its reconciler account
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: apps
+---
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: dev-team
+  namespace: apps
+`;
+
+const list = `apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata:
+      name: one
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata:
+      name: two
+      namespace: apps
+`;
+
+const flux = `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: apps
+  namespace: flux-system
+spec:
+  path: ./apps
+`;
+
+describe("FleetModel", () => {
+  it("indexes every object of multi-document files, skipping empty documents", () => {
+    const fleet = model({ "tenants/rbac.yaml": multiDocument });
+    const docs = fleet.file("tenants/rbac.yaml")!.documents;
+    expect(docs.map((doc) => [doc.ref, doc.startLine, doc.endLine])).toEqual([
+      [{ apiVersion: "v1", kind: "Namespace", name: "apps" }, 2, 5],
+      [{ apiVersion: "v1", kind: "ServiceAccount", name: "dev-team", namespace: "apps" }, 8, 12],
+    ]);
+    expect(docs[1]!.keyLine(["metadata", "namespace"])).toBe(12);
+  });
+
+  it("expands Lists into one document per item, with lines relative to the item", () => {
+    const fleet = model({ "list.yaml": list });
+    const docs = fleet.file("list.yaml")!.documents;
+    expect(docs.map((doc) => doc.ref?.name)).toEqual(["one", "two"]);
+    expect(docs.map((doc) => [doc.startLine, doc.endLine])).toEqual([
+      [4, 7],
+      [8, 12],
+    ]);
+    expect(docs[1]!.keyLine(["metadata", "namespace"])).toBe(12);
+  });
+
+  it("recognises Flux objects and parses only files that mention Flux", () => {
+    const fleet = model({ "clusters/prod/apps.yaml": flux, "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n", "docs/readme.md": "# not yaml" });
+    expect(fleet.fluxObjects().map((doc) => objectKey(doc.ref!))).toEqual(["kustomize.toolkit.fluxcd.io/Kustomization/flux-system/apps"]);
+    expect(fleet.fluxObjectsOfKind("Kustomization")).toHaveLength(1);
+    expect(fleet.yamlPaths()).toEqual(["apps/cm.yaml", "clusters/prod/apps.yaml"]);
+    expect(fleet.objects()).toHaveLength(2);
+  });
+
+  it("keeps a parse error on the file instead of throwing", () => {
+    const fleet = model({ "bad.yaml": "a: [\n", "ok.yaml": "a: 1\n" });
+    expect(fleet.file("bad.yaml")!.error).toMatchObject({ line: expect.any(Number) });
+    expect(fleet.file("bad.yaml")!.documents).toEqual([]);
+    expect(fleet.objects()).toEqual([]);
+  });
+
+  it("finds the document at a line", () => {
+    const fleet = model({ "tenants/rbac.yaml": multiDocument });
+    expect(fleet.documentAt("tenants/rbac.yaml", 10)?.ref?.kind).toBe("ServiceAccount");
+    expect(fleet.documentAt("tenants/rbac.yaml", 6)).toBeUndefined();
+  });
+});
+
+describe("diffChangedFiles", () => {
+  const changed = (path: string, status: ChangedFile["status"], previousPath?: string): ChangedFile => ({
+    path,
+    status,
+    addedLines: [],
+    hunks: [],
+    ...(previousPath ? { previousPath } : {}),
+  });
+
+  it("lists added, removed and modified objects per file", () => {
+    const base = model({ "tenants/rbac.yaml": multiDocument });
+    const head = model({
+      "tenants/rbac.yaml": multiDocument.replace("name: dev-team", "name: dev-team-2").replace("# Tenant", "# The tenant"),
+    });
+    const [file] = diffChangedFiles([changed("tenants/rbac.yaml", "modified")], base, head);
+    expect(file!.objects.map((entry) => `${entry.change} ${entry.ref.kind} ${entry.ref.name}`)).toEqual([
+      "added ServiceAccount dev-team-2",
+      "removed ServiceAccount dev-team",
+    ]);
+  });
+
+  it("sees a comment-only or formatting-only change as no object change", () => {
+    const base = model({ "a.yaml": multiDocument });
+    const head = model({ "a.yaml": multiDocument.replace("# Tenant", "# tenant").replace("  name: apps\n---", "  name: 'apps'\n---") });
+    expect(diffChangedFiles([changed("a.yaml", "modified")], base, head)[0]!.objects).toEqual([]);
+  });
+
+  it("reports a modification and follows renames", () => {
+    const base = model({ "old/flux.yaml": flux });
+    const head = model({ "new/flux.yaml": flux.replace("./apps", "./apps/prod") });
+    const [file] = diffChangedFiles([changed("new/flux.yaml", "renamed", "old/flux.yaml")], base, head);
+    expect(file).toMatchObject({ path: "new/flux.yaml", previousPath: "old/flux.yaml", objects: [{ change: "modified", ref: { kind: "Kustomization", name: "apps" } }] });
+  });
+
+  it("treats Lists item by item and notes files that do not parse", () => {
+    const base = model({ "list.yaml": list });
+    const head = model({ "list.yaml": list.replace("name: one", "name: three"), "broken.yaml": "a: [\n" });
+    const files = diffChangedFiles([changed("list.yaml", "modified"), changed("broken.yaml", "added"), changed("README.md", "added")], base, head);
+    expect(files.map((file) => file.path)).toEqual(["list.yaml", "broken.yaml"]);
+    expect(files[0]!.objects.map((entry) => `${entry.change} ${entry.ref.name}`)).toEqual(["added three", "removed one"]);
+    expect(files[1]!.note).toMatch(/^broken.yaml \(head\) does not parse: line \d+/);
+  });
+});
