@@ -12,6 +12,7 @@ import {
   workloadsToCheck,
   type Container,
   type Place,
+  type Workload,
 } from "./lib/workloads.js";
 
 export interface ImageReference {
@@ -59,8 +60,9 @@ export const imageTagPinned: Rule = {
         if (isPinned(reference)) continue;
         // Judging a source file, a kustomize `images:` entry may pin the image when it is built.
         if (!workload.target.build && pinnedByKustomizeImages(context.head, reference.repository)) continue;
-        const place = placeOf(context, workload, container, ["image"], image);
-        const fix = pinToBase(context, place, container, reference);
+        const written = placeOf(context, workload, container, ["image"], image);
+        const place = written.exact || !workload.target.build ? written : (imagesEntryPlace(context, workload, reference.repository) ?? written);
+        const fix = pinToBase(context, place, workload, container, reference);
         const problem =
           reference.tag === undefined
             ? `uses image "${image}" without a tag or digest, so the node pulls "${image}:latest"`
@@ -77,13 +79,32 @@ export const imageTagPinned: Rule = {
   },
 };
 
-/** Pins to the tag (or digest) that the base branch already pins for the same container and repository. */
-function pinToBase(context: RuleContext, place: Place, container: Container, reference: ImageReference): Fix | undefined {
-  const baseImage = baseContainerOf(context, place, container)?.container.value.image;
+/**
+ * Pins to the tag (or digest) that the base branch already pins for the same container and repository:
+ * the whole image on an `image:` line, the tag on a kustomize `newTag:` line.
+ */
+function pinToBase(context: RuleContext, place: Place, workload: Workload, container: Container, reference: ImageReference): Fix | undefined {
+  const baseImage = baseContainerOf(context, { target: workload.target, path: [], exact: true }, container)?.container.value.image;
   if (typeof baseImage !== "string" || baseImage.includes("${")) return undefined;
   const base = parseImage(baseImage);
   if (base.repository !== reference.repository || !isPinned(base)) return undefined;
-  return setScalarFix(place, "image", baseImage, `Pin the image the base branch runs: ${baseImage}`);
+  if (place.path[0] !== "images") return setScalarFix(place, "image", baseImage, `Pin the image the base branch runs: ${baseImage}`);
+  return base.tag && base.tag !== "latest" ? setScalarFix(place, "newTag", base.tag, `Pin the tag the base branch runs: ${base.tag}`) : undefined;
+}
+
+/** For a rendered image that no document writes: the `images:` entry of a changed kustomization that sets it. */
+function imagesEntryPlace(context: RuleContext, workload: Workload, repository: string): Place | undefined {
+  for (const doc of context.changedDocuments) {
+    if (!KUSTOMIZATION_FILES.has(posix.basename(doc.path))) continue;
+    const images = asMapping(doc.value)?.images;
+    if (!Array.isArray(images)) continue;
+    // kustomize renames `name` to `newName` when it sets one.
+    const index = images.findIndex((entry) => (asMapping(entry)?.newName ?? asMapping(entry)?.name) === repository);
+    if (index === -1) continue;
+    const key = asMapping(images[index])?.newTag !== undefined ? "newTag" : "name";
+    return { target: { ...workload.target, path: doc.path, doc, line: doc.startLine }, path: ["images", index, key], exact: true };
+  }
+  return undefined;
 }
 
 const pinnedImagesCache = new WeakMap<FleetModel, Set<string>>();

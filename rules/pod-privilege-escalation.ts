@@ -15,7 +15,7 @@ import {
 } from "./lib/workloads.js";
 
 const SETTING = "allowPrivilegeEscalation: false";
-const WHY = "its processes can gain more privileges than they started with (setuid binaries, file capabilities)";
+const WHY = "lets its processes gain more privileges than they started with (setuid binaries, file capabilities)";
 
 export const podPrivilegeEscalation: Rule = {
   meta: {
@@ -45,7 +45,7 @@ export const podPrivilegeEscalation: Rule = {
         if (setting === true) {
           place = placeOf(context, workload, container, ["securityContext", "allowPrivilegeEscalation"], true);
           fix = setScalarFix(place, "allowPrivilegeEscalation", "false", description);
-          message = `${describeContainer(workload, container)} sets allowPrivilegeEscalation: true: ${WHY}.`;
+          message = `${describeContainer(workload, container)} sets allowPrivilegeEscalation: true, which ${WHY}.`;
         } else {
           // A kustomize patch only holds what it changes: the field may well be set in the base.
           if (workload.isPatch) continue;
@@ -58,7 +58,7 @@ export const podPrivilegeEscalation: Rule = {
             // A securityContext that no document declares comes from a JSON6902 or inline patch: adding one here could clash with it.
             fix = securityContext ? undefined : addToContainerFix(place, ["securityContext:", `  ${SETTING}`], description);
           }
-          message = `${describeContainer(workload, container)} does not set ${SETTING}; unset, Kubernetes lets ${WHY}.`;
+          message = `${describeContainer(workload, container)} does not set ${SETTING}; unset, Kubernetes ${WHY}.`;
         }
         findings.push(
           findingOn(place.target, place.path, message, {

@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { podHostNamespaces } from "../../rules/pod-host-namespaces.js";
+import { ruleContext } from "../helpers/rule-context.js";
+import { containers, goodContainer, lineWith, renderedBuild, tenants, workload, type WorkloadKind } from "./workload-fixtures.js";
+
+function check(head: Record<string, string>, extra: Partial<Parameters<typeof ruleContext>[0]> = {}) {
+  return podHostNamespaces.check(ruleContext({ head, tenants, ...extra }));
+}
+
+describe("pod-host-namespaces", () => {
+  it.each<WorkloadKind>(["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod"])("flags hostNetwork: true on a %s, with a fix that sets false", (kind) => {
+    const text = workload(kind, `hostNetwork: true\n${containers(goodContainer)}`);
+    const line = lineWith(text, "hostNetwork");
+    const findings = check({ "apps/dev-team/app.yaml": text });
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({
+      path: "apps/dev-team/app.yaml",
+      line,
+      endLine: line,
+      severity: "error",
+      message: `${kind} podinfo sets hostNetwork: true: its pods share the node's network stack (its interfaces, localhost services and every pod's traffic).`,
+      fix: { line, endLine: line, replacement: text.split("\n")[line - 1]!.replace("true", "false"), description: `Keep ${kind} podinfo out of the host's namespace` },
+    });
+  });
+
+  it("reports each host namespace on its own line", () => {
+    const text = workload("DaemonSet", `hostPID: true\nhostIPC: True\nhostNetwork: false\n${containers(goodContainer)}`);
+    expect(check({ "apps/dev-team/agent.yaml": text }).map((finding) => [finding.line, finding.message, finding.fix?.replacement])).toEqual([
+      [
+        lineWith(text, "hostPID"),
+        "DaemonSet podinfo sets hostPID: true: its pods share the node's process table (it can see and signal every process on the node).",
+        "      hostPID: false",
+      ],
+      [
+        lineWith(text, "hostIPC"),
+        "DaemonSet podinfo sets hostIPC: true: its pods share the node's IPC namespace (shared memory of every process on the node).",
+        "      hostIPC: false",
+      ],
+    ]);
+  });
+
+  it("is a warning in platform territory (CNI plugins and node agents)", () => {
+    const text = workload("DaemonSet", `hostNetwork: true\n${containers(goodContainer)}`, "cilium");
+    expect(check({ "infrastructure/cni/cilium.yaml": text }).map((finding) => finding.severity)).toEqual(["warning"]);
+  });
+
+  it("passes pods that keep their own namespaces", () => {
+    const text = workload("Deployment", `hostNetwork: false\n${containers(goodContainer)}`);
+    expect(check({ "apps/dev-team/app.yaml": text, "apps/dev-team/other.yaml": workload("Pod", containers(goodContainer)) })).toEqual([]);
+  });
+
+  it("attributes hostNetwork set by an overlay patch to the patch, not to the base", () => {
+    const base = workload("Deployment", `hostNetwork: false\n${containers(goodContainer)}`);
+    const patch = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: podinfo\nspec:\n  template:\n    spec:\n      hostNetwork: true\n";
+    const rendered = workload("Deployment", `hostNetwork: true\n${containers(goodContainer)}`);
+    const findings = check(
+      { "apps/dev-team/base/deployment.yaml": base, "apps/dev-team/staging/host.yaml": patch, "apps/dev-team/staging/kustomization.yaml": "resources: [../base]\npatches:\n  - path: host.yaml\n" },
+      { changed: ["apps/dev-team/staging/host.yaml"], builds: [renderedBuild(rendered, "apps/dev-team/base/deployment.yaml")] },
+    );
+    expect(findings.map((finding) => [finding.path, finding.line, finding.build, finding.fix?.replacement])).toEqual([
+      ["apps/dev-team/staging/host.yaml", 8, "Kustomization flux-system/apps", "      hostNetwork: false"],
+    ]);
+  });
+
+  it("falls back to the object's line when no document sets the field (a JSON6902 patch)", () => {
+    const base = workload("Deployment", containers(goodContainer));
+    const rendered = workload("Deployment", `hostNetwork: true\n${containers(goodContainer)}`);
+    const findings = check({ "apps/dev-team/base/deployment.yaml": base }, { builds: [renderedBuild(rendered, "apps/dev-team/base/deployment.yaml")] });
+    expect(findings.map((finding) => [finding.path, finding.line, finding.fix])).toEqual([["apps/dev-team/base/deployment.yaml", 1, undefined]]);
+  });
+});
