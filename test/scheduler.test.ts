@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import { Scheduler } from "../src/app/scheduler.js";
+
+interface Job {
+  key: string;
+  sha: string;
+  fresh?: boolean;
+}
+
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+}
+
+describe("Scheduler", () => {
+  it("coalesces a burst for one key into the running job plus one pending, the newest winning", async () => {
+    const ran: string[] = [];
+    const first = gate();
+    const scheduler = new Scheduler<Job>({
+      async run(job) {
+        ran.push(job.sha);
+        if (job.sha === "1") await first.opened;
+      },
+    });
+    for (let i = 1; i <= 10; i++) scheduler.schedule({ key: "acme/fleet#7", sha: String(i) });
+    expect(scheduler.busy).toBe(2);
+    first.open();
+    await scheduler.idle();
+    expect(ran).toEqual(["1", "10"]);
+  });
+
+  it("runs different keys independently and merges pending jobs as told", async () => {
+    const ran: Job[] = [];
+    const hold = gate();
+    const scheduler = new Scheduler<Job>({
+      async run(job) {
+        ran.push(job);
+        if (job.sha === "a1") await hold.opened;
+      },
+      merge: (newer, pending) => ({ ...newer, fresh: Boolean(newer.fresh || pending.fresh) }),
+    });
+    scheduler.schedule({ key: "a", sha: "a1" });
+    scheduler.schedule({ key: "b", sha: "b1" });
+    scheduler.schedule({ key: "a", sha: "a2", fresh: true });
+    scheduler.schedule({ key: "a", sha: "a3" });
+    hold.open();
+    await scheduler.idle();
+    expect(ran.map((job) => `${job.sha}${job.fresh ? "*" : ""}`)).toEqual(["a1", "b1", "a3*"]);
+  });
+
+  it("reports a crashing job and keeps serving", async () => {
+    const errors: string[] = [];
+    const scheduler = new Scheduler<Job>({
+      async run(job) {
+        if (job.sha === "boom") throw new Error("boom");
+      },
+      onError: (error) => errors.push((error as Error).message),
+    });
+    scheduler.schedule({ key: "a", sha: "boom" });
+    await scheduler.idle();
+    expect(scheduler.schedule({ key: "a", sha: "ok" })).toBe(true);
+    await scheduler.idle();
+    expect(errors).toEqual(["boom"]);
+  });
+
+  it("stops taking work when draining and drops what is pending", async () => {
+    const ran: string[] = [];
+    const hold = gate();
+    const scheduler = new Scheduler<Job>({
+      async run(job) {
+        ran.push(job.sha);
+        await hold.opened;
+      },
+    });
+    scheduler.schedule({ key: "a", sha: "1" });
+    scheduler.schedule({ key: "a", sha: "2" });
+    const drained = scheduler.drain();
+    expect(scheduler.schedule({ key: "b", sha: "3" })).toBe(false);
+    hold.open();
+    await drained;
+    expect(ran).toEqual(["1"]);
+  });
+});
