@@ -92,7 +92,7 @@ export async function extractSnapshot(stream: Readable, options: ExtractOptions)
     await (options.gzip ? pipeline(stream, createGunzip(), extract) : pipeline(stream, extract));
   } catch (error) {
     await snapshot.dispose();
-    throw new Error(`${options.label}: cannot read the archive: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`${options.label}: cannot read the archive: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   if (skippedLarge.length > 0) {
     snapshot.problems.push(`${options.label}: ${skippedLarge.length} file(s) over the ${formatBytes(limits.maxFileBytes)} per-file limit were not evaluated: ${skippedLarge.slice(0, 5).join(", ")}`);
