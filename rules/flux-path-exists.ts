@@ -19,11 +19,11 @@ export const fluxPathExists: Rule = {
     for (const kustomization of graph.kustomizations) {
       if (graph.isPatch(kustomization.doc) || !graph.readsThisRepository(kustomization)) continue;
       const written = typeof kustomization.spec.path === "string" ? kustomization.spec.path : "";
-      const path = normalizeRepoPath(written);
+      // Like Flux's secure join, `..` stops at the repository root.
+      const path = normalizeRepoPath(written) ?? "";
       const name = describeRef(kustomization.ref);
       let problem: string | undefined;
-      if (path === undefined) problem = `${name}: spec.path ${written} leaves the repository; Flux only builds folders inside it.`;
-      else if (path !== "" && files.includes(path)) problem = `${name}: spec.path ${written} is a file; Flux builds a folder.`;
+      if (path !== "" && files.includes(path)) problem = `${name}: spec.path ${written} is a file; Flux builds a folder.`;
       else if (path !== "" && !files.some((file) => file.startsWith(`${path}/`))) {
         problem = `${name}: spec.path ${written} does not exist in this repository; Flux fails to build the Kustomization and stops reconciling it.`;
       }

@@ -1,0 +1,115 @@
+import { describe, expect, it } from "vitest";
+import { fluxDependsOn } from "../../rules/flux-depends-on.js";
+import type { Tree } from "../helpers/fleet.js";
+import { evaluateChange } from "../helpers/fleet.js";
+import { ruleContext } from "../helpers/rule-context.js";
+
+const kustomization = (name: string, path: string, dependsOn: string[] = [], source = "flux-system") =>
+  [
+    "---",
+    "apiVersion: kustomize.toolkit.fluxcd.io/v1",
+    "kind: Kustomization",
+    "metadata:",
+    `  name: ${name}`,
+    "  namespace: flux-system",
+    "spec:",
+    ...(dependsOn.length > 0 ? ["  dependsOn:", ...dependsOn.map((target) => `    - name: ${target}`)] : []),
+    "  interval: 1h",
+    "  sourceRef:",
+    "    kind: GitRepository",
+    `    name: ${source}`,
+    `  path: ${path}`,
+    "  prune: true",
+  ].join("\n");
+
+const folders: Tree = {
+  "infrastructure/controllers/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n",
+  "infrastructure/configs/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n",
+  "tenants/production/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n",
+};
+
+const cluster = (configsDependsOn: string[], tenantsDependsOn: string[] = ["infra-configs"]): Tree => ({
+  ...folders,
+  "clusters/production/infrastructure.yaml": [
+    kustomization("infra-controllers", "./infrastructure/controllers"),
+    kustomization("infra-configs", "./infrastructure/configs", configsDependsOn),
+  ].join("\n"),
+  "clusters/production/tenants.yaml": kustomization("tenants", "./tenants/production", tenantsDependsOn),
+});
+
+const check = (head: Tree) => fluxDependsOn.check(ruleContext({ head })).map((finding) => [finding.path, finding.line, finding.severity, finding.message]);
+
+describe("flux-depends-on", () => {
+  it("accepts the layered infrastructure -> tenants order", () => {
+    expect(check(cluster(["infra-controllers"]))).toEqual([]);
+  });
+
+  it("flags a dependency the cluster does not define, on its dependsOn entry", () => {
+    expect(fluxDependsOn.check(ruleContext({ head: cluster(["infra-controller"]) }))).toEqual([
+      {
+        path: "clusters/production/infrastructure.yaml",
+        line: 22,
+        endLine: 22,
+        message: "dependsOn names Kustomization flux-system/infra-controller, which cluster production does not define; Flux waits on it forever.",
+        object: { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", name: "infra-configs", namespace: "flux-system" },
+      },
+    ]);
+  });
+
+  it("looks for dependencies in the same cluster only", () => {
+    const head = { ...cluster(["infra-controllers"]), "clusters/staging/tenants.yaml": kustomization("tenants", "./tenants/production", ["infra-configs"]) };
+    expect(check(head)).toEqual([
+      ["clusters/staging/tenants.yaml", 9, undefined, "dependsOn names Kustomization flux-system/infra-configs, which cluster staging does not define; Flux waits on it forever."],
+    ]);
+  });
+
+  it("only warns when a Kustomization of the cluster reads another repository, which may define the target", () => {
+    const head = { ...cluster(["infra-controllers", "kyverno"]), "clusters/production/kyverno.yaml": kustomization("kyverno-upstream", "./config", [], "kyverno") };
+    expect(check(head)).toEqual([
+      [
+        "clusters/production/infrastructure.yaml",
+        23,
+        "warning",
+        "dependsOn names Kustomization flux-system/kyverno, which cluster production does not define in this repository; unless another source creates it, Flux waits on it forever.",
+      ],
+    ]);
+  });
+
+  it("reports a cycle on every dependsOn entry that closes it", () => {
+    expect(check(cluster(["tenants"], ["infra-configs"]))).toEqual([
+      [
+        "clusters/production/infrastructure.yaml",
+        22,
+        undefined,
+        "Infrastructure Kustomization flux-system/infra-configs depends on tenant Kustomization flux-system/tenants: a tenant change could hold back the platform. Reverse or remove the dependency.",
+      ],
+      [
+        "clusters/production/infrastructure.yaml",
+        22,
+        undefined,
+        "dependsOn forms a cycle (Kustomization flux-system/infra-configs → flux-system/tenants → flux-system/infra-configs): Flux never reconciles any of them.",
+      ],
+      [
+        "clusters/production/tenants.yaml",
+        9,
+        undefined,
+        "dependsOn forms a cycle (Kustomization flux-system/infra-configs → flux-system/tenants → flux-system/infra-configs): Flux never reconciles any of them.",
+      ],
+    ]);
+  });
+
+  it("flags infrastructure depending on tenant territory declared in the config", () => {
+    const head = { ...cluster(["infra-controllers", "apps"], []), "clusters/production/apps.yaml": kustomization("apps", "./apps/production"), "apps/production/a.yaml": "kind: ConfigMap\n" };
+    const context = ruleContext({ head, tenants: [{ name: "dev-team", paths: ["apps/**"], namespaces: ["apps"], origin: "config" }] });
+    expect(fluxDependsOn.check(context).map((finding) => [finding.line, finding.message])).toEqual([
+      [23, "Infrastructure Kustomization flux-system/infra-configs depends on tenant Kustomization flux-system/apps: a tenant change could hold back the platform. Reverse or remove the dependency."],
+    ]);
+  });
+
+  it("fails a pull request that renames a Kustomization others depend on, on the unchanged file", async () => {
+    const base = cluster(["infra-controllers"]);
+    const head = { "clusters/production/infrastructure.yaml": base["clusters/production/infrastructure.yaml"]!.replace("name: infra-configs", "name: configs") };
+    const verdict = await evaluateChange(base, head, { rules: [fluxDependsOn] });
+    expect(verdict.findings.map((finding) => `${finding.path}:${finding.line} ${finding.severity}`)).toEqual(["clusters/production/tenants.yaml:9 error"]);
+  });
+});

@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import { fluxInterval, parseFluxDuration } from "../../rules/flux-interval.js";
+import { ruleContext } from "../helpers/rule-context.js";
+
+const kustomization = (interval: string, extra: string[] = []) =>
+  [
+    "apiVersion: kustomize.toolkit.fluxcd.io/v1",
+    "kind: Kustomization",
+    "metadata:",
+    "  name: apps",
+    "  namespace: flux-system",
+    "spec:",
+    `  interval: ${interval}`,
+    ...extra,
+    "  sourceRef:",
+    "    kind: GitRepository",
+    "    name: flux-system",
+    "  path: ./apps/production",
+    "  prune: true",
+    "",
+  ].join("\n");
+
+const check = (text: string) => fluxInterval.check(ruleContext({ head: { "clusters/production/apps.yaml": text } }));
+
+describe("flux-interval", () => {
+  it("parses durations the way Flux's CRDs validate them", () => {
+    expect(parseFluxDuration("1h30m")).toBe(5_400_000);
+    expect(parseFluxDuration("90s")).toBe(90_000);
+    expect(parseFluxDuration("1.5m")).toBe(90_000);
+    expect(parseFluxDuration("1d")).toBeUndefined();
+    expect(parseFluxDuration("10 m")).toBeUndefined();
+    expect(parseFluxDuration(5)).toBeUndefined();
+  });
+
+  it("accepts the intervals of the Flux examples", () => {
+    expect(check(kustomization("10m0s", ["  retryInterval: 1m", "  timeout: 5m"]))).toEqual([]);
+    expect(check(kustomization("1h", ["  retryInterval: 30s", "  timeout: 1h"]))).toEqual([]);
+  });
+
+  it("rejects a duration Flux cannot parse, as an error", () => {
+    expect(check(kustomization("1d"))).toEqual([
+      {
+        path: "clusters/production/apps.yaml",
+        line: 7,
+        endLine: 7,
+        severity: "error",
+        message: 'Kustomization flux-system/apps: interval "1d" is not a duration Flux accepts (e.g. 30s, 10m, 1h30m); Flux rejects the object.',
+        object: { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", name: "apps", namespace: "flux-system" },
+      },
+    ]);
+  });
+
+  it("raises an interval below one minute to 1m, and a retryInterval below 30s to 30s", () => {
+    const findings = check(kustomization('"10s" # fast', ["  retryInterval: 5s"]));
+    expect(findings.map((finding) => [finding.line, finding.message, finding.fix?.replacement])).toEqual([
+      [7, "Kustomization flux-system/apps: interval 10s is below 1m; use 1m or more (a webhook Receiver gives faster updates).", "  interval: 1m # fast"],
+      [8, "Kustomization flux-system/apps: retryInterval 5s is below 30s; use 30s or more (a webhook Receiver gives faster updates).", "  retryInterval: 30s"],
+    ]);
+  });
+
+  it("flags a Kustomization whose timeout is longer than its interval", () => {
+    const findings = check(kustomization("5m", ["  timeout: 15m"]));
+    expect(findings.map((finding) => [finding.line, finding.message])).toEqual([
+      [8, "Kustomization flux-system/apps: timeout 15m is longer than interval 5m; keep the timeout within the interval (Flux's default timeout is the interval)."],
+    ]);
+  });
+
+  it("checks sources too", () => {
+    const source = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: dev-team\n  namespace: apps\nspec:\n  interval: 30s\n  url: https://github.com/acme/dev-team\n  ref:\n    branch: main\n";
+    expect(fluxInterval.check(ruleContext({ head: { "tenants/base/dev-team/sync.yaml": source } })).map((finding) => [finding.line, finding.fix?.replacement])).toEqual([[7, "  interval: 1m"]]);
+  });
+});

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { fluxPathExists } from "../../rules/flux-path-exists.js";
+import { evaluateChange } from "../helpers/fleet.js";
+import { ruleContext } from "../helpers/rule-context.js";
+
+const kustomization = (name: string, path: string, source = "flux-system") =>
+  [
+    "apiVersion: kustomize.toolkit.fluxcd.io/v1",
+    "kind: Kustomization",
+    "metadata:",
+    `  name: ${name}`,
+    "  namespace: flux-system",
+    "spec:",
+    "  interval: 10m",
+    "  sourceRef:",
+    "    kind: GitRepository",
+    `    name: ${source}`,
+    `  path: ${path}`,
+    "  prune: true",
+  ].join("\n");
+
+const fleet = {
+  "clusters/production/apps.yaml": kustomization("apps", "./apps/production"),
+  "apps/production/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../base/podinfo\n",
+  "apps/base/podinfo/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n",
+};
+
+describe("flux-path-exists", () => {
+  it("accepts paths that exist, and ignores Kustomizations reading other sources", () => {
+    const head = { ...fleet, "clusters/production/podinfo.yaml": kustomization("podinfo", "./kustomize", "podinfo") };
+    expect(fluxPathExists.check(ruleContext({ head }))).toEqual([]);
+  });
+
+  it("flags a path that does not exist, on its line", () => {
+    const head = { ...fleet, "clusters/production/apps.yaml": kustomization("apps", "./apps/prod") };
+    expect(fluxPathExists.check(ruleContext({ head }))).toEqual([
+      {
+        path: "clusters/production/apps.yaml",
+        line: 11,
+        endLine: 11,
+        message: "Kustomization flux-system/apps: spec.path ./apps/prod does not exist in this repository; Flux fails to build the Kustomization and stops reconciling it.",
+        object: { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", name: "apps", namespace: "flux-system" },
+      },
+    ]);
+  });
+
+  it("flags a path that names a file, and resolves .. at the repository root as Flux does", () => {
+    const head = {
+      ...fleet,
+      "clusters/production/apps.yaml": [kustomization("apps", "../other-repo"), "---", kustomization("config", "./apps/production/kustomization.yaml")].join("\n"),
+    };
+    expect(fluxPathExists.check(ruleContext({ head })).map((finding) => [finding.line, finding.message])).toEqual([
+      [11, "Kustomization flux-system/apps: spec.path ../other-repo does not exist in this repository; Flux fails to build the Kustomization and stops reconciling it."],
+      [24, "Kustomization flux-system/config: spec.path ./apps/production/kustomization.yaml is a file; Flux builds a folder."],
+    ]);
+  });
+
+  it("reports the overlay patch that sets the path, for a tenant GitRepository on the cluster's own URL and branch", () => {
+    const head = {
+      ...fleet,
+      "clusters/production/flux-system/gotk-sync.yaml":
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 1m0s\n  ref:\n    branch: main\n  url: ssh://git@github.com/acme/fleet\n",
+      "clusters/production/tenants.yaml": kustomization("tenants", "./tenants/production"),
+      "tenants/base/dev-team/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: apps\nresources:\n  - sync.yaml\n",
+      "tenants/base/dev-team/sync.yaml": [
+        "apiVersion: source.toolkit.fluxcd.io/v1",
+        "kind: GitRepository",
+        "metadata:",
+        "  name: dev-team",
+        "spec:",
+        "  interval: 1m",
+        "  url: https://github.com/acme/fleet.git",
+        "  ref:",
+        "    branch: main",
+        "---",
+        kustomization("dev-team", "./apps/dev-team/staging", "dev-team").replace("  namespace: flux-system\n", ""),
+      ].join("\n"),
+      "tenants/production/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../base/dev-team\npatches:\n  - path: dev-team-patch.yaml\n",
+      "tenants/production/dev-team-patch.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: dev-team\nspec:\n  path: ./apps/dev-team/production\n",
+    };
+    expect(fluxPathExists.check(ruleContext({ head })).map((finding) => [finding.path, finding.line, finding.message])).toEqual([
+      ["tenants/production/dev-team-patch.yaml", 6, "Kustomization apps/dev-team: spec.path ./apps/dev-team/production does not exist in this repository; Flux fails to build the Kustomization and stops reconciling it."],
+    ]);
+  });
+
+  it("fails a pull request that renames a folder a cluster still points at", async () => {
+    const head = { "apps/production/kustomization.yaml": null, "apps/prod/kustomization.yaml": fleet["apps/production/kustomization.yaml"] };
+    const verdict = await evaluateChange(fleet, head, { rules: [fluxPathExists] });
+    expect(verdict.conclusion).toBe("failure");
+    expect(verdict.findings.map((finding) => `${finding.path}:${finding.line}`)).toEqual(["clusters/production/apps.yaml:11"]);
+  });
+});
