@@ -205,10 +205,11 @@ describe("classifyImageUpdate: which pull requests it judges", () => {
   });
 
   it("uses the configured branches and authors", async () => {
-    const configured = { ...base, ".github/fleet-warden.yml": "imageUpdates:\n  branches: [bot/images]\n  authors: [image-bot]\n" };
+    const configured = { ...base, ".github/fleet-warden.yml": "imageUpdates:\n  branches: [bot/images]\n  authors: [image-bot]\n  mergeMethod: rebase\n" };
     expect(await classify(configured, bump)).toBeUndefined();
     expect(await classify(configured, bump, { headBranch: "bot/images", author: "image-bot" })).toEqual({
       eligible: true,
+      mergeMethod: "rebase",
       reasons: [
         "same repository, author `image-bot` is in imageUpdates.authors, not a draft",
         `line 18 of apps/web.yaml: tag of \`ghcr.io/acme/web\` \`1.4.2\` → \`1.4.3\` (${POLICY_WEB})`,
@@ -239,6 +240,7 @@ describe("classifyImageUpdate: eligible image updates", () => {
   it("a tag bump", async () => {
     expect(await classify(base, { "apps/web.yaml": edit("apps/web.yaml", "web:1.4.2", "web:1.4.3") })).toEqual({
       eligible: true,
+      mergeMethod: "squash",
       reasons: [PR_OK, `line 18 of apps/web.yaml: tag of \`ghcr.io/acme/web\` \`1.4.2\` → \`1.4.3\` (${POLICY_WEB})`],
     });
   });
@@ -246,6 +248,7 @@ describe("classifyImageUpdate: eligible image updates", () => {
   it("a digest bump on a full reference (tag@digest)", async () => {
     expect(await classify(base, { "apps/worker.yaml": edit("apps/worker.yaml", DIGEST_A, DIGEST_B) })).toEqual({
       eligible: true,
+      mergeMethod: "squash",
       reasons: [
         PR_OK,
         `line 14 of apps/worker.yaml: \`ghcr.io/acme/worker:main-3f2a9c1-1700000000@${DIGEST_A}\` → \`ghcr.io/acme/worker:main-3f2a9c1-1700000000@${DIGEST_B}\` (ImagePolicy flux-system/worker (infrastructure/image-policies.yaml))`,
@@ -256,6 +259,7 @@ describe("classifyImageUpdate: eligible image updates", () => {
   it("a `:digest`-marker bump", async () => {
     expect(await classify(base, { "apps/cache.yaml": edit("apps/cache.yaml", DIGEST_A, DIGEST_B) })).toEqual({
       eligible: true,
+      mergeMethod: "squash",
       reasons: [PR_OK, `line 11 of apps/cache.yaml: digest \`${DIGEST_A}\` → \`${DIGEST_B}\` (ImagePolicy cache (infrastructure/image-policies.yaml))`],
     });
   });
@@ -263,6 +267,7 @@ describe("classifyImageUpdate: eligible image updates", () => {
   it("a `:tag`-marker bump in a kustomization's images", async () => {
     expect(await classify(base, { "apps/kustomization.yaml": edit("apps/kustomization.yaml", "newTag: 1.9.0", "newTag: 1.10.0") })).toEqual({
       eligible: true,
+      mergeMethod: "squash",
       reasons: [PR_OK, "line 8 of apps/kustomization.yaml: tag `1.9.0` → `1.10.0` (ImagePolicy flux-system/api (infrastructure/image-policies.yaml))"],
     });
   });
@@ -274,6 +279,7 @@ describe("classifyImageUpdate: eligible image updates", () => {
     });
     expect(report).toEqual({
       eligible: true,
+      mergeMethod: "squash",
       reasons: [
         PR_OK,
         "line 10 of apps/cache.yaml: tag `RELEASE.2024-01-10T00-00-00Z` → `RELEASE.2024-02-01T00-00-00Z` (ImagePolicy cache (infrastructure/image-policies.yaml))",
@@ -305,6 +311,7 @@ spec:
 `;
     expect(await classify(base, { "apps/web.yaml": reformatted })).toEqual({
       eligible: true,
+      mergeMethod: "squash",
       reasons: [PR_OK, `line 15 of apps/web.yaml: tag of \`ghcr.io/acme/web\` \`1.4.2\` → \`1.5.0\` (${POLICY_WEB})`],
     });
   });
@@ -483,6 +490,7 @@ describe("a real image-update commit (Flux's image-update guide, setter marker o
   it("the guide's 5.0.0 → 5.0.3 commit, re-indented by kyaml, is eligible", async () => {
     expect(await classify(podinfoBase, podinfoHead)).toEqual({
       eligible: true,
+      mergeMethod: "squash",
       reasons: [
         PR_OK,
         "line 17 of clusters/my-cluster/podinfo-deployment.yaml: tag of `ghcr.io/stefanprodan/podinfo` `5.0.0` → `5.0.3` (ImagePolicy flux-system/podinfo (clusters/my-cluster/podinfo-policy.yaml))",

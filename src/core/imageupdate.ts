@@ -41,6 +41,7 @@ export function classifyImageUpdate(input: ImageUpdateInput): AutoMergeReport | 
   return {
     eligible: true,
     reasons: [`same repository, author \`${facts.author}\` is in imageUpdates.authors, not a draft`, ...verified],
+    mergeMethod: config.imageUpdates.mergeMethod,
   };
 }
 

@@ -176,6 +176,8 @@ export type Territory = { kind: "tenant"; tenant: TenantInfo } | { kind: "platfo
 export interface AutoMergeReport {
   eligible: boolean;
   reasons: string[];
+  /** When eligible: imageUpdates.mergeMethod of the base branch's config, for the App's merge call. */
+  mergeMethod?: "merge" | "squash" | "rebase";
   merged?: boolean;
   note?: string;
 }
