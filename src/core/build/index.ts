@@ -9,6 +9,7 @@ import type { Build, BuildIssue, ChangedFile, ObjectChange, RenderedDiff, Render
 import { findKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
 import { planBuilds, planInputs, type BuildPlan } from "./plan.js";
 import { renderPlan } from "./render.js";
+import { loadSchemas } from "./schema.js";
 
 export interface BuildInput {
   config: Config;
@@ -55,6 +56,7 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
   const results = await pool(tasks, availableParallelism());
   const base = results.slice(0, runnable(baseTasks).length);
   const head = results.slice(runnable(baseTasks).length);
+  await loadSchemas(head.flatMap((build) => build.objects.map((object) => object.ref.apiVersion)));
   const renderedDiff = diffBuilds(base, head);
   addPruneWarnings(renderedDiff, headPlan.plans, basePlan.plans, head, base);
   return { base, head, renderedDiff, problems: [], notes };

@@ -52,6 +52,7 @@ export function planBuilds(input: PlanInput): { plans: BuildPlan[]; notes: strin
     fluxPlans.push(planFlux(doc, input, trees));
   }
   const plans = uniqueNames([...fluxPlans, ...planPlainRoots(input, fluxPlans)]);
+  for (const plan of plans) addLinkWarnings(plan, input.specialFiles);
   return { plans, notes };
 }
 
@@ -194,6 +195,25 @@ function uniqueNames(plans: BuildPlan[]): BuildPlan[] {
     seen.set(plan.name, count + 1);
     return count === 0 ? plan : { ...plan, name: `${plan.name} #${count + 1}` };
   });
+}
+
+/** Links inside a built folder are left out (by fleet-warden's snapshot and by Flux's source artifact): say so. */
+function addLinkWarnings(plan: BuildPlan, specialFiles: readonly SpecialFile[]): void {
+  for (const special of specialFiles) {
+    const folder = posix.dirname(special.path) === "." ? "" : posix.dirname(special.path);
+    const walked = plan.generated !== undefined && (plan.folder === "" || special.path.startsWith(`${plan.folder}/`));
+    if (!plan.closure.folders.has(folder) && !walked) continue;
+    if (plan.closure.issues.some((issue) => issue.message.includes(`${special.path} is a`))) continue;
+    const what = special.kind === "symlink" ? "symbolic link" : special.kind === "hardlink" ? "hard link" : "special file";
+    plan.closure.issues.push({
+      rule: "kustomize-build",
+      path: special.path,
+      line: 1,
+      severity: "warning",
+      message: `${special.path} is a ${what}${special.target ? ` to ${special.target}` : ""}: links are never followed, and Flux's source artifact leaves them out, so no build uses it. Commit the file itself instead.`,
+    });
+    plan.inputs.add(special.path);
+  }
 }
 
 /** Every repository file the plan reads or depends on. */
