@@ -26,6 +26,9 @@ import { sopsDecryption } from "./sops-decryption.js";
 import { imageUpdateBranch } from "./image-update-branch.js";
 import { imagePolicyMajor } from "./image-policy-major.js";
 import { imageSetterMarker } from "./image-setter-marker.js";
+import { kustomizeBuild } from "./kustomize-build.js";
+import { postbuildVariables } from "./postbuild-variables.js";
+import { schema } from "./schema.js";
 
 export const rules: readonly Rule[] = [
   yamlSyntax,
@@ -54,6 +57,9 @@ export const rules: readonly Rule[] = [
   imageUpdateBranch,
   imagePolicyMajor,
   imageSetterMarker,
+  kustomizeBuild,
+  postbuildVariables,
+  schema,
   // (rules are added here, one import and one entry per rule)
 ];
 
