@@ -47,7 +47,7 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
   if (!engine) {
     const skipped = new Set([...baseTasks, ...headTasks].filter((plan) => !plan.closure.refused).map((plan) => plan.name));
     if (skipped.size > 0) {
-      notes.push(`No kustomize found (KUSTOMIZE_BIN, kustomize or kubectl): ${skipped.size} affected build(s) were not run and are not checked: ${[...skipped].join(", ")}.`);
+      notes.push(`No kustomize found (KUSTOMIZE_BIN, kustomize or kubectl): ${skipped.size} affected build(s) were not run and are not checked: ${[...skipped].sort().join(", ")}.`);
     }
   }
   const run = (plan: BuildPlan, model: FleetModel) => (engine ? renderPlan(plan, model, engine, input.limits) : Promise.resolve(refusedOnly(plan)));

@@ -1,0 +1,92 @@
+// Only what a change can affect is built: through bases, overlays, Flux spec.path and the Flux objects themselves.
+import { describe, expect, it } from "vitest";
+import { buildChange, deployment, fluxKustomization, recordingEngine } from "./helpers.js";
+
+const fleet = {
+  "apps/base/kustomization.yaml": "resources:\n  - deployment.yaml\n",
+  "apps/base/deployment.yaml": deployment("web"),
+  "apps/staging/kustomization.yaml": "resources:\n  - ../base\nnamespace: staging\n",
+  "apps/production/kustomization.yaml": "resources:\n  - ../base\nnamespace: production\n",
+  "clusters/staging/apps.yaml": fluxKustomization("apps", { path: "./apps/staging", prune: true }),
+  "clusters/production/apps.yaml": fluxKustomization("apps", { path: "./apps/production", prune: true }),
+  "clusters/production/infra.yaml": fluxKustomization("infra", { path: "./infra", prune: true }),
+  "infra/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: infra\n",
+  "infra/account.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: infra\n  namespace: infra\n",
+  "tenant/kustomization.yaml": "resources:\n  - team.yaml\n",
+  "tenant/team.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n",
+  "README.md": "# fleet\n",
+};
+const built = (names: string[]) => [...names].sort();
+// kustomize sorts keys; the diff keeps two lines of context.
+const DIFF = "@@ -14,4 +14,4 @@\n     spec:\n       containers:\n-        - image: nginx:1.27\n+        - image: nginx:1.28\n           name: web";
+
+describe("affected set", () => {
+  it("a change to a shared base reaches every overlay in every cluster, and nothing else", async () => {
+    const engine = recordingEngine();
+    const result = await buildChange(fleet, { "apps/base/deployment.yaml": deployment("web", "nginx:1.28") }, { engine });
+    expect(built(result.head.map((build) => build.report.name))).toEqual(["flux-system/apps (clusters/production)", "flux-system/apps (clusters/staging)"]);
+    expect(result.base.map((build) => build.report.name).sort()).toEqual(built(result.head.map((build) => build.report.name)));
+    expect(engine.runs).toHaveLength(4);
+    const production = result.renderedDiff.find((diff) => diff.build === "flux-system/apps (clusters/production)");
+    expect(production?.changes).toEqual([
+      {
+        ref: { apiVersion: "apps/v1", kind: "Deployment", namespace: "production", name: "web" },
+        change: "modified",
+        diff: DIFF,
+      },
+    ]);
+  });
+
+  it("a change to an unrelated file builds nothing", async () => {
+    const engine = recordingEngine();
+    const result = await buildChange(fleet, { "README.md": "# fleet, documented\n" }, { engine });
+    expect(result.head).toEqual([]);
+    expect(result.base).toEqual([]);
+    expect(result.renderedDiff).toEqual([]);
+    expect(engine.runs).toEqual([]);
+  });
+
+  it("a change to one Flux Kustomization builds that one, not its neighbours in the same file's cluster", async () => {
+    const result = await buildChange(fleet, { "clusters/production/infra.yaml": fluxKustomization("infra", { path: "./infra", prune: true, targetNamespace: "x" }) });
+    expect(result.head.map((build) => build.report.name)).toEqual(["flux-system/infra (clusters/production)"]);
+  });
+
+  it("a plain kustomization that no Flux Kustomization reaches is a root of its own", async () => {
+    const result = await buildChange(fleet, { "tenant/team.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n" });
+    expect(result.head.map((build) => build.report)).toEqual([{ name: "tenant", path: "tenant", ok: true, objects: 1 }]);
+    expect(result.renderedDiff).toEqual([
+      {
+        build: "tenant",
+        path: "tenant",
+        changes: [
+          { ref: { apiVersion: "v1", kind: "Namespace", name: "team-a" }, change: "added" },
+          { ref: { apiVersion: "v1", kind: "Namespace", name: "team" }, change: "removed" },
+        ],
+      },
+    ]);
+  });
+
+  it("warns when prune: true would delete a Namespace", async () => {
+    const result = await buildChange(fleet, { "infra/namespace.yaml": null });
+    const build = result.head.find((candidate) => candidate.report.name === "flux-system/infra (clusters/production)");
+    expect(build?.issues).toEqual([
+      {
+        rule: "kustomize-build",
+        path: "clusters/production/infra.yaml",
+        line: 12,
+        severity: "warning",
+        message:
+          "flux-system/infra (clusters/production) no longer renders Namespace infra, and prune: true makes Flux delete it with everything in it. If intended, keep this warning in mind; otherwise restore the object or annotate it kustomize.toolkit.fluxcd.io/prune: disabled first.",
+      },
+    ]);
+  });
+
+  it("without kustomize, says builds were skipped instead of pretending they passed", async () => {
+    const result = await buildChange(fleet, { "apps/base/deployment.yaml": deployment("web", "nginx:1.28") }, { engine: null });
+    expect(result.head).toEqual([]);
+    expect(result.problems).toEqual([]);
+    expect(result.notes).toEqual([
+      "No kustomize found (KUSTOMIZE_BIN, kustomize or kubectl): 2 affected build(s) were not run and are not checked: flux-system/apps (clusters/production), flux-system/apps (clusters/staging).",
+    ]);
+  });
+});
