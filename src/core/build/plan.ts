@@ -182,9 +182,11 @@ function planPlainRoots(input: PlanInput, fluxPlans: BuildPlan[]): BuildPlan[] {
     walker.walkFolder(folder);
     candidates.push({ folder, walker });
   }
-  for (const { folder, walker } of candidates) for (const other of walker.closure.folders) if (other !== folder) reached.add(other);
+  // Reached by another kustomization that it does not reach in turn (a cycle leaves both as roots, so it is reported).
+  const reachedByOther = (folder: string, own: Set<string>) =>
+    candidates.some((other) => other.folder !== folder && other.walker.closure.folders.has(folder) && !own.has(other.folder));
   return candidates
-    .filter(({ folder }) => !reached.has(folder))
+    .filter(({ folder, walker }) => !reached.has(folder) && !reachedByOther(folder, walker.closure.folders))
     .map(({ folder, walker }) => ({ name: folder || ".", path: folder, tree, folder, closure: walker.closure, inputs: new Set<string>() }));
 }
 

@@ -1,0 +1,117 @@
+// Hostile repositories: every attempt is refused with a finding before kustomize runs, so no network request
+// is made and nothing outside the snapshot is read, and the evaluation finishes.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { SpecialFile } from "../../src/core/types.js";
+import type { Tree } from "../helpers/fleet.js";
+import { buildChange, recordingEngine } from "./helpers.js";
+
+const FIXTURES = "fixtures/malicious";
+
+function fixture(name: string): Tree {
+  const root = join(FIXTURES, name);
+  const tree: Tree = {};
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir)) {
+      const path = join(dir, entry);
+      if (statSync(path).isDirectory()) walk(path);
+      else tree[relative(root, path)] = readFileSync(path, "utf8");
+    }
+  };
+  walk(root);
+  return tree;
+}
+
+async function refusals(name: string, specialFiles: SpecialFile[] = []) {
+  const engine = recordingEngine();
+  const result = await buildChange({}, fixture(name), { engine, specialFiles });
+  return { engine, result, issues: result.head.flatMap((build) => build.issues).map(({ path, line, message }) => ({ path, line, message })) };
+}
+
+describe("malicious repositories", () => {
+  it("refuses remote bases in any spelling", async () => {
+    const { engine, result, issues } = await refusals("remote-base");
+    expect(engine.runs).toEqual([]);
+    expect(result.head.map((build) => build.report.ok)).toEqual([false]);
+    expect(issues).toEqual([
+      {
+        path: "kustomization.yaml",
+        line: 5,
+        message: 'resources entry "github.com/attacker/manifests//base?ref=main": a remote resource; fleet-warden never fetches remote bases (and Flux refuses them with --no-remote-bases).',
+      },
+      {
+        path: "kustomization.yaml",
+        line: 6,
+        message: 'resources entry "https://attacker.example/payload.yaml": a remote resource; fleet-warden never fetches remote bases (and Flux refuses them with --no-remote-bases).',
+      },
+    ]);
+  });
+
+  it("refuses paths that leave the repository", async () => {
+    const { engine, issues } = await refusals("escape");
+    expect(engine.runs).toEqual([]);
+    expect(issues).toEqual([
+      { path: "kustomization.yaml", line: 4, message: 'resources entry "../../../etc": leaves the repository root; builds never read outside the repository.' },
+      { path: "kustomization.yaml", line: 8, message: 'configMapGenerator entry "../../../etc/passwd": leaves the repository root; builds never read outside the repository.' },
+    ]);
+  });
+
+  it("refuses a link to /etc/passwd", async () => {
+    const { engine, issues } = await refusals("link", [{ path: "passwd.yaml", kind: "symlink", target: "/etc/passwd" }]);
+    expect(engine.runs).toEqual([]);
+    expect(issues).toEqual([
+      {
+        path: "kustomization.yaml",
+        line: 4,
+        message: 'resources entry "passwd.yaml": passwd.yaml is a symbolic link to /etc/passwd; links are never followed, so the build cannot use it.',
+      },
+    ]);
+  });
+
+  it("refuses plugins and KRM functions, and lets builtin transformers through", async () => {
+    const { engine, issues } = await refusals("plugin");
+    expect(engine.runs).toEqual([]);
+    expect(issues).toEqual([
+      {
+        path: "generator.yaml",
+        line: 6,
+        message: "ShellGenerator run-anything is annotated config.kubernetes.io/function: a KRM function that runs a container or program; fleet-warden never runs it.",
+      },
+      {
+        path: "kustomization.yaml",
+        line: 6,
+        message: 'generators entry "generator.yaml" configures ShellGenerator (attacker.example/v1), a plugin that runs code; only kustomize\'s builtin transformers are built.',
+      },
+    ]);
+  });
+
+  it("refuses Helm chart inflation", async () => {
+    const { engine, issues } = await refusals("helm-chart");
+    expect(engine.runs).toEqual([]);
+    expect(issues).toEqual([
+      {
+        path: "kustomization.yaml",
+        line: 3,
+        message: "helmCharts inflates a Helm chart fetched from a chart repository; fleet-warden never runs Helm or fetches charts. Use a Flux HelmRelease instead.",
+      },
+    ]);
+  });
+
+  it("refuses a YAML alias bomb before kustomize parses it", async () => {
+    const { engine, issues } = await refusals("alias-bomb");
+    expect(engine.runs).toEqual([]);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatchObject({ path: "kustomization.yaml", line: 4 });
+    expect(issues[0]!.message).toMatch(/^resources entry "bomb\.yaml": bomb\.yaml line \d+: document 1: .*alias/i);
+  });
+
+  it("ends an endless base cycle with a finding", async () => {
+    const { engine, issues } = await refusals("base-cycle");
+    expect(engine.runs).toEqual([]);
+    expect(issues).toEqual([
+      { path: "b/kustomization.yaml", line: 4, message: "Kustomization cycle: a → b → a. kustomize would recurse without end; fleet-warden does not build it." },
+      { path: "a/kustomization.yaml", line: 4, message: "Kustomization cycle: b → a → b. kustomize would recurse without end; fleet-warden does not build it." },
+    ]);
+  });
+});
