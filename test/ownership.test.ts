@@ -140,10 +140,14 @@ describe("evaluateOwnership: who is allowed", () => {
     ]);
   });
 
-  it("never evaluates excluded paths", async () => {
-    const { facts: prFacts } = facts({ changed: ["notes/todo.md", "apps/dev-team/x.yaml"] });
-    const report = await evaluateOwnership(prFacts, config({ exclude: ["notes/**"] }), tenants);
-    expect(report.entries.map((entry) => entry.path)).toEqual(["apps/dev-team/x.yaml"]);
+  it("never evaluates excluded paths, except the policy files", async () => {
+    const { facts: prFacts } = facts({ changed: ["docs/guide.md", "docs/CODEOWNERS", ".github/fleet-warden.yml", "apps/dev-team/x.yaml"] });
+    const report = await evaluateOwnership(prFacts, config({ exclude: ["docs/**", ".github/**"] }), tenants);
+    expect(report.entries.map((entry) => [entry.path, entry.allowed])).toEqual([
+      ["docs/CODEOWNERS", false],
+      [".github/fleet-warden.yml", false],
+      ["apps/dev-team/x.yaml", true],
+    ]);
   });
 });
 

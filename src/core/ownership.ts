@@ -2,13 +2,14 @@
 // A path is allowed when the author is one of its owners, or when an owner approved the current head commit.
 // A path no CODEOWNERS line owns belongs to the platform: `platform.owners` in the config, else the owners of
 // the CODEOWNERS catch-all line (`*`), must allow it.
-import { parseCodeowners, ownerKind, ruleFor, type Codeowners } from "./codeowners.js";
-import type { Config } from "./config.js";
+import { CODEOWNERS_PATHS, parseCodeowners, ownerKind, ruleFor, type Codeowners } from "./codeowners.js";
+import { CONFIG_PATH, type Config } from "./config.js";
 import { isExcluded, territoryResolver } from "./tenants.js";
 import type { ChangedFile, OwnershipEntry, OwnershipReport, PullRequestFacts, Review, TenantInfo } from "./types.js";
 import { errorMessage } from "./yaml.js";
 
 const CATCH_ALL_PATTERNS = new Set(["*", "**", "/**"]);
+const POLICY_PATHS = new Set<string>([...CODEOWNERS_PATHS, CONFIG_PATH]);
 
 export async function evaluateOwnership(facts: PullRequestFacts, config: Config, tenants: TenantInfo[]): Promise<OwnershipReport> {
   const file = facts.policy.codeowners;
@@ -41,14 +42,17 @@ export async function evaluateOwnership(facts: PullRequestFacts, config: Config,
   return report(entries);
 }
 
-/** Every path the pull request touches, once: both sides of a rename, deleted files too; excluded paths are never evaluated. */
+/**
+ * Every path the pull request touches, once: both sides of a rename, deleted files too. Excluded paths are not
+ * evaluated, except the policy files: excluding `docs/**` must not let anybody rewrite `docs/CODEOWNERS`.
+ */
 function pathsToJudge(changedFiles: ChangedFile[], config: Config): string[] {
   const paths = new Set<string>();
   for (const file of changedFiles) {
     if (file.previousPath !== undefined) paths.add(file.previousPath);
     paths.add(file.path);
   }
-  return [...paths].filter((path) => !isExcluded(config, path));
+  return [...paths].filter((path) => POLICY_PATHS.has(path) || !isExcluded(config, path));
 }
 
 interface PlatformOwners {
