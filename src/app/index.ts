@@ -2,6 +2,7 @@
 import type { Context, Probot } from "probot";
 import { CHECK_NAME } from "../github/checks.js";
 import type { Octokit } from "../github/octokit.js";
+import { AutoMerger } from "./auto-merge.js";
 import { evaluatePullRequest, type EvaluationOutcome } from "./evaluate-pull-request.js";
 import { Scheduler } from "./scheduler.js";
 
@@ -11,6 +12,8 @@ export interface EvaluationJob {
   pullNumber: number;
   /** Start a new check run (GitHub's "Re-run") rather than reuse one in progress. */
   fresh: boolean;
+  /** Checks or statuses finished: only the auto-merge gate is looked at again, unless this head needs evaluating. */
+  recheck?: boolean;
 }
 
 export interface AppOptions {
@@ -31,13 +34,16 @@ export function createApp(options: AppOptions = {}) {
   return (app: Probot): void => {
     const deadlineMs = options.deadlineMs ?? Number(process.env.EVALUATION_DEADLINE_MS ?? DEFAULT_DEADLINE_MS);
     const appId = process.env.APP_ID ? Number(process.env.APP_ID) : undefined;
+    const autoMerger = new AutoMerger(appId);
 
     const scheduler = new Scheduler<EvaluationJob>({
       async run(job) {
         const repo = job.context.repo();
         const log = job.context.log.child({ delivery: job.context.id, event: job.context.name, repository: `${repo.owner}/${repo.repo}`, pull: job.pullNumber });
+        const octokit = job.context.octokit as Octokit;
+        if (job.recheck && (await autoMerger.recheck(octokit, repo, job.key, job.pullNumber)) === "none") return;
         const outcome = await evaluatePullRequest({
-          octokit: job.context.octokit as Octokit,
+          octokit,
           repo,
           pullNumber: job.pullNumber,
           log,
@@ -45,17 +51,21 @@ export function createApp(options: AppOptions = {}) {
           deadlineMs,
           ...(appId ? { appId } : {}),
         });
+        const followUp = await autoMerger.afterEvaluation(octokit, repo, job.key, outcome);
         await options.afterEvaluation?.(outcome, job);
+        // The head moved under the merge (409): the new head is evaluated, never merged blindly.
+        if (followUp === "evaluate") schedule(job.context, job.pullNumber);
       },
-      // The newest event's installation token is used; a pending "Re-run" still gets its new check run.
-      merge: (newer, pending) => ({ ...newer, fresh: newer.fresh || pending.fresh }),
+      // The newest event's installation token is used; a pending "Re-run" still gets its new check run, and a
+      // pending evaluation is never reduced to a recheck.
+      merge: (newer, pending) => ({ ...newer, fresh: newer.fresh || pending.fresh, recheck: Boolean(newer.recheck && pending.recheck) }),
       onError: (error, job) => app.log.error({ err: error, delivery: job.context.id, pull: job.pullNumber }, "evaluation crashed"),
     });
     options.onScheduler?.(scheduler);
 
-    const schedule = (context: Context, pullNumber: number, fresh = false) => {
+    const schedule = (context: Context, pullNumber: number, fresh = false, recheck = false) => {
       const repo = context.repo();
-      scheduler.schedule({ key: `${repo.owner}/${repo.repo}#${pullNumber}`, context, pullNumber, fresh });
+      scheduler.schedule({ key: `${repo.owner}/${repo.repo}#${pullNumber}`, context, pullNumber, fresh, recheck });
     };
 
     app.on([...PULL_REQUEST_EVENTS], async (context) => schedule(context, context.payload.pull_request.number));
@@ -71,6 +81,24 @@ export function createApp(options: AppOptions = {}) {
 
     app.on("check_suite.rerequested", async (context) => {
       for (const pull of context.payload.check_suite.pull_requests) schedule(context, pull.number, true);
+    });
+
+    // Auto-merge waits for every other check and status on the head: each one that finishes rechecks the gate.
+    app.on("check_suite.completed", async (context) => {
+      const suite = context.payload.check_suite;
+      if (appId !== undefined && suite.app?.id === appId) return;
+      for (const pull of suite.pull_requests) schedule(context, pull.number, false, true);
+    });
+
+    app.on("check_run.completed", async (context) => {
+      const run = context.payload.check_run;
+      if (run.name === CHECK_NAME && (appId === undefined || run.app?.id === appId)) return;
+      for (const pull of run.pull_requests) schedule(context, pull.number, false, true);
+    });
+
+    app.on("status", async (context) => {
+      if (context.payload.state === "pending") return;
+      for (const pullNumber of autoMerger.waitingOn(context.repo(), context.payload.sha)) schedule(context, pullNumber, false, true);
     });
   };
 }

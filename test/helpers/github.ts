@@ -96,6 +96,10 @@ export class FakeGitHub {
   readonly checkRuns: CheckRunState[] = [];
   readonly comments: ReviewCommentState[] = [];
   readonly reviewsPosted: any[] = [];
+  /** Commit statuses (other CI), as `repos.getCombinedStatusForRef` lists them. */
+  readonly statuses: Array<{ sha: string; context: string; state: "pending" | "success" | "failure" | "error" }> = [];
+  /** Merges GitHub performed: the body of each successful `pulls.merge`. */
+  readonly merges: any[] = [];
   /** Requests that matched no route: the App called something GitHub was not expected to be asked. */
   readonly unmatched: string[] = [];
   private readonly onNoMatch = (request: { method?: string; path?: string; href?: string }) => {
@@ -281,6 +285,19 @@ export class FakeGitHub {
       return members.includes(user!) ? [200, { state: "active", role: "member" }] : [404, { message: "Not Found" }];
     });
     route("get", new RegExp(`^${prefix}/pulls/${this.number}/comments`), () => [200, this.comments]);
+    route("get", new RegExp(`^${prefix}/commits/[0-9a-f]+/status`), (uri) => {
+      const sha = /commits\/([0-9a-f]+)\//.exec(uri)![1];
+      const statuses = this.statuses.filter((status) => status.sha === sha).map(({ context, state }) => ({ context, state }));
+      const state = statuses.some((status) => status.state === "failure" || status.state === "error") ? "failure" : statuses.every((status) => status.state === "success") && statuses.length > 0 ? "success" : "pending";
+      return [200, { state, sha, total_count: statuses.length, statuses }];
+    });
+    route("put", new RegExp(`^${prefix}/pulls/${this.number}/merge$`), (_uri, body) => {
+      // GitHub refuses a merge pinned to a sha that is no longer the head.
+      if (body.sha !== this.headSha) return [409, { message: "Head branch was modified. Review and try the merge again." }];
+      this.merges.push(body);
+      Object.assign(this.pull, { state: "closed", merged: true });
+      return [200, { sha: "f".repeat(40), merged: true, message: "Pull Request successfully merged" }];
+    });
     route("post", new RegExp(`^${prefix}/pulls/${this.number}/reviews$`), (_uri, body) => {
       this.reviewsPosted.push(body);
       for (const comment of body.comments ?? []) {

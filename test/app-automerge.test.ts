@@ -1,0 +1,237 @@
+// Auto-merge of image updates through probot.receive, with GitHub's API stood in for by nock.
+import { afterEach, describe, expect, it } from "vitest";
+import { FakeGitHub, testApp, webhookExample, type CheckRunState } from "./helpers/github.js";
+
+const policies = `apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata:
+  name: web
+  namespace: flux-system
+spec:
+  image: ghcr.io/acme/web
+  interval: 5m
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata:
+  name: web
+  namespace: flux-system
+spec:
+  imageRepositoryRef:
+    name: web
+  policy:
+    semver:
+      range: 1.x
+`;
+
+const kustomization = (tag: string) => `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - configmap.yaml
+images:
+  - name: ghcr.io/acme/web
+    newName: ghcr.io/acme/web # {"$imagepolicy": "flux-system:web:name"}
+    newTag: ${tag} # {"$imagepolicy": "flux-system:web:tag"}
+`;
+
+const configMap = (level: string) => `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-settings
+  namespace: apps
+data:
+  level: ${level}
+`;
+
+const base = {
+  "clusters/production/image-automation.yaml": policies,
+  "apps/web/kustomization.yaml": kustomization("1.4.2"),
+  "apps/web/configmap.yaml": configMap("info"),
+};
+const bump = { "apps/web/kustomization.yaml": kustomization("1.4.3") };
+
+const imageUpdate = { author: "fluxcdbot", headBranch: "flux-image-updates" };
+
+let github: FakeGitHub | undefined;
+afterEach(() => {
+  github?.done();
+  github = undefined;
+});
+
+/** Another app's check run on the head (e.g. GitHub Actions CI). */
+function otherCheck(fake: FakeGitHub, status: "in_progress" | "completed", conclusion: string | null = null): CheckRunState {
+  const run: CheckRunState = {
+    id: 77,
+    head_sha: fake.headSha,
+    name: "ci/build",
+    status,
+    conclusion,
+    output: {},
+    annotations: [],
+    app: { id: 15368, slug: "github-actions" },
+  };
+  fake.checkRuns.push(run);
+  return run;
+}
+
+function checkSuiteCompleted(fake: FakeGitHub): Record<string, any> {
+  const payload = fake.payload("check_suite", "completed");
+  payload.check_suite = { ...payload.check_suite, head_sha: fake.headSha, app: { id: 15368 }, pull_requests: [{ number: fake.number, head: { sha: fake.headSha, ref: "flux-image-updates" } }] };
+  return payload;
+}
+
+const mergeCalls = (fake: FakeGitHub) => fake.calls.filter((call) => call.method === "PUT" && call.path.endsWith("/merge"));
+const ourRun = (fake: FakeGitHub, sha = fake.headSha) => fake.runsFor(sha).find((run) => run.app.slug === "fleet-warden")!;
+
+describe("auto-merge of image updates", () => {
+  it("merges an eligible pull request whose checks are all green, pinned to the evaluated sha", async () => {
+    github = new FakeGitHub({ base, head: bump, ...imageUpdate });
+    otherCheck(github, "completed", "success");
+    github.statuses.push({ sha: github.headSha, context: "security/scan", state: "success" });
+    const app = testApp();
+    await app.deliver("pull_request", github.payload("pull_request", "opened"));
+
+    expect(ourRun(github)).toMatchObject({ status: "completed", conclusion: "success" });
+    expect(github.merges).toEqual([{ sha: github.headSha, merge_method: "squash" }]);
+    expect(mergeCalls(github)).toHaveLength(1);
+    const summary = ourRun(github).output.summary!;
+    expect(summary).toContain("### Auto-merge: merged by fleet-warden");
+    expect(summary).toContain(`Merged by fleet-warden (squash) at ${github.headSha}.`);
+    expect(summary).toContain("line 8 of apps/web/kustomization.yaml: tag `1.4.2` → `1.4.3`");
+    expect(github.unmatched).toEqual([]);
+  });
+
+  it("waits for a pending check, then merges on check_suite.completed", async () => {
+    github = new FakeGitHub({ base, head: bump, ...imageUpdate });
+    const ci = otherCheck(github, "in_progress");
+    const app = testApp();
+    await app.deliver("pull_request", github.payload("pull_request", "opened"));
+
+    expect(github.merges).toEqual([]);
+    expect(ourRun(github).output.summary).toContain("Eligible; waiting for check run `ci/build`: it is merged as soon as the last one turns green.");
+
+    Object.assign(ci, { status: "completed", conclusion: "success" });
+    const before = github.calls.length;
+    await app.deliver("check_suite", checkSuiteCompleted(github));
+
+    expect(github.merges).toEqual([{ sha: github.headSha, merge_method: "squash" }]);
+    // Only the gate is looked at again: no new evaluation, no second check run.
+    expect(github.callLines.slice(before)).toEqual([
+      "GET /repos/acme/fleet/pulls/7",
+      `GET /repos/acme/fleet/commits/${github.headSha}/check-runs`,
+      `GET /repos/acme/fleet/commits/${github.headSha}/status`,
+      "PUT /repos/acme/fleet/pulls/7/merge",
+      `PATCH /repos/acme/fleet/check-runs/${ourRun(github).id}`,
+    ]);
+    expect(github.runsFor().filter((run) => run.app.slug === "fleet-warden")).toHaveLength(1);
+  });
+
+  it("waits for a pending commit status, then merges on the status event", async () => {
+    github = new FakeGitHub({ base, head: bump, ...imageUpdate });
+    github.statuses.push({ sha: github.headSha, context: "security/scan", state: "pending" });
+    const app = testApp();
+    await app.deliver("pull_request", github.payload("pull_request", "opened"));
+    expect(github.merges).toEqual([]);
+    expect(ourRun(github).output.summary).toContain("waiting for status `security/scan`");
+
+    github.statuses[0]!.state = "success";
+    const status = webhookExample("status");
+    Object.assign(status, { repository: github.payload("pull_request", "opened").repository, sha: github.headSha, state: "success", context: "security/scan" });
+    await app.deliver("status", status);
+    expect(github.merges).toEqual([{ sha: github.headSha, merge_method: "squash" }]);
+  });
+
+  it("does not merge when another check failed, and says which", async () => {
+    github = new FakeGitHub({ base, head: bump, ...imageUpdate });
+    otherCheck(github, "completed", "failure");
+    const app = testApp();
+    await app.deliver("pull_request", github.payload("pull_request", "opened"));
+    expect(mergeCalls(github)).toEqual([]);
+    expect(ourRun(github).output.summary).toContain("Eligible, but not merged: check run `ci/build`: failure.");
+  });
+
+  it("never merges a fork, even with the image-update branch name and green checks", async () => {
+    github = new FakeGitHub({ base, head: bump, ...imageUpdate, fromFork: true });
+    otherCheck(github, "completed", "success");
+    const app = testApp();
+    await app.deliver("pull_request", github.payload("pull_request", "opened"));
+    await app.deliver("check_suite", checkSuiteCompleted(github));
+    expect(mergeCalls(github)).toEqual([]);
+    const summary = ourRun(github).output.summary!;
+    expect(summary).toContain("### Auto-merge: not eligible");
+    expect(summary).toContain("- the head branch is in a fork, not in this repository");
+  });
+
+  it("does not merge when the head moved between evaluation and merge (409), and evaluates the new head", async () => {
+    github = new FakeGitHub({ base, head: bump, ...imageUpdate });
+    const evaluatedSha = github.headSha;
+    // A push lands after the gate looked at the checks, just before the merge call.
+    github.afterCall = (call) => {
+      if (call.path.endsWith("/status") && github!.headSha === evaluatedSha) {
+        github!.push({ "apps/web/configmap.yaml": configMap("debug") });
+      }
+    };
+    const app = testApp();
+    await app.deliver("pull_request", github.payload("pull_request", "opened"));
+
+    expect(mergeCalls(github).map((call) => call.body.sha)).toEqual([evaluatedSha]);
+    expect(github.merges).toEqual([]);
+    const newRun = ourRun(github);
+    expect(newRun.head_sha).not.toBe(evaluatedSha);
+    expect(newRun).toMatchObject({ status: "completed" });
+    expect(newRun.output.summary).toContain("### Auto-merge: not eligible");
+    expect(newRun.output.summary).toContain("- line 7 of apps/web/configmap.yaml changes `data.level`, which carries no image-policy marker");
+  });
+
+  it("does not merge on 405, says so once, and tries again at the next event", async () => {
+    github = new FakeGitHub({ base, head: bump, ...imageUpdate });
+    github.faults.push({ method: "PUT", path: /\/pulls\/7\/merge$/, status: 405, times: 1 });
+    const app = testApp();
+    await app.deliver("pull_request", github.payload("pull_request", "opened"));
+    expect(mergeCalls(github)).toHaveLength(1);
+    expect(github.merges).toEqual([]);
+    expect(ourRun(github).output.summary).toContain("Eligible, but GitHub refused the merge (405: injected 405");
+
+    await app.deliver("check_suite", checkSuiteCompleted(github));
+    expect(mergeCalls(github)).toHaveLength(2);
+    expect(github.merges).toEqual([{ sha: github.headSha, merge_method: "squash" }]);
+  });
+
+  it("reports a 5xx from the merge once and never retries it", async () => {
+    github = new FakeGitHub({ base, head: bump, ...imageUpdate });
+    github.faults.push({ method: "PUT", path: /\/pulls\/7\/merge$/, status: 502, times: 5 });
+    const app = testApp();
+    await app.deliver("pull_request", github.payload("pull_request", "opened"));
+    await app.deliver("check_suite", checkSuiteCompleted(github));
+    expect(mergeCalls(github)).toHaveLength(1);
+    expect(ourRun(github).output.summary).toContain("Eligible, but the merge failed (502: injected 502). fleet-warden does not retry it: re-run this check to try again.");
+  });
+
+  it("lists every failed condition of an ineligible pull request from the image-update branch", async () => {
+    github = new FakeGitHub({
+      base,
+      head: { ...bump, "apps/web/configmap.yaml": configMap("debug") },
+      author: "mallory",
+      headBranch: "flux-image-updates",
+    });
+    const app = testApp();
+    await app.deliver("pull_request", github.payload("pull_request", "opened"));
+    expect(mergeCalls(github)).toEqual([]);
+    const summary = ourRun(github).output.summary!;
+    expect(summary).toContain(
+      [
+        "### Auto-merge: not eligible",
+        "- the author `mallory` is not in imageUpdates.authors (fluxcdbot)\n- line 7 of apps/web/configmap.yaml changes `data.level`, which carries no image-policy marker",
+      ].join("\n\n"),
+    );
+  });
+
+  it("leaves an ordinary pull request alone: no gate, no merge", async () => {
+    github = new FakeGitHub({ base, head: bump, author: "fluxcdbot", headBranch: "feature/tags" });
+    const app = testApp();
+    await app.deliver("pull_request", github.payload("pull_request", "opened"));
+    await app.deliver("check_suite", checkSuiteCompleted(github));
+    expect(github.calls.some((call) => call.path.endsWith("/status") || call.path.endsWith("/merge"))).toBe(false);
+    expect(ourRun(github).output.summary).not.toContain("Auto-merge");
+  });
+});
