@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, delimiter, join } from "node:path";
+import { formatBytes } from "../yaml.js";
 
 export interface KustomizeEngine {
   /** e.g. "kustomize" or "kubectl kustomize", for notes. */
@@ -86,19 +87,24 @@ export function sandboxEnv(home: string): NodeJS.ProcessEnv {
 export function runKustomize(engine: KustomizeEngine, folder: string, limits: EngineLimits = defaultEngineLimits): Promise<EngineResult> {
   const home = mkdtempSync(join(tmpdir(), "fleet-warden-home-"));
   return new Promise<EngineResult>((resolve) => {
-    const child = spawn(engine.command, engine.args(folder), { cwd: folder, env: sandboxEnv(home), stdio: ["ignore", "pipe", "pipe"] });
+    // Its own process group, so that a stop also ends anything it started.
+    const child = spawn(engine.command, engine.args(folder), { cwd: folder, env: sandboxEnv(home), stdio: ["ignore", "pipe", "pipe"], detached: true });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let size = 0;
     let stopped: string | undefined;
     const stop = (reason: string) => {
       stopped ??= reason;
-      child.kill("SIGKILL");
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL");
+      }
     };
     const timer = setTimeout(() => stop(`kustomize did not finish within ${limits.timeoutMs / 1000} s and was stopped`), limits.timeoutMs);
     child.stdout.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limits.maxOutputBytes) stop(`kustomize output exceeded ${limits.maxOutputBytes / (1024 * 1024)} MiB and was stopped`);
+      if (size > limits.maxOutputBytes) stop(`kustomize output exceeded ${formatBytes(limits.maxOutputBytes)} and was stopped`);
       else stdout.push(chunk);
     });
     child.stderr.on("data", (chunk: Buffer) => {

@@ -1,0 +1,81 @@
+// The kustomize engine: how it is found, the sandbox it runs in, its limits, and its error messages.
+import { chmodSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { cleanError, findKustomize, runKustomize, sandboxEnv, type KustomizeEngine } from "../../src/core/build/engine.js";
+import { tempDir } from "../helpers/fleet.js";
+
+function executable(dir: string, name: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, "#!/bin/sh\nexit 0\n");
+  chmodSync(path, 0o755);
+  return path;
+}
+
+const shell = (script: string): KustomizeEngine => ({ description: "test engine", command: "/bin/sh", args: () => ["-c", script] });
+
+describe("finding kustomize", () => {
+  it("prefers KUSTOMIZE_BIN, then kustomize on PATH, then kubectl kustomize", () => {
+    const dir = tempDir();
+    const kubectl = executable(dir, "kubectl");
+    expect(findKustomize({ PATH: dir })).toMatchObject({ description: "kubectl kustomize", command: kubectl });
+    expect(findKustomize({ PATH: dir })?.args("/x")).toEqual(["kustomize", "/x", "--load-restrictor", "LoadRestrictionsNone"]);
+    const kustomize = executable(dir, "kustomize");
+    expect(findKustomize({ PATH: dir })).toMatchObject({ description: "kustomize", command: kustomize });
+    expect(findKustomize({ PATH: dir })?.args("/x")).toEqual(["build", "/x", "--load-restrictor", "LoadRestrictionsNone"]);
+    const pinned = executable(tempDir(), "kustomize-5.7");
+    expect(findKustomize({ PATH: dir, KUSTOMIZE_BIN: pinned })).toMatchObject({ description: "kustomize", command: pinned });
+  });
+
+  it("finds nothing when there is nothing to find", () => {
+    expect(findKustomize({ PATH: tempDir() })).toBeUndefined();
+    expect(findKustomize({ PATH: "", KUSTOMIZE_BIN: "/nonexistent/kustomize" })).toBeUndefined();
+  });
+});
+
+describe("the sandbox", () => {
+  it("passes PATH and nothing else of the caller's environment", () => {
+    const env = sandboxEnv("/tmp/empty-home");
+    expect(Object.keys(env).sort()).toEqual(
+      [
+        "ALL_PROXY", "GIT_ALLOW_PROTOCOL", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_NOSYSTEM", "GIT_TERMINAL_PROMPT", "HOME", "HTTPS_PROXY", "HTTP_PROXY", "LANG",
+        "NO_PROXY", "PATH", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "all_proxy", "http_proxy", "https_proxy", "no_proxy",
+      ].sort(),
+    );
+    expect(env).toMatchObject({ HOME: "/tmp/empty-home", HTTPS_PROXY: "http://127.0.0.1:9", GIT_ALLOW_PROTOCOL: "", GIT_CONFIG_NOSYSTEM: "1" });
+  });
+
+  it("runs kustomize with that environment, without tokens or kubeconfig", async () => {
+    process.env.GITHUB_TOKEN = "secret-token";
+    try {
+      const result = await runKustomize(shell('echo "$HOME|${GITHUB_TOKEN:-none}|${KUBECONFIG:-none}|$HTTPS_PROXY"'), tempDir());
+      expect(result.ok).toBe(true);
+      expect(result.ok && result.output).toMatch(/^\/tmp\/fleet-warden-home-\w+\|none\|none\|http:\/\/127\.0\.0\.1:9\n$/);
+    } finally {
+      delete process.env.GITHUB_TOKEN;
+    }
+  });
+
+  it("stops a build whose output exceeds the cap", async () => {
+    const result = await runKustomize(shell("head -c 100000 /dev/zero"), tempDir(), { timeoutMs: 30_000, maxOutputBytes: 16 * 1024 });
+    expect(result).toEqual({ ok: false, error: "kustomize output exceeded 16.0 KiB and was stopped" });
+  });
+
+  it("stops a build that does not finish in time", async () => {
+    const result = await runKustomize(shell("sleep 30"), tempDir(), { timeoutMs: 200, maxOutputBytes: 1024 });
+    expect(result).toEqual({ ok: false, error: "kustomize did not finish within 0.2 s and was stopped" });
+  });
+});
+
+describe("error messages", () => {
+  it("unwraps kubectl's klog line", () => {
+    expect(cleanError('E1122 05:28:11.364382    8900 run.go:72] "command failed" err="accumulating resources: accumulation err=\'x\': \\"quoted\\""')).toBe(
+      "accumulating resources: accumulation err='x': \"quoted\"",
+    );
+    expect(cleanError('E1122 run.go:72] "command failed" err=<\n\ttrouble configuring builtin PatchTransformer\n\tpath: p.yaml\n >\n')).toBe("trouble configuring builtin PatchTransformer\npath: p.yaml");
+  });
+
+  it("keeps kustomize's own message", () => {
+    expect(cleanError("Error: accumulating resources: no such file\n")).toBe("accumulating resources: no such file");
+  });
+});
