@@ -1,0 +1,66 @@
+// Every kustomization and Flux Kustomization of the real example repositories in ../shared/corpus builds,
+// on a copy, as Flux would: no issue, and the objects Flux would apply.
+import { existsSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { planBuilds } from "../../src/core/build/plan.js";
+import { renderPlan } from "../../src/core/build/render.js";
+import { FleetModel } from "../../src/core/fleet.js";
+import { copyDir, recordingEngine, repository } from "./helpers.js";
+
+const CORPUS = "../shared/corpus";
+
+const expected: Record<string, { builds: Record<string, number>; notes: number }> = {
+  "flux2-multi-tenancy/main": {
+    builds: {
+      "flux-system/kyverno (clusters/production)": 2,
+      "flux-system/kyverno-policies (clusters/production)": 2,
+      "flux-system/tenants (clusters/production)": 5,
+      "flux-system/kyverno (clusters/staging)": 2,
+      "flux-system/kyverno-policies (clusters/staging)": 2,
+      "flux-system/tenants (clusters/staging)": 5,
+      "clusters/production/flux-system": 0,
+      "clusters/staging/flux-system": 0,
+    },
+    notes: 0,
+  },
+  "flux2-multi-tenancy/dev-team": { builds: { production: 2, staging: 2 }, notes: 0 },
+  "flux2-kustomize-helm-example/pre-2.7": {
+    builds: {
+      "flux-system/apps (clusters/production)": 3,
+      "flux-system/infra-controllers (clusters/production)": 6,
+      "flux-system/infra-configs (clusters/production)": 1,
+      "flux-system/apps (clusters/staging)": 3,
+      "flux-system/infra-controllers (clusters/staging)": 6,
+      "flux-system/infra-configs (clusters/staging)": 1,
+      "clusters/production/flux-system": 0,
+      "clusters/staging/flux-system": 0,
+    },
+    notes: 0,
+  },
+  "flux2-kustomize-helm-example/main": {
+    builds: {
+      "apps/production": 3,
+      "apps/staging": 3,
+      "clusters/production/flux-system": 0,
+      "clusters/staging/flux-system": 0,
+      "infrastructure/configs": 3,
+      "infrastructure/controllers": 6,
+    },
+    notes: 6,
+  },
+};
+
+describe.skipIf(!existsSync(CORPUS))("the corpus builds as Flux would", () => {
+  it.each(Object.keys(expected))("%s", async (name) => {
+    const model = new FleetModel(copyDir(`${CORPUS}/${name}`));
+    const { plans, notes } = planBuilds({ model, repository, specialFiles: [] });
+    const engine = recordingEngine();
+    const builds = await Promise.all(plans.map((plan) => renderPlan(plan, model, engine)));
+    expect(builds.flatMap((build) => build.issues)).toEqual([]);
+    expect(builds.every((build) => build.report.ok)).toBe(true);
+    expect(Object.fromEntries(builds.map((build) => [build.report.name, build.objects.length]))).toEqual(expected[name]!.builds);
+    expect(notes).toHaveLength(expected[name]!.notes);
+    // Every rendered object is traced to the file and line it came from.
+    expect(builds.flatMap((build) => build.objects).filter((object) => !object.source)).toEqual([]);
+  });
+});
