@@ -127,11 +127,12 @@ export interface Place {
  */
 export function placeOf(context: RuleContext, workload: Workload, container: Container | undefined, rest: YamlPath, expected?: unknown): Place {
   for (const target of candidateTargets(context, workload)) {
-    const base = pathIn(target.doc!, workload.pod.path, container);
+    const doc = target.doc!;
+    const base = pathIn(doc, workload.pod.path, container);
     if (!base) continue;
     const path = [...base, ...rest];
-    if (expected !== undefined && valueAt(target.doc!.value, path) !== expected) continue;
-    if (target.doc!.keyLine(path) === undefined) continue;
+    if (expected !== undefined && valueAt(doc.value, path) !== expected) continue;
+    if (doc.keyLine(path) === undefined) continue;
     return { target, path, exact: true };
   }
   return { target: workload.target, path: [], exact: false };
@@ -139,14 +140,14 @@ export function placeOf(context: RuleContext, workload: Workload, container: Con
 
 function candidateTargets(context: RuleContext, workload: Workload): LocatedObject[] {
   const { target } = workload;
-  if (!target.doc) return [];
-  if (!target.build) return [target];
-  const name = target.doc.ref?.name;
+  const own = target.doc ? [target] : [];
+  if (!target.build) return own;
+  const name = target.doc?.ref?.name;
   const patches = context.changedDocuments.filter(
     (doc) => doc !== target.doc && doc.ref?.kind === target.ref.kind && (doc.ref.name === name || doc.ref.name === target.ref.name),
   );
   return [
-    target,
+    ...own,
     ...patches.map((doc) => {
       const territory = context.territory(doc.path);
       // A tenant's overlay patching a platform base is judged as tenant territory.

@@ -62,6 +62,17 @@ describe("pod-host-namespaces", () => {
     ]);
   });
 
+  it("finds the patch even when the rendered object has no source document (traced to a resources entry)", () => {
+    const kustomization = "resources:\n  - ../../../vendor/podinfo\npatches:\n  - path: host.yaml\n";
+    const patch = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: podinfo\nspec:\n  template:\n    spec:\n      hostNetwork: true\n";
+    const rendered = workload("Deployment", `hostNetwork: true\n${containers(goodContainer)}`);
+    const findings = check(
+      { "apps/dev-team/staging/kustomization.yaml": kustomization, "apps/dev-team/staging/host.yaml": patch },
+      { builds: [renderedBuild(rendered, "apps/dev-team/staging/kustomization.yaml", 2)] },
+    );
+    expect(findings.map((finding) => [finding.path, finding.line, finding.fix?.replacement])).toEqual([["apps/dev-team/staging/host.yaml", 8, "      hostNetwork: false"]]);
+  });
+
   it("falls back to the object's line when no document sets the field (a JSON6902 patch)", () => {
     const base = workload("Deployment", containers(goodContainer));
     const rendered = workload("Deployment", `hostNetwork: true\n${containers(goodContainer)}`);
