@@ -316,6 +316,15 @@ spec:
     });
   });
 
+  it("a tag that YAML reads as a number keeps its written form (1.9 → 1.10 is newer)", async () => {
+    const numeric = { ...base, "apps/kustomization.yaml": edit("apps/kustomization.yaml", "newTag: 1.9.0", "newTag: 1.9") };
+    expect(await classify(numeric, { "apps/kustomization.yaml": edit("apps/kustomization.yaml", "newTag: 1.9", "newTag: 1.10", numeric) })).toEqual({
+      eligible: true,
+      mergeMethod: "squash",
+      reasons: [PR_OK, "line 8 of apps/kustomization.yaml: tag `1.9` → `1.10` (ImagePolicy flux-system/api (infrastructure/image-policies.yaml))"],
+    });
+  });
+
   it("a major jump is eligible when allowMajor is set and the range allows it", async () => {
     const allowing = { ...base, ".github/fleet-warden.yml": "imageUpdates:\n  allowMajor: true\n" };
     const report = await classify(allowing, { "apps/kustomization.yaml": edit("apps/kustomization.yaml", "newTag: 1.9.0", "newTag: 2.0.0", allowing) });

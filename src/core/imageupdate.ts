@@ -86,12 +86,10 @@ function classifyFile(file: ChangedFile, input: ImageUpdateInput, policies: Poli
   if (file.status !== "modified") return fail(`${path} is ${file.status}; an image update only modifies existing files`);
   if (!isYamlPath(path)) return fail(`${path} is not a YAML file; an image update only changes marked image references in YAML`);
 
-  const sides = { base: readSide(input.base, path), head: readSide(input.head, path) };
-  for (const [side, read] of Object.entries(sides)) {
-    if (typeof read === "string") return fail(`${path} cannot be compared on the ${side}: ${read}`);
-  }
-  const before = sides.base as ParsedSide;
-  const after = sides.head as ParsedSide;
+  const before = readSide(input.base, path);
+  if (typeof before === "string") return fail(`${path} cannot be compared on the base: ${before}`);
+  const after = readSide(input.head, path);
+  if (typeof after === "string") return fail(`${path} cannot be compared on the head: ${after}`);
   if (before.documents.length !== after.documents.length) {
     return fail(`${path} has ${after.documents.length} YAML documents instead of ${before.documents.length}; only marked image references may change`);
   }
@@ -265,8 +263,8 @@ function judgeDifference(difference: Difference, pair: DocumentPair, policies: P
   const baseMarker = pair.before.markers.get(describeYamlPath(difference.path));
   if (!baseMarker || markerText(baseMarker) !== markerText(marker)) return {};
   if ("message" in marker) return { failure: `${where} changes ${key}, whose marker is not one Flux applies: ${marker.message}` };
-  const before = scalarText(difference.before);
-  const after = scalarText(difference.after);
+  const before = scalarText(difference.before, "value" in baseMarker ? baseMarker.value : undefined);
+  const after = scalarText(difference.after, marker.value);
   if (before === undefined || after === undefined) {
     return { failure: `${where} changes ${key} from a ${typeName(difference.before)} to a ${typeName(difference.after)}; a marked image reference is a string` };
   }
@@ -277,8 +275,11 @@ function judgeDifference(difference: Difference, pair: DocumentPair, policies: P
   return judgeImageChange({ marker, before, after, where, policy, allowMajor: config.imageUpdates.allowMajor });
 }
 
-function scalarText(value: unknown): string | undefined {
-  return typeof value === "string" || typeof value === "number" ? String(value) : undefined;
+/** The scalar as written: a tag like `1.10` parses as the number 1.1, so a number keeps its source text. */
+function scalarText(value: unknown, written: string | undefined): string | undefined {
+  if (typeof value === "string") return value;
+  if (typeof value === "number") return written !== undefined && Number(written) === value ? written : String(value);
+  return undefined;
 }
 
 function typeName(value: unknown): string {
