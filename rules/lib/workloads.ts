@@ -86,8 +86,15 @@ export function podSpecOf(object: KubeObject): PodSpec | undefined {
   return { path: kind.path, value, containers };
 }
 
-/** Every workload (pod-bearing object) of the change: rendered when builds exist, else the changed source documents. */
+const workloadsCache = new WeakMap<RuleContext, Workload[]>();
+
+/**
+ * Every workload (pod-bearing object) of the change: rendered when builds exist, else the changed
+ * source documents. Computed once per context, since every workload rule asks.
+ */
 export function workloadsToCheck(context: RuleContext): Workload[] {
+  const cached = workloadsCache.get(context);
+  if (cached) return cached;
   const workloads: Workload[] = [];
   for (const target of objectsToCheck(context)) {
     const pod = podSpecOf(target.object);
@@ -97,6 +104,7 @@ export function workloadsToCheck(context: RuleContext): Workload[] {
     if (isPatch && !target.build && context.builds.length > 0) continue;
     workloads.push({ target, pod, label: objectLabel(target), isPatch });
   }
+  workloadsCache.set(context, workloads);
   return workloads;
 }
 
