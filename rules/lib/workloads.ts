@@ -151,9 +151,12 @@ function candidateTargets(context: RuleContext, workload: Workload): LocatedObje
   const own = target.doc ? [target] : [];
   if (!target.build) return own;
   const name = target.doc?.ref?.name;
-  const patches = context.changedDocuments.filter(
-    (doc) => doc !== target.doc && doc.ref?.kind === target.ref.kind && (doc.ref.name === name || doc.ref.name === target.ref.name),
-  );
+  // Patches inside the build's own folder first: another overlay may patch the same object differently.
+  const root = context.builds.find((build) => build.report.name === target.build)?.report.path;
+  const inRoot = (doc: SourceDocument) => (root !== undefined && (root === "" || doc.path.startsWith(`${root}/`)) ? 0 : 1);
+  const patches = context.changedDocuments
+    .filter((doc) => doc !== target.doc && doc.ref?.kind === target.ref.kind && (doc.ref.name === name || doc.ref.name === target.ref.name))
+    .sort((a, b) => inRoot(a) - inRoot(b));
   return [
     ...own,
     ...patches.map((doc) => {

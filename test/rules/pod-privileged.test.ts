@@ -116,6 +116,33 @@ spec:
     ]);
   });
 
+  it("attributes each overlay's finding to that overlay's own patch", () => {
+    const base = workload("Deployment", containers(goodContainer, "- name: debug\n  image: busybox:1.36.1\n"));
+    const patch = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: podinfo\nspec:\n  template:\n    spec:\n      containers:\n        - name: debug\n          securityContext:\n            privileged: true\n";
+    const rendered = workload("Deployment", containers(goodContainer, privilegedSidecar));
+    const source = "apps/dev-team/base/deployment.yaml";
+    const findings = check(
+      {
+        [source]: base,
+        "apps/dev-team/production/debug.yaml": patch,
+        "apps/dev-team/production/kustomization.yaml": "resources: [../base]\npatches:\n  - path: debug.yaml\n",
+        "apps/dev-team/staging/debug.yaml": patch,
+        "apps/dev-team/staging/kustomization.yaml": "resources: [../base]\npatches:\n  - path: debug.yaml\n",
+      },
+      {
+        changed: ["apps/dev-team/production/debug.yaml", "apps/dev-team/staging/debug.yaml"],
+        builds: [
+          renderedBuild(rendered, source, 1, "Kustomization flux-system/staging", "apps/dev-team/staging"),
+          renderedBuild(rendered, source, 1, "Kustomization flux-system/production", "apps/dev-team/production"),
+        ],
+      },
+    );
+    expect(findings.map((finding) => [finding.path, finding.line, finding.build])).toEqual([
+      ["apps/dev-team/staging/debug.yaml", 11, "Kustomization flux-system/staging"],
+      ["apps/dev-team/production/debug.yaml", 11, "Kustomization flux-system/production"],
+    ]);
+  });
+
   it("fails a real change that adds a privileged sidecar, and not the unchanged base", async () => {
     const config = ".github/fleet-warden.yml";
     const base = { [config]: "tenants:\n  - name: dev-team\n    paths: ['apps/**']\n    namespaces: [apps]\n", "apps/dev-team/app.yaml": workload("Deployment", containers(goodContainer)) };

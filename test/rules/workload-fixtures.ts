@@ -60,12 +60,18 @@ export function lineWith(text: string, needle: string, after = 0): number {
   return index + 1;
 }
 
-/** A build that rendered `renderedText` (the object after overlays), traced to `sourcePath` at `sourceLine`. */
-export function renderedBuild(renderedText: string, sourcePath: string, sourceLine = 1, name = "Kustomization flux-system/apps"): Build {
+/** A build (of the folder `root`) that rendered `renderedText` (the object after overlays), traced to `sourcePath` at `sourceLine`. */
+export function renderedBuild(
+  renderedText: string,
+  sourcePath: string,
+  sourceLine = 1,
+  name = "Kustomization flux-system/apps",
+  root = sourcePath.split("/").slice(0, -1).join("/"),
+): Build {
   const object = parse(renderedText) as Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
   const { metadata } = object;
   return {
-    report: { name, path: sourcePath.split("/").slice(0, -1).join("/"), ok: true, objects: 1 },
+    report: { name, path: root, ok: true, objects: 1 },
     objects: [
       {
         object,
