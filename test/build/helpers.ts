@@ -3,8 +3,9 @@ import { cpSync } from "node:fs";
 import { buildAffected, type BuildResult } from "../../src/core/build/index.js";
 import { findKustomize, type KustomizeEngine } from "../../src/core/build/engine.js";
 import { configSchema } from "../../src/core/config.js";
+import { evaluate } from "../../src/core/evaluate.js";
 import { FleetModel } from "../../src/core/fleet.js";
-import type { ChangedFile, SpecialFile } from "../../src/core/types.js";
+import type { ChangedFile, Rule, SpecialFile, Verdict } from "../../src/core/types.js";
 import { tempDir, writeTree, type Tree } from "../helpers/fleet.js";
 
 export const repository = { owner: "acme", name: "fleet" };
@@ -36,16 +37,45 @@ export interface ChangeOptions {
   engine?: KustomizeEngine | null;
 }
 
+/** Every line of a changed head file counts as added. */
+function changedFilesOf(base: Tree, head: Tree, changed?: string[]): ChangedFile[] {
+  const headTree: Tree = { ...base, ...head };
+  const changedPaths = changed ?? Object.keys(head).filter((path) => base[path] !== head[path]);
+  return changedPaths.map((path) => {
+    const text = headTree[path];
+    const lines = text ? text.split("\n").length : 0;
+    return {
+      path,
+      status: text === null || text === undefined ? "removed" : base[path] === undefined ? "added" : "modified",
+      addedLines: Array.from({ length: lines }, (_, i) => i + 1),
+      hunks: lines > 0 ? [{ start: 1, end: lines }] : [],
+    };
+  });
+}
+
+/** Evaluates the change with these rules, as the CLI would, from trees on disk (no git, no snapshot). */
+export async function evaluateTrees(base: Tree, head: Tree, rules: readonly Rule[]): Promise<Verdict> {
+  return evaluate(
+    {
+      repository,
+      baseSha: "base",
+      headSha: "head",
+      baseDir: treeDir(base),
+      headDir: treeDir({ ...base, ...head }),
+      changedFiles: changedFilesOf(base, head),
+      author: "someone",
+      reviews: [],
+      policy: {},
+      isTeamMember: async () => false,
+    },
+    { rules },
+  );
+}
+
 /** Builds what a change from `base` to `base + head` affects. */
 export async function buildChange(base: Tree, head: Tree, options: ChangeOptions = {}): Promise<BuildResult> {
   const headTree: Tree = { ...base, ...head };
-  const changedPaths = options.changed ?? Object.keys(head).filter((path) => base[path] !== head[path]);
-  const changedFiles: ChangedFile[] = changedPaths.map((path) => ({
-    path,
-    status: headTree[path] === null || headTree[path] === undefined ? "removed" : base[path] === undefined ? "added" : "modified",
-    addedLines: [],
-    hunks: [],
-  }));
+  const changedFiles = changedFilesOf(base, head, options.changed);
   return buildAffected({
     config: configSchema.parse({}),
     base: new FleetModel(treeDir(base)),

@@ -199,25 +199,23 @@ function lineContaining(model: FleetModel, at: { path: string; line: number }, n
   return index === -1 ? undefined : index + 1;
 }
 
-/** A kustomize error on the kustomization file, at the entry it names when it names one. */
+/** A kustomize error on the kustomization file, at the entry it names when it names one (innermost kustomization first). */
 function attributeError(plan: BuildPlan, model: FleetModel, error: string, fileName: string): BuildIssue {
-  const quoted = [...error.matchAll(/'([^']+)'|path\(([^)]+)\)|"([^"]+)"/g)].map((match) => match[1] ?? match[2] ?? match[3]!).reverse();
+  const message = `kustomize build failed: ${error}`;
+  const named = (value: string) => [`'${value}'`, `"${value}"`, `(${value})`].some((quoted) => error.includes(quoted));
   for (const folder of [...plan.closure.folders].reverse()) {
-    const kustomization = [...plan.closure.files].find((file) => KUSTOMIZATION_FILES.some((name) => file === (folder === "" ? name : `${folder}/${name}`)));
+    const kustomization = KUSTOMIZATION_FILES.map((name) => (folder === "" ? name : `${folder}/${name}`)).find((file) => plan.closure.files.has(file));
     if (!kustomization) continue;
     const repoPath = plan.tree.repoPath(kustomization);
     const lines = model.file(repoPath)?.lines ?? [];
-    for (const candidate of quoted) {
-      const index = lines.findIndex((line) => new RegExp(`^\\s*-?\\s*(path:\\s*)?["']?${escapeRegExp(candidate)}["']?\\s*$`).test(line));
-      if (index !== -1) return { rule: "kustomize-build", path: repoPath, line: index + 1, message: `kustomize build failed: ${error}` };
-    }
+    const index = lines.findIndex((line) => {
+      const entry = /^\s*(?:-\s*)?(?:path:\s*)?["']?([^"'\s#]+)["']?\s*(?:#.*)?$/.exec(line)?.[1];
+      return entry !== undefined && entry !== "-" && named(entry);
+    });
+    if (index !== -1) return { rule: "kustomize-build", path: repoPath, line: index + 1, message };
   }
   const root = plan.folder === "" ? fileName : `${plan.folder}/${fileName}`;
-  const path = plan.closure.files.has(root) ? plan.tree.repoPath(root) : (plan.flux?.doc.path ?? plan.tree.repoPath(root));
-  const line = plan.closure.files.has(root) ? 1 : (plan.flux?.doc.keyLine(["spec", "path"]) ?? plan.flux?.doc.startLine ?? 1);
-  return { rule: "kustomize-build", path, line, message: `kustomize build failed: ${error}` };
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  if (plan.closure.files.has(root)) return { rule: "kustomize-build", path: plan.tree.repoPath(root), line: 1, message };
+  const doc = plan.flux?.doc;
+  return { rule: "kustomize-build", path: doc?.path ?? plan.tree.repoPath(root), line: doc?.keyLine(["spec", "path"]) ?? doc?.startLine ?? 1, message };
 }
