@@ -62,7 +62,7 @@ export async function localFacts(options: LocalOptions): Promise<LocalFacts> {
       changedFilesBetween(repo, mergeBase, headSha),
       readPolicy((path) => git(repo, ["show", `${baseTip}:${path}`]).catch(() => undefined)),
     ]);
-    const teams = new Set(options.teams ?? []);
+    const teams = new Set((options.teams ?? []).map((team) => team.toLowerCase()));
     const repository = (await originRepository(repo)) ?? { owner: "local", name: repo.split("/").filter(Boolean).pop() ?? "repository" };
     const author = options.author ?? "";
     const facts: PullRequestFacts = {
@@ -76,7 +76,7 @@ export async function localFacts(options: LocalOptions): Promise<LocalFacts> {
       reviews: (options.approvedBy ?? []).map((user) => ({ user, state: "APPROVED", commitId: headSha })),
       policy,
       // Offline, team membership is what --teams says about the author, and nothing about anybody else.
-      isTeamMember: async (team, login) => login === author && teams.has(team),
+      isTeamMember: async (team, login) => login.toLowerCase() === author.toLowerCase() && teams.has(team.toLowerCase()),
       problems: [...base.problems, ...head.problems],
       specialFiles: head.special,
     };

@@ -6,7 +6,7 @@ import { parseConfig, type Config } from "./config.js";
 import { diffChangedFiles } from "./diff.js";
 import { FleetModel, isYamlPath, objectKey, type SourceDocument } from "./fleet.js";
 import { classifyImageUpdate, ownershipWaivedForImageUpdate } from "./imageupdate.js";
-import { evaluateOwnership } from "./ownership.js";
+import { evaluateOwnership, platformApproval } from "./ownership.js";
 import { touchesAddedLines } from "./patch.js";
 import { isExcluded, resolveTenants, territoryResolver } from "./tenants.js";
 import type {
@@ -62,8 +62,18 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
   problems.push(...headRun.problems);
 
   const { counted, preExisting } = classifyFindings(headRun.findings, baseRun.findings, changedFiles, builds);
-  const { kept, ignored } = applyExceptions(counted, head, builds.head);
-  const { kept: keptPreExisting } = applyExceptions(preExisting, head, builds.head);
+  const byPath = new Map(changedFiles.map((file) => [file.path, file]));
+  let approval: ReturnType<typeof platformApproval> | undefined;
+  const exceptions: ExceptionContext = {
+    head,
+    base,
+    headBuilds: builds.head,
+    baseBuilds: builds.base,
+    basePathOf: (path) => byPath.get(path)?.previousPath ?? path,
+    platformApproval: () => (approval ??= platformApproval(facts, config)),
+  };
+  const { kept, ignored } = await applyExceptions(counted, exceptions);
+  const { kept: keptPreExisting, ignored: ignoredPreExisting } = await applyExceptions(preExisting, exceptions);
 
   const diff = diffChangedFiles(changedFiles, base, head);
   const conclusion = problems.length > 0 || kept.some((finding) => finding.severity === "error") ? "failure" : "success";
@@ -73,7 +83,8 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
     title: titleFor(conclusion, kept, problems),
     findings: sortFindings(kept),
     preExisting: sortFindings(keptPreExisting),
-    ignored,
+    // Every exception in effect is listed, including those on findings the change does not touch.
+    ignored: [...ignored, ...ignoredPreExisting],
     ownership,
     builds: builds.head.map((build) => build.report),
     renderedDiff: builds.renderedDiff,
@@ -132,7 +143,8 @@ function runRules(rules: readonly Rule[], context: RuleContext, config: Config):
       continue;
     }
     for (const raw of found) {
-      if (isExcluded(config, raw.path)) continue;
+      // Ownership judges the policy files even where `exclude` matches them (see ownership.ts).
+      if (rule.meta.id !== "tenant-ownership" && isExcluded(config, raw.path)) continue;
       const severity: Severity = setting ?? raw.severity ?? rule.meta.defaultSeverity;
       const finding: Finding = { ...raw, rule: rule.meta.id, severity };
       findings.set(`${finding.rule}|${finding.path}|${finding.line}|${finding.message}`, finding);
@@ -166,36 +178,71 @@ function classifyFindings(head: Finding[], base: Finding[], changedFiles: Change
   return { counted, preExisting };
 }
 
-/** Objects annotated `fleet-warden.io/ignore: <rule>[,<rule>]` with a reason skip those rules; every exception is listed. */
-function applyExceptions(findings: Finding[], head: FleetModel, builds: Build[]): { kept: Finding[]; ignored: IgnoredFinding[] } {
+/** Rules no annotation can silence: the file being judged is written by the author being judged. */
+const NEVER_IGNORED = new Set(["tenant-ownership", "yaml-syntax"]);
+
+interface ExceptionContext {
+  head: FleetModel;
+  base: FleetModel;
+  headBuilds: Build[];
+  baseBuilds: Build[];
+  basePathOf(path: string): string;
+  /** Asked only when the pull request itself adds an exception. */
+  platformApproval(): Promise<{ approvedBy?: string; owners: string[] }>;
+}
+
+/**
+ * Objects annotated `fleet-warden.io/ignore: <rule>[,<rule>]` with a reason in `fleet-warden.io/ignore-reason`
+ * skip those rules, and every exception is listed. An exception the pull request adds takes effect only when a
+ * platform owner approved the head commit: otherwise a tenant could waive the policy in its own change.
+ */
+async function applyExceptions(findings: Finding[], context: ExceptionContext): Promise<{ kept: Finding[]; ignored: IgnoredFinding[] }> {
   const kept: Finding[] = [];
   const ignored: IgnoredFinding[] = [];
+  let approval: Awaited<ReturnType<ExceptionContext["platformApproval"]>> | undefined;
   for (const finding of findings) {
-    const annotations = annotationsFor(finding, head, builds);
-    const rules = String(annotations[IGNORE_ANNOTATION] ?? "")
-      .split(",")
-      .map((rule) => rule.trim());
-    if (!rules.includes(finding.rule)) {
+    const annotations = annotationsFor(finding, finding.path, context.head, context.headBuilds);
+    if (NEVER_IGNORED.has(finding.rule) || !exceptionRules(annotations).includes(finding.rule)) {
       kept.push(finding);
       continue;
     }
     const reason = annotations[IGNORE_REASON_ANNOTATION];
-    if (typeof reason === "string" && reason.trim() !== "") {
-      ignored.push({ finding, reason: reason.trim() });
-    } else {
+    if (typeof reason !== "string" || reason.trim() === "") {
       kept.push({ ...finding, message: `${finding.message} (the ${IGNORE_ANNOTATION} annotation needs a reason in ${IGNORE_REASON_ANNOTATION} to take effect)` });
+      continue;
+    }
+    const onBase = exceptionRules(annotationsFor(finding, context.basePathOf(finding.path), context.base, context.baseBuilds)).includes(finding.rule);
+    if (onBase) {
+      ignored.push({ finding, reason: reason.trim() });
+      continue;
+    }
+    approval ??= await context.platformApproval();
+    if (approval.approvedBy) {
+      ignored.push({ finding, reason: `${reason.trim()} (new exception; ${approval.approvedBy})` });
+    } else {
+      const who = approval.owners.length > 0 ? approval.owners.join(" or ") : "a platform owner (set platform.owners in .github/fleet-warden.yml)";
+      kept.push({ ...finding, message: `${finding.message} (this pull request adds a ${IGNORE_ANNOTATION} exception for it; the exception takes effect once ${who} approves the head commit)` });
     }
   }
   return { kept, ignored };
 }
 
-function annotationsFor(finding: Finding, head: FleetModel, builds: Build[]): Record<string, unknown> {
+function exceptionRules(annotations: Record<string, unknown>): string[] {
+  return String(annotations[IGNORE_ANNOTATION] ?? "")
+    .split(",")
+    .map((rule) => rule.trim())
+    .filter(Boolean);
+}
+
+/** The annotations of the object a finding is about: the rendered object of its build, else its source document. */
+function annotationsFor(finding: Finding, path: string, model: FleetModel, builds: Build[]): Record<string, unknown> {
   let object: Record<string, unknown> | undefined;
-  if (finding.build && finding.object) {
-    const key = objectKey(finding.object);
+  const key = finding.object ? objectKey(finding.object) : undefined;
+  if (finding.build && key) {
     object = builds.find((build) => build.report.name === finding.build)?.objects.find((rendered) => objectKey(rendered.ref) === key)?.object;
   }
-  object ??= head.documentAt(finding.path, finding.line)?.object;
+  if (!object && key) object = model.file(path)?.documents.find((doc) => doc.ref && objectKey(doc.ref) === key)?.object;
+  object ??= path === finding.path ? model.documentAt(path, finding.line)?.object : undefined;
   const metadata = (object?.metadata ?? {}) as Record<string, unknown>;
   const annotations = metadata.annotations;
   return annotations !== null && typeof annotations === "object" ? (annotations as Record<string, unknown>) : {};

@@ -43,6 +43,18 @@ export async function evaluateOwnership(facts: PullRequestFacts, config: Config,
 }
 
 /**
+ * Who on the platform side approved the pull request's head commit (or authored it), if anybody: a new
+ * `fleet-warden.io/ignore` exception takes effect only with the platform's consent, never the tenant's own.
+ */
+export async function platformApproval(facts: PullRequestFacts, config: Config): Promise<{ approvedBy?: string; owners: string[] }> {
+  const codeowners = facts.policy.codeowners ? parseCodeowners(facts.policy.codeowners.text) : { rules: [], notices: [] };
+  const { owners } = platformOwners(config, codeowners);
+  if (owners.length === 0 || facts.author === "") return { owners };
+  const approvedBy = await ownershipJudge(facts, [])(owners);
+  return { ...(approvedBy ? { approvedBy } : {}), owners };
+}
+
+/**
  * Every path the pull request touches, once: both sides of a rename, deleted files too. Excluded paths are not
  * evaluated, except the policy files: excluding `docs/**` must not let anybody rewrite `docs/CODEOWNERS`.
  */

@@ -1,0 +1,73 @@
+// fleet-warden.io/ignore exceptions: visible, reasoned, and never granted by the change that needs them.
+import { describe, expect, it } from "vitest";
+import { evaluateChange, type Tree } from "../helpers/fleet.js";
+
+const config = `tenants:
+  - name: dev-team
+    paths: ["apps/dev-team/**"]
+    namespaces: [apps]
+platform:
+  owners: ["@plat-lead"]
+`;
+const codeowners = "*  @plat-lead\n/apps/dev-team/  @dev-alice\n";
+
+const pod = (annotations: string, privileged: boolean) => `apiVersion: v1
+kind: Pod
+metadata:
+  name: agent
+  namespace: apps${annotations}
+spec:
+  containers:
+    - name: agent
+      image: ghcr.io/acme/agent:1.0.0
+      resources:
+        requests: {cpu: 10m, memory: 16Mi}
+        limits: {memory: 32Mi}
+      securityContext:
+        allowPrivilegeEscalation: false
+        privileged: ${privileged}
+`;
+
+const annotated = (rules: string, reason?: string) =>
+  `\n  annotations:\n    fleet-warden.io/ignore: ${rules}${reason ? `\n    fleet-warden.io/ignore-reason: "${reason}"` : ""}`;
+
+const base = (file: string): Tree => ({ ".github/fleet-warden.yml": config, ".github/CODEOWNERS": codeowners, "apps/dev-team/agent.yaml": file });
+
+describe("exceptions", () => {
+  it("honours an exception that the base branch already has, and lists it", async () => {
+    const exception = annotated("pod-privileged", "reads kernel counters");
+    const verdict = await evaluateChange(base(pod(exception, true)), { "apps/dev-team/agent.yaml": pod(exception, true).replace("1.0.0", "1.0.1") }, { author: "dev-alice" });
+    expect(verdict.findings.filter((finding) => finding.rule === "pod-privileged")).toEqual([]);
+    expect(verdict.ignored).toEqual([{ finding: expect.objectContaining({ rule: "pod-privileged", path: "apps/dev-team/agent.yaml" }), reason: "reads kernel counters" }]);
+    expect(verdict.conclusion).toBe("success");
+  });
+
+  it("does not let a pull request grant itself an exception without a platform owner's approval", async () => {
+    const head = { "apps/dev-team/agent.yaml": pod(annotated("pod-privileged", "debugging"), true) };
+    const verdict = await evaluateChange(base(pod("", false)), head, { author: "dev-alice" });
+    expect(verdict.conclusion).toBe("failure");
+    expect(verdict.ignored).toEqual([]);
+    expect(verdict.findings.find((finding) => finding.rule === "pod-privileged")?.message).toMatch(
+      /this pull request adds a fleet-warden\.io\/ignore exception for it; the exception takes effect once @plat-lead approves the head commit\)$/,
+    );
+
+    const approved = await evaluateChange(base(pod("", false)), head, { author: "dev-alice", approvedBy: ["plat-lead"] });
+    expect(approved.findings.filter((finding) => finding.rule === "pod-privileged")).toEqual([]);
+    expect(approved.ignored).toEqual([{ finding: expect.objectContaining({ rule: "pod-privileged" }), reason: "debugging (new exception; approval by @plat-lead)" }]);
+  });
+
+  it("needs a reason", async () => {
+    const verdict = await evaluateChange(base(pod("", false)), { "apps/dev-team/agent.yaml": pod(annotated("pod-privileged"), true) }, { author: "dev-alice" });
+    expect(verdict.findings.find((finding) => finding.rule === "pod-privileged")?.message).toMatch(/needs a reason in fleet-warden\.io\/ignore-reason to take effect\)$/);
+  });
+
+  it("can never silence ownership", async () => {
+    const verdict = await evaluateChange(
+      { ".github/fleet-warden.yml": config, ".github/CODEOWNERS": codeowners, "clusters/a.yaml": "a: 1\n" },
+      { "clusters/a.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  annotations:\n    fleet-warden.io/ignore: tenant-ownership\n    fleet-warden.io/ignore-reason: "trust me"\n` },
+      { author: "dev-alice", approvedBy: [] },
+    );
+    expect(verdict.findings.map((finding) => finding.rule)).toContain("tenant-ownership");
+    expect(verdict.ignored).toEqual([]);
+  });
+});
