@@ -1,6 +1,22 @@
 import { isYamlPath } from "../src/core/fleet.js";
 import { findImageMarkers, findImagePolicies } from "../src/core/image-markers.js";
-import type { Rule, RuleFinding } from "../src/core/types.js";
+import type { Rule, RuleContext, RuleFinding } from "../src/core/types.js";
+
+const MARKER_KEY = "$imagepolicy";
+
+/**
+ * Changed YAML files, and, when the change removes or renames an ImagePolicy (a changed file held one on
+ * the base side), every file with a marker: a deleted policy strands markers in files the change does not touch.
+ */
+function filesToScan(context: RuleContext): string[] {
+  const changed = context.changedFiles.filter((file) => file.status !== "removed" && isYamlPath(file.path)).map((file) => file.path);
+  const touchesPolicies = context.changedFiles.some((file) =>
+    (context.base.file(file.previousPath ?? file.path)?.documents ?? []).some((doc) => doc.ref?.kind === "ImagePolicy"),
+  );
+  if (!touchesPolicies) return changed;
+  const marked = context.head.yamlPaths().filter((path) => (context.head.readText(path) ?? "").includes(MARKER_KEY));
+  return [...new Set([...changed, ...marked])];
+}
 
 export const imageSetterMarker: Rule = {
   meta: {
@@ -12,23 +28,22 @@ export const imageSetterMarker: Rule = {
   },
   check(context) {
     const findings: RuleFinding[] = [];
-    for (const file of context.changedFiles) {
-      if (file.status === "removed" || !isYamlPath(file.path)) continue;
-      const source = context.head.file(file.path);
+    for (const path of filesToScan(context)) {
+      const source = context.head.file(path);
       if (!source) continue;
       const { markers, problems } = findImageMarkers(source.lines);
       const objectAt = (line: number) => {
-        const ref = context.head.documentAt(file.path, line)?.ref;
+        const ref = context.head.documentAt(path, line)?.ref;
         return ref ? { object: ref } : {};
       };
       for (const problem of problems) {
-        findings.push({ path: file.path, line: problem.line, endLine: problem.line, message: `Image automation ignores this marker: ${problem.message}.`, ...objectAt(problem.line) });
+        findings.push({ path, line: problem.line, endLine: problem.line, message: `Image automation ignores this marker: ${problem.message}.`, ...objectAt(problem.line) });
       }
       for (const marker of markers) {
         if (findImagePolicies(context.head, marker.policy).length > 0) continue;
         const policy = `${marker.policy.namespace}:${marker.policy.name}`;
         findings.push({
-          path: file.path,
+          path,
           line: marker.line,
           endLine: marker.line,
           message: `The image policy marker names ImagePolicy ${policy}, which this repository does not define: image automation never updates this value.`,

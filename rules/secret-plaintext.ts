@@ -1,6 +1,6 @@
 import { describeRef } from "../src/core/fleet.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
-import { locatedDocument } from "./lib/flux-graph.js";
+import { asRecord, locatedDocument } from "./lib/flux-graph.js";
 import { findingOn } from "./lib/objects.js";
 
 /** Credentials recognisable by their shape, named for the message (the value itself is never repeated). */
@@ -18,6 +18,7 @@ const CREDENTIAL_PATTERNS: Array<{ name: string; pattern: RegExp }> = [
   { name: "a Stripe secret key", pattern: /\b[sr]k_live_[0-9A-Za-z]{24,}\b/ },
 ];
 
+const KUSTOMIZATION_FILE = /(^|\/)(kustomization\.ya?ml|Kustomization)$/;
 /** A SOPS-encrypted value: ENC[AES256_GCM,data:…]. */
 const SOPS_VALUE = /^ENC\[[A-Z0-9_]+,data:/;
 /** A Flux postBuild variable standing for the whole value: it is filled in from elsewhere at apply time. */
@@ -51,6 +52,22 @@ export const secretPlaintext: Rule = {
           ),
         );
       }
+    }
+    // kustomize's secretGenerator literals end up as Secret data: they are plaintext in the repository.
+    for (const doc of context.changedDocuments) {
+      if (!KUSTOMIZATION_FILE.test(doc.path) || !Array.isArray(asRecord(doc.value).secretGenerator)) continue;
+      (asRecord(doc.value).secretGenerator as unknown[]).forEach((generator, index) => {
+        const literals = asRecord(generator).literals;
+        if (!Array.isArray(literals) || literals.every((literal) => typeof literal === "string" && holdsNoPlaintext({ value: literal.replace(/^[^=]*=/, "") }))) return;
+        const name = asRecord(generator).name;
+        const line = doc.keyLine(["secretGenerator", index, "literals"]) ?? doc.startLine;
+        findings.push({
+          path: doc.path,
+          line,
+          endLine: line,
+          message: `secretGenerator ${typeof name === "string" ? name : `#${index + 1}`} holds plaintext literals: generate the Secret from a SOPS-encrypted file instead.`,
+        });
+      });
     }
     for (const file of context.changedFiles) {
       if (file.status === "removed") continue;

@@ -85,4 +85,14 @@ describe("image-setter-marker", () => {
     const verdict = await evaluateChange(base, head, { rules: [imageSetterMarker] });
     expect(verdict.findings.map((finding) => `${finding.path}:${finding.line} ${finding.severity}`)).toEqual(["apps/base/deployment.yaml:11 error"]);
   });
+
+  it("finds markers stranded in untouched files when the change deletes the ImagePolicy they name", async () => {
+    const marked = deployment('ghcr.io/stefanprodan/podinfo:6.7.0 # {"$imagepolicy": "flux-system:podinfo"}');
+    const base = { "clusters/production/image-policies.yaml": policies, "apps/base/deployment.yaml": marked };
+    const head = { "clusters/production/image-policies.yaml": policies.split("---\n")[1]! };
+    const verdict = await evaluateChange(base, head, { rules: [imageSetterMarker] });
+    expect(verdict.findings.map((finding) => `${finding.path}:${finding.line} ${finding.message}`)).toEqual([
+      "apps/base/deployment.yaml:11 The image policy marker names ImagePolicy flux-system:podinfo, which this repository does not define: image automation never updates this value.",
+    ]);
+  });
 });

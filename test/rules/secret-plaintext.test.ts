@@ -59,4 +59,22 @@ describe("secret-plaintext", () => {
     ]);
     for (const secretText of [githubToken, slackToken, awsKeyId]) expect(JSON.stringify(findings)).not.toContain(secretText);
   });
+
+  it("flags secretGenerator literals, but not generated Secrets whose literals Flux substitutes", () => {
+    const kustomization = [
+      "apiVersion: kustomize.config.k8s.io/v1beta1",
+      "kind: Kustomization",
+      "secretGenerator:",
+      "  - name: from-env",
+      "    literals:",
+      "      - password=${DB_PASSWORD}",
+      "  - name: db-credentials",
+      "    literals:",
+      "      - password=hunter2",
+      "",
+    ].join("\n");
+    expect(check({ "apps/base/kustomization.yaml": kustomization })).toEqual([
+      { path: "apps/base/kustomization.yaml", line: 8, endLine: 8, message: "secretGenerator db-credentials holds plaintext literals: generate the Secret from a SOPS-encrypted file instead." },
+    ]);
+  });
 });
