@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { schema } from "../../rules/schema.js";
+import { deployment, evaluateTrees, fluxKustomization } from "../build/helpers.js";
+
+const app = { "app/kustomization.yaml": "resources:\n  - deployment.yaml\n", "app/deployment.yaml": deployment("web") };
+const findings = async (head: Record<string, string>) =>
+  (await evaluateTrees(app, head, [schema])).findings.map(({ severity, path, line, message, build }) => ({ severity, path, line, message, build }));
+
+describe("schema", () => {
+  it("passes valid Kubernetes objects", async () => {
+    expect(await findings({ "app/deployment.yaml": deployment("web", "nginx:1.28") })).toEqual([]);
+  });
+
+  it("rejects an unknown field on the line that holds it", async () => {
+    const typo = deployment("web").replace("          image: nginx:1.27\n", "          image: nginx:1.27\n          imagePullPolice: Always\n");
+    expect(await findings({ "app/deployment.yaml": typo })).toEqual([
+      {
+        severity: "error",
+        path: "app/deployment.yaml",
+        line: 17,
+        message: "Deployment web: spec.template.spec.containers[0].imagePullPolice is not a field of the apps/v1 Deployment schema.",
+        build: "app",
+      },
+    ]);
+  });
+
+  it("rejects a wrong type and a missing required field", async () => {
+    const broken = deployment("web").replace("spec:\n  selector:\n    matchLabels:\n      app: web\n", "spec:\n  replicas: two\n");
+    expect(await findings({ "app/deployment.yaml": broken })).toEqual([
+      { severity: "error", path: "app/deployment.yaml", line: 5, message: "Deployment web: spec.selector is required by the apps/v1 Deployment schema.", build: "app" },
+      { severity: "error", path: "app/deployment.yaml", line: 6, message: "Deployment web: spec.replicas must be integer.", build: "app" },
+    ]);
+  });
+
+  it("validates Flux objects strictly, and leaves free-form fields alone", async () => {
+    const head = {
+      "app/kustomization.yaml": "resources:\n  - deployment.yaml\n  - sync.yaml\n  - release.yaml\n",
+      "app/sync.yaml": fluxKustomization("tenant", { path: "./tenant", prune: true, targetNamespce: "team" }),
+      "app/release.yaml": [
+        "apiVersion: helm.toolkit.fluxcd.io/v2",
+        "kind: HelmRelease",
+        "metadata:",
+        "  name: podinfo",
+        "spec:",
+        "  interval: 10m",
+        "  chart:",
+        "    spec:",
+        "      chart: podinfo",
+        "      sourceRef:",
+        "        kind: HelmRepository",
+        "        name: podinfo",
+        "  values:",
+        "    anything:",
+        "      goes: here",
+        "",
+      ].join("\n"),
+    };
+    expect(await findings(head)).toEqual([
+      {
+        severity: "error",
+        path: "app/sync.yaml",
+        line: 13,
+        message: "Kustomization flux-system/tenant: spec.targetNamespce is not a field of the kustomize.toolkit.fluxcd.io/v1 Kustomization schema.",
+        build: "app",
+      },
+    ]);
+  });
+
+  it("does not judge kinds no schema package covers", async () => {
+    const issuer = "apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: letsencrypt\nspec:\n  anyField: true\n";
+    expect(await findings({ "app/kustomization.yaml": "resources:\n  - issuer.yaml\n", "app/issuer.yaml": issuer })).toEqual([]);
+  });
+});
