@@ -1,7 +1,8 @@
 import { describeRef } from "../src/core/fleet.js";
 import type { Rule } from "../src/core/types.js";
 import { findingOn } from "./lib/objects.js";
-import { isClusterScoped, replaceValueFix, tenantObjects } from "./lib/tenancy.js";
+import { replaceValueFix } from "./lib/flux-graph.js";
+import { isClusterScoped, tenantObjects } from "./lib/tenancy.js";
 
 export const tenantNamespace: Rule = {
   meta: {

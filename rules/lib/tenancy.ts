@@ -6,8 +6,9 @@ import { parse as parseYaml } from "yaml";
 import type { FleetModel, KubeObject, SourceDocument } from "../../src/core/fleet.js";
 import { specOf, sourcesThisRepository, normalizeRepoPath } from "../../src/core/flux.js";
 import type { Fix, ObjectRef, RuleContext, TenantInfo } from "../../src/core/types.js";
-import type { YamlPath } from "../../src/core/yaml.js";
-import { indentOf, objectsToCheck, type LocatedObject } from "./objects.js";
+import { insertUnderFix, replaceValueFix } from "./flux-graph.js";
+import { objectsToCheck, type LocatedObject } from "./objects.js";
+import { isPatchDocument } from "./workloads.js";
 
 export const TENANT_LABEL = "toolkit.fluxcd.io/tenant";
 
@@ -131,25 +132,7 @@ export function tenantObjects(context: RuleContext): TenantTarget[] {
 
 /** A source document (not a rendered object) from a file that some kustomization uses as a patch. */
 function isPatchSource(context: RuleContext, target: LocatedObject): boolean {
-  return target.build === undefined && patchFiles(context.head).has(target.path);
-}
-
-const patchFilesCache = new WeakMap<FleetModel, Set<string>>();
-
-function patchFiles(model: FleetModel): Set<string> {
-  let files = patchFilesCache.get(model);
-  if (files) return files;
-  files = new Set();
-  for (const path of model.paths().filter((candidate) => KUSTOMIZATION_FILES.includes(posix.basename(candidate)))) {
-    const kustomization = (model.file(path)?.documents[0]?.value ?? {}) as Record<string, unknown>;
-    for (const entry of patchEntries(kustomization)) {
-      if (typeof entry.path !== "string") continue;
-      const resolved = normalizeRepoPath(posix.join(posix.dirname(path), entry.path));
-      if (resolved !== undefined) files.add(resolved);
-    }
-  }
-  patchFilesCache.set(model, files);
-  return files;
+  return target.build === undefined && target.doc !== undefined && isPatchDocument(context.head, target.doc);
 }
 
 /** A kustomization's patches of every generation, as `{patch?: text, path?: file, target?}` entries. */
@@ -167,33 +150,15 @@ export function specValue(object: KubeObject, field: string): unknown {
 }
 
 /**
- * A fix that sets `spec.<field>: <value>` in the object's source document: replaces the field's line
- * when the source has it (and the rendered value is the source's), else adds a line right under `spec:`
- * at the indentation of its first key. Undefined when the source cannot be edited that way (the value
- * comes from a patch, a flow-style spec, a multi-line value).
+ * A fix that sets `spec.<field>: <value>` in the object's source document: rewrites the field's line when
+ * the source has it (and the rendered value is the source's), else adds a line as the first key of `spec:`.
+ * Undefined when the value comes from elsewhere (a patch) or the source cannot be edited line by line.
  */
 export function setSpecFieldFix(target: LocatedObject, field: string, value: string, description: string): Fix | undefined {
   const doc = target.doc;
-  if (!doc || !doc.object) return undefined;
-  const sourceValue = specValue(doc.object, field);
-  if (sourceValue !== specValue(target.object, field)) return undefined;
+  if (!doc?.object || specValue(doc.object, field) !== specValue(target.object, field)) return undefined;
   if (doc.keyLine(["spec", field]) !== undefined) return replaceValueFix(doc, ["spec", field], value, description);
-  const specLine = doc.keyLine(["spec"]);
-  const spec = doc.object.spec;
-  const firstKey = spec !== null && typeof spec === "object" && !Array.isArray(spec) ? Object.keys(spec)[0] : undefined;
-  const firstKeyLine = firstKey === undefined ? undefined : doc.keyLine(["spec", firstKey]);
-  if (specLine === undefined || firstKeyLine === undefined || firstKeyLine <= specLine) return undefined;
-  const specText = doc.file.lines[specLine - 1] ?? "";
-  return { line: specLine, endLine: specLine, replacement: `${specText}\n${indentOf(doc, firstKeyLine)}${field}: ${value}`, description };
-}
-
-/** A fix rewriting the block-style line `key: value` at `path`; undefined for flow style or a value spanning lines. */
-export function replaceValueFix(doc: SourceDocument, path: YamlPath, value: string, description: string): Fix | undefined {
-  const line = doc.keyLine(path);
-  const key = path[path.length - 1];
-  if (line === undefined || typeof key !== "string" || doc.valueEndLine(path) !== line) return undefined;
-  if (!(doc.file.lines[line - 1] ?? "").trimStart().startsWith(`${key}:`)) return undefined;
-  return { line, endLine: line, replacement: `${indentOf(doc, line)}${key}: ${value}`, description };
+  return insertUnderFix(doc, ["spec"], [`${field}: ${value}`], description);
 }
 
 // ---- Controller flags ----

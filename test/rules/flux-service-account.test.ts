@@ -31,7 +31,7 @@ describe("flux-service-account", () => {
     const [finding] = check({ head: { "tenants/base/dev-team/sync.yaml": tenantSync(["  serviceAccountName: kustomize-controller  # temporary", ...SYNC_SPEC]) }, config: DEV_TEAM_CONFIG });
     expect(finding?.line).toBe(18);
     expect(finding?.message).toBe("Kustomization apps/dev-team deploys for tenant dev-team as service account kustomize-controller, not the tenant's account dev-team.");
-    expect(finding?.fix).toEqual({ line: 18, endLine: 18, replacement: "  serviceAccountName: dev-team", description: "Impersonate the tenant's service account dev-team" });
+    expect(finding?.fix).toEqual({ line: 18, endLine: 18, replacement: "  serviceAccountName: dev-team  # temporary", description: "Impersonate the tenant's service account dev-team" });
   });
 
   it("keeps the file's indentation for a HelmRelease recognised by its tenant territory", () => {
