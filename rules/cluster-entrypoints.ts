@@ -28,7 +28,7 @@ export const clusterEntrypoints: Rule = {
       const cluster = doc.path.split("/")[1];
       findings.push(
         findingOn(
-          locatedDocument(context, doc),
+          locatedDocument(context, doc, doc.ref),
           ["kind"],
           `${describeRef(doc.ref)} is applied directly from the entrypoint of cluster ${cluster}; move it under infrastructure/ or the tenant's folder and point a Flux Kustomization at it.`,
         ),

@@ -40,15 +40,16 @@ export const secretPlaintext: Rule = {
   check(context) {
     const findings: RuleFinding[] = [];
     for (const doc of context.changedDocuments) {
-      if (!doc.object || doc.ref?.kind !== "Secret" || doc.ref.apiVersion !== "v1" || doc.object.sops !== undefined) continue;
+      const ref = doc.ref;
+      if (!doc.object || ref?.kind !== "Secret" || ref.apiVersion !== "v1" || doc.object.sops !== undefined) continue;
       for (const field of ["data", "stringData"] as const) {
         const values = doc.object[field];
         if (values === null || typeof values !== "object" || holdsNoPlaintext(values as Record<string, unknown>)) continue;
         findings.push(
           findingOn(
-            locatedDocument(context, doc),
+            locatedDocument(context, doc, ref),
             [field],
-            `${describeRef(doc.ref)} holds plaintext ${field} (no SOPS metadata): encrypt it with sops before committing, and rotate the values if they were ever pushed.`,
+            `${describeRef(ref)} holds plaintext ${field} (no SOPS metadata): encrypt it with sops before committing, and rotate the values if they were ever pushed.`,
           ),
         );
       }

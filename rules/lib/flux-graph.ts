@@ -85,11 +85,14 @@ export function findingOnSpec(
   return findingOn(locatedDocument(context, origin.doc, object.ref), nearestKeyPath(origin), message, extra);
 }
 
-/** A source document as a LocatedObject, for findingOn. */
-export function locatedDocument(context: RuleContext, doc: SourceDocument, ref: ObjectRef | undefined = doc.ref): LocatedObject {
+/**
+ * A source document as a LocatedObject, for findingOn. `ref` names the object the finding is about: the
+ * document's own, or, for a patch document (possibly a bare JSON6902 list), the object it patches.
+ */
+export function locatedDocument(context: RuleContext, doc: SourceDocument, ref: ObjectRef): LocatedObject {
   return {
-    object: doc.object ?? ({ apiVersion: "", kind: "", metadata: {} } as LocatedObject["object"]),
-    ref: ref ?? { apiVersion: "", kind: "", name: "" },
+    object: doc.object ?? { apiVersion: ref.apiVersion, kind: ref.kind, metadata: {} },
+    ref,
     path: doc.path,
     doc,
     line: doc.startLine,
@@ -124,7 +127,7 @@ export function insertUnderFix(doc: SourceDocument, path: YamlPath, block: strin
   };
 }
 
-/** A fix replacing the scalar value of `key` on its line, keeping indentation, quotes style aside, and comments. */
+/** A fix replacing the scalar at `keyPath` on its line, keeping the key, its indentation and any trailing comment. */
 export function replaceValueFix(doc: SourceDocument, keyPath: YamlPath, value: string, description: string): RuleFinding["fix"] {
   const line = doc.keyLine(keyPath);
   const key = keyPath[keyPath.length - 1];
