@@ -89,4 +89,18 @@ describe("rbac-cluster-admin", () => {
     const tree = corpusTree("flux2-multi-tenancy/main");
     expect(check({ head: tree, base: tree })).toEqual([]);
   });
+
+  it("flags that RoleBinding once a config hands tenants/base/dev-team/ to the tenant (DESIGN's example config)", () => {
+    const tree = corpusTree("flux2-multi-tenancy/main");
+    if (Object.keys(tree).length === 0) return;
+    const config = { tenants: [{ name: "dev-team", paths: ["tenants/base/dev-team/**", "tenants/*/dev-team/**"], namespaces: ["apps"], serviceAccount: "dev-team" }] };
+    expect(check({ head: tree, base: tree, config }).map((finding) => [finding.path, finding.line, finding.message, finding.fix?.replacement])).toEqual([
+      [
+        "tenants/base/dev-team/rbac.yaml",
+        29,
+        "RoleBinding apps/gotk-reconciler binds cluster-admin in tenant dev-team's territory: only the platform team may grant cluster-admin.",
+        "  name: admin",
+      ],
+    ]);
+  });
 });

@@ -119,4 +119,11 @@ describe("tenant-cluster-scoped", () => {
     const tree = corpusTree("flux2-multi-tenancy/main");
     expect(check({ head: tree, base: tree })).toEqual([]);
   });
+
+  it("flags the tenant's Namespace once a config hands tenants/base/dev-team/ to the tenant (DESIGN's example config)", () => {
+    const tree = corpusTree("flux2-multi-tenancy/main");
+    if (Object.keys(tree).length === 0) return;
+    const config = { tenants: [{ name: "dev-team", paths: ["tenants/base/dev-team/**", "tenants/*/dev-team/**"], namespaces: ["apps"], serviceAccount: "dev-team" }] };
+    expect(check({ head: tree, base: tree, config }).map((finding) => [finding.path, finding.line, finding.object?.kind])).toEqual([["tenants/base/dev-team/rbac.yaml", 3, "Namespace"]]);
+  });
 });
