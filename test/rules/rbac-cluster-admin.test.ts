@@ -85,6 +85,18 @@ describe("rbac-cluster-admin", () => {
     expect(verdict.findings.map((finding) => [finding.rule, finding.severity, finding.line])).toEqual([["rbac-cluster-admin", "error", 8]]);
   });
 
+  it("honours a fleet-warden.io/ignore exception that already exists on the base, and lists it (end to end)", async () => {
+    const annotated = (role: string) =>
+      binding("ClusterRoleBinding", role).replace(
+        "  name: dev-team-debug\n",
+        "  name: dev-team-debug\n  annotations:\n    fleet-warden.io/ignore: rbac-cluster-admin\n    fleet-warden.io/ignore-reason: break-glass access until INC-1234 is closed\n",
+      );
+    const base = { ".github/fleet-warden.yml": DEV_TEAM_CONFIG_YAML, "apps/dev-team/staging/debug-access.yaml": annotated("view") };
+    const verdict = await evaluateChange(base, { "apps/dev-team/staging/debug-access.yaml": annotated("cluster-admin") }, { rules: [rbacClusterAdmin] });
+    expect(verdict.findings).toEqual([]);
+    expect(verdict.ignored.map((entry) => [entry.finding.rule, entry.finding.line, entry.reason])).toEqual([["rbac-cluster-admin", 11, "break-glass access until INC-1234 is closed"]]);
+  });
+
   it("is silent on the flux2-multi-tenancy corpus, whose cluster-admin RoleBinding is platform territory", () => {
     const tree = corpusTree("flux2-multi-tenancy/main");
     expect(check({ head: tree, base: tree })).toEqual([]);
