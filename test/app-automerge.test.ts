@@ -141,6 +141,17 @@ describe("auto-merge of image updates", () => {
     expect(github.merges).toEqual([{ sha: github.headSha, merge_method: "squash" }]);
   });
 
+  it("does not merge a pull request turned into a draft while its checks ran", async () => {
+    github = new FakeGitHub({ base, head: bump, ...imageUpdate });
+    const ci = otherCheck(github, "in_progress");
+    const app = testApp();
+    await app.deliver("pull_request", github.payload("pull_request", "opened"));
+    github.pull.draft = true;
+    Object.assign(ci, { status: "completed", conclusion: "success" });
+    await app.deliver("check_suite", checkSuiteCompleted(github));
+    expect(mergeCalls(github)).toEqual([]);
+  });
+
   it("does not merge when another check failed, and says which", async () => {
     github = new FakeGitHub({ base, head: bump, ...imageUpdate });
     otherCheck(github, "completed", "failure");

@@ -64,6 +64,8 @@ export class AutoMerger {
     if (data.state !== "open") return "none";
     const pull = pullRequestInfo(data);
     if (pull.headSha !== evaluation.headSha || pull.baseSha !== evaluation.baseSha) return "evaluate";
+    // Turned into a draft after the evaluation: it is evaluated again when it is ready for review.
+    if (pull.draft) return "none";
     return this.tryMerge(octokit, repo, evaluation);
   }
 
