@@ -1,8 +1,8 @@
 import { describeRef } from "../src/core/fleet.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
 import type { YamlPath } from "../src/core/yaml.js";
-import { findingOn, objectsToCheck, type LocatedObject } from "./lib/objects.js";
-import { clusterControllers, refusesCrossNamespaceRefs, tenantOfFluxObject } from "./lib/tenancy.js";
+import { findingOn, type LocatedObject } from "./lib/objects.js";
+import { clusterControllers, locatedObjects, refusesCrossNamespaceRefs, tenantOfFluxObject } from "./lib/tenancy.js";
 
 interface ReferenceField {
   path: string[];
@@ -45,7 +45,7 @@ export const fluxCrossNamespaceRef: Rule = {
   },
   check(context) {
     const clusters = clusterControllers(context.head);
-    return objectsToCheck(context).flatMap((target) => {
+    return locatedObjects(context).flatMap((target) => {
       const references = REFERENCES[target.ref.kind];
       const namespace = target.ref.namespace;
       if (!references || !target.ref.apiVersion.startsWith(`${references.group}/`) || !namespace) return [];

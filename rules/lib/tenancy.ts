@@ -111,10 +111,22 @@ export interface TenantTarget {
   isPatch: boolean;
 }
 
+const locatedCache = new WeakMap<RuleContext, LocatedObject[]>();
+
+/** objectsToCheck, computed once per evaluation side for all the tenant rules. */
+export function locatedObjects(context: RuleContext): LocatedObject[] {
+  let located = locatedCache.get(context);
+  if (!located) {
+    located = objectsToCheck(context);
+    locatedCache.set(context, located);
+  }
+  return located;
+}
+
 /** Every Flux Kustomization / HelmRelease to judge, with the tenant it deploys for. */
 export function tenantDeployers(context: RuleContext): TenantTarget[] {
   if (context.tenants.length === 0) return [];
-  return objectsToCheck(context).flatMap((target) => {
+  return locatedObjects(context).flatMap((target) => {
     if (!isFluxDeployer(target.ref)) return [];
     const tenant = tenantOfFluxObject(context, target);
     return tenant ? [{ target, tenant, isPatch: isPatchSource(context, target) }] : [];
@@ -124,7 +136,7 @@ export function tenantDeployers(context: RuleContext): TenantTarget[] {
 /** Every object that comes from a tenant's territory (source file or build), with that tenant; patches are not objects. */
 export function tenantObjects(context: RuleContext): TenantTarget[] {
   if (context.tenants.length === 0) return [];
-  return objectsToCheck(context).flatMap((target) => {
+  return locatedObjects(context).flatMap((target) => {
     const tenant = tenantOfObject(context, target);
     return tenant && !isPatchSource(context, target) ? [{ target, tenant, isPatch: false }] : [];
   });
@@ -190,8 +202,19 @@ const CLUSTER_FLUX_DIR = /^clusters\/(.+)\/flux-system\/[^/]+$/;
 const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 const ARGS_PATH = /^\/spec\/template\/spec\/containers\/\d+\/args(?:\/(\d+|-))?$/;
 
+const controllersCache = new WeakMap<FleetModel, ClusterControllers[]>();
+
 /** The Flux controllers of each cluster (clusters/<name>/flux-system) and the args they run with. */
 export function clusterControllers(model: FleetModel): ClusterControllers[] {
+  let clusters = controllersCache.get(model);
+  if (!clusters) {
+    clusters = readClusterControllers(model);
+    controllersCache.set(model, clusters);
+  }
+  return clusters;
+}
+
+function readClusterControllers(model: FleetModel): ClusterControllers[] {
   const dirs = new Map<string, string>();
   for (const path of model.paths()) {
     const match = CLUSTER_FLUX_DIR.exec(path);
