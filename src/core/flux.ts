@@ -4,7 +4,7 @@ import type { FleetModel, SourceDocument } from "./fleet.js";
 
 export const FLUX_SYSTEM = "flux-system";
 
-export function specOf(doc: SourceDocument): Record<string, unknown> {
+export function specOf(doc: Pick<SourceDocument, "object">): Record<string, unknown> {
   const spec = doc.object?.spec;
   return spec !== null && typeof spec === "object" && !Array.isArray(spec) ? (spec as Record<string, unknown>) : {};
 }
@@ -21,7 +21,7 @@ export function normalizeRepoPath(path: string): string | undefined {
  * (the one `flux bootstrap` creates for the fleet repository itself), or a GitRepository whose
  * URL names this repository.
  */
-export function sourcesThisRepository(doc: SourceDocument, model: FleetModel, repository?: { owner: string; name: string }): boolean {
+export function sourcesThisRepository(doc: Pick<SourceDocument, "object" | "ref">, model: FleetModel, repository?: { owner: string; name: string }): boolean {
   const sourceRef = (specOf(doc).sourceRef ?? {}) as Record<string, unknown>;
   if (sourceRef.kind !== undefined && sourceRef.kind !== "GitRepository") return false;
   const name = typeof sourceRef.name === "string" ? sourceRef.name : undefined;

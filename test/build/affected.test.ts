@@ -90,3 +90,29 @@ describe("affected set", () => {
     ]);
   });
 });
+
+describe("Kustomizations rendered by Kustomizations", () => {
+  const pathPatch = (path: string) => `  - target:\n      kind: Kustomization\n    patch: |\n      - op: replace\n        path: /spec/path\n        value: ${path}\n`;
+  const tenants = {
+    "clusters/prod/tenants.yaml": fluxKustomization("tenants", { path: "./tenants/prod" }),
+    "clusters/dev/tenants.yaml": fluxKustomization("tenants", { path: "./tenants/dev" }),
+    "tenants/base/kustomization.yaml": "resources:\n  - sync.yaml\n",
+    "tenants/base/sync.yaml": fluxKustomization("team", { path: "./team/base", sourceRef: { kind: "GitRepository", name: "flux-system", namespace: "flux-system" } }, "apps"),
+    "tenants/prod/kustomization.yaml": `resources:\n  - ../base\npatches:\n${pathPatch("./team/prod")}`,
+    "tenants/dev/kustomization.yaml": `resources:\n  - ../base\npatches:\n${pathPatch("./team/dev")}`,
+    "team/prod/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: prod\n",
+    "team/dev/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dev\n",
+  };
+
+  it("builds the tenant Kustomization as each cluster's overlay renders it, and only where the change reaches", async () => {
+    const result = await buildChange(tenants, { "team/prod/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: prod-2\n" });
+    expect(result.head.map((build) => build.report)).toEqual([{ name: "apps/team (clusters/prod)", path: "team/prod", ok: true, objects: 1 }]);
+    expect(result.renderedDiff.map((diff) => diff.changes.map((change) => `${change.change} ${change.ref.name}`))).toEqual([["added prod-2", "removed prod"]]);
+  });
+
+  it("rebuilds the tenant Kustomization when its parent's overlay changes it", async () => {
+    const result = await buildChange(tenants, { "tenants/dev/kustomization.yaml": `resources:\n  - ../base\npatches:\n${pathPatch("./team/prod")}` });
+    expect(result.head.map((build) => build.report.name).sort()).toEqual(["apps/team (clusters/dev)", "flux-system/tenants (clusters/dev)"]);
+    expect(result.head.find((build) => build.report.name === "apps/team (clusters/dev)")?.report.path).toBe("team/prod");
+  });
+});

@@ -2,7 +2,7 @@
 // on a copy, as Flux would: no issue, and the objects Flux would apply.
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { planBuilds } from "../../src/core/build/plan.js";
+import { planSide } from "../../src/core/build/index.js";
 import { renderPlan } from "../../src/core/build/render.js";
 import { FleetModel } from "../../src/core/fleet.js";
 import { copyDir, recordingEngine, repository } from "./helpers.js";
@@ -53,9 +53,9 @@ const expected: Record<string, { builds: Record<string, number>; notes: number }
 describe.skipIf(!existsSync(CORPUS))("the corpus builds as Flux would", () => {
   it.each(Object.keys(expected))("%s", async (name) => {
     const model = new FleetModel(copyDir(`${CORPUS}/${name}`));
-    const { plans, notes } = planBuilds({ model, repository, specialFiles: [] });
     const engine = recordingEngine();
-    const builds = await Promise.all(plans.map((plan) => renderPlan(plan, model, engine)));
+    const { plans, notes, built } = await planSide({ model, repository, specialFiles: [] }, engine);
+    const builds = await Promise.all(plans.map((plan) => built.get(plan) ?? renderPlan(plan, model, engine)));
     expect(builds.flatMap((build) => build.issues)).toEqual([]);
     expect(builds.every((build) => build.report.ok)).toBe(true);
     expect(Object.fromEntries(builds.map((build) => [build.report.name, build.objects.length]))).toEqual(expected[name]!.builds);

@@ -97,9 +97,7 @@ export function fluxKustomization(name: string, spec: Record<string, unknown>, n
     `  namespace: ${namespace}`,
     "spec:",
     "  interval: 10m",
-    "  sourceRef:",
-    "    kind: GitRepository",
-    "    name: flux-system",
+    ...(spec.sourceRef ? [] : ["  sourceRef:", "    kind: GitRepository", "    name: flux-system"]),
   ];
   // JSON is YAML: each spec field on one line.
   const fields = Object.entries(spec).map(([key, value]) => `  ${key}: ${JSON.stringify(value)}`);

@@ -4,10 +4,21 @@ import { isDeepStrictEqual } from "node:util";
 import { structuredPatch } from "diff";
 import { stringify } from "yaml";
 import type { Config } from "../config.js";
-import { describeRef, objectKey, type FleetModel } from "../fleet.js";
+import { describeRef, objectKey, type FleetModel, type SourceDocument } from "../fleet.js";
 import type { Build, BuildIssue, ChangedFile, ObjectChange, RenderedDiff, RenderedObject, SpecialFile } from "../types.js";
 import { findKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
-import { planBuilds, planInputs, type BuildPlan } from "./plan.js";
+import {
+  finishPlans,
+  planFlux,
+  planInputs,
+  planPlainRoots,
+  renderedFluxTargets,
+  rendersFluxKustomizations,
+  sourceFluxTargets,
+  type BuildPlan,
+  type PlanInput,
+} from "./plan.js";
+import type { SourceTree } from "./tree.js";
 import { renderPlan } from "./render.js";
 import { loadSchemas } from "./schema.js";
 
@@ -38,8 +49,11 @@ const DANGEROUS_PRUNE_KINDS = new Set(["Namespace", "PersistentVolumeClaim", "Cu
 
 export async function buildAffected(input: BuildInput): Promise<BuildResult> {
   const engine = input.engine === undefined ? findKustomize() : (input.engine ?? undefined);
-  const basePlan = planBuilds({ model: input.base, repository: input.repository, specialFiles: [] });
-  const headPlan = planBuilds({ model: input.head, repository: input.repository, specialFiles: input.specialFiles ?? [] });
+  const planInput = (model: FleetModel, specialFiles: readonly SpecialFile[]): PlanInput => ({ model, repository: input.repository, specialFiles });
+  const [basePlan, headPlan] = await Promise.all([
+    planSide(planInput(input.base, []), engine, input.limits),
+    planSide(planInput(input.head, input.specialFiles ?? []), engine, input.limits),
+  ]);
   const affected = affectedNames(basePlan.plans, headPlan.plans, input.changedFiles);
   const notes = [...new Set(headPlan.notes)];
   const baseTasks = basePlan.plans.filter((plan) => affected.has(plan.name));
@@ -50,9 +64,16 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
       notes.push(`No kustomize found (KUSTOMIZE_BIN, kustomize or kubectl): ${skipped.size} affected build(s) were not run and are not checked: ${[...skipped].sort().join(", ")}.`);
     }
   }
-  const run = (plan: BuildPlan, model: FleetModel) => (engine ? renderPlan(plan, model, engine, input.limits) : Promise.resolve(refusedOnly(plan)));
+  const run = (plan: BuildPlan, side: PlannedSide, model: FleetModel) => {
+    const done = side.built.get(plan);
+    if (done) return Promise.resolve(done);
+    return engine ? renderPlan(plan, model, engine, input.limits) : Promise.resolve(refusedOnly(plan));
+  };
   const runnable = (plans: BuildPlan[]) => (engine ? plans : plans.filter((plan) => plan.closure.refused));
-  const tasks = [...runnable(baseTasks).map((plan) => () => run(plan, input.base)), ...runnable(headTasks).map((plan) => () => run(plan, input.head))];
+  const tasks = [
+    ...runnable(baseTasks).map((plan) => () => run(plan, basePlan, input.base)),
+    ...runnable(headTasks).map((plan) => () => run(plan, headPlan, input.head)),
+  ];
   const results = await pool(tasks, availableParallelism());
   const base = results.slice(0, runnable(baseTasks).length);
   const head = results.slice(runnable(baseTasks).length);
@@ -60,6 +81,57 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
   const renderedDiff = diffBuilds(base, head);
   addPruneWarnings(renderedDiff, headPlan.plans, basePlan.plans, head, base);
   return { base, head, renderedDiff, problems: [], notes };
+}
+
+export interface PlannedSide {
+  plans: BuildPlan[];
+  notes: string[];
+  /** Builds already run to discover the Kustomizations they render (reused when affected). */
+  built: Map<BuildPlan, Build>;
+}
+
+/** How deep Kustomizations that render Kustomizations are followed (flux-system → tenants → tenant). */
+const MAX_NESTING = 4;
+
+/**
+ * Every build of one side. Flux applies the Kustomizations a parent Kustomization renders, patched by the
+ * parent's overlays: parents are built to find them, and they replace the Kustomizations as written.
+ */
+export async function planSide(input: PlanInput, engine: KustomizeEngine | undefined, limits?: EngineLimits): Promise<PlannedSide> {
+  const trees = new Map<string, SourceTree>();
+  const { targets, notes } = sourceFluxTargets(input);
+  const plans = new Map<string, BuildPlan>();
+  const written = new Map<BuildPlan, SourceDocument>();
+  for (const target of targets) {
+    const plan = planFlux(target, input, trees);
+    if (plans.has(plan.name)) continue;
+    plans.set(plan.name, plan);
+    written.set(plan, target.doc);
+  }
+  const built = new Map<BuildPlan, Build>();
+  const expanded = new Set<string>();
+  let queue = engine ? [...plans.values()].filter((plan) => rendersFluxKustomizations(plan, input.model)) : [];
+  for (let depth = 0; depth < MAX_NESTING && queue.length > 0; depth++) {
+    queue = queue.filter((plan) => !expanded.has(plan.name));
+    for (const plan of queue) expanded.add(plan.name);
+    const builds = await pool(queue.map((plan) => () => renderPlan(plan, input.model, engine!, limits)), availableParallelism());
+    const next: BuildPlan[] = [];
+    queue.forEach((parent, index) => {
+      built.set(parent, builds[index]!);
+      for (const target of renderedFluxTargets(parent, builds[index]!, input)) {
+        const plan = planFlux(target, input, trees);
+        const existing = plans.get(plan.name);
+        if (existing?.flux && isDeepStrictEqual(existing.flux.object, target.object)) continue;
+        // The Kustomization as written is superseded by what its parent renders from it.
+        for (const [name, candidate] of plans) if (written.get(candidate) === target.doc && name !== plan.name) plans.delete(name);
+        plans.set(plan.name, plan);
+        if (rendersFluxKustomizations(plan, input.model)) next.push(plan);
+      }
+    });
+    queue = next;
+  }
+  const fluxPlans = [...plans.values()];
+  return { plans: finishPlans([...fluxPlans, ...planPlainRoots(input, fluxPlans)], input.specialFiles), notes, built };
 }
 
 /** Builds whose inputs a changed file touches, on either side, or whose Flux Kustomization changed. */
@@ -70,9 +142,10 @@ function affectedNames(base: BuildPlan[], head: BuildPlan[], changedFiles: Chang
   const headByName = new Map(head.map((plan) => [plan.name, plan]));
   for (const plan of [...base, ...head]) {
     if ([...planInputs(plan)].some((path) => changed.has(path))) affected.add(plan.name);
-    if (plan.flux && changed.has(plan.flux.doc.path)) {
+    if (plan.flux) {
+      // A Kustomization added, removed or changed (as written, or as its parent renders it).
       const other = (headByName.get(plan.name) === plan ? baseByName : headByName).get(plan.name);
-      if (!other?.flux || !isDeepStrictEqual(other.flux.doc.value, plan.flux.doc.value)) affected.add(plan.name);
+      if (!other?.flux || !isDeepStrictEqual(other.flux.object, plan.flux.object)) affected.add(plan.name);
     }
   }
   return affected;

@@ -3,16 +3,21 @@
 // kustomization reaches (built with kustomize's defaults, so that bases and tenant repositories are
 // validated too). Each plan knows every repository file that can change its output.
 import { posix } from "node:path";
-import type { FleetModel, SourceDocument } from "../fleet.js";
+import { refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
 import { clusterOf, FLUX_SYSTEM, isFluxKustomization, normalizeRepoPath, sourcesThisRepository, specOf } from "../flux.js";
-import type { SpecialFile } from "../types.js";
+import type { Build, SpecialFile } from "../types.js";
 import { ClosureWalker, foldersOf, join, remoteReason, type Closure } from "./kustomization.js";
 import { gitRepositoryTree, plainTree, type SourceTree } from "./tree.js";
 import { resolveVariables, type Variables } from "./variables.js";
 
 export interface FluxSettings {
+  /** The source document the Kustomization comes from (for lines); its spec may differ from `object`'s. */
   doc: SourceDocument;
+  /** The Kustomization as Flux sees it: the source document, or the object a parent Kustomization rendered. */
+  object: KubeObject;
   spec: Record<string, unknown>;
+  /** e.g. "clusters/production". */
+  cluster: string;
   variables: Variables;
 }
 
@@ -38,45 +43,70 @@ export interface PlanInput {
   specialFiles: readonly SpecialFile[];
 }
 
-export function planBuilds(input: PlanInput): { plans: BuildPlan[]; notes: string[] } {
+/** A Flux Kustomization to build: where it is written, and what Flux sees. */
+export interface FluxTarget {
+  doc: SourceDocument;
+  object: KubeObject;
+  cluster: string;
+}
+
+/** Flux Kustomizations as written in the repository whose source is this repository. */
+export function sourceFluxTargets(input: PlanInput): { targets: FluxTarget[]; notes: string[] } {
   const notes: string[] = [];
-  const fluxPlans: BuildPlan[] = [];
-  const trees = new Map<string, SourceTree>();
+  const targets: FluxTarget[] = [];
   for (const doc of input.model.fluxObjects().filter(isFluxKustomization)) {
+    const target = { doc, object: doc.object!, cluster: clusterOf(doc.path) };
     const sourceRef = (specOf(doc).sourceRef ?? {}) as Record<string, unknown>;
     if (sourceRef.kind === "ExternalArtifact") {
-      notes.push(`${fluxName(doc)} reads an ExternalArtifact (Flux 2.7 ArtifactGenerator): its artifact layout is not emulated; the folders it copies are built as plain kustomizations.`);
+      notes.push(`${fluxName(target)} reads an ExternalArtifact (Flux 2.7 ArtifactGenerator): its artifact layout is not emulated; the folders it copies are built as plain kustomizations.`);
       continue;
     }
-    if (!sourcesThisRepository(doc, input.model, input.repository)) continue;
-    fluxPlans.push(planFlux(doc, input, trees));
+    if (sourcesThisRepository(doc, input.model, input.repository)) targets.push(target);
   }
-  const plans = uniqueNames([...fluxPlans, ...planPlainRoots(input, fluxPlans)]);
-  for (const plan of plans) addLinkWarnings(plan, input.specialFiles);
-  return { plans, notes };
+  return { targets, notes };
 }
 
-function fluxName(doc: SourceDocument): string {
-  return `${doc.ref?.namespace ?? FLUX_SYSTEM}/${doc.ref?.name ?? ""} (${clusterOf(doc.path)})`;
+/** Flux Kustomizations a parent build rendered (as patched by its overlays), in the parent's cluster. */
+export function renderedFluxTargets(parent: BuildPlan, build: Build, input: PlanInput): FluxTarget[] {
+  const targets: FluxTarget[] = [];
+  for (const rendered of build.objects) {
+    if (rendered.ref.kind !== "Kustomization" || !rendered.ref.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/")) continue;
+    const object = rendered.object as KubeObject;
+    if (!sourcesThisRepository({ object, ref: rendered.ref }, input.model, input.repository)) continue;
+    const doc = rendered.source ? input.model.documentAt(rendered.source.path, rendered.source.line) : undefined;
+    targets.push({ doc: doc?.ref?.kind === "Kustomization" ? doc : parent.flux!.doc, object, cluster: parent.flux!.cluster });
+  }
+  return targets;
 }
 
-function planFlux(doc: SourceDocument, input: PlanInput, trees: Map<string, SourceTree>): BuildPlan {
+/** True when the plan's files hold Flux Kustomizations: building it tells which Kustomizations Flux then builds. */
+export function rendersFluxKustomizations(plan: BuildPlan, model: FleetModel): boolean {
+  return [...plan.closure.files].some((file) => model.file(plan.tree.repoPath(file))?.documents.some(isFluxKustomization) ?? false);
+}
+
+export function fluxName(target: FluxTarget): string {
+  const ref = refOf(target.object);
+  return `${ref.namespace ?? FLUX_SYSTEM}/${ref.name} (${target.cluster})`;
+}
+
+export function planFlux(target: FluxTarget, input: PlanInput, trees: Map<string, SourceTree>): BuildPlan {
   const { model } = input;
-  const spec = specOf(doc);
-  const tree = sourceTree(doc, model, trees);
+  const { doc } = target;
+  const spec = specOf(target);
+  const tree = sourceTree(target, model, trees);
   const walker = new ClosureWalker(tree, model, input.specialFiles);
   const specLine = (key: string) => doc.keyLine(["spec", key]) ?? doc.startLine;
   const rawPath = typeof spec.path === "string" ? spec.path : "";
   const folder = normalizeRepoPath(rawPath);
-  const variables = resolveVariables(doc, model);
+  const variables = resolveVariables(target, model);
   const plan: BuildPlan = {
-    name: fluxName(doc),
+    name: fluxName(target),
     path: folder ?? rawPath,
     tree,
     folder: folder ?? "",
     closure: walker.closure,
-    flux: { doc, spec, variables },
-    inputs: new Set([doc.path, ...tree.definitionPaths, ...variables.inputs]),
+    flux: { doc, object: target.object, spec, cluster: target.cluster, variables },
+    inputs: new Set([...tree.definitionPaths, ...variables.inputs]),
   };
   if (folder === undefined) {
     walker.refuse(doc.path, specLine("path"), `spec.path "${rawPath}" leaves the repository root; Flux refuses it and fleet-warden never reads outside the repository.`);
@@ -96,19 +126,19 @@ function planFlux(doc: SourceDocument, input: PlanInput, trees: Map<string, Sour
       walker.refuse(doc.path, line, `spec.components entry "${component}" must be a local relative path; Flux refuses remote or absolute components.`);
       return;
     }
-    const target = walker.resolve(folder, component);
-    if (target.kind === "refused" && spec.ignoreMissingComponents === true && !target.reason.includes("leaves")) return;
-    if (target.kind === "refused") walker.refuse(doc.path, line, `spec.components entry "${component}": ${target.reason}`);
-    else if (target.kind === "file") walker.refuse(doc.path, line, `spec.components entry "${component}" is a file; a component is a folder with a kustomization.`);
-    else walker.walkFolder(target.path, [], { path: doc.path, line });
+    const resolved = walker.resolve(folder, component);
+    if (resolved.kind === "refused" && spec.ignoreMissingComponents === true && !resolved.reason.includes("leaves")) return;
+    if (resolved.kind === "refused") walker.refuse(doc.path, line, `spec.components entry "${component}": ${resolved.reason}`);
+    else if (resolved.kind === "file") walker.refuse(doc.path, line, `spec.components entry "${component}" is a file; a component is a folder with a kustomization.`);
+    else walker.walkFolder(resolved.path, [], { path: doc.path, line });
   });
   return plan;
 }
 
 /** The GitRepository artifact the Kustomization reads, with its ignore rules (one per source, shared). */
-function sourceTree(doc: SourceDocument, model: FleetModel, trees: Map<string, SourceTree>): SourceTree {
-  const sourceRef = (specOf(doc).sourceRef ?? {}) as Record<string, unknown>;
-  const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (doc.ref?.namespace ?? FLUX_SYSTEM);
+function sourceTree(target: FluxTarget, model: FleetModel, trees: Map<string, SourceTree>): SourceTree {
+  const sourceRef = (specOf(target).sourceRef ?? {}) as Record<string, unknown>;
+  const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (refOf(target.object).namespace ?? FLUX_SYSTEM);
   const key = `${namespace}/${String(sourceRef.name)}`;
   let tree = trees.get(key);
   if (!tree) {
@@ -167,7 +197,7 @@ function generateResources(tree: SourceTree, folder: string, walker: ClosureWalk
 }
 
 /** Kustomization folders that nothing else builds: bases used by no overlay, overlays, tenant repositories. */
-function planPlainRoots(input: PlanInput, fluxPlans: BuildPlan[]): BuildPlan[] {
+export function planPlainRoots(input: PlanInput, fluxPlans: BuildPlan[]): BuildPlan[] {
   const tree = plainTree(input.model);
   const reached = new Set<string>(fluxPlans.flatMap((plan) => [...plan.closure.folders].map((folder) => plan.tree.repoPath(folder))));
   const candidates: Array<{ folder: string; walker: ClosureWalker }> = [];
@@ -188,6 +218,13 @@ function planPlainRoots(input: PlanInput, fluxPlans: BuildPlan[]): BuildPlan[] {
   return candidates
     .filter(({ folder, walker }) => !reached.has(folder) && !reachedByOther(folder, walker.closure.folders))
     .map(({ folder, walker }) => ({ name: folder || ".", path: folder, tree, folder, closure: walker.closure, inputs: new Set<string>() }));
+}
+
+/** Names made unique, and links inside built folders reported. */
+export function finishPlans(plans: BuildPlan[], specialFiles: readonly SpecialFile[]): BuildPlan[] {
+  const unique = uniqueNames(plans);
+  for (const plan of unique) addLinkWarnings(plan, specialFiles);
+  return unique;
 }
 
 function uniqueNames(plans: BuildPlan[]): BuildPlan[] {

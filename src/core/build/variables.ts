@@ -1,7 +1,7 @@
 // postBuild variables of a Flux Kustomization: the merged map (substituteFrom ConfigMaps and Secrets found
 // in the repository, in order, then spec.postBuild.substitute), and its application to rendered objects
 // exactly as kustomize-controller applies it.
-import type { FleetModel, SourceDocument } from "../fleet.js";
+import { refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
 import { specOf } from "../flux.js";
 import type { BuildIssue } from "../types.js";
 import { substitute, SubstitutionError } from "./envsubst.js";
@@ -21,10 +21,11 @@ export interface Variables {
   inputs: string[];
 }
 
-export function resolveVariables(doc: SourceDocument, model: FleetModel): Variables {
-  const postBuild = (specOf(doc).postBuild ?? {}) as Record<string, unknown>;
+/** The variables of a Kustomization as Flux sees it (`object`), with lines from the document it is written in. */
+export function resolveVariables({ doc, object }: { doc: SourceDocument; object: KubeObject }, model: FleetModel): Variables {
+  const postBuild = (specOf({ object }).postBuild ?? {}) as Record<string, unknown>;
   const variables: Variables = { configured: Object.keys(postBuild).length > 0, values: new Map(), unknownSources: [], issues: [], inputs: [] };
-  const namespace = doc.ref?.namespace;
+  const namespace = refOf(object).namespace;
   const references = Array.isArray(postBuild.substituteFrom) ? postBuild.substituteFrom : [];
   for (const reference of references as Array<Record<string, unknown>>) {
     const kind = reference?.kind;
