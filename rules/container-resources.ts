@@ -1,8 +1,8 @@
 import type { SourceDocument } from "../src/core/fleet.js";
 import type { Fix, Rule, RuleContext, RuleFinding } from "../src/core/types.js";
 import type { YamlPath } from "../src/core/yaml.js";
-import { findingOn, territorySeverity } from "./lib/objects.js";
 import {
+  findingAt,
   addToContainerFix,
   asMapping,
   baseContainerOf,
@@ -43,10 +43,7 @@ export const containerResources: Rule = {
         const place = declared?.exact ? declared : placeOf(context, workload, container, []);
         const fix = hasResources ? undefined : restoreFromBase(context, place, container);
         findings.push(
-          findingOn(place.target, place.path, `${describeContainer(workload, container)} has no ${listed(missing)}.`, {
-            severity: territorySeverity(place.target),
-            ...(fix ? { fix } : {}),
-          }),
+          findingAt(place, `${describeContainer(workload, container)} has no ${listed(missing)}.`, fix),
         );
       }
     }

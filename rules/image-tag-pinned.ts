@@ -1,14 +1,16 @@
 import { posix } from "node:path";
 import type { FleetModel } from "../src/core/fleet.js";
 import type { Fix, Rule, RuleContext, RuleFinding } from "../src/core/types.js";
-import { findingOn, territorySeverity } from "./lib/objects.js";
 import {
+  findingAt,
   asMapping,
   baseContainerOf,
   describeContainer,
   KUSTOMIZATION_FILES,
+  kustomizationPrefix,
   placeOf,
   setScalarFix,
+  valueAt,
   workloadsToCheck,
   type Container,
   type Place,
@@ -61,17 +63,14 @@ export const imageTagPinned: Rule = {
         // Judging a source file, a kustomize `images:` entry may pin the image when it is built.
         if (!workload.target.build && pinnedByKustomizeImages(context.head, reference.repository)) continue;
         const written = placeOf(context, workload, container, ["image"], image);
-        const place = written.exact || !workload.target.build ? written : (imagesEntryPlace(context, workload, reference.repository) ?? written);
+        const place = written.exact || written.line !== undefined || !workload.target.build ? written : (imagesEntryPlace(context, workload, reference.repository) ?? written);
         const fix = pinToBase(context, place, workload, container, reference);
         const problem =
           reference.tag === undefined
             ? `uses image "${image}" without a tag or digest, so the node pulls "${image}:latest"`
             : `uses image "${image}"`;
         findings.push(
-          findingOn(place.target, place.path, `${describeContainer(workload, container)} ${problem}: \`latest\` moves, so what runs can change without a commit. Pin a version tag or a digest.`, {
-            severity: territorySeverity(place.target),
-            ...(fix ? { fix } : {}),
-          }),
+          findingAt(place, `${describeContainer(workload, container)} ${problem}: \`latest\` moves, so what runs can change without a commit. Pin a version tag or a digest.`, fix),
         );
       }
     }
@@ -88,21 +87,21 @@ function pinToBase(context: RuleContext, place: Place, workload: Workload, conta
   if (typeof baseImage !== "string" || baseImage.includes("${")) return undefined;
   const base = parseImage(baseImage);
   if (base.repository !== reference.repository || !isPinned(base)) return undefined;
-  if (place.path[0] !== "images") return setScalarFix(place, "image", baseImage, `Pin the image the base branch runs: ${baseImage}`);
+  if (!place.path.includes("images")) return setScalarFix(place, "image", baseImage, `Pin the image the base branch runs: ${baseImage}`);
   return base.tag && base.tag !== "latest" ? setScalarFix(place, "newTag", base.tag, `Pin the tag the base branch runs: ${base.tag}`) : undefined;
 }
 
-/** For a rendered image that no document writes: the `images:` entry of a changed kustomization that sets it. */
+/** For a rendered image that no document writes: the `images:` entry of a changed kustomization (or Flux Kustomization) that sets it. */
 function imagesEntryPlace(context: RuleContext, workload: Workload, repository: string): Place | undefined {
   for (const doc of context.changedDocuments) {
-    if (!KUSTOMIZATION_FILES.has(posix.basename(doc.path))) continue;
-    const images = asMapping(doc.value)?.images;
-    if (!Array.isArray(images)) continue;
+    const prefix = kustomizationPrefix(doc);
+    const images = prefix ? valueAt(doc.value, [...prefix, "images"]) : undefined;
+    if (!prefix || !Array.isArray(images)) continue;
     // kustomize renames `name` to `newName` when it sets one.
     const index = images.findIndex((entry) => (asMapping(entry)?.newName ?? asMapping(entry)?.name) === repository);
     if (index === -1) continue;
     const key = asMapping(images[index])?.newTag !== undefined ? "newTag" : "name";
-    return { target: { ...workload.target, path: doc.path, doc, line: doc.startLine }, path: ["images", index, key], exact: true };
+    return { target: { ...workload.target, path: doc.path, doc, line: doc.startLine }, path: [...prefix, "images", index, key], exact: true };
   }
   return undefined;
 }

@@ -1,6 +1,5 @@
 import type { Rule, RuleFinding } from "../src/core/types.js";
-import { findingOn, territorySeverity } from "./lib/objects.js";
-import { placeOf, setScalarFix, workloadsToCheck } from "./lib/workloads.js";
+import { findingAt, placeOf, setScalarFix, workloadsToCheck } from "./lib/workloads.js";
 
 /** What sharing each host namespace gives the pod. */
 const HOST_NAMESPACES = {
@@ -25,10 +24,7 @@ export const podHostNamespaces: Rule = {
         const place = placeOf(context, workload, undefined, [field], true);
         const fix = setScalarFix(place, field, "false", `Keep ${workload.label} out of the host's namespace`);
         findings.push(
-          findingOn(place.target, place.path, `${workload.label} sets ${field}: true: its pods share ${exposure}.`, {
-            severity: territorySeverity(place.target),
-            ...(fix ? { fix } : {}),
-          }),
+          findingAt(place, `${workload.label} sets ${field}: true: its pods share ${exposure}.`, fix),
         );
       }
     }

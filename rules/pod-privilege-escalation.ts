@@ -1,6 +1,7 @@
 import type { Fix, Rule, RuleFinding } from "../src/core/types.js";
-import { findingOn, indentOf, territorySeverity } from "./lib/objects.js";
+import { indentOf } from "./lib/objects.js";
 import {
+  findingAt,
   addToContainerFix,
   asMapping,
   describeContainer,
@@ -61,10 +62,7 @@ export const podPrivilegeEscalation: Rule = {
           message = `${describeContainer(workload, container)} does not set ${SETTING}; unset, Kubernetes ${WHY}.`;
         }
         findings.push(
-          findingOn(place.target, place.path, message, {
-            severity: territorySeverity(place.target),
-            ...(fix && fixable ? { fix } : {}),
-          }),
+          findingAt(place, message, fixable ? fix : undefined),
         );
       }
     }

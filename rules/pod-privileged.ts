@@ -1,6 +1,5 @@
 import type { Rule, RuleFinding } from "../src/core/types.js";
-import { findingOn, territorySeverity } from "./lib/objects.js";
-import { describeContainer, placeOf, setScalarFix, valueAt, workloadsToCheck } from "./lib/workloads.js";
+import { describeContainer, findingAt, placeOf, setScalarFix, valueAt, workloadsToCheck } from "./lib/workloads.js";
 
 export const podPrivileged: Rule = {
   meta: {
@@ -18,10 +17,7 @@ export const podPrivileged: Rule = {
         const place = placeOf(context, workload, container, ["securityContext", "privileged"], true);
         const fix = setScalarFix(place, "privileged", "false", `Run container "${container.name}" unprivileged`);
         findings.push(
-          findingOn(place.target, place.path, `${describeContainer(workload, container)} runs privileged (securityContext.privileged: true): it can take over the node.`, {
-            severity: territorySeverity(place.target),
-            ...(fix ? { fix } : {}),
-          }),
+          findingAt(place, `${describeContainer(workload, container)} runs privileged (securityContext.privileged: true): it can take over the node.`, fix),
         );
       }
     }

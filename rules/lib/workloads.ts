@@ -2,10 +2,11 @@
 // the source line where a field of a (possibly rendered) workload is written, so that workload rules
 // put findings and fixes on the exact line: the object's own document, or the overlay patch that set it.
 import { posix } from "node:path";
+import { parse } from "yaml";
 import { apiGroup, type FleetModel, type KubeObject, type SourceDocument } from "../../src/core/fleet.js";
-import type { Fix, RuleContext } from "../../src/core/types.js";
+import type { Fix, RuleContext, RuleFinding } from "../../src/core/types.js";
 import type { YamlPath } from "../../src/core/yaml.js";
-import { objectsToCheck, type LocatedObject } from "./objects.js";
+import { findingOn, objectsToCheck, territorySeverity, type LocatedObject } from "./objects.js";
 
 export type Mapping = Record<string, unknown>;
 
@@ -124,6 +125,8 @@ export interface Place {
   path: YamlPath;
   /** False when no document declares the field: the place is then the object's own line, and no fix is offered. */
   exact: boolean;
+  /** A line inside the scalar at `path`: the line of an inline patch's text that sets the field. */
+  line?: number;
 }
 
 /**
@@ -143,7 +146,76 @@ export function placeOf(context: RuleContext, workload: Workload, container: Con
     if (doc.keyLine(path) === undefined) continue;
     return { target, path, exact: true };
   }
-  return { target: workload.target, path: [], exact: false };
+  const field = rest[rest.length - 1];
+  const inline = expected !== undefined && typeof field === "string" ? inlinePatchPlace(context, workload, field, expected) : undefined;
+  return inline ?? { target: workload.target, path: [], exact: false };
+}
+
+/** The kustomization parts of a changed document: a kustomization file's top level, or a Flux Kustomization's spec. */
+export function kustomizationPrefix(doc: SourceDocument): YamlPath | undefined {
+  if (KUSTOMIZATION_FILES.has(posix.basename(doc.path))) return [];
+  return doc.ref?.kind === "Kustomization" && apiGroup(doc.ref.apiVersion) === "kustomize.toolkit.fluxcd.io" ? ["spec"] : undefined;
+}
+
+/**
+ * For a rendered field that no document writes: the line, inside a changed kustomization's (or Flux
+ * Kustomization's) inline `patches[].patch` block, that sets it (`privileged: true`), else that names it
+ * (a JSON6902 `path: …/privileged`).
+ */
+function inlinePatchPlace(context: RuleContext, workload: Workload, field: string, expected: unknown): Place | undefined {
+  const names = new RegExp(`(^|[\\s{,/"'])${escapeRegExp(field)}\\b`);
+  for (const doc of context.changedDocuments) {
+    const prefix = kustomizationPrefix(doc);
+    const patches = prefix ? valueAt(doc.value, [...prefix, "patches"]) : undefined;
+    if (!prefix || !Array.isArray(patches)) continue;
+    for (const [patchIndex, patch] of patches.entries()) {
+      const text = asMapping(patch)?.patch;
+      if (typeof text !== "string" || !patchTargets(asMapping(patch)!, text, workload)) continue;
+      const path = [...prefix, "patches", patchIndex, "patch"];
+      const start = doc.valueLine(path);
+      // Only block scalars (`patch: |`) map the patch's lines one to one onto the file's.
+      if (start === undefined || !/[|>][-+0-9]*\s*(#.*)?$/.test(doc.file.lines[start - 1] ?? "")) continue;
+      const lines = text.split("\n");
+      const setting = lines.findIndex((line) => names.test(line) && line.includes(String(expected)));
+      const lineIndex = setting !== -1 ? setting : lines.findIndex((line) => names.test(line));
+      if (lineIndex === -1) continue;
+      const territory = context.territory(doc.path);
+      const target = { ...workload.target, path: doc.path, doc, line: doc.startLine, territory: territory.kind === "tenant" ? territory : workload.target.territory };
+      // A JSON6902 patch names the field on one line and sets it on another: the finding, but no fix.
+      return { target, path, exact: setting !== -1, line: start + 1 + lineIndex };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Whether an inline patch may apply to the workload: its `target` selector (kind, and name as the
+ * regular expression kustomize reads), else the kind and name written in a strategic-merge patch.
+ */
+function patchTargets(entry: Mapping, text: string, workload: Workload): boolean {
+  const names = [workload.target.ref.name, workload.target.doc?.ref?.name].filter((name): name is string => typeof name === "string");
+  const selector = asMapping(entry.target);
+  let kind = selector?.kind;
+  let name = selector?.name;
+  if (!selector) {
+    let parsed: unknown;
+    try {
+      parsed = parse(text);
+    } catch {
+      return false;
+    }
+    kind = asMapping(parsed)?.kind;
+    name = asMapping(asMapping(parsed)?.metadata)?.name;
+    if (typeof name === "string") name = escapeRegExp(name);
+  }
+  if (typeof kind === "string" && kind !== workload.target.ref.kind) return false;
+  if (typeof name !== "string") return true;
+  try {
+    const pattern = new RegExp(`^(?:${name})$`);
+    return names.some((candidate) => pattern.test(candidate));
+  } catch {
+    return false;
+  }
 }
 
 function candidateTargets(context: RuleContext, workload: Workload): LocatedObject[] {
@@ -178,7 +250,14 @@ function pathIn(doc: SourceDocument, podPath: YamlPath, container: Container | u
 
 /** The 1-based line of a place, when its document has that key. */
 export function lineAt(place: Place): number | undefined {
-  return place.exact ? place.target.doc?.keyLine(place.path) : undefined;
+  if (!place.exact) return undefined;
+  return place.line ?? place.target.doc?.keyLine(place.path);
+}
+
+/** A workload finding at a place: error in tenant territory, warning in platform territory. */
+export function findingAt(place: Place, message: string, fix?: Fix): RuleFinding {
+  const finding = findingOn(place.target, place.path, message, { severity: territorySeverity(place.target), ...(fix ? { fix } : {}) });
+  return place.line === undefined ? finding : { ...finding, line: place.line, endLine: place.line };
 }
 
 export const KUSTOMIZATION_FILES = new Set(["kustomization.yaml", "kustomization.yml", "Kustomization"]);

@@ -113,6 +113,18 @@ describe("image-tag-pinned", () => {
     ]);
   });
 
+  it("reports a Flux Kustomization's spec.images entry that sets latest on its newTag line", () => {
+    const base = workload("Deployment", containers(goodContainer));
+    const rendered = workload("Deployment", containers(goodContainer.replace("6.7.0", "latest")));
+    const flux =
+      "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  path: ./apps/dev-team/base\n  images:\n    - name: ghcr.io/stefanprodan/podinfo\n      newTag: latest # rolling\n";
+    const findings = check(
+      { "apps/dev-team/base/deployment.yaml": base, "clusters/staging/apps.yaml": flux },
+      { base: { "apps/dev-team/base/deployment.yaml": base }, changed: ["clusters/staging/apps.yaml"], builds: [renderedBuild(rendered, "apps/dev-team/base/deployment.yaml")] },
+    );
+    expect(findings.map((finding) => [finding.path, finding.line, finding.fix?.replacement])).toEqual([["clusters/staging/apps.yaml", 10, "      newTag: 6.7.0 # rolling"]]);
+  });
+
   it("falls back to the object's line when nothing in the change writes the rendered image", () => {
     const base = workload("Deployment", containers(goodContainer));
     const rendered = workload("Deployment", containers(goodContainer.replace("6.7.0", "latest")));

@@ -73,6 +73,76 @@ describe("pod-host-namespaces", () => {
     expect(findings.map((finding) => [finding.path, finding.line, finding.fix?.replacement])).toEqual([["apps/dev-team/staging/host.yaml", 8, "      hostNetwork: false"]]);
   });
 
+  it("attributes a field set by an inline strategic-merge patch to its line inside the patch, with the fix", () => {
+    const base = workload("Deployment", containers(goodContainer));
+    const kustomization = `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ../base
+patches:
+  - patch: |
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: podinfo
+      spec:
+        template:
+          spec:
+            hostNetwork: true
+`;
+    const rendered = workload("Deployment", `hostNetwork: true\n${containers(goodContainer)}`);
+    const findings = check(
+      { "apps/dev-team/base/deployment.yaml": base, "apps/dev-team/staging/kustomization.yaml": kustomization },
+      { changed: ["apps/dev-team/staging/kustomization.yaml"], builds: [renderedBuild(rendered, "apps/dev-team/base/deployment.yaml")] },
+    );
+    expect(findings.map((finding) => [finding.path, finding.line, finding.endLine, finding.fix])).toEqual([
+      [
+        "apps/dev-team/staging/kustomization.yaml",
+        14,
+        14,
+        { line: 14, endLine: 14, replacement: "            hostNetwork: false", description: "Keep Deployment podinfo out of the host's namespace" },
+      ],
+    ]);
+  });
+
+  it("attributes a field added by a Flux Kustomization's inline JSON6902 patch to the patch's path line (no fix), and ignores patches for other objects", () => {
+    const base = workload("Deployment", containers(goodContainer));
+    const flux = `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: apps
+  namespace: flux-system
+spec:
+  interval: 10m
+  path: ./apps/dev-team/base
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+  patches:
+    - target:
+        kind: Deployment
+        name: other
+      patch: |
+        - op: add
+          path: /spec/template/spec/hostNetwork
+          value: true
+    - target:
+        kind: Deployment
+        name: "podinfo|web"
+      patch: |
+        - op: add
+          path: /spec/template/spec/hostNetwork
+          value: true
+`;
+    const rendered = workload("Deployment", `hostNetwork: true\n${containers(goodContainer)}`);
+    const findings = check(
+      { "apps/dev-team/base/deployment.yaml": base, "clusters/staging/apps.yaml": flux },
+      { changed: ["clusters/staging/apps.yaml"], builds: [renderedBuild(rendered, "apps/dev-team/base/deployment.yaml")] },
+    );
+    expect(findings.map((finding) => [finding.path, finding.line, finding.severity, finding.fix])).toEqual([["clusters/staging/apps.yaml", 26, "error", undefined]]);
+  });
+
   it("falls back to the object's line when no document sets the field (a JSON6902 patch)", () => {
     const base = workload("Deployment", containers(goodContainer));
     const rendered = workload("Deployment", `hostNetwork: true\n${containers(goodContainer)}`);
