@@ -94,8 +94,9 @@ export function tenantOfFluxObject(context: RuleContext, target: LocatedObject):
   if (byNamespace) return byNamespace;
   const byTerritory = tenantOfObject(context, target);
   if (byTerritory) return byTerritory;
-  if (target.ref.kind !== "Kustomization" || !target.doc || !sourcesThisRepository(target.doc, context.head)) return undefined;
-  const path = normalizeRepoPath(String(specOf(target.doc).path ?? ""));
+  // As rendered: an overlay patch often sets spec.path (flux2-multi-tenancy's tenants/<cluster>/dev-team-patch.yaml).
+  if (target.ref.kind !== "Kustomization" || !sourcesThisRepository(target, context.head)) return undefined;
+  const path = normalizeRepoPath(String(specOf(target).path ?? ""));
   if (path === undefined) return undefined;
   const territory = context.territory(path === "" ? "kustomization.yaml" : `${path}/kustomization.yaml`);
   return territory.kind === "tenant" ? territory.tenant : undefined;

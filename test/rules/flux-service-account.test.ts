@@ -133,6 +133,34 @@ describe("flux-service-account", () => {
     ]);
   });
 
+  it("follows the rendered spec.path: an overlay that points a platform Kustomization at tenant territory makes it the tenant's", () => {
+    const source = [
+      "apiVersion: kustomize.toolkit.fluxcd.io/v1",
+      "kind: Kustomization",
+      "metadata:",
+      "  name: apps",
+      "  namespace: flux-system",
+      "spec:",
+      "  interval: 10m",
+      "  sourceRef:",
+      "    kind: GitRepository",
+      "    name: flux-system",
+      "  path: ./apps/platform",
+      "",
+    ].join("\n");
+    const ref = { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", name: "apps", namespace: "flux-system" };
+    const rendered = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: "apps", namespace: "flux-system" }, spec: { interval: "10m", sourceRef: { kind: "GitRepository", name: "flux-system" }, path: "./apps/dev-team/staging" } };
+    const build = {
+      report: { name: "flux-system (clusters/staging)", path: "clusters/staging", ok: true, objects: 1 },
+      objects: [{ object: rendered, ref, source: { path: "clusters/staging/apps.yaml", line: 1 } }],
+      issues: [],
+    };
+    const head = { "clusters/staging/apps.yaml": source };
+    expect(check({ head, config: DEV_TEAM_CONFIG })).toEqual([]);
+    const findings = check({ head, config: DEV_TEAM_CONFIG, builds: [build] });
+    expect(findings.map((finding) => [finding.path, finding.line, finding.fix?.replacement])).toEqual([["clusters/staging/apps.yaml", 6, "spec:\n  serviceAccountName: dev-team"]]);
+  });
+
   it("fails a pull request that drops serviceAccountName (end to end)", async () => {
     const base = { ".github/fleet-warden.yml": DEV_TEAM_CONFIG_YAML, "tenants/base/dev-team/sync.yaml": tenantSync(["  serviceAccountName: dev-team", ...SYNC_SPEC]) };
     const verdict = await evaluateChange(base, { "tenants/base/dev-team/sync.yaml": tenantSync(SYNC_SPEC) }, { rules: [fluxServiceAccount] });
