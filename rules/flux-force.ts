@@ -1,16 +1,15 @@
 import { describeRef } from "../src/core/fleet.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
 import type { YamlPath } from "../src/core/yaml.js";
-import { isFluxKustomization, replaceValueFix, valueAtPath } from "./lib/flux-graph.js";
-import { findingOn, objectsToCheck } from "./lib/objects.js";
+import { changedFluxObjects, findingOnSpec, isFluxKustomization, replaceSpecValueFix, valueAtPath } from "./lib/flux-graph.js";
 
-/** Where each Flux kind turns on replace-on-conflict: a Kustomization's spec.force, a HelmRelease's upgrade and rollback. */
+/** Where each Flux kind turns on replace-on-conflict (paths inside spec): a Kustomization's force, a HelmRelease's upgrade and rollback. */
 function forcePaths(ref: { apiVersion: string; kind: string }): YamlPath[] {
-  if (isFluxKustomization(ref)) return [["spec", "force"]];
+  if (isFluxKustomization(ref)) return [["force"]];
   if (ref.kind === "HelmRelease" && ref.apiVersion.startsWith("helm.toolkit.fluxcd.io/")) {
     return [
-      ["spec", "upgrade", "force"],
-      ["spec", "rollback", "force"],
+      ["upgrade", "force"],
+      ["rollback", "force"],
     ];
   }
   return [];
@@ -26,16 +25,16 @@ export const fluxForce: Rule = {
   },
   check(context) {
     const findings: RuleFinding[] = [];
-    for (const target of objectsToCheck(context)) {
-      for (const path of forcePaths(target.ref)) {
-        if (valueAtPath(target.object, path) !== true) continue;
-        const fix = target.doc && replaceValueFix(target.doc, path, "false", "Stop recreating objects on immutable-field changes");
-        const field = path.slice(1).join(".");
+    for (const object of changedFluxObjects(context)) {
+      for (const path of forcePaths(object.ref)) {
+        if (valueAtPath(object.spec, path) !== true) continue;
+        const fix = replaceSpecValueFix(object, path, "false", "Stop recreating objects on immutable-field changes");
         findings.push(
-          findingOn(
-            target,
+          findingOnSpec(
+            context,
+            object,
             path,
-            `${describeRef(target.ref)} sets ${field}: true: objects whose immutable fields change are deleted and recreated on reconciliation.`,
+            `${describeRef(object.ref)} sets ${path.join(".")}: true: objects whose immutable fields change are deleted and recreated on reconciliation.`,
             fix ? { fix } : {},
           ),
         );

@@ -1,8 +1,7 @@
-import { describeRef, isFluxApi } from "../src/core/fleet.js";
+import { describeRef } from "../src/core/fleet.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
 import type { YamlPath } from "../src/core/yaml.js";
-import { isFluxKustomization, replaceValueFix, valueAtPath } from "./lib/flux-graph.js";
-import { findingOn, objectsToCheck, type LocatedObject } from "./lib/objects.js";
+import { changedFluxObjects, findingOnSpec, isFluxKustomization, replaceSpecValueFix, valueAtPath } from "./lib/flux-graph.js";
 
 /** The pattern Flux's CRDs validate durations with (a Go duration restricted to ms, s, m and h). */
 const FLUX_DURATION = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
@@ -10,12 +9,13 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 const MINUTE = 60_000;
 
 /** How often a Flux object may poll at most: once a minute, and retry a failure at most twice a minute. */
+/** Paths inside spec. */
 const FLOORS: Array<{ path: YamlPath; floorMs: number; floor: string }> = [
-  { path: ["spec", "interval"], floorMs: MINUTE, floor: "1m" },
-  { path: ["spec", "chart", "spec", "interval"], floorMs: MINUTE, floor: "1m" },
-  { path: ["spec", "retryInterval"], floorMs: MINUTE / 2, floor: "30s" },
+  { path: ["interval"], floorMs: MINUTE, floor: "1m" },
+  { path: ["chart", "spec", "interval"], floorMs: MINUTE, floor: "1m" },
+  { path: ["retryInterval"], floorMs: MINUTE / 2, floor: "30s" },
 ];
-const DURATION_PATHS: YamlPath[] = [...FLOORS.map((floor) => floor.path), ["spec", "timeout"]];
+const DURATION_PATHS: YamlPath[] = [...FLOORS.map((floor) => floor.path), ["timeout"]];
 
 /** Milliseconds of a Flux duration such as `1h30m` or `90s`; undefined when Flux would reject it. */
 export function parseFluxDuration(value: unknown): number | undefined {
@@ -23,10 +23,6 @@ export function parseFluxDuration(value: unknown): number | undefined {
   let total = 0;
   for (const [, amount, , unit] of value.matchAll(/([0-9]+(\.[0-9]+)?)(ms|s|m|h)/g)) total += Number(amount) * UNIT_MS[unit!]!;
   return total;
-}
-
-function valueAt(target: LocatedObject, path: YamlPath): unknown {
-  return valueAtPath(target.object, path);
 }
 
 export const fluxInterval: Rule = {
@@ -39,33 +35,37 @@ export const fluxInterval: Rule = {
   },
   check(context) {
     const findings: RuleFinding[] = [];
-    for (const target of objectsToCheck(context)) {
-      if (!isFluxApi(target.ref.apiVersion)) continue;
-      const name = describeRef(target.ref);
+    for (const object of changedFluxObjects(context)) {
+      const name = describeRef(object.ref);
       for (const path of DURATION_PATHS) {
-        const value = valueAt(target, path);
+        const value = valueAtPath(object.spec, path);
         if (value === undefined) continue;
-        const field = path.slice(1).join(".");
+        const field = path.join(".");
         const milliseconds = parseFluxDuration(value);
         if (milliseconds === undefined) {
           findings.push(
-            findingOn(target, path, `${name}: ${field} ${JSON.stringify(value)} is not a duration Flux accepts (e.g. 30s, 10m, 1h30m); Flux rejects the object.`, {
+            findingOnSpec(context, object, path, `${name}: ${field} ${JSON.stringify(value)} is not a duration Flux accepts (e.g. 30s, 10m, 1h30m); Flux rejects the object.`, {
               severity: "error",
             }),
           );
           continue;
         }
-        const floor = FLOORS.find((candidate) => candidate.path.join(".") === path.join("."));
+        const floor = FLOORS.find((candidate) => candidate.path.join(".") === field);
         if (floor && milliseconds < floor.floorMs) {
-          const fix = target.doc && replaceValueFix(target.doc, path, floor.floor, `Poll at most every ${floor.floor}`);
-          findings.push(findingOn(target, path, `${name}: ${field} ${String(value)} is below ${floor.floor}; use ${floor.floor} or more (a webhook Receiver gives faster updates).`, fix ? { fix } : {}));
+          const fix = replaceSpecValueFix(object, path, floor.floor, `Poll at most every ${floor.floor}`);
+          findings.push(findingOnSpec(context, object, path, `${name}: ${field} ${String(value)} is below ${floor.floor}; use ${floor.floor} or more (a webhook Receiver gives faster updates).`, fix ? { fix } : {}));
         }
       }
-      const interval = parseFluxDuration(valueAt(target, ["spec", "interval"]));
-      const timeout = parseFluxDuration(valueAt(target, ["spec", "timeout"]));
-      if (isFluxKustomization(target.ref) && interval !== undefined && timeout !== undefined && timeout > interval) {
+      const interval = parseFluxDuration(object.spec.interval);
+      const timeout = parseFluxDuration(object.spec.timeout);
+      if (isFluxKustomization(object.ref) && interval !== undefined && timeout !== undefined && timeout > interval) {
         findings.push(
-          findingOn(target, ["spec", "timeout"], `${name}: timeout ${String(valueAt(target, ["spec", "timeout"]))} is longer than interval ${String(valueAt(target, ["spec", "interval"]))}; keep the timeout within the interval (Flux's default timeout is the interval).`),
+          findingOnSpec(
+            context,
+            object,
+            ["timeout"],
+            `${name}: timeout ${String(object.spec.timeout)} is longer than interval ${String(object.spec.interval)}; keep the timeout within the interval (Flux's default timeout is the interval).`,
+          ),
         );
       }
     }

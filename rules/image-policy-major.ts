@@ -1,10 +1,10 @@
 import semver from "semver";
 import { describeRef } from "../src/core/fleet.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
-import { replaceValueFix, valueAtPath } from "./lib/flux-graph.js";
-import { findingOn, objectsToCheck } from "./lib/objects.js";
+import { changedFluxObjects, findingOnSpec, replaceSpecValueFix, valueAtPath } from "./lib/flux-graph.js";
 
-const RANGE_PATH = ["spec", "policy", "semver", "range"];
+/** Inside spec. */
+const RANGE_PATH = ["policy", "semver", "range"];
 /** A lone lower bound such as `>=1.2.0` or `>1`: the one shape a fix can bound without changing its meaning. */
 const LOWER_BOUND_ONLY = /^>=?\s*v?\d+(\.\d+){0,2}$/;
 
@@ -18,23 +18,23 @@ export const imagePolicyMajor: Rule = {
   },
   check(context) {
     const findings: RuleFinding[] = [];
-    for (const target of objectsToCheck(context)) {
-      if (target.ref.kind !== "ImagePolicy" || !target.ref.apiVersion.startsWith("image.toolkit.fluxcd.io/")) continue;
-      const range = valueAtPath(target.object, RANGE_PATH);
+    for (const policy of changedFluxObjects(context)) {
+      if (policy.ref.kind !== "ImagePolicy" || !policy.ref.apiVersion.startsWith("image.toolkit.fluxcd.io/")) continue;
+      const range = valueAtPath(policy.spec, RANGE_PATH);
       if (range === undefined) continue;
-      const name = describeRef(target.ref);
+      const name = describeRef(policy.ref);
       const valid = typeof range === "string" ? semver.validRange(range) : null;
       const lowest = valid ? semver.minVersion(valid) : null;
       if (typeof range !== "string" || !valid || !lowest) {
-        findings.push(findingOn(target, RANGE_PATH, `${name}: semver range ${JSON.stringify(range)} is not a valid range that any version satisfies; image automation never updates.`));
+        findings.push(findingOnSpec(context, policy, RANGE_PATH, `${name}: semver range ${JSON.stringify(range)} is not a valid range that any version satisfies; image automation never updates.`));
         continue;
       }
       const nextMajor = `${lowest.major + 1}.0.0`;
       if (!semver.intersects(valid, `>=${nextMajor}`)) continue;
       const bounded = `>=${lowest.version} <${nextMajor}`;
-      const fix = LOWER_BOUND_ONLY.test(range.trim()) && target.doc ? replaceValueFix(target.doc, RANGE_PATH, `"${range.trim()} <${nextMajor}"`, `Stay below ${nextMajor}`) : undefined;
+      const fix = LOWER_BOUND_ONLY.test(range.trim()) ? replaceSpecValueFix(policy, RANGE_PATH, `"${range.trim()} <${nextMajor}"`, `Stay below ${nextMajor}`) : undefined;
       findings.push(
-        findingOn(target, RANGE_PATH, `${name}: semver range ${range} admits ${nextMajor} and later majors; bound it below the next major (e.g. "${bounded}" or "${lowest.major}.x").`, fix ? { fix } : {}),
+        findingOnSpec(context, policy, RANGE_PATH, `${name}: semver range ${range} admits ${nextMajor} and later majors; bound it below the next major (e.g. "${bounded}" or "${lowest.major}.x").`, fix ? { fix } : {}),
       );
     }
     return findings;

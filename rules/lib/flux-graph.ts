@@ -64,6 +64,23 @@ export function isFluxKustomization(ref: Pick<ObjectRef, "apiVersion" | "kind"> 
   return ref?.kind === "Kustomization" && apiGroup(ref.apiVersion) === "kustomize.toolkit.fluxcd.io";
 }
 
+/**
+ * The Flux objects a change touches, as the clusters apply them: declared in a changed file, or patched from
+ * one. Judging these (rather than rendered output) puts each finding, and its fix, where the field was written.
+ */
+export function changedFluxObjects(context: RuleContext): ClusterObject[] {
+  const changed = new Set(context.changedFiles.map((file) => file.path));
+  return fluxGraph(context.head).objects.filter(
+    (object) => changed.has(object.doc.path) || [...object.specOrigin.values()].some((origin) => changed.has(origin.doc.path)),
+  );
+}
+
+/** A fix replacing the value of a spec field where it was written; none when a JSON6902 patch wrote it. */
+export function replaceSpecValueFix(object: ClusterObject, specPath: YamlPath, value: string, description: string): RuleFinding["fix"] {
+  const origin = originOf(object, specPath);
+  return origin.path[0] === "spec" ? replaceValueFix(origin.doc, origin.path, value, description) : undefined;
+}
+
 /** The file and line where a spec field of the object was last written (a patch, or the object itself). */
 export function originOf(object: ClusterObject, specPath: YamlPath): Origin {
   const [field] = specPath;
@@ -164,6 +181,7 @@ function buildGraph(model: FleetModel): FluxGraph {
   const objects: ClusterObject[] = [];
   const applied = new Map<ClusterObject, string[]>();
   const reached = new Set<SourceDocument>();
+  const reachedFiles = new Set<string>();
 
   const clusters = [...directories].filter((dir) => dir.startsWith(`${CLUSTERS_DIR}/`) && dir.split("/").length === 2).map((dir) => dir.split("/")[1]!);
   const syncSources = new Map<string, SourceDocument | undefined>();
@@ -171,7 +189,9 @@ function buildGraph(model: FleetModel): FluxGraph {
   for (const cluster of clusters) {
     const root = `${CLUSTERS_DIR}/${cluster}`;
     const visited = new Set([root]);
-    const queue = resolver.resolve(root).entries;
+    const rootResolution = resolver.resolve(root);
+    const queue = rootResolution.entries;
+    for (const file of rootResolution.files) reachedFiles.add(file);
     syncSources.set(cluster, clusterSyncSource(model, root));
     for (let i = 0; i < queue.length; i++) {
       const entry = queue[i]!;
@@ -184,14 +204,29 @@ function buildGraph(model: FleetModel): FluxGraph {
       if (path === undefined) continue;
       const resolution = resolver.resolve(path);
       applied.set(object, [...resolution.files]);
+      for (const file of resolution.files) reachedFiles.add(file);
       if (visited.has(path)) continue;
       visited.add(path);
       queue.push(...applyFluxKustomization(object, resolution.entries));
     }
   }
 
+  // What no cluster reaches (a tenant repository, a fleet without clusters/): each top-level kustomization
+  // (one that no other includes) as kustomize would build it, overlay patches applied; then the bare documents.
+  const unreachedKustomizations = model.paths().filter((path) => KUSTOMIZATION_FILES.includes(posix.basename(path)) && !reachedFiles.has(path));
+  const unreachedRoots = unreachedKustomizations.map((path) => ({ path, resolution: resolver.resolve(posix.dirname(path).replace(/^\.$/, "")) }));
+  const included = new Set(unreachedRoots.flatMap(({ path, resolution }) => [...resolution.files].filter((file) => file !== path)));
+  for (const { resolution } of unreachedRoots.filter(({ path }) => !included.has(path))) {
+    const seen = new Set<SourceDocument>();
+    for (const entry of resolution.entries) {
+      if (reached.has(entry.doc) || seen.has(entry.doc)) continue;
+      seen.add(entry.doc);
+      objects.push(toClusterObject(entry, ""));
+    }
+  }
+  const unreached = new Set(objects.filter((object) => object.cluster === "").map((object) => object.doc));
   for (const doc of model.fluxObjects()) {
-    if (reached.has(doc) || patchFiles.has(doc.path)) continue;
+    if (reached.has(doc) || unreached.has(doc) || patchFiles.has(doc.path)) continue;
     objects.push(toClusterObject({ doc, ...(doc.ref?.namespace ? { namespace: doc.ref.namespace } : {}), spec: specOf(doc), specOrigin: new Map() }, ""));
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fluxInterval, parseFluxDuration } from "../../rules/flux-interval.js";
+import { evaluateChange } from "../helpers/fleet.js";
 import { ruleContext } from "../helpers/rule-context.js";
 
 const kustomization = (interval: string, extra: string[] = []) =>
@@ -68,5 +69,23 @@ describe("flux-interval", () => {
   it("checks sources too", () => {
     const source = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: dev-team\n  namespace: apps\nspec:\n  interval: 30s\n  url: https://github.com/acme/dev-team\n  ref:\n    branch: main\n";
     expect(fluxInterval.check(ruleContext({ head: { "tenants/base/dev-team/sync.yaml": source } })).map((finding) => [finding.line, finding.fix?.replacement])).toEqual([[7, "  interval: 1m"]]);
+  });
+
+  it("reports a value set by an overlay patch on the patch line, with the fix there, end to end", async () => {
+    const tenantKustomization = (name: string, namespace: string, path: string) =>
+      kustomization("10m").replace("name: apps", `name: ${name}`).replace("namespace: flux-system\nspec", `namespace: ${namespace}\nspec`).replace("./apps/production", path);
+    const base = {
+      "clusters/production/tenants.yaml": tenantKustomization("tenants", "flux-system", "./tenants/production"),
+      "tenants/base/dev-team/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: apps\nresources:\n  - sync.yaml\n",
+      "tenants/base/dev-team/sync.yaml": tenantKustomization("dev-team", "apps", "./apps/dev-team"),
+      "tenants/production/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../base/dev-team\npatches:\n  - path: dev-team-patch.yaml\n",
+      "tenants/production/dev-team-patch.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: dev-team\n  namespace: apps\nspec:\n  path: ./apps/dev-team\n",
+      "apps/dev-team/settings.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n",
+    };
+    const head = { "tenants/production/dev-team-patch.yaml": `${base["tenants/production/dev-team-patch.yaml"]}  interval: 10s\n` };
+    const verdict = await evaluateChange(base, head, { rules: [fluxInterval] });
+    expect(verdict.findings.map((finding) => [finding.path, finding.line, finding.message, finding.fix?.replacement])).toEqual([
+      ["tenants/production/dev-team-patch.yaml", 8, "Kustomization apps/dev-team: interval 10s is below 1m; use 1m or more (a webhook Receiver gives faster updates).", "  interval: 1m"],
+    ]);
   });
 });

@@ -112,9 +112,13 @@ describe("flux graph", () => {
     expect(graph.isPatch(model(fleet).file("tenants/production/dev-team-patch.yaml")!.documents[0]!)).toBe(true);
   });
 
-  it("keeps Flux objects no cluster reaches, in the unnamed cluster, without patch files", () => {
+  it("builds what no cluster reaches from its top-level kustomizations, in the unnamed cluster, patches applied", () => {
     const graph = fluxGraph(model({ "tenants/base/dev-team/sync.yaml": tenant, "tenants/production/kustomization.yaml": fleet["tenants/production/kustomization.yaml"]!, "tenants/production/dev-team-patch.yaml": fleet["tenants/production/dev-team-patch.yaml"]! }));
-    expect(graph.objects.map((object) => `${object.cluster}|${object.ref.name}|${object.ref.namespace}`)).toEqual(["|dev-team|undefined", "|podinfo|undefined"]);
+    expect(graph.objects.map((object) => `${object.cluster}|${object.ref.name}|${object.ref.namespace}|${String(object.spec.path)}`)).toEqual([
+      "|dev-team|undefined|./apps/dev-team/production",
+      "|podinfo|undefined|undefined",
+    ]);
+    expect(originOf(graph.objects[0]!, ["path"]).doc.path).toBe("tenants/production/dev-team-patch.yaml");
   });
 
   it("canonicalises Git URLs", () => {
