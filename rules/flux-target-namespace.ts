@@ -15,8 +15,11 @@ export const fluxTargetNamespace: Rule = {
     return tenantDeployers(context).flatMap(({ target, tenant, isPatch }) => {
       const targetNamespace = specValue(target.object, "targetNamespace");
       if (tenant.namespaces.length === 0 || (isPatch && targetNamespace === undefined)) return [];
-      // A HelmRelease without targetNamespace installs into its own namespace; a Kustomization leaves it to each manifest.
-      const effective = targetNamespace ?? (target.ref.kind === "HelmRelease" ? target.ref.namespace : undefined);
+      // A HelmRelease without targetNamespace installs into its own namespace (unknown until a kustomization sets it);
+      // a Kustomization leaves it to each manifest.
+      const isHelmRelease = target.ref.kind === "HelmRelease";
+      if (isHelmRelease && targetNamespace === undefined && target.ref.namespace === undefined) return [];
+      const effective = targetNamespace ?? (isHelmRelease ? target.ref.namespace : undefined);
       if (typeof effective === "string" && tenant.namespaces.includes(effective)) return [];
       const allowed = tenant.namespaces.join(", ");
       const name = describeRef(target.ref);

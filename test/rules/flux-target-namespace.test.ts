@@ -56,6 +56,8 @@ describe("flux-target-namespace", () => {
 
   it("accepts a tenant HelmRelease that installs into its own (tenant) namespace, flags one that targets another", () => {
     expect(check({ head: { "apps/dev-team/base/release.yaml": helmRelease("apps") }, config: DEV_TEAM_CONFIG })).toEqual([]);
+    // Without a namespace in its file, the kustomization that includes it decides: only a build can tell.
+    expect(check({ head: { "apps/dev-team/base/release.yaml": helmRelease("apps").replace("  namespace: apps\n", "") }, config: DEV_TEAM_CONFIG })).toEqual([]);
     const [finding] = check({ head: { "apps/dev-team/base/release.yaml": helmRelease("apps", "default") }, config: DEV_TEAM_CONFIG });
     expect([finding?.line, finding?.message, finding?.fix?.replacement]).toEqual([
       8,
