@@ -1,12 +1,13 @@
 // One evaluation of one pull request: check run in progress, facts, verdict, head confirmed, results written.
+// Whatever happens, the check run ends completed, and one log line says what happened and what it cost.
 import type { Logger } from "probot";
 import { evaluate } from "../core/evaluate.js";
-import type { Verdict } from "../core/types.js";
+import type { ChangedFile, Verdict } from "../core/types.js";
 import { errorMessage } from "../core/yaml.js";
 import { reviewComments } from "../report/review.js";
-import { completeCheckRun, failCheckRun, startCheckRun, supersedeCheckRun, type CheckRunRef } from "../github/checks.js";
+import { cancelCheckRun, failureOutput, openCheckRun, publishCheckRun, verdictOutput, type CheckRunSlot } from "../github/checks.js";
 import { gatherFacts, NotEvaluable, pullRequestInfo, type PullRequestInfo } from "../github/facts.js";
-import type { Octokit, RepoRef } from "../github/octokit.js";
+import { countingCalls, statusOf, type Octokit, type RepoRef } from "../github/octokit.js";
 import { syncReview } from "../github/review.js";
 
 export interface EvaluationRequest {
@@ -19,6 +20,8 @@ export interface EvaluationRequest {
   /** Our GitHub App id: only our own check runs are ever reused. */
   appId?: number;
   deadlineMs: number;
+  /** Aborted when the process stops past its grace period: the evaluation ends with a failed check run. */
+  signal?: AbortSignal;
 }
 
 export type EvaluationOutcome =
@@ -29,18 +32,36 @@ export type EvaluationOutcome =
 
 export class DeadlineExceeded extends Error {}
 
-export async function evaluatePullRequest(request: EvaluationRequest): Promise<EvaluationOutcome> {
-  const { octokit, repo, pullNumber, log } = request;
+/** The process is shutting down and could not finish the evaluation in its grace period. */
+export class Interrupted extends Error {}
+
+export function evaluatePullRequest(request: EvaluationRequest): Promise<EvaluationOutcome> {
   const started = Date.now();
+  return countingCalls(request.octokit, async (counter) => {
+    const outcome = await evaluateCounted(request);
+    const fields = { outcome: outcome.status, ...("headSha" in outcome ? { sha: outcome.headSha } : {}), durationMs: Date.now() - started, githubCalls: counter.calls };
+    if (outcome.status === "completed") {
+      request.log.info({ ...fields, conclusion: outcome.verdict.conclusion, findings: outcome.verdict.findings.length }, "evaluation completed");
+    } else if (outcome.status === "failed") {
+      request.log.warn({ ...fields, reason: outcome.reason }, "evaluation failed");
+    } else {
+      request.log.info(fields, outcome.status === "closed" ? "pull request closed; nothing to evaluate" : "head moved during evaluation; result dropped");
+    }
+    return outcome;
+  });
+}
+
+async function evaluateCounted(request: EvaluationRequest): Promise<EvaluationOutcome> {
+  const { octokit, repo, pullNumber } = request;
   const pull = await currentPull(octokit, repo, pullNumber);
   if (!pull) return { status: "closed" };
-  const run = await startCheckRun(octokit, repo, pull.headSha, { ...(request.fresh ? { fresh: true } : {}), ...(request.appId ? { appId: request.appId } : {}) });
-  const logFields = { pull: pullNumber, sha: pull.headSha, checkRun: run.id };
 
-  let verdict: Verdict;
-  let changedFiles;
+  let slot: CheckRunSlot | undefined;
+  let result: { verdict: Verdict; changedFiles: ChangedFile[] };
   try {
-    const result = await withDeadline(
+    slot = await openCheckRun(octokit, repo, pull.headSha, { ...(request.fresh ? { fresh: true } : {}), ...(request.appId ? { appId: request.appId } : {}) });
+    // Past the deadline (or the shutdown), the work may still finish in the background: its result is dropped.
+    result = await withDeadline(
       (async () => {
         const gathered = await gatherFacts(octokit, repo, pull);
         try {
@@ -50,40 +71,46 @@ export async function evaluatePullRequest(request: EvaluationRequest): Promise<E
         }
       })(),
       request.deadlineMs,
+      request.signal,
     );
-    verdict = result.verdict;
-    changedFiles = result.changedFiles;
   } catch (error) {
-    const reason = failureReason(error, request.deadlineMs);
-    log.warn({ ...logFields, err: error }, `evaluation failed: ${reason.detail}`);
-    await failCheckRun(octokit, repo, run, reason.title, reason.detail);
-    return { status: "failed", headSha: pull.headSha, reason: reason.detail };
+    return endWithoutResult(request, pull, slot, error);
   }
 
   // A result for a superseded sha is dropped, never posted on the new one.
   const latest = await currentPull(octokit, repo, pullNumber);
   if (!latest || latest.headSha !== pull.headSha) {
-    await supersedeCheckRun(octokit, repo, run, latest?.headSha ?? "(closed)");
-    log.info(logFields, "head moved during evaluation; result dropped");
+    await cancelCheckRun(octokit, repo, slot, `The pull request ${latest ? `moved to ${latest.headSha}` : "was closed"} while this commit was being evaluated.`);
     return { status: "superseded", headSha: pull.headSha };
   }
 
-  await writeResults(request, run, verdict, changedFiles);
-  log.info({ ...logFields, conclusion: verdict.conclusion, findings: verdict.findings.length, durationMs: Date.now() - started }, "evaluation completed");
-  return { status: "completed", headSha: pull.headSha, verdict, pull: latest };
+  const run = await publishCheckRun(octokit, repo, slot, verdictOutput(result.verdict));
+  const appSlug = run?.appSlug ?? slot.run.appSlug;
+  await syncReview(octokit, repo, pullNumber, pull.headSha, reviewComments(result.verdict, result.changedFiles), appSlug ? `${appSlug}[bot]` : undefined);
+  return { status: "completed", headSha: pull.headSha, verdict: result.verdict, pull: latest };
 }
 
-async function writeResults(request: EvaluationRequest, run: CheckRunRef, verdict: Verdict, changedFiles: Parameters<typeof reviewComments>[1]) {
-  const { octokit, repo, pullNumber } = request;
-  try {
-    await completeCheckRun(octokit, repo, run, verdict);
-  } catch (error) {
-    // Whatever went wrong with the full report, the run must not stay in progress.
-    await failCheckRun(octokit, repo, run, "Could not write the report", `GitHub refused the report: ${errorMessage(error)}`);
-    throw error;
+/**
+ * The evaluation failed. If the head moved meanwhile (a force-push makes the old sha 404) that is moot: the run is
+ * cancelled quietly. Otherwise the run completes with a failure that says what went wrong.
+ */
+async function endWithoutResult(request: EvaluationRequest, pull: PullRequestInfo, slot: CheckRunSlot | undefined, error: unknown): Promise<EvaluationOutcome> {
+  const { octokit, repo, pullNumber, log } = request;
+  const latest = await currentPull(octokit, repo, pullNumber).then(
+    (current) => ({ known: true as const, current }),
+    () => ({ known: false as const }),
+  );
+  if (latest.known && latest.current?.headSha !== pull.headSha) {
+    log.debug({ err: error, sha: pull.headSha }, "evaluation of a superseded head ended early");
+    if (slot) await cancelCheckRun(octokit, repo, slot, `The pull request ${latest.current ? `moved to ${latest.current.headSha}` : "was closed"} while this commit was being evaluated.`);
+    return { status: "superseded", headSha: pull.headSha };
   }
-  const botLogin = run.appSlug ? `${run.appSlug}[bot]` : undefined;
-  await syncReview(octokit, repo, pullNumber, run.headSha, reviewComments(verdict, changedFiles), botLogin);
+  // Without a check run there is nothing to complete; the scheduler logs the error.
+  if (!slot) throw error;
+  const reason = failureReason(error, request.deadlineMs);
+  log.warn({ err: error, sha: pull.headSha, checkRun: slot.run.id }, `evaluation failed: ${reason.title}`);
+  await publishCheckRun(octokit, repo, slot, failureOutput(reason.title, reason.detail));
+  return { status: "failed", headSha: pull.headSha, reason: reason.detail };
 }
 
 async function currentPull(octokit: Octokit, repo: RepoRef, pullNumber: number): Promise<PullRequestInfo | undefined> {
@@ -94,17 +121,29 @@ async function currentPull(octokit: Octokit, repo: RepoRef, pullNumber: number):
 function failureReason(error: unknown, deadlineMs: number): { title: string; detail: string } {
   if (error instanceof NotEvaluable) return { title: "Pull request too large to evaluate", detail: error.message };
   if (error instanceof DeadlineExceeded) {
-    return { title: "Evaluation timed out", detail: `The evaluation did not finish within ${Math.round(deadlineMs / 1000)} s and was stopped. Re-run the check; if it keeps timing out, the change is too large to evaluate in one go.` };
+    return {
+      title: "Evaluation timed out",
+      detail: `The evaluation did not finish within ${Math.round(deadlineMs / 1000)} s and was stopped. Re-run the check; if it keeps timing out, the change is too large to evaluate in one go.`,
+    };
   }
-  const status = (error as { status?: number }).status;
-  const detail = status ? `GitHub answered ${status}: ${errorMessage(error)}` : errorMessage(error);
+  if (error instanceof Interrupted) return { title: "Evaluation interrupted", detail: `${error.message} Re-run the check to evaluate this commit.` };
+  const status = statusOf(error);
+  const detail = status ? `GitHub answered ${status}: ${errorMessage(error)}` : `${error instanceof Error ? `${error.name}: ` : ""}${errorMessage(error)}`;
   return { title: "Evaluation failed", detail: `${detail}\n\nRe-run the check to try again.` };
 }
 
-export function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+/** `work`, or a DeadlineExceeded after `ms`, or the signal's Interrupted, whichever comes first. */
+export function withDeadline<T>(work: Promise<T>, ms: number, signal?: AbortSignal): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
+  let onAbort: (() => void) | undefined;
+  const stop = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new DeadlineExceeded(`deadline of ${ms} ms exceeded`)), ms);
+    onAbort = () => reject(signal?.reason instanceof Error ? signal.reason : new Interrupted("fleet-warden was stopped."));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
   });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+  return Promise.race([work, stop]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+  });
 }

@@ -3,6 +3,7 @@ import type { Context, Probot } from "probot";
 import { CHECK_NAME } from "../github/checks.js";
 import type { Octokit } from "../github/octokit.js";
 import { AutoMerger } from "./auto-merge.js";
+import { RecentDeliveries } from "./deliveries.js";
 import { evaluatePullRequest, type EvaluationOutcome } from "./evaluate-pull-request.js";
 import { Scheduler } from "./scheduler.js";
 
@@ -23,6 +24,8 @@ export interface AppOptions {
   afterEvaluation?: (outcome: EvaluationOutcome, job: EvaluationJob) => Promise<void>;
   /** Receives the scheduler, so that tests and shutdown can wait for in-flight work. */
   onScheduler?: (scheduler: Scheduler<EvaluationJob>) => void;
+  /** Aborted when shutdown outlasts its grace period: evaluations still running fail their check runs and end. */
+  signal?: AbortSignal;
 }
 
 const DEFAULT_DEADLINE_MS = 5 * 60 * 1000;
@@ -50,6 +53,7 @@ export function createApp(options: AppOptions = {}) {
           fresh: job.fresh,
           deadlineMs,
           ...(appId ? { appId } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
         });
         const followUp = await autoMerger.afterEvaluation(octokit, repo, job.key, outcome);
         await options.afterEvaluation?.(outcome, job);
@@ -63,9 +67,15 @@ export function createApp(options: AppOptions = {}) {
     });
     options.onScheduler?.(scheduler);
 
+    const deliveries = new RecentDeliveries<Context>();
     const schedule = (context: Context, pullNumber: number, fresh = false, recheck = false) => {
       const repo = context.repo();
-      scheduler.schedule({ key: `${repo.owner}/${repo.repo}#${pullNumber}`, context, pullNumber, fresh, recheck });
+      if (!deliveries.take(context.id, context)) {
+        context.log.info({ delivery: context.id, pull: pullNumber }, "webhook delivered again; already handled");
+        return;
+      }
+      // Shutting down: the webhook fails (5xx), so that GitHub shows it undelivered and it can be redelivered.
+      if (!scheduler.schedule({ key: `${repo.owner}/${repo.repo}#${pullNumber}`, context, pullNumber, fresh, recheck })) throw new Error("fleet-warden is shutting down");
     };
 
     app.on([...PULL_REQUEST_EVENTS], async (context) => schedule(context, context.payload.pull_request.number));

@@ -32,10 +32,12 @@ export class Scheduler<T extends { key: string }> {
     while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
   }
 
-  /** Stops taking work, drops what is pending, and resolves when in-flight work is done. */
+  /**
+   * Stops taking work and resolves when what runs and what is pending is done. Pending work still runs: its
+   * pull request's head has moved, and only its evaluation can leave a check run on the new head.
+   */
   async drain(): Promise<void> {
     this.accepting = false;
-    this.pending.clear();
     await this.idle();
   }
 

@@ -1,5 +1,8 @@
-// The check run: one per head sha, created early (in progress), completed once with the verdict.
+// The check run: one per head sha, created early (in progress) and completed once with the verdict. A sha that
+// was already evaluated keeps its run when the new result is the same (a redelivery, a burst of events).
+import { createHash } from "node:crypto";
 import type { Verdict } from "../core/types.js";
+import { errorMessage } from "../core/yaml.js";
 import { annotationsFor, type CheckAnnotation } from "../report/annotations.js";
 import { renderSummary, SUMMARY_LIMIT, truncate } from "../report/summary.js";
 import type { Octokit, RepoRef } from "./octokit.js";
@@ -16,16 +19,85 @@ export interface CheckRunRef {
 }
 
 /**
- * Starts the check run for `headSha`. An unfinished run of ours for the same sha is reused (a redelivered
- * webhook, or a review event racing a push) so that there is never a second one; `fresh` forces a new run,
- * as GitHub expects on "Re-run".
+ * Where an evaluation's result goes: `open`, a run in progress for the sha (ours, created or reused); `evaluated`,
+ * the sha's latest run of ours is completed, and `fingerprint` (its `external_id`) identifies the result it shows.
  */
-export async function startCheckRun(octokit: Octokit, repo: RepoRef, headSha: string, options: { fresh?: boolean; appId?: number } = {}): Promise<CheckRunRef> {
+export type CheckRunSlot = { state: "open"; run: CheckRunRef } | { state: "evaluated"; run: CheckRunRef; fingerprint: string | null };
+
+export interface CheckOutput {
+  conclusion: "success" | "failure" | "neutral" | "cancelled";
+  title: string;
+  summary: string;
+  annotations: CheckAnnotation[];
+  /** Identifies the result, without what differs between two evaluations of the same thing (durations). */
+  fingerprint: string;
+}
+
+/**
+ * Finds the sha's run. An unfinished run of ours is reused (a redelivered webhook, a review event racing a push)
+ * so that there is never a second one; a completed one is only noted: a new run is created later if, and only if,
+ * the new result differs. `fresh` always starts a new run, as GitHub expects on "Re-run".
+ */
+export async function openCheckRun(octokit: Octokit, repo: RepoRef, headSha: string, options: { fresh?: boolean; appId?: number } = {}): Promise<CheckRunSlot> {
   if (!options.fresh) {
     const { data } = await octokit.rest.checks.listForRef({ ...repo, ref: headSha, check_name: CHECK_NAME, filter: "latest", per_page: 100 });
-    const ours = data.check_runs.find((run) => run.head_sha === headSha && run.status !== "completed" && (options.appId === undefined || run.app?.id === options.appId));
-    if (ours) return { id: ours.id, headSha, ...(ours.app?.slug ? { appSlug: ours.app.slug } : {}) };
+    const ours = data.check_runs.find((run) => run.head_sha === headSha && (options.appId === undefined || run.app?.id === options.appId));
+    if (ours) {
+      const run = { id: ours.id, headSha, ...(ours.app?.slug ? { appSlug: ours.app.slug } : {}) };
+      return ours.status === "completed" ? { state: "evaluated", run, fingerprint: ours.external_id ?? null } : { state: "open", run };
+    }
   }
+  return { state: "open", run: await createCheckRun(octokit, repo, headSha) };
+}
+
+/** Writes `output` where it belongs. Returns the run written to, or undefined when the sha already shows this result. */
+export async function publishCheckRun(octokit: Octokit, repo: RepoRef, slot: CheckRunSlot, output: CheckOutput): Promise<CheckRunRef | undefined> {
+  const run = await runFor(octokit, repo, slot, output);
+  if (!run) return undefined;
+  try {
+    await writeOutput(octokit, repo, run, output);
+  } catch (error) {
+    // Whatever went wrong with the full report, the run must not stay in progress.
+    if (output.conclusion !== "failure" || output.annotations.length > 0) {
+      await writeOutput(octokit, repo, run, failureOutput("Could not write the report", `GitHub refused the report: ${errorMessage(error)}`));
+    }
+    throw error;
+  }
+  return run;
+}
+
+/** Closes the sha's run in progress as cancelled (its sha is no longer the head); a completed run is left as it is. */
+export async function cancelCheckRun(octokit: Octokit, repo: RepoRef, slot: CheckRunSlot, reason: string): Promise<void> {
+  if (slot.state !== "open") return;
+  const summary = `${reason} This commit's result is dropped; the newer commit is evaluated instead.`;
+  await writeOutput(octokit, repo, slot.run, { conclusion: "cancelled", title: "Superseded", summary, annotations: [], fingerprint: fingerprintOf(["cancelled", summary]) });
+}
+
+export function verdictOutput(verdict: Verdict): CheckOutput {
+  const annotations = annotationsFor(verdict);
+  const timeless = renderSummary({ ...verdict, stats: { ...verdict.stats, durationMs: 0 } }, SUMMARY_LIMIT);
+  return {
+    conclusion: verdict.conclusion,
+    title: verdict.title,
+    summary: renderSummary(verdict, SUMMARY_LIMIT),
+    annotations,
+    fingerprint: fingerprintOf([verdict.conclusion, verdict.title, timeless, annotations]),
+  };
+}
+
+/** A failure that says what went wrong: a run never stays in progress. */
+export function failureOutput(title: string, detail: string): CheckOutput {
+  const summary = truncate(`❌ **fleet-warden could not evaluate this pull request.**\n\n${detail}`, SUMMARY_LIMIT);
+  return { conclusion: "failure", title: title.slice(0, 255), summary, annotations: [], fingerprint: fingerprintOf(["failure", title, summary]) };
+}
+
+async function runFor(octokit: Octokit, repo: RepoRef, slot: CheckRunSlot, output: CheckOutput): Promise<CheckRunRef | undefined> {
+  if (slot.state === "open") return slot.run;
+  if (slot.fingerprint === output.fingerprint) return undefined;
+  return createCheckRun(octokit, repo, slot.run.headSha);
+}
+
+async function createCheckRun(octokit: Octokit, repo: RepoRef, headSha: string): Promise<CheckRunRef> {
   const { data } = await octokit.rest.checks.create({
     ...repo,
     name: CHECK_NAME,
@@ -37,38 +109,8 @@ export async function startCheckRun(octokit: Octokit, repo: RepoRef, headSha: st
   return { id: data.id, headSha, ...(data.app?.slug ? { appSlug: data.app.slug } : {}) };
 }
 
-/** Completes the run with the verdict; annotations go 50 per call, the last call carries the conclusion. */
-export async function completeCheckRun(octokit: Octokit, repo: RepoRef, run: CheckRunRef, verdict: Verdict, extraSummary = ""): Promise<void> {
-  const summary = truncate([renderSummary(verdict, SUMMARY_LIMIT), extraSummary].filter(Boolean).join("\n\n"), SUMMARY_LIMIT);
-  await writeOutput(octokit, repo, run, { conclusion: verdict.conclusion, title: verdict.title, summary, annotations: annotationsFor(verdict) });
-}
-
-/** Completes the run with a failure that says what went wrong: a run never stays in progress. */
-export async function failCheckRun(octokit: Octokit, repo: RepoRef, run: CheckRunRef, title: string, detail: string): Promise<void> {
-  await writeOutput(octokit, repo, run, {
-    conclusion: "failure",
-    title: title.slice(0, 255),
-    summary: truncate(`❌ **fleet-warden could not evaluate this pull request.**\n\n${detail}`, SUMMARY_LIMIT),
-    annotations: [],
-  });
-}
-
-/** Closes a run whose sha is no longer the pull request's head: its result is dropped, not posted. */
-export async function supersedeCheckRun(octokit: Octokit, repo: RepoRef, run: CheckRunRef, newSha: string): Promise<void> {
-  await writeOutput(octokit, repo, run, {
-    conclusion: "cancelled",
-    title: "Superseded",
-    summary: `The pull request moved to ${newSha} while this commit was being evaluated; the newer commit is evaluated instead.`,
-    annotations: [],
-  });
-}
-
-async function writeOutput(
-  octokit: Octokit,
-  repo: RepoRef,
-  run: CheckRunRef,
-  output: { conclusion: "success" | "failure" | "neutral" | "cancelled"; title: string; summary: string; annotations: CheckAnnotation[] },
-): Promise<void> {
+/** Annotations go 50 per call; the last call carries the conclusion and the result's fingerprint. */
+async function writeOutput(octokit: Octokit, repo: RepoRef, run: CheckRunRef, output: CheckOutput): Promise<void> {
   const batches: CheckAnnotation[][] = [];
   for (let i = 0; i < output.annotations.length; i += ANNOTATION_BATCH) batches.push(output.annotations.slice(i, i + ANNOTATION_BATCH));
   const head = batches.slice(0, -1);
@@ -82,6 +124,11 @@ async function writeOutput(
     status: "completed",
     conclusion: output.conclusion,
     completed_at: new Date().toISOString(),
+    external_id: output.fingerprint,
     output: { title: output.title, summary: output.summary, ...(last.length > 0 ? { annotations: last } : {}) },
   });
+}
+
+function fingerprintOf(parts: unknown[]): string {
+  return `fw1:${createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 32)}`;
 }

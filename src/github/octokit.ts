@@ -1,5 +1,8 @@
-// The one Octokit type every GitHub call goes through.
-import type { ProbotOctokit } from "probot";
+// The one Octokit type every GitHub call goes through, and fleet-warden's production Octokit class: Probot's
+// with GitHub's rate-limit rules obeyed (bounded), a token refresh on 401 and a timeout on every request.
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Octokit as CoreOctokit } from "@octokit/core";
+import { ProbotOctokit } from "probot";
 
 export type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -12,4 +15,101 @@ export interface RepoRef {
 export function statusOf(error: unknown): number | undefined {
   const status = (error as { status?: unknown } | null)?.status;
   return typeof status === "number" ? status : undefined;
+}
+
+/** A secondary rate limit is retried this many times, each wait doubling the one GitHub prescribes. */
+export const SECONDARY_LIMIT_RETRIES = 3;
+/** An exhausted primary rate limit is waited out once, and only when it resets this soon (seconds). */
+export const PRIMARY_LIMIT_MAX_WAIT_S = 60;
+/** A request whose response has not started by then is aborted and retried as a 5xx (GITHUB_REQUEST_TIMEOUT_MS). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+type LimitHandler = (retryAfter: number, options: { method: string; url: string }, octokit: Octokit, retryCount: number) => Promise<boolean>;
+
+/**
+ * GitHub: on a secondary rate limit wait `retry-after` seconds (a minute without it), longer at each repeat, and
+ * give up after a few. plugin-throttling waits `retryAfter` when the handler says yes; the doubling is waited here.
+ */
+const onSecondaryRateLimit: LimitHandler = async (retryAfter, options, octokit, retryCount) => {
+  if (retryCount >= SECONDARY_LIMIT_RETRIES) {
+    octokit.log.error(`secondary rate limit on ${options.method} ${options.url}: giving up after ${retryCount} retries`);
+    return false;
+  }
+  const extraSeconds = retryAfter * (2 ** retryCount - 1);
+  octokit.log.warn(`secondary rate limit on ${options.method} ${options.url}: retrying in ${retryAfter + extraSeconds} s`);
+  if (extraSeconds > 0) await new Promise((resolve) => setTimeout(resolve, extraSeconds * 1000));
+  return true;
+};
+
+const onRateLimit: LimitHandler = async (retryAfter, options, octokit, retryCount) => {
+  const wait = retryCount === 0 && retryAfter <= PRIMARY_LIMIT_MAX_WAIT_S;
+  octokit.log.warn(`rate limit exhausted on ${options.method} ${options.url}: resets in ${retryAfter} s, ${wait ? "waiting" : "giving up"}`);
+  return wait;
+};
+
+class GitHubTimeout extends Error {
+  override readonly name = "GitHubTimeout";
+}
+
+/** fetch, aborted when no response has started within `timeoutMs`; reading a started body (a tarball) is not limited. */
+export function fetchWithTimeout(timeoutMs: number): typeof fetch {
+  return async (input, init) => {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new GitHubTimeout(`GitHub did not answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    const signal = init?.signal ? AbortSignal.any([init.signal, timeout.signal]) : timeout.signal;
+    try {
+      return await fetch(input, { ...init, signal });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+/**
+ * An installation token GitHub no longer accepts (revoked, or expired early) is refreshed once and the request
+ * repeated. @octokit/auth-app itself retries a 401 only in the first seconds of a token's life.
+ */
+function refreshTokenOnUnauthorized(octokit: CoreOctokit, options: { auth?: unknown }) {
+  const installationId = (options.auth as { installationId?: number } | undefined)?.installationId;
+  if (installationId === undefined) return {};
+  octokit.hook.error("request", async (error, requestOptions) => {
+    const request = requestOptions.request as { tokenRefreshed?: boolean } | undefined;
+    if (statusOf(error) !== 401 || request?.tokenRefreshed) throw error;
+    octokit.log.warn(`GitHub answered 401 to ${requestOptions.method} ${requestOptions.url}: refreshing the installation token once`);
+    await octokit.auth({ type: "installation", installationId, refresh: true });
+    const again = octokit.request as (options: object) => ReturnType<CoreOctokit["request"]>;
+    return again({ ...requestOptions, request: { ...requestOptions.request, tokenRefreshed: true } });
+  });
+  return {};
+}
+
+/**
+ * Probot's Octokit as fleet-warden runs it. Function form: Probot's own instance options (whose secondary-limit
+ * handler only logs) are passed in first and overridden here.
+ */
+export function fleetWardenOctokit(timeoutMs = Number(process.env.GITHUB_REQUEST_TIMEOUT_MS ?? DEFAULT_REQUEST_TIMEOUT_MS)): typeof ProbotOctokit {
+  return ProbotOctokit.plugin(refreshTokenOnUnauthorized).defaults((options: { request?: object; throttle?: object }) => ({
+    ...options,
+    request: { fetch: fetchWithTimeout(timeoutMs), ...options.request },
+    throttle: { ...options.throttle, onSecondaryRateLimit, onRateLimit },
+  })) as typeof ProbotOctokit;
+}
+
+const callCounter = new AsyncLocalStorage<{ calls: number }>();
+const countedClients = new WeakSet<object>();
+
+/**
+ * Runs `work` counting the GitHub requests it makes through `octokit` (retries of one request count once).
+ * The count follows the async context, so two evaluations sharing one client each count their own.
+ */
+export function countingCalls<T>(octokit: Octokit, work: (counter: { calls: number }) => Promise<T>): Promise<T> {
+  if (!countedClients.has(octokit)) {
+    countedClients.add(octokit);
+    octokit.hook.before("request", () => {
+      const counter = callCounter.getStore();
+      if (counter) counter.calls++;
+    });
+  }
+  const counter = { calls: 0 };
+  return callCounter.run(counter, () => work(counter));
 }

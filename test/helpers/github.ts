@@ -5,7 +5,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import nock from "nock";
-import { Probot, ProbotOctokit } from "probot";
+import { Probot, ProbotOctokit, type Logger } from "probot";
 import { createApp, type AppOptions, type EvaluationJob } from "../../src/app/index.js";
 import type { Scheduler } from "../../src/app/scheduler.js";
 import { repoWithChange, writeTree, type ChangeRepo, type Tree } from "./fleet.js";
@@ -58,6 +58,20 @@ export interface CheckRunState {
   output: { title?: string; summary?: string };
   annotations: any[];
   app: { id: number; slug: string };
+  external_id?: string;
+}
+
+/** An injected fault: the next `times` calls matching `method` and `path` wait (`until`, `delayMs`), then get `status` (or their normal answer when none). */
+export interface Fault {
+  method: string;
+  path: RegExp;
+  times: number;
+  status?: number;
+  /** GitHub's error message (plugin-throttling recognises a secondary rate limit by it). */
+  message?: string;
+  headers?: Record<string, string>;
+  until?: Promise<void>;
+  delayMs?: number;
 }
 
 export interface ReviewCommentState {
@@ -110,7 +124,11 @@ export class FakeGitHub {
   pull: Record<string, any>;
   reviews: Array<Record<string, any>>;
   /** Faults to inject: the next `times` calls matching `method` and `path` get `status`. */
-  readonly faults: Array<{ method: string; path: RegExp; status: number; times: number; headers?: Record<string, string> }> = [];
+  readonly faults: Fault[] = [];
+  /** Date.now() at each recorded call (fake clocks included), index for index with `calls`. */
+  readonly callTimes: number[] = [];
+  /** Installation tokens issued, in order; a revoked one is answered 401 "Bad credentials". */
+  readonly tokens: Array<{ token: string; revoked: boolean }> = [];
   /** Runs after each recorded call, before the reply is built (e.g. to push a commit mid-evaluation). */
   afterCall?: (call: RecordedCall) => void;
   private nextId = 1000;
@@ -207,24 +225,36 @@ export class FakeGitHub {
 
   private record(method: string, path: string, body?: unknown): void {
     this.calls.push({ method, path: path.split("?")[0]!, ...(body === undefined || body === "" ? {} : { body }) });
+    this.callTimes.push(Date.now());
   }
 
   private intercept(): void {
     const prefix = `/repos/${this.owner}/${this.repo}`;
     const api = nock(API).persist();
     const route = (method: "get" | "post" | "patch" | "delete" | "put", path: RegExp, reply: (uri: string, body: any) => [number, unknown] | [number, unknown, Record<string, string>]) => {
-      api[method](path).reply((uri, body) => {
+      const answer = async (uri: string, body: any, authorization: unknown): Promise<[number, unknown] | [number, unknown, Record<string, string>]> => {
         this.record(method.toUpperCase(), uri, body);
+        const token = /^token (.+)$/.exec(String(authorization ?? ""))?.[1];
+        if (this.tokens.find((issued) => issued.token === token)?.revoked) return [401, { message: "Bad credentials" }];
         const fault = this.faults.find((candidate) => candidate.times > 0 && candidate.method === method.toUpperCase() && candidate.path.test(uri));
         if (fault) {
           fault.times--;
-          return [fault.status, { message: `injected ${fault.status}` }, fault.headers ?? {}];
+          if (fault.until) await fault.until;
+          if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+          if (fault.status) return [fault.status, { message: fault.message ?? `injected ${fault.status}` }, fault.headers ?? {}];
         }
         this.afterCall?.(this.calls.at(-1)!);
         return reply(uri, body);
+      };
+      api[method](path).reply(function (uri, body) {
+        return answer(uri, body, this.req.headers.authorization);
       });
     };
-    route("post", /^\/app\/installations\/\d+\/access_tokens$/, () => [201, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z", permissions: {}, repository_selection: "all" }]);
+    route("post", /^\/app\/installations\/\d+\/access_tokens$/, () => {
+      const token = `ghs_test_${this.tokens.length + 1}`;
+      this.tokens.push({ token, revoked: false });
+      return [201, { token, expires_at: "2099-01-01T00:00:00Z", permissions: {}, repository_selection: "all" }];
+    });
     route("get", new RegExp(`^${prefix}/pulls/${this.number}$`), () => [200, this.pull]);
     route("get", new RegExp(`^${prefix}/commits/[0-9a-f]+/check-runs`), (uri) => {
       const sha = /commits\/([0-9a-f]+)\//.exec(uri)![1];
@@ -241,6 +271,7 @@ export class FakeGitHub {
         output: body.output ?? {},
         annotations: body.output?.annotations ?? [],
         app: { id: APP_ID, slug: APP_SLUG },
+        ...(body.external_id ? { external_id: body.external_id } : {}),
       };
       this.checkRuns.push(run);
       return [201, run];
@@ -250,6 +281,7 @@ export class FakeGitHub {
       if (!run) return [404, { message: "Not Found" }];
       if (body.status) run.status = body.status;
       if (body.conclusion) run.conclusion = body.conclusion;
+      if (body.external_id) run.external_id = body.external_id;
       if (body.output) {
         run.output = { title: body.output.title, summary: body.output.summary };
         run.annotations.push(...(body.output.annotations ?? []));
@@ -345,25 +377,37 @@ export interface TestApp {
   deliver(name: string, payload: Record<string, any>, id?: string): Promise<void>;
 }
 
-export function testApp(options: AppOptions = {}): TestApp {
+export interface TestAppOptions extends AppOptions {
+  /** The Octokit class (default: Probot's with retry and throttling off). */
+  Octokit?: typeof ProbotOctokit;
+  log?: Logger;
+}
+
+export function testApp(options: TestAppOptions = {}): TestApp {
   nock.disableNetConnect();
   process.env.APP_ID = String(APP_ID);
+  const { Octokit, log, ...appOptions } = options;
   const probot = new Probot({
     appId: APP_ID,
     privateKey,
     // Retry and throttling off in unit tests (function form: Probot's own defaults would win otherwise).
-    Octokit: ProbotOctokit.defaults((instanceOptions: Record<string, unknown>) => ({
-      ...instanceOptions,
-      retry: { enabled: false },
-      throttle: { enabled: false },
-    })),
-    logLevel: "fatal",
+    Octokit:
+      Octokit ??
+      ProbotOctokit.defaults((instanceOptions: Record<string, unknown>) => ({
+        ...instanceOptions,
+        retry: { enabled: false },
+        throttle: { enabled: false },
+      })),
+    ...(log ? { log } : { logLevel: "fatal" as const }),
   });
   let scheduler: Scheduler<EvaluationJob> | undefined;
-  probot.load(createApp({ ...options, onScheduler: (created) => (scheduler = created) }));
+  probot.load(createApp({ ...appOptions, onScheduler: (created) => (scheduler = created) }));
   return {
     probot,
-    scheduler: scheduler!,
+    // Probot loads the App asynchronously: the scheduler exists once it has.
+    get scheduler() {
+      return scheduler!;
+    },
     async deliver(name, payload, id = `delivery-${Math.random().toString(16).slice(2)}`) {
       await probot.receive({ id, name, payload } as Parameters<Probot["receive"]>[0]);
       await scheduler!.idle();

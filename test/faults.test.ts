@@ -1,0 +1,292 @@
+// GitHub faults, redeliveries, bursts and crashes, with Probot's real retry and throttling plugins (fleet-warden's
+// Octokit, as `npm start` runs it) on fake timers. Each test asserts what GitHub ends up showing.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { EvaluationOutcome } from "../src/app/evaluate-pull-request.js";
+import type * as CoreEvaluate from "../src/core/evaluate.js";
+import { fleetWardenOctokit } from "../src/github/octokit.js";
+import { FakeGitHub, testApp, type TestApp, type TestAppOptions } from "./helpers/github.js";
+
+// A bug in the evaluation, switched on per test: the pipeline throws as a real defect would.
+const crash = vi.hoisted(() => ({ next: undefined as Error | undefined }));
+vi.mock("../src/core/evaluate.js", async (importOriginal) => {
+  const original = await importOriginal<typeof CoreEvaluate>();
+  return {
+    ...original,
+    evaluate: async (...args: Parameters<typeof original.evaluate>) => {
+      const error = crash.next;
+      crash.next = undefined;
+      if (error) throw error;
+      return original.evaluate(...args);
+    },
+  };
+});
+
+const realSetImmediate = setImmediate;
+const SECONDARY_LIMIT = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.";
+
+let github: FakeGitHub;
+let outcomes: EvaluationOutcome[];
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"] });
+  outcomes = [];
+  crash.next = undefined;
+});
+
+afterEach(() => {
+  github.done();
+  vi.useRealTimers();
+});
+
+/** The App with the production Octokit; evaluations have an hour unless a test says otherwise. */
+function app(options: TestAppOptions = {}): TestApp {
+  return testApp({
+    Octokit: fleetWardenOctokit(),
+    deadlineMs: 60 * 60 * 1000,
+    afterEvaluation: async (outcome) => void outcomes.push(outcome),
+    ...options,
+  });
+}
+
+/** Lets fake time run (in 100 ms steps, real I/O in between) until `work` and every evaluation it started are done. */
+async function settle(target: TestApp, work: Promise<unknown>): Promise<void> {
+  let done = false;
+  const finished = work.then(() => target.scheduler.idle()).finally(() => (done = true));
+  while (!done) {
+    await vi.advanceTimersByTimeAsync(100);
+    await new Promise((resolve) => realSetImmediate(resolve));
+  }
+  await finished;
+}
+
+function deliver(target: TestApp, event: string, action: string, id?: string): Promise<void> {
+  return settle(target, target.probot.receive({ id: id ?? `delivery-${Math.random().toString(16).slice(2)}`, name: event, payload: github.payload(event, action) } as never));
+}
+
+/** Seconds between successive calls matching `pattern`. */
+function gaps(pattern: RegExp, method = "GET"): number[] {
+  const times = github.calls.flatMap((call, i) => (call.method === method && pattern.test(call.path) ? [github.callTimes[i]!] : []));
+  return times.slice(1).map((time, i) => (time - times[i]!) / 1000);
+}
+
+const count = (method: string, pattern: RegExp) => github.calls.filter((call) => call.method === method && pattern.test(call.path)).length;
+
+const deployment = (image: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: apps
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: ${image}
+`;
+
+/** A pull request that passes: an image bump. */
+const clean = () => new FakeGitHub({ base: { "apps/web.yaml": deployment("nginx:1.27") }, head: { "apps/web.yaml": deployment("nginx:1.28") } });
+
+describe("GitHub faults, with the real retry and throttling plugins", () => {
+  it("retries a 502 twice with growing waits, then completes one check run", async () => {
+    github = clean();
+    github.faults.push({ method: "GET", path: /\/pulls\/7\/files/, status: 502, times: 2 });
+    const target = app();
+    await deliver(target, "pull_request", "opened");
+
+    expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "success" })]);
+    expect(count("GET", /\/pulls\/7\/files$/)).toBe(3);
+    const [first, second] = gaps(/\/pulls\/7\/files$/);
+    expect(first).toBeGreaterThanOrEqual(1);
+    expect(second).toBeGreaterThanOrEqual(4);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(["completed"]);
+  });
+
+  it("waits out a secondary rate limit for the retry-after GitHub sends, then succeeds", async () => {
+    github = clean();
+    github.faults.push({ method: "POST", path: /\/check-runs$/, status: 403, times: 1, message: SECONDARY_LIMIT, headers: { "retry-after": "30" } });
+    const target = app();
+    await deliver(target, "pull_request", "opened");
+
+    expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "success" })]);
+    expect(count("POST", /\/check-runs$/)).toBe(2);
+    expect(gaps(/\/check-runs$/, "POST")[0]).toBeGreaterThanOrEqual(30);
+  });
+
+  it("without retry-after waits a minute, then twice as long, as GitHub prescribes", async () => {
+    github = clean();
+    github.faults.push({ method: "GET", path: /\/pulls\/7\/reviews/, status: 429, times: 2, message: SECONDARY_LIMIT });
+    const target = app();
+    await deliver(target, "pull_request", "opened");
+
+    expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "success" })]);
+    const [first, second] = gaps(/\/pulls\/7\/reviews$/);
+    expect(first).toBeGreaterThanOrEqual(60);
+    expect(second).toBeGreaterThanOrEqual(120);
+    expect(count("GET", /\/pulls\/7\/reviews$/)).toBe(3);
+  });
+
+  it("gives up on a secondary rate limit that does not lift, and fails the check run saying so", async () => {
+    github = clean();
+    github.faults.push({ method: "GET", path: /\/pulls\/7\/reviews/, status: 403, times: 100, message: SECONDARY_LIMIT, headers: { "retry-after": "1" } });
+    const target = app();
+    await deliver(target, "pull_request", "opened");
+
+    const [run] = github.runsFor();
+    expect(github.runsFor()).toHaveLength(1);
+    expect(run).toMatchObject({ status: "completed", conclusion: "failure", output: { title: "Evaluation failed" } });
+    expect(run!.output.summary).toContain(`GitHub answered 403: ${SECONDARY_LIMIT}`);
+    // The first attempt and three retries.
+    expect(count("GET", /\/pulls\/7\/reviews$/)).toBe(4);
+  });
+
+  it("times out a call GitHub does not answer and retries it", async () => {
+    github = clean();
+    github.faults.push({ method: "GET", path: /\/pulls\/7\/reviews/, times: 1, delayMs: 10 * 60 * 1000 });
+    const target = app();
+    await deliver(target, "pull_request", "opened");
+
+    expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "success" })]);
+    expect(count("GET", /\/pulls\/7\/reviews$/)).toBe(2);
+    const [gap] = gaps(/\/pulls\/7\/reviews$/);
+    expect(gap).toBeGreaterThanOrEqual(30);
+    expect(gap).toBeLessThan(60);
+  });
+
+  it("refreshes an installation token GitHub no longer accepts, once, and carries on", async () => {
+    github = clean();
+    const target = app();
+    await deliver(target, "pull_request", "opened");
+    expect(github.tokens.map((issued) => issued.token)).toEqual(["ghs_test_1"]);
+
+    // Half an hour later the cached token is revoked; the next event meets a 401.
+    vi.setSystemTime(Date.now() + 30 * 60 * 1000);
+    github.tokens[0]!.revoked = true;
+    github.push({ "apps/web.yaml": deployment("nginx:1.29") });
+    await deliver(target, "pull_request", "synchronize");
+
+    expect(github.tokens.map((issued) => issued.token)).toEqual(["ghs_test_1", "ghs_test_2"]);
+    expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "success" })]);
+    expect(github.checkRuns).toHaveLength(2);
+  });
+
+  it("fails the check run clearly at the deadline and drops the late result", async () => {
+    github = clean();
+    let release!: () => void;
+    github.faults.push({ method: "GET", path: /\/tarball\//, times: 1, until: new Promise<void>((resolve) => (release = resolve)) });
+    const target = app({ deadlineMs: 60_000, Octokit: fleetWardenOctokit(60 * 60 * 1000) });
+    await deliver(target, "pull_request", "opened");
+
+    const [run] = github.runsFor();
+    expect(run).toMatchObject({ status: "completed", conclusion: "failure", output: { title: "Evaluation timed out" } });
+    expect(run!.output.summary).toContain("did not finish within 60 s");
+    const writes = github.calls.filter((call) => call.method !== "GET").length;
+
+    // The stuck download finishes after all: nothing more is written.
+    release();
+    await settle(target, Promise.resolve());
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => realSetImmediate(resolve));
+    expect(github.calls.filter((call) => call.method !== "GET")).toHaveLength(writes);
+    expect(github.runsFor()).toEqual([expect.objectContaining({ conclusion: "failure" })]);
+    expect(github.reviewsPosted).toEqual([]);
+  });
+});
+
+describe("heads that move, redeliveries, bursts and crashes", () => {
+  it("drops the result for a head that moved mid-evaluation and evaluates the new head", async () => {
+    github = clean();
+    const firstSha = github.headSha;
+    github.afterCall = (call) => {
+      if (call.path.includes("/compare/") && github.headSha === firstSha) github.push({ "apps/web.yaml": deployment("nginx:1.29") });
+    };
+    const target = app();
+    await deliver(target, "pull_request", "synchronize");
+    await deliver(target, "pull_request", "synchronize");
+
+    expect(github.runsFor(firstSha)).toEqual([expect.objectContaining({ status: "completed", conclusion: "cancelled", output: expect.objectContaining({ title: "Superseded" }) })]);
+    expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "success" })]);
+    expect(github.checkRuns).toHaveLength(2);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(["superseded", "completed"]);
+  });
+
+  it("ends quietly when the evaluated sha was force-pushed away (404), cancelling its run", async () => {
+    github = clean();
+    const firstSha = github.headSha;
+    github.afterCall = (call) => {
+      if (call.path.includes("/compare/") && github.headSha === firstSha) {
+        github.push({ "apps/web.yaml": deployment("nginx:1.29") });
+        github.faults.push({ method: "GET", path: new RegExp(`/tarball/${firstSha}$`), status: 404, times: 1, message: "No commit found for SHA" });
+      }
+    };
+    const target = app();
+    await deliver(target, "pull_request", "synchronize");
+
+    expect(github.runsFor(firstSha)).toEqual([expect.objectContaining({ status: "completed", conclusion: "cancelled" })]);
+    expect(github.runsFor(firstSha)[0]!.output.summary).toContain(`moved to ${github.headSha}`);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(["superseded"]);
+    // 404 is not retried.
+    expect(count("GET", new RegExp(`/tarball/${firstSha}$`))).toBe(1);
+  });
+
+  it("does nothing twice for a redelivered webhook, nor for a second event on the same sha", async () => {
+    // A privileged container: a failure with a one-click fix, i.e. a review comment.
+    const tenants = "tenants:\n  - name: dev-team\n    paths: [\"apps/**\"]\n    namespaces: [apps]\n    serviceAccount: dev-team\n";
+    const securityContext = (privileged: boolean) => `${deployment("nginx:1.27")}          securityContext:\n            allowPrivilegeEscalation: false\n            privileged: ${privileged}\n`;
+    github = new FakeGitHub({
+      base: { ".github/fleet-warden.yml": tenants, "apps/web.yaml": securityContext(false) },
+      head: { "apps/web.yaml": securityContext(true) },
+    });
+    const target = app();
+    await deliver(target, "pull_request", "opened", "delivery-1");
+    const [run] = github.runsFor();
+    expect(run).toMatchObject({ status: "completed", conclusion: "failure" });
+    const commentsBefore = structuredClone(github.comments);
+    expect(commentsBefore.length).toBeGreaterThan(0);
+    const callsBefore = github.calls.length;
+
+    await deliver(target, "pull_request", "opened", "delivery-1");
+    expect(github.calls).toHaveLength(callsBefore);
+
+    // A different delivery for the same head: evaluated again, same result, nothing new on the pull request.
+    await deliver(target, "pull_request", "reopened", "delivery-2");
+    expect(github.runsFor()).toEqual([run]);
+    expect(github.comments).toEqual(commentsBefore);
+    expect(github.reviewsPosted).toHaveLength(1);
+    expect(github.calls.slice(callsBefore).filter((call) => call.method !== "GET").map((call) => call.method + " " + call.path)).toEqual([]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(["completed", "completed"]);
+  });
+
+  it("coalesces ten synchronize events in a burst into at most two evaluations, the last on the latest head", async () => {
+    github = clean();
+    const target = app();
+    const received: Array<Promise<void>> = [];
+    for (let i = 0; i < 10; i++) {
+      github.push({ "apps/web.yaml": deployment(`nginx:1.${30 + i}`) });
+      received.push(target.probot.receive({ id: `burst-${i}`, name: "pull_request", payload: github.payload("pull_request", "synchronize") } as never));
+    }
+    await settle(target, Promise.all(received));
+
+    expect(outcomes.length).toBeLessThanOrEqual(2);
+    expect(outcomes.at(-1)).toMatchObject({ status: "completed", headSha: github.headSha });
+    expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "success" })]);
+    expect(github.checkRuns.every((run) => run.status === "completed")).toBe(true);
+    expect(github.checkRuns.filter((run) => run.conclusion !== "cancelled")).toHaveLength(1);
+  });
+
+  it("completes the check run with the crash's cause, and keeps serving the next event", async () => {
+    github = clean();
+    const target = app();
+    crash.next = new TypeError("Cannot read properties of undefined (reading 'spec')");
+    await deliver(target, "pull_request", "opened");
+
+    const [crashed] = github.runsFor();
+    expect(crashed).toMatchObject({ status: "completed", conclusion: "failure", output: { title: "Evaluation failed" } });
+    expect(crashed!.output.summary).toContain("TypeError: Cannot read properties of undefined (reading 'spec')");
+    expect(crashed!.output.summary).toContain("Re-run the check");
+
+    github.push({ "apps/web.yaml": deployment("nginx:1.29") });
+    await deliver(target, "pull_request", "synchronize");
+    expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "success" })]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(["failed", "completed"]);
+  });
+});
