@@ -44,8 +44,10 @@ export interface ExtractOptions {
 
 export async function extractSnapshot(stream: Readable, options: ExtractOptions): Promise<Snapshot> {
   const limits = options.limits ?? defaultSnapshotLimits;
-  const dir = await mkdtemp(join(tmpdir(), "fleet-warden-"));
-  const snapshot: Snapshot = { dir, files: 0, bytes: 0, special: [], problems: [], dispose: () => rm(dir, { recursive: true, force: true }) };
+  // The stream is consumed before the first await: a child process's stdout that nobody reads when the
+  // process exits is drained and lost (Node's flushStdio), which made a fast `git archive` extract to nothing.
+  const dirReady = mkdtemp(join(tmpdir(), "fleet-warden-"));
+  const snapshot: Snapshot = { dir: "", files: 0, bytes: 0, special: [], problems: [], dispose: async () => rm(await dirReady, { recursive: true, force: true }) };
   const skippedLarge: string[] = [];
   let overCount = false;
   let overTotal = false;
@@ -81,15 +83,19 @@ export async function extractSnapshot(stream: Readable, options: ExtractOptions)
     }
     snapshot.files++;
     snapshot.bytes += size;
-    const target = join(dir, relative);
     // "wx": a path that already exists (a duplicate entry) is an error, never an overwrite through something else.
-    mkdir(dirname(target), { recursive: true })
-      .then(() => pipeline(body, createWriteStream(target, { flags: "wx", mode: 0o644 })))
+    dirReady
+      .then(async (dir) => {
+        const target = join(dir, relative);
+        await mkdir(dirname(target), { recursive: true });
+        await pipeline(body, createWriteStream(target, { flags: "wx", mode: 0o644 }));
+      })
       .then(() => next(), next);
   });
 
+  const extracted = options.gzip ? pipeline(stream, createGunzip(), extract) : pipeline(stream, extract);
   try {
-    await (options.gzip ? pipeline(stream, createGunzip(), extract) : pipeline(stream, extract));
+    [snapshot.dir] = await Promise.all([dirReady, extracted]);
   } catch (error) {
     await snapshot.dispose();
     throw new Error(`${options.label}: cannot read the archive: ${error instanceof Error ? error.message : String(error)}`, { cause: error });

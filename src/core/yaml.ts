@@ -1,5 +1,5 @@
 // YAML parsing for hostile input: size, document, alias and depth limits; every failure becomes an error with a line.
-import { isMap, isPair, isScalar, LineCounter, parseAllDocuments, type Document, type Node } from "yaml";
+import { isCollection, isMap, isPair, isScalar, LineCounter, parseAllDocuments, visit, type Document, type Node } from "yaml";
 
 export interface YamlLimits {
   maxBytes: number;
@@ -68,6 +68,8 @@ export function parseYamlSafely(text: string, path: string, limits: YamlLimits =
   for (const [index, doc] of docs.entries()) {
     const firstError = doc.errors[0];
     if (firstError) return failure(lineOf(firstError.pos[0]), firstError.message.split("\n")[0] ?? "invalid YAML");
+    const collectionKey = findCollectionKey(doc);
+    if (collectionKey !== undefined) return failure(lineOf(collectionKey), "a mapping key that is itself a mapping or a sequence: Kubernetes accepts only scalar keys");
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: limits.maxAliasCount });
@@ -115,8 +117,9 @@ function describeDocument(doc: Document.Parsed, index: number, value: unknown, l
 }
 
 /**
- * A cheap scan before parsing: flow brackets and indentation deeper than the limit would make the
- * parser recurse that deep. Returns the line where it happens, or 0.
+ * A cheap scan before parsing: flow brackets, indentation or compact block indicators deeper than the
+ * limit would make the parser recurse that deep (and a stack overflow inside it can take the process
+ * down with it). Returns the line where it happens, or 0.
  */
 function findExcessiveNesting(text: string, maxDepth: number): number {
   let depth = 0;
@@ -134,8 +137,10 @@ function findExcessiveNesting(text: string, maxDepth: number): number {
       continue;
     }
     if (lineStart) {
-      if (char === " ") {
-        // Block nesting needs at least one more space per level.
+      // Block nesting needs at least one more column per level; compact indicators (`- - - x`, `? ? x`)
+      // nest on one line, so they count as columns too.
+      const compactIndicator = (char === "-" || char === "?" || char === ":") && (i + 1 === text.length || " \t\r\n".includes(text[i + 1]!));
+      if (char === " " || compactIndicator) {
         if (++indent > maxDepth * 8) return line;
         continue;
       }
@@ -156,6 +161,23 @@ function findExcessiveNesting(text: string, maxDepth: number): number {
     }
   }
   return 0;
+}
+
+/**
+ * The offset of the first mapping key that is a collection (`? [a]: b`, `{[a]: b}`), or undefined.
+ * Kubernetes rejects them, and converting them to JavaScript stringifies every nested key: a few
+ * kilobytes of `? ? ? …` would cost seconds.
+ */
+function findCollectionKey(doc: Document.Parsed): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Pair(_, pair) {
+      if (!isCollection(pair.key)) return undefined;
+      offset = pair.key.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 /** Depth of a parsed value, iteratively (an alias can make a deep value out of a shallow text). */
