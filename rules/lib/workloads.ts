@@ -24,7 +24,7 @@ const POD_SPEC_PATHS: Record<string, { groups: string[]; path: YamlPath }> = {
   CronJob: { groups: ["batch"], path: ["spec", "jobTemplate", "spec", "template", "spec"] },
 };
 
-export const CONTAINER_LISTS = ["containers", "initContainers", "ephemeralContainers"] as const;
+const CONTAINER_LISTS = ["containers", "initContainers", "ephemeralContainers"] as const;
 export type ContainerList = (typeof CONTAINER_LISTS)[number];
 
 export interface Container {
@@ -264,7 +264,7 @@ export const KUSTOMIZATION_FILES = new Set(["kustomization.yaml", "kustomization
 const patchFilesCache = new WeakMap<FleetModel, Set<string>>();
 
 /** Files that some kustomization lists as a patch (`patches[].path`, `patchesStrategicMerge`). */
-export function isPatchDocument(model: FleetModel, doc: SourceDocument): boolean {
+function isPatchDocument(model: FleetModel, doc: SourceDocument): boolean {
   let patchFiles = patchFilesCache.get(model);
   if (!patchFiles) {
     patchFiles = new Set();
@@ -313,7 +313,7 @@ export function keyColumn(line: string, key: string): number | undefined {
 }
 
 /** The line with `key: <scalar>` changed to `key: <value>`, indentation, quoting and trailing comment kept. */
-export function replaceScalarOnLine(line: string, key: string, value: string): string | undefined {
+function replaceScalarOnLine(line: string, key: string, value: string): string | undefined {
   const pattern = new RegExp(`((?:^|[\\s{,])${escapeRegExp(key)}\\s*:\\s*)("[^"]*"|'[^']*'|[^\\s,}#]+)`);
   const match = pattern.exec(line);
   if (!match) return undefined;
@@ -350,7 +350,7 @@ export function addToContainerFix(place: Place, block: string[], description: st
 }
 
 /** The document of the same object on the base side (same file, or the file it was renamed from). */
-export function baseDocumentOf(context: RuleContext, doc: SourceDocument): SourceDocument | undefined {
+function baseDocumentOf(context: RuleContext, doc: SourceDocument): SourceDocument | undefined {
   const changed = context.changedFiles.find((file) => file.path === doc.path);
   const basePath = changed?.previousPath ?? doc.path;
   return context.base.file(basePath)?.documents.find((candidate) => candidate.ref?.kind === doc.ref?.kind && candidate.ref?.name === doc.ref?.name);
