@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { planSide } from "../../src/core/build/index.js";
+import { planInputs } from "../../src/core/build/plan.js";
 import { renderPlan } from "../../src/core/build/render.js";
 import { FleetModel } from "../../src/core/fleet.js";
 import { copyDir, recordingEngine, repository } from "./helpers.js";
@@ -37,16 +38,19 @@ const expected: Record<string, { builds: Record<string, number>; notes: number }
     },
     notes: 0,
   },
+  // Flux 2.7: Kustomizations read ExternalArtifacts that an ArtifactGenerator copies out of the repository.
   "flux2-kustomize-helm-example/main": {
     builds: {
-      "apps/production": 3,
-      "apps/staging": 3,
+      "flux-system/apps (clusters/production)": 3,
+      "flux-system/infra-controllers (clusters/production)": 6,
+      "flux-system/infra-configs (clusters/production)": 3,
+      "flux-system/apps (clusters/staging)": 3,
+      "flux-system/infra-controllers (clusters/staging)": 6,
+      "flux-system/infra-configs (clusters/staging)": 3,
       "clusters/production/flux-system": 0,
       "clusters/staging/flux-system": 0,
-      "infrastructure/configs": 3,
-      "infrastructure/controllers": 6,
     },
-    notes: 6,
+    notes: 0,
   },
 };
 
@@ -62,5 +66,25 @@ describe.skipIf(!existsSync(CORPUS))("the corpus builds as Flux would", () => {
     expect(notes).toHaveLength(expected[name]!.notes);
     // Every rendered object is traced to the file and line it came from.
     expect(builds.flatMap((build) => build.objects).filter((object) => !object.source)).toEqual([]);
+  });
+
+  it.skipIf(!existsSync(`${CORPUS}/flux2-kustomize-helm-example/main`))("rebuilds an ArtifactGenerator's artifact and traces objects back to the repository", async () => {
+    const model = new FleetModel(copyDir(`${CORPUS}/flux2-kustomize-helm-example/main`));
+    const engine = recordingEngine();
+    const { plans } = await planSide({ model, repository, specialFiles: [] }, engine);
+    const configs = plans.find((plan) => plan.name === "flux-system/infra-configs (clusters/production)")!;
+    expect(configs.path).toBe("infrastructure/configs");
+    expect([...planInputs(configs)].sort()).toEqual([
+      ".sourceignore",
+      "clusters/production/artifacts.yaml",
+      "infrastructure/configs/cluster-issuers.yaml",
+      "infrastructure/configs/gateway.yaml",
+      "infrastructure/configs/kustomization.yaml",
+    ]);
+    const issuer = (await renderPlan(configs, model, engine)).objects.find((object) => object.ref.kind === "ClusterIssuer")!;
+    expect(issuer.source).toEqual({ path: "infrastructure/configs/cluster-issuers.yaml", line: 2 });
+    expect(JSON.stringify(issuer.object)).toContain('"server":"https://acme-v02.api.letsencrypt.org/directory"');
+    const apps = plans.find((plan) => plan.name === "flux-system/apps (clusters/staging)")!;
+    expect(apps.path).toBe("apps/staging");
   });
 });

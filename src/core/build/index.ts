@@ -99,7 +99,7 @@ const MAX_NESTING = 4;
  */
 export async function planSide(input: PlanInput, engine: KustomizeEngine | undefined, limits?: EngineLimits): Promise<PlannedSide> {
   const trees = new Map<string, SourceTree>();
-  const { targets, notes } = sourceFluxTargets(input);
+  const { targets, notes } = sourceFluxTargets(input, trees);
   const plans = new Map<string, BuildPlan>();
   const written = new Map<BuildPlan, SourceDocument>();
   for (const target of targets) {
@@ -118,7 +118,7 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
     const next: BuildPlan[] = [];
     queue.forEach((parent, index) => {
       built.set(parent, builds[index]!);
-      for (const target of renderedFluxTargets(parent, builds[index]!, input)) {
+      for (const target of renderedFluxTargets(parent, builds[index]!, input, trees)) {
         const plan = planFlux(target, input, trees);
         const existing = plans.get(plan.name);
         if (existing?.flux && isDeepStrictEqual(existing.flux.object, target.object)) continue;

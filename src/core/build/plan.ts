@@ -7,7 +7,8 @@ import { refOf, type FleetModel, type KubeObject, type SourceDocument } from "..
 import { clusterOf, FLUX_SYSTEM, isFluxKustomization, normalizeRepoPath, sourcesThisRepository, specOf } from "../flux.js";
 import type { Build, SpecialFile } from "../types.js";
 import { ClosureWalker, foldersOf, join, remoteReason, type Closure } from "./kustomization.js";
-import { gitRepositoryTree, plainTree, type SourceTree } from "./tree.js";
+import { externalArtifactTree } from "./artifacts.js";
+import { gitRepositoryTree, plainTree, repoFolder, type SourceTree } from "./tree.js";
 import { resolveVariables, type Variables } from "./variables.js";
 
 export interface FluxSettings {
@@ -48,35 +49,48 @@ export interface FluxTarget {
   doc: SourceDocument;
   object: KubeObject;
   cluster: string;
+  /** The source's files, when not this repository's GitRepository artifact (an ExternalArtifact). */
+  tree?: SourceTree;
 }
 
 /** Flux Kustomizations as written in the repository whose source is this repository. */
-export function sourceFluxTargets(input: PlanInput): { targets: FluxTarget[]; notes: string[] } {
+export function sourceFluxTargets(input: PlanInput, trees: Map<string, SourceTree>): { targets: FluxTarget[]; notes: string[] } {
   const notes: string[] = [];
   const targets: FluxTarget[] = [];
   for (const doc of input.model.fluxObjects().filter(isFluxKustomization)) {
-    const target = { doc, object: doc.object!, cluster: clusterOf(doc.path) };
-    const sourceRef = (specOf(doc).sourceRef ?? {}) as Record<string, unknown>;
-    if (sourceRef.kind === "ExternalArtifact") {
-      notes.push(`${fluxName(target)} reads an ExternalArtifact (Flux 2.7 ArtifactGenerator): its artifact layout is not emulated; the folders it copies are built as plain kustomizations.`);
-      continue;
-    }
-    if (sourcesThisRepository(doc, input.model, input.repository)) targets.push(target);
+    const target = withSource({ doc, object: doc.object!, cluster: clusterOf(doc.path) }, input, trees, notes);
+    if (target) targets.push(target);
   }
   return { targets, notes };
 }
 
 /** Flux Kustomizations a parent build rendered (as patched by its overlays), in the parent's cluster. */
-export function renderedFluxTargets(parent: BuildPlan, build: Build, input: PlanInput): FluxTarget[] {
+export function renderedFluxTargets(parent: BuildPlan, build: Build, input: PlanInput, trees: Map<string, SourceTree>): FluxTarget[] {
   const targets: FluxTarget[] = [];
   for (const rendered of build.objects) {
     if (rendered.ref.kind !== "Kustomization" || !rendered.ref.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/")) continue;
     const object = rendered.object as KubeObject;
-    if (!sourcesThisRepository({ object, ref: rendered.ref }, input.model, input.repository)) continue;
     const doc = rendered.source ? input.model.documentAt(rendered.source.path, rendered.source.line) : undefined;
-    targets.push({ doc: doc?.ref?.kind === "Kustomization" ? doc : parent.flux!.doc, object, cluster: parent.flux!.cluster });
+    const target = withSource({ doc: doc?.ref?.kind === "Kustomization" ? doc : parent.flux!.doc, object, cluster: parent.flux!.cluster }, input, trees, []);
+    if (target) targets.push(target);
   }
   return targets;
+}
+
+/** The target with its source's files, when its source is this repository (directly, or through an ArtifactGenerator). */
+function withSource(target: FluxTarget, input: PlanInput, trees: Map<string, SourceTree>, notes: string[]): FluxTarget | undefined {
+  const sourceRef = (specOf(target).sourceRef ?? {}) as Record<string, unknown>;
+  const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (refOf(target.object).namespace ?? FLUX_SYSTEM);
+  if (sourceRef.kind === "ExternalArtifact") {
+    const artifact = externalArtifactTree(String(sourceRef.name), namespace, target.doc.path, input.model, input.repository, (_doc, name, sourceNamespace) =>
+      gitSourceTree(name, sourceNamespace, input.model, trees),
+    );
+    if (artifact.tree) return { ...target, tree: artifact.tree };
+    notes.push(`${fluxName(target)} reads the ExternalArtifact ${namespace}/${String(sourceRef.name)}, which is not built: ${artifact.problem}.`);
+    return undefined;
+  }
+  if (!sourcesThisRepository(target, input.model, input.repository)) return undefined;
+  return { ...target, tree: gitSourceTree(String(sourceRef.name), namespace, input.model, trees) };
 }
 
 /** True when the plan's files hold Flux Kustomizations: building it tells which Kustomizations Flux then builds. */
@@ -93,7 +107,7 @@ export function planFlux(target: FluxTarget, input: PlanInput, trees: Map<string
   const { model } = input;
   const { doc } = target;
   const spec = specOf(target);
-  const tree = sourceTree(target, model, trees);
+  const tree = target.tree ?? gitSourceTree(String(((spec.sourceRef ?? {}) as Record<string, unknown>).name), refOf(target.object).namespace ?? FLUX_SYSTEM, model, trees);
   const walker = new ClosureWalker(tree, model, input.specialFiles);
   const specLine = (key: string) => doc.keyLine(["spec", key]) ?? doc.startLine;
   const rawPath = typeof spec.path === "string" ? spec.path : "";
@@ -101,7 +115,7 @@ export function planFlux(target: FluxTarget, input: PlanInput, trees: Map<string
   const variables = resolveVariables(target, model);
   const plan: BuildPlan = {
     name: fluxName(target),
-    path: folder ?? rawPath,
+    path: folder === undefined ? rawPath : repoFolder(tree, folder),
     tree,
     folder: folder ?? "",
     closure: walker.closure,
@@ -135,16 +149,12 @@ export function planFlux(target: FluxTarget, input: PlanInput, trees: Map<string
   return plan;
 }
 
-/** The GitRepository artifact the Kustomization reads, with its ignore rules (one per source, shared). */
-function sourceTree(target: FluxTarget, model: FleetModel, trees: Map<string, SourceTree>): SourceTree {
-  const sourceRef = (specOf(target).sourceRef ?? {}) as Record<string, unknown>;
-  const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (refOf(target.object).namespace ?? FLUX_SYSTEM);
-  const key = `${namespace}/${String(sourceRef.name)}`;
+/** A GitRepository artifact of this repository, with its ignore rules (one per GitRepository, shared). */
+function gitSourceTree(name: string, namespace: string, model: FleetModel, trees: Map<string, SourceTree>): SourceTree {
+  const key = `${namespace}/${name}`;
   let tree = trees.get(key);
   if (!tree) {
-    const source = model
-      .fluxObjectsOfKind("GitRepository")
-      .find((candidate) => candidate.ref?.name === sourceRef.name && (candidate.ref?.namespace ?? FLUX_SYSTEM) === namespace);
+    const source = model.fluxObjectsOfKind("GitRepository").find((candidate) => candidate.ref?.name === name && (candidate.ref?.namespace ?? FLUX_SYSTEM) === namespace);
     const ignore = source ? specOf(source).ignore : undefined;
     tree = gitRepositoryTree(model, typeof ignore === "string" ? ignore : undefined);
     trees.set(key, tree);
@@ -199,7 +209,7 @@ function generateResources(tree: SourceTree, folder: string, walker: ClosureWalk
 /** Kustomization folders that nothing else builds: bases used by no overlay, overlays, tenant repositories. */
 export function planPlainRoots(input: PlanInput, fluxPlans: BuildPlan[]): BuildPlan[] {
   const tree = plainTree(input.model);
-  const reached = new Set<string>(fluxPlans.flatMap((plan) => [...plan.closure.folders].map((folder) => plan.tree.repoPath(folder))));
+  const reached = new Set<string>(fluxPlans.flatMap((plan) => [...plan.closure.folders].map((folder) => repoFolder(plan.tree, folder))));
   const candidates: Array<{ folder: string; walker: ClosureWalker }> = [];
   for (const path of tree.paths) {
     const name = posix.basename(path);

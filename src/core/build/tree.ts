@@ -34,11 +34,27 @@ interface IgnorePattern {
 /** The repository as a GitRepository artifact: default ignores, every `.sourceignore` (scoped to its folder), then `spec.ignore`. */
 export function gitRepositoryTree(model: FleetModel, specIgnore?: string): SourceTree {
   const ignoreFiles = model.paths().filter((path) => posix.basename(path) === SOURCE_IGNORE);
-  const patterns = DEFAULT_IGNORES.map((line) => parseIgnore(line, ""));
+  const patterns = [...defaultPatterns];
   for (const file of ignoreFiles) patterns.push(...ignoreLines(model.readText(file) ?? "").map((line) => parseIgnore(line, posix.dirname(file) === "." ? "" : posix.dirname(file))));
   if (specIgnore) patterns.push(...ignoreLines(specIgnore).map((line) => parseIgnore(line, "")));
   const paths = model.paths().filter((path) => !ignored(path, patterns));
   return { paths, repoPath: (path) => path, definitionPaths: ignoreFiles };
+}
+
+const defaultPatterns = DEFAULT_IGNORES.map((line) => parseIgnore(line, ""));
+
+/** Excluded by Flux's default ignore rules alone (what an artifact archive leaves out). */
+export function defaultIgnored(path: string): boolean {
+  return ignored(path, defaultPatterns);
+}
+
+/** Shared leading path segments: the definition nearest to a Flux object (same cluster folder) wins. */
+export function sharedSegments(a: string, b: string): number {
+  const left = a.split("/");
+  const right = b.split("/");
+  let n = 0;
+  while (n < left.length && n < right.length && left[n] === right[n]) n++;
+  return n;
 }
 
 /** A plain tree: every file of the snapshot, as kustomize on a checkout sees it. */
@@ -81,4 +97,14 @@ function ignored(path: string, patterns: IgnorePattern[]): boolean {
     }
   }
   return result;
+}
+
+/** The repository folder behind a tree folder (an artifact may move folders), found through a file in it. */
+export function repoFolder(tree: SourceTree, folder: string): string {
+  const prefix = folder === "" ? "" : `${folder}/`;
+  const file = tree.paths.find((path) => path.startsWith(prefix));
+  if (!file) return folder;
+  const relative = file.slice(prefix.length);
+  const repoFile = tree.repoPath(file);
+  return repoFile.endsWith(relative) ? repoFile.slice(0, repoFile.length - relative.length).replace(/\/$/, "") : folder;
 }

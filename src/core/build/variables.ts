@@ -5,6 +5,7 @@ import { refOf, type FleetModel, type KubeObject, type SourceDocument } from "..
 import { specOf } from "../flux.js";
 import type { BuildIssue } from "../types.js";
 import { substitute, SubstitutionError } from "./envsubst.js";
+import { sharedSegments } from "./tree.js";
 
 export const SUBSTITUTE_KEY = "kustomize.toolkit.fluxcd.io/substitute";
 // Go RE2 classes: [:alpha:] and [:digit:] are ASCII.
@@ -34,7 +35,7 @@ export function resolveVariables({ doc, object }: { doc: SourceDocument; object:
     const candidates = model
       .objects()
       .filter((candidate) => candidate.ref?.kind === kind && candidate.ref.name === name && (!namespace || !candidate.ref.namespace || candidate.ref.namespace === namespace))
-      .sort((a, b) => commonPrefixLength(b.path, doc.path) - commonPrefixLength(a.path, doc.path));
+      .sort((a, b) => sharedSegments(b.path, doc.path) - sharedSegments(a.path, doc.path));
     const source = candidates[0];
     if (!source?.object) {
       if (reference.optional !== true) variables.unknownSources.push(`${kind}/${name}`);
@@ -106,13 +107,4 @@ export function substituteObject(
 export function substitutionDisabled(object: Record<string, unknown>): boolean {
   const metadata = (object.metadata ?? {}) as Record<string, Record<string, unknown> | undefined>;
   return metadata.labels?.[SUBSTITUTE_KEY] === "disabled" || metadata.annotations?.[SUBSTITUTE_KEY] === "disabled";
-}
-
-/** Shared leading path segments: the variable source nearest to the Kustomization (same cluster folder) wins. */
-function commonPrefixLength(a: string, b: string): number {
-  const left = a.split("/");
-  const right = b.split("/");
-  let n = 0;
-  while (n < left.length && n < right.length && left[n] === right[n]) n++;
-  return n;
 }
