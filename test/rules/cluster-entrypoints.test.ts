@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { clusterEntrypoints } from "../../rules/cluster-entrypoints.js";
 import { ruleContext } from "../helpers/rule-context.js";
+import { corpusTree } from "./lib/tenancy-fixtures.js";
 
 const infrastructure = [
   "apiVersion: kustomize.toolkit.fluxcd.io/v1",
@@ -92,5 +93,9 @@ describe("cluster-entrypoints", () => {
         object: { apiVersion: "apps/v1", kind: "Deployment", name: "podinfo", namespace: "apps" },
       },
     ]);
+  });
+
+  it.each(["flux2-multi-tenancy/main", "flux2-multi-tenancy/dev-team", "flux2-kustomize-helm-example/pre-2.7", "flux2-kustomize-helm-example/main"])("is silent on the clean %s corpus", (folder) => {
+    expect(clusterEntrypoints.check(ruleContext({ head: corpusTree(folder) }))).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@ import { fluxDependsOn } from "../../rules/flux-depends-on.js";
 import type { Tree } from "../helpers/fleet.js";
 import { evaluateChange } from "../helpers/fleet.js";
 import { ruleContext } from "../helpers/rule-context.js";
+import { corpusTree } from "./lib/tenancy-fixtures.js";
 
 const kustomization = (name: string, path: string, dependsOn: string[] = [], source = "flux-system") =>
   [
@@ -111,5 +112,22 @@ describe("flux-depends-on", () => {
     const head = { "clusters/production/infrastructure.yaml": base["clusters/production/infrastructure.yaml"]!.replace("name: infra-configs", "name: configs") };
     const verdict = await evaluateChange(base, head, { rules: [fluxDependsOn] });
     expect(verdict.findings.map((finding) => `${finding.path}:${finding.line} ${finding.severity}`)).toEqual(["clusters/production/tenants.yaml:9 error"]);
+  });
+
+  it.each(["flux2-multi-tenancy/main", "flux2-multi-tenancy/dev-team", "flux2-kustomize-helm-example/pre-2.7", "flux2-kustomize-helm-example/main"])("is silent on the clean %s corpus", (folder) => {
+    expect(fluxDependsOn.check(ruleContext({ head: corpusTree(folder) }))).toEqual([]);
+  });
+
+  it("catches a misspelt dependency in a copy of flux2-multi-tenancy, as a warning since its tenant reads another repository", () => {
+    const head = corpusTree("flux2-multi-tenancy/main");
+    head["clusters/staging/tenants.yaml"] = head["clusters/staging/tenants.yaml"]!.replace("- name: kyverno-policies", "- name: kyverno-policy");
+    expect(check(head)).toEqual([
+      [
+        "clusters/staging/tenants.yaml",
+        8,
+        "warning",
+        "dependsOn names Kustomization flux-system/kyverno-policy, which cluster staging does not define in this repository; unless another source creates it, Flux waits on it forever.",
+      ],
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fluxForce } from "../../rules/flux-force.js";
 import { ruleContext } from "../helpers/rule-context.js";
+import { corpusTree } from "./lib/tenancy-fixtures.js";
 
 const kustomization = (extra: string[]) =>
   [
@@ -62,5 +63,9 @@ describe("flux-force", () => {
     expect(findings.map((finding) => [finding.line, finding.message, finding.fix?.replacement])).toEqual([
       [12, "HelmRelease cert-manager/cert-manager sets upgrade.force: true: objects whose immutable fields change are deleted and recreated on reconciliation.", "    force: false"],
     ]);
+  });
+
+  it.each(["flux2-multi-tenancy/main", "flux2-multi-tenancy/dev-team", "flux2-kustomize-helm-example/pre-2.7", "flux2-kustomize-helm-example/main"])("is silent on the clean %s corpus", (folder) => {
+    expect(fluxForce.check(ruleContext({ head: corpusTree(folder) }))).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { fluxInterval, parseFluxDuration } from "../../rules/flux-interval.js";
 import { evaluateChange } from "../helpers/fleet.js";
 import { ruleContext } from "../helpers/rule-context.js";
+import { corpusTree } from "./lib/tenancy-fixtures.js";
 
 const kustomization = (interval: string, extra: string[] = []) =>
   [
@@ -87,5 +88,9 @@ describe("flux-interval", () => {
     expect(verdict.findings.map((finding) => [finding.path, finding.line, finding.message, finding.fix?.replacement])).toEqual([
       ["tenants/production/dev-team-patch.yaml", 8, "Kustomization apps/dev-team: interval 10s is below 1m; use 1m or more (a webhook Receiver gives faster updates).", "  interval: 1m"],
     ]);
+  });
+
+  it.each(["flux2-multi-tenancy/main", "flux2-multi-tenancy/dev-team", "flux2-kustomize-helm-example/pre-2.7", "flux2-kustomize-helm-example/main"])("is silent on the clean %s corpus", (folder) => {
+    expect(fluxInterval.check(ruleContext({ head: corpusTree(folder) }))).toEqual([]);
   });
 });

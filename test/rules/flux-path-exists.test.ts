@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { fluxPathExists } from "../../rules/flux-path-exists.js";
 import { evaluateChange } from "../helpers/fleet.js";
 import { ruleContext } from "../helpers/rule-context.js";
+import { corpusTree } from "./lib/tenancy-fixtures.js";
 
 const kustomization = (name: string, path: string, source = "flux-system") =>
   [
@@ -88,5 +89,9 @@ describe("flux-path-exists", () => {
     const verdict = await evaluateChange(fleet, head, { rules: [fluxPathExists] });
     expect(verdict.conclusion).toBe("failure");
     expect(verdict.findings.map((finding) => `${finding.path}:${finding.line}`)).toEqual(["clusters/production/apps.yaml:11"]);
+  });
+
+  it.each(["flux2-multi-tenancy/main", "flux2-multi-tenancy/dev-team", "flux2-kustomize-helm-example/pre-2.7", "flux2-kustomize-helm-example/main"])("is silent on the clean %s corpus", (folder) => {
+    expect(fluxPathExists.check(ruleContext({ head: corpusTree(folder) }))).toEqual([]);
   });
 });

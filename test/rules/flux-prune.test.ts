@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { fluxPrune } from "../../rules/flux-prune.js";
 import { evaluateChange } from "../helpers/fleet.js";
 import { ruleContext } from "../helpers/rule-context.js";
+import { corpusTree } from "./lib/tenancy-fixtures.js";
 
 const apps = (pruneLine: string | undefined) =>
   [
@@ -62,5 +63,9 @@ describe("flux-prune", () => {
   it("fails a pull request that drops prune, end to end", async () => {
     const verdict = await evaluateChange({ "clusters/production/apps.yaml": apps("  prune: true") }, { "clusters/production/apps.yaml": apps(undefined) }, { rules: [fluxPrune] });
     expect(verdict.findings.map((finding) => [finding.rule, finding.severity, finding.line])).toEqual([["flux-prune", "warning", 6]]);
+  });
+
+  it.each(["flux2-multi-tenancy/main", "flux2-multi-tenancy/dev-team", "flux2-kustomize-helm-example/pre-2.7", "flux2-kustomize-helm-example/main"])("is silent on the clean %s corpus", (folder) => {
+    expect(fluxPrune.check(ruleContext({ head: corpusTree(folder) }))).toEqual([]);
   });
 });

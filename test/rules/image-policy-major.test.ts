@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { imagePolicyMajor } from "../../rules/image-policy-major.js";
 import { ruleContext } from "../helpers/rule-context.js";
+import { corpusTree } from "./lib/tenancy-fixtures.js";
 
 const policy = (range: string) =>
   [
@@ -50,5 +51,9 @@ describe("image-policy-major", () => {
     expect(check("latest").map((finding) => finding.message)).toEqual([
       'ImagePolicy flux-system/podinfo: semver range "latest" is not a valid range that any version satisfies; image automation never updates.',
     ]);
+  });
+
+  it.each(["flux2-multi-tenancy/main", "flux2-multi-tenancy/dev-team", "flux2-kustomize-helm-example/pre-2.7", "flux2-kustomize-helm-example/main"])("is silent on the clean %s corpus", (folder) => {
+    expect(imagePolicyMajor.check(ruleContext({ head: corpusTree(folder) }))).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { imageSetterMarker } from "../../rules/image-setter-marker.js";
 import { evaluateChange } from "../helpers/fleet.js";
 import { ruleContext } from "../helpers/rule-context.js";
+import { corpusTree } from "./lib/tenancy-fixtures.js";
 
 const policies = [
   "apiVersion: image.toolkit.fluxcd.io/v1beta2",
@@ -94,5 +95,9 @@ describe("image-setter-marker", () => {
     expect(verdict.findings.map((finding) => `${finding.path}:${finding.line} ${finding.message}`)).toEqual([
       "apps/base/deployment.yaml:11 The image policy marker names ImagePolicy flux-system:podinfo, which this repository does not define: image automation never updates this value.",
     ]);
+  });
+
+  it.each(["flux2-multi-tenancy/main", "flux2-multi-tenancy/dev-team", "flux2-kustomize-helm-example/pre-2.7", "flux2-kustomize-helm-example/main"])("is silent on the clean %s corpus", (folder) => {
+    expect(imageSetterMarker.check(ruleContext({ head: corpusTree(folder) }))).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { imageUpdateBranch } from "../../rules/image-update-branch.js";
 import { ruleContext } from "../helpers/rule-context.js";
+import { corpusTree } from "./lib/tenancy-fixtures.js";
 
 const gitRepository = [
   "apiVersion: source.toolkit.fluxcd.io/v1",
@@ -83,5 +84,9 @@ describe("image-update-branch", () => {
     expect(findings.map((finding) => [finding.line, finding.severity, finding.message])).toEqual([
       [19, "notice", "ImageUpdateAutomation flux-system/flux-system pushes to bump-images, which imageUpdates.branches in .github/fleet-warden.yml does not list: its pull requests are never auto-merged."],
     ]);
+  });
+
+  it.each(["flux2-multi-tenancy/main", "flux2-multi-tenancy/dev-team", "flux2-kustomize-helm-example/pre-2.7", "flux2-kustomize-helm-example/main"])("is silent on the clean %s corpus", (folder) => {
+    expect(imageUpdateBranch.check(ruleContext({ head: corpusTree(folder) }))).toEqual([]);
   });
 });

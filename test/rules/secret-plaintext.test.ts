@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { secretPlaintext } from "../../rules/secret-plaintext.js";
 import { ruleContext } from "../helpers/rule-context.js";
+import { corpusTree } from "./lib/tenancy-fixtures.js";
 
 // Fake credentials, assembled at run time so that no scanner mistakes this file for a leak.
 const githubToken = ["ghp", "_", "x".repeat(36)].join("");
@@ -76,5 +77,9 @@ describe("secret-plaintext", () => {
     expect(check({ "apps/base/kustomization.yaml": kustomization })).toEqual([
       { path: "apps/base/kustomization.yaml", line: 8, endLine: 8, message: "secretGenerator db-credentials holds plaintext literals: generate the Secret from a SOPS-encrypted file instead." },
     ]);
+  });
+
+  it.each(["flux2-multi-tenancy/main", "flux2-multi-tenancy/dev-team", "flux2-kustomize-helm-example/pre-2.7", "flux2-kustomize-helm-example/main"])("is silent on the clean %s corpus", (folder) => {
+    expect(secretPlaintext.check(ruleContext({ head: corpusTree(folder) }))).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { sopsDecryption } from "../../rules/sops-decryption.js";
 import type { Tree } from "../helpers/fleet.js";
 import { ruleContext } from "../helpers/rule-context.js";
+import { corpusTree } from "./lib/tenancy-fixtures.js";
 
 const kustomization = (name: string, path: string, decryption: string[] = []) =>
   [
@@ -87,5 +88,9 @@ describe("sops-decryption", () => {
 
   it("stays silent when the change touches neither the Kustomization nor what it applies", () => {
     expect(sopsDecryption.check(ruleContext({ head: fleet([]), changed: ["clusters/production/infrastructure.yaml"] }))).toEqual([]);
+  });
+
+  it.each(["flux2-multi-tenancy/main", "flux2-multi-tenancy/dev-team", "flux2-kustomize-helm-example/pre-2.7", "flux2-kustomize-helm-example/main"])("is silent on the clean %s corpus", (folder) => {
+    expect(sopsDecryption.check(ruleContext({ head: corpusTree(folder) }))).toEqual([]);
   });
 });
