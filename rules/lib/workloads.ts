@@ -264,7 +264,7 @@ export const KUSTOMIZATION_FILES = new Set(["kustomization.yaml", "kustomization
 const patchFilesCache = new WeakMap<FleetModel, Set<string>>();
 
 /** Files that some kustomization lists as a patch (`patches[].path`, `patchesStrategicMerge`). */
-function isPatchDocument(model: FleetModel, doc: SourceDocument): boolean {
+export function isPatchDocument(model: FleetModel, doc: SourceDocument): boolean {
   let patchFiles = patchFilesCache.get(model);
   if (!patchFiles) {
     patchFiles = new Set();
