@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { containerResources } from "../../rules/container-resources.js";
+import { evaluateChange } from "../helpers/fleet.js";
 import { ruleContext } from "../helpers/rule-context.js";
 import { containers, goodContainer, lineWith, renderedBuild, tenants, workload, type WorkloadKind } from "./workload-fixtures.js";
 
@@ -88,6 +89,17 @@ describe("container-resources", () => {
     const partial = workload("Deployment", containers("- name: podinfo\n  image: x:1\n  resources:\n    requests:\n      cpu: 100m\n"));
     expect(check({ [path]: head }, { base: { [path]: base } }).map((finding) => finding.fix)).toEqual([undefined]);
     expect(check({ [path]: partial }, { base: { [path]: workload("Deployment", containers(goodContainer)) } }).map((finding) => finding.fix)).toEqual([undefined]);
+  });
+
+  it("keeps a finding the base already had as pre-existing, even when the change shifts its line", async () => {
+    const path = "apps/dev-team/app.yaml";
+    const config = { ".github/fleet-warden.yml": "tenants:\n  - name: dev-team\n    paths: ['apps/**']\n    namespaces: [apps]\n" };
+    const before = workload("Deployment", containers(goodContainer, bare));
+    const after = before.replace("spec:\n  selector:", "spec:\n  replicas: 3\n  revisionHistoryLimit: 5\n  selector:");
+    const verdict = await evaluateChange({ ...config, [path]: before }, { [path]: after }, { rules: [containerResources] });
+    expect(verdict.findings).toEqual([]);
+    expect(verdict.preExisting.map((finding) => [finding.rule, finding.line])).toEqual([["container-resources", lineWith(after, "name: debug")]]);
+    expect(verdict.conclusion).toBe("success");
   });
 
   it("is a warning in platform territory", () => {
