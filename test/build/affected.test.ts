@@ -110,6 +110,13 @@ describe("Kustomizations rendered by Kustomizations", () => {
     expect(result.renderedDiff.map((diff) => diff.changes.map((change) => `${change.change} ${change.ref.name}`))).toEqual([["added prod-2", "removed prod"]]);
   });
 
+  it("runs nothing when no manifest changed", async () => {
+    const engine = recordingEngine();
+    const result = await buildChange({ ...tenants, "README.md": "# fleet\n" }, { "README.md": "# the fleet\n" }, { engine });
+    expect(result.head).toEqual([]);
+    expect(engine.runs).toEqual([]);
+  });
+
   it("rebuilds the tenant Kustomization when its parent's overlay changes it", async () => {
     const result = await buildChange(tenants, { "tenants/dev/kustomization.yaml": `resources:\n  - ../base\npatches:\n${pathPatch("./team/prod")}` });
     expect(result.head.map((build) => build.report.name).sort()).toEqual(["apps/team (clusters/dev)", "flux-system/tenants (clusters/dev)"]);

@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from "node:util";
 import { structuredPatch } from "diff";
 import { stringify } from "yaml";
 import type { Config } from "../config.js";
-import { describeRef, objectKey, type FleetModel, type SourceDocument } from "../fleet.js";
+import { describeRef, isYamlPath, objectKey, type FleetModel, type SourceDocument } from "../fleet.js";
 import type { Build, BuildIssue, ChangedFile, ObjectChange, RenderedDiff, RenderedObject, SpecialFile } from "../types.js";
 import { findKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
 import {
@@ -50,9 +50,12 @@ const DANGEROUS_PRUNE_KINDS = new Set(["Namespace", "PersistentVolumeClaim", "Cu
 export async function buildAffected(input: BuildInput): Promise<BuildResult> {
   const engine = input.engine === undefined ? findKustomize() : (input.engine ?? undefined);
   const planInput = (model: FleetModel, specialFiles: readonly SpecialFile[]): PlanInput => ({ model, repository: input.repository, specialFiles });
+  // Finding the Kustomizations that Kustomizations render takes builds: only when a manifest changed.
+  const discover = input.changedFiles.some((file) => [file.path, file.previousPath].some((path) => path !== undefined && (isYamlPath(path) || path.endsWith(".sourceignore"))));
+  const discoveryEngine = discover ? engine : undefined;
   const [basePlan, headPlan] = await Promise.all([
-    planSide(planInput(input.base, []), engine, input.limits),
-    planSide(planInput(input.head, input.specialFiles ?? []), engine, input.limits),
+    planSide(planInput(input.base, []), discoveryEngine, input.limits),
+    planSide(planInput(input.head, input.specialFiles ?? []), discoveryEngine, input.limits),
   ]);
   const affected = affectedNames(basePlan.plans, headPlan.plans, input.changedFiles);
   const notes = [...new Set(headPlan.notes)];
@@ -77,7 +80,7 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
   const results = await pool(tasks, availableParallelism());
   const base = results.slice(0, runnable(baseTasks).length);
   const head = results.slice(runnable(baseTasks).length);
-  await loadSchemas(head.flatMap((build) => build.objects.map((object) => object.ref.apiVersion)));
+  await loadSchemas([...base, ...head].flatMap((build) => build.objects.map((object) => object.ref.apiVersion)));
   const renderedDiff = diffBuilds(base, head);
   addPruneWarnings(renderedDiff, headPlan.plans, basePlan.plans, head, base);
   return { base, head, renderedDiff, problems: [], notes };
