@@ -66,6 +66,15 @@ describe("schema", () => {
     ]);
   });
 
+  it("does not judge a SOPS-encrypted object, which Flux decrypts before applying", async () => {
+    const secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\ndata:\n  token: ENC[AES256_GCM,data:abc,type:str]\nsops:\n  version: 3.9.0\n";
+    expect(await findings({ "app/kustomization.yaml": "resources:\n  - secret.yaml\n", "app/secret.yaml": secret })).toEqual([]);
+    const plain = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\nextra: 1\nstringData:\n  token: x\n";
+    expect((await findings({ "app/kustomization.yaml": "resources:\n  - secret.yaml\n", "app/secret.yaml": plain })).map((finding) => finding.message)).toEqual([
+      "Secret token: extra is not a field of the v1 Secret schema.",
+    ]);
+  });
+
   it("does not judge kinds no schema package covers", async () => {
     const issuer = "apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: letsencrypt\nspec:\n  anyField: true\n";
     expect(await findings({ "app/kustomization.yaml": "resources:\n  - issuer.yaml\n", "app/issuer.yaml": issuer })).toEqual([]);
