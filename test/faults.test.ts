@@ -48,12 +48,12 @@ function app(options: TestAppOptions = {}): TestApp {
   });
 }
 
-/** Lets fake time run (in 100 ms steps, real I/O in between) until `work` and every evaluation it started are done. */
+/** Lets fake time run (in 20 ms steps, real I/O in between) until `work` and every evaluation it started are done. */
 async function settle(target: TestApp, work: Promise<unknown>): Promise<void> {
   let done = false;
   const finished = work.then(() => target.scheduler.idle()).finally(() => (done = true));
   while (!done) {
-    await vi.advanceTimersByTimeAsync(100);
+    await vi.advanceTimersByTimeAsync(20);
     await new Promise((resolve) => realSetImmediate(resolve));
   }
   await finished;

@@ -74,8 +74,10 @@ export function createApp(options: AppOptions = {}) {
         context.log.info({ delivery: context.id, pull: pullNumber }, "webhook delivered again; already handled");
         return;
       }
-      // Shutting down: the webhook fails (5xx), so that GitHub shows it undelivered and it can be redelivered.
-      if (!scheduler.schedule({ key: `${repo.owner}/${repo.repo}#${pullNumber}`, context, pullNumber, fresh, recheck })) throw new Error("fleet-warden is shutting down");
+      // Shutting down: the webhook is answered 503, so that GitHub shows it undelivered and it can be redelivered.
+      if (!scheduler.schedule({ key: `${repo.owner}/${repo.repo}#${pullNumber}`, context, pullNumber, fresh, recheck })) {
+        throw Object.assign(new Error("fleet-warden is shutting down"), { status: 503 });
+      }
     };
 
     app.on([...PULL_REQUEST_EVENTS], async (context) => schedule(context, context.payload.pull_request.number));
