@@ -1,5 +1,6 @@
 // The pipeline: facts of a pull request in, a Verdict out. Pure but for reading the trees on disk and running kustomize.
 import { performance } from "node:perf_hooks";
+import { isDeepStrictEqual } from "node:util";
 import { rules as allRules } from "../../rules/index.js";
 import { buildAffected, type BuildResult } from "./build/index.js";
 import { parseConfig, type Config } from "./config.js";
@@ -61,7 +62,7 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
   const baseRun = runRules(rules, baseContext, config);
   problems.push(...headRun.problems);
 
-  const { counted, preExisting } = classifyFindings(headRun.findings, baseRun.findings, changedFiles, builds);
+  const { counted, preExisting } = classifyFindings(headRun.findings, baseRun.findings, changedFiles, builds, { head, base });
   const byPath = new Map(changedFiles.map((file) => [file.path, file]));
   let approval: ReturnType<typeof platformApproval> | undefined;
   const exceptions: ExceptionContext = {
@@ -157,7 +158,7 @@ function runRules(rules: readonly Rule[], context: RuleContext, config: Config):
  * A finding counts against the pull request when it sits on a line the pull request added or
  * changed, on a rendered object whose content it changed, or when the base had no such finding.
  */
-function classifyFindings(head: Finding[], base: Finding[], changedFiles: ChangedFile[], builds: BuildResult) {
+function classifyFindings(head: Finding[], base: Finding[], changedFiles: ChangedFile[], builds: BuildResult, models: { head: FleetModel; base: FleetModel }) {
   const byPath = new Map(changedFiles.map((file) => [file.path, file]));
   const basePathOf = (path: string) => byPath.get(path)?.previousPath ?? path;
   const sameFinding = (finding: Finding, path: string) => `${finding.rule}|${path}|${finding.message}`;
@@ -169,13 +170,25 @@ function classifyFindings(head: Finding[], base: Finding[], changedFiles: Change
   const preExisting: Finding[] = [];
   for (const finding of head) {
     const file = byPath.get(finding.path);
+    const existed = onBase.has(sameFinding(finding, basePathOf(finding.path)));
+    const onChangedLine = file !== undefined && touchesAddedLines(file, finding.line, finding.endLine) && !(existed && onlyReformatted(finding, basePathOf(finding.path), models));
     const touched =
-      (file !== undefined && touchesAddedLines(file, finding.line, finding.endLine)) ||
-      (finding.build !== undefined && finding.object !== undefined && changedObjects.has(`${finding.build}|${objectKey(finding.object)}`)) ||
-      !onBase.has(sameFinding(finding, basePathOf(finding.path)));
+      onChangedLine || (finding.build !== undefined && finding.object !== undefined && changedObjects.has(`${finding.build}|${objectKey(finding.object)}`)) || !existed;
     (touched ? counted : preExisting).push(finding);
   }
   return { counted, preExisting };
+}
+
+/**
+ * True when the object a finding is about has the same content on both sides: its lines changed only by
+ * re-indentation or reordering (as image automation's writer does), so the finding is not the change's doing.
+ */
+function onlyReformatted(finding: Finding, basePath: string, models: { head: FleetModel; base: FleetModel }): boolean {
+  const after = models.head.documentAt(finding.path, finding.line);
+  if (!after?.ref) return false;
+  const key = objectKey(after.ref);
+  const before = models.base.file(basePath)?.documents.find((doc) => doc.ref && objectKey(doc.ref) === key);
+  return before !== undefined && isDeepStrictEqual(before.value, after.value);
 }
 
 /** Rules no annotation can silence: the file being judged is written by the author being judged. */

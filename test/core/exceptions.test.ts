@@ -71,3 +71,16 @@ describe("exceptions", () => {
     expect(verdict.ignored).toEqual([]);
   });
 });
+
+describe("pre-existing findings", () => {
+  it("stay pre-existing when their object was only reformatted, and count once its content changes", async () => {
+    const flow = pod("", true);
+    const reindented = flow.replace("resources:\n        requests: {cpu: 10m, memory: 16Mi}\n        limits: {memory: 32Mi}", "resources:\n        limits:\n          memory: 32Mi\n        requests:\n          cpu: 10m\n          memory: 16Mi");
+    const reformatted = await evaluateChange(base(flow), { "apps/dev-team/agent.yaml": reindented.replace("privileged: true", "privileged:   true") }, { author: "dev-alice" });
+    expect(reformatted.findings.filter((finding) => finding.rule === "pod-privileged")).toEqual([]);
+    expect(reformatted.preExisting.map((finding) => finding.rule)).toContain("pod-privileged");
+
+    const changed = await evaluateChange(base(flow), { "apps/dev-team/agent.yaml": flow.replace("1.0.0", "1.0.1").replace("privileged: true", "privileged:   true") }, { author: "dev-alice" });
+    expect(changed.findings.map((finding) => finding.rule)).toContain("pod-privileged");
+  });
+});
