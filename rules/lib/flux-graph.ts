@@ -331,19 +331,41 @@ function findPatchFiles(model: FleetModel): Set<string> {
 }
 
 class Resolver {
+  private readonly files: Set<string>;
+  private readonly resolved = new Map<string, Resolution>();
+
   constructor(
     private readonly model: FleetModel,
     private readonly directories: Set<string>,
-  ) {}
+  ) {
+    this.files = new Set(model.paths());
+  }
 
   /**
    * The Flux objects a folder renders to, with their files. Without a kustomization file, Flux generates one
    * from every YAML file below the folder, sub-folders with their own kustomization file added as a whole.
+   * Each call returns its own copy of the entries: callers patch them.
    */
   resolve(dir: string, depth = 0): Resolution {
+    let resolution = this.resolved.get(dir);
+    if (!resolution) {
+      resolution = this.resolveOnce(dir, depth);
+      if (depth <= MAX_DEPTH) this.resolved.set(dir, resolution);
+    }
+    return {
+      entries: resolution.entries.map((entry) => ({ ...entry, spec: structuredClone(entry.spec), specOrigin: new Map(entry.specOrigin) })),
+      files: new Set(resolution.files),
+    };
+  }
+
+  private exists(path: string): boolean {
+    return this.files.has(path);
+  }
+
+  private resolveOnce(dir: string, depth: number): Resolution {
     const resolution: Resolution = { entries: [], files: new Set() };
     if (depth > MAX_DEPTH) return resolution;
-    const kustomizationPath = KUSTOMIZATION_FILES.map((name) => (dir === "" ? name : `${dir}/${name}`)).find((path) => this.model.exists(path));
+    const kustomizationPath = KUSTOMIZATION_FILES.map((name) => (dir === "" ? name : `${dir}/${name}`)).find((path) => this.exists(path));
     if (!kustomizationPath) {
       this.generate(dir, depth, resolution);
       return resolution;
@@ -362,7 +384,7 @@ class Resolver {
     for (const generator of [...asArray(kustomization.secretGenerator), ...asArray(kustomization.configMapGenerator)].map(asRecord)) {
       for (const input of [...asArray(generator.files), ...asArray(generator.envs), generator.env]) {
         const path = typeof input === "string" ? normalizeRepoPath(posix.join(dir, input.replace(/^[^=]*=/, ""))) : undefined;
-        if (path !== undefined && this.model.exists(path)) resolution.files.add(path);
+        if (path !== undefined && this.exists(path)) resolution.files.add(path);
       }
     }
     if (kustomizationDoc) this.applyPatches(kustomizationDoc, kustomization, dir, resolution);
@@ -375,7 +397,7 @@ class Resolver {
   private generate(dir: string, depth: number, resolution: Resolution): void {
     const prefix = dir === "" ? "" : `${dir}/`;
     const nested = [...this.directories].filter(
-      (sub) => sub.startsWith(prefix) && sub !== dir && KUSTOMIZATION_FILES.some((name) => this.model.exists(`${sub}/${name}`)),
+      (sub) => sub.startsWith(prefix) && sub !== dir && KUSTOMIZATION_FILES.some((name) => this.exists(`${sub}/${name}`)),
     );
     const insideNested = (path: string) => nested.some((sub) => path.startsWith(`${sub}/`));
     for (const path of this.model.yamlPaths()) {
@@ -388,7 +410,9 @@ class Resolver {
 
   private addFile(path: string, resolution: Resolution): void {
     resolution.files.add(path);
-    for (const doc of this.model.file(path)?.documents ?? []) {
+    // Only files that mention Flux's API groups can hold Flux objects: the others need not be parsed.
+    const documents = (this.model.readText(path) ?? "").includes(".fluxcd.io/") ? (this.model.file(path)?.documents ?? []) : [];
+    for (const doc of documents) {
       if (!doc.ref || !isFluxApi(doc.ref.apiVersion)) continue;
       resolution.entries.push({ doc, ...(doc.ref.namespace ? { namespace: doc.ref.namespace } : {}), spec: structuredClone(specOf(doc)), specOrigin: new Map() });
     }
