@@ -1,0 +1,72 @@
+// One structured (JSON) log line per evaluation: delivery, repository, pull request, sha, duration, GitHub calls.
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { FakeGitHub, testApp } from "./helpers/github.js";
+
+const deployment = (image: string) =>
+  `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: apps\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: ${image}\n`;
+
+let github: FakeGitHub;
+afterEach(() => github.done());
+
+/** The App logging JSON lines (as `LOG_FORMAT=json` makes Probot do) into an array. */
+function loggingApp() {
+  const lines: Array<Record<string, any>> = [];
+  const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { app: testApp({ log }), lines };
+}
+
+/** The calls the App made: all that GitHub saw, the installation token's included, less the tarball redirects followed. */
+const appCalls = () => github.calls.filter((call) => !call.path.startsWith("codeload:")).length;
+
+describe("evaluation logs", () => {
+  it("logs a completed evaluation with its delivery, repository, pull request, sha, duration and GitHub calls", async () => {
+    github = new FakeGitHub({ base: { "apps/web.yaml": deployment("nginx:1.27") }, head: { "apps/web.yaml": deployment("nginx:1.28") } });
+    const { app, lines } = loggingApp();
+    await app.deliver("pull_request", github.payload("pull_request", "opened"), "delivery-log-1");
+
+    const evaluations = lines.filter((line) => line.msg === "evaluation completed");
+    expect(evaluations).toHaveLength(1);
+    const [line] = evaluations;
+    expect(line).toMatchObject({
+      level: 30,
+      delivery: "delivery-log-1",
+      event: "pull_request",
+      repository: "acme/fleet",
+      pull: 7,
+      sha: github.headSha,
+      outcome: "completed",
+      conclusion: "success",
+      findings: 0,
+      githubCalls: appCalls(),
+    });
+    // The token, the pull request twice, the check run (list, create, complete), compare, files, reviews, two tarballs, comments.
+    expect(line!.githubCalls).toBe(12);
+    expect(line!.durationMs).toEqual(expect.any(Number));
+    expect(line!.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it("logs a failed evaluation as a warning with the reason", async () => {
+    github = new FakeGitHub({ base: { "apps/web.yaml": deployment("nginx:1.27") }, head: { "apps/web.yaml": deployment("nginx:1.28") } });
+    github.faults.push({ method: "GET", path: /\/pulls\/7\/files/, status: 502, times: 1 });
+    const { app, lines } = loggingApp();
+    await app.deliver("pull_request", github.payload("pull_request", "opened"), "delivery-log-2");
+
+    const [line] = lines.filter((candidate) => candidate.msg === "evaluation failed");
+    expect(line).toMatchObject({ level: 40, delivery: "delivery-log-2", repository: "acme/fleet", pull: 7, sha: github.headSha, outcome: "failed", githubCalls: appCalls() });
+    expect(line!.reason).toContain("GitHub answered 502: injected 502");
+    expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "failure" })]);
+  });
+
+  it("logs a redelivered webhook once, without evaluating it again", async () => {
+    github = new FakeGitHub({ base: { "apps/web.yaml": deployment("nginx:1.27") }, head: { "apps/web.yaml": deployment("nginx:1.28") } });
+    const { app, lines } = loggingApp();
+    const payload = github.payload("pull_request", "opened");
+    await app.deliver("pull_request", payload, "delivery-log-3");
+    await app.deliver("pull_request", payload, "delivery-log-3");
+
+    expect(lines.filter((line) => line.msg === "evaluation completed")).toHaveLength(1);
+    expect(lines.filter((line) => line.msg === "webhook delivered again; already handled")).toEqual([expect.objectContaining({ delivery: "delivery-log-3", pull: 7 })]);
+    expect(github.checkRuns).toHaveLength(1);
+  });
+});
