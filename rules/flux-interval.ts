@@ -8,8 +8,7 @@ const FLUX_DURATION = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const MINUTE = 60_000;
 
-/** How often a Flux object may poll at most: once a minute, and retry a failure at most twice a minute. */
-/** Paths inside spec. */
+/** How often a Flux object may poll at most (paths inside spec): once a minute, and retry a failure at most twice a minute. */
 const FLOORS: Array<{ path: YamlPath; floorMs: number; floor: string }> = [
   { path: ["interval"], floorMs: MINUTE, floor: "1m" },
   { path: ["chart", "spec", "interval"], floorMs: MINUTE, floor: "1m" },
