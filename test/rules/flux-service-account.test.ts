@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { fluxServiceAccount } from "../../rules/flux-service-account.js";
 import { evaluateChange } from "../helpers/fleet.js";
 import { ruleContext } from "../helpers/rule-context.js";
-import { corpusTree, DEV_TEAM_CONFIG, DEV_TEAM_CONFIG_YAML, tenantSync } from "./lib/tenancy-fixtures.js";
+import { corpusTree, DEV_TEAM_CONFIG, DEV_TEAM_CONFIG_YAML, platformKustomization, tenantSync } from "./lib/tenancy-fixtures.js";
 
 const check = (options: Parameters<typeof ruleContext>[0]) => fluxServiceAccount.check(ruleContext(options));
 const MISSING = "Kustomization apps/dev-team deploys for tenant dev-team without spec.serviceAccountName: Flux would apply it with the controller's own account (or the --default-service-account) instead of dev-team.";
@@ -55,39 +55,13 @@ describe("flux-service-account", () => {
   it("recognises tenant objects by the toolkit.fluxcd.io/tenant label and by a spec.path into tenant territory", () => {
     const labelled = tenantSync(SYNC_SPEC).replace("  namespace: apps\nspec:\n  interval: 5m", "  namespace: flux-system\n  labels:\n    toolkit.fluxcd.io/tenant: dev-team\nspec:\n  interval: 5m");
     expect(check({ head: { "tenants/base/dev-team/sync.yaml": labelled }, config: DEV_TEAM_CONFIG }).map((finding) => finding.line)).toEqual([19]);
-    const platformDeploysTenantPath = [
-      "apiVersion: kustomize.toolkit.fluxcd.io/v1",
-      "kind: Kustomization",
-      "metadata:",
-      "  name: dev-team-apps",
-      "  namespace: flux-system",
-      "spec:",
-      "  interval: 10m",
-      "  sourceRef:",
-      "    kind: GitRepository",
-      "    name: flux-system",
-      "  path: ./apps/dev-team/staging",
-      "",
-    ].join("\n");
+    const platformDeploysTenantPath = platformKustomization("dev-team-apps", "./apps/dev-team/staging");
     const findings = check({ head: { "clusters/staging/dev-team.yaml": platformDeploysTenantPath }, config: DEV_TEAM_CONFIG });
     expect(findings.map((finding) => [finding.path, finding.line, finding.fix?.replacement])).toEqual([["clusters/staging/dev-team.yaml", 6, "spec:\n  serviceAccountName: dev-team"]]);
   });
 
   it("leaves platform Kustomizations, repositories without tenants and tenants without an account alone", () => {
-    const platform = [
-      "apiVersion: kustomize.toolkit.fluxcd.io/v1",
-      "kind: Kustomization",
-      "metadata:",
-      "  name: infrastructure",
-      "  namespace: flux-system",
-      "spec:",
-      "  interval: 10m",
-      "  sourceRef:",
-      "    kind: GitRepository",
-      "    name: flux-system",
-      "  path: ./infrastructure/staging",
-      "",
-    ].join("\n");
+    const platform = platformKustomization("infrastructure", "./infrastructure/staging");
     expect(check({ head: { "clusters/staging/infrastructure.yaml": platform }, config: DEV_TEAM_CONFIG })).toEqual([]);
     expect(check({ head: { "tenants/base/dev-team/sync.yaml": tenantSync(SYNC_SPEC) } })).toEqual([]);
     const noAccount = { tenants: [{ name: "dev-team", paths: ["apps/dev-team/**"], namespaces: ["apps"] }] };
@@ -134,20 +108,7 @@ describe("flux-service-account", () => {
   });
 
   it("follows the rendered spec.path: an overlay that points a platform Kustomization at tenant territory makes it the tenant's", () => {
-    const source = [
-      "apiVersion: kustomize.toolkit.fluxcd.io/v1",
-      "kind: Kustomization",
-      "metadata:",
-      "  name: apps",
-      "  namespace: flux-system",
-      "spec:",
-      "  interval: 10m",
-      "  sourceRef:",
-      "    kind: GitRepository",
-      "    name: flux-system",
-      "  path: ./apps/platform",
-      "",
-    ].join("\n");
+    const source = platformKustomization("apps", "./apps/platform");
     const ref = { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", name: "apps", namespace: "flux-system" };
     const rendered = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: "apps", namespace: "flux-system" }, spec: { interval: "10m", sourceRef: { kind: "GitRepository", name: "flux-system" }, path: "./apps/dev-team/staging" } };
     const build = {

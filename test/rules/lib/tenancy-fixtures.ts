@@ -40,6 +40,24 @@ export function tenantSync(specLines: string[]): string {
   ].join("\n");
 }
 
+/** A platform Flux Kustomization in flux-system that builds `path` of this repository (spec: on line 6). */
+export function platformKustomization(name: string, path: string): string {
+  return [
+    "apiVersion: kustomize.toolkit.fluxcd.io/v1",
+    "kind: Kustomization",
+    "metadata:",
+    `  name: ${name}`,
+    "  namespace: flux-system",
+    "spec:",
+    "  interval: 10m",
+    "  sourceRef:",
+    "    kind: GitRepository",
+    "    name: flux-system",
+    `  path: ${path}`,
+    "",
+  ].join("\n");
+}
+
 /** The lockdown patches of Flux's multi-tenancy guide, as in clusters/<name>/flux-system/kustomization.yaml. */
 export const LOCKDOWN_KUSTOMIZATION = `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
