@@ -256,6 +256,24 @@ describe("heads that move, redeliveries, bursts and crashes", () => {
     expect(outcomes.map((outcome) => outcome.status)).toEqual(["completed", "completed"]);
   });
 
+  it("a second event on the same sha that changes the result (an approval) gets a new run with the new conclusion", async () => {
+    github = new FakeGitHub({
+      base: { ".github/CODEOWNERS": "* @acme/platform\n", "apps/web.yaml": deployment("nginx:1.27") },
+      head: { "apps/web.yaml": deployment("nginx:1.28") },
+      teams: { "acme/platform": ["plat-bob"] },
+    });
+    const target = app();
+    await deliver(target, "pull_request", "opened");
+    expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "failure" })]);
+
+    github.reviews.push({ id: 900, user: { login: "plat-bob" }, state: "APPROVED", commit_id: github.headSha, submitted_at: new Date().toISOString() });
+    await deliver(target, "pull_request_review", "submitted");
+    expect(github.runsFor().map((run) => [run.status, run.conclusion])).toEqual([
+      ["completed", "failure"],
+      ["completed", "success"],
+    ]);
+  });
+
   it("coalesces ten synchronize events in a burst into at most two evaluations, the last on the latest head", async () => {
     github = clean();
     const target = app();
