@@ -25,7 +25,7 @@ export async function start(): Promise<void> {
   exitGracefullyOnSigterm({
     scheduler,
     abort,
-    graceMs: Number(process.env.SHUTDOWN_GRACE_MS ?? DEFAULT_SHUTDOWN_GRACE_MS),
+    graceMs: Number(process.env.SHUTDOWN_GRACE_MS) || DEFAULT_SHUTDOWN_GRACE_MS,
     log,
     stop: () => server.stop(),
     exit: (code) => process.exit(code),

@@ -140,6 +140,19 @@ describe("GitHub faults, with the real retry and throttling plugins", () => {
     expect(count("GET", /\/pulls\/7\/reviews$/)).toBe(4);
   });
 
+  it("still leaves a failed check run when finding the sha's run keeps failing after the retries", async () => {
+    github = clean();
+    github.faults.push({ method: "GET", path: /\/check-runs/, status: 500, times: 4 });
+    const target = app();
+    await deliver(target, "pull_request", "opened");
+
+    expect(count("GET", /\/check-runs$/)).toBe(4);
+    const [run] = github.runsFor();
+    expect(github.runsFor()).toHaveLength(1);
+    expect(run).toMatchObject({ status: "completed", conclusion: "failure", output: { title: "Evaluation failed" } });
+    expect(run!.output.summary).toContain("GitHub answered 500: injected 500");
+  });
+
   it("times out a call GitHub does not answer and retries it", async () => {
     github = clean();
     github.faults.push({ method: "GET", path: /\/pulls\/7\/reviews/, times: 1, delayMs: 10 * 60 * 1000 });

@@ -38,7 +38,10 @@ export class Interrupted extends Error {}
 export function evaluatePullRequest(request: EvaluationRequest): Promise<EvaluationOutcome> {
   const started = Date.now();
   return countingCalls(request.octokit, async (counter) => {
-    const outcome = await evaluateCounted(request);
+    const outcome = await evaluateCounted(request).catch((error: unknown) => {
+      request.log.error({ err: error, outcome: "crashed", durationMs: Date.now() - started, githubCalls: counter.calls }, "evaluation crashed");
+      throw error;
+    });
     const fields = { outcome: outcome.status, ...("headSha" in outcome ? { sha: outcome.headSha } : {}), durationMs: Date.now() - started, githubCalls: counter.calls };
     if (outcome.status === "completed") {
       request.log.info({ ...fields, conclusion: outcome.verdict.conclusion, findings: outcome.verdict.findings.length }, "evaluation completed");
@@ -105,11 +108,12 @@ async function endWithoutResult(request: EvaluationRequest, pull: PullRequestInf
     if (slot) await cancelCheckRun(octokit, repo, slot, `The pull request ${latest.current ? `moved to ${latest.current.headSha}` : "was closed"} while this commit was being evaluated.`);
     return { status: "superseded", headSha: pull.headSha };
   }
-  // Without a check run there is nothing to complete; the scheduler logs the error.
-  if (!slot) throw error;
+  // No run could be found or started (GitHub failed there): one more try, so that the head shows the failure.
+  const target = slot ?? (await openCheckRun(octokit, repo, pull.headSha, { fresh: true }).catch(() => undefined));
+  if (!target) throw error;
   const reason = failureReason(error, request.deadlineMs);
-  log.warn({ err: error, sha: pull.headSha, checkRun: slot.run.id }, `evaluation failed: ${reason.title}`);
-  await publishCheckRun(octokit, repo, slot, failureOutput(reason.title, reason.detail));
+  log.warn({ err: error, sha: pull.headSha, checkRun: target.run.id }, `evaluation failed: ${reason.title}`);
+  await publishCheckRun(octokit, repo, target, failureOutput(reason.title, reason.detail));
   return { status: "failed", headSha: pull.headSha, reason: reason.detail };
 }
 

@@ -35,7 +35,7 @@ const REVIEW_EVENTS = ["pull_request_review.submitted", "pull_request_review.dis
 
 export function createApp(options: AppOptions = {}) {
   return (app: Probot): void => {
-    const deadlineMs = options.deadlineMs ?? Number(process.env.EVALUATION_DEADLINE_MS ?? DEFAULT_DEADLINE_MS);
+    const deadlineMs = options.deadlineMs ?? (Number(process.env.EVALUATION_DEADLINE_MS) || DEFAULT_DEADLINE_MS);
     const appId = process.env.APP_ID ? Number(process.env.APP_ID) : undefined;
     const autoMerger = new AutoMerger(appId);
 

@@ -87,7 +87,7 @@ function refreshTokenOnUnauthorized(octokit: CoreOctokit, options: { auth?: unkn
  * Probot's Octokit as fleet-warden runs it. Function form: Probot's own instance options (whose secondary-limit
  * handler only logs) are passed in first and overridden here.
  */
-export function fleetWardenOctokit(timeoutMs = Number(process.env.GITHUB_REQUEST_TIMEOUT_MS ?? DEFAULT_REQUEST_TIMEOUT_MS)): typeof ProbotOctokit {
+export function fleetWardenOctokit(timeoutMs = Number(process.env.GITHUB_REQUEST_TIMEOUT_MS) || DEFAULT_REQUEST_TIMEOUT_MS): typeof ProbotOctokit {
   return ProbotOctokit.plugin(refreshTokenOnUnauthorized).defaults((options: { request?: object; throttle?: object }) => ({
     ...options,
     request: { fetch: fetchWithTimeout(timeoutMs), ...options.request },
