@@ -140,6 +140,6 @@ describe("the grace period", () => {
     const [run] = github.runsFor();
     expect(github.runsFor()).toHaveLength(1);
     expect(run).toMatchObject({ status: "completed", conclusion: "failure", output: { title: "Evaluation interrupted" } });
-    expect(run!.output.summary).toContain("fleet-warden was restarted before it finished evaluating this commit. Re-run the check to evaluate this commit.");
+    expect(run!.output.summary).toContain("fleet-warden was stopped (a restart or a deployment) before it finished. Re-run the check to evaluate this commit.");
   });
 });

@@ -25,7 +25,7 @@ export async function shutDown({ scheduler, abort, graceMs, log }: ShutdownOptio
     return "drained";
   }
   log.warn({ inFlight: scheduler.busy }, "shutdown: grace period over; interrupting the evaluations still running");
-  abort.abort(new Interrupted("fleet-warden was restarted before it finished evaluating this commit."));
+  abort.abort(new Interrupted("fleet-warden was stopped (a restart or a deployment) before it finished."));
   if (!(await settlesWithin(drained, reserveMs))) log.error({ inFlight: scheduler.busy }, "shutdown: evaluations still running at exit");
   return "interrupted";
 }
