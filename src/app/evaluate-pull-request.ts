@@ -83,7 +83,7 @@ async function evaluateCounted(request: EvaluationRequest): Promise<EvaluationOu
   // A result for a superseded sha is dropped, never posted on the new one.
   const latest = await currentPull(octokit, repo, pullNumber);
   if (!latest || latest.headSha !== pull.headSha) {
-    await cancelCheckRun(octokit, repo, slot, `The pull request ${latest ? `moved to ${latest.headSha}` : "was closed"} while this commit was being evaluated.`);
+    await cancelCheckRun(octokit, repo, slot, headMoved(latest));
     return { status: "superseded", headSha: pull.headSha };
   }
 
@@ -105,7 +105,7 @@ async function endWithoutResult(request: EvaluationRequest, pull: PullRequestInf
   );
   if (latest.known && latest.current?.headSha !== pull.headSha) {
     log.debug({ err: error, sha: pull.headSha }, "evaluation of a superseded head ended early");
-    if (slot) await cancelCheckRun(octokit, repo, slot, `The pull request ${latest.current ? `moved to ${latest.current.headSha}` : "was closed"} while this commit was being evaluated.`);
+    if (slot) await cancelCheckRun(octokit, repo, slot, headMoved(latest.current));
     return { status: "superseded", headSha: pull.headSha };
   }
   // No run could be found or started (GitHub failed there): one more try, so that the head shows the failure.
@@ -115,6 +115,10 @@ async function endWithoutResult(request: EvaluationRequest, pull: PullRequestInf
   log.warn({ err: error, sha: pull.headSha, checkRun: target.run.id }, `evaluation failed: ${reason.title}`);
   await publishCheckRun(octokit, repo, target, failureOutput(reason.title, reason.detail));
   return { status: "failed", headSha: pull.headSha, reason: reason.detail };
+}
+
+function headMoved(latest: PullRequestInfo | undefined): string {
+  return `The pull request ${latest ? `moved to ${latest.headSha}` : "was closed"} while this commit was being evaluated.`;
 }
 
 async function currentPull(octokit: Octokit, repo: RepoRef, pullNumber: number): Promise<PullRequestInfo | undefined> {
