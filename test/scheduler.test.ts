@@ -82,3 +82,49 @@ describe("Scheduler", () => {
     expect(ran).toEqual(["1", "2"]);
   });
 });
+
+describe("Scheduler concurrency", () => {
+  it("runs at most `concurrency` jobs at once, serves waiting keys in order, and still coalesces a waiting key", async () => {
+    const ran: string[] = [];
+    const gates = new Map<string, ReturnType<typeof gate>>();
+    let running = 0;
+    let most = 0;
+    const scheduler = new Scheduler<Job>({
+      concurrency: 2,
+      async run(job) {
+        ran.push(job.sha);
+        running++;
+        most = Math.max(most, running);
+        const hold = gate();
+        gates.set(job.sha, hold);
+        await hold.opened;
+        running--;
+      },
+    });
+    scheduler.schedule({ key: "a", sha: "a1" });
+    scheduler.schedule({ key: "b", sha: "b1" });
+    scheduler.schedule({ key: "c", sha: "c1" });
+    scheduler.schedule({ key: "d", sha: "d1" });
+    // c waits for a slot: a newer job for c replaces it there.
+    scheduler.schedule({ key: "c", sha: "c2" });
+    // a is running: its next job waits behind it and behind the keys already waiting.
+    scheduler.schedule({ key: "a", sha: "a2" });
+    expect(ran).toEqual(["a1", "b1"]);
+    expect(scheduler.busy).toBe(5);
+
+    gates.get("a1")!.open();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ran).toEqual(["a1", "b1", "c2"]);
+    gates.get("b1")!.open();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ran).toEqual(["a1", "b1", "c2", "d1"]);
+    gates.get("c2")!.open();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ran).toEqual(["a1", "b1", "c2", "d1", "a2"]);
+    gates.get("d1")!.open();
+    gates.get("a2")!.open();
+    await scheduler.idle();
+    expect(most).toBe(2);
+    expect(scheduler.busy).toBe(0);
+  });
+});

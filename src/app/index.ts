@@ -1,4 +1,5 @@
 // Thin webhook handlers: which pull request, what to do. Evaluation runs after the webhook is acknowledged.
+import { availableParallelism } from "node:os";
 import type { Context, Probot } from "probot";
 import { CHECK_NAME } from "../github/checks.js";
 import type { Octokit } from "../github/octokit.js";
@@ -29,6 +30,8 @@ export interface AppOptions {
 }
 
 const DEFAULT_DEADLINE_MS = 5 * 60 * 1000;
+/** Evaluations running at once across pull requests (EVALUATION_CONCURRENCY); each runs its builds in parallel too. */
+const DEFAULT_CONCURRENCY = Math.max(2, availableParallelism());
 
 const PULL_REQUEST_EVENTS = ["pull_request.opened", "pull_request.synchronize", "pull_request.reopened", "pull_request.ready_for_review"] as const;
 const REVIEW_EVENTS = ["pull_request_review.submitted", "pull_request_review.dismissed", "pull_request_review.edited"] as const;
@@ -64,6 +67,7 @@ export function createApp(options: AppOptions = {}) {
       // pending evaluation is never reduced to a recheck.
       merge: (newer, pending) => ({ ...newer, fresh: newer.fresh || pending.fresh, recheck: Boolean(newer.recheck && pending.recheck) }),
       onError: (error, job) => app.log.error({ err: error, delivery: job.context.id, pull: job.pullNumber }, "evaluation crashed"),
+      concurrency: Number(process.env.EVALUATION_CONCURRENCY) || DEFAULT_CONCURRENCY,
     });
     options.onScheduler?.(scheduler);
 

@@ -1,16 +1,21 @@
 // Coalesces work per key (a pull request): while one job runs, later ones collapse into a single pending job,
-// the newest winning. Ten pushes in a burst give at most two evaluations.
+// the newest winning. Ten pushes in a burst give at most two evaluations. At most `concurrency` jobs run at
+// once; the keys waiting for a slot are served first come, first served.
 
 export interface SchedulerOptions<T> {
   run(job: T): Promise<void>;
   /** Combines a newer job with the one already pending for its key (default: the newer replaces it). */
   merge?(newer: T, pending: T): T;
   onError?(error: unknown, job: T): void;
+  /** Jobs running at once, across keys (default: no limit). */
+  concurrency?: number;
 }
 
 export class Scheduler<T extends { key: string }> {
   private readonly running = new Map<string, Promise<void>>();
   private readonly pending = new Map<string, T>();
+  /** Keys whose pending job can start as soon as a slot is free, oldest first. */
+  private readonly ready: string[] = [];
   private accepting = true;
 
   constructor(private readonly options: SchedulerOptions<T>) {}
@@ -18,12 +23,14 @@ export class Scheduler<T extends { key: string }> {
   /** Returns at once: the webhook is acknowledged before the work runs. False once draining. */
   schedule(job: T): boolean {
     if (!this.accepting) return false;
-    if (this.running.has(job.key)) {
-      const pending = this.pending.get(job.key);
+    const pending = this.pending.get(job.key);
+    if (pending || this.running.has(job.key)) {
       this.pending.set(job.key, pending && this.options.merge ? this.options.merge(job, pending) : job);
       return true;
     }
-    this.start(job);
+    this.pending.set(job.key, job);
+    this.ready.push(job.key);
+    this.startReady();
     return true;
   }
 
@@ -45,17 +52,23 @@ export class Scheduler<T extends { key: string }> {
     return this.running.size + this.pending.size;
   }
 
+  private startReady(): void {
+    while (this.running.size < (this.options.concurrency ?? Infinity) && this.ready.length > 0) {
+      const key = this.ready.shift()!;
+      const job = this.pending.get(key)!;
+      this.pending.delete(key);
+      this.start(job);
+    }
+  }
+
   private start(job: T): void {
     const done = this.options
       .run(job)
       .catch((error: unknown) => this.options.onError?.(error, job))
       .finally(() => {
         this.running.delete(job.key);
-        const next = this.pending.get(job.key);
-        if (next) {
-          this.pending.delete(job.key);
-          this.start(next);
-        }
+        if (this.pending.has(job.key)) this.ready.push(job.key);
+        this.startReady();
       });
     this.running.set(job.key, done);
   }
