@@ -355,8 +355,12 @@ export class FakeGitHub {
       .reply((uri) => {
         const sha = uri.split("/").pop()!;
         this.record("GET", `codeload:${uri}`);
-        const archive = execFileSync("git", ["-C", this.git.dir, "archive", "--format=tar.gz", `--prefix=${this.owner}-${this.repo}-${sha.slice(0, 7)}/`, sha]);
-        return [200, archive, { "content-type": "application/x-gzip" }];
+        try {
+          const archive = execFileSync("git", ["-C", this.git.dir, "archive", "--format=tar.gz", `--prefix=${this.owner}-${this.repo}-${sha.slice(0, 7)}/`, sha], { stdio: ["ignore", "pipe", "ignore"] });
+          return [200, archive, { "content-type": "application/x-gzip" }];
+        } catch {
+          return [404, "Not Found"];
+        }
       });
   }
 
