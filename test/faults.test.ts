@@ -153,6 +153,18 @@ describe("GitHub faults, with the real retry and throttling plugins", () => {
     expect(run!.output.summary).toContain("GitHub answered 500: injected 500");
   });
 
+  it("completes the run with a plain failure when GitHub refuses the report itself", async () => {
+    github = clean();
+    github.faults.push({ method: "PATCH", path: /\/check-runs\/\d+$/, status: 422, times: 1, message: "Invalid request. Annotation path is not valid." });
+    const target = app();
+    await deliver(target, "pull_request", "opened");
+
+    const [run] = github.runsFor();
+    expect(github.runsFor()).toHaveLength(1);
+    expect(run).toMatchObject({ status: "completed", conclusion: "failure", output: { title: "Could not write the report" } });
+    expect(run!.output.summary).toContain("GitHub refused the report: Invalid request. Annotation path is not valid.");
+  });
+
   it("times out a call GitHub does not answer and retries it", async () => {
     github = clean();
     github.faults.push({ method: "GET", path: /\/pulls\/7\/reviews/, times: 1, delayMs: 10 * 60 * 1000 });

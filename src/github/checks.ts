@@ -57,10 +57,8 @@ export async function publishCheckRun(octokit: Octokit, repo: RepoRef, slot: Che
   try {
     await writeOutput(octokit, repo, run, output);
   } catch (error) {
-    // Whatever went wrong with the full report, the run must not stay in progress.
-    if (output.conclusion !== "failure" || output.annotations.length > 0) {
-      await writeOutput(octokit, repo, run, failureOutput("Could not write the report", `GitHub refused the report: ${errorMessage(error)}`));
-    }
+    // Whatever went wrong with the full report, the run must not stay in progress: a plain failure is tried once.
+    await writeOutput(octokit, repo, run, failureOutput("Could not write the report", `GitHub refused the report: ${errorMessage(error)}`)).catch(() => undefined);
     throw error;
   }
   return run;
