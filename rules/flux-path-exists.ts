@@ -20,7 +20,7 @@ export const fluxPathExists: Rule = {
       if (graph.isPatch(kustomization.doc) || !graph.readsThisRepository(kustomization)) continue;
       const written = typeof kustomization.spec.path === "string" ? kustomization.spec.path : "";
       // Like Flux's secure join, `..` stops at the repository root.
-      const path = normalizeRepoPath(written) ?? "";
+      const path = normalizeRepoPath(written);
       const name = describeRef(kustomization.ref);
       let problem: string | undefined;
       if (path !== "" && files.includes(path)) problem = `${name}: spec.path ${written} is a file; Flux builds a folder.`;

@@ -97,7 +97,6 @@ export function tenantOfFluxObject(context: RuleContext, target: LocatedObject):
   // As rendered: an overlay patch often sets spec.path (flux2-multi-tenancy's tenants/<cluster>/dev-team-patch.yaml).
   if (target.ref.kind !== "Kustomization" || !sourcesThisRepository(target, context.head)) return undefined;
   const path = normalizeRepoPath(String(specOf(target).path ?? ""));
-  if (path === undefined) return undefined;
   const territory = context.territory(path === "" ? "kustomization.yaml" : `${path}/kustomization.yaml`);
   return territory.kind === "tenant" ? territory.tenant : undefined;
 }

@@ -9,10 +9,12 @@ export function specOf(doc: Pick<SourceDocument, "object">): Record<string, unkn
   return spec !== null && typeof spec === "object" && !Array.isArray(spec) ? (spec as Record<string, unknown>) : {};
 }
 
-/** `./apps/staging/` -> `apps/staging`; the repository root is "". Undefined when the path leaves the root. */
-export function normalizeRepoPath(path: string): string | undefined {
+/**
+ * `./apps/staging/` -> `apps/staging`; the repository root is "". Like Flux (securejoin), a path that climbs
+ * above the root is clamped to it: `../x` is `x`.
+ */
+export function normalizeRepoPath(path: string): string {
   const normalized = posix.normalize(`/${path}`).replace(/^\/+/, "").replace(/\/+$/, "");
-  if (normalized.startsWith("..")) return undefined;
   return normalized === "." ? "" : normalized;
 }
 

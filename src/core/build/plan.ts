@@ -49,8 +49,8 @@ export interface FluxTarget {
   doc: SourceDocument;
   object: KubeObject;
   cluster: string;
-  /** The source's files, when not this repository's GitRepository artifact (an ExternalArtifact). */
-  tree?: SourceTree;
+  /** The files of its source: this repository as a GitRepository artifact, or an ExternalArtifact rebuilt from it. */
+  tree: SourceTree;
 }
 
 /** Flux Kustomizations as written in the repository whose source is this repository. */
@@ -78,11 +78,11 @@ export function renderedFluxTargets(parent: BuildPlan, build: Build, input: Plan
 }
 
 /** The target with its source's files, when its source is this repository (directly, or through an ArtifactGenerator). */
-function withSource(target: FluxTarget, input: PlanInput, trees: Map<string, SourceTree>, notes: string[]): FluxTarget | undefined {
+function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: Map<string, SourceTree>, notes: string[]): FluxTarget | undefined {
   const sourceRef = (specOf(target).sourceRef ?? {}) as Record<string, unknown>;
   const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (refOf(target.object).namespace ?? FLUX_SYSTEM);
   if (sourceRef.kind === "ExternalArtifact") {
-    const artifact = externalArtifactTree(String(sourceRef.name), namespace, target.doc.path, input.model, input.repository, (_doc, name, sourceNamespace) =>
+    const artifact = externalArtifactTree(String(sourceRef.name), namespace, target.doc.path, input.model, input.repository, (name, sourceNamespace) =>
       gitSourceTree(name, sourceNamespace, input.model, trees),
     );
     if (artifact.tree) return { ...target, tree: artifact.tree };
@@ -98,16 +98,16 @@ export function rendersFluxKustomizations(plan: BuildPlan, model: FleetModel): b
   return [...plan.closure.files].some((file) => model.file(plan.tree.repoPath(file))?.documents.some(isFluxKustomization) ?? false);
 }
 
-export function fluxName(target: FluxTarget): string {
+export function fluxName(target: Pick<FluxTarget, "object" | "cluster">): string {
   const ref = refOf(target.object);
   return `${ref.namespace ?? FLUX_SYSTEM}/${ref.name} (${target.cluster})`;
 }
 
-export function planFlux(target: FluxTarget, input: PlanInput, trees: Map<string, SourceTree>): BuildPlan {
+export function planFlux(target: FluxTarget, input: PlanInput): BuildPlan {
   const { model } = input;
   const { doc } = target;
   const spec = specOf(target);
-  const tree = target.tree ?? gitSourceTree(String(((spec.sourceRef ?? {}) as Record<string, unknown>).name), refOf(target.object).namespace ?? FLUX_SYSTEM, model, trees);
+  const { tree } = target;
   const walker = new ClosureWalker(tree, model, input.specialFiles);
   const specLine = (key: string) => doc.keyLine(["spec", key]) ?? doc.startLine;
   const rawPath = typeof spec.path === "string" ? spec.path : "";
@@ -115,17 +115,13 @@ export function planFlux(target: FluxTarget, input: PlanInput, trees: Map<string
   const variables = resolveVariables(target, model);
   const plan: BuildPlan = {
     name: fluxName(target),
-    path: folder === undefined ? rawPath : repoFolder(tree, folder),
+    path: repoFolder(tree, folder),
     tree,
-    folder: folder ?? "",
+    folder,
     closure: walker.closure,
     flux: { doc, object: target.object, spec, cluster: target.cluster, variables },
     inputs: new Set([...tree.definitionPaths, ...variables.inputs]),
   };
-  if (folder === undefined) {
-    walker.refuse(doc.path, specLine("path"), `spec.path "${rawPath}" leaves the repository root; Flux refuses it and fleet-warden never reads outside the repository.`);
-    return plan;
-  }
   if (!foldersOf(tree.paths).has(folder)) {
     walker.refuse(doc.path, specLine("path"), `spec.path "${rawPath}" is not a folder of the Flux source (it does not exist, or .sourceignore excludes it), so the Kustomization fails to build.`);
     return plan;
