@@ -21,7 +21,7 @@ beforeAll(async () => {
   nock.enableNetConnect("127.0.0.1");
   process.env.APP_ID = String(APP_ID);
   github = new FakeGitHub({ base: { "a.yaml": "a: 1\n" }, head: { "a.yaml": "a: 2\n", "b.yaml": "b: [\n" } });
-  const quiet = new Probot({ appId: APP_ID, privateKey, logLevel: "silent" }).log;
+  const quiet = new Probot({ appId: APP_ID, privateKey, logLevel: "fatal" }).log;
   server = new Server({
     log: quiet,
     host: "127.0.0.1",
