@@ -25,7 +25,7 @@ export function externalArtifactTree(
   near: string,
   model: FleetModel,
   repository: { owner: string; name: string },
-  gitTree: (doc: SourceDocument, sourceName: string, sourceNamespace: string) => SourceTree,
+  gitTree: (sourceName: string, sourceNamespace: string) => SourceTree,
 ): ArtifactResolution {
   const generators = model
     .objects()
@@ -41,7 +41,7 @@ export function externalArtifactTree(
     const sourceNamespace = typeof source.namespace === "string" ? source.namespace : (doc.ref?.namespace ?? FLUX_SYSTEM);
     const sourceRef = { object: { apiVersion: "", kind: "", metadata: {}, spec: { sourceRef: { kind: source.kind, name: source.name, namespace: sourceNamespace } } }, ref: { apiVersion: "", kind: "", name: "", namespace: sourceNamespace } };
     if (source.kind === "GitRepository" && typeof source.name === "string" && sourcesThisRepository(sourceRef, model, repository)) {
-      sources.set(String(source.alias), gitTree(doc, source.name, sourceNamespace));
+      sources.set(String(source.alias), gitTree(source.name, sourceNamespace));
     }
   }
   const staged = new Map<string, string>();

@@ -106,7 +106,7 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
   const plans = new Map<string, BuildPlan>();
   const written = new Map<BuildPlan, SourceDocument>();
   for (const target of targets) {
-    const plan = planFlux(target, input, trees);
+    const plan = planFlux(target, input);
     if (plans.has(plan.name)) continue;
     plans.set(plan.name, plan);
     written.set(plan, target.doc);
@@ -122,7 +122,7 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
     queue.forEach((parent, index) => {
       built.set(parent, builds[index]!);
       for (const target of renderedFluxTargets(parent, builds[index]!, input, trees)) {
-        const plan = planFlux(target, input, trees);
+        const plan = planFlux(target, input);
         const existing = plans.get(plan.name);
         if (existing?.flux && isDeepStrictEqual(existing.flux.object, target.object)) continue;
         // The Kustomization as written is superseded by what its parent renders from it.

@@ -29,8 +29,8 @@ type Target =
 export class ClosureWalker {
   private readonly files: Set<string>;
   private readonly folders = new Set<string>();
-  private readonly folderSet: Set<string>;
-  private readonly pathSet: Set<string>;
+  private readonly folderSet: ReadonlySet<string>;
+  private readonly pathSet: ReadonlySet<string>;
   readonly closure: Closure;
 
   constructor(
@@ -40,7 +40,7 @@ export class ClosureWalker {
   ) {
     this.files = new Set<string>();
     this.folderSet = foldersOf(tree.paths);
-    this.pathSet = new Set(tree.paths);
+    this.pathSet = pathSetOf(tree.paths);
     this.closure = { files: this.files, folders: this.folders, issues: [], refused: false };
   }
 
@@ -250,8 +250,21 @@ export function join(folder: string, path: string): string {
   return folder === "" ? path : `${folder}/${path}`;
 }
 
-export function foldersOf(paths: readonly string[]): Set<string> {
+// One index per tree listing, not per walker: a fleet has hundreds of kustomizations over thousands of files.
+const folderIndexes = new WeakMap<readonly string[], ReadonlySet<string>>();
+const pathIndexes = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+function pathSetOf(paths: readonly string[]): ReadonlySet<string> {
+  let index = pathIndexes.get(paths);
+  if (!index) pathIndexes.set(paths, (index = new Set(paths)));
+  return index;
+}
+
+export function foldersOf(paths: readonly string[]): ReadonlySet<string> {
+  const cached = folderIndexes.get(paths);
+  if (cached) return cached;
   const folders = new Set<string>([""]);
+  folderIndexes.set(paths, folders);
   for (const path of paths) {
     let dir = posix.dirname(path);
     while (dir !== "." && !folders.has(dir)) {
