@@ -71,6 +71,11 @@ describe("spec fields applied on top of the folder's kustomization", () => {
     const object = await render({ components: ["../components/debug"] });
     expect((object.object.metadata as Record<string, unknown>).labels).toEqual({ debug: "true" });
   });
+  it("commonMetadata", async () => {
+    const object = await render({ commonMetadata: { labels: { team: "a" }, annotations: { owner: "team-a" } } });
+    expect(object.object.metadata).toEqual({ name: "web", labels: { team: "a" }, annotations: { owner: "team-a" } });
+    expect(((object.object.spec as Record<string, Record<string, unknown>>).selector)).toEqual({ matchLabels: { app: "web" } });
+  });
   it("keeps the source line of the object the patch applied to", async () => {
     expect((await render({ namePrefix: "pre-" })).source).toEqual({ path: "app/deployment.yaml", line: 1 });
   });

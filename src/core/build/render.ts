@@ -124,10 +124,25 @@ function renderedObjects(plan: BuildPlan, model: FleetModel, output: string, add
         }
       }
     }
+    if (plan.flux) object = withCommonMetadata(object, plan.flux.spec.commonMetadata);
     const kube = asKubeObject(object)!;
     objects.push({ object: kube, ref: refOf(kube), ...(source ? { source } : {}) });
   }
   return objects;
+}
+
+/** kustomize-controller sets spec.commonMetadata's labels and annotations on every object it applies (not on selectors). */
+function withCommonMetadata(object: Record<string, unknown>, commonMetadata: unknown): Record<string, unknown> {
+  if (commonMetadata === null || typeof commonMetadata !== "object") return object;
+  const { labels, annotations } = commonMetadata as Record<string, unknown>;
+  const metadata = { ...(object.metadata as Record<string, unknown>) };
+  const merge = (key: string, extra: unknown) => {
+    if (extra === null || typeof extra !== "object" || Object.keys(extra).length === 0) return;
+    metadata[key] = { ...((metadata[key] ?? {}) as Record<string, unknown>), ...(extra as Record<string, unknown>) };
+  };
+  merge("labels", labels);
+  merge("annotations", annotations);
+  return { ...object, metadata };
 }
 
 /** The repository file and line an object was rendered from, from kustomize's origin annotation. */
