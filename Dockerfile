@@ -42,4 +42,4 @@ COPY app.yml ./
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/ping').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "node_modules/probot/bin/probot.js", "run", "./dist/src/index.js"]
+CMD ["node", "dist/src/server.js"]
