@@ -97,7 +97,8 @@ describe("Kustomizations rendered by Kustomizations", () => {
     "clusters/prod/tenants.yaml": fluxKustomization("tenants", { path: "./tenants/prod" }),
     "clusters/dev/tenants.yaml": fluxKustomization("tenants", { path: "./tenants/dev" }),
     "tenants/base/kustomization.yaml": "resources:\n  - sync.yaml\n",
-    "tenants/base/sync.yaml": fluxKustomization("team", { path: "./team/base", sourceRef: { kind: "GitRepository", name: "flux-system", namespace: "flux-system" } }, "apps"),
+    // The tenant reads this repository through a GitRepository of its own namespace.
+    "tenants/base/sync.yaml": `apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: team\n  namespace: apps\nspec:\n  url: ssh://git@github.com/acme/fleet\n  ref:\n    branch: main\n---\n${fluxKustomization("team", { path: "./team/base", sourceRef: { kind: "GitRepository", name: "team" } }, "apps")}`,
     "tenants/prod/kustomization.yaml": `resources:\n  - ../base\npatches:\n${pathPatch("./team/prod")}`,
     "tenants/dev/kustomization.yaml": `resources:\n  - ../base\npatches:\n${pathPatch("./team/dev")}`,
     "team/prod/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: prod\n",

@@ -68,6 +68,13 @@ describe.skipIf(!existsSync(CORPUS))("the corpus builds as Flux would", () => {
     expect(builds.flatMap((build) => build.objects).filter((object) => !object.source)).toEqual([]);
   });
 
+  it.skipIf(!existsSync(`${CORPUS}/flux2-multi-tenancy/main`))("leaves a Kustomization reading another branch of the same repository to that branch", async () => {
+    const model = new FleetModel(copyDir(`${CORPUS}/flux2-multi-tenancy/main`));
+    const { plans, notes } = await planSide({ model, repository: { owner: "fluxcd", name: "flux2-multi-tenancy" }, specialFiles: [] }, recordingEngine());
+    expect(plans.some((plan) => plan.name.startsWith("apps/dev-team"))).toBe(false);
+    expect(notes).toEqual(["apps/dev-team (tenants/base/dev-team) reads branch dev-team of this repository, not the commit under review: it is not built."]);
+  });
+
   it.skipIf(!existsSync(`${CORPUS}/flux2-kustomize-helm-example/main`))("rebuilds an ArtifactGenerator's artifact and traces objects back to the repository", async () => {
     const model = new FleetModel(copyDir(`${CORPUS}/flux2-kustomize-helm-example/main`));
     const engine = recordingEngine();

@@ -89,8 +89,31 @@ function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: M
     notes.push(`${fluxName(target)} reads the ExternalArtifact ${namespace}/${String(sourceRef.name)}, which is not built: ${artifact.problem}.`);
     return undefined;
   }
-  if (!sourcesThisRepository(target, input.model, input.repository)) return undefined;
+  if (!sourcesThisRepository({ object: target.object, ref: refOf(target.object) }, input.model, input.repository)) return undefined;
+  const otherRevision = otherRevisionOf(String(sourceRef.name), namespace, input.model);
+  if (otherRevision) {
+    notes.push(`${fluxName(target)} reads ${otherRevision} of this repository, not the commit under review: it is not built.`);
+    return undefined;
+  }
   return { ...target, tree: gitSourceTree(String(sourceRef.name), namespace, input.model, trees) };
+}
+
+/**
+ * A GitRepository of this repository that follows another branch than flux-system's, or a pinned tag,
+ * semver range or commit: the pull request's content is not what Flux reads through it.
+ */
+function otherRevisionOf(name: string, namespace: string, model: FleetModel): string | undefined {
+  const refOfSource = (sourceName: string, sourceNamespace: string) =>
+    specOf(model.fluxObjectsOfKind("GitRepository").find((doc) => doc.ref?.name === sourceName && (doc.ref?.namespace ?? FLUX_SYSTEM) === sourceNamespace) ?? {}).ref as
+      | Record<string, unknown>
+      | undefined;
+  if (name === FLUX_SYSTEM && namespace === FLUX_SYSTEM) return undefined;
+  const ref = refOfSource(name, namespace) ?? {};
+  for (const pinned of ["tag", "semver", "commit", "name"]) if (typeof ref[pinned] === "string") return `${pinned} ${String(ref[pinned])}`;
+  const branch = ref.branch;
+  // Without flux-system's own GitRepository in the repository, `flux bootstrap`'s default branch.
+  const fleetBranch = refOfSource(FLUX_SYSTEM, FLUX_SYSTEM)?.branch ?? "main";
+  return typeof branch === "string" && branch !== fleetBranch ? `branch ${branch}` : undefined;
 }
 
 /** True when the plan's files hold Flux Kustomizations: building it tells which Kustomizations Flux then builds. */
