@@ -80,7 +80,7 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
   const results = await pool(tasks, availableParallelism());
   const base = results.slice(0, runnable(baseTasks).length);
   const head = results.slice(runnable(baseTasks).length);
-  await loadSchemas([...base, ...head].flatMap((build) => build.objects.map((object) => object.ref.apiVersion)));
+  await loadSchemas([...base, ...head].flatMap((build) => build.objects.map((object) => object.ref)));
   const renderedDiff = diffBuilds(base, head);
   addPruneWarnings(renderedDiff, headPlan.plans, basePlan.plans, head, base);
   return { base, head, renderedDiff, problems: [], notes };

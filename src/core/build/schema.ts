@@ -15,46 +15,46 @@ export interface SchemaViolation {
   message: string;
 }
 
-/** Loaded group-version modules: kind -> model class; null when no package covers the group-version. */
-const modules = new Map<string, Map<string, ModelClass> | null>();
+/** Loaded models by "apiVersion kind"; null when no package covers the kind. */
+const models = new Map<string, ModelClass | null>();
 
 const FLUX_GROUPS = /\.toolkit\.fluxcd\.io$/;
+const SAFE_GROUP_VERSION = /^([a-z0-9.-]+\/)?v[0-9a-z]+$/;
+const SAFE_KIND = /^[A-Z][A-Za-z0-9]*$/;
 
-function moduleFor(apiVersion: string): string | undefined {
+/** The package module of one kind (rendered objects are hostile input: only plain names become module paths). */
+function moduleFor(apiVersion: string, kind: string): string | undefined {
+  if (!SAFE_GROUP_VERSION.test(apiVersion) || !SAFE_KIND.test(kind)) return undefined;
   const group = apiGroup(apiVersion);
-  const version = apiVersion.slice(apiVersion.indexOf("/") + 1);
-  if (group === "") return apiVersion === "v1" ? "kubernetes-models/v1" : undefined;
-  if (FLUX_GROUPS.test(group)) return `@kubernetes-models/flux-cd/${group}/${version}`;
-  return `kubernetes-models/${group}/${version}`;
+  if (group === "") return apiVersion === "v1" ? `kubernetes-models/v1/${kind}` : undefined;
+  if (FLUX_GROUPS.test(group)) return `@kubernetes-models/flux-cd/${apiVersion}/${kind}`;
+  return `kubernetes-models/${apiVersion}/${kind}`;
 }
 
-/** Loads the schema modules for these apiVersions (once per process); the schema rule then validates synchronously. */
-export async function loadSchemas(apiVersions: Iterable<string>): Promise<void> {
-  for (const apiVersion of new Set(apiVersions)) {
-    if (modules.has(apiVersion)) continue;
-    const specifier = moduleFor(apiVersion);
-    let loaded: Map<string, ModelClass> | null = null;
+const key = (apiVersion: string, kind: string) => `${apiVersion} ${kind}`;
+
+/** Loads the models of these kinds (once per process, one small module each); the schema rule then validates synchronously. */
+export async function loadSchemas(refs: Iterable<{ apiVersion: string; kind: string }>): Promise<void> {
+  for (const { apiVersion, kind } of refs) {
+    if (models.has(key(apiVersion, kind))) continue;
+    const specifier = moduleFor(apiVersion, kind);
+    let model: ModelClass | null = null;
     if (specifier) {
       try {
         const module = (await import(specifier)) as Record<string, unknown>;
-        loaded = new Map(Object.entries(module).filter((entry): entry is [string, ModelClass] => typeof entry[1] === "function"));
+        model = typeof module[kind] === "function" ? (module[kind] as ModelClass) : null;
       } catch {
-        loaded = null;
+        model = null;
       }
     }
-    modules.set(apiVersion, loaded);
+    models.set(key(apiVersion, kind), model);
   }
-}
-
-/** True when a loaded schema covers this kind (unknown kinds, e.g. third-party CRDs, are not validated). */
-export function hasSchema(apiVersion: string, kind: string): boolean {
-  return modules.get(apiVersion)?.has(kind) ?? false;
 }
 
 /** Violations of the object against its schema, strict: unknown fields are violations. Undefined without a schema. */
 export function validateObject(object: Record<string, unknown>): SchemaViolation[] | undefined {
   const apiVersion = String(object.apiVersion);
-  const model = modules.get(apiVersion)?.get(String(object.kind));
+  const model = models.get(key(apiVersion, String(object.kind)));
   if (!model) return undefined;
   const reads = new WeakMap<object, Set<PropertyKey> | "every">();
   const record = (target: object, key: PropertyKey) => {
