@@ -152,6 +152,16 @@ data:
     expect(findingLines(indirect)).toEqual(["kustomize-build apps/loop/kustomization.yaml:4 Kustomization cycle: apps → apps/loop → apps. kustomize would recurse without end; fleet-warden does not build it."]);
   });
 
+  it("sees a Flux object whose API group is spelled with YAML escapes, as Flux does", async () => {
+    // "fluxcd\x2eio" is "fluxcd.io" to every YAML decoder, Kubernetes' included; a text filter must not miss it.
+    const hidden = sync.split("---\n")[1]!.replace("kustomize.toolkit.fluxcd.io/v1", '"kustomize.toolkit.fluxcd\\x2eio/v1"').replace("name: apps", "name: hidden").replace("path: ./apps", "path: ./nowhere");
+    const verdict = await evaluateChange(fleet, { "clusters/prod/hidden.yaml": hidden });
+    expect(findingLines(verdict)).toEqual([
+      "flux-path-exists clusters/prod/hidden.yaml:8 Kustomization flux-system/hidden: spec.path ./nowhere does not exist in this repository; Flux fails to build the Kustomization and stops reconciling it.",
+      'kustomize-build clusters/prod/hidden.yaml:8 spec.path "./nowhere" is not a folder of the Flux source (it does not exist, or .sourceignore excludes it), so the Kustomization fails to build.',
+    ]);
+  });
+
   it("evaluates a repository of 100,000 files up to the snapshot cap and fails the check saying so", async () => {
     const repo = repoWithChange(fleet, {});
     const git = (input: string | undefined, ...args: string[]) => execFileSync("git", ["-C", repo.dir, ...args], { encoding: "utf8", input, maxBuffer: 1 << 28 }).trim();

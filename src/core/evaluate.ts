@@ -42,7 +42,7 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
   const config = configResult.config;
 
   const base = new FleetModel(facts.baseDir);
-  const head = new FleetModel(facts.headDir);
+  const head = new FleetModel(facts.headDir, undefined, base);
   const tenants = resolveTenants(config, base);
   const changedFiles = facts.changedFiles.filter((file) => !isExcluded(config, file.path));
 

@@ -88,10 +88,18 @@ export class FleetModel {
   private listing?: string[];
   private allObjectsCache?: SourceDocument[];
   private fluxCache?: SourceDocument[];
+  private pathSet?: Set<string>;
+  private readonly mentionCache = new Map<string, SourceDocument[]>();
+  private readonly unparsedTexts = new Map<string, string>();
 
+  /**
+   * `twin`: the model of the other side of the same change. A file whose text is the same on both sides is
+   * parsed once, for both: most of a large fleet is unchanged between base and head.
+   */
   constructor(
     readonly root: string,
     private readonly limits: YamlLimits = defaultYamlLimits,
+    private readonly twin?: FleetModel,
   ) {}
 
   /** Every regular file in the tree, as sorted POSIX paths relative to the root. */
@@ -105,15 +113,23 @@ export class FleetModel {
   }
 
   exists(path: string): boolean {
-    return this.paths().includes(path);
+    this.pathSet ??= new Set(this.paths());
+    return this.pathSet.has(path);
   }
 
   readText(path: string): string | undefined {
+    const parsed = this.parsed.get(path);
+    if (parsed && parsed.text !== "") return parsed.text;
+    let text = this.unparsedTexts.get(path);
+    if (text !== undefined) return text;
     try {
-      return readFileSync(join(this.root, path), "utf8");
+      text = readFileSync(join(this.root, path), "utf8");
     } catch {
       return undefined;
     }
+    // Kept until the file is parsed (which keeps the text itself): scans over every file read each file once.
+    if (Buffer.byteLength(text) <= this.limits.maxBytes) this.unparsedTexts.set(path, text);
+    return text;
   }
 
   /** The parsed file, or undefined when it does not exist. Parsing happens once per path. */
@@ -121,11 +137,12 @@ export class FleetModel {
     if (this.parsed.has(path)) return this.parsed.get(path);
     const size = fileSize(join(this.root, path));
     let file: SourceFile | undefined;
-    if (size !== undefined) {
-      file =
-        size > this.limits.maxBytes
-          ? parseSourceFile(path, "", this.limits, size)
-          : parseSourceFile(path, this.readText(path) ?? "", this.limits);
+    if (size !== undefined && size > this.limits.maxBytes) file = parseSourceFile(path, "", this.limits, size);
+    else if (size !== undefined) {
+      const text = this.readText(path) ?? "";
+      this.unparsedTexts.delete(path);
+      const same = this.twin && this.twin.limits === this.limits ? this.twin.file(path) : undefined;
+      file = text !== "" && same?.text === text ? same : parseSourceFile(path, text, this.limits);
     }
     this.parsed.set(path, file);
     return file;
@@ -137,12 +154,29 @@ export class FleetModel {
     return this.allObjectsCache;
   }
 
+  /**
+   * Kubernetes objects of the files whose text mentions `needle`: parsing every file of a large fleet costs
+   * seconds. A file with a backslash is parsed too: a double-quoted escape (`fluxcd\x2eio`) spells the needle
+   * without containing it, and Kubernetes decodes it all the same. Files over the size limit hold no objects.
+   */
+  objectsMentioning(needle: string): SourceDocument[] {
+    let found = this.mentionCache.get(needle);
+    if (!found) {
+      found = this.yamlPaths()
+        .filter((path) => {
+          if ((fileSize(join(this.root, path)) ?? 0) > this.limits.maxBytes) return false;
+          const text = this.readText(path) ?? "";
+          return text.includes(needle) || text.includes("\\");
+        })
+        .flatMap((path) => this.file(path)?.documents.filter((doc) => doc.object) ?? []);
+      this.mentionCache.set(needle, found);
+    }
+    return found;
+  }
+
   /** Flux objects (any *.toolkit.fluxcd.io API). Only files that mention Flux's API group are parsed. */
   fluxObjects(): SourceDocument[] {
-    this.fluxCache ??= this.yamlPaths()
-      .filter((path) => (this.readText(path) ?? "").includes("toolkit.fluxcd.io"))
-      .flatMap((path) => this.file(path)?.documents ?? [])
-      .filter((doc) => doc.ref && isFluxApi(doc.ref.apiVersion));
+    this.fluxCache ??= this.objectsMentioning("toolkit.fluxcd.io").filter((doc) => doc.ref && isFluxApi(doc.ref.apiVersion));
     return this.fluxCache;
   }
 

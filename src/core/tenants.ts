@@ -27,7 +27,7 @@ export function resolveTenants(config: Config, base: FleetModel): TenantInfo[] {
  */
 export function inferTenants(base: FleetModel): TenantInfo[] {
   const tenantNamespaces = new Map<string, string>();
-  for (const doc of base.objects()) {
+  for (const doc of base.objectsMentioning(TENANT_LABEL)) {
     const labels = (doc.object?.metadata.labels ?? {}) as Record<string, unknown>;
     if (doc.ref?.kind === "Namespace" && typeof labels[TENANT_LABEL] === "string") {
       tenantNamespaces.set(doc.ref.name, labels[TENANT_LABEL] as string);
