@@ -43,6 +43,24 @@ describe("generated kustomization", () => {
   });
 });
 
+describe("kustomize's build annotations", () => {
+  it("trace objects to their source, and are stripped from what is returned", async () => {
+    const result = await buildChange({}, {
+      "app/kustomization.yaml": "resources:\n  - config.yaml\nnamePrefix: x-\nbuildMetadata: [originAnnotations, transformerAnnotations]\n",
+      "app/config.yaml": `# settings\n---\n${configMap("settings")}`,
+    });
+    expect(result.head.map((build) => build.objects)).toEqual([
+      [
+        {
+          object: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x-settings" }, data: { key: "value" } },
+          ref: { apiVersion: "v1", kind: "ConfigMap", name: "x-settings" },
+          source: { path: "app/config.yaml", line: 3 },
+        },
+      ],
+    ]);
+  });
+});
+
 describe("spec fields applied on top of the folder's kustomization", () => {
   const base = {
     "app/kustomization.yaml": "resources:\n  - deployment.yaml\n",

@@ -14,6 +14,7 @@ import type { BuildPlan } from "./plan.js";
 import { substituteObject } from "./variables.js";
 
 const ORIGIN = "config.kubernetes.io/origin";
+const TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations";
 const ORIGIN_ANNOTATIONS = "originAnnotations";
 const MAX_ALIASES = 100;
 
@@ -30,14 +31,14 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
     }
     const folder = join(sandbox, plan.folder);
     mkdirSync(folder, { recursive: true });
-    const { fileName, addedOrigin } = writeRootKustomization(plan, model, folder);
+    const fileName = writeRootKustomization(plan, model, folder);
     const result = await runKustomize(engine, folder, limits);
     if (!result.ok) {
       const error = result.error.split(sandbox + "/").join("").split(sandbox).join(".");
       issues.push(attributeError(plan, model, error, fileName));
       return failed(error);
     }
-    const objects = renderedObjects(plan, model, result.output, addedOrigin, issues);
+    const objects = renderedObjects(plan, model, result.output, issues);
     return { report: { name: plan.name, path: plan.path, ok: !issues.some(isBuildFailure), objects: objects.length }, objects, issues };
   } catch (error) {
     return failed(errorMessage(error));
@@ -51,7 +52,7 @@ function isBuildFailure(issue: BuildIssue): boolean {
 }
 
 /** The root kustomization as kustomize-controller writes it, plus origin annotations for source lines. */
-function writeRootKustomization(plan: BuildPlan, model: FleetModel, folder: string): { fileName: string; addedOrigin: boolean } {
+function writeRootKustomization(plan: BuildPlan, model: FleetModel, folder: string): string {
   const existing = KUSTOMIZATION_FILES.map((name) => (plan.folder === "" ? name : `${plan.folder}/${name}`)).find((path) => plan.closure.files.has(path));
   const fileName = existing ? existing.slice(existing.lastIndexOf("/") + 1) : "kustomization.yaml";
   const original = existing ? (model.file(plan.tree.repoPath(existing))?.documents[0]?.value ?? {}) : undefined;
@@ -60,10 +61,9 @@ function writeRootKustomization(plan: BuildPlan, model: FleetModel, folder: stri
     : { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: plan.generated ?? [] };
   if (plan.flux) applyFluxSpec(kustomization, plan.flux.spec);
   const metadata = Array.isArray(kustomization.buildMetadata) ? (kustomization.buildMetadata as unknown[]) : [];
-  const addedOrigin = !metadata.includes(ORIGIN_ANNOTATIONS);
-  if (addedOrigin) kustomization.buildMetadata = [...metadata, ORIGIN_ANNOTATIONS];
+  if (!metadata.includes(ORIGIN_ANNOTATIONS)) kustomization.buildMetadata = [...metadata, ORIGIN_ANNOTATIONS];
   writeFileSync(join(folder, fileName), stringify(kustomization));
-  return { fileName, addedOrigin };
+  return fileName;
 }
 
 /** fluxcd/pkg/kustomize Generator: targetNamespace, namePrefix, nameSuffix, patches, images and components from the spec. */
@@ -85,7 +85,7 @@ export function applyFluxSpec(kustomization: Record<string, unknown>, spec: Reco
   if (Array.isArray(spec.components) && spec.components.length > 0) kustomization.components = [...list("components"), ...spec.components];
 }
 
-function renderedObjects(plan: BuildPlan, model: FleetModel, output: string, addedOrigin: boolean, issues: BuildIssue[]): RenderedObject[] {
+function renderedObjects(plan: BuildPlan, model: FleetModel, output: string, issues: BuildIssue[]): RenderedObject[] {
   const objects: RenderedObject[] = [];
   const variables = plan.flux?.variables;
   const undefinedReported = new Set<string>();
@@ -95,7 +95,7 @@ function renderedObjects(plan: BuildPlan, model: FleetModel, output: string, add
     let object = asKubeObject(value) as Record<string, unknown> | undefined;
     if (!object) continue;
     const source = sourceOf(plan, model, object);
-    if (addedOrigin) object = withoutOrigin(object);
+    object = withoutBuildMetadata(object);
     if (variables && plan.flux) {
       const outcome = substituteObject(object, variables, (o) => stringify(o, { lineWidth: 0 }), (text) => parseYaml(text, { maxAliasCount: MAX_ALIASES }) as Record<string, unknown>);
       object = outcome.object;
@@ -197,10 +197,12 @@ function normalize(folder: string, relative: string): string | undefined {
   return out.join("/");
 }
 
-function withoutOrigin(object: Record<string, unknown>): Record<string, unknown> {
+/** kustomize's build annotations are bookkeeping, not part of what is applied. */
+function withoutBuildMetadata(object: Record<string, unknown>): Record<string, unknown> {
   const metadata = { ...(object.metadata as Record<string, unknown>) };
   const annotations = { ...((metadata.annotations ?? {}) as Record<string, unknown>) };
   delete annotations[ORIGIN];
+  delete annotations[TRANSFORMATIONS];
   if (Object.keys(annotations).length === 0) delete metadata.annotations;
   else metadata.annotations = annotations;
   return { ...object, metadata };
