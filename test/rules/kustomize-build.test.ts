@@ -55,6 +55,18 @@ describe("kustomize-build", () => {
     ]);
   });
 
+  it("reports an error inside a base on the base's entry", async () => {
+    const base = {
+      "apps/base/kustomization.yaml": "resources:\n  - config.yaml\npatches:\n  - path: patch.yaml\n",
+      "apps/base/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+      "apps/base/patch.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n",
+      "apps/prod/kustomization.yaml": "resources:\n  - ../base\n",
+    };
+    const verdict = await evaluateTrees(base, { "apps/base/patch.yaml": "- op: replace\n  path: /data\n  value: {}\n" }, [kustomizeBuild]);
+    expect(verdict.findings.map(({ path, line }) => ({ path, line }))).toEqual([{ path: "apps/base/kustomization.yaml", line: 4 }]);
+    expect(verdict.findings[0]!.message).toMatch(/^kustomize build failed: .*patch\.yaml/);
+  });
+
   it("reports kustomize's own error on the entry it names", async () => {
     const base = { "apps/kustomization.yaml": "resources:\n  - config.yaml\n", "apps/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n" };
     const verdict = await evaluateTrees(base, { "apps/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {}\n" }, [kustomizeBuild]);
