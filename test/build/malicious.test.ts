@@ -38,12 +38,12 @@ describe("malicious repositories", () => {
       {
         path: "kustomization.yaml",
         line: 5,
-        message: 'resources entry "github.com/attacker/manifests//base?ref=main": a remote resource; fleet-warden never fetches remote bases (and Flux refuses them with --no-remote-bases).',
+        message: 'resources entry "github.com/attacker/manifests//base?ref=main": a remote resource; fleet-warden never fetches remote bases (Flux refuses them too when kustomize-controller runs with --no-remote-bases=true).',
       },
       {
         path: "kustomization.yaml",
         line: 6,
-        message: 'resources entry "https://attacker.example/payload.yaml": a remote resource; fleet-warden never fetches remote bases (and Flux refuses them with --no-remote-bases).',
+        message: 'resources entry "https://attacker.example/payload.yaml": a remote resource; fleet-warden never fetches remote bases (Flux refuses them too when kustomize-controller runs with --no-remote-bases=true).',
       },
     ]);
   });

@@ -216,7 +216,7 @@ export function remoteReason(value: string): string | undefined {
     /^git::/i.test(value) ||
     /^[\w.-]+@[\w.-]+:/.test(value) ||
     /^(gh:|github\.com[:/]|gitlab\.com[:/]|bitbucket\.org[:/])/i.test(value);
-  return remote ? "a remote resource; fleet-warden never fetches remote bases (and Flux refuses them with --no-remote-bases)." : undefined;
+  return remote ? "a remote resource; fleet-warden never fetches remote bases (Flux refuses them too when kustomize-controller runs with --no-remote-bases=true)." : undefined;
 }
 
 function hostLike(value: string): boolean {
