@@ -106,7 +106,10 @@ describe("Kustomizations rendered by Kustomizations", () => {
   };
 
   it("builds the tenant Kustomization as each cluster's overlay renders it, and only where the change reaches", async () => {
-    const result = await buildChange(tenants, { "team/prod/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: prod-2\n" });
+    const engine = recordingEngine();
+    const result = await buildChange(tenants, { "team/prod/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: prod-2\n" }, { engine });
+    // Each cluster's unchanged parent is built once for both sides to find the tenant; the tenant on each side.
+    expect(engine.runs).toHaveLength(4);
     expect(result.head.map((build) => build.report)).toEqual([{ name: "apps/team (clusters/prod)", path: "team/prod", ok: true, objects: 1 }]);
     expect(result.renderedDiff.map((diff) => diff.changes.map((change) => `${change.change} ${change.ref.name}`))).toEqual([["added prod-2", "removed prod"]]);
   });

@@ -1,4 +1,5 @@
 // Builds the kustomizations a pull request affects, as Flux's kustomize-controller would, on base and head.
+import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { isDeepStrictEqual } from "node:util";
 import { structuredPatch } from "diff";
@@ -53,9 +54,10 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
   // Finding the Kustomizations that Kustomizations render takes builds: only when a manifest changed.
   const discover = input.changedFiles.some((file) => [file.path, file.previousPath].some((path) => path !== undefined && (isYamlPath(path) || path.endsWith(".sourceignore"))));
   const discoveryEngine = discover ? engine : undefined;
+  const renders: RenderCache = new Map();
   const [basePlan, headPlan] = await Promise.all([
-    planSide(planInput(input.base, []), discoveryEngine, input.limits),
-    planSide(planInput(input.head, input.specialFiles ?? []), discoveryEngine, input.limits),
+    planSide(planInput(input.base, []), discoveryEngine, input.limits, renders),
+    planSide(planInput(input.head, input.specialFiles ?? []), discoveryEngine, input.limits, renders),
   ]);
   const affected = affectedNames(basePlan.plans, headPlan.plans, input.changedFiles);
   const notes = [...new Set(headPlan.notes)];
@@ -70,7 +72,7 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
   const run = (plan: BuildPlan, side: PlannedSide, model: FleetModel) => {
     const done = side.built.get(plan);
     if (done) return Promise.resolve(done);
-    return engine ? renderPlan(plan, model, engine, input.limits) : Promise.resolve(refusedOnly(plan));
+    return engine ? renderOnce(plan, model, engine, input.limits, renders) : Promise.resolve(refusedOnly(plan));
   };
   const runnable = (plans: BuildPlan[]) => (engine ? plans : plans.filter((plan) => plan.closure.refused));
   const tasks = [
@@ -100,7 +102,7 @@ const MAX_NESTING = 4;
  * Every build of one side. Flux applies the Kustomizations a parent Kustomization renders, patched by the
  * parent's overlays: parents are built to find them, and they replace the Kustomizations as written.
  */
-export async function planSide(input: PlanInput, engine: KustomizeEngine | undefined, limits?: EngineLimits): Promise<PlannedSide> {
+export async function planSide(input: PlanInput, engine: KustomizeEngine | undefined, limits?: EngineLimits, renders: RenderCache = new Map()): Promise<PlannedSide> {
   const trees = new Map<string, SourceTree>();
   const { targets, notes } = sourceFluxTargets(input, trees);
   const plans = new Map<string, BuildPlan>();
@@ -117,7 +119,7 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
   for (let depth = 0; depth < MAX_NESTING && queue.length > 0; depth++) {
     queue = queue.filter((plan) => !expanded.has(plan.name));
     for (const plan of queue) expanded.add(plan.name);
-    const builds = await pool(queue.map((plan) => () => renderPlan(plan, input.model, engine!, limits)), availableParallelism());
+    const builds = await pool(queue.map((plan) => () => renderOnce(plan, input.model, engine!, limits, renders)), availableParallelism());
     const next: BuildPlan[] = [];
     queue.forEach((parent, index) => {
       built.set(parent, builds[index]!);
@@ -135,6 +137,19 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
   }
   const fluxPlans = [...plans.values()];
   return { plans: finishPlans([...fluxPlans, ...planPlainRoots(input, fluxPlans)], input.specialFiles), notes, built };
+}
+
+/** Renders by what they read: a build whose inputs are identical on base and head (a parent found unchanged) runs once. */
+export type RenderCache = Map<string, Promise<Build>>;
+
+function renderOnce(plan: BuildPlan, model: FleetModel, engine: KustomizeEngine, limits: EngineLimits | undefined, renders: RenderCache): Promise<Build> {
+  const hash = createHash("sha256");
+  hash.update(JSON.stringify([plan.name, plan.path, plan.folder, plan.generated ?? null, plan.flux?.object ?? null, [...(plan.flux?.variables.values ?? [])], plan.closure.issues]));
+  for (const file of [...plan.closure.files].sort()) hash.update(`\0${file}\0${plan.tree.repoPath(file)}\0${model.readText(plan.tree.repoPath(file)) ?? ""}`);
+  const key = hash.digest("hex");
+  let render = renders.get(key);
+  if (!render) renders.set(key, (render = renderPlan(plan, model, engine, limits)));
+  return render;
 }
 
 /** Builds whose inputs a changed file touches, on either side, or whose Flux Kustomization changed. */
