@@ -69,15 +69,12 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
       notes.push(`No kustomize found (KUSTOMIZE_BIN, kustomize or kubectl): ${skipped.size} affected build(s) were not run and are not checked: ${[...skipped].sort().join(", ")}.`);
     }
   }
-  const run = (plan: BuildPlan, side: PlannedSide, model: FleetModel) => {
-    const done = side.built.get(plan);
-    if (done) return Promise.resolve(done);
-    return engine ? renderOnce(plan, model, engine, input.limits, renders) : Promise.resolve(refusedOnly(plan));
-  };
+  // Discovery builds are in `renders` already: an affected parent is not built twice.
+  const run = (plan: BuildPlan, model: FleetModel) => (engine ? renderOnce(plan, model, engine, input.limits, renders) : Promise.resolve(refusedOnly(plan)));
   const runnable = (plans: BuildPlan[]) => (engine ? plans : plans.filter((plan) => plan.closure.refused));
   const tasks = [
-    ...runnable(baseTasks).map((plan) => () => run(plan, basePlan, input.base)),
-    ...runnable(headTasks).map((plan) => () => run(plan, headPlan, input.head)),
+    ...runnable(baseTasks).map((plan) => () => run(plan, input.base)),
+    ...runnable(headTasks).map((plan) => () => run(plan, input.head)),
   ];
   const results = await pool(tasks, availableParallelism());
   const base = results.slice(0, runnable(baseTasks).length);
@@ -91,8 +88,6 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
 export interface PlannedSide {
   plans: BuildPlan[];
   notes: string[];
-  /** Builds already run to discover the Kustomizations they render (reused when affected). */
-  built: Map<BuildPlan, Build>;
 }
 
 /** How deep Kustomizations that render Kustomizations are followed (flux-system → tenants → tenant). */
@@ -113,7 +108,6 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
     plans.set(plan.name, plan);
     written.set(plan, target.doc);
   }
-  const built = new Map<BuildPlan, Build>();
   const expanded = new Set<string>();
   let queue = engine ? [...plans.values()].filter((plan) => rendersFluxKustomizations(plan, input.model)) : [];
   for (let depth = 0; depth < MAX_NESTING && queue.length > 0; depth++) {
@@ -122,7 +116,6 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
     const builds = await pool(queue.map((plan) => () => renderOnce(plan, input.model, engine!, limits, renders)), availableParallelism());
     const next: BuildPlan[] = [];
     queue.forEach((parent, index) => {
-      built.set(parent, builds[index]!);
       for (const target of renderedFluxTargets(parent, builds[index]!, input, trees)) {
         const plan = planFlux(target, input);
         const existing = plans.get(plan.name);
@@ -136,7 +129,7 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
     queue = next;
   }
   const fluxPlans = [...plans.values()];
-  return { plans: finishPlans([...fluxPlans, ...planPlainRoots(input, fluxPlans)], input.specialFiles), notes, built };
+  return { plans: finishPlans([...fluxPlans, ...planPlainRoots(input, fluxPlans)], input.specialFiles), notes };
 }
 
 /** Renders by what they read: a build whose inputs are identical on base and head (a parent found unchanged) runs once. */
