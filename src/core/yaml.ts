@@ -65,10 +65,12 @@ export function parseYamlSafely(text: string, path: string, limits: YamlLimits =
   }
 
   const documents: ParsedDocument[] = [];
+  const mayHaveCollectionKeys = /[?[{]/.test(text);
   for (const [index, doc] of docs.entries()) {
     const firstError = doc.errors[0];
     if (firstError) return failure(lineOf(firstError.pos[0]), firstError.message.split("\n")[0] ?? "invalid YAML");
-    const collectionKey = findCollectionKey(doc);
+    // Only `?` keys and flow collections can make a collection key: most manifests skip the walk.
+    const collectionKey = mayHaveCollectionKeys ? findCollectionKey(doc) : undefined;
     if (collectionKey !== undefined) return failure(lineOf(collectionKey), "a mapping key that is itself a mapping or a sequence: Kubernetes accepts only scalar keys");
     let value: unknown;
     try {
