@@ -31,6 +31,14 @@ export function renderText(verdict: Verdict): string {
     out.push("", "Builds:");
     for (const build of verdict.builds) out.push(`  ${build.ok ? "ok  " : "FAIL"} ${build.name} (${build.objects} objects)${build.error ? `: ${build.error.split("\n")[0]}` : ""}`);
   }
+  const rendered = verdict.renderedDiff.filter((diff) => diff.changes.length > 0);
+  if (rendered.length > 0) {
+    out.push("", "Rendered changes:");
+    for (const diff of rendered) {
+      out.push(`  ${diff.build}`);
+      for (const change of diff.changes) out.push(`    ${change.change.padEnd(8)} ${change.ref.apiVersion} ${describeRef(change.ref)}`);
+    }
+  }
   if (verdict.findings.length > 0) {
     out.push("", "Findings:");
     for (const finding of verdict.findings) {
