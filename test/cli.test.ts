@@ -48,7 +48,7 @@ describe("fleet-warden check", () => {
     const text = await runCli(args);
     expect(text.stdout).toMatch(/^fleet-warden: FAIL — /);
     expect(text.stdout).toContain("apps/dev-team/base/settings.yaml:7 [yaml-syntax]");
-    expect(text.stdout).toMatch(/Rendered changes:\n(.*\n)*  apps\/dev-team \(clusters\/staging\)\n(.*\n)*    added    rbac\.authorization\.k8s\.io\/v1 ClusterRoleBinding dev-team-debug/);
+    expect(text.stdout).toMatch(/Rendered changes:\n(.*\n)* {2}apps\/dev-team \(clusters\/staging\)\n(.*\n)* {4}added {4}rbac\.authorization\.k8s\.io\/v1 ClusterRoleBinding dev-team-debug/);
     const markdown = await runCli([...args, "--format", "markdown"]);
     expect(markdown.stdout).toContain("#### [`yaml-syntax`]");
     const sarif = JSON.parse((await runCli([...args, "--format", "sarif"])).stdout);
