@@ -87,11 +87,19 @@ export async function extractSnapshot(stream: Readable, options: ExtractOptions)
     dirReady
       .then(async (dir) => {
         const target = join(dir, relative);
-        await mkdir(dirname(target), { recursive: true });
+        await folder(dirname(target));
         await pipeline(body, createWriteStream(target, { flags: "wx", mode: 0o644 }));
       })
       .then(() => next(), next);
   });
+
+  // Each folder is created once, not once per file in it.
+  const folders = new Map<string, Promise<unknown>>();
+  const folder = (path: string) => {
+    let created = folders.get(path);
+    if (!created) folders.set(path, (created = mkdir(path, { recursive: true })));
+    return created;
+  };
 
   const extracted = options.gzip ? pipeline(stream, createGunzip(), extract) : pipeline(stream, extract);
   try {

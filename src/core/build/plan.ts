@@ -170,11 +170,13 @@ export function planFlux(target: FluxTarget, input: PlanInput): BuildPlan {
 
 /** A GitRepository artifact of this repository, with its ignore rules (one per GitRepository, shared). */
 function gitSourceTree(name: string, namespace: string, model: FleetModel, trees: Map<string, SourceTree>): SourceTree {
-  const key = `${namespace}/${name}`;
+  const source = model.fluxObjectsOfKind("GitRepository").find((candidate) => candidate.ref?.name === name && (candidate.ref?.namespace ?? FLUX_SYSTEM) === namespace);
+  const ignore = source ? specOf(source).ignore : undefined;
+  // The artifact depends only on the ignore rules: every source of this repository with the same rules (one per
+  // tenant, often hundreds) shares one tree instead of matching every path against the ignore patterns again.
+  const key = `git-repository-ignore:${typeof ignore === "string" ? ignore : ""}`;
   let tree = trees.get(key);
   if (!tree) {
-    const source = model.fluxObjectsOfKind("GitRepository").find((candidate) => candidate.ref?.name === name && (candidate.ref?.namespace ?? FLUX_SYSTEM) === namespace);
-    const ignore = source ? specOf(source).ignore : undefined;
     tree = gitRepositoryTree(model, typeof ignore === "string" ? ignore : undefined);
     trees.set(key, tree);
   }
