@@ -155,7 +155,7 @@ export async function appHarness(repo: { dir: string; sha(ref: string): string }
       await probot.receive({ id: `bench-${++delivery}`, name: "pull_request", payload } as unknown as Parameters<Probot["receive"]>[0]);
       await scheduler!.idle();
       const ms = performance.now() - started;
-      return { ms, calls: standIn.requests.length, writes: standIn.writes(), conclusion: standIn.conclusion() };
+      return { ms, calls: standIn.calls().length, writes: standIn.writes(), conclusion: standIn.conclusion() };
     },
     stop: () => standIn.stop(),
   };
@@ -267,6 +267,7 @@ function print(options: Options, files: number, rows: Row[], engine: KustomizeEn
     "",
     "evaluation: `fleet-warden check` on the local repository (snapshots by git archive, facts, builds, rules).",
     "App end to end: webhook to completed check run and review, through Probot's Octokit (retry and throttling plugins on: GitHub's write pacing of one write per second is included) against a local GitHub stand-in; tarballs are prepared before the clock starts.",
+    "GitHub calls: every request of one evaluation but the installation token (fetched once an hour); writes are check-run, review and merge calls. The image update also runs the auto-merge gate (statuses, check runs, merge).",
     `total benchmark time ${s(totalMs)}`,
   ];
   process.stdout.write(`${lines.join("\n")}\n`);

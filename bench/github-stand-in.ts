@@ -69,8 +69,13 @@ export class GitHubStandIn {
     return this.checkRuns.at(-1)?.conclusion;
   }
 
+  /** Requests for the pull request: the installation token (fetched once an hour, not per evaluation) left out. */
+  calls(): string[] {
+    return this.requests.filter((line) => !/^POST \/app\/installations\/\d+\/access_tokens$/.test(line));
+  }
+
   writes(): number {
-    return this.requests.filter((line) => !line.startsWith("GET ")).length;
+    return this.calls().filter((line) => !line.startsWith("GET ")).length;
   }
 
   private async tarball(sha: string): Promise<Buffer> {
