@@ -245,7 +245,7 @@ function print(options: Options, files: number, rows: Row[], engine: KustomizeEn
   const mib = (bytes: number) => `${Math.round(bytes / (1024 * 1024))} MiB`;
   const lines = [
     `fleet-warden benchmark: ${options.clusters} clusters × ${options.tenants} tenants, ${files} files; median of ${options.runs} run(s); engine: ${engine.description}`,
-    `machine: ${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? "unknown"}), ${mib(totalmem())} memory (${mib(freemem())} free), node ${process.version}`,
+    `machine: ${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? "unknown"}), ${mib(totalmem())} memory (${mib(freemem())} free), node ${process.version}, temporary files in ${tmpdir()} (snapshots and build sandboxes: a tmpfs is much faster than a disk here, e.g. TMPDIR=/dev/shm)`,
     "",
     `| pull request | changed files | kustomize builds (base+head) | evaluation | bare kustomize, same roots | ratio | App end to end | GitHub calls (writes) | ${second ? `GitHub calls at ${options.secondTenants} tenants (${second.files} files) | ` : ""}peak RSS | verdict |`,
     `|---|---:|---:|---:|---:|---:|---:|---:|${second ? "---:|" : ""}---:|---|`,
