@@ -91,6 +91,7 @@ export class FleetModel {
   private pathSet?: Set<string>;
   private readonly mentionCache = new Map<string, SourceDocument[]>();
   private readonly unparsedTexts = new Map<string, string>();
+  private readonly sizes = new Map<string, number | undefined>();
 
   /**
    * `twin`: the model of the other side of the same change. A file whose text is the same on both sides is
@@ -132,10 +133,16 @@ export class FleetModel {
     return text;
   }
 
+  /** The file's size (undefined when it is not a regular file), asked of the file system once. */
+  private sizeOf(path: string): number | undefined {
+    if (!this.sizes.has(path)) this.sizes.set(path, fileSize(join(this.root, path)));
+    return this.sizes.get(path);
+  }
+
   /** The parsed file, or undefined when it does not exist. Parsing happens once per path. */
   file(path: string): SourceFile | undefined {
     if (this.parsed.has(path)) return this.parsed.get(path);
-    const size = fileSize(join(this.root, path));
+    const size = this.sizeOf(path);
     let file: SourceFile | undefined;
     if (size !== undefined && size > this.limits.maxBytes) file = parseSourceFile(path, "", this.limits, size);
     else if (size !== undefined) {
@@ -164,7 +171,7 @@ export class FleetModel {
     if (!found) {
       found = this.yamlPaths()
         .filter((path) => {
-          if ((fileSize(join(this.root, path)) ?? 0) > this.limits.maxBytes) return false;
+          if ((this.sizeOf(path) ?? 0) > this.limits.maxBytes) return false;
           const text = this.readText(path) ?? "";
           return text.includes(needle) || text.includes("\\");
         })
