@@ -4,7 +4,7 @@ import { promisify } from "node:util";
 import { readPolicy } from "./core/policy-files.js";
 import { parsePatch } from "./core/patch.js";
 import type { ChangedFile, PullRequestFacts } from "./core/types.js";
-import { extractSnapshot, type Snapshot } from "./snapshot.js";
+import { extractSnapshot, snapshotFacts, withSnapshots, type Snapshot } from "./snapshot.js";
 
 const run = promisify(execFile);
 
@@ -51,40 +51,29 @@ export async function localFacts(options: LocalOptions): Promise<LocalFacts> {
   const headSha = await resolveCommit(repo, options.head);
   // Diff against the merge base, as GitHub does for a pull request; policy comes from the base tip.
   const mergeBase = (await git(repo, ["merge-base", baseTip, headSha]).catch(() => baseTip)).trim() || baseTip;
-  const snapshots: Snapshot[] = [];
-  const dispose = async () => {
-    await Promise.all(snapshots.map((snapshot) => snapshot.dispose()));
-  };
-  try {
-    const [base, head] = await Promise.all([archive(repo, mergeBase, "base"), archive(repo, headSha, "head")]);
-    snapshots.push(base, head);
-    const [changedFiles, policy] = await Promise.all([
-      changedFilesBetween(repo, mergeBase, headSha),
-      readPolicy((path) => git(repo, ["show", `${baseTip}:${path}`]).catch(() => undefined)),
-    ]);
-    const teams = new Set((options.teams ?? []).map((team) => team.toLowerCase()));
-    const repository = (await originRepository(repo)) ?? { owner: "local", name: repo.split("/").filter(Boolean).pop() ?? "repository" };
-    const author = options.author ?? "";
-    const facts: PullRequestFacts = {
-      repository,
+  const [changedFiles, policy, origin] = await Promise.all([
+    changedFilesBetween(repo, mergeBase, headSha),
+    readPolicy((path) => git(repo, ["show", `${baseTip}:${path}`]).catch(() => undefined)),
+    originRepository(repo),
+  ]);
+  const teams = new Set((options.teams ?? []).map((team) => team.toLowerCase()));
+  const author = options.author ?? "";
+  const { value: facts, dispose } = await withSnapshots(
+    { base: () => archive(repo, mergeBase, "base"), head: () => archive(repo, headSha, "head") },
+    async (pair): Promise<PullRequestFacts> => ({
+      repository: origin ?? { owner: "local", name: repo.split("/").filter(Boolean).pop() ?? "repository" },
       baseSha: mergeBase,
       headSha,
-      baseDir: base.dir,
-      headDir: head.dir,
+      ...snapshotFacts(pair),
       changedFiles,
       author,
       reviews: (options.approvedBy ?? []).map((user) => ({ user, state: "APPROVED", commitId: headSha })),
       policy,
       // Offline, team membership is what --teams says about the author, and nothing about anybody else.
       isTeamMember: async (team, login) => login.toLowerCase() === author.toLowerCase() && teams.has(team.toLowerCase()),
-      problems: [...base.problems, ...head.problems],
-      specialFiles: head.special,
-    };
-    return { facts, dispose };
-  } catch (error) {
-    await dispose();
-    throw error;
-  }
+    }),
+  );
+  return { facts, dispose };
 }
 
 /** owner/name from the `origin` remote (`git@github.com:o/n.git`, `https://github.com/o/n`), when there is one. */

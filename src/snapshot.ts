@@ -8,7 +8,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { extract as tarExtract } from "tar-stream";
-import type { SpecialFile } from "./core/types.js";
+import type { PullRequestFacts, SpecialFile } from "./core/types.js";
 import { formatBytes } from "./core/yaml.js";
 
 export interface SnapshotLimits {
@@ -125,4 +125,38 @@ function stripComponents(path: string, strip: number): string | undefined {
   const normalized = posix.normalize(rest);
   if (normalized.startsWith("../") || normalized === ".." || posix.isAbsolute(normalized)) return undefined;
   return normalized;
+}
+
+export interface SnapshotPair {
+  base: Snapshot;
+  head: Snapshot;
+}
+
+/**
+ * Extracts base and head, then builds on them. If either extraction or the build fails, whatever was
+ * extracted is removed; on success the caller owns the snapshots and removes them with `dispose`.
+ */
+export async function withSnapshots<T>(
+  extract: { base: () => Promise<Snapshot>; head: () => Promise<Snapshot> },
+  build: (pair: SnapshotPair) => Promise<T>,
+): Promise<{ value: T; dispose(): Promise<void> }> {
+  // allSettled, not all: a side still extracting when the other fails must be removed too.
+  const [base, head] = await Promise.allSettled([extract.base(), extract.head()]);
+  const extracted = [base, head].flatMap((side) => (side.status === "fulfilled" ? [side.value] : []));
+  const dispose = async () => {
+    await Promise.all(extracted.map((snapshot) => snapshot.dispose()));
+  };
+  try {
+    if (base.status === "rejected") throw base.reason;
+    if (head.status === "rejected") throw head.reason;
+    return { value: await build({ base: base.value, head: head.value }), dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+}
+
+/** The fields of PullRequestFacts that come from the two snapshots. */
+export function snapshotFacts({ base, head }: SnapshotPair): Pick<PullRequestFacts, "baseDir" | "headDir" | "problems" | "specialFiles"> {
+  return { baseDir: base.dir, headDir: head.dir, problems: [...base.problems, ...head.problems], specialFiles: head.special };
 }

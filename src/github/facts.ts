@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { splitLines } from "../core/fleet.js";
 import type { ChangedFile, PullRequestFacts, Review } from "../core/types.js";
-import type { Snapshot } from "../snapshot.js";
+import { snapshotFacts, withSnapshots } from "../snapshot.js";
 import { listChangedFiles, MAX_LISTED_FILES } from "./files.js";
 import { statusOf, type Octokit, type RepoRef } from "./octokit.js";
 import { policyFromApi, policyFromTree } from "./policy.js";
@@ -64,39 +64,28 @@ export async function gatherFacts(octokit: Octokit, repo: RepoRef, pull: PullReq
     listChangedFiles(octokit, repo, pull.number),
     octokit.paginate(octokit.rest.pulls.listReviews, { ...repo, pull_number: pull.number, per_page: 100 }),
   ]);
-  const snapshots: Snapshot[] = [];
-  const dispose = async () => {
-    await Promise.all(snapshots.map((snapshot) => snapshot.dispose()));
-  };
-  try {
-    const [base, head] = await Promise.all([
-      downloadSnapshot(octokit, repo, mergeBase, "base").then((snapshot) => (snapshots.push(snapshot), snapshot)),
-      downloadSnapshot(octokit, repo, pull.headSha, "head").then((snapshot) => (snapshots.push(snapshot), snapshot)),
-    ]);
-    const policy = mergeBase === pull.baseSha ? await policyFromTree(base.dir) : await policyFromApi(octokit, repo, pull.baseSha);
-    const facts: PullRequestFacts = {
+  const { value: facts, dispose } = await withSnapshots(
+    {
+      base: () => downloadSnapshot(octokit, repo, mergeBase, "base"),
+      head: () => downloadSnapshot(octokit, repo, pull.headSha, "head"),
+    },
+    async (pair): Promise<PullRequestFacts> => ({
       repository: { owner: repo.owner, name: repo.repo },
       number: pull.number,
       baseSha: mergeBase,
       headSha: pull.headSha,
-      baseDir: base.dir,
-      headDir: head.dir,
-      changedFiles: await withMissingPatches(changedFiles, head.dir),
+      ...snapshotFacts(pair),
+      changedFiles: await withMissingPatches(changedFiles, pair.head.dir),
       author: pull.author,
       headBranch: pull.headBranch,
       fromFork: pull.fromFork,
       draft: pull.draft,
       reviews: reviews.map(toReview),
-      policy,
+      policy: mergeBase === pull.baseSha ? await policyFromTree(pair.base.dir) : await policyFromApi(octokit, repo, pull.baseSha),
       isTeamMember: teamMembership(octokit),
-      problems: [...base.problems, ...head.problems],
-      specialFiles: head.special,
-    };
-    return { facts, dispose };
-  } catch (error) {
-    await dispose();
-    throw error;
-  }
+    }),
+  );
+  return { facts, dispose };
 }
 
 function toReview(review: { user: { login: string } | null; state: string; commit_id: string | null; submitted_at?: string }): Review {
