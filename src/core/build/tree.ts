@@ -2,7 +2,7 @@
 // applied), or the layout of a Flux 2.7 ArtifactGenerator artifact copied out of it. Builds only ever
 // see these paths; each maps back to the repository file it came from, for findings.
 import { posix } from "node:path";
-import { minimatch } from "minimatch";
+import { Minimatch } from "minimatch";
 import type { FleetModel } from "../fleet.js";
 
 export interface SourceTree {
@@ -76,7 +76,9 @@ function parseIgnore(line: string, domain: string): IgnorePattern {
   const anchored = pattern.includes("/");
   pattern = pattern.replace(/^\/+/, "");
   const glob = anchored ? pattern : `**/${pattern}`;
-  return { domain, negate, dirOnly, matches: (relative) => minimatch(relative, glob, { dot: true }) };
+  // Compiled once: the same patterns are matched against every path of the tree.
+  const matcher = new Minimatch(glob, { dot: true });
+  return { domain, negate, dirOnly, matches: (relative) => matcher.match(relative) };
 }
 
 /** The last pattern matching the path or one of its parent folders decides. */
