@@ -13,7 +13,8 @@ export const fluxPathExists: Rule = {
   },
   check(context) {
     const graph = fluxGraph(context.head);
-    const files = context.head.paths();
+    const files = new Set(context.head.paths());
+    const folders = new Set([...files].flatMap((file) => file.split("/").slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join("/"))));
     const findings: RuleFinding[] = [];
     // Every Kustomization of the repository: a pull request that moves a folder breaks Kustomizations it does not touch.
     for (const kustomization of graph.kustomizations) {
@@ -23,8 +24,8 @@ export const fluxPathExists: Rule = {
       const path = normalizeRepoPath(written);
       const name = describeRef(kustomization.ref);
       let problem: string | undefined;
-      if (path !== "" && files.includes(path)) problem = `${name}: spec.path ${written} is a file; Flux builds a folder.`;
-      else if (path !== "" && !files.some((file) => file.startsWith(`${path}/`))) {
+      if (path !== "" && files.has(path)) problem = `${name}: spec.path ${written} is a file; Flux builds a folder.`;
+      else if (path !== "" && !folders.has(path)) {
         problem = `${name}: spec.path ${written} does not exist in this repository; Flux fails to build the Kustomization and stops reconciling it.`;
       }
       if (problem) findings.push(findingOnSpec(context, kustomization, ["path"], problem));
