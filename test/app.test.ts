@@ -1,19 +1,7 @@
 // The App through probot.receive, with GitHub's API stood in for by nock.
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeGitHub, testApp } from "./helpers/github.js";
-
-const deployment = (image: string) => `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: apps
-spec:
-  template:
-    spec:
-      containers:
-        - name: web
-          image: ${image}
-`;
+import { webDeployment } from "./helpers/manifests.js";
 
 const brokenConfigMap = `apiVersion: v1
 kind: ConfigMap
@@ -33,8 +21,8 @@ afterEach(() => {
 describe("pull_request events", () => {
   it("downloads both snapshots, lists the files, and completes one check run with the verdict", async () => {
     github = new FakeGitHub({
-      base: { "apps/web.yaml": deployment("nginx:1.27") },
-      head: { "apps/web.yaml": deployment("nginx:1.27"), "apps/broken.yaml": brokenConfigMap },
+      base: { "apps/web.yaml": webDeployment("nginx:1.27") },
+      head: { "apps/web.yaml": webDeployment("nginx:1.27"), "apps/broken.yaml": brokenConfigMap },
     });
     const app = testApp();
     await app.deliver("pull_request", github.payload("pull_request", "opened"));
@@ -77,8 +65,8 @@ describe("pull_request events", () => {
 
   it("passes a clean change and lists its objects in the summary", async () => {
     github = new FakeGitHub({
-      base: { "apps/web.yaml": deployment("nginx:1.27") },
-      head: { "apps/web.yaml": deployment("nginx:1.28") },
+      base: { "apps/web.yaml": webDeployment("nginx:1.27") },
+      head: { "apps/web.yaml": webDeployment("nginx:1.28") },
     });
     const app = testApp();
     await app.deliver("pull_request", github.payload("pull_request", "synchronize"));

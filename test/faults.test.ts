@@ -5,6 +5,7 @@ import type { EvaluationOutcome } from "../src/app/evaluate-pull-request.js";
 import type * as CoreEvaluate from "../src/core/evaluate.js";
 import { fleetWardenOctokit } from "../src/github/octokit.js";
 import { FakeGitHub, testApp, type TestApp, type TestAppOptions } from "./helpers/github.js";
+import { webDeployment } from "./helpers/manifests.js";
 
 // A bug in the evaluation, switched on per test: the pipeline throws as a real defect would.
 const crash = vi.hoisted(() => ({ next: undefined as Error | undefined }));
@@ -71,21 +72,8 @@ function gaps(pattern: RegExp, method = "GET"): number[] {
 
 const count = (method: string, pattern: RegExp) => github.calls.filter((call) => call.method === method && pattern.test(call.path)).length;
 
-const deployment = (image: string) => `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: apps
-spec:
-  template:
-    spec:
-      containers:
-        - name: web
-          image: ${image}
-`;
-
 /** A pull request that passes: an image bump. */
-const clean = () => new FakeGitHub({ base: { "apps/web.yaml": deployment("nginx:1.27") }, head: { "apps/web.yaml": deployment("nginx:1.28") } });
+const clean = () => new FakeGitHub({ base: { "apps/web.yaml": webDeployment("nginx:1.27") }, head: { "apps/web.yaml": webDeployment("nginx:1.28") } });
 
 describe("GitHub faults, with the real retry and throttling plugins", () => {
   it("retries a 502 twice with growing waits, then completes one check run", async () => {
@@ -187,7 +175,7 @@ describe("GitHub faults, with the real retry and throttling plugins", () => {
     // Half an hour later the cached token is revoked; the next event meets a 401.
     vi.setSystemTime(Date.now() + 30 * 60 * 1000);
     github.tokens[0]!.revoked = true;
-    github.push({ "apps/web.yaml": deployment("nginx:1.29") });
+    github.push({ "apps/web.yaml": webDeployment("nginx:1.29") });
     await deliver(target, "pull_request", "synchronize");
 
     expect(github.tokens.map((issued) => issued.token)).toEqual(["ghs_test_1", "ghs_test_2"]);
@@ -222,7 +210,7 @@ describe("heads that move, redeliveries, bursts and crashes", () => {
     github = clean();
     const firstSha = github.headSha;
     github.afterCall = (call) => {
-      if (call.path.includes("/compare/") && github.headSha === firstSha) github.push({ "apps/web.yaml": deployment("nginx:1.29") });
+      if (call.path.includes("/compare/") && github.headSha === firstSha) github.push({ "apps/web.yaml": webDeployment("nginx:1.29") });
     };
     const target = app();
     await deliver(target, "pull_request", "synchronize");
@@ -239,7 +227,7 @@ describe("heads that move, redeliveries, bursts and crashes", () => {
     const firstSha = github.headSha;
     github.afterCall = (call) => {
       if (call.path.includes("/compare/") && github.headSha === firstSha) {
-        github.push({ "apps/web.yaml": deployment("nginx:1.29") });
+        github.push({ "apps/web.yaml": webDeployment("nginx:1.29") });
         github.faults.push({ method: "GET", path: new RegExp(`/tarball/${firstSha}$`), status: 404, times: 1, message: "No commit found for SHA" });
       }
     };
@@ -256,7 +244,7 @@ describe("heads that move, redeliveries, bursts and crashes", () => {
   it("does nothing twice for a redelivered webhook, nor for a second event on the same sha", async () => {
     // A privileged container: a failure with a one-click fix, i.e. a review comment.
     const tenants = "tenants:\n  - name: dev-team\n    paths: [\"apps/**\"]\n    namespaces: [apps]\n    serviceAccount: dev-team\n";
-    const securityContext = (privileged: boolean) => `${deployment("nginx:1.27")}          securityContext:\n            allowPrivilegeEscalation: false\n            privileged: ${privileged}\n`;
+    const securityContext = (privileged: boolean) => `${webDeployment("nginx:1.27")}          securityContext:\n            allowPrivilegeEscalation: false\n            privileged: ${privileged}\n`;
     github = new FakeGitHub({
       base: { ".github/fleet-warden.yml": tenants, "apps/web.yaml": securityContext(false) },
       head: { "apps/web.yaml": securityContext(true) },
@@ -283,8 +271,8 @@ describe("heads that move, redeliveries, bursts and crashes", () => {
 
   it("a second event on the same sha that changes the result (an approval) gets a new run with the new conclusion", async () => {
     github = new FakeGitHub({
-      base: { ".github/CODEOWNERS": "* @acme/platform\n", "apps/web.yaml": deployment("nginx:1.27") },
-      head: { "apps/web.yaml": deployment("nginx:1.28") },
+      base: { ".github/CODEOWNERS": "* @acme/platform\n", "apps/web.yaml": webDeployment("nginx:1.27") },
+      head: { "apps/web.yaml": webDeployment("nginx:1.28") },
       teams: { "acme/platform": ["plat-bob"] },
     });
     const target = app();
@@ -304,7 +292,7 @@ describe("heads that move, redeliveries, bursts and crashes", () => {
     const target = app();
     const received: Array<Promise<void>> = [];
     for (let i = 0; i < 10; i++) {
-      github.push({ "apps/web.yaml": deployment(`nginx:1.${30 + i}`) });
+      github.push({ "apps/web.yaml": webDeployment(`nginx:1.${30 + i}`) });
       received.push(target.probot.receive({ id: `burst-${i}`, name: "pull_request", payload: github.payload("pull_request", "synchronize") } as never));
     }
     await settle(target, Promise.all(received));
@@ -327,7 +315,7 @@ describe("heads that move, redeliveries, bursts and crashes", () => {
     expect(crashed!.output.summary).toContain("TypeError: Cannot read properties of undefined (reading 'spec')");
     expect(crashed!.output.summary).toContain("Re-run the check");
 
-    github.push({ "apps/web.yaml": deployment("nginx:1.29") });
+    github.push({ "apps/web.yaml": webDeployment("nginx:1.29") });
     await deliver(target, "pull_request", "synchronize");
     expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "success" })]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(["failed", "completed"]);

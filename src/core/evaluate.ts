@@ -62,15 +62,16 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
   const baseRun = runRules(rules, baseContext, config);
   problems.push(...headRun.problems);
 
-  const { counted, preExisting } = classifyFindings(headRun.findings, baseRun.findings, changedFiles, builds, { head, base });
   const byPath = new Map(changedFiles.map((file) => [file.path, file]));
+  const basePathOf = (path: string) => byPath.get(path)?.previousPath ?? path;
+  const { counted, preExisting } = classifyFindings(headRun.findings, baseRun.findings, byPath, basePathOf, builds, { head, base });
   let approval: ReturnType<typeof platformApproval> | undefined;
   const exceptions: ExceptionContext = {
     head,
     base,
     headBuilds: builds.head,
     baseBuilds: builds.base,
-    basePathOf: (path) => byPath.get(path)?.previousPath ?? path,
+    basePathOf,
     platformApproval: () => (approval ??= platformApproval(facts, config)),
   };
   const { kept, ignored } = await applyExceptions(counted, exceptions);
@@ -158,9 +159,14 @@ function runRules(rules: readonly Rule[], context: RuleContext, config: Config):
  * A finding counts against the pull request when it sits on a line the pull request added or
  * changed, on a rendered object whose content it changed, or when the base had no such finding.
  */
-function classifyFindings(head: Finding[], base: Finding[], changedFiles: ChangedFile[], builds: BuildResult, models: { head: FleetModel; base: FleetModel }) {
-  const byPath = new Map(changedFiles.map((file) => [file.path, file]));
-  const basePathOf = (path: string) => byPath.get(path)?.previousPath ?? path;
+function classifyFindings(
+  head: Finding[],
+  base: Finding[],
+  byPath: Map<string, ChangedFile>,
+  basePathOf: (path: string) => string,
+  builds: BuildResult,
+  models: { head: FleetModel; base: FleetModel },
+) {
   const sameFinding = (finding: Finding, path: string) => `${finding.rule}|${path}|${finding.message}`;
   const onBase = new Set(base.map((finding) => sameFinding(finding, finding.path)));
   const changedObjects = new Set(
