@@ -1,7 +1,8 @@
 import type { KubeObject } from "../src/core/fleet.js";
+import { valueAt } from "../src/core/values.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
 import { findingOn, objectsToCheck } from "./lib/objects.js";
-import { asMapping, objectLabel, setScalarFix, valueAt } from "./lib/workloads.js";
+import { asMapping, objectLabel, setScalarFix } from "./lib/workloads.js";
 
 /** An API version that the target platform (Flux 2.7, on the Kubernetes 1.32+ it supports) no longer serves, or soon will not. */
 interface RetiredApi {

@@ -1,6 +1,7 @@
 import { normalizeRepoPath } from "../src/core/flux.js";
+import { asRecord } from "../src/core/values.js";
 import type { RuleContext, Rule, RuleFinding } from "../src/core/types.js";
-import { asRecord, findingOnSpec, fluxGraph, type ClusterObject, type FluxGraph } from "./lib/flux-graph.js";
+import { findingOnSpec, fluxGraph, type ClusterObject, type FluxGraph } from "./lib/flux-graph.js";
 
 type Layer = "infrastructure" | "tenants";
 

@@ -1,7 +1,9 @@
 import { describeRef } from "../src/core/fleet.js";
+import { valueAt } from "../src/core/values.js";
+import { isFluxKustomization } from "../src/core/flux.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
 import type { YamlPath } from "../src/core/yaml.js";
-import { changedFluxObjects, findingOnSpec, isFluxKustomization, replaceSpecValueFix, valueAtPath } from "./lib/flux-graph.js";
+import { changedFluxObjects, findingOnSpec, replaceSpecValueFix } from "./lib/flux-graph.js";
 
 /** Where each Flux kind turns on replace-on-conflict (paths inside spec): a Kustomization's force, a HelmRelease's upgrade and rollback. */
 function forcePaths(ref: { apiVersion: string; kind: string }): YamlPath[] {
@@ -27,7 +29,7 @@ export const fluxForce: Rule = {
     const findings: RuleFinding[] = [];
     for (const object of changedFluxObjects(context)) {
       for (const path of forcePaths(object.ref)) {
-        if (valueAtPath(object.spec, path) !== true) continue;
+        if (valueAt(object.spec, path) !== true) continue;
         const fix = replaceSpecValueFix(object, path, "false", "Stop recreating objects on immutable-field changes");
         findings.push(
           findingOnSpec(

@@ -1,7 +1,9 @@
 import { describeRef } from "../src/core/fleet.js";
+import { valueAt } from "../src/core/values.js";
+import { isFluxKustomization } from "../src/core/flux.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
 import type { YamlPath } from "../src/core/yaml.js";
-import { changedFluxObjects, findingOnSpec, isFluxKustomization, replaceSpecValueFix, valueAtPath } from "./lib/flux-graph.js";
+import { changedFluxObjects, findingOnSpec, replaceSpecValueFix } from "./lib/flux-graph.js";
 
 /** The pattern Flux's CRDs validate durations with (a Go duration restricted to ms, s, m and h). */
 const FLUX_DURATION = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
@@ -37,7 +39,7 @@ export const fluxInterval: Rule = {
     for (const object of changedFluxObjects(context)) {
       const name = describeRef(object.ref);
       for (const path of DURATION_PATHS) {
-        const value = valueAtPath(object.spec, path);
+        const value = valueAt(object.spec, path);
         if (value === undefined) continue;
         const field = path.join(".");
         const milliseconds = parseFluxDuration(value);

@@ -1,6 +1,7 @@
 import { describeRef } from "../src/core/fleet.js";
+import { isFluxKustomization } from "../src/core/flux.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
-import { changedFluxObjects, findingOnSpec, insertUnderFix, isFluxKustomization, replaceSpecValueFix } from "./lib/flux-graph.js";
+import { changedFluxObjects, findingOnSpec, insertUnderFix, replaceSpecValueFix } from "./lib/flux-graph.js";
 
 const FIX_DESCRIPTION = "Turn on garbage collection";
 

@@ -1,7 +1,8 @@
 import semver from "semver";
+import { valueAt } from "../src/core/values.js";
 import { describeRef } from "../src/core/fleet.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
-import { changedFluxObjects, findingOnSpec, replaceSpecValueFix, valueAtPath } from "./lib/flux-graph.js";
+import { changedFluxObjects, findingOnSpec, replaceSpecValueFix } from "./lib/flux-graph.js";
 
 /** Inside spec. */
 const RANGE_PATH = ["policy", "semver", "range"];
@@ -20,7 +21,7 @@ export const imagePolicyMajor: Rule = {
     const findings: RuleFinding[] = [];
     for (const policy of changedFluxObjects(context)) {
       if (policy.ref.kind !== "ImagePolicy" || !policy.ref.apiVersion.startsWith("image.toolkit.fluxcd.io/")) continue;
-      const range = valueAtPath(policy.spec, RANGE_PATH);
+      const range = valueAt(policy.spec, RANGE_PATH);
       if (range === undefined) continue;
       const name = describeRef(policy.ref);
       const valid = typeof range === "string" ? semver.validRange(range) : null;

@@ -1,17 +1,8 @@
 import { minimatch } from "minimatch";
+import { asRecord, valueAt } from "../src/core/values.js";
 import { describeRef } from "../src/core/fleet.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
-import {
-  asRecord,
-  changedFluxObjects,
-  findingOnSpec,
-  fluxGraph,
-  insertUnderFix,
-  replaceSpecValueFix,
-  valueAtPath,
-  type ClusterObject,
-  type FluxGraph,
-} from "./lib/flux-graph.js";
+import { changedFluxObjects, findingOnSpec, fluxGraph, insertUnderFix, replaceSpecValueFix, type ClusterObject, type FluxGraph } from "./lib/flux-graph.js";
 
 const DEFAULT_BRANCH = "flux-image-updates";
 const FIX_DESCRIPTION = "Push image updates to a branch of their own";
@@ -23,9 +14,9 @@ function refspecBranch(refspec: string): string {
 
 /** The branch the automation checks out: its own checkout ref, else the branch of the GitRepository it reads. */
 function checkoutBranch(graph: FluxGraph, automation: ClusterObject): string | undefined {
-  const checkout = valueAtPath(automation.spec, ["git", "checkout", "ref", "branch"]);
+  const checkout = valueAt(automation.spec, ["git", "checkout", "ref", "branch"]);
   if (typeof checkout === "string") return checkout;
-  const branch = valueAtPath(graph.sourceOf(automation)?.spec, ["ref", "branch"]);
+  const branch = valueAt(graph.sourceOf(automation)?.spec, ["ref", "branch"]);
   return typeof branch === "string" ? branch : undefined;
 }
 
@@ -44,7 +35,7 @@ export const imageUpdateBranch: Rule = {
     for (const automation of changedFluxObjects(context)) {
       if (automation.ref.kind !== "ImageUpdateAutomation" || !automation.ref.apiVersion.startsWith("image.toolkit.fluxcd.io/")) continue;
       const name = describeRef(automation.ref);
-      const push = asRecord(valueAtPath(automation.spec, ["git", "push"]));
+      const push = asRecord(valueAt(automation.spec, ["git", "push"]));
       const reconciled = checkoutBranch(graph, automation);
       const pushBranch = typeof push.branch === "string" ? push.branch : typeof push.refspec === "string" ? refspecBranch(push.refspec) : undefined;
       if (pushBranch === undefined) {

@@ -1,19 +1,7 @@
 import type { Fix, Rule, RuleFinding } from "../src/core/types.js";
+import { valueAt } from "../src/core/values.js";
 import { indentOf } from "./lib/objects.js";
-import {
-  findingAt,
-  addToContainerFix,
-  asMapping,
-  describeContainer,
-  indentStep,
-  keyColumn,
-  lineAt,
-  placeOf,
-  setScalarFix,
-  valueAt,
-  workloadsToCheck,
-  type Place,
-} from "./lib/workloads.js";
+import { findingAt, addToContainerFix, asMapping, describeContainer, indentStep, keyColumn, lineAt, placeOf, setScalarFix, workloadsToCheck, type Place } from "./lib/workloads.js";
 
 const SETTING = "allowPrivilegeEscalation: false";
 const WHY = "lets its processes gain more privileges than they started with (setuid binaries, file capabilities)";

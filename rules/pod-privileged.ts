@@ -1,5 +1,6 @@
 import type { Rule, RuleFinding } from "../src/core/types.js";
-import { describeContainer, findingAt, placeOf, setScalarFix, valueAt, workloadsToCheck } from "./lib/workloads.js";
+import { valueAt } from "../src/core/values.js";
+import { describeContainer, findingAt, placeOf, setScalarFix, workloadsToCheck } from "./lib/workloads.js";
 
 export const podPrivileged: Rule = {
   meta: {

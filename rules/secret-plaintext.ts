@@ -1,6 +1,7 @@
 import { describeRef } from "../src/core/fleet.js";
+import { asRecord } from "../src/core/values.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
-import { asRecord, locatedDocument } from "./lib/flux-graph.js";
+import { locatedDocument } from "./lib/flux-graph.js";
 import { findingOn } from "./lib/objects.js";
 
 /** Credentials recognisable by their shape, named for the message (the value itself is never repeated). */

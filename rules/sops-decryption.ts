@@ -1,6 +1,7 @@
 import { describeRef, isYamlPath, type FleetModel } from "../src/core/fleet.js";
+import { asRecord } from "../src/core/values.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
-import { asRecord, findingOnSpec, fluxGraph, insertUnderFix, type ClusterObject } from "./lib/flux-graph.js";
+import { findingOnSpec, fluxGraph, insertUnderFix, type ClusterObject } from "./lib/flux-graph.js";
 
 /** True when the file carries SOPS metadata: a `sops` map in YAML or JSON, `sops_*=` keys in a dotenv file. */
 export function isSopsEncrypted(model: FleetModel, path: string): boolean {

@@ -3,8 +3,9 @@
 // kustomization.yaml resources), with overlay patches and namespaces applied to their spec, and where
 // every spec field was last written so that findings land on the line to fix.
 import { posix } from "node:path";
-import { apiGroup, isFluxApi, type FleetModel, type SourceDocument } from "../../src/core/fleet.js";
-import { FLUX_SYSTEM, normalizeRepoPath, specOf } from "../../src/core/flux.js";
+import { isFluxApi, type FleetModel, type SourceDocument } from "../../src/core/fleet.js";
+import { FLUX_SYSTEM, isFluxKustomization, normalizeRepoPath, specOf } from "../../src/core/flux.js";
+import { asArray, asRecord, isRecord, valueAt } from "../../src/core/values.js";
 import type { ObjectRef, RuleContext, RuleFinding, Severity } from "../../src/core/types.js";
 import { parseYamlSafely, type YamlPath } from "../../src/core/yaml.js";
 import { findingOn, indentOf, type LocatedObject } from "./objects.js";
@@ -60,9 +61,6 @@ export function fluxGraph(model: FleetModel): FluxGraph {
   return graph;
 }
 
-export function isFluxKustomization(ref: Pick<ObjectRef, "apiVersion" | "kind"> | undefined): boolean {
-  return ref?.kind === "Kustomization" && apiGroup(ref.apiVersion) === "kustomize.toolkit.fluxcd.io";
-}
 
 /**
  * The Flux objects a change touches, as the clusters apply them: declared in a changed file, or patched from
@@ -132,7 +130,7 @@ function nearestKeyPath(origin: Origin): YamlPath {
  */
 export function insertUnderFix(doc: SourceDocument, path: YamlPath, block: string[], description: string): RuleFinding["fix"] {
   const keyLine = doc.keyLine(path);
-  const firstKey = Object.keys(asRecord(valueAtPath(doc.value, path)))[0];
+  const firstKey = Object.keys(asRecord(valueAt(doc.value, path)))[0];
   const childLine = firstKey === undefined ? undefined : doc.keyLine([...path, firstKey]);
   if (keyLine === undefined || childLine === undefined || childLine === keyLine) return undefined;
   const indent = indentOf(doc, childLine);
@@ -525,20 +523,6 @@ function directoriesOf(paths: string[]): Set<string> {
 }
 
 /** The value at a YAML path of a parsed value, or undefined. */
-export function valueAtPath(value: unknown, path: YamlPath): unknown {
-  let current = value;
-  for (const key of path) current = current !== null && typeof current === "object" ? (current as Record<string | number, unknown>)[key] : undefined;
-  return current;
-}
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
-}
 
-export function asRecord(value: unknown): Record<string, unknown> {
-  return isRecord(value) ? value : {};
-}
 
-function asArray(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}

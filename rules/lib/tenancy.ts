@@ -5,6 +5,7 @@ import { posix } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { FleetModel, KubeObject, SourceDocument } from "../../src/core/fleet.js";
 import { specOf, sourcesThisRepository, normalizeRepoPath } from "../../src/core/flux.js";
+import { asArray, asRecord, valueAt } from "../../src/core/values.js";
 import type { Fix, ObjectRef, RuleContext, TenantInfo } from "../../src/core/types.js";
 import { insertUnderFix, replaceValueFix } from "./flux-graph.js";
 import { objectsToCheck, type LocatedObject } from "./objects.js";
@@ -157,8 +158,7 @@ function patchEntries(kustomization: Record<string, unknown>): Array<Record<stri
 }
 
 export function specValue(object: KubeObject, field: string): unknown {
-  const spec = object.spec;
-  return spec !== null && typeof spec === "object" && !Array.isArray(spec) ? (spec as Record<string, unknown>)[field] : undefined;
+  return asRecord(object.spec)[field];
 }
 
 /**
@@ -237,21 +237,13 @@ function readClusterControllers(model: FleetModel): ClusterControllers[] {
 }
 
 function containerArgs(object: Record<string, unknown>): string[] {
-  const containers = dig(object, ["spec", "template", "spec", "containers"]);
+  const containers = valueAt(object, ["spec", "template", "spec", "containers"]);
   if (!Array.isArray(containers)) return [];
-  const manager = containers.find((container) => dig(container, ["name"]) === "manager") ?? containers[0];
-  const args = dig(manager, ["args"]);
+  const manager = containers.find((container) => valueAt(container, ["name"]) === "manager") ?? containers[0];
+  const args = valueAt(manager, ["args"]);
   return Array.isArray(args) ? args.map(String) : [];
 }
 
-function dig(value: unknown, path: string[]): unknown {
-  let current = value;
-  for (const key of path) {
-    if (current === null || typeof current !== "object" || Array.isArray(current)) return undefined;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return current;
-}
 
 interface PatchTarget {
   kind?: unknown;
@@ -275,10 +267,10 @@ function applyPatches(model: FleetModel, dir: string, kustomization: SourceDocum
       const labels = deployments.get(controller)?.object?.metadata.labels ?? { app: controller };
       if (Array.isArray(patch)) {
         if (targets(target, controller, labels as Record<string, unknown>)) args.set(controller, applyJsonPatch(args.get(controller) ?? [], patch));
-      } else if (dig(patch, ["kind"]) === "Deployment" && dig(patch, ["metadata", "name"]) === controller) {
-        const patched = dig(patch, ["spec", "template", "spec", "containers"]);
+      } else if (valueAt(patch, ["kind"]) === "Deployment" && valueAt(patch, ["metadata", "name"]) === controller) {
+        const patched = valueAt(patch, ["spec", "template", "spec", "containers"]);
         // A strategic merge replaces a list of strings such as args wholesale.
-        if (Array.isArray(patched) && patched.some((container) => Array.isArray(dig(container, ["args"])))) {
+        if (Array.isArray(patched) && patched.some((container) => Array.isArray(valueAt(container, ["args"])))) {
           args.set(controller, containerArgs(patch as Record<string, unknown>));
         }
       }
@@ -286,9 +278,6 @@ function applyPatches(model: FleetModel, dir: string, kustomization: SourceDocum
   }
 }
 
-function asArray(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}
 
 /** kustomize matches target kind exactly and name as an anchored regular expression. */
 function targets(target: PatchTarget, controller: string, labels: Record<string, unknown>): boolean {
@@ -312,9 +301,9 @@ function targets(target: PatchTarget, controller: string, labels: Record<string,
 function applyJsonPatch(args: string[], operations: unknown[]): string[] {
   let result = [...args];
   for (const operation of operations) {
-    const op = dig(operation, ["op"]);
-    const path = dig(operation, ["path"]);
-    const value = dig(operation, ["value"]);
+    const op = valueAt(operation, ["op"]);
+    const path = valueAt(operation, ["path"]);
+    const value = valueAt(operation, ["value"]);
     const match = typeof path === "string" ? ARGS_PATH.exec(path) : null;
     if (!match) continue;
     const index = match[1];

@@ -5,6 +5,7 @@ import { posix } from "node:path";
 import { parse } from "yaml";
 import { apiGroup, type FleetModel, type KubeObject, type SourceDocument } from "../../src/core/fleet.js";
 import type { Fix, RuleContext, RuleFinding } from "../../src/core/types.js";
+import { isRecord, valueAt } from "../../src/core/values.js";
 import type { YamlPath } from "../../src/core/yaml.js";
 import { findingOn, objectsToCheck, territorySeverity, type LocatedObject } from "./objects.js";
 
@@ -58,17 +59,9 @@ export interface Workload {
 }
 
 export function asMapping(value: unknown): Mapping | undefined {
-  return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Mapping) : undefined;
+  return isRecord(value) ? value : undefined;
 }
 
-export function valueAt(value: unknown, path: YamlPath): unknown {
-  let current = value;
-  for (const step of path) {
-    if (current === null || typeof current !== "object") return undefined;
-    current = (current as Record<string | number, unknown>)[step];
-  }
-  return current;
-}
 
 export function podSpecOf(object: KubeObject): PodSpec | undefined {
   const kind = POD_SPEC_PATHS[object.kind];

@@ -1,6 +1,7 @@
 // Small facts about Flux objects shared by tenants, builds and rules.
 import { posix } from "node:path";
-import type { FleetModel, SourceDocument } from "./fleet.js";
+import { apiGroup, type FleetModel, type SourceDocument } from "./fleet.js";
+import type { ObjectRef } from "./types.js";
 
 export const FLUX_SYSTEM = "flux-system";
 
@@ -44,8 +45,8 @@ function urlNamesRepository(url: string, repository: { owner: string; name: stri
 }
 
 /** A Flux Kustomization (kustomize.toolkit.fluxcd.io), as opposed to a kustomize `kustomization.yaml`. */
-export function isFluxKustomization(doc: SourceDocument): boolean {
-  return doc.ref?.kind === "Kustomization" && doc.ref.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/");
+export function isFluxKustomization(ref: Pick<ObjectRef, "apiVersion" | "kind"> | undefined): boolean {
+  return ref?.kind === "Kustomization" && apiGroup(ref.apiVersion) === "kustomize.toolkit.fluxcd.io";
 }
 
 /** The cluster a Flux object belongs to, from where it is defined: `clusters/<name>` when under it, else its folder. */

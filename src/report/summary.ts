@@ -77,7 +77,7 @@ function ownership(verdict: Verdict): string {
   if (entries.length === 0 && notices.length === 0) return "";
   const rows = entries.map(
     (entry) =>
-      `| \`${entry.path}\` | ${entry.owners.length > 0 ? entry.owners.join(" ") : "_platform (no owner)_"} | ${entry.allowed ? `✅ ${entry.satisfiedBy ?? ""}` : "❌ missing"} |`,
+      `| \`${entry.path}\` | ${entry.owners.length > 0 ? entry.owners.join(" ") : "_nobody (no owner, no platform owner)_"} | ${entry.allowed ? `✅ ${entry.satisfiedBy ?? ""}` : "❌ missing"} |`,
   );
   const table = rows.length > 0 ? ["| path | owners required | satisfied by |", "| --- | --- | --- |", ...rows].join("\n") : "";
   const noticeList = notices.map((notice) => `- ℹ️ ${notice}`).join("\n");

@@ -57,7 +57,7 @@ export interface FluxTarget {
 export function sourceFluxTargets(input: PlanInput, trees: Map<string, SourceTree>): { targets: FluxTarget[]; notes: string[] } {
   const notes: string[] = [];
   const targets: FluxTarget[] = [];
-  for (const doc of input.model.fluxObjects().filter(isFluxKustomization)) {
+  for (const doc of input.model.fluxObjects().filter((doc) => isFluxKustomization(doc.ref))) {
     const target = withSource({ doc, object: doc.object!, cluster: clusterOf(doc.path) }, input, trees, notes);
     if (target) targets.push(target);
   }
@@ -118,7 +118,7 @@ function otherRevisionOf(name: string, namespace: string, model: FleetModel): st
 
 /** True when the plan's files hold Flux Kustomizations: building it tells which Kustomizations Flux then builds. */
 export function rendersFluxKustomizations(plan: BuildPlan, model: FleetModel): boolean {
-  return [...plan.closure.files].some((file) => model.file(plan.tree.repoPath(file))?.documents.some(isFluxKustomization) ?? false);
+  return [...plan.closure.files].some((file) => model.file(plan.tree.repoPath(file))?.documents.some((doc) => isFluxKustomization(doc.ref)) ?? false);
 }
 
 export function fluxName(target: Pick<FluxTarget, "object" | "cluster">): string {

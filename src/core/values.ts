@@ -1,0 +1,26 @@
+// Reading untyped YAML values safely: the shape of a parsed manifest is never trusted.
+import type { YamlPath } from "./yaml.js";
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** The value as a mapping, or an empty one. */
+export function asRecord(value: unknown): Record<string, unknown> {
+  return isRecord(value) ? value : {};
+}
+
+/** The value as a list, or an empty one. */
+export function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+/** The value at `path` (keys and list indices), or undefined when the path does not exist. */
+export function valueAt(value: unknown, path: YamlPath): unknown {
+  let current = value;
+  for (const step of path) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<string | number, unknown>)[step];
+  }
+  return current;
+}
