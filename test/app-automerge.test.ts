@@ -1,6 +1,7 @@
 // Auto-merge of image updates through probot.receive, with GitHub's API stood in for by nock.
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeGitHub, testApp, webhookExample, type CheckRunState } from "./helpers/github.js";
+import { semverImagePolicy } from "./helpers/manifests.js";
 
 const policies = `apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImageRepository
@@ -11,18 +12,7 @@ spec:
   image: ghcr.io/acme/web
   interval: 5m
 ---
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImagePolicy
-metadata:
-  name: web
-  namespace: flux-system
-spec:
-  imageRepositoryRef:
-    name: web
-  policy:
-    semver:
-      range: 1.x
-`;
+${semverImagePolicy("web", "1.x")}`;
 
 const kustomization = (tag: string) => `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization

@@ -9,22 +9,12 @@ import { classifyImageUpdate, parseImageRef } from "../src/core/imageupdate.js";
 import type { AutoMergeReport, PullRequestFacts } from "../src/core/types.js";
 import { changedFilesBetween } from "../src/local.js";
 import { repoWithChange, tempDir, writeTree, type Tree } from "./helpers/fleet.js";
+import { semverImagePolicy } from "./helpers/manifests.js";
 
 const DIGEST_A = `sha256:${"a".repeat(64)}`;
 const DIGEST_B = `sha256:${"b".repeat(64)}`;
 
-const policies = `apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImagePolicy
-metadata:
-  name: web
-  namespace: flux-system
-spec:
-  imageRepositoryRef:
-    name: web
-  policy:
-    semver:
-      range: 1.x
----
+const policies = `${semverImagePolicy("web", "1.x")}---
 apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImagePolicy
 metadata:

@@ -13,3 +13,17 @@ spec:
         - name: web
           image: ${image}
 `;
+
+/** A semver ImagePolicy named after its ImageRepository. */
+export const semverImagePolicy = (name: string, range: string, { namespace = "flux-system", apiVersion = "image.toolkit.fluxcd.io/v1" } = {}) => `apiVersion: ${apiVersion}
+kind: ImagePolicy
+metadata:
+  name: ${name}
+  namespace: ${namespace}
+spec:
+  imageRepositoryRef:
+    name: ${name}
+  policy:
+    semver:
+      range: ${range}
+`;

@@ -1,23 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { imagePolicyMajor } from "../../rules/image-policy-major.js";
 import { ruleContext } from "../helpers/rule-context.js";
+import { semverImagePolicy } from "../helpers/manifests.js";
 import { corpusTree } from "./lib/tenancy-fixtures.js";
 
-const policy = (range: string) =>
-  [
-    "apiVersion: image.toolkit.fluxcd.io/v1beta2",
-    "kind: ImagePolicy",
-    "metadata:",
-    "  name: podinfo",
-    "  namespace: flux-system",
-    "spec:",
-    "  imageRepositoryRef:",
-    "    name: podinfo",
-    "  policy:",
-    "    semver:",
-    `      range: ${range}`,
-    "",
-  ].join("\n");
+const policy = (range: string) => semverImagePolicy("podinfo", range, { apiVersion: "image.toolkit.fluxcd.io/v1beta2" });
 
 const check = (range: string) => imagePolicyMajor.check(ruleContext({ head: { "clusters/production/podinfo-policy.yaml": policy(range) } }));
 
