@@ -9,6 +9,7 @@ import { asArray, asRecord, isRecord, valueAt } from "../../src/core/values.js";
 import type { ObjectRef, RuleContext, RuleFinding, Severity } from "../../src/core/types.js";
 import { parseYamlSafely, type YamlPath } from "../../src/core/yaml.js";
 import { findingOn, indentOf, type LocatedObject } from "./objects.js";
+import { selectsPatchTarget, type PatchCandidate } from "./patch-target.js";
 
 const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 const CLUSTERS_DIR = "clusters";
@@ -454,14 +455,14 @@ function applyPatchEntry(entries: Entry[], entry: Record<string, unknown>, origi
 /** A strategic-merge patch (an object) or a JSON6902 patch (a list of operations) applied to matching Flux objects. */
 function applyPatch(entries: Entry[], patch: unknown, target: Record<string, unknown>, origin: Origin): void {
   if (Array.isArray(patch)) {
-    for (const entry of entries.filter((candidate) => matchesTarget(candidate, target))) applyJson6902(entry, patch, origin);
+    for (const entry of entries.filter((candidate) => selectsPatchTarget(target, candidateOf(candidate)))) applyJson6902(entry, patch, origin);
     return;
   }
   const object = asRecord(patch);
   const metadata = asRecord(object.metadata);
   const selector = Object.keys(target).length > 0 ? target : { kind: object.kind, name: metadata.name };
   const spec = asRecord(object.spec);
-  for (const entry of entries.filter((candidate) => matchesTarget(candidate, selector))) {
+  for (const entry of entries.filter((candidate) => selectsPatchTarget(selector, candidateOf(candidate)))) {
     for (const [field, value] of Object.entries(spec)) {
       entry.spec[field] = mergeValue(entry.spec[field], value);
       entry.specOrigin.set(field, origin.path.length === 0 ? { doc: origin.doc, path: ["spec", field] } : origin);
@@ -499,11 +500,6 @@ function setPointer(root: Record<string, unknown>, pointer: string[], value: unk
   }
 }
 
-function matchesTarget(entry: Entry, target: Record<string, unknown>): boolean {
-  const ref = entry.doc.ref!;
-  const matches = (pattern: unknown, value: string | undefined) => typeof pattern !== "string" || new RegExp(`^(?:${pattern})$`).test(value ?? "");
-  return matches(target.kind, ref.kind) && matches(target.name, ref.name) && matches(target.namespace, entry.namespace);
-}
 
 /** Strategic merge, simplified: maps merge key by key, anything else is replaced. */
 function mergeValue(current: unknown, patch: unknown): unknown {
@@ -524,5 +520,7 @@ function directoriesOf(paths: string[]): Set<string> {
 
 /** The value at a YAML path of a parsed value, or undefined. */
 
-
-
+function candidateOf(entry: Entry): PatchCandidate {
+  const ref = entry.doc.ref!;
+  return { kind: ref.kind, name: ref.name, ...(entry.namespace !== undefined ? { namespace: entry.namespace } : {}), labels: asRecord(entry.doc.object?.metadata.labels) };
+}

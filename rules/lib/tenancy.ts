@@ -2,13 +2,13 @@
 // and which flags each cluster's Flux controllers run with (gotk-components.yaml as patched by the
 // cluster's flux-system/kustomization.yaml).
 import { posix } from "node:path";
-import { parse as parseYaml } from "yaml";
 import type { FleetModel, KubeObject, SourceDocument } from "../../src/core/fleet.js";
 import { specOf, sourcesThisRepository, normalizeRepoPath } from "../../src/core/flux.js";
 import { asArray, asRecord, valueAt } from "../../src/core/values.js";
 import type { Fix, ObjectRef, RuleContext, TenantInfo } from "../../src/core/types.js";
 import { insertUnderFix, replaceValueFix } from "./flux-graph.js";
 import { objectsToCheck, type LocatedObject } from "./objects.js";
+import { parsePatchText, selectsPatchTarget } from "./patch-target.js";
 import { isPatchDocument } from "./workloads.js";
 
 export const TENANT_LABEL = "toolkit.fluxcd.io/tenant";
@@ -245,28 +245,22 @@ function containerArgs(object: Record<string, unknown>): string[] {
 }
 
 
-interface PatchTarget {
-  kind?: unknown;
-  name?: unknown;
-  labelSelector?: unknown;
-}
 
 /** kustomize's `patches` / `patchesJson6902` / `patchesStrategicMerge`, as far as they touch controller args. */
 function applyPatches(model: FleetModel, dir: string, kustomization: SourceDocument, deployments: Map<string, SourceDocument>, args: Map<string, string[]>) {
   for (const entry of patchEntries((kustomization.value ?? {}) as Record<string, unknown>)) {
     const text = typeof entry.patch === "string" ? entry.patch : typeof entry.path === "string" ? model.readText(posix.join(dir, entry.path)) : undefined;
     if (text === undefined) continue;
-    let patch: unknown;
-    try {
-      patch = parseYaml(text);
-    } catch {
-      continue; // a broken patch is the kustomize-build rule's finding
-    }
-    const target = (entry.target ?? {}) as PatchTarget;
+    // A broken patch is the kustomize-build rule's finding.
+    const patch = parsePatchText(text, kustomization.path);
+    if (patch === undefined) continue;
+    const target = asRecord(entry.target);
+    // An empty target would select every object: only a target that names something selects a controller.
+    const named = target.name !== undefined || target.labelSelector !== undefined || target.kind === "Deployment";
     for (const controller of FLUX_CONTROLLERS) {
       const labels = deployments.get(controller)?.object?.metadata.labels ?? { app: controller };
       if (Array.isArray(patch)) {
-        if (targets(target, controller, labels as Record<string, unknown>)) args.set(controller, applyJsonPatch(args.get(controller) ?? [], patch));
+        if (named && selectsPatchTarget(target, { kind: "Deployment", name: controller, labels: labels as Record<string, unknown> })) args.set(controller, applyJsonPatch(args.get(controller) ?? [], patch));
       } else if (valueAt(patch, ["kind"]) === "Deployment" && valueAt(patch, ["metadata", "name"]) === controller) {
         const patched = valueAt(patch, ["spec", "template", "spec", "containers"]);
         // A strategic merge replaces a list of strings such as args wholesale.
@@ -279,24 +273,6 @@ function applyPatches(model: FleetModel, dir: string, kustomization: SourceDocum
 }
 
 
-/** kustomize matches target kind exactly and name as an anchored regular expression. */
-function targets(target: PatchTarget, controller: string, labels: Record<string, unknown>): boolean {
-  if (target.kind !== undefined && target.kind !== "Deployment") return false;
-  if (typeof target.name === "string") {
-    let pattern: RegExp;
-    try {
-      pattern = new RegExp(`^(?:${target.name})$`);
-    } catch {
-      return false;
-    }
-    if (!pattern.test(controller)) return false;
-  }
-  if (typeof target.labelSelector === "string") {
-    const required = target.labelSelector.split(",").map((pair) => pair.split("=").map((part) => part.trim()));
-    if (!required.every(([key, expected]) => key !== undefined && String(labels[key]) === expected)) return false;
-  }
-  return target.name !== undefined || target.labelSelector !== undefined || target.kind === "Deployment";
-}
 
 function applyJsonPatch(args: string[], operations: unknown[]): string[] {
   let result = [...args];

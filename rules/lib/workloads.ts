@@ -2,12 +2,12 @@
 // the source line where a field of a (possibly rendered) workload is written, so that workload rules
 // put findings and fixes on the exact line: the object's own document, or the overlay patch that set it.
 import { posix } from "node:path";
-import { parse } from "yaml";
 import { apiGroup, type FleetModel, type KubeObject, type SourceDocument } from "../../src/core/fleet.js";
 import type { Fix, RuleContext, RuleFinding } from "../../src/core/types.js";
 import { isRecord, valueAt } from "../../src/core/values.js";
 import type { YamlPath } from "../../src/core/yaml.js";
 import { findingOn, objectsToCheck, territorySeverity, type LocatedObject } from "./objects.js";
+import { parsePatchText, selectsPatchTarget } from "./patch-target.js";
 
 export type Mapping = Record<string, unknown>;
 
@@ -191,24 +191,14 @@ function patchTargets(entry: Mapping, text: string, workload: Workload): boolean
   let kind = selector?.kind;
   let name = selector?.name;
   if (!selector) {
-    let parsed: unknown;
-    try {
-      parsed = parse(text);
-    } catch {
-      return false;
-    }
+    const parsed = parsePatchText(text, workload.target.path);
+    if (parsed === undefined) return false;
     kind = asMapping(parsed)?.kind;
     name = asMapping(asMapping(parsed)?.metadata)?.name;
     if (typeof name === "string") name = escapeRegExp(name);
   }
-  if (typeof kind === "string" && kind !== workload.target.ref.kind) return false;
-  if (typeof name !== "string") return true;
-  try {
-    const pattern = new RegExp(`^(?:${name})$`);
-    return names.some((candidate) => pattern.test(candidate));
-  } catch {
-    return false;
-  }
+  const target = { ...(typeof kind === "string" ? { kind } : {}), ...(typeof name === "string" ? { name } : {}) };
+  return names.some((candidate) => selectsPatchTarget(target, { kind: workload.target.ref.kind, name: candidate }));
 }
 
 function candidateTargets(context: RuleContext, workload: Workload): LocatedObject[] {
