@@ -121,6 +121,37 @@ describe("Kustomizations rendered by Kustomizations", () => {
     expect(engine.runs).toEqual([]);
   });
 
+  describe("a parent that only lists resources deploys its Kustomizations as written", () => {
+    const listing = (spec: Record<string, unknown> = {}) => ({
+      "clusters/prod/tenants.yaml": fluxKustomization("tenants", { path: "./tenants/prod", ...spec }),
+      "tenants/prod/kustomization.yaml": "resources:\n  - team.yaml\n",
+      "tenants/prod/team.yaml": fluxKustomization("team", { path: "./team/prod", sourceRef: { kind: "GitRepository", name: "flux-system", namespace: "flux-system" } }, "apps"),
+      "team/prod/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: prod\n",
+    });
+    const change = { "team/prod/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: prod-2\n" };
+
+    it("so it is not built to find them", async () => {
+      const engine = recordingEngine();
+      const result = await buildChange(listing(), change, { engine });
+      expect(engine.runs).toHaveLength(2);
+      expect(result.head.map((build) => build.report)).toEqual([{ name: "apps/team (clusters/prod)", path: "team/prod", ok: true, objects: 1 }]);
+    });
+
+    it("unless its Flux spec changes what it deploys", async () => {
+      const engine = recordingEngine();
+      const result = await buildChange(listing({ namePrefix: "prod-" }), change, { engine });
+      expect(engine.runs).toHaveLength(3);
+      expect(result.head.map((build) => build.report.name)).toEqual(["apps/prod-team (clusters/prod)"]);
+    });
+
+    it("or its kustomization does more than list resources", async () => {
+      const engine = recordingEngine();
+      const result = await buildChange({ ...listing(), "tenants/prod/kustomization.yaml": "resources:\n  - team.yaml\ncommonLabels:\n  env: prod\n" }, change, { engine });
+      expect(engine.runs).toHaveLength(3);
+      expect(result.head.map((build) => build.report.name)).toEqual(["apps/team (clusters/prod)"]);
+    });
+  });
+
   it("rebuilds the tenant Kustomization when its parent's overlay changes it", async () => {
     const result = await buildChange(tenants, { "tenants/dev/kustomization.yaml": `resources:\n  - ../base\npatches:\n${pathPatch("./team/prod")}` });
     expect(result.head.map((build) => build.report.name).sort()).toEqual(["apps/team (clusters/dev)", "flux-system/tenants (clusters/dev)"]);

@@ -14,8 +14,10 @@ import {
   planInputs,
   planPlainRoots,
   renderedFluxTargets,
+  rendersAsWritten,
   rendersFluxKustomizations,
   sourceFluxTargets,
+  writtenFluxTargets,
   type BuildPlan,
   type PlanInput,
 } from "./plan.js";
@@ -113,10 +115,15 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
   for (let depth = 0; depth < MAX_NESTING && queue.length > 0; depth++) {
     queue = queue.filter((plan) => !expanded.has(plan.name));
     for (const plan of queue) expanded.add(plan.name);
-    const builds = await pool(queue.map((plan) => () => renderOnce(plan, input.model, engine!, limits, renders)), availableParallelism());
+    // A parent that deploys its Kustomizations as written is read, not built: most fleets' parents only list files.
+    const builds = await pool(
+      queue.map((plan) => () => (rendersAsWritten(plan, input.model) ? Promise.resolve(undefined) : renderOnce(plan, input.model, engine!, limits, renders))),
+      availableParallelism(),
+    );
     const next: BuildPlan[] = [];
     queue.forEach((parent, index) => {
-      for (const target of renderedFluxTargets(parent, builds[index]!, input, trees)) {
+      const build = builds[index];
+      for (const target of build ? renderedFluxTargets(parent, build, input, trees) : writtenFluxTargets(parent, input, trees)) {
         const plan = planFlux(target, input);
         const existing = plans.get(plan.name);
         if (existing?.flux && isDeepStrictEqual(existing.flux.object, target.object)) continue;

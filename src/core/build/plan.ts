@@ -6,7 +6,7 @@ import { posix } from "node:path";
 import { refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
 import { clusterOf, FLUX_SYSTEM, isFluxKustomization, normalizeRepoPath, sourcesThisRepository, specOf } from "../flux.js";
 import type { Build, SpecialFile } from "../types.js";
-import { ClosureWalker, foldersOf, join, remoteReason, type Closure } from "./kustomization.js";
+import { ClosureWalker, foldersOf, join, KUSTOMIZATION_FILES, remoteReason, type Closure } from "./kustomization.js";
 import { externalArtifactTree } from "./artifacts.js";
 import { gitRepositoryTree, plainTree, repoFolder, type SourceTree } from "./tree.js";
 import { resolveVariables, type Variables } from "./variables.js";
@@ -64,6 +64,19 @@ export function sourceFluxTargets(input: PlanInput, trees: Map<string, SourceTre
   return { targets, notes };
 }
 
+/** The Flux Kustomizations of a parent that renders them as written: its files' documents, in the parent's cluster. */
+export function writtenFluxTargets(parent: BuildPlan, input: PlanInput, trees: Map<string, SourceTree>): FluxTarget[] {
+  const targets: FluxTarget[] = [];
+  for (const file of [...parent.closure.files].sort()) {
+    for (const doc of input.model.file(parent.tree.repoPath(file))?.documents ?? []) {
+      if (!isFluxKustomization(doc.ref)) continue;
+      const target = withSource({ doc, object: doc.object!, cluster: parent.flux!.cluster }, input, trees, []);
+      if (target) targets.push(target);
+    }
+  }
+  return targets;
+}
+
 /** Flux Kustomizations a parent build rendered (as patched by its overlays), in the parent's cluster. */
 export function renderedFluxTargets(parent: BuildPlan, build: Build, input: PlanInput, trees: Map<string, SourceTree>): FluxTarget[] {
   const targets: FluxTarget[] = [];
@@ -119,6 +132,24 @@ function otherRevisionOf(name: string, namespace: string, model: FleetModel): st
 /** True when the plan's files hold Flux Kustomizations: building it tells which Kustomizations Flux then builds. */
 export function rendersFluxKustomizations(plan: BuildPlan, model: FleetModel): boolean {
   return [...plan.closure.files].some((file) => model.file(plan.tree.repoPath(file))?.documents.some((doc) => isFluxKustomization(doc.ref)) ?? false);
+}
+
+/** Flux spec fields that change the objects a Kustomization applies. */
+const TRANSFORMING_SPEC = ["targetNamespace", "namePrefix", "nameSuffix", "patches", "patchesStrategicMerge", "patchesJson6902", "images", "components", "commonMetadata", "postBuild"];
+/** Kustomization fields that only say which files to read. */
+const LISTING_ONLY = new Set(["apiVersion", "kind", "metadata", "resources", "bases"]);
+
+/**
+ * True when the plan only lists resources, under a Flux spec that adds nothing to what it applies: it
+ * deploys the Kustomizations in its files exactly as written, and need not be built to find them.
+ */
+export function rendersAsWritten(plan: BuildPlan, model: FleetModel): boolean {
+  if (TRANSFORMING_SPEC.some((key) => plan.flux?.spec[key] !== undefined && plan.flux?.spec[key] !== null)) return false;
+  return [...plan.closure.folders].every((folder) => {
+    const file = KUSTOMIZATION_FILES.map((name) => join(folder, name)).find((path) => plan.closure.files.has(path));
+    const value = file === undefined ? undefined : model.file(plan.tree.repoPath(file))?.documents[0]?.value;
+    return value !== null && typeof value === "object" && Object.keys(value).every((key) => LISTING_ONLY.has(key));
+  });
 }
 
 export function fluxName(target: Pick<FluxTarget, "object" | "cluster">): string {
