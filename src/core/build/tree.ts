@@ -28,7 +28,8 @@ interface IgnorePattern {
   domain: string;
   negate: boolean;
   dirOnly: boolean;
-  matches(relative: string): boolean;
+  /** Does the pattern match the path made of the first `depth` segments? */
+  matches(segments: readonly string[], depth: number): boolean;
 }
 
 /** The repository as a GitRepository artifact: default ignores, every `.sourceignore` (scoped to its folder), then `spec.ignore`. */
@@ -75,10 +76,23 @@ function parseIgnore(line: string, domain: string): IgnorePattern {
   pattern = pattern.replace(/\/+$/, "");
   const anchored = pattern.includes("/");
   pattern = pattern.replace(/^\/+/, "");
-  const glob = anchored ? pattern : `**/${pattern}`;
   // Compiled once: the same patterns are matched against every path of the tree.
-  const matcher = new Minimatch(glob, { dot: true });
-  return { domain, negate, dirOnly, matches: (relative) => matcher.match(relative) };
+  const matcher = new Minimatch(pattern, { dot: true });
+  if (anchored) return { domain, negate, dirOnly, matches: (segments, depth) => matcher.match(segments.slice(0, depth).join("/")) };
+  // Without a slash a pattern matches any one segment, at any depth: a fleet repeats its folder and file names
+  // thousands of times, so each segment is matched once.
+  const decided = new Map<string, boolean>();
+  return {
+    domain,
+    negate,
+    dirOnly,
+    matches: (segments, depth) => {
+      const segment = segments[depth - 1]!;
+      let match = decided.get(segment);
+      if (match === undefined) decided.set(segment, (match = matcher.match(segment)));
+      return match;
+    },
+  };
 }
 
 /** The last pattern matching the path or one of its parent folders decides. */
@@ -92,7 +106,7 @@ function ignored(path: string, patterns: IgnorePattern[]): boolean {
     for (let depth = 1; depth <= relativeSegments.length; depth++) {
       const isFolder = depth < relativeSegments.length;
       if (pattern.dirOnly && !isFolder) continue;
-      if (pattern.matches(relativeSegments.slice(0, depth).join("/"))) {
+      if (pattern.matches(relativeSegments, depth)) {
         result = !pattern.negate;
         break;
       }

@@ -1,0 +1,47 @@
+// The files of a GitRepository artifact: Flux's default ignores, every .sourceignore in its folder, then spec.ignore.
+import { describe, expect, it } from "vitest";
+import { gitRepositoryTree } from "../../src/core/build/tree.js";
+import { FleetModel } from "../../src/core/fleet.js";
+import { treeDir } from "./helpers.js";
+
+const fleet = {
+  "apps/web/deployment.yaml": "kind: A\n",
+  "apps/web/README.md": "# web\n",
+  "apps/web/keep.md": "# kept\n",
+  "apps/web/logo.png": "png",
+  "apps/cache/config.yaml": "kind: B\n",
+  "apps/tmp/scratch.yaml": "kind: C\n",
+  "apps/nested/tmp/kept.yaml": "kind: D\n",
+  "apps/.sourceignore": "*.md\n!keep.md\ncache/\n/tmp\n",
+  "docs/README.md": "# docs\n",
+  "docs/cache": "a file named like an ignored folder\n",
+  "secrets/.sops.yaml": "creation_rules: []\n",
+  ".github/workflows/ci.yaml": "on: push\n",
+  "clusters/prod/apps.yaml": "kind: E\n",
+  "clusters/prod/local.yaml": "kind: F\n",
+};
+
+describe("GitRepository artifact", () => {
+  it("applies default ignores, folder-scoped .sourceignore rules (unanchored, anchored, folders only, negated) and spec.ignore last", () => {
+    const tree = gitRepositoryTree(new FleetModel(treeDir(fleet)), "/clusters/**/local.yaml\n");
+    expect(tree.paths).toEqual([
+      "apps/.sourceignore",
+      "apps/nested/tmp/kept.yaml",
+      "apps/web/deployment.yaml",
+      "apps/web/keep.md",
+      "clusters/prod/apps.yaml",
+      "docs/README.md",
+      "docs/cache",
+    ]);
+    expect(tree.definitionPaths).toEqual(["apps/.sourceignore"]);
+  });
+
+  it("keeps everything but the defaults without ignore rules", () => {
+    const withoutRules = Object.fromEntries(Object.entries(fleet).filter(([path]) => path !== "apps/.sourceignore"));
+    expect(gitRepositoryTree(new FleetModel(treeDir(withoutRules))).paths).toEqual(
+      Object.keys(withoutRules)
+        .filter((path) => !path.startsWith(".github/") && !path.endsWith(".png") && !path.endsWith(".sops.yaml"))
+        .sort(),
+    );
+  });
+});
