@@ -73,15 +73,16 @@ describe("malicious repositories", () => {
     const { engine, issues } = await refusals("plugin");
     expect(engine.runs).toEqual([]);
     expect(issues).toEqual([
-      {
-        path: "generator.yaml",
-        line: 6,
-        message: "ShellGenerator run-anything is annotated config.kubernetes.io/function: a KRM function that runs a container or program; fleet-warden never runs it.",
-      },
+      // The entry is refused as the kustomization is read; the file it names is checked before the build runs.
       {
         path: "kustomization.yaml",
         line: 6,
         message: 'generators entry "generator.yaml" configures ShellGenerator (attacker.example/v1), a plugin that runs code; only kustomize\'s builtin transformers are built.',
+      },
+      {
+        path: "generator.yaml",
+        line: 6,
+        message: "ShellGenerator run-anything is annotated config.kubernetes.io/function: a KRM function that runs a container or program; fleet-warden never runs it.",
       },
     ]);
   });

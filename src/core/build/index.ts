@@ -8,6 +8,7 @@ import type { Config } from "../config.js";
 import { describeRef, isYamlPath, objectKey, type FleetModel, type SourceDocument } from "../fleet.js";
 import type { Build, BuildIssue, ChangedFile, ObjectChange, RenderedDiff, RenderedObject, SpecialFile } from "../types.js";
 import { findKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
+import { vetClosure } from "./kustomization.js";
 import {
   finishPlans,
   planFlux,
@@ -65,6 +66,8 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
   const notes = [...new Set(headPlan.notes)];
   const baseTasks = basePlan.plans.filter((plan) => affected.has(plan.name));
   const headTasks = headPlan.plans.filter((plan) => affected.has(plan.name));
+  for (const plan of baseTasks) vetClosure(plan.closure, input.base);
+  for (const plan of headTasks) vetClosure(plan.closure, input.head);
   if (!engine) {
     const skipped = new Set([...baseTasks, ...headTasks].filter((plan) => !plan.closure.refused).map((plan) => plan.name));
     if (skipped.size > 0) {
@@ -143,6 +146,7 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
 export type RenderCache = Map<string, Promise<Build>>;
 
 function renderOnce(plan: BuildPlan, model: FleetModel, engine: KustomizeEngine, limits: EngineLimits | undefined, renders: RenderCache): Promise<Build> {
+  vetClosure(plan.closure, model);
   const hash = createHash("sha256");
   hash.update(JSON.stringify([plan.name, plan.path, plan.folder, plan.generated ?? null, plan.flux?.object ?? null, [...(plan.flux?.variables.values ?? [])], plan.closure.issues]));
   for (const file of [...plan.closure.files].sort()) hash.update(`\0${file}\0${plan.tree.repoPath(file)}\0${model.readText(plan.tree.repoPath(file)) ?? ""}`);

@@ -19,6 +19,17 @@ export interface Closure {
   issues: BuildIssue[];
   /** True when an issue is a refusal: kustomize must not run. */
   refused: boolean;
+  /** YAML files read as they are, not yet checked against the safety limits and for KRM functions (see vetClosure). */
+  unvetted: UnvettedFile[];
+}
+
+interface UnvettedFile {
+  repoFile: string;
+  /** The kustomization entry that reads it. */
+  fromFile: string;
+  line: number;
+  field: string;
+  value: string;
 }
 
 /** What a kustomization entry points at. */
@@ -41,7 +52,7 @@ export class ClosureWalker {
     this.files = new Set<string>();
     this.folderSet = foldersOf(tree.paths);
     this.pathSet = pathSetOf(tree.paths);
-    this.closure = { files: this.files, folders: this.folders, issues: [], refused: false };
+    this.closure = { files: this.files, folders: this.folders, issues: [], refused: false, unvetted: [] };
   }
 
   kustomizationFile(folder: string): string | undefined {
@@ -127,8 +138,7 @@ export class ClosureWalker {
   }
 
   refuse(path: string, line: number, message: string): void {
-    this.closure.issues.push({ rule: "kustomize-build", path, line, message });
-    this.closure.refused = true;
+    refuse(this.closure, path, line, message);
   }
 
   private document(file: string): SourceDocument | undefined {
@@ -145,26 +155,9 @@ export class ClosureWalker {
   private addFile(path: string, fromFile: string, line: number, field: string, value: string): void {
     if (this.files.has(path)) return;
     this.files.add(path);
-    const repoFile = this.tree.repoPath(path);
-    if (!YAML_FILE.test(path)) return;
-    const parsed = this.model.file(repoFile);
-    if (parsed?.error) {
-      this.refuse(fromFile, line, `${field} entry "${value}": ${repoFile} line ${parsed.error.line}: ${parsed.error.message}`);
-      return;
-    }
-    this.refuseFunctions(parsed?.documents ?? [], repoFile);
-  }
-
-  /** KRM functions run containers or executables: refused wherever they appear. */
-  private refuseFunctions(documents: SourceDocument[], repoFile: string): void {
-    for (const doc of documents) {
-      const annotations = (doc.object?.metadata?.annotations ?? {}) as Record<string, unknown>;
-      for (const key of FUNCTION_ANNOTATIONS) {
-        if (annotations[key] !== undefined) {
-          this.refuse(repoFile, doc.keyLine(["metadata", "annotations", key]) ?? doc.startLine, `${describe(doc)} is annotated ${key}: a KRM function that runs a container or program; fleet-warden never runs it.`);
-        }
-      }
-    }
+    // Parsing every file of every kustomization of a fleet costs more than the rest of planning: files are
+    // checked only for the builds that run.
+    if (YAML_FILE.test(path)) this.closure.unvetted.push({ repoFile: this.tree.repoPath(path), fromFile, line, field, value });
   }
 
   private checkPluginEntry(folder: string, field: string, value: string, repoFile: string, line: number): void {
@@ -206,6 +199,32 @@ export class ClosureWalker {
         ? `${normalized} is excluded from the Flux source by .sourceignore or Flux's default ignores, so the build fails.`
         : `${normalized || "."} does not exist in the repository, so the build fails (kustomize would then try it as a remote URL, which is never fetched).`,
     };
+  }
+}
+
+function refuse(closure: Closure, path: string, line: number, message: string): void {
+  closure.issues.push({ rule: "kustomize-build", path, line, message });
+  closure.refused = true;
+}
+
+/** Checks the YAML files a build reads before kustomize reads them: safety limits, then KRM functions. */
+export function vetClosure(closure: Closure, model: FleetModel): void {
+  for (const { repoFile, fromFile, line, field, value } of closure.unvetted.splice(0)) {
+    const parsed = model.file(repoFile);
+    if (parsed?.error) refuse(closure, fromFile, line, `${field} entry "${value}": ${repoFile} line ${parsed.error.line}: ${parsed.error.message}`);
+    else refuseFunctions(closure, parsed?.documents ?? [], repoFile);
+  }
+}
+
+/** KRM functions run containers or executables: refused wherever they appear. */
+function refuseFunctions(closure: Closure, documents: SourceDocument[], repoFile: string): void {
+  for (const doc of documents) {
+    const annotations = (doc.object?.metadata?.annotations ?? {}) as Record<string, unknown>;
+    for (const key of FUNCTION_ANNOTATIONS) {
+      if (annotations[key] !== undefined) {
+        refuse(closure, repoFile, doc.keyLine(["metadata", "annotations", key]) ?? doc.startLine, `${describe(doc)} is annotated ${key}: a KRM function that runs a container or program; fleet-warden never runs it.`);
+      }
+    }
   }
 }
 

@@ -131,7 +131,17 @@ function otherRevisionOf(name: string, namespace: string, model: FleetModel): st
 
 /** True when the plan's files hold Flux Kustomizations: building it tells which Kustomizations Flux then builds. */
 export function rendersFluxKustomizations(plan: BuildPlan, model: FleetModel): boolean {
-  return [...plan.closure.files].some((file) => model.file(plan.tree.repoPath(file))?.documents.some((doc) => isFluxKustomization(doc.ref)) ?? false);
+  const holders = fluxKustomizationFiles(model);
+  return [...plan.closure.files].some((file) => holders.has(plan.tree.repoPath(file)));
+}
+
+const kustomizationHolders = new WeakMap<FleetModel, ReadonlySet<string>>();
+
+/** Repository files holding a Flux Kustomization, found once per model (without parsing every other file). */
+function fluxKustomizationFiles(model: FleetModel): ReadonlySet<string> {
+  let holders = kustomizationHolders.get(model);
+  if (!holders) kustomizationHolders.set(model, (holders = new Set(model.fluxObjects().filter((doc) => isFluxKustomization(doc.ref)).map((doc) => doc.path))));
+  return holders;
 }
 
 /** Flux spec fields that change the objects a Kustomization applies. */
