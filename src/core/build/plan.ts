@@ -8,7 +8,7 @@ import { clusterOf, FLUX_SYSTEM, isFluxKustomization, normalizeRepoPath, sources
 import type { Build, SpecialFile } from "../types.js";
 import { ClosureWalker, foldersOf, join, KUSTOMIZATION_FILES, remoteReason, type Closure } from "./kustomization.js";
 import { externalArtifactTree } from "./artifacts.js";
-import { gitRepositoryTree, plainTree, repoFolder, type SourceTree } from "./tree.js";
+import { gitRepositoryTree, pathsUnder, plainTree, repoFolder, type SourceTree } from "./tree.js";
 import { resolveVariables, type Variables } from "./variables.js";
 
 export interface FluxSettings {
@@ -231,8 +231,7 @@ function gitSourceTree(name: string, namespace: string, model: FleetModel, trees
  */
 function generateResources(tree: SourceTree, folder: string, walker: ClosureWalker, model: FleetModel, via: { path: string; line: number }): string[] {
   const children = new Map<string, Set<string>>();
-  for (const path of tree.paths) {
-    if (folder !== "" && !path.startsWith(`${folder}/`)) continue;
+  for (const path of pathsUnder(tree, folder)) {
     const parts = (folder === "" ? path : path.slice(folder.length + 1)).split("/");
     for (let depth = 0; depth < parts.length; depth++) {
       const parent = parts.slice(0, depth).join("/");
@@ -272,22 +271,30 @@ function generateResources(tree: SourceTree, folder: string, walker: ClosureWalk
 export function planPlainRoots(input: PlanInput, fluxPlans: BuildPlan[]): BuildPlan[] {
   const tree = plainTree(input.model);
   const reached = new Set<string>(fluxPlans.flatMap((plan) => [...plan.closure.folders].map((folder) => repoFolder(plan.tree, folder))));
-  const candidates: Array<{ folder: string; walker: ClosureWalker }> = [];
+  const candidates = new Map<string, { folder: string; walker: ClosureWalker }>();
   for (const path of tree.paths) {
     const name = posix.basename(path);
     if (name !== "kustomization.yaml" && name !== "kustomization.yml" && name !== "Kustomization") continue;
     const folder = posix.dirname(path) === "." ? "" : posix.dirname(path);
-    if (candidates.some((candidate) => candidate.folder === folder)) continue;
+    if (candidates.has(folder)) continue;
     const value = input.model.file(path)?.documents[0]?.value as Record<string, unknown> | undefined;
     if (value?.kind === "Component") continue;
     const walker = new ClosureWalker(tree, input.model, input.specialFiles);
     walker.walkFolder(folder);
-    candidates.push({ folder, walker });
+    candidates.set(folder, { folder, walker });
+  }
+  const reachers = new Map<string, string[]>();
+  for (const { folder, walker } of candidates.values()) {
+    for (const walked of walker.closure.folders) {
+      if (walked === folder) continue;
+      let list = reachers.get(walked);
+      if (!list) reachers.set(walked, (list = []));
+      list.push(folder);
+    }
   }
   // Reached by another kustomization that it does not reach in turn (a cycle leaves both as roots, so it is reported).
-  const reachedByOther = (folder: string, own: Set<string>) =>
-    candidates.some((other) => other.folder !== folder && other.walker.closure.folders.has(folder) && !own.has(other.folder));
-  return candidates
+  const reachedByOther = (folder: string, own: Set<string>) => (reachers.get(folder) ?? []).some((other) => !own.has(other));
+  return [...candidates.values()]
     .filter(({ folder, walker }) => !reached.has(folder) && !reachedByOther(folder, walker.closure.folders))
     .map(({ folder, walker }) => ({ name: folder || ".", path: folder, tree, folder, closure: walker.closure, inputs: new Set<string>() }));
 }

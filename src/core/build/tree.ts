@@ -115,10 +115,27 @@ function ignored(path: string, patterns: IgnorePattern[]): boolean {
   return result;
 }
 
+/** The tree's paths under `folder` ("" is the root): one contiguous run of the sorted paths, found by binary search. */
+export function pathsUnder(tree: SourceTree, folder: string): readonly string[] {
+  if (folder === "") return tree.paths;
+  const prefix = `${folder}/`;
+  const { paths } = tree;
+  let low = 0;
+  let high = paths.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (paths[middle]! < prefix) low = middle + 1;
+    else high = middle;
+  }
+  let end = low;
+  while (end < paths.length && paths[end]!.startsWith(prefix)) end++;
+  return paths.slice(low, end);
+}
+
 /** The repository folder behind a tree folder (an artifact may move folders), found through a file in it. */
 export function repoFolder(tree: SourceTree, folder: string): string {
   const prefix = folder === "" ? "" : `${folder}/`;
-  const file = tree.paths.find((path) => path.startsWith(prefix));
+  const file = pathsUnder(tree, folder)[0];
   if (!file) return folder;
   const relative = file.slice(prefix.length);
   const repoFile = tree.repoPath(file);
