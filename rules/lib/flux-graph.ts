@@ -178,6 +178,18 @@ function buildGraph(model: FleetModel): FluxGraph {
   const patchFiles = findPatchFiles(model);
   const resolver = new Resolver(model, directories);
   const objects: ClusterObject[] = [];
+  // Indexes over `objects` (a fleet applies thousands): the first object under a name wins, as in a scan.
+  const byName = new Map<string, ClusterObject>();
+  const placed = new Map<SourceDocument, Set<string>>();
+  const nameKey = (cluster: string, kind: string, namespace: string | undefined, name: string) => JSON.stringify([cluster, kind, namespace ?? null, name]);
+  const add = (object: ClusterObject) => {
+    objects.push(object);
+    const key = nameKey(object.cluster, object.ref.kind, object.ref.namespace, object.ref.name);
+    if (!byName.has(key)) byName.set(key, object);
+    let clusters = placed.get(object.doc);
+    if (!clusters) placed.set(object.doc, (clusters = new Set()));
+    clusters.add(object.cluster);
+  };
   const applied = new Map<ClusterObject, string[]>();
   const reached = new Set<SourceDocument>();
   const reachedFiles = new Set<string>();
@@ -195,8 +207,8 @@ function buildGraph(model: FleetModel): FluxGraph {
     for (let i = 0; i < queue.length; i++) {
       const entry = queue[i]!;
       const object = toClusterObject(entry, cluster);
-      if (objects.some((other) => other.cluster === cluster && other.doc === entry.doc)) continue;
-      objects.push(object);
+      if (placed.get(entry.doc)?.has(cluster)) continue;
+      add(object);
       reached.add(entry.doc);
       if (!isFluxKustomization(object.ref) || !readsThisRepository(object)) continue;
       const path = normalizeRepoPath(typeof object.spec.path === "string" ? object.spec.path : "");
@@ -220,17 +232,17 @@ function buildGraph(model: FleetModel): FluxGraph {
     for (const entry of resolution.entries) {
       if (reached.has(entry.doc) || seen.has(entry.doc)) continue;
       seen.add(entry.doc);
-      objects.push(toClusterObject(entry, ""));
+      add(toClusterObject(entry, ""));
     }
   }
   const unreached = new Set(objects.filter((object) => object.cluster === "").map((object) => object.doc));
   for (const doc of model.fluxObjects()) {
     if (reached.has(doc) || unreached.has(doc) || patchFiles.has(doc.path)) continue;
-    objects.push(toClusterObject({ doc, ...(doc.ref?.namespace ? { namespace: doc.ref.namespace } : {}), spec: specOf(doc), specOrigin: new Map() }, ""));
+    add(toClusterObject({ doc, ...(doc.ref?.namespace ? { namespace: doc.ref.namespace } : {}), spec: specOf(doc), specOrigin: new Map() }, ""));
   }
 
   function find(cluster: string, kind: string, namespace: string | undefined, name: string): ClusterObject | undefined {
-    return objects.find((object) => object.cluster === cluster && object.ref.kind === kind && object.ref.name === name && object.ref.namespace === namespace);
+    return byName.get(nameKey(cluster, kind, namespace, name));
   }
 
   function sourceOf(kustomization: ClusterObject): ClusterObject | undefined {
