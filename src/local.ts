@@ -90,7 +90,7 @@ async function archive(repo: string, sha: string, label: string): Promise<Snapsh
   const exited = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? 1)));
   const extracted = extractSnapshot(child.stdout, { strip: 0, gzip: false, label });
   const [code, snapshot] = await Promise.all([exited, extracted.catch((error: unknown) => error)]);
-  if (code !== 0 || !("dir" in (snapshot as object))) {
+  if (code !== 0 || !("files" in (snapshot as object))) {
     if (snapshot && typeof snapshot === "object" && "dispose" in snapshot) await (snapshot as Snapshot).dispose();
     throw new GitError(`git archive ${sha} failed (exit ${code}): ${stderr.trim() || String(snapshot)}`);
   }

@@ -1,5 +1,7 @@
-// A repository snapshot: a tar stream (GitHub's gzipped tarball, or `git archive`) extracted to a temporary folder,
-// regular files only, never a link, never a path outside the root, within size and count caps.
+// A repository snapshot: a tar stream (GitHub's gzipped tarball, or `git archive`) read into memory, regular files
+// only, never a link, never a path outside the root, within size and count caps. Past a memory budget, further
+// files go to a temporary folder and are read back when asked: a very large repository does not fill memory.
+import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
@@ -7,6 +9,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { extract as tarExtract } from "tar-stream";
+import { isSkippedPath, type TreeFiles } from "./core/files.js";
 import type { PullRequestFacts, SpecialFile } from "./core/types.js";
 import { formatBytes } from "./core/yaml.js";
 
@@ -14,17 +17,26 @@ export interface SnapshotLimits {
   maxFiles: number;
   maxTotalBytes: number;
   maxFileBytes: number;
+  /**
+   * Bytes of files held in memory; files past it are written to a temporary folder. An evaluation holds two
+   * snapshots and the App runs EVALUATION_CONCURRENCY evaluations at once (two on two cores), so snapshots
+   * hold at most 4 × 64 MiB there, however large the repositories; most fleets fit whole.
+   */
+  memoryBytes: number;
 }
 
 export const defaultSnapshotLimits: SnapshotLimits = {
   maxFiles: 50_000,
   maxTotalBytes: 512 * 1024 * 1024,
   maxFileBytes: 64 * 1024 * 1024,
+  memoryBytes: 64 * 1024 * 1024,
 };
 
 export interface Snapshot {
-  dir: string;
-  files: number;
+  files: TreeFiles;
+  /** The temporary folder of the files past the memory budget, when there were any. */
+  spillDir?: string;
+  fileCount: number;
   bytes: number;
   /** Links and special files that were not extracted. */
   special: SpecialFile[];
@@ -43,10 +55,8 @@ export interface ExtractOptions {
 
 export async function extractSnapshot(stream: Readable, options: ExtractOptions): Promise<Snapshot> {
   const limits = options.limits ?? defaultSnapshotLimits;
-  // The stream is consumed before the first await: a child process's stdout that nobody reads when the
-  // process exits is drained and lost (Node's flushStdio), which made a fast `git archive` extract to nothing.
-  const dirReady = mkdtemp(join(tmpdir(), "fleet-warden-"));
-  const snapshot: Snapshot = { dir: "", files: 0, bytes: 0, special: [], problems: [], dispose: async () => rm(await dirReady, { recursive: true, force: true }) };
+  const files = new SnapshotFiles(limits.memoryBytes);
+  const snapshot: Snapshot = { files, fileCount: 0, bytes: 0, special: [], problems: [], dispose: () => files.dispose() };
   const skippedLarge: string[] = [];
   let overCount = false;
   let overTotal = false;
@@ -72,7 +82,7 @@ export async function extractSnapshot(stream: Readable, options: ExtractOptions)
       skippedLarge.push(`${relative} (${formatBytes(size)})`);
       return skip();
     }
-    if (snapshot.files + 1 > limits.maxFiles) {
+    if (snapshot.fileCount + 1 > limits.maxFiles) {
       overCount = true;
       return skip();
     }
@@ -80,47 +90,128 @@ export async function extractSnapshot(stream: Readable, options: ExtractOptions)
       overTotal = true;
       return skip();
     }
-    snapshot.files++;
+    snapshot.fileCount++;
     snapshot.bytes += size;
-    // The entry is read into memory (it is under the per-file cap) and written while the archive goes on:
-    // writing one file at a time made extraction several times slower than `tar -x`.
+    // The entry is read into memory (it is under the per-file cap), then kept there or, past the memory budget,
+    // written while the archive goes on: writing one file at a time made extraction several times slower than `tar -x`.
     const chunks: Buffer[] = [];
     body.on("data", (chunk: unknown) => chunks.push(chunk as Buffer));
     body.on("error", next);
     body.on("end", () => {
       const data = Buffer.concat(chunks);
-      // "wx": a path that already exists (a duplicate entry) is an error, never an overwrite through something else.
-      const write = dirReady.then(async (dir) => {
-        const target = join(dir, relative);
-        await folder(dirname(target));
-        await writeFile(target, data, { flag: "wx", mode: 0o644 });
-      });
-      writes.track(write, data.length).then(() => next(), next);
+      let spilled: Promise<void> | undefined;
+      try {
+        spilled = files.add(relative, data);
+      } catch (error) {
+        return next(error as Error);
+      }
+      if (spilled) writes.track(spilled, data.length).then(() => next(), next);
+      else next();
     });
   });
 
   const writes = new BoundedWrites();
-  // Each folder is created once, not once per file in it.
-  const folders = new Map<string, Promise<unknown>>();
-  const folder = (path: string) => {
-    let created = folders.get(path);
-    if (!created) folders.set(path, (created = mkdir(path, { recursive: true })));
-    return created;
-  };
-
+  // The stream is consumed before the first await: a child process's stdout that nobody reads when the
+  // process exits is drained and lost (Node's flushStdio), which made a fast `git archive` extract to nothing.
   const extracted = options.gzip ? pipeline(stream, createGunzip(), extract) : pipeline(stream, extract);
   try {
-    [snapshot.dir] = await Promise.all([dirReady, extracted.then(() => writes.drain())]);
+    await extracted;
+    await writes.drain();
   } catch (error) {
+    // Writes still in flight would recreate files in the folder being removed.
+    await writes.drain().catch(() => undefined);
     await snapshot.dispose();
     throw new Error(`${options.label}: cannot read the archive: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
+  if (files.spillDir !== undefined) snapshot.spillDir = files.spillDir;
   if (skippedLarge.length > 0) {
     snapshot.problems.push(`${options.label}: ${skippedLarge.length} file(s) over the ${formatBytes(limits.maxFileBytes)} per-file limit were not evaluated: ${skippedLarge.slice(0, 5).join(", ")}`);
   }
   if (overCount) snapshot.problems.push(`${options.label}: the repository has more than ${limits.maxFiles} files; files past the limit were not evaluated`);
   if (overTotal) snapshot.problems.push(`${options.label}: the repository is larger than ${formatBytes(limits.maxTotalBytes)}; files past the limit were not evaluated`);
   return snapshot;
+}
+
+/** A snapshot's files: in memory up to a budget, then in a temporary folder created when first needed. */
+class SnapshotFiles implements TreeFiles {
+  private readonly inMemory = new Map<string, Buffer>();
+  /** Sizes of the files written to the spill folder. */
+  private readonly spilled = new Map<string, number>();
+  /** Every folder that holds a file: a path is a file or a folder, never both, as on disk. */
+  private readonly folders = new Set<string>();
+  private memoryUsed = 0;
+  private listing?: string[];
+  private spillReady?: Promise<string>;
+  /** Each spill folder is created once, not once per file in it. */
+  private readonly spillFolders = new Map<string, Promise<unknown>>();
+  spillDir?: string;
+
+  constructor(private readonly memoryBytes: number) {}
+
+  /**
+   * Keeps the file, in memory when it fits the budget; otherwise returns its write to the spill folder.
+   * A path seen before, or a file where a folder is (or the reverse), throws EEXIST: never an overwrite.
+   */
+  add(path: string, data: Buffer): Promise<void> | undefined {
+    const parents = ancestors(path);
+    if (this.inMemory.has(path) || this.spilled.has(path) || this.folders.has(path) || parents.some((parent) => this.inMemory.has(parent) || this.spilled.has(parent))) {
+      throw Object.assign(new Error(`EEXIST: ${path} is more than once in the archive (as a file or a folder)`), { code: "EEXIST" });
+    }
+    for (const parent of parents) this.folders.add(parent);
+    this.listing = undefined;
+    if (this.memoryUsed + data.length <= this.memoryBytes) {
+      this.inMemory.set(path, data);
+      this.memoryUsed += data.length;
+      return undefined;
+    }
+    this.spilled.set(path, data.length);
+    this.spillReady ??= mkdtemp(join(tmpdir(), "fleet-warden-")).then((dir) => (this.spillDir = dir));
+    return this.spillReady.then(async (dir) => {
+      const target = join(dir, path);
+      await this.spillFolder(dirname(target));
+      // "wx": a path that already exists is an error, never an overwrite through something else.
+      await writeFile(target, data, { flag: "wx", mode: 0o644 });
+    });
+  }
+
+  paths(): readonly string[] {
+    this.listing ??= [...this.inMemory.keys(), ...this.spilled.keys()].filter((path) => !isSkippedPath(path)).sort();
+    return this.listing;
+  }
+
+  read(path: string): Buffer | undefined {
+    const kept = this.inMemory.get(path);
+    if (kept || !this.spilled.has(path) || this.spillDir === undefined) return kept;
+    try {
+      return readFileSync(join(this.spillDir, path));
+    } catch {
+      return undefined;
+    }
+  }
+
+  size(path: string): number | undefined {
+    return this.inMemory.get(path)?.length ?? this.spilled.get(path);
+  }
+
+  async dispose(): Promise<void> {
+    this.inMemory.clear();
+    this.spilled.clear();
+    this.listing = undefined;
+    const dir = await this.spillReady?.catch(() => undefined);
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  }
+
+  private spillFolder(path: string): Promise<unknown> {
+    let created = this.spillFolders.get(path);
+    if (!created) this.spillFolders.set(path, (created = mkdir(path, { recursive: true })));
+    return created;
+  }
+}
+
+/** "a/b/c" -> ["a", "a/b"]. */
+function ancestors(path: string): string[] {
+  const parts = path.split("/");
+  return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join("/"));
 }
 
 /** Writes in flight, bounded in count and bytes; the first failure fails them all. */
@@ -192,6 +283,6 @@ export async function withSnapshots<T>(
 }
 
 /** The fields of PullRequestFacts that come from the two snapshots. */
-export function snapshotFacts({ base, head }: SnapshotPair): Pick<PullRequestFacts, "baseDir" | "headDir" | "problems" | "specialFiles"> {
-  return { baseDir: base.dir, headDir: head.dir, problems: [...base.problems, ...head.problems], specialFiles: head.special };
+export function snapshotFacts({ base, head }: SnapshotPair): Pick<PullRequestFacts, "baseFiles" | "headFiles" | "problems" | "specialFiles"> {
+  return { baseFiles: base.files, headFiles: head.files, problems: [...base.problems, ...head.problems], specialFiles: head.special };
 }

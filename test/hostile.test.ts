@@ -1,21 +1,19 @@
 // Hostile pull requests through the real pipeline (git, snapshots, fleet model, builds, rules) and through the
 // App: each ends with a clear finding or a clear failed check, and the process goes on evaluating afterwards.
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, symlinkSync } from "node:fs";
+import { existsSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
-import { gzipSync } from "node:zlib";
-import { pack } from "tar-stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { evaluate } from "../src/core/evaluate.js";
-import { listFiles } from "../src/core/fleet.js";
 import { formatBytes } from "../src/core/yaml.js";
 import type { Verdict } from "../src/core/types.js";
 import { localFacts } from "../src/local.js";
 import { extractSnapshot } from "../src/snapshot.js";
 import { evaluateChange, repoWithChange, type Tree } from "./helpers/fleet.js";
 import { FakeGitHub, testApp } from "./helpers/github.js";
+import { tarball } from "./helpers/tarball.js";
 
 const sync = `apiVersion: source.toolkit.fluxcd.io/v1
 kind: GitRepository
@@ -175,7 +173,7 @@ data:
     const { facts, dispose } = await localFacts({ repo: repo.dir, base: "main", head: "change" });
     try {
       expect(facts.changedFiles).toHaveLength(100_000);
-      expect(listFiles(facts.headDir)).toHaveLength(50_000);
+      expect(facts.headFiles.paths()).toHaveLength(50_000);
       const verdict = await evaluate(facts);
       expect(verdict.conclusion).toBe("failure");
       expect(verdict.problems).toEqual(["head: the repository has more than 50000 files; files past the limit were not evaluated"]);
@@ -193,21 +191,6 @@ data:
     expect(verdict.renderedDiff[0]!.changes.map((change) => `${change.change} ${change.ref.name}`)).toEqual(["modified settings"]);
   });
 });
-
-/** A GitHub-style tarball: one wrapping folder, then whatever the entries say. */
-async function tarball(entries: Array<{ name: string; type?: "file" | "symlink" | "link" | "fifo" | "directory"; linkname?: string; text?: string }>): Promise<Buffer> {
-  const archive = pack();
-  const chunks: Buffer[] = [];
-  archive.on("data", (chunk) => void chunks.push(chunk as Buffer));
-  const ended = new Promise<void>((resolve) => archive.on("end", () => resolve()));
-  for (const entry of entries) {
-    const { text, ...header } = entry;
-    await new Promise<void>((resolve, reject) => archive.entry({ mode: 0o644, ...header }, text ?? "", (error) => (error ? reject(error) : resolve())));
-  }
-  archive.finalize();
-  await ended;
-  return gzipSync(Buffer.concat(chunks));
-}
 
 describe("hostile tarballs, extracted as GitHub's snapshots are", () => {
   it("extracts regular files only: links are listed, `..` and absolute paths never leave the root", async () => {
@@ -228,8 +211,8 @@ describe("hostile tarballs, extracted as GitHub's snapshots are", () => {
     const snapshot = await extractSnapshot(Readable.from(archive), { strip: 1, gzip: true, label: "head snapshot" });
     try {
       // The absolute entry, stripped of GitHub's wrapping folder, is nothing: it is skipped.
-      expect(listFiles(snapshot.dir)).toEqual(["apps/ok.yaml", `outside/${marker}-through-link.yaml`]);
-      expect(readFileSync(join(snapshot.dir, "apps/ok.yaml"), "utf8")).toBe(configMap("ok"));
+      expect(snapshot.files.paths()).toEqual(["apps/ok.yaml", `outside/${marker}-through-link.yaml`]);
+      expect(snapshot.files.read("apps/ok.yaml")?.toString("utf8")).toBe(configMap("ok"));
       expect(snapshot.special).toEqual([
         { path: "apps/passwd.yaml", kind: "symlink", target: "/etc/passwd" },
         { path: "apps/shadow.yaml", kind: "hardlink", target: "../../../etc/shadow" },
@@ -263,7 +246,7 @@ describe("hostile tarballs, extracted as GitHub's snapshots are", () => {
     stream.resume();
     const snapshot = await extracted;
     try {
-      expect(listFiles(snapshot.dir)).toEqual(["apps/ok.yaml"]);
+      expect(snapshot.files.paths()).toEqual(["apps/ok.yaml"]);
     } finally {
       await snapshot.dispose();
     }

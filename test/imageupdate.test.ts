@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { tenantOwnership } from "../rules/tenant-ownership.js";
 import { CONFIG_PATH, parseConfig } from "../src/core/config.js";
 import { evaluate } from "../src/core/evaluate.js";
+import { folderFiles } from "../src/core/files.js";
 import { FleetModel } from "../src/core/fleet.js";
 import { classifyImageUpdate, parseImageRef } from "../src/core/imageupdate.js";
 import type { AutoMergeReport, PullRequestFacts } from "../src/core/types.js";
@@ -157,8 +158,8 @@ async function pullRequestFacts(baseTree: Tree, head: Tree, pullRequest: Partial
     repository: { owner: "acme", name: "fleet" },
     baseSha: repo.git("rev-parse", "main").trim(),
     headSha: repo.git("rev-parse", "change").trim(),
-    baseDir,
-    headDir,
+    baseFiles: folderFiles(baseDir),
+    headFiles: folderFiles(headDir),
     changedFiles: await changedFilesBetween(repo.dir, "main", "change"),
     author: "fluxcdbot",
     headBranch: "flux-image-updates",
@@ -179,8 +180,8 @@ async function classify(baseTree: Tree, head: Tree, pullRequest: Partial<PullReq
   return classifyImageUpdate({
     facts,
     config: parseConfig(facts.policy.config?.text).config,
-    base: new FleetModel(facts.baseDir),
-    head: new FleetModel(facts.headDir),
+    base: new FleetModel(facts.baseFiles),
+    head: new FleetModel(facts.headFiles),
     changedFiles: facts.changedFiles,
   });
 }

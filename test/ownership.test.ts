@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { configSchema, parseConfig } from "../src/core/config.js";
+import { folderFiles } from "../src/core/files.js";
 import { approversOfHead, evaluateOwnership } from "../src/core/ownership.js";
 import type { ChangedFile, PullRequestFacts, Review, TenantInfo } from "../src/core/types.js";
 
@@ -40,8 +41,8 @@ function facts(options: FactsOptions = {}) {
     repository: { owner: "acme", name: "fleet" },
     baseSha: OLDER,
     headSha: HEAD,
-    baseDir: "/nonexistent/base",
-    headDir: "/nonexistent/head",
+    baseFiles: folderFiles("/nonexistent/base"),
+    headFiles: folderFiles("/nonexistent/head"),
     changedFiles,
     author: options.author ?? "dev-alice",
     reviews: options.reviews ?? [],

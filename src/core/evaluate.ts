@@ -41,8 +41,8 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
   if (!configResult.ok) problems.push(...configResult.errors);
   const config = configResult.config;
 
-  const base = new FleetModel(facts.baseDir);
-  const head = new FleetModel(facts.headDir, undefined, base);
+  const base = new FleetModel(facts.baseFiles);
+  const head = new FleetModel(facts.headFiles, undefined, base);
   const tenants = resolveTenants(config, base);
   const changedFiles = facts.changedFiles.filter((file) => !isExcluded(config, file.path));
 

@@ -1,7 +1,6 @@
-// The fleet model: every YAML document of a tree on disk, parsed lazily with source positions,
+// The fleet model: every YAML document of a tree (a snapshot or a folder), parsed lazily with source positions,
 // Kubernetes objects indexed by apiVersion/kind/namespace/name, Flux objects recognised.
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { folderFiles, type TreeFiles } from "./files.js";
 import type { ObjectRef } from "./types.js";
 import { defaultYamlLimits, formatBytes, parseYamlSafely, type ParsedDocument, type YamlError, type YamlLimits, type YamlPath } from "./yaml.js";
 
@@ -41,7 +40,6 @@ export interface SourceFile {
 }
 
 const YAML_FILE = /\.ya?ml$/i;
-const SKIPPED_DIRS = new Set([".git"]);
 
 export function isYamlPath(path: string): boolean {
   return YAML_FILE.test(path);
@@ -93,19 +91,24 @@ export class FleetModel {
   private readonly unparsedTexts = new Map<string, string>();
   private readonly sizes = new Map<string, number | undefined>();
 
+  readonly files: TreeFiles;
+
   /**
+   * `files`: the tree, or a folder on disk holding it.
    * `twin`: the model of the other side of the same change. A file whose text is the same on both sides is
    * parsed once, for both: most of a large fleet is unchanged between base and head.
    */
   constructor(
-    readonly root: string,
+    files: string | TreeFiles,
     private readonly limits: YamlLimits = defaultYamlLimits,
     private readonly twin?: FleetModel,
-  ) {}
+  ) {
+    this.files = typeof files === "string" ? folderFiles(files) : files;
+  }
 
   /** Every regular file in the tree, as sorted POSIX paths relative to the root. */
   paths(): string[] {
-    this.listing ??= listFiles(this.root);
+    this.listing ??= [...this.files.paths()];
     return this.listing;
   }
 
@@ -123,19 +126,16 @@ export class FleetModel {
     if (parsed && parsed.text !== "") return parsed.text;
     let text = this.unparsedTexts.get(path);
     if (text !== undefined) return text;
-    try {
-      text = readFileSync(join(this.root, path), "utf8");
-    } catch {
-      return undefined;
-    }
+    text = this.files.read(path)?.toString("utf8");
+    if (text === undefined) return undefined;
     // Kept until the file is parsed (which keeps the text itself): scans over every file read each file once.
     if (Buffer.byteLength(text) <= this.limits.maxBytes) this.unparsedTexts.set(path, text);
     return text;
   }
 
-  /** The file's size (undefined when it is not a regular file), asked of the file system once. */
+  /** The file's size (undefined when it is not a regular file), asked of the tree once. */
   private sizeOf(path: string): number | undefined {
-    if (!this.sizes.has(path)) this.sizes.set(path, fileSize(join(this.root, path)));
+    if (!this.sizes.has(path)) this.sizes.set(path, this.files.size(path));
     return this.sizes.get(path);
   }
 
@@ -246,36 +246,4 @@ export function splitLines(text: string): string[] {
   const lines = text.split(/\r?\n/);
   if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
   return lines;
-}
-
-function fileSize(path: string): number | undefined {
-  try {
-    const stat = statSync(path);
-    return stat.isFile() ? stat.size : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Regular files only: links and special files in a snapshot are never followed. */
-export function listFiles(root: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string, prefix: string) => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) {
-        if (!SKIPPED_DIRS.has(entry.name)) walk(join(dir, entry.name), rel);
-      } else if (entry.isFile()) {
-        out.push(rel);
-      }
-    }
-  };
-  walk(root, "");
-  return out.sort();
 }

@@ -1,6 +1,7 @@
 // The contract between the pure core, the rules, the reporters and the GitHub layer.
 // Nothing here does I/O: the App and the CLI each build a PullRequestFacts, the core returns a Verdict.
 import type { Config } from "./config.js";
+import type { TreeFiles } from "./files.js";
 import type { FleetModel, SourceDocument } from "./fleet.js";
 import type { FileObjectDiff } from "./diff.js";
 
@@ -69,7 +70,7 @@ export interface PolicyFile {
 }
 
 /**
- * Everything the core needs to judge a pull request. Trees are extracted folders on disk.
+ * Everything the core needs to judge a pull request. Trees are snapshots, held in memory or on disk.
  * Questions only some evaluations ask are lazy methods (policy-bot's pull.Context model).
  */
 export interface PullRequestFacts {
@@ -78,8 +79,10 @@ export interface PullRequestFacts {
   /** The merge base: what the pull request is diffed against. */
   baseSha: string;
   headSha: string;
-  baseDir: string;
-  headDir: string;
+  /** The base tree's files (at the merge base). */
+  baseFiles: TreeFiles;
+  /** The head tree's files. */
+  headFiles: TreeFiles;
   changedFiles: ChangedFile[];
   author: string;
   headBranch?: string;

@@ -1,7 +1,6 @@
 // Gathers the facts of a pull request with a constant number of calls: a compare for the merge base,
 // two tarballs, the file listing and the reviews; team membership only when ownership asks, once per team.
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import type { TreeFiles } from "../core/files.js";
 import { splitLines } from "../core/fleet.js";
 import type { ChangedFile, PullRequestFacts, Review } from "../core/types.js";
 import { snapshotFacts, withSnapshots } from "../snapshot.js";
@@ -75,13 +74,13 @@ export async function gatherFacts(octokit: Octokit, repo: RepoRef, pull: PullReq
       baseSha: mergeBase,
       headSha: pull.headSha,
       ...snapshotFacts(pair),
-      changedFiles: await withMissingPatches(changedFiles, pair.head.dir),
+      changedFiles: withMissingPatches(changedFiles, pair.head.files),
       author: pull.author,
       headBranch: pull.headBranch,
       fromFork: pull.fromFork,
       draft: pull.draft,
       reviews: reviews.map(toReview),
-      policy: mergeBase === pull.baseSha ? await policyFromTree(pair.base.dir) : await policyFromApi(octokit, repo, pull.baseSha),
+      policy: mergeBase === pull.baseSha ? await policyFromTree(pair.base.files) : await policyFromApi(octokit, repo, pull.baseSha),
       isTeamMember: teamMembership(octokit),
     }),
   );
@@ -98,15 +97,13 @@ function toReview(review: { user: { login: string } | null; state: string; commi
 }
 
 /** Without a patch (binary or too large for GitHub) every line of the head file counts as changed. */
-async function withMissingPatches(files: ChangedFile[], headDir: string): Promise<ChangedFile[]> {
-  return Promise.all(
-    files.map(async (file) => {
-      if (!file.patchMissing) return file;
-      const text = await readFile(join(headDir, file.path), "utf8").catch(() => "");
-      const lines = Array.from({ length: splitLines(text).length }, (_, i) => i + 1);
-      return { ...file, addedLines: lines, hunks: [] };
-    }),
-  );
+function withMissingPatches(files: ChangedFile[], headFiles: TreeFiles): ChangedFile[] {
+  return files.map((file) => {
+    if (!file.patchMissing) return file;
+    const text = headFiles.read(file.path)?.toString("utf8") ?? "";
+    const lines = Array.from({ length: splitLines(text).length }, (_, i) => i + 1);
+    return { ...file, addedLines: lines, hunks: [] };
+  });
 }
 
 /** `org/team` membership, asked of GitHub once per team and login in one evaluation. */

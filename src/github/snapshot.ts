@@ -1,4 +1,4 @@
-// A repository snapshot per sha: one tarball call, extracted safely (see src/snapshot.ts).
+// A repository snapshot per sha: one tarball call, read safely (see src/snapshot.ts).
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { extractSnapshot, type Snapshot } from "../snapshot.js";

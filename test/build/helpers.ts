@@ -4,6 +4,7 @@ import { buildAffected, type BuildResult } from "../../src/core/build/index.js";
 import { findKustomize, type KustomizeEngine } from "../../src/core/build/engine.js";
 import { configSchema } from "../../src/core/config.js";
 import { evaluate } from "../../src/core/evaluate.js";
+import { folderFiles } from "../../src/core/files.js";
 import { FleetModel } from "../../src/core/fleet.js";
 import type { ChangedFile, Rule, SpecialFile, Verdict } from "../../src/core/types.js";
 import { tempDir, writeTree, type Tree } from "../helpers/fleet.js";
@@ -60,8 +61,8 @@ export async function evaluateTrees(base: Tree, head: Tree, rules: readonly Rule
       repository,
       baseSha: "base",
       headSha: "head",
-      baseDir: treeDir(base),
-      headDir: treeDir({ ...base, ...head }),
+      baseFiles: folderFiles(treeDir(base)),
+      headFiles: folderFiles(treeDir({ ...base, ...head })),
       changedFiles: changedFilesOf(base, head),
       author: "someone",
       reviews: [],

@@ -1,7 +1,7 @@
 // Runs one planned build in a private sandbox copy: only the files of its closure are copied (so kustomize
 // cannot read anything else), the root kustomization is rewritten as kustomize-controller rewrites it, the
 // output is traced back to source lines through kustomize's origin annotations, and postBuild runs last.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseAllDocuments, parse as parseYaml, stringify } from "yaml";
@@ -27,7 +27,10 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
     for (const file of plan.closure.files) {
       const target = join(sandbox, file);
       mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, readFileSync(join(model.root, plan.tree.repoPath(file))));
+      const path = plan.tree.repoPath(file);
+      const data = model.files.read(path);
+      if (!data) throw new Error(`cannot copy ${path} into the build: it is not a regular file of the repository`);
+      writeFileSync(target, data);
     }
     const folder = join(sandbox, plan.folder);
     mkdirSync(folder, { recursive: true });

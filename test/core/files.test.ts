@@ -1,0 +1,25 @@
+// A folder on disk as the files of a tree: regular files only, links never followed, .git left out.
+import { mkdirSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { folderFiles, listFiles } from "../../src/core/files.js";
+import { tempDir, writeTree } from "../helpers/fleet.js";
+
+describe("folderFiles", () => {
+  it("lists regular files sorted, without .git, links or special files, and reads them", () => {
+    const dir = tempDir();
+    writeTree(dir, { "b/app.yaml": "a: 1\n", "a.yaml": "b: 2\n", ".git/config": "[core]\n", "b/.git/HEAD": "ref\n" });
+    mkdirSync(join(dir, "empty"));
+    symlinkSync("/etc/passwd", join(dir, "b/passwd.yaml"));
+    symlinkSync(join(dir, "b"), join(dir, "linked"));
+    const files = folderFiles(dir);
+    expect(files.paths()).toEqual(["a.yaml", "b/app.yaml"]);
+    expect(listFiles(dir)).toEqual(["a.yaml", "b/app.yaml"]);
+    expect(files.read("b/app.yaml")?.toString("utf8")).toBe("a: 1\n");
+    expect(files.size("b/app.yaml")).toBe(5);
+    for (const path of ["b", "missing.yaml"]) {
+      expect(files.read(path)).toBeUndefined();
+      expect(files.size(path)).toBeUndefined();
+    }
+  });
+});
