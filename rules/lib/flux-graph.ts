@@ -398,7 +398,8 @@ class Resolver {
         if (path !== undefined && this.exists(path)) resolution.files.add(path);
       }
     }
-    if (kustomizationDoc) this.applyPatches(kustomizationDoc, kustomization, dir, resolution);
+    // Patches only matter here for the Flux objects they reach: without any, the patch files need not be parsed.
+    if (kustomizationDoc && resolution.entries.length > 0) this.applyPatches(kustomizationDoc, kustomization, dir, resolution);
     if (typeof kustomization.namespace === "string" && kustomization.namespace !== "") {
       for (const entry of resolution.entries) entry.namespace = kustomization.namespace;
     }
