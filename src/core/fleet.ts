@@ -86,6 +86,8 @@ export class FleetModel {
   private listing?: string[];
   private allObjectsCache?: SourceDocument[];
   private fluxCache?: SourceDocument[];
+  /** Asked once per Flux Kustomization while planning: a fleet has hundreds. */
+  private readonly fluxKindCache = new Map<string, SourceDocument[]>();
   private pathSet?: Set<string>;
   private readonly mentionCache = new Map<string, SourceDocument[]>();
   private readonly unparsedTexts = new Map<string, string>();
@@ -188,8 +190,10 @@ export class FleetModel {
   }
 
   /** Flux objects of one kind, e.g. "Kustomization" of kustomize.toolkit.fluxcd.io. */
-  fluxObjectsOfKind(kind: string): SourceDocument[] {
-    return this.fluxObjects().filter((doc) => doc.ref?.kind === kind);
+  fluxObjectsOfKind(kind: string): readonly SourceDocument[] {
+    let found = this.fluxKindCache.get(kind);
+    if (!found) this.fluxKindCache.set(kind, (found = this.fluxObjects().filter((doc) => doc.ref?.kind === kind)));
+    return found;
   }
 
   /** The document that contains `line` of `path`. */
