@@ -253,6 +253,76 @@ function stripComponents(path: string, strip: number): string | undefined {
   return normalized;
 }
 
+/**
+ * Snapshots by repository and sha, shared by the evaluations of one process: every push to a pull request has
+ * the same merge base, and a re-run reads the same head. Only snapshots held wholly in memory are kept (one that
+ * spilled owns a folder on disk, which its evaluation removes); past the byte budget the least recently used go.
+ * A snapshot handed out by the cache is the cache's: its `dispose` does nothing.
+ */
+export class SnapshotCache {
+  private readonly entries = new Map<string, Promise<Snapshot>>();
+  private readonly sizes = new Map<string, number>();
+
+  constructor(private readonly maxBytes = 256 * 1024 * 1024) {}
+
+  async get(key: string, load: () => Promise<Snapshot>): Promise<Snapshot> {
+    const cached = this.entries.get(key);
+    if (cached) {
+      // Most recently used last, so that eviction takes the oldest.
+      this.entries.delete(key);
+      this.entries.set(key, cached);
+      const snapshot = await cached.catch(() => undefined);
+      // A failed or spilled load is not shared: this evaluation reads its own.
+      return snapshot && this.sizes.has(key) ? borrowed(snapshot) : load();
+    }
+    const loading = load();
+    this.entries.set(key, loading);
+    let snapshot: Snapshot;
+    try {
+      snapshot = await loading;
+    } catch (error) {
+      this.forget(key, loading);
+      throw error;
+    }
+    if (snapshot.spillDir !== undefined || snapshot.bytes > this.maxBytes) {
+      this.forget(key, loading);
+      return snapshot;
+    }
+    this.sizes.set(key, snapshot.bytes);
+    this.evict();
+    return borrowed(snapshot);
+  }
+
+  /** Bytes of the snapshots held. */
+  bytes(): number {
+    return [...this.sizes.values()].reduce((sum, size) => sum + size, 0);
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.sizes.clear();
+  }
+
+  private forget(key: string, entry: Promise<Snapshot>): void {
+    if (this.entries.get(key) === entry) this.entries.delete(key);
+  }
+
+  private evict(): void {
+    for (const key of this.entries.keys()) {
+      if (this.bytes() <= this.maxBytes) return;
+      // Loads in flight have no size yet and stay.
+      if (!this.sizes.has(key)) continue;
+      this.entries.delete(key);
+      this.sizes.delete(key);
+    }
+  }
+}
+
+/** The snapshot for one evaluation, owned by the cache: in memory only, so it is released when no longer used. */
+function borrowed(snapshot: Snapshot): Snapshot {
+  return { ...snapshot, dispose: async () => {} };
+}
+
 export interface SnapshotPair {
   base: Snapshot;
   head: Snapshot;

@@ -75,6 +75,24 @@ describe("pull_request events", () => {
     expect(run!.output.summary).toContain("modified `apps/v1` Deployment apps/web");
   });
 
+  it("reads the base snapshot once for every push to the pull request", async () => {
+    github = new FakeGitHub({
+      base: { "apps/web.yaml": webDeployment("nginx:1.27") },
+      head: { "apps/web.yaml": webDeployment("nginx:1.28") },
+    });
+    const app = testApp();
+    await app.deliver("pull_request", github.payload("pull_request", "opened"));
+    const firstHead = github.headSha;
+    github.push({ "apps/web.yaml": webDeployment("nginx:1.29") });
+    await app.deliver("pull_request", github.payload("pull_request", "synchronize"));
+
+    const tarballs = github.callLines.filter((line) => line.includes("/tarball/"));
+    expect(tarballs.slice(0, 2).sort()).toEqual([github.baseSha, firstHead].map((sha) => `GET /repos/acme/fleet/tarball/${sha}`).sort());
+    expect(tarballs.slice(2)).toEqual([`GET /repos/acme/fleet/tarball/${github.headSha}`]);
+    expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "success" })]);
+    expect(github.runsFor()[0]!.output.summary).toContain("modified `apps/v1` Deployment apps/web");
+  });
+
   it("sends annotations 50 per call and keeps the summary within GitHub's limit", async () => {
     const broken = Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`apps/broken-${String(i).padStart(3, "0")}.yaml`, "a: [\n"]));
     github = new FakeGitHub({ base: { "README.md": "fleet\n" }, head: broken });

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { defaultSnapshotLimits, extractSnapshot, type Snapshot } from "../src/snapshot.js";
+import { defaultSnapshotLimits, extractSnapshot, SnapshotCache, type Snapshot } from "../src/snapshot.js";
 import { tempDir } from "./helpers/fleet.js";
 import { tarball, type TarEntry } from "./helpers/tarball.js";
 
@@ -109,5 +109,57 @@ describe("snapshots past the memory budget", () => {
         await expect(extract(clash, memoryBytes)).rejects.toThrow(/^head snapshot: cannot read the archive: EEXIST: apps(\/web\.yaml)? /);
       }
     }
+  });
+});
+
+describe("snapshot cache", () => {
+  const load = (archiveEntries: TarEntry[], memoryBytes?: number) => {
+    const loads: Array<Promise<Snapshot>> = [];
+    return { loads, load: () => (loads.push(extract(archiveEntries, memoryBytes)), loads.at(-1)!) };
+  };
+
+  it("reads a sha once for evaluations at the same time and after, and hands out snapshots that dispose does not empty", async () => {
+    const cache = new SnapshotCache();
+    const loader = load(entries);
+    const [first, second] = await Promise.all([cache.get("acme/fleet@abc base", loader.load), cache.get("acme/fleet@abc base", loader.load)]);
+    await first.dispose();
+    const third = await cache.get("acme/fleet@abc base", loader.load);
+    expect(loader.loads).toHaveLength(1);
+    for (const snapshot of [second, third]) expect(snapshot.files.read("alpha/app.yaml")?.toString("utf8")).toBe("b: 2\n");
+    expect(cache.bytes()).toBe((await loader.loads[0]!).bytes);
+  });
+
+  it("keeps neither a failed read nor a snapshot that spilled to disk (its evaluation removes the folder)", async () => {
+    const cache = new SnapshotCache();
+    await expect(cache.get("a", () => Promise.reject(new Error("502 Bad Gateway")))).rejects.toThrow("502 Bad Gateway");
+    const retried = load(entries);
+    await cache.get("a", retried.load);
+    expect(retried.loads).toHaveLength(1);
+
+    await inPrivateTmpdir(async () => {
+      const spilling = load(entries, 10);
+      const spilled = await cache.get("b", spilling.load);
+      const again = await cache.get("b", spilling.load);
+      expect(spilling.loads).toHaveLength(2);
+      expect(spilled.spillDir).toBeDefined();
+      await spilled.dispose();
+      expect(existsSync(spilled.spillDir!)).toBe(false);
+      expect(again.files.read("zeta/app.yaml")?.toString("utf8")).toBe("a: 1\n");
+      await again.dispose();
+    });
+  });
+
+  it("lets the least recently used snapshots go past its byte budget", async () => {
+    const size = (await extract(entries)).bytes;
+    const cache = new SnapshotCache(2 * size);
+    const loaders = { a: load(entries), b: load(entries), c: load(entries) };
+    await cache.get("a", loaders.a.load);
+    await cache.get("b", loaders.b.load);
+    await cache.get("a", loaders.a.load);
+    await cache.get("c", loaders.c.load);
+    expect(cache.bytes()).toBe(2 * size);
+    await cache.get("a", loaders.a.load);
+    await cache.get("b", loaders.b.load);
+    expect([loaders.a.loads.length, loaders.b.loads.length, loaders.c.loads.length]).toEqual([1, 2, 1]);
   });
 });

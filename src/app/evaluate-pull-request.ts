@@ -9,6 +9,7 @@ import { cancelCheckRun, failureOutput, openCheckRun, publishCheckRun, verdictOu
 import { gatherFacts, NotEvaluable, pullRequestInfo, type PullRequestInfo } from "../github/facts.js";
 import { countingCalls, statusOf, type Octokit, type RepoRef } from "../github/octokit.js";
 import { syncReview } from "../github/review.js";
+import type { SnapshotCache } from "../snapshot.js";
 
 export interface EvaluationRequest {
   octokit: Octokit;
@@ -22,6 +23,8 @@ export interface EvaluationRequest {
   deadlineMs: number;
   /** Aborted when the process stops past its grace period: the evaluation ends with a failed check run. */
   signal?: AbortSignal;
+  /** Snapshots this process already read, reused by sha. */
+  snapshots?: SnapshotCache;
 }
 
 export type EvaluationOutcome =
@@ -66,7 +69,7 @@ async function evaluateCounted(request: EvaluationRequest): Promise<EvaluationOu
     // Past the deadline (or the shutdown), the work may still finish in the background: its result is dropped.
     result = await withDeadline(
       (async () => {
-        const gathered = await gatherFacts(octokit, repo, pull);
+        const gathered = await gatherFacts(octokit, repo, pull, request.snapshots);
         try {
           return { verdict: await evaluate(gathered.facts), changedFiles: gathered.facts.changedFiles };
         } finally {

@@ -6,6 +6,7 @@ import type { Octokit } from "../github/octokit.js";
 import { AutoMerger } from "./auto-merge.js";
 import { RecentDeliveries } from "./deliveries.js";
 import { evaluatePullRequest, type EvaluationOutcome } from "./evaluate-pull-request.js";
+import { SnapshotCache } from "../snapshot.js";
 import { Scheduler } from "./scheduler.js";
 
 export interface EvaluationJob {
@@ -27,9 +28,12 @@ export interface AppOptions {
   onScheduler?: (scheduler: Scheduler<EvaluationJob>) => void;
   /** Aborted when shutdown outlasts its grace period: evaluations still running fail their check runs and end. */
   signal?: AbortSignal;
+  /** Snapshots shared by the evaluations (default: SNAPSHOT_CACHE_MB of memory, 256 MiB; 0 turns it off). */
+  snapshots?: SnapshotCache;
 }
 
 const DEFAULT_DEADLINE_MS = 5 * 60 * 1000;
+const DEFAULT_SNAPSHOT_CACHE_MIB = 256;
 /** Evaluations running at once across pull requests (EVALUATION_CONCURRENCY); each runs its builds in parallel too. */
 const DEFAULT_CONCURRENCY = Math.max(2, availableParallelism());
 
@@ -41,6 +45,8 @@ export function createApp(options: AppOptions = {}) {
     const deadlineMs = options.deadlineMs ?? (Number(process.env.EVALUATION_DEADLINE_MS) || DEFAULT_DEADLINE_MS);
     const appId = process.env.APP_ID ? Number(process.env.APP_ID) : undefined;
     const autoMerger = new AutoMerger(appId);
+    const cacheMiB = Number(process.env.SNAPSHOT_CACHE_MB ?? DEFAULT_SNAPSHOT_CACHE_MIB);
+    const snapshots = options.snapshots ?? (cacheMiB > 0 ? new SnapshotCache(cacheMiB * 1024 * 1024) : undefined);
 
     const scheduler = new Scheduler<EvaluationJob>({
       async run(job) {
@@ -57,6 +63,7 @@ export function createApp(options: AppOptions = {}) {
           deadlineMs,
           ...(appId ? { appId } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
+          ...(snapshots ? { snapshots } : {}),
         });
         const followUp = await autoMerger.afterEvaluation(octokit, repo, job.key, outcome);
         await options.afterEvaluation?.(outcome, job);

@@ -3,7 +3,7 @@
 import type { TreeFiles } from "../core/files.js";
 import { splitLines } from "../core/fleet.js";
 import type { ChangedFile, PullRequestFacts, Review } from "../core/types.js";
-import { snapshotFacts, withSnapshots } from "../snapshot.js";
+import { snapshotFacts, withSnapshots, type SnapshotCache } from "../snapshot.js";
 import { listChangedFiles, MAX_LISTED_FILES } from "./files.js";
 import { statusOf, type Octokit, type RepoRef } from "./octokit.js";
 import { policyFromApi, policyFromTree } from "./policy.js";
@@ -50,7 +50,12 @@ export function pullRequestInfo(pull: {
   };
 }
 
-export async function gatherFacts(octokit: Octokit, repo: RepoRef, pull: PullRequestInfo): Promise<GatheredFacts> {
+/** `snapshots`: tarballs already read by this process, by sha (a pull request's base is the same for every push). */
+export async function gatherFacts(octokit: Octokit, repo: RepoRef, pull: PullRequestInfo, snapshots?: SnapshotCache): Promise<GatheredFacts> {
+  const snapshot = (sha: string, label: string) => {
+    const download = () => downloadSnapshot(octokit, repo, sha, label);
+    return snapshots ? snapshots.get(`${repo.owner}/${repo.repo}@${sha} ${label}`.toLowerCase(), download) : download();
+  };
   if (pull.changedFiles > MAX_LISTED_FILES) {
     throw new NotEvaluable(
       `This pull request changes ${pull.changedFiles} files; GitHub lists at most ${MAX_LISTED_FILES}, so fleet-warden cannot see the whole change. Split it into smaller pull requests.`,
@@ -65,8 +70,8 @@ export async function gatherFacts(octokit: Octokit, repo: RepoRef, pull: PullReq
   ]);
   const { value: facts, dispose } = await withSnapshots(
     {
-      base: () => downloadSnapshot(octokit, repo, mergeBase, "base"),
-      head: () => downloadSnapshot(octokit, repo, pull.headSha, "head"),
+      base: () => snapshot(mergeBase, "base"),
+      head: () => snapshot(pull.headSha, "head"),
     },
     async (pair): Promise<PullRequestFacts> => ({
       repository: { owner: repo.owner, name: repo.repo },
