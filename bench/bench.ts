@@ -14,6 +14,7 @@ import { findKustomize, type KustomizeEngine } from "../src/core/build/engine.js
 import { evaluate } from "../src/core/evaluate.js";
 import type { Verdict } from "../src/core/types.js";
 import { localFacts } from "../src/local.js";
+import { SnapshotCache } from "../src/snapshot.js";
 import { generateFleet, pullRequestShapes, REPOSITORY, type FleetSize, type PullRequestShape, type Tree } from "./fleet.js";
 import { GitHubStandIn } from "./github-stand-in.js";
 
@@ -122,8 +123,11 @@ function checkout(repo: string, ref: string): string {
 
 export interface AppHarness {
   standIn: GitHubStandIn;
-  /** Delivers a synchronize event for `shape` and waits for the evaluation; returns its duration and calls. */
-  evaluate(shape: PullRequestShape, number: number): Promise<{ ms: number; calls: number; writes: number; conclusion: unknown }>;
+  /**
+   * Delivers a synchronize event for `shape` and waits for the evaluation; returns its duration and calls.
+   * Cold unless `snapshotsCached`: the App's snapshot cache is emptied first.
+   */
+  evaluate(shape: PullRequestShape, number: number, snapshotsCached?: boolean): Promise<{ ms: number; calls: number; writes: number; conclusion: unknown }>;
   stop(): Promise<void>;
 }
 
@@ -136,11 +140,13 @@ export async function appHarness(repo: { dir: string; sha(ref: string): string }
   process.env.APP_ID = "1";
   const probot = new Probot({ appId: 1, privateKey, baseUrl: standIn.baseUrl, logLevel: "fatal" });
   let scheduler: Scheduler<EvaluationJob> | undefined;
-  await probot.load(createApp({ onScheduler: (created) => (scheduler = created) }));
+  const snapshots = new SnapshotCache();
+  await probot.load(createApp({ onScheduler: (created) => (scheduler = created), snapshots }));
   let delivery = 0;
   return {
     standIn,
-    async evaluate(shape, number) {
+    async evaluate(shape, number, snapshotsCached = false) {
+      if (!snapshotsCached) snapshots.clear();
       const pull = { number, baseSha: repo.sha("main"), headSha: repo.sha(shape.branch), headBranch: shape.branch, author: shape.author };
       await standIn.open(pull);
       const repository = { id: 1001, name: REPOSITORY.name, full_name: `${REPOSITORY.owner}/${REPOSITORY.name}`, owner: { login: REPOSITORY.owner } };
@@ -168,6 +174,7 @@ interface Row {
   evaluationMs: number;
   bareMs: number;
   appMs: number;
+  appCachedMs: number;
   calls: number;
   writes: number;
   peakRss: number;
@@ -193,13 +200,15 @@ async function measure(options: Options): Promise<void> {
         const evaluations = [];
         const bare = [];
         const appRuns = [];
+        const appCachedRuns = [];
         for (let run = 0; run < options.runs; run++) {
           evaluations.push(await evaluateLocally(repo.dir, shape));
           const roots = [...new Set(evaluations[0]!.verdict.builds.filter((build) => build.ok).map((build) => build.path))];
           bare.push(await bareKustomize(engine, { base, head }, roots));
           appRuns.push(await app.evaluate(shape, 100 + index));
+          appCachedRuns.push(await app.evaluate(shape, 100 + index, true));
         }
-        return { evaluations, bare, appRuns };
+        return { evaluations, bare, appRuns, appCachedRuns };
       });
       const verdict = result.evaluations[0]!.verdict;
       rows.push({
@@ -209,6 +218,7 @@ async function measure(options: Options): Promise<void> {
         evaluationMs: median(result.evaluations.map((evaluation) => evaluation.ms)),
         bareMs: median(result.bare),
         appMs: median(result.appRuns.map((appRun) => appRun.ms)),
+        appCachedMs: median(result.appCachedRuns.map((appRun) => appRun.ms)),
         calls: median(result.appRuns.map((appRun) => appRun.calls)),
         writes: median(result.appRuns.map((appRun) => appRun.writes)),
         peakRss,
@@ -247,8 +257,8 @@ function print(options: Options, files: number, rows: Row[], engine: KustomizeEn
     `fleet-warden benchmark: ${options.clusters} clusters × ${options.tenants} tenants, ${files} files; median of ${options.runs} run(s); engine: ${engine.description}`,
     `machine: ${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? "unknown"}), ${mib(totalmem())} memory (${mib(freemem())} free), node ${process.version}, temporary files in ${tmpdir()} (snapshots and build sandboxes: a tmpfs is much faster than a disk here, e.g. TMPDIR=/dev/shm)`,
     "",
-    `| pull request | changed files | kustomize builds (base+head) | evaluation | bare kustomize, same roots | ratio | App end to end | GitHub calls (writes) | ${second ? `GitHub calls at ${options.secondTenants} tenants (${second.files} files) | ` : ""}peak RSS | verdict |`,
-    `|---|---:|---:|---:|---:|---:|---:|---:|${second ? "---:|" : ""}---:|---|`,
+    `| pull request | changed files | kustomize builds (base+head) | evaluation | bare kustomize, same roots | ratio | App end to end | App, snapshots cached | GitHub calls (writes) | ${second ? `GitHub calls at ${options.secondTenants} tenants (${second.files} files) | ` : ""}peak RSS | verdict |`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|---:|${second ? "---:|" : ""}---:|---|`,
     ...rows.map((row, i) =>
       [
         `| ${row.shape.id}: ${row.shape.description}`,
@@ -258,6 +268,7 @@ function print(options: Options, files: number, rows: Row[], engine: KustomizeEn
         s(row.bareMs),
         row.bareMs > 0 ? (row.evaluationMs / row.bareMs).toFixed(2) : "n/a",
         s(row.appMs),
+        s(row.appCachedMs),
         `${row.calls} (${row.writes})`,
         ...(second ? [second.calls[i] ?? "n/a"] : []),
         mib(row.peakRss),
@@ -266,7 +277,7 @@ function print(options: Options, files: number, rows: Row[], engine: KustomizeEn
     ),
     "",
     "evaluation: `fleet-warden check` on the local repository (snapshots by git archive, facts, builds, rules).",
-    "App end to end: webhook to completed check run and review, through Probot's Octokit (retry and throttling plugins on: GitHub's write pacing of one write per second is included) against a local GitHub stand-in; tarballs are prepared before the clock starts.",
+    "App end to end: webhook to completed check run and review, through Probot's Octokit (retry and throttling plugins on: GitHub's write pacing of one write per second is included) against a local GitHub stand-in; tarballs are prepared before the clock starts. Snapshots cached: the same evaluation again with the App's snapshot cache warm (what every later push pays for its base).",
     "GitHub calls: every request of one evaluation but the installation token (fetched once an hour); writes are check-run, review and merge calls. The image update also runs the auto-merge gate (statuses, check runs, merge).",
     `total benchmark time ${s(totalMs)}`,
   ];

@@ -65,6 +65,9 @@ describe("the benchmark", () => {
       // The token is not counted: it is fetched once an hour, not per evaluation.
       expect(result.calls).toBe(11);
       expect(result.writes).toBe(2);
+      // Again with the snapshots cached: no tarball; and cold again: both.
+      expect(await app.evaluate(shapes[0]!, 7, true)).toMatchObject({ calls: 9, conclusion: "success" });
+      expect(await app.evaluate(shapes[0]!, 7)).toMatchObject({ calls: 11, conclusion: "success" });
     } finally {
       await app.stop();
     }
