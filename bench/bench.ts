@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, freemem, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { setTimeout } from "node:timers/promises";
 import { Probot } from "probot";
 import { createApp, type EvaluationJob } from "../src/app/index.js";
 import type { Scheduler } from "../src/app/scheduler.js";
@@ -35,6 +36,7 @@ export function parseOptions(argv: string[]): Options {
   return options;
 }
 
+const WRITE_PACING_MS = 1_100;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
 
 /** A git repository whose `main` holds the fleet and one branch per shape holds its change. */
@@ -205,7 +207,10 @@ async function measure(options: Options): Promise<void> {
           evaluations.push(await evaluateLocally(repo.dir, shape));
           const roots = [...new Set(evaluations[0]!.verdict.builds.filter((build) => build.ok).map((build) => build.path))];
           bare.push(await bareKustomize(engine, { base, head }, roots));
+          // Probot paces writes one second apart: the last evaluation's writes age out of that window first.
+          await setTimeout(WRITE_PACING_MS);
           appRuns.push(await app.evaluate(shape, 100 + index));
+          await setTimeout(WRITE_PACING_MS);
           appCachedRuns.push(await app.evaluate(shape, 100 + index, true));
         }
         return { evaluations, bare, appRuns, appCachedRuns };
