@@ -5,7 +5,7 @@
 import { posix } from "node:path";
 import { isFluxApi, type FleetModel, type SourceDocument } from "../../src/core/fleet.js";
 import { FLUX_SYSTEM, isFluxKustomization, normalizeRepoPath, specOf } from "../../src/core/flux.js";
-import { asArray, asRecord, isRecord, valueAt } from "../../src/core/values.js";
+import { asArray, asRecord, escapeRegExp, isRecord, valueAt } from "../../src/core/values.js";
 import type { ObjectRef, RuleContext, RuleFinding, Severity } from "../../src/core/types.js";
 import { parseYamlSafely, type YamlPath } from "../../src/core/yaml.js";
 import { findingOn, indentOf, type LocatedObject } from "./objects.js";
@@ -152,10 +152,6 @@ export function replaceValueFix(doc: SourceDocument, keyPath: YamlPath, value: s
   const match = new RegExp(`^(\\s*(?:-\\s+)?${escapeRegExp(key)}:\\s*)("[^"]*"|'[^']*'|[^\\s#]+)(.*)$`).exec(text);
   if (!match) return undefined;
   return { line, endLine: line, replacement: `${match[1]}${value}${match[3]}`, description };
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 // ---------------------------------------------------------------------------------------------------------

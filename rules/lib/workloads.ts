@@ -4,7 +4,7 @@
 import { posix } from "node:path";
 import { apiGroup, type FleetModel, type KubeObject, type SourceDocument } from "../../src/core/fleet.js";
 import type { Fix, RuleContext, RuleFinding } from "../../src/core/types.js";
-import { isRecord, valueAt } from "../../src/core/values.js";
+import { escapeRegExp, isRecord, valueAt } from "../../src/core/values.js";
 import type { YamlPath } from "../../src/core/yaml.js";
 import { findingOn, objectsToCheck, territorySeverity, type LocatedObject } from "./objects.js";
 import { parsePatchText, selectsPatchTarget } from "./patch-target.js";
@@ -345,8 +345,4 @@ export function baseContainerOf(context: RuleContext, place: Place, container: C
   const pod = doc?.object ? podSpecOf(doc.object) : undefined;
   const match = pod?.containers.find((candidate) => candidate.list === container.list && candidate.name === container.name);
   return doc && match ? { doc, container: match } : undefined;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

@@ -24,3 +24,8 @@ export function valueAt(value: unknown, path: YamlPath): unknown {
   }
   return current;
 }
+
+/** `text` matching itself literally inside a regular expression (also inside a character class). */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+}

@@ -2,6 +2,8 @@
 // run as kustomize-controller runs it (non-strict: an unset variable expands to ""). The scanner and parser
 // follow the Go code step by step so that what parses, what fails and what comes out match Flux exactly.
 
+import { escapeRegExp } from "../values.js";
+
 export class SubstitutionError extends Error {}
 
 const errors = {
@@ -434,8 +436,4 @@ function globMatcher(pattern: string): RegExp | undefined {
     } else source += escapeRegExp(c);
   }
   return new RegExp(`^${source}$`, "s");
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
 }
