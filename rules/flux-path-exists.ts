@@ -1,3 +1,4 @@
+import { foldersOf } from "../src/core/build/kustomization.js";
 import { describeRef } from "../src/core/fleet.js";
 import { normalizeRepoPath } from "../src/core/flux.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
@@ -13,8 +14,7 @@ export const fluxPathExists: Rule = {
   },
   check(context) {
     const graph = fluxGraph(context.head);
-    const files = new Set(context.head.paths());
-    const folders = new Set([...files].flatMap((file) => file.split("/").slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join("/"))));
+    const folders = foldersOf(context.head.paths());
     const findings: RuleFinding[] = [];
     // Every Kustomization of the repository: a pull request that moves a folder breaks Kustomizations it does not touch.
     for (const kustomization of graph.kustomizations) {
@@ -24,7 +24,7 @@ export const fluxPathExists: Rule = {
       const path = normalizeRepoPath(written);
       const name = describeRef(kustomization.ref);
       let problem: string | undefined;
-      if (path !== "" && files.has(path)) problem = `${name}: spec.path ${written} is a file; Flux builds a folder.`;
+      if (path !== "" && context.head.exists(path)) problem = `${name}: spec.path ${written} is a file; Flux builds a folder.`;
       else if (path !== "" && !folders.has(path)) {
         problem = `${name}: spec.path ${written} does not exist in this repository; Flux fails to build the Kustomization and stops reconciling it.`;
       }

@@ -3,11 +3,13 @@
 // kustomization.yaml resources), with overlay patches and namespaces applied to their spec, and where
 // every spec field was last written so that findings land on the line to fix.
 import { posix } from "node:path";
+import { foldersOf } from "../../src/core/build/kustomization.js";
 import { isFluxApi, type FleetModel, type SourceDocument } from "../../src/core/fleet.js";
 import { FLUX_SYSTEM, isFluxKustomization, normalizeRepoPath, specOf } from "../../src/core/flux.js";
 import { asArray, asRecord, escapeRegExp, isRecord, valueAt } from "../../src/core/values.js";
 import type { ObjectRef, RuleContext, RuleFinding, Severity } from "../../src/core/types.js";
 import { parseYamlSafely, type YamlPath } from "../../src/core/yaml.js";
+import { applyJsonPatchOperation, jsonPatchOperations } from "./json-patch.js";
 import { findingOn, indentOf, type LocatedObject } from "./objects.js";
 import { selectsPatchTarget, type PatchCandidate } from "./patch-target.js";
 
@@ -170,7 +172,7 @@ interface Resolution {
 }
 
 function buildGraph(model: FleetModel): FluxGraph {
-  const directories = directoriesOf(model.paths());
+  const directories = foldersOf(model.paths());
   const patchFiles = findPatchFiles(model);
   const resolver = new Resolver(model, directories);
   const objects: ClusterObject[] = [];
@@ -338,15 +340,12 @@ function findPatchFiles(model: FleetModel): Set<string> {
 }
 
 class Resolver {
-  private readonly files: Set<string>;
   private readonly resolved = new Map<string, Resolution>();
 
   constructor(
     private readonly model: FleetModel,
-    private readonly directories: Set<string>,
-  ) {
-    this.files = new Set(model.paths());
-  }
+    private readonly directories: ReadonlySet<string>,
+  ) {}
 
   /**
    * The Flux objects a folder renders to, with their files. Without a kustomization file, Flux generates one
@@ -366,7 +365,7 @@ class Resolver {
   }
 
   private exists(path: string): boolean {
-    return this.files.has(path);
+    return this.model.exists(path);
   }
 
   private resolveOnce(dir: string, depth: number): Resolution {
@@ -480,35 +479,13 @@ function applyPatch(entries: Entry[], patch: unknown, target: Record<string, unk
 }
 
 function applyJson6902(entry: Entry, operations: unknown[], origin: Origin): void {
-  for (const operation of operations.map(asRecord)) {
-    if (typeof operation.path !== "string" || !["add", "replace", "remove"].includes(String(operation.op))) continue;
-    const pointer = operation.path.split("/").slice(1).map((segment) => segment.replace(/~1/g, "/").replace(/~0/g, "~"));
-    if (pointer[0] !== "spec" || pointer.length < 2) continue;
-    setPointer(entry.spec, pointer.slice(1), operation.op === "remove" ? undefined : structuredClone(operation.value), operation.op === "replace");
-    entry.specOrigin.set(pointer[1]!, origin);
+  for (const operation of jsonPatchOperations(operations)) {
+    const [root, field] = operation.path;
+    if (root !== "spec" || field === undefined) continue;
+    applyJsonPatchOperation(entry.spec, { ...operation, path: operation.path.slice(1) });
+    entry.specOrigin.set(field, origin);
   }
 }
-
-/** Sets (or, with undefined, removes) the value at a JSON pointer, creating maps on the way. */
-function setPointer(root: Record<string, unknown>, pointer: string[], value: unknown, replace: boolean): void {
-  let container: unknown = root;
-  for (const segment of pointer.slice(0, -1)) {
-    const holder = container as Record<string, unknown>;
-    if (!isRecord(holder[segment]) && !Array.isArray(holder[segment])) holder[segment] = {};
-    container = holder[segment];
-  }
-  const last = pointer[pointer.length - 1]!;
-  if (Array.isArray(container)) {
-    const index = last === "-" ? container.length : Number(last);
-    if (value === undefined) container.splice(index, 1);
-    else container.splice(index, replace ? 1 : 0, value);
-  } else if (value === undefined) {
-    delete (container as Record<string, unknown>)[last];
-  } else {
-    (container as Record<string, unknown>)[last] = value;
-  }
-}
-
 
 /** Strategic merge, simplified: maps merge key by key, anything else is replaced. */
 function mergeValue(current: unknown, patch: unknown): unknown {
@@ -517,17 +494,6 @@ function mergeValue(current: unknown, patch: unknown): unknown {
   for (const [key, value] of Object.entries(patch)) merged[key] = value === null ? undefined : mergeValue(current[key], value);
   return merged;
 }
-
-function directoriesOf(paths: string[]): Set<string> {
-  const directories = new Set<string>();
-  for (const path of paths) {
-    const parts = path.split("/");
-    for (let i = 1; i < parts.length; i++) directories.add(parts.slice(0, i).join("/"));
-  }
-  return directories;
-}
-
-/** The value at a YAML path of a parsed value, or undefined. */
 
 function candidateOf(entry: Entry): PatchCandidate {
   const ref = entry.doc.ref!;

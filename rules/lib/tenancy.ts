@@ -7,6 +7,7 @@ import { specOf, sourcesThisRepository, normalizeRepoPath } from "../../src/core
 import { asArray, asRecord, valueAt } from "../../src/core/values.js";
 import type { Fix, ObjectRef, RuleContext, TenantInfo } from "../../src/core/types.js";
 import { insertUnderFix, replaceValueFix } from "./flux-graph.js";
+import { applyJsonPatchOperation, jsonPatchOperations } from "./json-patch.js";
 import { objectsToCheck, type LocatedObject } from "./objects.js";
 import { parsePatchText, selectsPatchTarget } from "./patch-target.js";
 import { isPatchDocument } from "./workloads.js";
@@ -200,7 +201,7 @@ export interface ClusterControllers {
 
 const CLUSTER_FLUX_DIR = /^clusters\/(.+)\/flux-system\/[^/]+$/;
 const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
-const ARGS_PATH = /^\/spec\/template\/spec\/containers\/\d+\/args(?:\/(\d+|-))?$/;
+const CONTAINERS_PATH = ["spec", "template", "spec", "containers"];
 
 const controllersCache = new WeakMap<FleetModel, ClusterControllers[]>();
 
@@ -237,14 +238,12 @@ function readClusterControllers(model: FleetModel): ClusterControllers[] {
 }
 
 function containerArgs(object: Record<string, unknown>): string[] {
-  const containers = valueAt(object, ["spec", "template", "spec", "containers"]);
+  const containers = valueAt(object, CONTAINERS_PATH);
   if (!Array.isArray(containers)) return [];
   const manager = containers.find((container) => valueAt(container, ["name"]) === "manager") ?? containers[0];
   const args = valueAt(manager, ["args"]);
   return Array.isArray(args) ? args.map(String) : [];
 }
-
-
 
 /** kustomize's `patches` / `patchesJson6902` / `patchesStrategicMerge`, as far as they touch controller args. */
 function applyPatches(model: FleetModel, dir: string, kustomization: SourceDocument, deployments: Map<string, SourceDocument>, args: Map<string, string[]>) {
@@ -262,7 +261,7 @@ function applyPatches(model: FleetModel, dir: string, kustomization: SourceDocum
       if (Array.isArray(patch)) {
         if (named && selectsPatchTarget(target, { kind: "Deployment", name: controller, labels: labels as Record<string, unknown> })) args.set(controller, applyJsonPatch(args.get(controller) ?? [], patch));
       } else if (valueAt(patch, ["kind"]) === "Deployment" && valueAt(patch, ["metadata", "name"]) === controller) {
-        const patched = valueAt(patch, ["spec", "template", "spec", "containers"]);
+        const patched = valueAt(patch, CONTAINERS_PATH);
         // A strategic merge replaces a list of strings such as args wholesale.
         if (Array.isArray(patched) && patched.some((container) => Array.isArray(valueAt(container, ["args"])))) {
           args.set(controller, containerArgs(patch as Record<string, unknown>));
@@ -272,28 +271,25 @@ function applyPatches(model: FleetModel, dir: string, kustomization: SourceDocum
   }
 }
 
-
-
-function applyJsonPatch(args: string[], operations: unknown[]): string[] {
-  let result = [...args];
-  for (const operation of operations) {
-    const op = valueAt(operation, ["op"]);
-    const path = valueAt(operation, ["path"]);
-    const value = valueAt(operation, ["value"]);
-    const match = typeof path === "string" ? ARGS_PATH.exec(path) : null;
-    if (!match) continue;
-    const index = match[1];
-    if (index === undefined) {
-      if (op === "remove") result = [];
-      else if ((op === "add" || op === "replace") && Array.isArray(value)) result = value.map(String);
-      continue;
-    }
-    const position = index === "-" ? result.length : Number(index);
-    if (op === "add") result.splice(position, 0, String(value));
-    else if (op === "replace") result[position] = String(value);
-    else if (op === "remove") result.splice(position, 1);
+/** JSON patch operations on a controller's container args, whichever container index they name (Flux's controllers have one). */
+function applyJsonPatch(args: string[], patch: unknown[]): string[] {
+  // The args as a document of their own, so that `/spec/template/spec/containers/<n>/args[/<i>|/-]` applies as `/args[/<i>|/-]`.
+  const holder: Record<string, unknown> = { args: [...args] };
+  for (const operation of jsonPatchOperations(patch)) {
+    const path = argsPath(operation.path);
+    if (!path) continue;
+    // Removed or replaced by something other than a list: no args.
+    if (!Array.isArray(holder.args)) holder.args = [];
+    applyJsonPatchOperation(holder, { ...operation, path });
   }
-  return result;
+  return asArray(holder.args).map(String);
+}
+
+/** `["args"]` or `["args", <index or "-">]` for a pointer to a container's args or to one of them, else undefined. */
+function argsPath(pointer: string[]): string[] | undefined {
+  const [index, field, ...rest] = pointer.slice(CONTAINERS_PATH.length);
+  if (CONTAINERS_PATH.some((token, position) => pointer[position] !== token) || !/^\d+$/.test(index ?? "") || field !== "args" || rest.length > 1) return undefined;
+  return ["args", ...rest];
 }
 
 /** The value a controller flag ends up with: the last occurrence wins; a bare boolean flag means "true". */
