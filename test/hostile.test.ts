@@ -156,7 +156,6 @@ data:
     const verdict = await evaluateChange(fleet, { "clusters/prod/hidden.yaml": hidden });
     expect(findingLines(verdict)).toEqual([
       "flux-path-exists clusters/prod/hidden.yaml:8 Kustomization flux-system/hidden: spec.path ./nowhere does not exist in this repository; Flux fails to build the Kustomization and stops reconciling it.",
-      'kustomize-build clusters/prod/hidden.yaml:8 spec.path "./nowhere" is not a folder of the Flux source (it does not exist, or .sourceignore excludes it), so the Kustomization fails to build.',
     ]);
   });
 

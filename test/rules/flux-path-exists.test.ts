@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fluxPathExists } from "../../rules/flux-path-exists.js";
+import type { Finding } from "../../src/core/types.js";
 import { evaluateChange } from "../helpers/fleet.js";
 import { ruleContext } from "../helpers/rule-context.js";
 import { corpusTree } from "./lib/tenancy-fixtures.js";
@@ -89,6 +90,55 @@ describe("flux-path-exists", () => {
     const verdict = await evaluateChange(fleet, head, { rules: [fluxPathExists] });
     expect(verdict.conclusion).toBe("failure");
     expect(verdict.findings.map((finding) => `${finding.path}:${finding.line}`)).toEqual(["clusters/production/apps.yaml:11"]);
+  });
+
+  describe("with the build (all rules, real kustomize)", () => {
+    const renamed = { "apps/production/kustomization.yaml": null, "apps/prod/kustomization.yaml": fleet["apps/production/kustomization.yaml"] };
+    const missing = "Kustomization flux-system/apps: spec.path ./apps/production does not exist in this repository; Flux fails to build the Kustomization and stops reconciling it.";
+    const notAFolder = 'spec.path "./apps/production" is not a folder of the Flux source (it does not exist, or .sourceignore excludes it), so the Kustomization fails to build.';
+    const lines = (findings: Finding[]) => findings.map((finding) => `${finding.rule} ${finding.severity} ${finding.path}:${finding.line} ${finding.message}`);
+    const withConfig = (config: string) => ({ ...fleet, ".github/fleet-warden.yml": config });
+
+    it("reports a missing path once, through this rule, while the build still fails", async () => {
+      const verdict = await evaluateChange(fleet, renamed);
+      expect(verdict.conclusion).toBe("failure");
+      expect(lines(verdict.findings)).toEqual([`flux-path-exists error clusters/production/apps.yaml:11 ${missing}`]);
+      expect(verdict.builds.find((build) => build.name === "flux-system/apps (clusters/production)")).toMatchObject({ ok: false, error: notAFolder });
+    });
+
+    it("counts a path that was already missing once, as pre-existing", async () => {
+      const broken = { ...fleet, ...renamed };
+      const verdict = await evaluateChange(broken, { "clusters/production/apps.yaml": fleet["clusters/production/apps.yaml"].replace("interval: 10m", "interval: 5m") });
+      expect(verdict.builds.find((build) => build.name === "flux-system/apps (clusters/production)")).toMatchObject({ ok: false, error: notAFolder });
+      expect(verdict.conclusion).toBe("success");
+      expect(lines(verdict.findings)).toEqual([]);
+      expect(lines(verdict.preExisting)).toEqual([`flux-path-exists error clusters/production/apps.yaml:11 ${missing}`]);
+    });
+
+    it("keeps the build's finding when the rule is off", async () => {
+      const verdict = await evaluateChange(withConfig("rules:\n  flux-path-exists: off\n"), renamed);
+      expect(verdict.conclusion).toBe("failure");
+      expect(lines(verdict.findings)).toEqual([`kustomize-build error clusters/production/apps.yaml:11 ${notAFolder}`]);
+    });
+
+    it("keeps the build's error when the rule is configured milder", async () => {
+      const verdict = await evaluateChange(withConfig("rules:\n  flux-path-exists: warning\n"), renamed);
+      expect(verdict.conclusion).toBe("failure");
+      expect(lines(verdict.findings)).toEqual([`kustomize-build error clusters/production/apps.yaml:11 ${notAFolder}`, `flux-path-exists warning clusters/production/apps.yaml:11 ${missing}`]);
+    });
+
+    it("keeps the build's finding when the object excepts this rule", async () => {
+      const excepted = fleet["clusters/production/apps.yaml"].replace(
+        "  namespace: flux-system\n",
+        "  namespace: flux-system\n  annotations:\n    fleet-warden.io/ignore: flux-path-exists\n    fleet-warden.io/ignore-reason: the folder is created by another pipeline\n",
+      );
+      const verdict = await evaluateChange({ ...fleet, "clusters/production/apps.yaml": excepted }, renamed);
+      expect(verdict.conclusion).toBe("failure");
+      expect(lines(verdict.findings)).toEqual([`kustomize-build error clusters/production/apps.yaml:14 ${notAFolder}`]);
+      expect(verdict.ignored.map((entry) => `${entry.finding.rule} ${entry.finding.path}:${entry.finding.line} ${entry.reason}`)).toEqual([
+        "flux-path-exists clusters/production/apps.yaml:14 the folder is created by another pipeline",
+      ]);
+    });
   });
 
   it.each(["flux2-multi-tenancy/main", "flux2-multi-tenancy/dev-team", "flux2-kustomize-helm-example/pre-2.7", "flux2-kustomize-helm-example/main"])("is silent on the clean %s corpus", (folder) => {
