@@ -1,6 +1,6 @@
 // Small facts about Flux objects shared by tenants, builds and rules.
 import { posix } from "node:path";
-import { apiGroup, type FleetModel, type SourceDocument } from "./fleet.js";
+import { apiGroup, refOf, type FleetModel, type KubeObject, type SourceDocument } from "./fleet.js";
 import type { ObjectRef } from "./types.js";
 
 export const FLUX_SYSTEM = "flux-system";
@@ -24,7 +24,12 @@ export function normalizeRepoPath(path: string): string {
  * (the one `flux bootstrap` creates for the fleet repository itself), or a GitRepository whose
  * URL names this repository.
  */
-export function sourcesThisRepository(doc: Pick<SourceDocument, "object" | "ref">, model: FleetModel, repository?: { owner: string; name: string }): boolean {
+export function sourcesThisRepository(
+  doc: Pick<SourceDocument, "object" | "ref">,
+  model: FleetModel,
+  repository?: { owner: string; name: string },
+  rendered: readonly KubeObject[] = [],
+): boolean {
   const sourceRef = (specOf(doc).sourceRef ?? {}) as Record<string, unknown>;
   if (sourceRef.kind !== undefined && sourceRef.kind !== "GitRepository") return false;
   const name = typeof sourceRef.name === "string" ? sourceRef.name : undefined;
@@ -32,11 +37,18 @@ export function sourcesThisRepository(doc: Pick<SourceDocument, "object" | "ref"
   const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (doc.ref?.namespace ?? FLUX_SYSTEM);
   if (name === FLUX_SYSTEM && namespace === FLUX_SYSTEM) return true;
   if (!repository) return false;
-  const source = model
-    .fluxObjectsOfKind("GitRepository")
-    .find((candidate) => candidate.ref?.name === name && (candidate.ref.namespace ?? FLUX_SYSTEM) === namespace);
-  const url = source ? specOf(source).url : undefined;
+  const url = gitRepositorySpec(name, namespace, model, rendered)?.url;
   return typeof url === "string" && urlNamesRepository(url, repository);
+}
+
+/**
+ * The spec of the GitRepository `namespace/name`: among the objects a parent Kustomization rendered along with
+ * the one that reads it (where kustomize may have set their namespace), else as written in the repository.
+ */
+export function gitRepositorySpec(name: string, namespace: string, model: FleetModel, rendered: readonly KubeObject[] = []): Record<string, unknown> | undefined {
+  const named = (ref: ObjectRef | undefined) => ref?.kind === "GitRepository" && ref.name === name && (ref.namespace ?? FLUX_SYSTEM) === namespace;
+  const object = rendered.find((candidate) => named(refOf(candidate))) ?? model.fluxObjectsOfKind("GitRepository").find((doc) => named(doc.ref))?.object;
+  return object ? specOf({ object }) : undefined;
 }
 
 function urlNamesRepository(url: string, repository: { owner: string; name: string }): boolean {

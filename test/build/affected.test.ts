@@ -152,6 +152,20 @@ describe("Kustomizations rendered by Kustomizations", () => {
     });
   });
 
+  it("finds a tenant's source where the parent's kustomization puts it, and never builds the unpatched Kustomization alone", async () => {
+    const unnamespaced = (text: string) => text.replace("  namespace: flux-system\n", "");
+    const fleet = {
+      "clusters/prod/tenants.yaml": fluxKustomization("tenants", { path: "./tenants/prod" }),
+      // The base gives the tenant's GitRepository (this repository) and Kustomization their namespace.
+      "tenants/base/kustomization.yaml": "namespace: apps\nresources:\n  - sync.yaml\n",
+      "tenants/base/sync.yaml": `apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: team\nspec:\n  url: https://github.com/acme/fleet.git\n  ref:\n    branch: main\n---\n${unnamespaced(fluxKustomization("team", { path: "./team/base", sourceRef: { kind: "GitRepository", name: "team" } }))}`,
+      "tenants/prod/kustomization.yaml": `resources:\n  - ../base\npatches:\n${pathPatch("./team/prod")}`,
+      "team/prod/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: prod\n",
+    };
+    const result = await buildChange(fleet, { "team/prod/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: prod-2\n" });
+    expect(result.head.map((build) => build.report)).toEqual([{ name: "apps/team (clusters/prod)", path: "team/prod", ok: true, objects: 1 }]);
+  });
+
   it("rebuilds the tenant Kustomization when its parent's overlay changes it", async () => {
     const result = await buildChange(tenants, { "tenants/dev/kustomization.yaml": `resources:\n  - ../base\npatches:\n${pathPatch("./team/prod")}` });
     expect(result.head.map((build) => build.report.name).sort()).toEqual(["apps/team (clusters/dev)", "flux-system/tenants (clusters/dev)"]);

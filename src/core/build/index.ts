@@ -126,14 +126,22 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
     const next: BuildPlan[] = [];
     queue.forEach((parent, index) => {
       const build = builds[index];
-      for (const target of build ? renderedFluxTargets(parent, build, input, trees) : writtenFluxTargets(parent, input, trees)) {
+      const deployed = build ? renderedFluxTargets(parent, build, input, trees) : writtenFluxTargets(parent, input, trees);
+      const planned = new Set<string>();
+      for (const target of deployed.targets) {
         const plan = planFlux(target, input);
+        planned.add(plan.name);
         const existing = plans.get(plan.name);
         if (existing?.flux && isDeepStrictEqual(existing.flux.object, target.object)) continue;
-        // The Kustomization as written is superseded by what its parent renders from it.
-        for (const [name, candidate] of plans) if (written.get(candidate) === target.doc && name !== plan.name) plans.delete(name);
         plans.set(plan.name, plan);
         if (rendersFluxKustomizations(plan, input.model)) next.push(plan);
+      }
+      // A Kustomization as written is superseded by what its parent deploys from it (nothing to build, when that
+      // reads another source).
+      const superseded = new Set(deployed.documents);
+      for (const [name, candidate] of plans) {
+        const doc = written.get(candidate);
+        if (doc && superseded.has(doc) && !planned.has(name)) plans.delete(name);
       }
     });
     queue = next;

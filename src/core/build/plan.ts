@@ -4,7 +4,7 @@
 // validated too). Each plan knows every repository file that can change its output.
 import { posix } from "node:path";
 import { refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
-import { clusterOf, FLUX_SYSTEM, isFluxKustomization, normalizeRepoPath, sourcesThisRepository, specOf } from "../flux.js";
+import { clusterOf, FLUX_SYSTEM, gitRepositorySpec, isFluxKustomization, normalizeRepoPath, sourcesThisRepository, specOf } from "../flux.js";
 import type { Build, SpecialFile } from "../types.js";
 import { ClosureWalker, foldersOf, join, KUSTOMIZATION_FILES, remoteReason, type Closure } from "./kustomization.js";
 import { externalArtifactTree } from "./artifacts.js";
@@ -64,62 +64,71 @@ export function sourceFluxTargets(input: PlanInput, trees: Map<string, SourceTre
   return { targets, notes };
 }
 
+/** What a parent Kustomization deploys: the Kustomizations to build from this repository, and the documents of every one. */
+export interface Deployed {
+  targets: FluxTarget[];
+  /** Source documents of the Kustomizations deployed, buildable or not: their form as written is not what Flux applies. */
+  documents: SourceDocument[];
+}
+
 /** The Flux Kustomizations of a parent that renders them as written: its files' documents, in the parent's cluster. */
-export function writtenFluxTargets(parent: BuildPlan, input: PlanInput, trees: Map<string, SourceTree>): FluxTarget[] {
-  const targets: FluxTarget[] = [];
+export function writtenFluxTargets(parent: BuildPlan, input: PlanInput, trees: Map<string, SourceTree>): Deployed {
+  const deployed: Deployed = { targets: [], documents: [] };
   for (const file of [...parent.closure.files].sort()) {
     for (const doc of input.model.file(parent.tree.repoPath(file))?.documents ?? []) {
       if (!isFluxKustomization(doc.ref)) continue;
+      deployed.documents.push(doc);
       const target = withSource({ doc, object: doc.object!, cluster: parent.flux!.cluster }, input, trees, []);
-      if (target) targets.push(target);
+      if (target) deployed.targets.push(target);
     }
   }
-  return targets;
+  return deployed;
 }
 
 /** Flux Kustomizations a parent build rendered (as patched by its overlays), in the parent's cluster. */
-export function renderedFluxTargets(parent: BuildPlan, build: Build, input: PlanInput, trees: Map<string, SourceTree>): FluxTarget[] {
-  const targets: FluxTarget[] = [];
+export function renderedFluxTargets(parent: BuildPlan, build: Build, input: PlanInput, trees: Map<string, SourceTree>): Deployed {
+  const deployed: Deployed = { targets: [], documents: [] };
+  // Sources rendered alongside, with the namespace the parent's kustomization gave them.
+  const siblings = build.objects.filter((rendered) => rendered.ref.kind === "GitRepository").map((rendered) => rendered.object as KubeObject);
   for (const rendered of build.objects) {
     if (rendered.ref.kind !== "Kustomization" || !rendered.ref.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/")) continue;
     const object = rendered.object as KubeObject;
-    const doc = rendered.source ? input.model.documentAt(rendered.source.path, rendered.source.line) : undefined;
-    const target = withSource({ doc: doc?.ref?.kind === "Kustomization" ? doc : parent.flux!.doc, object, cluster: parent.flux!.cluster }, input, trees, []);
-    if (target) targets.push(target);
+    const source = rendered.source ? input.model.documentAt(rendered.source.path, rendered.source.line) : undefined;
+    const doc = source?.ref?.kind === "Kustomization" ? source : undefined;
+    if (doc) deployed.documents.push(doc);
+    const target = withSource({ doc: doc ?? parent.flux!.doc, object, cluster: parent.flux!.cluster }, input, trees, [], siblings);
+    if (target) deployed.targets.push(target);
   }
-  return targets;
+  return deployed;
 }
 
 /** The target with its source's files, when its source is this repository (directly, or through an ArtifactGenerator). */
-function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: Map<string, SourceTree>, notes: string[]): FluxTarget | undefined {
+function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: Map<string, SourceTree>, notes: string[], siblings: readonly KubeObject[] = []): FluxTarget | undefined {
   const sourceRef = (specOf(target).sourceRef ?? {}) as Record<string, unknown>;
   const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (refOf(target.object).namespace ?? FLUX_SYSTEM);
   if (sourceRef.kind === "ExternalArtifact") {
     const artifact = externalArtifactTree(String(sourceRef.name), namespace, target.doc.path, input.model, input.repository, (name, sourceNamespace) =>
-      gitSourceTree(name, sourceNamespace, input.model, trees),
+      gitSourceTree(name, sourceNamespace, input.model, trees, siblings),
     );
     if (artifact.tree) return { ...target, tree: artifact.tree };
     notes.push(`${fluxName(target)} reads the ExternalArtifact ${namespace}/${String(sourceRef.name)}, which is not built: ${artifact.problem}.`);
     return undefined;
   }
-  if (!sourcesThisRepository({ object: target.object, ref: refOf(target.object) }, input.model, input.repository)) return undefined;
-  const otherRevision = otherRevisionOf(String(sourceRef.name), namespace, input.model);
+  if (!sourcesThisRepository({ object: target.object, ref: refOf(target.object) }, input.model, input.repository, siblings)) return undefined;
+  const otherRevision = otherRevisionOf(String(sourceRef.name), namespace, input.model, siblings);
   if (otherRevision) {
     notes.push(`${fluxName(target)} reads ${otherRevision} of this repository, not the commit under review: it is not built.`);
     return undefined;
   }
-  return { ...target, tree: gitSourceTree(String(sourceRef.name), namespace, input.model, trees) };
+  return { ...target, tree: gitSourceTree(String(sourceRef.name), namespace, input.model, trees, siblings) };
 }
 
 /**
  * A GitRepository of this repository that follows another branch than flux-system's, or a pinned tag,
  * semver range or commit: the pull request's content is not what Flux reads through it.
  */
-function otherRevisionOf(name: string, namespace: string, model: FleetModel): string | undefined {
-  const refOfSource = (sourceName: string, sourceNamespace: string) =>
-    specOf(model.fluxObjectsOfKind("GitRepository").find((doc) => doc.ref?.name === sourceName && (doc.ref?.namespace ?? FLUX_SYSTEM) === sourceNamespace) ?? {}).ref as
-      | Record<string, unknown>
-      | undefined;
+function otherRevisionOf(name: string, namespace: string, model: FleetModel, siblings: readonly KubeObject[]): string | undefined {
+  const refOfSource = (sourceName: string, sourceNamespace: string) => gitRepositorySpec(sourceName, sourceNamespace, model, siblings)?.ref as Record<string, unknown> | undefined;
   if (name === FLUX_SYSTEM && namespace === FLUX_SYSTEM) return undefined;
   const ref = refOfSource(name, namespace) ?? {};
   for (const pinned of ["tag", "semver", "commit", "name"]) if (typeof ref[pinned] === "string") return `${pinned} ${String(ref[pinned])}`;
@@ -210,9 +219,8 @@ export function planFlux(target: FluxTarget, input: PlanInput): BuildPlan {
 }
 
 /** A GitRepository artifact of this repository, with its ignore rules (one per GitRepository, shared). */
-function gitSourceTree(name: string, namespace: string, model: FleetModel, trees: Map<string, SourceTree>): SourceTree {
-  const source = model.fluxObjectsOfKind("GitRepository").find((candidate) => candidate.ref?.name === name && (candidate.ref?.namespace ?? FLUX_SYSTEM) === namespace);
-  const ignore = source ? specOf(source).ignore : undefined;
+function gitSourceTree(name: string, namespace: string, model: FleetModel, trees: Map<string, SourceTree>, siblings: readonly KubeObject[] = []): SourceTree {
+  const ignore = gitRepositorySpec(name, namespace, model, siblings)?.ignore;
   // The artifact depends only on the ignore rules: every source of this repository with the same rules (one per
   // tenant, often hundreds) shares one tree instead of matching every path against the ignore patterns again.
   const key = `git-repository-ignore:${typeof ignore === "string" ? ignore : ""}`;
