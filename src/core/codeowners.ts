@@ -2,6 +2,7 @@
 // owners clears ownership, lines GitHub cannot use are skipped (and reported here as notices).
 // Patterns are compiled by hand rather than with a gitignore library: GitHub departs from gitignore where it
 // matters (`docs/*` does not reach into `docs/sub/`, which gitignore's "a matched folder takes its contents" would).
+import { escapeRegExp } from "./values.js";
 
 /** Where GitHub looks for CODEOWNERS, in order; the first one found is used. */
 export const CODEOWNERS_PATHS = [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"] as const;
@@ -153,14 +154,10 @@ function segmentSource(segment: string): string {
   let source = "";
   for (let index = 0; index < segment.length; index++) {
     const char = segment[index]!;
-    if (char === "\\" && index + 1 < segment.length) source += escapeRegex(segment[++index]!);
+    if (char === "\\" && index + 1 < segment.length) source += escapeRegExp(segment[++index]!);
     else if (char === "*") source += "[^/]*";
     else if (char === "?") source += "[^/]";
-    else source += escapeRegex(char);
+    else source += escapeRegExp(char);
   }
   return source;
-}
-
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
