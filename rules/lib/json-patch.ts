@@ -45,9 +45,11 @@ export function applyJsonPatchOperation(root: Record<string, unknown>, operation
   if (path.length === 0) return;
   let container: unknown = root;
   for (const token of path.slice(0, -1)) {
+    if (Array.isArray(container) && !ARRAY_INDEX.test(token)) return;
     const holder = container as Record<string, unknown>;
-    if (!isRecord(holder[token]) && !Array.isArray(holder[token])) holder[token] = {};
-    container = holder[token];
+    const child = ownValue(holder, token);
+    if (!isRecord(child) && !Array.isArray(child)) setOwn(holder, token, {});
+    container = ownValue(holder, token);
   }
   const last = path[path.length - 1]!;
   const value = operation.op === "remove" ? undefined : structuredClone(operation.value);
@@ -59,6 +61,15 @@ export function applyJsonPatchOperation(root: Record<string, unknown>, operation
   } else if (operation.op === "remove") {
     delete (container as Record<string, unknown>)[last];
   } else {
-    (container as Record<string, unknown>)[last] = value;
+    setOwn(container as Record<string, unknown>, last, value);
   }
+}
+
+// Own properties only: a token such as "__proto__" names a key of the document, never Object.prototype.
+function ownValue(holder: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(holder, key) ? holder[key] : undefined;
+}
+
+function setOwn(holder: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(holder, key, { value, writable: true, enumerable: true, configurable: true });
 }

@@ -62,6 +62,20 @@ describe("JSON patch operations", () => {
   it("leaves a list alone for a token that is not an index", () => {
     const document = { args: ["--a"] };
     for (const token of ["x", "01", "-1", "1.5", ""]) expect(patched(document, [{ op: "add", path: `/args/${token}`, value: "--x" }])).toEqual(document);
+    for (const token of ["length", "x", "-"]) expect(patched(document, [{ op: "add", path: `/args/${token}/y`, value: "--x" }])).toEqual(document);
+  });
+
+  it("treats __proto__ as a key of the document, never reaching Object.prototype (a patch is pull request content)", () => {
+    const result = patched({ spec: {} }, [
+      { op: "add", path: "/spec/__proto__/polluted", value: "yes" },
+      { op: "add", path: "/__proto__", value: { inherited: "yes" } },
+    ]);
+    const probe: Record<string, unknown> = {};
+    expect(probe.polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(result)).toBe(Object.prototype);
+    expect(result.inherited).toBeUndefined();
+    expect(Object.getOwnPropertyDescriptor(result.spec, "__proto__")?.value).toEqual({ polluted: "yes" });
+    expect(Object.getOwnPropertyDescriptor(result, "__proto__")?.value).toEqual({ inherited: "yes" });
   });
 
   it("copies the value instead of sharing it with the patch", () => {
