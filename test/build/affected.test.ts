@@ -137,6 +137,26 @@ describe("Kustomizations rendered by Kustomizations", () => {
       expect(result.head.map((build) => build.report)).toEqual([{ name: "apps/team (clusters/prod)", path: "team/prod", ok: true, objects: 1 }]);
     });
 
+    it("with the sources written next to them, not a same-named source of another cluster", async () => {
+      const sync = (cluster: string, branch: string) =>
+        `apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: team\n  namespace: apps\nspec:\n  url: https://github.com/acme/fleet.git\n  ref:\n    branch: ${branch}\n---\n${fluxKustomization("team", { path: `./team/${cluster}`, sourceRef: { kind: "GitRepository", name: "team" } }, "apps")}`;
+      const fleet = {
+        "clusters/canary/tenants.yaml": fluxKustomization("tenants", { path: "./tenants/canary" }),
+        "clusters/prod/tenants.yaml": fluxKustomization("tenants", { path: "./tenants/prod" }),
+        "tenants/canary/kustomization.yaml": "resources:\n  - sync.yaml\n",
+        "tenants/canary/sync.yaml": sync("canary", "canary"),
+        "tenants/prod/kustomization.yaml": "resources:\n  - sync.yaml\n",
+        "tenants/prod/sync.yaml": sync("prod", "main"),
+        "team/canary/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: canary\n",
+        "team/prod/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: prod\n",
+      };
+      const result = await buildChange(fleet, {
+        "team/canary/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: canary-2\n",
+        "team/prod/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: prod-2\n",
+      });
+      expect(result.head.map((build) => build.report)).toEqual([{ name: "apps/team (clusters/prod)", path: "team/prod", ok: true, objects: 1 }]);
+    });
+
     it("unless its Flux spec changes what it deploys", async () => {
       const engine = recordingEngine();
       const result = await buildChange(listing({ namePrefix: "prod-" }), change, { engine });

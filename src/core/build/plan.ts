@@ -74,13 +74,14 @@ export interface Deployed {
 /** The Flux Kustomizations of a parent that renders them as written: its files' documents, in the parent's cluster. */
 export function writtenFluxTargets(parent: BuildPlan, input: PlanInput, trees: Map<string, SourceTree>): Deployed {
   const deployed: Deployed = { targets: [], documents: [] };
-  for (const file of [...parent.closure.files].sort()) {
-    for (const doc of input.model.file(parent.tree.repoPath(file))?.documents ?? []) {
-      if (!isFluxKustomization(doc.ref)) continue;
-      deployed.documents.push(doc);
-      const target = withSource({ doc, object: doc.object!, cluster: parent.flux!.cluster }, input, trees, []);
-      if (target) deployed.targets.push(target);
-    }
+  const documents = [...parent.closure.files].sort().flatMap((file) => input.model.file(parent.tree.repoPath(file))?.documents ?? []);
+  // Sources deployed alongside, as renderedFluxTargets finds them: not a same-named source of another cluster.
+  const siblings = documents.filter((doc) => doc.ref?.kind === "GitRepository").map((doc) => doc.object!);
+  for (const doc of documents) {
+    if (!isFluxKustomization(doc.ref)) continue;
+    deployed.documents.push(doc);
+    const target = withSource({ doc, object: doc.object!, cluster: parent.flux!.cluster }, input, trees, [], siblings);
+    if (target) deployed.targets.push(target);
   }
   return deployed;
 }
