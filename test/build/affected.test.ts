@@ -157,6 +157,19 @@ describe("Kustomizations rendered by Kustomizations", () => {
       expect(result.head.map((build) => build.report)).toEqual([{ name: "apps/team (clusters/prod)", path: "team/prod", ok: true, objects: 1 }]);
     });
 
+    it("in every cluster that deploys the same file", async () => {
+      const fleet = {
+        "clusters/a/root.yaml": fluxKustomization("root", { path: "./clusters/a" }),
+        "clusters/a/shared/kustomization.yaml": "resources:\n  - apps.yaml\n",
+        "clusters/a/shared/apps.yaml": fluxKustomization("apps", { path: "./apps" }),
+        "clusters/b/root.yaml": fluxKustomization("root", { path: "./clusters/b" }),
+        "clusters/b/kustomization.yaml": "resources:\n  - root.yaml\n  - ../a/shared\n",
+        "apps/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: apps\n",
+      };
+      const result = await buildChange(fleet, { "apps/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: apps-2\n" });
+      expect(result.head.map((build) => build.report.name).sort()).toEqual(["flux-system/apps (clusters/a)", "flux-system/apps (clusters/b)"]);
+    });
+
     it("unless its Flux spec changes what it deploys", async () => {
       const engine = recordingEngine();
       const result = await buildChange(listing({ namePrefix: "prod-" }), change, { engine });

@@ -114,6 +114,8 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
     written.set(plan, target.doc);
   }
   const expanded = new Set<string>();
+  // Every Kustomization a parent deploys, by any parent: another parent deploying the same file elsewhere does not undo it.
+  const planned = new Set<string>();
   let queue = engine ? [...plans.values()].filter((plan) => rendersFluxKustomizations(plan, input.model)) : [];
   for (let depth = 0; depth < MAX_NESTING && queue.length > 0; depth++) {
     queue = queue.filter((plan) => !expanded.has(plan.name));
@@ -127,7 +129,6 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
     queue.forEach((parent, index) => {
       const build = builds[index];
       const deployed = build ? renderedFluxTargets(parent, build, input, trees) : writtenFluxTargets(parent, input, trees);
-      const planned = new Set<string>();
       for (const target of deployed.targets) {
         const plan = planFlux(target, input);
         planned.add(plan.name);
