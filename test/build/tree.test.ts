@@ -36,6 +36,14 @@ describe("GitRepository artifact", () => {
     expect(tree.definitionPaths).toEqual(["apps/.sourceignore"]);
   });
 
+  it("reads ! and # after a negation as part of the name, as go-git does, not as minimatch negation or comment", () => {
+    const files = { "a/!kept.yaml": "kind: A\n", "a/#kept.yaml": "kind: B\n", "a/dropped.yaml": "kind: C\n", "a/notes.txt": "text\n" };
+    for (const ignore of ["*.yaml\n!!kept.yaml\n!#kept.yaml\n", "*.yaml\n!/a/!kept.yaml\n!/a/#kept.yaml\n"]) {
+      expect(gitRepositoryTree(new FleetModel(treeDir(files)), ignore).paths).toEqual(["a/!kept.yaml", "a/#kept.yaml", "a/notes.txt"]);
+    }
+    expect(gitRepositoryTree(new FleetModel(treeDir(files)), "/!nothing/\n").paths).toEqual(["a/!kept.yaml", "a/#kept.yaml", "a/dropped.yaml", "a/notes.txt"]);
+  });
+
   it("keeps everything but the defaults without ignore rules", () => {
     const withoutRules = Object.fromEntries(Object.entries(fleet).filter(([path]) => path !== "apps/.sourceignore"));
     expect(gitRepositoryTree(new FleetModel(treeDir(withoutRules))).paths).toEqual(

@@ -76,8 +76,9 @@ function parseIgnore(line: string, domain: string): IgnorePattern {
   pattern = pattern.replace(/\/+$/, "");
   const anchored = pattern.includes("/");
   pattern = pattern.replace(/^\/+/, "");
-  // Compiled once: the same patterns are matched against every path of the tree.
-  const matcher = new Minimatch(pattern, { dot: true });
+  // Compiled once: the same patterns are matched against every path of the tree. The negation is read above, and
+  // comments by ignoreLines: a leading ! or # left here is part of a name (go-git), not minimatch syntax.
+  const matcher = new Minimatch(pattern, { dot: true, nonegate: true, nocomment: true });
   if (anchored) return { domain, negate, dirOnly, matches: (segments, depth) => matcher.match(segments.slice(0, depth).join("/")) };
   // Without a slash a pattern matches any one segment, at any depth: a fleet repeats its folder and file names
   // thousands of times, so each segment is matched once.
