@@ -107,6 +107,23 @@ describe("malicious repositories", () => {
     expect(issues[0]!.message).toMatch(/^resources entry "bomb\.yaml": bomb\.yaml line \d+: document 1: .*alias/i);
   });
 
+  it("reports the refusal as the build's error, not a link warning of the same folder", async () => {
+    const functionConfig = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: run\n  annotations:\n    config.kubernetes.io/function: |\n      container:\n        image: attacker.example/fn\n";
+    const tree = { "kustomization.yaml": "resources:\n  - run.yaml\n", "run.yaml": functionConfig };
+    for (const engine of [recordingEngine(), null]) {
+      const result = await buildChange({}, tree, { engine, specialFiles: [{ path: "unused.yaml", kind: "symlink", target: "/etc/passwd" }] });
+      expect(result.head.map((build) => build.report)).toEqual([
+        {
+          name: ".",
+          path: "",
+          ok: false,
+          error: "ConfigMap run is annotated config.kubernetes.io/function: a KRM function that runs a container or program; fleet-warden never runs it.",
+          objects: 0,
+        },
+      ]);
+    }
+  });
+
   it("ends an endless base cycle with a finding", async () => {
     const { engine, issues } = await refusals("base-cycle");
     expect(engine.runs).toEqual([]);

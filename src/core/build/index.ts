@@ -23,7 +23,7 @@ import {
   type PlanInput,
 } from "./plan.js";
 import type { SourceTree } from "./tree.js";
-import { renderPlan } from "./render.js";
+import { refusalOf, renderPlan } from "./render.js";
 import { loadSchemas } from "./schema.js";
 
 export interface BuildInput {
@@ -183,8 +183,7 @@ function affectedNames(base: BuildPlan[], head: BuildPlan[], changedFiles: Chang
 }
 
 function refusedOnly(plan: BuildPlan): Build {
-  const error = plan.closure.issues[0]?.message ?? "refused";
-  return { report: { name: plan.name, path: plan.path, ok: false, error, objects: 0 }, objects: [], issues: [...plan.closure.issues] };
+  return { report: { name: plan.name, path: plan.path, ok: false, error: refusalOf(plan), objects: 0 }, objects: [], issues: [...plan.closure.issues] };
 }
 
 async function pool<T>(tasks: Array<() => Promise<T>>, limit: number): Promise<T[]> {

@@ -21,7 +21,7 @@ const MAX_ALIASES = 100;
 export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: KustomizeEngine, limits?: EngineLimits): Promise<Build> {
   const issues: BuildIssue[] = [...plan.closure.issues, ...(plan.flux?.variables.issues ?? [])];
   const failed = (error: string): Build => ({ report: { name: plan.name, path: plan.path, ok: false, error, objects: 0 }, objects: [], issues });
-  if (plan.closure.refused) return failed(plan.closure.issues.find((issue) => issue.rule === "kustomize-build")?.message ?? "refused");
+  if (plan.closure.refused) return failed(refusalOf(plan));
   const sandbox = mkdtempSync(join(tmpdir(), "fleet-warden-build-"));
   try {
     for (const file of plan.closure.files) {
@@ -48,6 +48,11 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
   } finally {
     rmSync(sandbox, { recursive: true, force: true });
   }
+}
+
+/** Why a refused plan is not built: its first refusal, not a link warning that may come before it. */
+export function refusalOf(plan: BuildPlan): string {
+  return plan.closure.issues.find((issue) => issue.rule === "kustomize-build" && isBuildFailure(issue))?.message ?? "refused";
 }
 
 function isBuildFailure(issue: BuildIssue): boolean {
