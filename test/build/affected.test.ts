@@ -170,6 +170,19 @@ describe("Kustomizations rendered by Kustomizations", () => {
       expect(result.head.map((build) => build.report.name).sort()).toEqual(["flux-system/apps (clusters/a)", "flux-system/apps (clusters/b)"]);
     });
 
+    it("in a JSON file as well as in YAML", async () => {
+      const json = JSON.stringify({
+        apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+        kind: "Kustomization",
+        metadata: { name: "team", namespace: "apps" },
+        spec: { interval: "10m", path: "./team/prod", sourceRef: { kind: "GitRepository", name: "flux-system", namespace: "flux-system" } },
+      });
+      const fleet: Record<string, string> = { ...listing(), "tenants/prod/kustomization.yaml": "resources:\n  - team.json\n", "tenants/prod/team.json": `${json}\n` };
+      delete fleet["tenants/prod/team.yaml"];
+      const result = await buildChange(fleet, change);
+      expect(result.head.map((build) => build.report)).toEqual([{ name: "apps/team (clusters/prod)", path: "team/prod", ok: true, objects: 1 }]);
+    });
+
     it("unless its Flux spec changes what it deploys", async () => {
       const engine = recordingEngine();
       const result = await buildChange(listing({ namePrefix: "prod-" }), change, { engine });

@@ -3,7 +3,7 @@
 // kustomization reaches (built with kustomize's defaults, so that bases and tenant repositories are
 // validated too). Each plan knows every repository file that can change its output.
 import { posix } from "node:path";
-import { refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
+import { isYamlPath, refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
 import { clusterOf, FLUX_SYSTEM, gitRepositorySpec, isFluxKustomization, normalizeRepoPath, sourcesThisRepository, specOf } from "../flux.js";
 import type { Build, SpecialFile } from "../types.js";
 import { ClosureWalker, foldersOf, join, KUSTOMIZATION_FILES, remoteReason, type Closure } from "./kustomization.js";
@@ -142,7 +142,11 @@ function otherRevisionOf(name: string, namespace: string, model: FleetModel, sib
 /** True when the plan's files hold Flux Kustomizations: building it tells which Kustomizations Flux then builds. */
 export function rendersFluxKustomizations(plan: BuildPlan, model: FleetModel): boolean {
   const holders = fluxKustomizationFiles(model);
-  return [...plan.closure.files].some((file) => holders.has(plan.tree.repoPath(file)));
+  return [...plan.closure.files].some((file) => {
+    const path = plan.tree.repoPath(file);
+    // The model finds Flux objects in *.yaml files only; kustomize also reads a resource such as team.json.
+    return holders.has(path) || (!isYamlPath(path) && (model.file(path)?.documents.some((doc) => isFluxKustomization(doc.ref)) ?? false));
+  });
 }
 
 const kustomizationHolders = new WeakMap<FleetModel, ReadonlySet<string>>();
