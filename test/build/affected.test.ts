@@ -1,6 +1,11 @@
 // Only what a change can affect is built: through bases, overlays, Flux spec.path and the Flux objects themselves.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildChange, deployment, fluxKustomization, recordingEngine } from "./helpers.js";
+import { buildAffected } from "../../src/core/build/index.js";
+import { configSchema } from "../../src/core/config.js";
+import { FleetModel } from "../../src/core/fleet.js";
+import { buildChange, deployment, fluxKustomization, recordingEngine, repository, treeDir } from "./helpers.js";
 
 const fleet = {
   "apps/base/kustomization.yaml": "resources:\n  - deployment.yaml\n",
@@ -216,5 +221,18 @@ describe("Kustomizations rendered by Kustomizations", () => {
     const result = await buildChange(tenants, { "tenants/dev/kustomization.yaml": `resources:\n  - ../base\npatches:\n${pathPatch("./team/prod")}` });
     expect(result.head.map((build) => build.report.name).sort()).toEqual(["apps/team (clusters/dev)", "flux-system/tenants (clusters/dev)"]);
     expect(result.head.find((build) => build.report.name === "apps/team (clusters/dev)")?.report.path).toBe("team/prod");
+  });
+});
+
+describe("builds run once for identical inputs", () => {
+  it("tells a changed binary file by its bytes, not by its UTF-8 reading (0x80 and 0x81 both read as U+FFFD)", async () => {
+    const side = (byte: number) => {
+      const dir = treeDir({ "apps/kustomization.yaml": "configMapGenerator:\n  - name: blob\n    files:\n      - blob.bin\n    options:\n      disableNameSuffixHash: true\n" });
+      writeFileSync(join(dir, "apps/blob.bin"), Buffer.from([byte]));
+      return new FleetModel(dir);
+    };
+    const changedFiles = [{ path: "apps/blob.bin", status: "modified" as const, addedLines: [], hunks: [], patchMissing: true }];
+    const result = await buildAffected({ config: configSchema.parse({}), base: side(0x80), head: side(0x81), changedFiles, repository, specialFiles: [] });
+    expect(result.renderedDiff.map((diff) => diff.changes.map((change) => `${change.change} ${change.ref.kind} ${change.ref.name}`))).toEqual([["modified ConfigMap blob"]]);
   });
 });

@@ -158,7 +158,12 @@ function renderOnce(plan: BuildPlan, model: FleetModel, engine: KustomizeEngine,
   vetClosure(plan.closure, model);
   const hash = createHash("sha256");
   hash.update(JSON.stringify([plan.name, plan.path, plan.folder, plan.generated ?? null, plan.flux?.object ?? null, [...(plan.flux?.variables.values ?? [])], plan.closure.issues]));
-  for (const file of [...plan.closure.files].sort()) hash.update(`\0${file}\0${plan.tree.repoPath(file)}\0${model.readText(plan.tree.repoPath(file)) ?? ""}`);
+  // The bytes the build copies, not their UTF-8 reading: invalid bytes of a binary file all read as U+FFFD.
+  for (const file of [...plan.closure.files].sort()) {
+    const data = model.files.read(plan.tree.repoPath(file));
+    hash.update(`\0${file}\0${plan.tree.repoPath(file)}\0${data?.length ?? -1}\0`);
+    if (data) hash.update(data);
+  }
   const key = hash.digest("hex");
   let render = renders.get(key);
   if (!render) renders.set(key, (render = renderPlan(plan, model, engine, limits)));
