@@ -288,6 +288,8 @@ export class SnapshotCache {
       this.forget(key, loading);
       return snapshot;
     }
+    // Cleared while loading: the snapshot serves this evaluation only.
+    if (this.entries.get(key) !== loading) return borrowed(snapshot);
     this.sizes.set(key, snapshot.bytes);
     this.evict();
     return borrowed(snapshot);

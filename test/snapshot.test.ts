@@ -149,6 +149,20 @@ describe("snapshot cache", () => {
     });
   });
 
+  it("keeps nothing that was loading when it was cleared", async () => {
+    const cache = new SnapshotCache();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const loading = cache.get("a", async () => (await gate, extract(entries)));
+    cache.clear();
+    release();
+    expect((await loading).files.read("zeta/app.yaml")?.toString("utf8")).toBe("a: 1\n");
+    expect(cache.bytes()).toBe(0);
+    const again = load(entries);
+    await cache.get("a", again.load);
+    expect(again.loads).toHaveLength(1);
+  });
+
   it("lets the least recently used snapshots go past its byte budget", async () => {
     const size = (await extract(entries)).bytes;
     const cache = new SnapshotCache(2 * size);
