@@ -46,7 +46,8 @@ export function sourcesThisRepository(
  * the one that reads it (where kustomize may have set their namespace), else as written in the repository.
  */
 export function gitRepositorySpec(name: string, namespace: string, model: FleetModel, rendered: readonly KubeObject[] = []): Record<string, unknown> | undefined {
-  const named = (ref: ObjectRef | undefined) => ref?.kind === "GitRepository" && ref.name === name && (ref.namespace ?? FLUX_SYSTEM) === namespace;
+  const named = (ref: ObjectRef | undefined) =>
+    ref?.kind === "GitRepository" && apiGroup(ref.apiVersion) === "source.toolkit.fluxcd.io" && ref.name === name && (ref.namespace ?? FLUX_SYSTEM) === namespace;
   const object = rendered.find((candidate) => named(refOf(candidate))) ?? model.fluxObjectsOfKind("GitRepository").find((doc) => named(doc.ref))?.object;
   return object ? specOf({ object }) : undefined;
 }

@@ -160,6 +160,8 @@ describe("Kustomizations rendered by Kustomizations", () => {
         "team/prod/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: prod-2\n",
       });
       expect(result.head.map((build) => build.report)).toEqual([{ name: "apps/team (clusters/prod)", path: "team/prod", ok: true, objects: 1 }]);
+      // Only canary's tenant reads another branch, and the note says so of canary alone.
+      expect(result.notes).toEqual(["apps/team (clusters/canary) reads branch canary of this repository, not the commit under review: it is not built."]);
     });
 
     it("in every cluster that deploys the same file", async () => {

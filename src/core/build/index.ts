@@ -104,7 +104,7 @@ const MAX_NESTING = 4;
  */
 export async function planSide(input: PlanInput, engine: KustomizeEngine | undefined, limits?: EngineLimits, renders: RenderCache = new Map()): Promise<PlannedSide> {
   const trees = new Map<string, SourceTree>();
-  const { targets, notes } = sourceFluxTargets(input, trees);
+  const { targets, notes: writtenNotes } = sourceFluxTargets(input, trees);
   const plans = new Map<string, BuildPlan>();
   const written = new Map<BuildPlan, SourceDocument>();
   for (const target of targets) {
@@ -116,6 +116,8 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
   const expanded = new Set<string>();
   // Every Kustomization a parent deploys, by any parent: another parent deploying the same file elsewhere does not undo it.
   const planned = new Set<string>();
+  const deployedDocuments = new Set<SourceDocument>();
+  const deployedNotes: string[] = [];
   let queue = engine ? [...plans.values()].filter((plan) => rendersFluxKustomizations(plan, input.model)) : [];
   for (let depth = 0; depth < MAX_NESTING && queue.length > 0; depth++) {
     queue = queue.filter((plan) => !expanded.has(plan.name));
@@ -129,6 +131,8 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
     queue.forEach((parent, index) => {
       const build = builds[index];
       const deployed = build ? renderedFluxTargets(parent, build, input, trees) : writtenFluxTargets(parent, input, trees);
+      deployedNotes.push(...deployed.notes);
+      for (const doc of deployed.documents) deployedDocuments.add(doc);
       for (const target of deployed.targets) {
         const plan = planFlux(target, input);
         planned.add(plan.name);
@@ -148,6 +152,8 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
     queue = next;
   }
   const fluxPlans = [...plans.values()];
+  // What a parent deploys is what Flux applies: a note on the same Kustomization as written would mislead.
+  const notes = [...writtenNotes.filter((note) => !deployedDocuments.has(note.doc)).map((note) => note.text), ...deployedNotes];
   return { plans: finishPlans([...fluxPlans, ...planPlainRoots(input, fluxPlans)], input.specialFiles), notes };
 }
 

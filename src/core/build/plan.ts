@@ -53,13 +53,21 @@ export interface FluxTarget {
   tree: SourceTree;
 }
 
+/** A note on a Kustomization that is not built, with the document it is about. */
+export interface PlanNote {
+  doc: SourceDocument;
+  text: string;
+}
+
 /** Flux Kustomizations as written in the repository whose source is this repository. */
-export function sourceFluxTargets(input: PlanInput, trees: Map<string, SourceTree>): { targets: FluxTarget[]; notes: string[] } {
-  const notes: string[] = [];
+export function sourceFluxTargets(input: PlanInput, trees: Map<string, SourceTree>): { targets: FluxTarget[]; notes: PlanNote[] } {
+  const notes: PlanNote[] = [];
   const targets: FluxTarget[] = [];
   for (const doc of input.model.fluxObjects().filter((doc) => isFluxKustomization(doc.ref))) {
-    const target = withSource({ doc, object: doc.object!, cluster: clusterOf(doc.path) }, input, trees, notes);
+    const texts: string[] = [];
+    const target = withSource({ doc, object: doc.object!, cluster: clusterOf(doc.path) }, input, trees, texts);
     if (target) targets.push(target);
+    notes.push(...texts.map((text) => ({ doc, text })));
   }
   return { targets, notes };
 }
@@ -69,18 +77,20 @@ export interface Deployed {
   targets: FluxTarget[];
   /** Source documents of the Kustomizations deployed, buildable or not: their form as written is not what Flux applies. */
   documents: SourceDocument[];
+  /** Why a Kustomization deployed is not built. */
+  notes: string[];
 }
 
 /** The Flux Kustomizations of a parent that renders them as written: its files' documents, in the parent's cluster. */
 export function writtenFluxTargets(parent: BuildPlan, input: PlanInput, trees: Map<string, SourceTree>): Deployed {
-  const deployed: Deployed = { targets: [], documents: [] };
+  const deployed: Deployed = { targets: [], documents: [], notes: [] };
   const documents = [...parent.closure.files].sort().flatMap((file) => input.model.file(parent.tree.repoPath(file))?.documents ?? []);
   // Sources deployed alongside, as renderedFluxTargets finds them: not a same-named source of another cluster.
   const siblings = documents.filter((doc) => doc.ref?.kind === "GitRepository").map((doc) => doc.object!);
   for (const doc of documents) {
     if (!isFluxKustomization(doc.ref)) continue;
     deployed.documents.push(doc);
-    const target = withSource({ doc, object: doc.object!, cluster: parent.flux!.cluster }, input, trees, [], siblings);
+    const target = withSource({ doc, object: doc.object!, cluster: parent.flux!.cluster }, input, trees, deployed.notes, siblings);
     if (target) deployed.targets.push(target);
   }
   return deployed;
@@ -88,7 +98,7 @@ export function writtenFluxTargets(parent: BuildPlan, input: PlanInput, trees: M
 
 /** Flux Kustomizations a parent build rendered (as patched by its overlays), in the parent's cluster. */
 export function renderedFluxTargets(parent: BuildPlan, build: Build, input: PlanInput, trees: Map<string, SourceTree>): Deployed {
-  const deployed: Deployed = { targets: [], documents: [] };
+  const deployed: Deployed = { targets: [], documents: [], notes: [] };
   // Sources rendered alongside, with the namespace the parent's kustomization gave them.
   const siblings = build.objects.filter((rendered) => rendered.ref.kind === "GitRepository").map((rendered) => rendered.object as KubeObject);
   for (const rendered of build.objects) {
@@ -97,7 +107,7 @@ export function renderedFluxTargets(parent: BuildPlan, build: Build, input: Plan
     const source = rendered.source ? input.model.documentAt(rendered.source.path, rendered.source.line) : undefined;
     const doc = source?.ref?.kind === "Kustomization" ? source : undefined;
     if (doc) deployed.documents.push(doc);
-    const target = withSource({ doc: doc ?? parent.flux!.doc, object, cluster: parent.flux!.cluster }, input, trees, [], siblings);
+    const target = withSource({ doc: doc ?? parent.flux!.doc, object, cluster: parent.flux!.cluster }, input, trees, deployed.notes, siblings);
     if (target) deployed.targets.push(target);
   }
   return deployed;

@@ -1,0 +1,37 @@
+// Which GitRepository a Flux Kustomization reads: rendered next to it first, then as written.
+import { describe, expect, it } from "vitest";
+import { FleetModel, type KubeObject } from "../../src/core/fleet.js";
+import { gitRepositorySpec, sourcesThisRepository } from "../../src/core/flux.js";
+import { tempDir, writeTree } from "../helpers/fleet.js";
+
+const gitRepository = (apiVersion: string, namespace: string | undefined, url: string): KubeObject => ({
+  apiVersion,
+  kind: "GitRepository",
+  metadata: { name: "team", ...(namespace ? { namespace } : {}) },
+  spec: { url, ref: { branch: "main" } },
+});
+
+function model(): FleetModel {
+  const dir = tempDir();
+  writeTree(dir, {
+    "tenants/team/sync.yaml": "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: team\nspec:\n  url: https://github.com/acme/other\n",
+  });
+  return new FleetModel(dir);
+}
+
+describe("gitRepositorySpec", () => {
+  it("prefers the source rendered alongside, in the namespace the parent gave it, to the one as written", () => {
+    const rendered = [gitRepository("source.toolkit.fluxcd.io/v1", "apps", "https://github.com/acme/fleet")];
+    expect(gitRepositorySpec("team", "apps", model(), rendered)?.url).toBe("https://github.com/acme/fleet");
+    expect(gitRepositorySpec("team", "flux-system", model(), rendered)?.url).toBe("https://github.com/acme/other");
+  });
+
+  it("ignores objects of another API group that share the kind", () => {
+    const impostor = [gitRepository("example.com/v1", "apps", "https://github.com/acme/fleet")];
+    expect(gitRepositorySpec("team", "apps", model(), impostor)).toBeUndefined();
+    const kustomization = { object: { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata: { name: "team", namespace: "apps" }, spec: { sourceRef: { kind: "GitRepository", name: "team" } } } as KubeObject };
+    const ref = { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", name: "team", namespace: "apps" };
+    expect(sourcesThisRepository({ ...kustomization, ref }, model(), { owner: "acme", name: "fleet" }, impostor)).toBe(false);
+    expect(sourcesThisRepository({ ...kustomization, ref }, model(), { owner: "acme", name: "fleet" }, [gitRepository("source.toolkit.fluxcd.io/v1", "apps", "https://github.com/acme/fleet")])).toBe(true);
+  });
+});
