@@ -107,6 +107,16 @@ describe("malicious repositories", () => {
     expect(issues[0]!.message).toMatch(/^resources entry "bomb\.yaml": bomb\.yaml line \d+: document 1: .*alias/i);
   });
 
+  it("refuses it whatever the file is named: kustomize reads every resource as YAML", async () => {
+    const { "bomb.yaml": bomb } = fixture("alias-bomb");
+    for (const name of ["bomb.YAML", "bomb.json", "bomb"]) {
+      const engine = recordingEngine();
+      const result = await buildChange({}, { "kustomization.yaml": `resources:\n  - ${name}\n`, [name]: bomb! }, { engine });
+      expect(engine.runs).toEqual([]);
+      expect(result.head.flatMap((build) => build.issues).map((issue) => issue.message)).toEqual([expect.stringMatching(new RegExp(`^resources entry "${name.replace(".", "\\.")}": .*alias`, "i"))]);
+    }
+  });
+
   it("reports the refusal as the build's error, not a link warning of the same folder", async () => {
     const functionConfig = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: run\n  annotations:\n    config.kubernetes.io/function: |\n      container:\n        image: attacker.example/fn\n";
     const tree = { "kustomization.yaml": "resources:\n  - run.yaml\n", "run.yaml": functionConfig };

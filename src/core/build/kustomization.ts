@@ -9,7 +9,8 @@ import type { SourceTree } from "./tree.js";
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 const FUNCTION_ANNOTATIONS = ["config.kubernetes.io/function", "config.k8s.io/function"];
-const YAML_FILE = /\.ya?ml$/;
+/** Fields whose files kustomize reads as data, not as YAML. */
+const GENERATOR_INPUTS = new Set(["configMapGenerator", "secretGenerator"]);
 
 export interface Closure {
   /** Tree paths of every file the build reads. */
@@ -155,9 +156,11 @@ export class ClosureWalker {
   private addFile(path: string, fromFile: string, line: number, field: string, value: string): void {
     if (this.files.has(path)) return;
     this.files.add(path);
+    // kustomize reads every file it is given as YAML, whatever its name, except generator inputs (data).
+    if (GENERATOR_INPUTS.has(field)) return;
     // Parsing every file of every kustomization of a fleet costs more than the rest of planning: files are
     // checked only for the builds that run.
-    if (YAML_FILE.test(path)) this.closure.unvetted.push({ repoFile: this.tree.repoPath(path), fromFile, line, field, value });
+    this.closure.unvetted.push({ repoFile: this.tree.repoPath(path), fromFile, line, field, value });
   }
 
   private checkPluginEntry(folder: string, field: string, value: string, repoFile: string, line: number): void {
