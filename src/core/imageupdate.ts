@@ -1,6 +1,7 @@
 // Classifies Flux image-automation pull requests: eligible for auto-merge only when they change image tags and nothing else.
 // Files are compared semantically (YAML parsed on both sides), so the automation's reformatting is no change at all.
 import { minimatch } from "minimatch";
+import { RE2JS } from "re2js";
 import { major, parse, satisfies, validRange, coerce, gt, type SemVer } from "semver";
 import type { Config } from "./config.js";
 import { apiGroup, isYamlPath, type FleetModel, type SourceDocument, type SourceFile } from "./fleet.js";
@@ -384,7 +385,7 @@ class ImagePolicy {
       if (typeof regex === "string") return `its filterTags.pattern \`${pattern}\` cannot be used: ${regex}`;
       const template = typeof filter.extract === "string" && filter.extract !== "" ? filter.extract : undefined;
       extract = (tag) => {
-        const match = regex.exec(tag);
+        const match = regex.exec(tag) as RegExpExecArray | null;
         return match ? (template ? expandTemplate(template, match) : tag) : undefined;
       };
     }
@@ -433,12 +434,14 @@ function toNumber(text: string): number | undefined {
   return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : undefined;
 }
 
-/** A Go (RE2) pattern as a JS RegExp: `(?P<name>` groups and leading `(?i)`-style flags; a string when it cannot be used. */
-function goRegExp(pattern: string): RegExp | string {
-  const flags = /^\(\?([ims]+)\)/.exec(pattern);
-  const source = (flags ? pattern.slice(flags[0].length) : pattern).replaceAll("(?P<", "(?<");
+/**
+ * The pattern as Flux compiles it (Go's RE2: `(?P<name>` groups, `(?i)` flags, no backreferences); the error,
+ * as Go words it, when it cannot be used. RE2 runs in linear time: a pattern from a pull request cannot stall
+ * the process the way `(a+)+$` stalls a backtracking RegExp.
+ */
+function goRegExp(pattern: string): RE2JS | string {
   try {
-    return new RegExp(source, flags?.[1] ?? "");
+    return RE2JS.compile(pattern);
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
   }

@@ -26,6 +26,8 @@ describe("Flux envsubst", () => {
     ["replace with escaped slash", { s: "foo/bar/baz" }, "${s//\\//-}", "foo-bar-baz"],
     ["remove shortest prefix", { f: "bash.string.txt" }, "${f#*.}", "string.txt"],
     ["remove longest suffix", { f: "bash.string.txt" }, "${f%%.*}", "bash"],
+    // A pattern built to make a backtracking matcher run for ever ends at once, matching nothing.
+    ["hostile pattern", { v: "a".repeat(60) }, "${v#*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b}", "a".repeat(60)],
   ];
   it.each(cases)("%s", (_name, values, input, output) => {
     expect(substitute(input, vars(values)).text).toBe(output);

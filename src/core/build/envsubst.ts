@@ -2,6 +2,7 @@
 // run as kustomize-controller runs it (non-strict: an unset variable expands to ""). The scanner and parser
 // follow the Go code step by step so that what parses, what fails and what comes out match Flux exactly.
 
+import { RE2JS } from "re2js";
 import { escapeRegExp } from "../values.js";
 
 export class SubstitutionError extends Error {}
@@ -406,19 +407,23 @@ function trimShortest(s: string, pattern: string): string {
   const matcher = globMatcher(pattern);
   if (!matcher) return s;
   let shortest = "";
-  for (let i = 0; i < s.length; i++) if (matcher.test(s.slice(0, s.length - i))) shortest = s.slice(0, s.length - i);
+  for (let i = 0; i < s.length; i++) if (matcher.testExact(s.slice(0, s.length - i))) shortest = s.slice(0, s.length - i);
   return shortest !== "" ? s.slice(shortest.length) : s;
 }
 
 function trimLongest(s: string, pattern: string): string {
   const matcher = globMatcher(pattern);
   if (!matcher) return s;
-  for (let i = 0; i < s.length; i++) if (matcher.test(s.slice(0, s.length - i))) return s.slice(s.length - i);
+  for (let i = 0; i < s.length; i++) if (matcher.testExact(s.slice(0, s.length - i))) return s.slice(s.length - i);
   return s;
 }
 
-/** Go's path.Match as a regular expression (`*` and `?` never match "/"); undefined for a malformed pattern. */
-function globMatcher(pattern: string): RegExp | undefined {
+/**
+ * Go's path.Match as a regular expression (`*` and `?` never match "/"); undefined for a malformed pattern.
+ * RE2, not a JavaScript RegExp: the pattern comes from the pull request, and backtracking on `*a*a*a…b` would
+ * stall the process.
+ */
+function globMatcher(pattern: string): RE2JS | undefined {
   let source = "";
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
@@ -435,5 +440,9 @@ function globMatcher(pattern: string): RegExp | undefined {
       i = end;
     } else source += escapeRegExp(c);
   }
-  return new RegExp(`^${source}$`, "s");
+  try {
+    return RE2JS.compile(`^${source}$`, RE2JS.DOTALL);
+  } catch {
+    return undefined;
+  }
 }

@@ -20,6 +20,17 @@ describe("selectsPatchTarget", () => {
   it("selects nothing with a pattern that is not a regular expression, instead of throwing", () => {
     expect(selectsPatchTarget({ name: "(unclosed" }, controller)).toBe(false);
   });
+
+  it("reads patterns as Go's RE2 does: named groups yes, lookaround and backreferences no", () => {
+    expect(selectsPatchTarget({ name: "(?P<tool>kustomize)-controller" }, controller)).toBe(true);
+    expect(selectsPatchTarget({ name: "(?=kustomize).*" }, controller)).toBe(false);
+    expect(selectsPatchTarget({ name: "(kustomize)-\\1" }, { ...controller, name: "kustomize-kustomize" })).toBe(false);
+  });
+
+  it("answers a pattern built to backtrack forever (a patch in a pull request cannot stall the process)", () => {
+    expect(selectsPatchTarget({ name: "(a+)+" }, { ...controller, name: `${"a".repeat(64)}!` })).toBe(false);
+    expect(selectsPatchTarget({ name: "(a+)+" }, { ...controller, name: "a".repeat(64) })).toBe(true);
+  });
 });
 
 describe("parsePatchText", () => {
