@@ -9,7 +9,7 @@ import { FLUX_SYSTEM, isFluxKustomization, normalizeRepoPath, specOf } from "../
 import { asArray, asRecord, escapeRegExp, isRecord, valueAt } from "../../src/core/values.js";
 import type { ObjectRef, RuleContext, RuleFinding, Severity } from "../../src/core/types.js";
 import { parseYamlSafely, type YamlPath } from "../../src/core/yaml.js";
-import { applyJsonPatchOperation, jsonPatchOperations } from "./json-patch.js";
+import { applyJsonPatchOperation, jsonPatchOperations, ownValue, setOwn } from "./json-patch.js";
 import { findingOn, indentOf, type LocatedObject } from "./objects.js";
 import { selectsPatchTarget, type PatchCandidate } from "./patch-target.js";
 
@@ -472,7 +472,7 @@ function applyPatch(entries: Entry[], patch: unknown, target: Record<string, unk
   const spec = asRecord(object.spec);
   for (const entry of entries.filter((candidate) => selectsPatchTarget(selector, candidateOf(candidate)))) {
     for (const [field, value] of Object.entries(spec)) {
-      entry.spec[field] = mergeValue(entry.spec[field], value);
+      setOwn(entry.spec, field, mergeValue(ownValue(entry.spec, field), value));
       entry.specOrigin.set(field, origin.path.length === 0 ? { doc: origin.doc, path: ["spec", field] } : origin);
     }
   }
@@ -491,7 +491,8 @@ function applyJson6902(entry: Entry, operations: unknown[], origin: Origin): voi
 function mergeValue(current: unknown, patch: unknown): unknown {
   if (!isRecord(current) || !isRecord(patch)) return structuredClone(patch);
   const merged: Record<string, unknown> = { ...current };
-  for (const [key, value] of Object.entries(patch)) merged[key] = value === null ? undefined : mergeValue(current[key], value);
+  // Own keys only: a patch's __proto__ key is a field (as for Flux), never the merged object's prototype.
+  for (const [key, value] of Object.entries(patch)) setOwn(merged, key, value === null ? undefined : mergeValue(ownValue(current, key), value));
   return merged;
 }
 

@@ -66,10 +66,10 @@ export function applyJsonPatchOperation(root: Record<string, unknown>, operation
 }
 
 // Own properties only: a token such as "__proto__" names a key of the document, never Object.prototype.
-function ownValue(holder: Record<string, unknown>, key: string): unknown {
+export function ownValue(holder: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(holder, key) ? holder[key] : undefined;
 }
 
-function setOwn(holder: Record<string, unknown>, key: string, value: unknown): void {
+export function setOwn(holder: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(holder, key, { value, writable: true, enumerable: true, configurable: true });
 }

@@ -121,6 +121,21 @@ describe("flux graph", () => {
     expect(originOf(graph.objects[0]!, ["path"]).doc.path).toBe("tenants/production/dev-team-patch.yaml");
   });
 
+  it("keeps __proto__, constructor and prototype keys of a strategic-merge patch as data, never as a prototype", () => {
+    // As with a JSON6902 patch, `__proto__` names a field; it must never become the merged object's prototype (the field was dropped).
+    const patch = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: dev-team\nspec:\n  __proto__:\n    serviceAccountName: dev-team\n  sourceRef:\n    __proto__: {namespace: dev-team}\n    constructor: {prototype: {polluted: yes}}\n";
+    const graph = fluxGraph(model({ "tenants/base/dev-team/sync.yaml": tenant, "tenants/production/kustomization.yaml": fleet["tenants/production/kustomization.yaml"]!, "tenants/production/dev-team-patch.yaml": patch }));
+    const devTeam = graph.objects.find((object) => object.ref.name === "dev-team")!;
+    expect(devTeam.spec.serviceAccountName).toBeUndefined();
+    expect(Object.getOwnPropertyDescriptor(devTeam.spec, "__proto__")?.value).toEqual({ serviceAccountName: "dev-team" });
+    const sourceRef = devTeam.spec.sourceRef as Record<string, unknown>;
+    expect(sourceRef.namespace).toBe("flux-system");
+    expect(Object.getPrototypeOf(sourceRef)).toBe(Object.prototype);
+    expect(sourceRef.constructor).toEqual({ prototype: { polluted: "yes" } });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(({} as Record<string, unknown>).serviceAccountName).toBeUndefined();
+  });
+
   it("canonicalises Git URLs", () => {
     for (const url of ["ssh://git@github.com/acme/fleet.git", "git@github.com:acme/fleet", "https://github.com/Acme/fleet/"]) expect(canonicalGitUrl(url)).toBe("github.com/acme/fleet");
     expect(canonicalGitUrl("ssh://git@gitlab.example.com:2222/acme/fleet")).toBe("gitlab.example.com:2222/acme/fleet");
