@@ -136,6 +136,17 @@ describe("postBuild substitution", () => {
     expect(build?.issues).toEqual([]);
   });
 
+  it("substitutes a variable named __proto__ or constructor from substituteFrom, as Flux does, polluting nothing", async () => {
+    const vars = configMap("cluster-vars", { constructor: "from-constructor", cluster_name: "prod" }).replace("metadata:\n", "metadata:\n  namespace: flux-system\n") + '  __proto__: "from-proto"\n';
+    const config = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  proto: ${__proto__}\n  constructor: ${constructor}\n";
+    const spec = { path: "./app", postBuild: { substituteFrom: [{ kind: "ConfigMap", name: "cluster-vars" }] } };
+    const result = await buildChange({ "app/config.yaml": config, "clusters/prod/vars.yaml": vars }, { "clusters/prod/app.yaml": fluxKustomization("app", spec) });
+    const build = only(result.head, "flux-system/app (clusters/prod)");
+    expect(data(build, "settings")).toEqual({ proto: "from-proto", constructor: "from-constructor" });
+    expect(build?.issues).toEqual([]);
+    expect(({} as Record<string, unknown>).proto).toBeUndefined();
+  });
+
   it("does not run when the merged variable map is empty", async () => {
     const result = await buildChange(files, { "clusters/prod/app.yaml": fluxKustomization("app", { path: "./app", postBuild: { substituteFrom: [{ kind: "ConfigMap", name: "absent", optional: true }] } }) });
     expect(data(only(result.head, "flux-system/app (clusters/prod)"), "settings")).toMatchObject({ cluster: "${cluster_name}", literal: "$${cluster_name}" });

@@ -57,7 +57,8 @@ export function resolveVariables({ doc, object }: { doc: SourceDocument; object:
 }
 
 function dataOf(object: Record<string, unknown>, kind: string): Record<string, string> {
-  const out: Record<string, string> = {};
+  // No prototype: a key named __proto__ is a variable like any other, as in Flux.
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
   const data = object.data as Record<string, unknown> | undefined;
   for (const [key, value] of Object.entries(data ?? {})) out[key] = kind === "Secret" ? Buffer.from(String(value), "base64").toString("utf8") : String(value);
   // The API server folds stringData into data.
