@@ -26,6 +26,15 @@ describe("Flux envsubst", () => {
     ["replace with escaped slash", { s: "foo/bar/baz" }, "${s//\\//-}", "foo-bar-baz"],
     ["remove shortest prefix", { f: "bash.string.txt" }, "${f#*.}", "string.txt"],
     ["remove longest suffix", { f: "bash.string.txt" }, "${f%%.*}", "bash"],
+    ["remove longest prefix", { f: "bash.string.txt" }, "${f##*.}", "txt"],
+    ["remove shortest suffix", { f: "bash.string.txt" }, "${f%.*}", "bash.string"],
+    ["* never matches a slash", { p: "a/b.c" }, "${p#*.}", "a/b.c"],
+    ["? and a class", { v: "x1-y2-z" }, "${v#[a-z]?-}", "y2-z"],
+    ["negated class", { v: "ab1c" }, "${v##[!0-9]}|${v##[!a-z]*}", "b1c|ab1c"],
+    ["unterminated class matches nothing", { v: "[ab" }, "${v#[a}", "[ab"],
+    // Every prefix of a long value is a candidate: testing each one alone took minutes on the event loop.
+    ["long value, no match", { v: "a".repeat(200_000) }, "${v#*b}${v##*b}${v%b*}${v%%b*}", "a".repeat(800_000)],
+    ["long value, shortest and longest", { v: `${"a/".repeat(100_000)}b` }, "${v#*/}|${v##a*}|${v%/*}|${v%%/*}", `${"a/".repeat(99_999)}b|/${"a/".repeat(99_999)}b|${"a/".repeat(99_999)}a|${"a/".repeat(99_999)}a`],
     // A pattern built to make a backtracking matcher run for ever ends at once, matching nothing.
     ["hostile pattern", { v: "a".repeat(60) }, "${v#*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b}", "a".repeat(60)],
   ];
@@ -41,6 +50,15 @@ describe("Flux envsubst", () => {
   ];
   it.each(rejected)("rejects %s as Flux does", (_name, input, message) => {
     expect(() => substitute(input, vars({ name: "web" }))).toThrow(new SubstitutionError(message));
+  });
+
+  it("refuses trims whose pattern and value are both long instead of holding the event loop", () => {
+    const hostile = `\${v#${"*a".repeat(1_000)}b}`;
+    expect(() => substitute(hostile, vars({ v: "a".repeat(1_000_000) }))).toThrow(
+      new SubstitutionError("${var#pattern} and ${var%pattern} trims here are too costly to evaluate (a long pattern against a long value)"),
+    );
+    // The same trim on a short value is evaluated.
+    expect(substitute(hostile, vars({ v: "a".repeat(100) })).text).toBe("a".repeat(100));
   });
 
   it("reports variables used without a value or a default, and only those", () => {

@@ -338,19 +338,20 @@ export interface SubstitutionResult {
 export function substitute(text: string, vars: ReadonlyMap<string, string>): SubstitutionResult {
   const root = new Parser().parse(text);
   const undefinedVariables = new Set<string>();
+  const budget = { trimSteps: TRIM_STEP_BUDGET };
   const evaluate = (node: Node): string => {
     if (node.type === "text") return node.value;
     if (node.type === "list") return node.nodes.map(evaluate).join("");
     const args = node.args.map(evaluate);
     const value = vars.get(node.param);
     if (value === undefined && !(DEFAULT_FUNCS.has(node.name) && args.length > 0)) undefinedVariables.add(node.param);
-    return applyFunc(node.name, value ?? "", args);
+    return applyFunc(node.name, value ?? "", args, budget);
   };
   return { text: evaluate(root), undefinedVariables: [...undefinedVariables] };
 }
 
 /** template.go lookupFunc + funcs.go */
-function applyFunc(name: string, s: string, args: string[]): string {
+function applyFunc(name: string, s: string, args: string[], budget: TrimBudget): string {
   switch (name) {
     case ",":
       return s === "" ? s : firstChar(s).toLowerCase() + s.slice(firstChar(s).length);
@@ -361,13 +362,13 @@ function applyFunc(name: string, s: string, args: string[]): string {
     case "^^":
       return s.toUpperCase();
     case "#":
-      return args.length === 0 ? String(Buffer.byteLength(s)) : trimShortest(s, args[0]!);
+      return args.length === 0 ? String(Buffer.byteLength(s)) : trimShortest(s, args[0]!, budget);
     case "##":
-      return trimLongest(s, args[0]!);
+      return trimLongest(s, args[0]!, budget);
     case "%":
-      return reverse(trimShortest(reverse(s), reverse(args[0]!)));
+      return reverse(trimShortest(reverse(s), reverse(args[0]!), budget));
     case "%%":
-      return reverse(trimLongest(reverse(s), reverse(args[0]!)));
+      return reverse(trimLongest(reverse(s), reverse(args[0]!), budget));
     case ":":
       return substring(s, args);
     case "/#":
@@ -403,46 +404,93 @@ function substring(s: string, args: string[]): string {
   return s.slice(pos, pos + length);
 }
 
-function trimShortest(s: string, pattern: string): string {
-  const matcher = globMatcher(pattern);
-  if (!matcher) return s;
-  let shortest = "";
-  for (let i = 0; i < s.length; i++) if (matcher.testExact(s.slice(0, s.length - i))) shortest = s.slice(0, s.length - i);
-  return shortest !== "" ? s.slice(shortest.length) : s;
+function trimShortest(s: string, pattern: string, budget: TrimBudget): string {
+  const lengths = matchingPrefixLengths(s, pattern, budget);
+  return lengths && lengths.length > 0 ? s.slice(lengths[0]) : s;
 }
 
-function trimLongest(s: string, pattern: string): string {
-  const matcher = globMatcher(pattern);
-  if (!matcher) return s;
-  for (let i = 0; i < s.length; i++) if (matcher.testExact(s.slice(0, s.length - i))) return s.slice(s.length - i);
-  return s;
+function trimLongest(s: string, pattern: string, budget: TrimBudget): string {
+  const lengths = matchingPrefixLengths(s, pattern, budget);
+  return lengths && lengths.length > 0 ? s.slice(lengths.at(-1)) : s;
 }
 
 /**
- * Go's path.Match as a regular expression (`*` and `?` never match "/"); undefined for a malformed pattern.
- * RE2, not a JavaScript RegExp: the pattern comes from the pull request, and backtracking on `*a*a*a…b` would
- * stall the process.
+ * Pattern positions times value characters, per substitution (~0.5 s): a long pattern against a long value, or many
+ * trims, would otherwise hold the event loop for hours (kustomize-controller's matcher is slower still).
  */
-function globMatcher(pattern: string): RE2JS | undefined {
-  let source = "";
+const TRIM_STEP_BUDGET = 20_000_000;
+
+interface TrimBudget {
+  trimSteps: number;
+}
+
+/** `*`, or one character matched by an RE2 class (the value is pull request content: RE2, not a RegExp). */
+type GlobToken = "*" | { matcher: RE2JS; seen: Map<string, boolean> };
+
+/**
+ * The lengths of the non-empty prefixes of `s` that Go's path.Match(pattern, prefix) accepts (`*` and `?` never
+ * match "/"), shortest first; undefined for a malformed pattern. One pass over `s` with the set of pattern
+ * positions reached: testing each prefix on its own is quadratic, minutes on a 200,000-character value.
+ */
+function matchingPrefixLengths(s: string, pattern: string, budget: TrimBudget): number[] | undefined {
+  const tokens = globTokens(pattern);
+  if (!tokens) return undefined;
+  const closure = (states: Set<number>) => {
+    for (const state of states) if (tokens[state] === "*") states.add(state + 1);
+    return states;
+  };
+  const lengths: number[] = [];
+  let states = closure(new Set([0]));
+  let length = 0;
+  for (const char of s) {
+    budget.trimSteps -= states.size;
+    if (budget.trimSteps < 0) throw new SubstitutionError("${var#pattern} and ${var%pattern} trims here are too costly to evaluate (a long pattern against a long value)");
+    const next = new Set<number>();
+    for (const state of states) {
+      const token = tokens[state];
+      if (token === undefined) continue;
+      if (token === "*") {
+        if (char !== "/") next.add(state);
+      } else if (matchesChar(token, char)) next.add(state + 1);
+    }
+    states = closure(next);
+    length += char.length;
+    if (states.size === 0) break;
+    if (states.has(tokens.length)) lengths.push(length);
+  }
+  return lengths;
+}
+
+function matchesChar(token: Exclude<GlobToken, "*">, char: string): boolean {
+  let result = token.seen.get(char);
+  if (result === undefined) token.seen.set(char, (result = token.matcher.testExact(char)));
+  return result;
+}
+
+function globTokens(pattern: string): GlobToken[] | undefined {
+  const tokens: GlobToken[] = [];
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
-    if (c === "*") source += "[^/]*";
-    else if (c === "?") source += "[^/]";
+    let source: string;
+    if (c === "*") {
+      tokens.push("*");
+      continue;
+    } else if (c === "?") source = "[^/]";
     else if (c === "\\") {
       if (i + 1 >= pattern.length) return undefined;
-      source += escapeRegExp(pattern[++i]!);
+      source = escapeRegExp(pattern[++i]!);
     } else if (c === "[") {
       const end = pattern.indexOf("]", i + 2);
       if (end === -1) return undefined;
       const body = pattern.slice(i + 1, end).replace(/^\^/, "!");
-      source += `[${body.startsWith("!") ? `^${body.slice(1)}` : body}]`;
+      source = `[${body.startsWith("!") ? `^${body.slice(1)}` : body}]`;
       i = end;
-    } else source += escapeRegExp(c);
+    } else source = escapeRegExp(c);
+    try {
+      tokens.push({ matcher: RE2JS.compile(`^(?:${source})$`, RE2JS.DOTALL), seen: new Map() });
+    } catch {
+      return undefined;
+    }
   }
-  try {
-    return RE2JS.compile(`^${source}$`, RE2JS.DOTALL);
-  } catch {
-    return undefined;
-  }
+  return tokens;
 }
