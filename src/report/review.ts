@@ -4,6 +4,7 @@ import { objectKey } from "../core/fleet.js";
 import { isInDiff } from "../core/patch.js";
 import type { ChangedFile, Finding, Verdict } from "../core/types.js";
 import { ruleDocsUrl } from "./links.js";
+import { codeFence, markdownText } from "./markdown.js";
 
 export interface ReviewComment {
   /** Stable across re-runs (not the line, which moves): finds our earlier comment for the same finding. */
@@ -42,13 +43,11 @@ export function reviewComments(verdict: Verdict, changedFiles: ChangedFile[]): R
     const file = files.get(finding.path);
     if (!fix || !file || !isInDiff(file, fix.line) || !isInDiff(file, fix.endLine)) continue;
     const key = findingKey(finding);
-    // Four backticks: a fix that itself contains three stays intact.
+    // The fence is longer than any run of backticks in the fix, so the fix stays intact.
     const body = [
-      `**${finding.severity}** [\`${finding.rule}\`](${ruleDocsUrl(finding.rule)}): ${finding.message}`,
-      fix.description ? `\n${fix.description}` : "",
-      "\n````suggestion",
-      fix.replacement,
-      "````",
+      `**${finding.severity}** [\`${finding.rule}\`](${ruleDocsUrl(finding.rule)}): ${markdownText(finding.message)}`,
+      fix.description ? `\n${markdownText(fix.description)}` : "",
+      `\n${codeFence("suggestion", fix.replacement, 4)}`,
       commentMarker(key),
     ].join("\n");
     comments.push({ key, path: finding.path, line: fix.endLine, ...(fix.endLine > fix.line ? { startLine: fix.line } : {}), body });

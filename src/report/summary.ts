@@ -2,6 +2,7 @@
 import { describeRef } from "../core/fleet.js";
 import type { Finding, Verdict } from "../core/types.js";
 import { ruleDocsUrl } from "./links.js";
+import { codeFence, inlineCode, inlineCodeCell, markdownText } from "./markdown.js";
 
 /** GitHub rejects a check-run summary over 65,535 characters. */
 export const SUMMARY_LIMIT = 65_535;
@@ -40,17 +41,17 @@ function headline(verdict: Verdict): string {
   const errors = findings.filter((finding) => finding.severity === "error").length;
   const verdictText = verdict.conclusion === "success" ? "✅ **Passed**" : verdict.conclusion === "failure" ? "❌ **Failed**" : "➖ **Neutral**";
   const counts = `${errors} error(s), ${findings.length - errors} warning(s)/notice(s) on this change; ${verdict.preExisting.length} pre-existing`;
-  return `${verdictText}: ${verdict.title}\n\n${counts}. ${verdict.stats.changedFiles} changed file(s), ${verdict.stats.builds} build(s), ${verdict.stats.durationMs} ms.`;
+  return `${verdictText}: ${markdownText(verdict.title)}\n\n${counts}. ${verdict.stats.changedFiles} changed file(s), ${verdict.stats.builds} build(s), ${verdict.stats.durationMs} ms.`;
 }
 
 function problems(verdict: Verdict): string {
   if (verdict.problems.length === 0) return "";
-  return `### Could not fully evaluate\n\n${verdict.problems.map((problem) => `- ${problem}`).join("\n")}`;
+  return `### Could not fully evaluate\n\n${verdict.problems.map((problem) => `- ${markdownText(problem)}`).join("\n")}`;
 }
 
 function notes(verdict: Verdict): string {
   if (verdict.notes.length === 0) return "";
-  return `### Notes\n\n${verdict.notes.map((note) => `- ${note}`).join("\n")}`;
+  return `### Notes\n\n${verdict.notes.map((note) => `- ${markdownText(note)}`).join("\n")}`;
 }
 
 function autoMerge(verdict: Verdict): string {
@@ -67,7 +68,7 @@ function findings(list: Finding[]): string {
   const parts = ["### Findings"];
   for (const [rule, group] of byRule) {
     parts.push(`#### [\`${rule}\`](${ruleDocsUrl(rule)}) (${group.length})`);
-    parts.push(group.map((finding) => `- ${severityIcon[finding.severity]} \`${finding.path}:${finding.line}\` ${finding.message}`).join("\n"));
+    parts.push(group.map((finding) => `- ${severityIcon[finding.severity]} ${inlineCode(`${finding.path}:${finding.line}`)} ${markdownText(finding.message)}`).join("\n"));
   }
   return parts.join("\n\n");
 }
@@ -77,7 +78,7 @@ function ownership(verdict: Verdict): string {
   if (entries.length === 0 && notices.length === 0) return "";
   const rows = entries.map(
     (entry) =>
-      `| \`${entry.path}\` | ${entry.owners.length > 0 ? entry.owners.join(" ") : "_nobody (no owner, no platform owner)_"} | ${entry.allowed ? `✅ ${entry.satisfiedBy ?? ""}` : "❌ missing"} |`,
+      `| ${inlineCodeCell(entry.path)} | ${entry.owners.length > 0 ? entry.owners.join(" ") : "_nobody (no owner, no platform owner)_"} | ${entry.allowed ? `✅ ${entry.satisfiedBy ?? ""}` : "❌ missing"} |`,
   );
   const table = rows.length > 0 ? ["| path | owners required | satisfied by |", "| --- | --- | --- |", ...rows].join("\n") : "";
   const noticeList = notices.map((notice) => `- ℹ️ ${notice}`).join("\n");
@@ -88,10 +89,10 @@ function objectDiff(verdict: Verdict): string {
   if (verdict.diff.length === 0) return "";
   const lines = ["### Changed manifests"];
   for (const file of verdict.diff) {
-    const name = file.previousPath ? `\`${file.previousPath}\` → \`${file.path}\`` : `\`${file.path}\``;
-    const objects = file.objects.map((entry) => `  - ${entry.change} \`${entry.ref.apiVersion}\` ${describeRef(entry.ref)}`);
+    const name = file.previousPath ? `${inlineCode(file.previousPath)} → ${inlineCode(file.path)}` : inlineCode(file.path);
+    const objects = file.objects.map((entry) => `  - ${entry.change} ${inlineCode(entry.ref.apiVersion)} ${markdownText(describeRef(entry.ref))}`);
     if (file.otherDocumentsChanged) objects.push("  - non-Kubernetes YAML changed");
-    if (file.note) objects.push(`  - ${file.note}`);
+    if (file.note) objects.push(`  - ${markdownText(file.note)}`);
     if (objects.length === 0) objects.push("  - no object changed (formatting or comments only)");
     lines.push(`- ${name} (${file.status})\n${objects.join("\n")}`);
   }
@@ -100,7 +101,7 @@ function objectDiff(verdict: Verdict): string {
 
 function builds(verdict: Verdict): string {
   if (verdict.builds.length === 0) return "";
-  const rows = verdict.builds.map((build) => `| ${build.name} | \`${build.path}\` | ${build.ok ? "✅" : `❌ ${oneLine(build.error ?? "")}`} | ${build.objects} |`);
+  const rows = verdict.builds.map((build) => `| ${markdownText(build.name)} | ${inlineCodeCell(build.path)} | ${build.ok ? "✅" : `❌ ${markdownText(oneLine(build.error ?? ""))}`} | ${build.objects} |`);
   return ["### Builds", "| build | path | result | objects |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }
 
@@ -111,8 +112,8 @@ function renderedDiff(verdict: Verdict): string {
   for (const diff of changed) {
     const body = diff.changes
       .map((change) => {
-        const head = `- ${change.change} \`${change.ref.apiVersion}\` ${describeRef(change.ref)}`;
-        return change.diff ? `${head}\n\n\`\`\`diff\n${change.diff}\n\`\`\`` : head;
+        const head = `- ${change.change} ${inlineCode(change.ref.apiVersion)} ${markdownText(describeRef(change.ref))}`;
+        return change.diff ? `${head}\n\n${codeFence("diff", change.diff)}` : head;
       })
       .join("\n");
     parts.push(`<details>\n<summary>${escapeHtml(diff.build)}: ${diff.changes.length} object(s)</summary>\n\n${body}\n</details>`);
@@ -123,14 +124,14 @@ function renderedDiff(verdict: Verdict): string {
 function exceptions(verdict: Verdict): string {
   if (verdict.ignored.length === 0) return "";
   const rows = verdict.ignored.map(
-    ({ finding, reason }) => `- \`${finding.rule}\` at \`${finding.path}:${finding.line}\`: ${finding.message} — exception: _${reason}_`,
+    ({ finding, reason }) => `- \`${finding.rule}\` at ${inlineCode(`${finding.path}:${finding.line}`)}: ${markdownText(finding.message)} — exception: _${markdownText(reason)}_`,
   );
   return [`### Exceptions (${verdict.ignored.length})`, ...rows].join("\n");
 }
 
 function preExisting(verdict: Verdict): string {
   if (verdict.preExisting.length === 0) return "";
-  const rows = verdict.preExisting.map((finding) => `- ${severityIcon[finding.severity]} \`${finding.rule}\` \`${finding.path}:${finding.line}\` ${finding.message}`);
+  const rows = verdict.preExisting.map((finding) => `- ${severityIcon[finding.severity]} \`${finding.rule}\` ${inlineCode(`${finding.path}:${finding.line}`)} ${markdownText(finding.message)}`);
   return `<details>\n<summary>Pre-existing findings not touched by this change (${verdict.preExisting.length})</summary>\n\n${rows.join("\n")}\n</details>`;
 }
 
@@ -144,7 +145,7 @@ function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
 }
 
 function oneLine(text: string): string {
-  return text.replace(/\s+/g, " ").replace(/\|/g, "\\|").slice(0, 300);
+  return text.replace(/\s+/g, " ").slice(0, 300);
 }
 
 function escapeHtml(text: string): string {
