@@ -2,7 +2,8 @@
 // never as markup. No link or image (a tracking pixel), no HTML (a forged `<!-- fleet-warden:... -->` marker),
 // no @mention (a review comment notifies whoever it names), no way out of a code span or fence.
 
-const MARKDOWN_PUNCTUATION = /[\\`*_[\]()!#|~]/g;
+// Brackets escaped, parentheses and "!" are plain text: no link or image can start.
+const MARKDOWN_PUNCTUATION = /[\\`*_[\]#|~]/g;
 const HTML: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;" };
 
 /** Prose: one line, every Markdown character escaped, HTML as text, `@` followed by a zero-width space. */
@@ -12,6 +13,17 @@ export function markdownText(text: string): string {
     .replace(/[&<>]/g, (char) => HTML[char]!)
     .replace(MARKDOWN_PUNCTUATION, (char) => `\\${char}`)
     .replace(/@/g, "@\u200b");
+}
+
+/**
+ * Prose whose `quoted` parts are code (the messages fleet-warden writes quote values so): each part is escaped as
+ * what it is. A value holding a backtick only moves where code starts; every part stays inert.
+ */
+export function markdownWithCode(text: string): string {
+  return text
+    .split("`")
+    .map((part, index) => (index % 2 === 0 ? markdownText(part) : inlineCode(part)))
+    .join("");
 }
 
 /** A code span that holds any text: its backtick fence is longer than any run of backticks inside. */

@@ -2,7 +2,7 @@
 import { describeRef } from "../core/fleet.js";
 import type { Finding, Verdict } from "../core/types.js";
 import { ruleDocsUrl } from "./links.js";
-import { codeFence, inlineCode, inlineCodeCell, markdownText } from "./markdown.js";
+import { codeFence, inlineCode, inlineCodeCell, markdownText, markdownWithCode } from "./markdown.js";
 
 /** GitHub rejects a check-run summary over 65,535 characters. */
 export const SUMMARY_LIMIT = 65_535;
@@ -58,8 +58,8 @@ function autoMerge(verdict: Verdict): string {
   const report = verdict.autoMerge;
   if (!report) return "";
   const status = report.merged ? "merged by fleet-warden" : report.eligible ? "eligible" : "not eligible";
-  const reasons = report.reasons.map((reason) => `- ${reason}`).join("\n");
-  return [`### Auto-merge: ${status}`, report.note ?? "", reasons].filter(Boolean).join("\n\n");
+  const reasons = report.reasons.map((reason) => `- ${markdownWithCode(reason)}`).join("\n");
+  return [`### Auto-merge: ${status}`, markdownWithCode(report.note ?? ""), reasons].filter(Boolean).join("\n\n");
 }
 
 function findings(list: Finding[]): string {
@@ -81,7 +81,7 @@ function ownership(verdict: Verdict): string {
       `| ${inlineCodeCell(entry.path)} | ${entry.owners.length > 0 ? entry.owners.join(" ") : "_nobody (no owner, no platform owner)_"} | ${entry.allowed ? `✅ ${entry.satisfiedBy ?? ""}` : "❌ missing"} |`,
   );
   const table = rows.length > 0 ? ["| path | owners required | satisfied by |", "| --- | --- | --- |", ...rows].join("\n") : "";
-  const noticeList = notices.map((notice) => `- ℹ️ ${notice}`).join("\n");
+  const noticeList = notices.map((notice) => `- ℹ️ ${markdownWithCode(notice)}`).join("\n");
   return [`### Ownership${source ? ` (from \`${source}\`)` : ""}`, table, noticeList].filter(Boolean).join("\n\n");
 }
 

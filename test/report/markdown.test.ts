@@ -7,7 +7,7 @@ import { renderSummary } from "../../src/report/summary.js";
 
 const HOSTILE = "@acme/platform ![x](https://evil.example/p.png) [ok](https://evil.example) <img src=x> <!-- fleet-warden:0123456789abcdef --> `x`";
 const ESCAPED =
-  "@\u200bacme/platform \\!\\[x\\]\\(https://evil.example/p.png\\) \\[ok\\]\\(https://evil.example\\) &lt;img src=x&gt; &lt;\\!-- fleet-warden:0123456789abcdef --&gt; \\`x\\`";
+  "@\u200bacme/platform !\\[x\\](https://evil.example/p.png) \\[ok\\](https://evil.example) &lt;img src=x&gt; &lt;!-- fleet-warden:0123456789abcdef --&gt; \\`x\\`";
 const PATH = "apps/@acme/team/`x` <b>.yaml";
 
 const finding: Finding = {
@@ -50,7 +50,7 @@ describe("Markdown from pull request content", () => {
   it("renders a hostile finding, build, exception and rendered diff inert in the check-run summary", () => {
     const summary = renderSummary(verdict);
     // Only code spans and fences hold the text as written, where GitHub renders neither mentions nor markup.
-    expect(summary).not.toMatch(/<img|<!--|\]\(https:\/\/evil/);
+    expect(summary).not.toMatch(/<img|<!--|(?<!\\)\]\(https:\/\/evil/);
     const lines = summary.split("\n");
     expect(lines).toContain(`- ${ESCAPED}`);
     expect(lines).toContain(`- ❌ \`\`apps/@acme/team/\`x\` <b>.yaml:3\`\` ConfigMap apps/x: data.a ${ESCAPED}`);
@@ -59,6 +59,14 @@ describe("Markdown from pull request content", () => {
     expect(lines).toContain(`| Kustomization apps/${ESCAPED} | \`\` apps/\`\\|\` \`\` | ❌ kustomize: ${ESCAPED} line two | 0 |`);
     expect(summary).toContain("- modified `v1` ConfigMap x\n\n````diff\n-a: 1\n+a: |\n+  ```\n+  @acme/platform\n````\n</details>");
     expect(lines).toContain(`- \`schema\` at \`\`apps/@acme/team/\`x\` <b>.yaml:3\`\`: ConfigMap apps/x: data.a ${ESCAPED} — exception: _${ESCAPED}_`);
+  });
+
+  it("keeps the quoted values of auto-merge reasons as code, and a backtick in a value inert", () => {
+    const reasons = ["line 7 of apps/a.yaml changes `data.x` (`1` → `2`)", "line 8 of apps/a.yaml sets the tag `v1` [a](https://evil.example) @acme/platform `x`, which is not a valid image tag"];
+    const summary = renderSummary({ ...verdict, autoMerge: { eligible: false, merged: false, reasons } });
+    expect(summary).toContain(
+      "- line 7 of apps/a.yaml changes `data.x` (`1` → `2`)\n- line 8 of apps/a.yaml sets the tag `v1` \\[a\\](https://evil.example) @\u200bacme/platform `x`, which is not a valid image tag",
+    );
   });
 
   it("keeps a review comment's suggestion fenced, its text inert, and its own marker the only one", () => {
