@@ -332,6 +332,14 @@ describe("classifyImageUpdate: everything else is named", () => {
     });
   });
 
+  it("a bump plus an added __proto__ or constructor key, which are keys like any other", async () => {
+    const added = (key: string) => edit("apps/web.yaml", "web:1.4.2", "web:1.4.3").replace("value: info", `value: info\n              ${key}: {}`);
+    for (const key of ["__proto__", "constructor"]) {
+      expect(await classify(base, { "apps/web.yaml": added(key) })).toEqual({ eligible: false, reasons: [`line 22 of apps/web.yaml adds \`spec.template.spec.containers[0].env[0].${key}\``] });
+    }
+    expect(({} as Record<string, unknown>).value).toBeUndefined();
+  });
+
   it("a bump of an unmarked image", async () => {
     expect(await classify(base, { "apps/web.yaml": edit("apps/web.yaml", "proxy:2.1.0", "proxy:2.2.0") })).toEqual({
       eligible: false,

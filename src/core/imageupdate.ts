@@ -147,8 +147,9 @@ function diffValues(before: unknown, after: unknown, path: YamlPath): Difference
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
     return keys.flatMap((key) => {
       const at = [...path, key];
-      if (!(key in after)) return [{ path: at, change: "removed" as const, before: before[key] }];
-      if (!(key in before)) return [{ path: at, change: "added" as const, after: after[key] }];
+      // Own keys only: `key in` found __proto__ and constructor on every object, so adding one went unseen.
+      if (!Object.hasOwn(after, key)) return [{ path: at, change: "removed" as const, before: before[key] }];
+      if (!Object.hasOwn(before, key)) return [{ path: at, change: "added" as const, after: after[key] }];
       return diffValues(before[key], after[key], at);
     });
   }
