@@ -236,9 +236,16 @@ function indexObjects(objects: RenderedObject[]): Map<string, RenderedObject> {
   return new Map(objects.map((object) => [objectKey(object.ref), object]));
 }
 
+/**
+ * Lines added plus removed past which no diff is computed: its cost grows with edits times lines (10,000 changed
+ * values of one ConfigMap took 16 s of the event loop), and no summary could show it anyway.
+ */
+const MAX_DIFF_EDITS = 1000;
+
 /** A unified diff of the two objects' YAML, two lines of context, without file headers. */
 export function yamlDiff(before: Record<string, unknown>, after: Record<string, unknown>): string {
-  const patch = structuredPatch("", "", stringify(before, { lineWidth: 0 }), stringify(after, { lineWidth: 0 }), undefined, undefined, { context: 2 });
+  const patch = structuredPatch("", "", stringify(before, { lineWidth: 0 }), stringify(after, { lineWidth: 0 }), undefined, undefined, { context: 2, maxEditLength: MAX_DIFF_EDITS });
+  if (!patch) return `(more than ${MAX_DIFF_EDITS} lines differ: the diff is not shown)`;
   return patch.hunks.flatMap((hunk) => [`@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@`, ...hunk.lines]).join("\n");
 }
 
