@@ -8,11 +8,12 @@ const HTML: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;" };
 
 /** Prose: one line, every Markdown character escaped, HTML as text, `@` followed by a zero-width space. */
 export function markdownText(text: string): string {
-  return text
-    .replace(/\r\n|\r|\n/g, " ")
-    .replace(/[&<>]/g, (char) => HTML[char]!)
-    .replace(MARKDOWN_PUNCTUATION, (char) => `\\${char}`)
-    .replace(/@/g, "@\u200b");
+  return htmlText(text.replace(/\r\n|\r|\n/g, " ").replace(MARKDOWN_PUNCTUATION, (char) => `\\${char}`));
+}
+
+/** Text inside an HTML element (`<summary>`), where GitHub still links @mentions: HTML as text, `@` broken. */
+export function htmlText(text: string): string {
+  return text.replace(/[&<>]/g, (char) => HTML[char]!).replace(/@/g, "@\u200b");
 }
 
 /**

@@ -2,7 +2,7 @@
 import { describeRef } from "../core/fleet.js";
 import type { Finding, Verdict } from "../core/types.js";
 import { ruleDocsUrl } from "./links.js";
-import { codeFence, inlineCode, inlineCodeCell, markdownText, markdownWithCode } from "./markdown.js";
+import { codeFence, htmlText, inlineCode, inlineCodeCell, markdownText, markdownWithCode } from "./markdown.js";
 
 /** GitHub rejects a check-run summary over 65,535 characters. */
 export const SUMMARY_LIMIT = 65_535;
@@ -116,7 +116,7 @@ function renderedDiff(verdict: Verdict): string {
         return change.diff ? `${head}\n\n${codeFence("diff", change.diff)}` : head;
       })
       .join("\n");
-    parts.push(`<details>\n<summary>${escapeHtml(diff.build)}: ${diff.changes.length} object(s)</summary>\n\n${body}\n</details>`);
+    parts.push(`<details>\n<summary>${htmlText(diff.build)}: ${diff.changes.length} object(s)</summary>\n\n${body}\n</details>`);
   }
   return parts.join("\n\n");
 }
@@ -146,8 +146,4 @@ function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
 
 function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").slice(0, 300);
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }

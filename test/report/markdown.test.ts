@@ -28,7 +28,7 @@ const verdict: Verdict = {
   ignored: [{ finding, reason: HOSTILE }],
   ownership: { entries: [{ path: "apps/a|b.yaml", owners: [], allowed: false }], notices: [] },
   builds: [{ name: `Kustomization apps/${HOSTILE}`, path: "apps/`|`", ok: false, error: `kustomize: ${HOSTILE}\nline two`, objects: 0 }],
-  renderedDiff: [{ build: "b", path: "apps", changes: [{ ref: { apiVersion: "v1", kind: "ConfigMap", name: "x" }, change: "modified", diff: "-a: 1\n+a: |\n+  ```\n+  @acme/platform" }] }],
+  renderedDiff: [{ build: "Kustomization @acme/platform <b>", path: "apps", changes: [{ ref: { apiVersion: "v1", kind: "ConfigMap", name: "x" }, change: "modified", diff: "-a: 1\n+a: |\n+  ```\n+  @acme/platform" }] }],
   diff: [{ path: PATH, status: "modified", objects: [] } as unknown as Verdict["diff"][number]],
   problems: [HOSTILE],
   notes: [],
@@ -57,6 +57,7 @@ describe("Markdown from pull request content", () => {
     expect(lines).toContain("- ``apps/@acme/team/`x` <b>.yaml`` (modified)");
     expect(lines).toContain("| `apps/a\\|b.yaml` | _nobody (no owner, no platform owner)_ | ❌ missing |");
     expect(lines).toContain(`| Kustomization apps/${ESCAPED} | \`\` apps/\`\\|\` \`\` | ❌ kustomize: ${ESCAPED} line two | 0 |`);
+    expect(lines).toContain("<summary>Kustomization @\u200bacme/platform &lt;b&gt;: 1 object(s)</summary>");
     expect(summary).toContain("- modified `v1` ConfigMap x\n\n````diff\n-a: 1\n+a: |\n+  ```\n+  @acme/platform\n````\n</details>");
     expect(lines).toContain(`- \`schema\` at \`\`apps/@acme/team/\`x\` <b>.yaml:3\`\`: ConfigMap apps/x: data.a ${ESCAPED} — exception: _${ESCAPED}_`);
   });
