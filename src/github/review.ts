@@ -21,7 +21,9 @@ export async function syncReview(
   const ours = new Map<string, { id: number; body: string }>();
   for (const comment of existing) {
     const key = markerKey(comment.body);
-    const isOurs = key !== undefined && comment.user?.type === "Bot" && (botLogin === undefined || comment.user.login === botLogin);
+    // Without our own login (GitHub names the App on every check run, so hardly ever), nothing counts as ours:
+    // a comment of another bot that echoes pull request content can carry a marker too.
+    const isOurs = key !== undefined && botLogin !== undefined && comment.user?.type === "Bot" && comment.user.login === botLogin;
     if (isOurs) ours.set(key, { id: comment.id, body: comment.body });
   }
   const result: ReviewSync = { created: 0, updated: 0, deleted: 0 };
