@@ -183,6 +183,20 @@ describe("postBuild substitution", () => {
     });
   });
 
+  it("fails the build, as fleet-warden's limit and not Flux's, on trims too costly to evaluate", async () => {
+    const costly = { ...files, "app/config.yaml": files["app/config.yaml"].replace("${region:=eu-west-1}", `\${cluster_name#${"*a".repeat(1_000)}b}`) };
+    const result = await buildChange(costly, { "clusters/prod/app.yaml": fluxKustomization("app", { path: "./app", postBuild: { substitute: { cluster_name: "a".repeat(1_000_000) } } }) });
+    const build = only(result.head, "flux-system/app (clusters/prod)");
+    expect(build?.report.ok).toBe(false);
+    expect(build?.issues).toContainEqual({
+      rule: "postbuild-variables",
+      path: "app/config.yaml",
+      line: 6,
+      message:
+        "fleet-warden cannot substitute variables in ConfigMap settings: ${var#pattern} and ${var%pattern} trims here are too costly to evaluate (a long pattern against a long value). Flux would, but what it applies cannot be checked here; shorten the value or the pattern.",
+    });
+  });
+
   it("rejects variable names Flux rejects", async () => {
     const result = await buildChange(files, { "clusters/prod/app.yaml": fluxKustomization("app", { path: "./app", postBuild: { substitute: { "bad-name": "x" } } }) });
     expect(only(result.head, "flux-system/app (clusters/prod)")?.issues[0]).toEqual({

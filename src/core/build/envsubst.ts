@@ -7,6 +7,9 @@ import { escapeRegExp } from "../values.js";
 
 export class SubstitutionError extends Error {}
 
+/** Valid for Flux, but too costly for fleet-warden to evaluate: the rendered output cannot be checked. */
+export class SubstitutionTooCostly extends SubstitutionError {}
+
 const errors = {
   badSubstitution: "bad substitution",
   missingClosingBrace: "missing closing brace",
@@ -444,7 +447,7 @@ function matchingPrefixLengths(s: string, pattern: string, budget: TrimBudget): 
   let length = 0;
   for (const char of s) {
     budget.trimSteps -= states.size;
-    if (budget.trimSteps < 0) throw new SubstitutionError("${var#pattern} and ${var%pattern} trims here are too costly to evaluate (a long pattern against a long value)");
+    if (budget.trimSteps < 0) throw new SubstitutionTooCostly("${var#pattern} and ${var%pattern} trims here are too costly to evaluate (a long pattern against a long value)");
     const next = new Set<number>();
     for (const state of states) {
       const token = tokens[state];

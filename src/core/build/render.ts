@@ -117,7 +117,9 @@ function renderedObjects(plan: BuildPlan, model: FleetModel, output: string, iss
           rule: "postbuild-variables",
           path: at.path,
           line: lineContaining(model, at, "${") ?? at.line,
-          message: `Flux cannot substitute variables in ${ref.kind} ${ref.name}: ${outcome.error}. Flux rejects \${var-default}, \${ var } and \${}; use \${var:=default} or \${var}, or escape a literal as $\${...}.`,
+          message: outcome.tooCostly
+            ? `fleet-warden cannot substitute variables in ${ref.kind} ${ref.name}: ${outcome.error}. Flux would, but what it applies cannot be checked here; shorten the value or the pattern.`
+            : `Flux cannot substitute variables in ${ref.kind} ${ref.name}: ${outcome.error}. Flux rejects \${var-default}, \${ var } and \${}; use \${var:=default} or \${var}, or escape a literal as $\${...}.`,
         });
       }
       if (variables.unknownSources.length === 0) {

@@ -4,7 +4,7 @@
 import { refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
 import { specOf } from "../flux.js";
 import type { BuildIssue } from "../types.js";
-import { substitute, SubstitutionError } from "./envsubst.js";
+import { substitute, SubstitutionError, SubstitutionTooCostly } from "./envsubst.js";
 import { sharedSegments } from "./tree.js";
 
 export const SUBSTITUTE_KEY = "kustomize.toolkit.fluxcd.io/substitute";
@@ -82,6 +82,8 @@ function addVariable(variables: Variables, key: string, value: string, doc: Sour
 export interface SubstitutionOutcome {
   object: Record<string, unknown>;
   error?: string;
+  /** The error is fleet-warden's limit, not Flux's: Flux would substitute. */
+  tooCostly?: boolean;
   undefinedVariables: string[];
 }
 
@@ -100,7 +102,7 @@ export function substituteObject(
     const result = substitute(serialize(object), variables.values);
     return { object: parse(result.text), undefinedVariables: result.undefinedVariables };
   } catch (error) {
-    if (error instanceof SubstitutionError) return { object, error: error.message, undefinedVariables: [] };
+    if (error instanceof SubstitutionError) return { object, error: error.message, ...(error instanceof SubstitutionTooCostly ? { tooCostly: true } : {}), undefinedVariables: [] };
     throw error;
   }
 }
