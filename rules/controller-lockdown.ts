@@ -65,7 +65,7 @@ export const controllerLockdown: Rule = {
   },
 };
 
-function lockdownFinding(paths: string[], cluster: ClusterControllers, message: string, missing: Array<{ flag: LockdownFlag; controllers: string[] }>): RuleFinding {
+function lockdownFinding(paths: readonly string[], cluster: ClusterControllers, message: string, missing: Array<{ flag: LockdownFlag; controllers: string[] }>): RuleFinding {
   const doc = cluster.kustomization;
   if (doc) {
     const line = doc.keyLine(["patches"]) ?? doc.endLine;

@@ -3,7 +3,7 @@
 // cluster's flux-system/kustomization.yaml).
 import { posix } from "node:path";
 import type { FleetModel, KubeObject, SourceDocument } from "../../src/core/fleet.js";
-import { specOf, sourcesThisRepository, normalizeRepoPath } from "../../src/core/flux.js";
+import { isFluxKustomization, specOf, sourcesThisRepository, normalizeRepoPath } from "../../src/core/flux.js";
 import { asArray, asRecord, valueAt } from "../../src/core/values.js";
 import type { Fix, ObjectRef, RuleContext, TenantInfo } from "../../src/core/types.js";
 import { insertUnderFix, replaceValueFix } from "./flux-graph.js";
@@ -76,7 +76,7 @@ export function tenantOfObject(context: RuleContext, target: LocatedObject): Ten
 /** Flux objects that apply manifests on someone's behalf. */
 export function isFluxDeployer(ref: ObjectRef): boolean {
   return (
-    (ref.kind === "Kustomization" && ref.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/")) ||
+    isFluxKustomization(ref) ||
     (ref.kind === "HelmRelease" && ref.apiVersion.startsWith("helm.toolkit.fluxcd.io/"))
   );
 }

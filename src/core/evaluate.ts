@@ -77,8 +77,8 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
   const { kept: keptCounted, ignored } = await applyExceptions(counted, exceptions);
   const { kept: keptUntouched, ignored: ignoredPreExisting } = await applyExceptions(preExisting, exceptions);
   // After exceptions: a rule finding excepted on its object must not take the build's finding with it.
-  const kept = withoutRestatedBuildIssues(keptCounted);
-  const keptPreExisting = withoutRestatedBuildIssues(keptUntouched);
+  const kept = withoutRestatedFindings(keptCounted);
+  const keptPreExisting = withoutRestatedFindings(keptUntouched);
 
   const diff = diffChangedFiles(changedFiles, base, head);
   const conclusion = problems.length > 0 || kept.some((finding) => finding.severity === "error") ? "failure" : "success";
@@ -271,25 +271,18 @@ function annotationsFor(finding: Finding, path: string, model: FleetModel, build
 }
 
 /**
- * Build issues that a rule reports better: the rule's finding names the object and the exact cause on the same
- * line (kustomize-build's "not a folder of the Flux source" cannot tell a missing folder from an ignored one).
+ * Drops a finding (e.g. kustomize-build's "spec.path is not a folder of the Flux source") whose `restatedBy` rule
+ * reports the same line in the same list (counted or pre-existing), at least as severe: the person sees the
+ * better finding once, and the conclusion cannot change. With that rule off, excepted on the object or configured
+ * milder, the finding stays.
  */
-const RESTATED_BUILD_ISSUES: ReadonlyArray<{ rule: string; message: RegExp }> = [{ rule: "flux-path-exists", message: /^spec\.path ".*" is not a folder of the Flux source/ }];
-
-/**
- * Drops a kustomize-build finding that says again what a finding of the same list (counted or pre-existing) says
- * on the same line, when that finding is at least as severe: the person sees one finding and the conclusion cannot
- * change. With the rule off, excepted on the object or configured milder, the build's finding stays.
- */
-function withoutRestatedBuildIssues(findings: Finding[]): Finding[] {
-  const restates = (build: Finding) =>
-    build.rule === "kustomize-build" &&
-    RESTATED_BUILD_ISSUES.some(
-      (restated) =>
-        restated.message.test(build.message) &&
-        findings.some((finding) => finding.rule === restated.rule && finding.path === build.path && finding.line === build.line && severityOrder[finding.severity] <= severityOrder[build.severity]),
+function withoutRestatedFindings(findings: Finding[]): Finding[] {
+  const restated = (candidate: Finding) =>
+    candidate.restatedBy !== undefined &&
+    findings.some(
+      (finding) => finding.rule === candidate.restatedBy && finding.path === candidate.path && finding.line === candidate.line && severityOrder[finding.severity] <= severityOrder[candidate.severity],
     );
-  return findings.filter((finding) => !restates(finding));
+  return findings.filter((finding) => !restated(finding));
 }
 
 const severityOrder: Record<Severity, number> = { error: 0, warning: 1, notice: 2 };

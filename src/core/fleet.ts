@@ -83,7 +83,6 @@ export function refOf(object: KubeObject): ObjectRef {
 
 export class FleetModel {
   private readonly parsed = new Map<string, SourceFile | undefined>();
-  private listing?: string[];
   private allObjectsCache?: SourceDocument[];
   private fluxCache?: SourceDocument[];
   /** Asked once per Flux Kustomization while planning: a fleet has hundreds. */
@@ -109,9 +108,8 @@ export class FleetModel {
   }
 
   /** Every regular file in the tree, as sorted POSIX paths relative to the root. */
-  paths(): string[] {
-    this.listing ??= [...this.files.paths()];
-    return this.listing;
+  paths(): readonly string[] {
+    return this.files.paths();
   }
 
   yamlPaths(): string[] {
@@ -165,8 +163,7 @@ export class FleetModel {
 
   /**
    * Kubernetes objects of the files whose text mentions `needle`: parsing every file of a large fleet costs
-   * seconds. A file with a backslash is parsed too: a double-quoted escape (`fluxcd\x2eio`) spells the needle
-   * without containing it, and Kubernetes decodes it all the same. Files over the size limit hold no objects.
+   * seconds (see mayMention). Files over the size limit hold no objects.
    */
   objectsMentioning(needle: string): SourceDocument[] {
     let found = this.mentionCache.get(needle);
@@ -174,8 +171,7 @@ export class FleetModel {
       found = this.yamlPaths()
         .filter((path) => {
           if ((this.sizeOf(path) ?? 0) > this.limits.maxBytes) return false;
-          const text = this.readText(path) ?? "";
-          return text.includes(needle) || text.includes("\\");
+          return mayMention(this.readText(path) ?? "", needle);
         })
         .flatMap((path) => this.file(path)?.documents.filter((doc) => doc.object) ?? []);
       this.mentionCache.set(needle, found);
@@ -200,6 +196,14 @@ export class FleetModel {
   documentAt(path: string, line: number): SourceDocument | undefined {
     return this.file(path)?.documents.find((doc) => doc.startLine <= line && line <= doc.endLine);
   }
+}
+
+/**
+ * Whether a file's text can hold `needle` once parsed: it contains it, or a backslash (a double-quoted escape such
+ * as `fluxcd\x2eio` spells the needle without containing it, and Kubernetes decodes it all the same).
+ */
+export function mayMention(text: string, needle: string): boolean {
+  return text.includes(needle) || text.includes("\\");
 }
 
 export function parseSourceFile(path: string, text: string, limits: YamlLimits = defaultYamlLimits, sizeOverride?: number): SourceFile {

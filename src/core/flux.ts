@@ -57,9 +57,11 @@ function urlNamesRepository(url: string, repository: { owner: string; name: stri
   return path.endsWith(`/${repository.owner}/${repository.name}`.toLowerCase()) || path.endsWith(`:${repository.owner}/${repository.name}`.toLowerCase());
 }
 
+export const FLUX_KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io";
+
 /** A Flux Kustomization (kustomize.toolkit.fluxcd.io), as opposed to a kustomize `kustomization.yaml`. */
 export function isFluxKustomization(ref: Pick<ObjectRef, "apiVersion" | "kind"> | undefined): boolean {
-  return ref?.kind === "Kustomization" && apiGroup(ref.apiVersion) === "kustomize.toolkit.fluxcd.io";
+  return ref?.kind === "Kustomization" && apiGroup(ref.apiVersion) === FLUX_KUSTOMIZE_GROUP;
 }
 
 /** The cluster a Flux object belongs to, from where it is defined: `clusters/<name>` when under it, else its folder. */

@@ -37,6 +37,8 @@ export interface Finding {
   object?: ObjectRef;
   /** The rendered build (by name) in which the finding was seen, when it comes from rendered output. */
   build?: string;
+  /** A rule that reports the same problem on the same line, better: where it does, this finding is left out. */
+  restatedBy?: string;
 }
 
 /** A finding before the engine has applied the configured severity. */
@@ -144,6 +146,8 @@ export interface BuildIssue {
   message: string;
   /** Default: the rule's severity. Warnings do not fail the build (e.g. a prune that deletes a Namespace). */
   severity?: Severity;
+  /** See Finding.restatedBy. */
+  restatedBy?: string;
 }
 
 export interface Build {

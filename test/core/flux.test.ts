@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { FleetModel, type KubeObject } from "../../src/core/fleet.js";
 import { gitRepositorySpec, sourcesThisRepository } from "../../src/core/flux.js";
-import { tempDir, writeTree } from "../helpers/fleet.js";
+import { treeDir } from "../build/helpers.js";
 
 const gitRepository = (apiVersion: string, namespace: string | undefined, url: string): KubeObject => ({
   apiVersion,
@@ -11,13 +11,8 @@ const gitRepository = (apiVersion: string, namespace: string | undefined, url: s
   spec: { url, ref: { branch: "main" } },
 });
 
-function model(): FleetModel {
-  const dir = tempDir();
-  writeTree(dir, {
-    "tenants/team/sync.yaml": "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: team\nspec:\n  url: https://github.com/acme/other\n",
-  });
-  return new FleetModel(dir);
-}
+const model = () =>
+  new FleetModel(treeDir({ "tenants/team/sync.yaml": "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: team\nspec:\n  url: https://github.com/acme/other\n" }));
 
 describe("gitRepositorySpec", () => {
   it("prefers the source rendered alongside, in the namespace the parent gave it, to the one as written", () => {

@@ -16,6 +16,7 @@ export function buildIssueFindings(builds: Build[], rule: BuildIssue["rule"]): R
         message: issue.message,
         build: build.report.name,
         ...(issue.severity ? { severity: issue.severity } : {}),
+        ...(issue.restatedBy ? { restatedBy: issue.restatedBy } : {}),
       });
     }
   }

@@ -138,8 +138,8 @@ export class ClosureWalker {
     else this.addFile(path, via.path, via.line, "resources", path);
   }
 
-  refuse(path: string, line: number, message: string): void {
-    refuse(this.closure, path, line, message);
+  refuse(path: string, line: number, message: string, restatedBy?: string): void {
+    refuse(this.closure, path, line, message, restatedBy);
   }
 
   private document(file: string): SourceDocument | undefined {
@@ -205,8 +205,8 @@ export class ClosureWalker {
   }
 }
 
-function refuse(closure: Closure, path: string, line: number, message: string): void {
-  closure.issues.push({ rule: "kustomize-build", path, line, message });
+function refuse(closure: Closure, path: string, line: number, message: string, restatedBy?: string): void {
+  closure.issues.push({ rule: "kustomize-build", path, line, message, ...(restatedBy ? { restatedBy } : {}) });
   closure.refused = true;
 }
 

@@ -3,8 +3,8 @@
 // kustomization reaches (built with kustomize's defaults, so that bases and tenant repositories are
 // validated too). Each plan knows every repository file that can change its output.
 import { posix } from "node:path";
-import { isYamlPath, refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
-import { clusterOf, FLUX_SYSTEM, gitRepositorySpec, isFluxKustomization, normalizeRepoPath, sourcesThisRepository, specOf } from "../flux.js";
+import { isYamlPath, mayMention, refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
+import { clusterOf, FLUX_KUSTOMIZE_GROUP, FLUX_SYSTEM, gitRepositorySpec, isFluxKustomization, normalizeRepoPath, sourcesThisRepository, specOf } from "../flux.js";
 import type { Build, SpecialFile } from "../types.js";
 import { ClosureWalker, foldersOf, join, KUSTOMIZATION_FILES, remoteReason, type Closure } from "./kustomization.js";
 import { externalArtifactTree } from "./artifacts.js";
@@ -102,7 +102,7 @@ export function renderedFluxTargets(parent: BuildPlan, build: Build, input: Plan
   // Sources rendered alongside, with the namespace the parent's kustomization gave them.
   const siblings = build.objects.filter((rendered) => rendered.ref.kind === "GitRepository").map((rendered) => rendered.object as KubeObject);
   for (const rendered of build.objects) {
-    if (rendered.ref.kind !== "Kustomization" || !rendered.ref.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/")) continue;
+    if (!isFluxKustomization(rendered.ref)) continue;
     const object = rendered.object as KubeObject;
     const source = rendered.source ? input.model.documentAt(rendered.source.path, rendered.source.line) : undefined;
     const doc = source?.ref?.kind === "Kustomization" ? source : undefined;
@@ -154,8 +154,11 @@ export function rendersFluxKustomizations(plan: BuildPlan, model: FleetModel): b
   const holders = fluxKustomizationFiles(model);
   return [...plan.closure.files].some((file) => {
     const path = plan.tree.repoPath(file);
-    // The model finds Flux objects in *.yaml files only; kustomize also reads a resource such as team.json.
-    return holders.has(path) || (!isYamlPath(path) && (model.file(path)?.documents.some((doc) => isFluxKustomization(doc.ref)) ?? false));
+    if (holders.has(path)) return true;
+    // The model finds Flux objects in *.yaml files only; kustomize also reads a resource such as team.json. Other
+    // files (generator inputs, mostly) are parsed only when their text can hold one, as the model decides.
+    if (isYamlPath(path) || !mayMention(model.readText(path) ?? "", FLUX_KUSTOMIZE_GROUP)) return false;
+    return model.file(path)?.documents.some((doc) => isFluxKustomization(doc.ref)) ?? false;
   });
 }
 
@@ -211,7 +214,7 @@ export function planFlux(target: FluxTarget, input: PlanInput): BuildPlan {
     inputs: new Set([...tree.definitionPaths, ...variables.inputs]),
   };
   if (!foldersOf(tree.paths).has(folder)) {
-    walker.refuse(doc.path, specLine("path"), `spec.path "${rawPath}" is not a folder of the Flux source (it does not exist, or .sourceignore excludes it), so the Kustomization fails to build.`);
+    walker.refuse(doc.path, specLine("path"), `spec.path "${rawPath}" is not a folder of the Flux source (it does not exist, or .sourceignore excludes it), so the Kustomization fails to build.`, "flux-path-exists");
     return plan;
   }
   if (walker.kustomizationFile(folder)) walker.walkFolder(folder);
