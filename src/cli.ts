@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { evaluate } from "./core/evaluate.js";
 import { GitError, localFacts } from "./local.js";
 import { renderSummary } from "./report/summary.js";
-import { renderJson, renderSarif, renderText } from "./report/text.js";
+import { renderJson, renderSarif, renderText, terminalText } from "./report/text.js";
 
 const USAGE = `Usage: fleet-warden check [--repo DIR] [--base REF] [--head REF] [--author LOGIN]
                           [--teams org/team,...] [--approved-by LOGIN,...]
@@ -53,12 +53,12 @@ export async function runCli(argv: string[]): Promise<CliResult> {
       },
     });
   } catch (error) {
-    return { code: 2, stdout: "", stderr: `${(error as Error).message}\n\n${USAGE}\n` };
+    return { code: 2, stdout: "", stderr: `${terminalText((error as Error).message)}\n\n${USAGE}\n` };
   }
   const { values, positionals } = parsed;
   if (values.help) return { code: 0, stdout: `${USAGE}\n`, stderr: "" };
   if (positionals[0] !== "check" || positionals.length > 1) {
-    return { code: 2, stdout: "", stderr: `${positionals.length === 0 ? "missing command" : `unknown command: ${positionals.join(" ")}`}\n\n${USAGE}\n` };
+    return { code: 2, stdout: "", stderr: `${positionals.length === 0 ? "missing command" : `unknown command: ${terminalText(positionals.join(" "))}`}\n\n${USAGE}\n` };
   }
   const format = values.format as Format;
   if (!FORMATS.includes(format)) return { code: 2, stdout: "", stderr: `--format must be one of ${FORMATS.join(", ")}\n` };
@@ -74,12 +74,14 @@ export async function runCli(argv: string[]): Promise<CliResult> {
       approvedBy: list(values["approved-by"]),
     });
   } catch (error) {
-    if (error instanceof GitError) return { code: 2, stdout: "", stderr: `fleet-warden: ${error.message}\n` };
+    if (error instanceof GitError) return { code: 2, stdout: "", stderr: `fleet-warden: ${terminalText(error.message)}\n` };
     throw error;
   }
   try {
     const verdict = await evaluate(local.facts);
-    const render = { text: renderText, json: renderJson, sarif: renderSarif, markdown: (v: typeof verdict) => renderSummary(v, Infinity) }[format];
+    // The Markdown summary is GitHub's, not the terminal's: each of its lines is made inert here.
+    const markdown = (v: typeof verdict) => renderSummary(v, Infinity).split("\n").map(terminalText).join("\n");
+    const render = { text: renderText, json: renderJson, sarif: renderSarif, markdown }[format];
     // Problems mean part of the change could not be judged (bad config, limits hit): that is exit 2, not a verdict.
     const code = verdict.problems.length > 0 ? 2 : verdict.conclusion === "failure" ? 1 : 0;
     return { code, stdout: `${render(verdict)}\n`, stderr: "" };
@@ -111,7 +113,7 @@ if (isMain()) {
       process.exitCode = result.code;
     },
     (error: unknown) => {
-      process.stderr.write(`fleet-warden: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(`fleet-warden: internal error: ${terminalText(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
       process.exitCode = 2;
     },
   );
