@@ -1,12 +1,11 @@
 // The CLI on real git repositories built from fixtures/ and from ../shared/corpus.
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../src/cli.js";
 import { createFixtureRepo, type FixtureRepo } from "../scripts/fixture-repo.js";
-import { repoWithChange } from "./helpers/fleet.js";
+import { repoWithChange, tempDir } from "./helpers/fleet.js";
 
 const fixtures = fileURLToPath(new URL("../fixtures/sample-fleet/", import.meta.url));
 const corpus = fileURLToPath(new URL("../../shared/corpus/", import.meta.url));
@@ -70,7 +69,7 @@ describe("fleet-warden check", () => {
     expect(await runCli(["check", "--repo", repo.dir, "--base", "no-such-branch"])).toMatchObject({ code: 2, stderr: expect.stringContaining('"no-such-branch" is not a commit') });
     expect(await runCli(["check", "--format", "yaml"])).toMatchObject({ code: 2, stderr: expect.stringContaining("--format must be one of") });
     expect(await runCli(["lint"])).toMatchObject({ code: 2, stderr: expect.stringContaining("unknown command: lint") });
-    expect(await runCli(["check", "--repo", mkdtempSync(join(tmpdir(), "not-a-repo-"))])).toMatchObject({ code: 2 });
+    expect(await runCli(["check", "--repo", tempDir("not-a-repo-")])).toMatchObject({ code: 2 });
 
     const broken = repoWithChange({ ".github/fleet-warden.yml": "imageUpdates:\n  mergeMethod: fast-forward\n" }, { "a.yaml": "a: 2\n" });
     const result = await runCli(["check", "--repo", broken.dir, "--base", "main", "--head", "change"]);
@@ -95,7 +94,7 @@ describe("fleet-warden check", () => {
 describe.skipIf(!existsSync(corpus))("the real fleet repositories in ../shared/corpus", () => {
   const folders = ["flux2-multi-tenancy/main", "flux2-multi-tenancy/dev-team", "flux2-kustomize-helm-example/main", "flux2-kustomize-helm-example/pre-2.7"];
   it.each(folders)("%s parses cleanly: no yaml-syntax finding when the whole repository is the change", async (folder) => {
-    const empty = mkdtempSync(join(tmpdir(), "empty-"));
+    const empty = tempDir("empty-");
     const repo = createFixtureRepo({ base: empty, changes: [join(corpus, folder)] });
     repos.push(repo);
     const result = await runCli(["check", "--repo", repo.dir, "--base", "main", "--head", "HEAD", "--format", "json"]);
