@@ -9,7 +9,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { extract as tarExtract } from "tar-stream";
-import { isSkippedPath, type TreeFiles } from "./core/files.js";
+import { isSkippedPath, packFiles, type PortableTree, type TreeFiles } from "./core/files.js";
 import type { PullRequestFacts, SpecialFile } from "./core/types.js";
 import { formatBytes } from "./core/yaml.js";
 
@@ -191,6 +191,12 @@ class SnapshotFiles implements TreeFiles {
 
   size(path: string): number | undefined {
     return this.inMemory.get(path)?.length ?? this.spilled.get(path);
+  }
+
+  portable(): PortableTree {
+    const packed = packFiles(this.inMemory);
+    const onDisk = [...this.spilled].map(([path, size]) => ({ path, offset: -1, size }));
+    return { paths: [...this.paths()], entries: [...packed.entries, ...onDisk], bytes: packed.bytes, ...(this.spillDir !== undefined ? { folder: this.spillDir } : {}) };
   }
 
   async dispose(): Promise<void> {

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { portableTree, treeFromPortable } from "../src/core/files.js";
 import { defaultSnapshotLimits, extractSnapshot, SnapshotCache, type Snapshot } from "../src/snapshot.js";
 import { tempDir } from "./helpers/fleet.js";
 import { tarball, type TarEntry } from "./helpers/tarball.js";
@@ -89,6 +90,25 @@ describe("snapshots past the memory budget", () => {
     }
     expect(existsSync(spillDir!)).toBe(false);
     expect(snapshot.files.read("logo.bin")).toBeUndefined();
+  });
+
+  it("hands itself to another thread as one packed buffer for the files in memory and the spill folder for the rest", async () => {
+    const snapshot = await extract(entries, 10);
+    try {
+      const portable = portableTree(snapshot.files);
+      expect(portable.bytes.byteLength).toBe(10);
+      expect(portable.folder).toBe(snapshot.spillDir);
+      expect(portable.entries.filter((entry) => entry.offset === -1).map((entry) => entry.path).sort()).toEqual(["alpha/kustomization.yaml", "logo.bin"]);
+      const rebuilt = treeFromPortable(structuredClone(portable, { transfer: [portable.bytes] }));
+      expect(rebuilt.paths()).toEqual(sorted);
+      for (const path of sorted) {
+        expect(rebuilt.read(path)).toEqual(snapshot.files.read(path));
+        expect(rebuilt.size(path)).toBe(snapshot.files.size(path));
+      }
+      expect(rebuilt.read("missing.yaml")).toBeUndefined();
+    } finally {
+      await snapshot.dispose();
+    }
   });
 
   it("fails, never overwrites, when an entry past the budget repeats a path, and leaves no folder behind", async () => {

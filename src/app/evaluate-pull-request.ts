@@ -1,7 +1,6 @@
 // One evaluation of one pull request: check run in progress, facts, verdict, head confirmed, results written.
 // Whatever happens, the check run ends completed, and one log line says what happened and what it cost.
 import type { Logger } from "probot";
-import { evaluate } from "../core/evaluate.js";
 import type { ChangedFile, Verdict } from "../core/types.js";
 import { errorMessage } from "../core/yaml.js";
 import { reviewComments } from "../report/review.js";
@@ -10,6 +9,7 @@ import { gatherFacts, NotEvaluable, pullRequestInfo, type PullRequestInfo } from
 import { countingCalls, statusOf, type Octokit, type RepoRef } from "../github/octokit.js";
 import { syncReview } from "../github/review.js";
 import type { SnapshotCache } from "../snapshot.js";
+import { OutOfMemory, type Evaluator } from "./isolation.js";
 
 export interface EvaluationRequest {
   octokit: Octokit;
@@ -25,6 +25,7 @@ export interface EvaluationRequest {
   signal?: AbortSignal;
   /** Snapshots this process already read, reused by sha. */
   snapshots?: SnapshotCache;
+  evaluator: Evaluator;
 }
 
 export type EvaluationOutcome =
@@ -66,19 +67,21 @@ async function evaluateCounted(request: EvaluationRequest): Promise<EvaluationOu
   let result: { verdict: Verdict; changedFiles: ChangedFile[] };
   try {
     slot = await openCheckRun(octokit, repo, pull.headSha, { ...(request.fresh ? { fresh: true } : {}), ...(request.appId ? { appId: request.appId } : {}) });
-    // Past the deadline (or the shutdown), the work may still finish in the background: its result is dropped.
+    // Past the deadline (or the shutdown) the evaluator is stopped; an in-process one may still finish in the
+    // background, and its result is dropped.
+    const stop = new AbortController();
     result = await withDeadline(
       (async () => {
         const gathered = await gatherFacts(octokit, repo, pull, request.snapshots);
         try {
-          return { verdict: await evaluate(gathered.facts), changedFiles: gathered.facts.changedFiles };
+          return { verdict: await request.evaluator(gathered.facts, stop.signal), changedFiles: gathered.facts.changedFiles };
         } finally {
           await gathered.dispose();
         }
       })(),
       request.deadlineMs,
       request.signal,
-    );
+    ).finally(() => stop.abort());
   } catch (error) {
     return endWithoutResult(request, pull, slot, error);
   }
@@ -137,6 +140,7 @@ function failureReason(error: unknown, deadlineMs: number): { title: string; det
       detail: `The evaluation did not finish within ${Math.round(deadlineMs / 1000)} s and was stopped. Re-run the check; if it keeps timing out, the change is too large to evaluate in one go.`,
     };
   }
+  if (error instanceof OutOfMemory) return { title: "Evaluation ran out of memory", detail: `${error.message} The change is too large to evaluate in one go, or an input swells in memory; split it, or raise EVALUATION_MEMORY_MB.` };
   if (error instanceof Interrupted) return { title: "Evaluation interrupted", detail: `${error.message} Re-run the check to evaluate this commit.` };
   const status = statusOf(error);
   const detail = status ? `GitHub answered ${status}: ${errorMessage(error)}` : `${error instanceof Error ? `${error.name}: ` : ""}${errorMessage(error)}`;

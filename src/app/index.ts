@@ -6,6 +6,7 @@ import type { Octokit } from "../github/octokit.js";
 import { AutoMerger } from "./auto-merge.js";
 import { RecentDeliveries } from "./deliveries.js";
 import { evaluatePullRequest, type EvaluationOutcome } from "./evaluate-pull-request.js";
+import { DEFAULT_EVALUATION_MEMORY_MB, isolatedEvaluator, type Evaluator } from "./isolation.js";
 import { SnapshotCache } from "../snapshot.js";
 import { Scheduler } from "./scheduler.js";
 
@@ -30,6 +31,8 @@ export interface AppOptions {
   signal?: AbortSignal;
   /** Snapshots shared by the evaluations (default: SNAPSHOT_CACHE_MB of memory, 256 MiB; 0 turns it off). */
   snapshots?: SnapshotCache;
+  /** Runs the evaluation proper (default: a worker thread per evaluation, EVALUATION_MEMORY_MB of heap, 1024). */
+  evaluator?: Evaluator;
 }
 
 const DEFAULT_DEADLINE_MS = 5 * 60 * 1000;
@@ -47,6 +50,7 @@ export function createApp(options: AppOptions = {}) {
     const autoMerger = new AutoMerger(appId);
     const cacheMiB = Number(process.env.SNAPSHOT_CACHE_MB ?? DEFAULT_SNAPSHOT_CACHE_MIB);
     const snapshots = options.snapshots ?? (cacheMiB > 0 ? new SnapshotCache(cacheMiB * 1024 * 1024) : undefined);
+    const evaluator = options.evaluator ?? isolatedEvaluator({ memoryMb: Number(process.env.EVALUATION_MEMORY_MB) || DEFAULT_EVALUATION_MEMORY_MB });
 
     const scheduler = new Scheduler<EvaluationJob>({
       async run(job) {
@@ -61,6 +65,7 @@ export function createApp(options: AppOptions = {}) {
           log,
           fresh: job.fresh,
           deadlineMs,
+          evaluator,
           ...(appId ? { appId } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
           ...(snapshots ? { snapshots } : {}),

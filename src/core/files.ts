@@ -10,6 +10,62 @@ export interface TreeFiles {
   read(path: string): Buffer | undefined;
   /** The file's size in bytes without reading it; undefined when it is not a regular file of the tree. */
   size(path: string): number | undefined;
+  /** The tree for another thread, when it can be handed over more cheaply than by reading every file. */
+  portable?(): PortableTree;
+}
+
+/**
+ * A tree as another thread rebuilds it (structured-cloneable): the bytes held in memory packed into one buffer,
+ * which is transferred rather than copied, and the files that are on disk read from their folder.
+ */
+export interface PortableTree {
+  paths: string[];
+  /** Every readable file: packed at `offset` in `bytes`, or in `folder` when `offset` is -1. */
+  entries: Array<{ path: string; offset: number; size: number }>;
+  bytes: ArrayBuffer;
+  folder?: string;
+}
+
+export function portableTree(files: TreeFiles): PortableTree {
+  if (files.portable) return files.portable();
+  const paths = [...files.paths()];
+  const contents = paths.flatMap((path) => {
+    const data = files.read(path);
+    return data ? [[path, data] as const] : [];
+  });
+  return { paths, ...packFiles(contents) };
+}
+
+/** Files' bytes in one buffer, with where each one is. */
+export function packFiles(files: Iterable<readonly [string, Buffer]>): Pick<PortableTree, "entries" | "bytes"> {
+  const list = [...files];
+  const packed = Buffer.allocUnsafeSlow(list.reduce((total, [, data]) => total + data.length, 0));
+  let offset = 0;
+  const entries = list.map(([path, data]) => {
+    data.copy(packed, offset);
+    offset += data.length;
+    return { path, offset: offset - data.length, size: data.length };
+  });
+  return { entries, bytes: packed.buffer };
+}
+
+export function treeFromPortable(tree: PortableTree): TreeFiles {
+  const bytes = Buffer.from(tree.bytes);
+  const entries = new Map(tree.entries.map((entry) => [entry.path, entry]));
+  return {
+    paths: () => tree.paths,
+    read: (path) => {
+      const entry = entries.get(path);
+      if (!entry) return undefined;
+      if (entry.offset >= 0) return bytes.subarray(entry.offset, entry.offset + entry.size);
+      try {
+        return tree.folder === undefined ? undefined : readFileSync(join(tree.folder, path));
+      } catch {
+        return undefined;
+      }
+    },
+    size: (path) => entries.get(path)?.size,
+  };
 }
 
 const SKIPPED_DIRS = new Set([".git"]);

@@ -83,12 +83,25 @@ export function sandboxEnv(home: string): NodeJS.ProcessEnv {
   };
 }
 
+type ProcessObserver = (pid: number, running: boolean) => void;
+let processObserver: ProcessObserver | undefined;
+
+/**
+ * Told when a kustomize process starts and when it ends. An evaluation in a worker thread reports them to the
+ * main thread: a worker that is terminated cannot stop its own children, so the main thread does.
+ */
+export function observeKustomizeProcesses(observer: ProcessObserver | undefined): void {
+  processObserver = observer;
+}
+
 /** Runs the engine on `folder` (an absolute path inside a sandbox copy). */
 export function runKustomize(engine: KustomizeEngine, folder: string, limits: EngineLimits = defaultEngineLimits): Promise<EngineResult> {
   const home = mkdtempSync(join(tmpdir(), "fleet-warden-home-"));
   return new Promise<EngineResult>((resolve) => {
     // Its own process group, so that a stop also ends anything it started.
     const child = spawn(engine.command, engine.args(folder), { cwd: folder, env: sandboxEnv(home), stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const pid = child.pid;
+    if (pid !== undefined) processObserver?.(pid, true);
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let size = 0;
@@ -112,6 +125,7 @@ export function runKustomize(engine: KustomizeEngine, folder: string, limits: En
     });
     const finish = (result: EngineResult) => {
       clearTimeout(timer);
+      if (pid !== undefined) processObserver?.(pid, false);
       rmSync(home, { recursive: true, force: true });
       resolve(result);
     };
