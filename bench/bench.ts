@@ -16,7 +16,7 @@ import { evaluate } from "../src/core/evaluate.js";
 import type { Verdict } from "../src/core/types.js";
 import { localFacts } from "../src/local.js";
 import { SnapshotCache } from "../src/snapshot.js";
-import { generateFleet, pullRequestShapes, REPOSITORY, type FleetSize, type PullRequestShape, type Tree } from "./fleet.js";
+import { generateFleet, NO_OP_SHAPE, pullRequestShapes, REPOSITORY, type FleetSize, type PullRequestShape, type Tree } from "./fleet.js";
 import { GitHubStandIn } from "./github-stand-in.js";
 
 interface Options extends FleetSize {
@@ -257,13 +257,15 @@ async function githubCallsAt(size: FleetSize, count: number): Promise<{ files: n
 
 function print(options: Options, files: number, rows: Row[], engine: KustomizeEngine, second: { files: number; calls: number[] } | undefined, totalMs: number): void {
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  const noOp = rows.find((row) => row.shape.id === NO_OP_SHAPE);
+  const ratio = (ms: number, row: Row) => (row.builds > 0 && row.bareMs > 0 ? (ms / row.bareMs).toFixed(2) : "n/a");
   const mib = (bytes: number) => `${Math.round(bytes / (1024 * 1024))} MiB`;
   const lines = [
     `fleet-warden benchmark: ${options.clusters} clusters × ${options.tenants} tenants, ${files} files; median of ${options.runs} run(s); engine: ${engine.description}`,
     `machine: ${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? "unknown"}), ${mib(totalmem())} memory (${mib(freemem())} free), node ${process.version}, temporary files in ${tmpdir()} (snapshots and build sandboxes: a tmpfs is much faster than a disk here, e.g. TMPDIR=/dev/shm)`,
     "",
-    `| pull request | changed files | kustomize builds (base+head) | evaluation | bare kustomize, same roots | ratio | App end to end | App, snapshots cached | GitHub calls (writes) | ${second ? `GitHub calls at ${options.secondTenants} tenants (${second.files} files) | ` : ""}peak RSS | verdict |`,
-    `|---|---:|---:|---:|---:|---:|---:|---:|---:|${second ? "---:|" : ""}---:|---|`,
+    `| pull request | changed files | kustomize builds (base+head) | evaluation | bare kustomize, same roots | ratio | ratio above no-op | App end to end | App, snapshots cached | GitHub calls (writes) | ${second ? `GitHub calls at ${options.secondTenants} tenants (${second.files} files) | ` : ""}peak RSS | verdict |`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|${second ? "---:|" : ""}---:|---|`,
     ...rows.map((row, i) =>
       [
         `| ${row.shape.id}: ${row.shape.description}`,
@@ -271,7 +273,8 @@ function print(options: Options, files: number, rows: Row[], engine: KustomizeEn
         row.builds,
         s(row.evaluationMs),
         s(row.bareMs),
-        row.bareMs > 0 ? (row.evaluationMs / row.bareMs).toFixed(2) : "n/a",
+        ratio(row.evaluationMs, row),
+        noOp ? ratio(row.evaluationMs - noOp.evaluationMs, row) : "n/a",
         s(row.appMs),
         s(row.appCachedMs),
         `${row.calls} (${row.writes})`,
@@ -281,7 +284,7 @@ function print(options: Options, files: number, rows: Row[], engine: KustomizeEn
       ].join(" | "),
     ),
     "",
-    "evaluation: `fleet-warden check` on the local repository (snapshots by git archive, facts, builds, rules).",
+    "evaluation: `fleet-warden check` on the local repository (snapshots by git archive, facts, builds, rules). Ratio above no-op: the evaluation time less the no-op change's (what judging any change costs before building), over bare kustomize.",
     "App end to end: webhook to completed check run and review, through Probot's Octokit (retry and throttling plugins on: GitHub's write pacing of one write per second is included) against a local GitHub stand-in; tarballs are prepared before the clock starts. Snapshots cached: the same evaluation again with the App's snapshot cache warm (what every later push pays for its base).",
     "GitHub calls: every request of one evaluation but the installation token (fetched once an hour); writes are check-run, review and merge calls. The image update also runs the auto-merge gate (statuses, check runs, merge).",
     `total benchmark time ${s(totalMs)}`,

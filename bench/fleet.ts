@@ -213,6 +213,8 @@ export interface PullRequestShape {
   author: string;
 }
 
+export const NO_OP_SHAPE = "no-op";
+
 export function pullRequestShapes(size: FleetSize): PullRequestShape[] {
   const clusters = Array.from({ length: size.clusters }, (_, i) => clusterName(i));
   const middle = tenantName(Math.floor(size.tenants / 2));
@@ -233,5 +235,7 @@ export function pullRequestShapes(size: FleetSize): PullRequestShape[] {
     { id: "shared-base", description: "monitoring chart bump (every cluster)", head: { "infrastructure/base/monitoring/release.yaml": helmRelease("monitoring", "4.2.0") }, branch: "monitoring-4.2", author: "platform-bob" },
     { id: "200-files", description: `${Object.keys(wide).length} files across tenants`, head: wide, branch: "bulk-config", author: "platform-bob" },
     { id: "image-update", description: `${middle} web 1.4.2 → 1.4.3`, head: { [`apps/${middle}/base/deployment.yaml`]: deployment(middle, "1.4.3") }, branch: "flux-image-updates", author: "fluxcdbot" },
+    // Nothing to build: what judging any change costs before its builds (reading, parsing, planning, rules).
+    { id: NO_OP_SHAPE, description: "README.md edited, nothing to build", head: { "README.md": "# fleet\n\nOwned by the platform team.\n" }, branch: "readme", author: "platform-bob" },
   ];
 }

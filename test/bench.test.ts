@@ -28,6 +28,7 @@ describe("the benchmark", () => {
       ["shared-base", 1],
       ["200-files", 20],
       ["image-update", 1],
+      ["no-op", 1],
     ]);
   });
 
