@@ -47,31 +47,35 @@ async function resolveCommit(repo: string, ref: string): Promise<string> {
 
 export async function localFacts(options: LocalOptions): Promise<LocalFacts> {
   const { repo } = options;
-  const baseTip = await resolveCommit(repo, options.base);
-  const headSha = await resolveCommit(repo, options.head);
+  const [baseTip, headSha] = await Promise.all([resolveCommit(repo, options.base), resolveCommit(repo, options.head)]);
   // Diff against the merge base, as GitHub does for a pull request; policy comes from the base tip.
   const mergeBase = (await git(repo, ["merge-base", baseTip, headSha]).catch(() => baseTip)).trim() || baseTip;
-  const [changedFiles, policy, origin] = await Promise.all([
+  // Read while the snapshots are: awaited once both are in.
+  const details = Promise.all([
     changedFilesBetween(repo, mergeBase, headSha),
     readPolicy((path) => git(repo, ["show", `${baseTip}:${path}`]).catch(() => undefined)),
     originRepository(repo),
   ]);
+  details.catch(() => undefined);
   const teams = new Set((options.teams ?? []).map((team) => team.toLowerCase()));
   const author = options.author ?? "";
   const { value: facts, dispose } = await withSnapshots(
     { base: () => archive(repo, mergeBase, "base"), head: () => archive(repo, headSha, "head") },
-    async (pair): Promise<PullRequestFacts> => ({
-      repository: origin ?? { owner: "local", name: repo.split("/").filter(Boolean).pop() ?? "repository" },
-      baseSha: mergeBase,
-      headSha,
-      ...snapshotFacts(pair),
-      changedFiles,
-      author,
-      reviews: (options.approvedBy ?? []).map((user) => ({ user, state: "APPROVED", commitId: headSha })),
-      policy,
-      // Offline, team membership is what --teams says about the author, and nothing about anybody else.
-      isTeamMember: async (team, login) => login.toLowerCase() === author.toLowerCase() && teams.has(team.toLowerCase()),
-    }),
+    async (pair): Promise<PullRequestFacts> => {
+      const [changedFiles, policy, origin] = await details;
+      return {
+        repository: origin ?? { owner: "local", name: repo.split("/").filter(Boolean).pop() ?? "repository" },
+        baseSha: mergeBase,
+        headSha,
+        ...snapshotFacts(pair),
+        changedFiles,
+        author,
+        reviews: (options.approvedBy ?? []).map((user) => ({ user, state: "APPROVED", commitId: headSha })),
+        policy,
+        // Offline, team membership is what --teams says about the author, and nothing about anybody else.
+        isTeamMember: async (team, login) => login.toLowerCase() === author.toLowerCase() && teams.has(team.toLowerCase()),
+      };
+    },
   );
   return { facts, dispose };
 }
