@@ -117,10 +117,7 @@ export function parseGitDiff(output: string): ChangedFile[] {
     const hunkStart = body.search(/^@@ /m);
     const meta = hunkStart === -1 ? body : body.slice(0, hunkStart);
     const line = (prefix: string) => meta.split("\n").find((candidate) => candidate.startsWith(prefix))?.slice(prefix.length);
-    const minus = line("--- ");
-    const plus = line("+++ ");
-    const renameFrom = line("rename from ");
-    const renameTo = line("rename to ");
+    const [minus, plus, renameFrom, renameTo] = ["--- ", "+++ ", "rename from ", "rename to "].map((prefix) => unquoteGitPath(line(prefix)));
     const fromHeader = splitHeader(header);
     const oldPath = renameFrom ?? (minus && minus !== "/dev/null" ? minus.replace(/^a\//, "") : fromHeader?.[0]);
     const newPath = renameTo ?? (plus && plus !== "/dev/null" ? plus.replace(/^b\//, "") : fromHeader?.[1]);
@@ -146,8 +143,37 @@ export function parseGitDiff(output: string): ChangedFile[] {
   return files;
 }
 
-/** `a/x b/x` -> ["x", "x"]; only trusted when both halves are equal-length paths (no rename). */
+/** `a/x b/x` or `"a/x\ty" "b/x\ty"` -> ["x", "x"]; only trusted when both halves are equal-length paths (no rename). */
 function splitHeader(header: string): [string, string] | undefined {
+  const quoted = /^("(?:[^"\\]|\\.)*") ("(?:[^"\\]|\\.)*")$/.exec(header);
+  if (quoted) return [unquoteGitPath(quoted[1])!.replace(/^a\//, ""), unquoteGitPath(quoted[2])!.replace(/^b\//, "")];
   const match = /^a\/(.*) b\/(.*)$/.exec(header);
   return match ? [match[1]!, match[2]!] : undefined;
+}
+
+const GIT_ESCAPES: Record<string, number> = { a: 7, b: 8, t: 9, n: 10, v: 11, f: 12, r: 13, '"': 34, "\\": 92 };
+
+/**
+ * A path as git prints it: in double quotes with C escapes and octal bytes (`"a\"b.yaml"`, `"\303\251.yaml"`)
+ * when it holds a quote, a backslash, a control character or a byte outside ASCII; else as it is. Read as written,
+ * such a file would be left out of the change, unjudged.
+ */
+export function unquoteGitPath(text: string | undefined): string | undefined {
+  if (text === undefined || text.length < 2 || !text.startsWith('"') || !text.endsWith('"')) return text;
+  const body = text.slice(1, -1);
+  const bytes: number[] = [];
+  for (let i = 0; i < body.length; i++) {
+    if (body[i] !== "\\") {
+      const char = String.fromCodePoint(body.codePointAt(i)!);
+      bytes.push(...Buffer.from(char, "utf8"));
+      i += char.length - 1;
+    } else if (/^[0-7]{3}$/.test(body.slice(i + 1, i + 4))) {
+      bytes.push(parseInt(body.slice(i + 1, i + 4), 8));
+      i += 3;
+    } else {
+      const escaped = body[++i] ?? "";
+      bytes.push(GIT_ESCAPES[escaped] ?? escaped.charCodeAt(0));
+    }
+  }
+  return Buffer.from(bytes).toString("utf8");
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { isInDiff, parsePatch, touchesAddedLines } from "../../src/core/patch.js";
-import { parseGitDiff } from "../../src/local.js";
+import { yamlSyntax } from "../../rules/yaml-syntax.js";
+import { changedFilesBetween, parseGitDiff, unquoteGitPath } from "../../src/local.js";
+import { evaluateChange, repoWithChange } from "../helpers/fleet.js";
 
 const patch = `@@ -1,4 +1,5 @@
  apiVersion: v1
@@ -75,5 +77,40 @@ Binary files a/logo.png and b/logo.png differ
       { path: "dir/new name.yaml", previousPath: "old name.yaml", status: "renamed", addedLines: [2], hunks: [{ start: 1, end: 2 }] },
       { path: "logo.png", status: "modified", addedLines: [], hunks: [], patchMissing: true },
     ]);
+  });
+});
+
+describe("paths git quotes", () => {
+  // What git prints for names with a quote, a tab, a backslash or bytes outside ASCII (core.quotePath's default).
+  const unusual = { quote: 'apps/a"b.yaml', tab: "apps/tab\tx.yaml", accented: "apps/é.yaml", backslash: "apps/c\\d.yaml" };
+
+  it("are read back as the names they stand for", () => {
+    expect(unquoteGitPath('"apps/a\\"b.yaml"')).toBe(unusual.quote);
+    expect(unquoteGitPath('"apps/tab\\tx.yaml"')).toBe(unusual.tab);
+    expect(unquoteGitPath('"apps/\\303\\251.yaml"')).toBe(unusual.accented);
+    expect(unquoteGitPath('"apps/c\\\\d.yaml"')).toBe(unusual.backslash);
+    expect(unquoteGitPath('"\\a\\b\\t\\n\\v\\f\\r"')).toBe("\u0007\b\t\n\v\f\r");
+    expect(unquoteGitPath("apps/plain name.yaml")).toBe("apps/plain name.yaml");
+    expect(unquoteGitPath(undefined)).toBeUndefined();
+  });
+
+  it("are in the change with their real names: added, modified, renamed, binary", async () => {
+    const repo = repoWithChange(
+      { "apps/old name.yaml": "a: 1\nb: 2\nc: 3\nd: 4\n", [unusual.tab]: "t: 1\n", "apps/logo\u00e9.png": "\u0000\u0001" },
+      { "apps/old name.yaml": null, [unusual.backslash]: "a: 1\nb: 2\nc: 3\nd: 5\n", [unusual.quote]: "q: 1\n", [unusual.accented]: "e: 1\n", [unusual.tab]: "t: 2\n", "apps/logo\u00e9.png": "\u0000\u0002" },
+    );
+    const files = await changedFilesBetween(repo.dir, "main", "change");
+    expect(files.map((file) => [file.status, file.previousPath ?? "", file.path, file.addedLines])).toEqual([
+      ["added", "", unusual.quote, [1]],
+      ["renamed", "apps/old name.yaml", unusual.backslash, [4]],
+      ["modified", "", "apps/logo\u00e9.png", []],
+      ["modified", "", unusual.tab, [1]],
+      ["added", "", unusual.accented, [1]],
+    ]);
+  });
+
+  it("are judged: a broken file with such a name gets its finding", async () => {
+    const verdict = await evaluateChange({}, { [unusual.quote]: "a: [\n", [unusual.tab]: "b: [\n", [unusual.accented]: "c: [\n", "apps/plain.yaml": "d: [\n" }, { rules: [yamlSyntax] });
+    expect(verdict.findings.map((finding) => finding.path).sort()).toEqual(["apps/plain.yaml", unusual.quote, unusual.tab, unusual.accented].sort());
   });
 });
