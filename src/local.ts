@@ -117,7 +117,8 @@ export function parseGitDiff(output: string): ChangedFile[] {
     const hunkStart = body.search(/^@@ /m);
     const meta = hunkStart === -1 ? body : body.slice(0, hunkStart);
     const line = (prefix: string) => meta.split("\n").find((candidate) => candidate.startsWith(prefix))?.slice(prefix.length);
-    const [minus, plus, renameFrom, renameTo] = ["--- ", "+++ ", "rename from ", "rename to "].map((prefix) => unquoteGitPath(line(prefix)));
+    // git ends a ---/+++ name that holds a space with a tab (a name with a tab of its own is quoted).
+    const [minus, plus, renameFrom, renameTo] = ["--- ", "+++ ", "rename from ", "rename to "].map((prefix) => unquoteGitPath(line(prefix)?.replace(/\t$/, "")));
     const fromHeader = splitHeader(header);
     const oldPath = renameFrom ?? (minus && minus !== "/dev/null" ? minus.replace(/^a\//, "") : fromHeader?.[0]);
     const newPath = renameTo ?? (plus && plus !== "/dev/null" ? plus.replace(/^b\//, "") : fromHeader?.[1]);
