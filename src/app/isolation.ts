@@ -39,20 +39,32 @@ export function isolatedEvaluator(options: IsolationOptions): Evaluator {
 
 async function evaluateInWorker(facts: PullRequestFacts, signal: AbortSignal, options: IsolationOptions): Promise<Verdict> {
   signal.throwIfAborted();
-  const temporary = await mkdtemp(join(tmpdir(), "fleet-warden-evaluation-"));
   const { baseFiles, headFiles, isTeamMember, ...rest } = facts;
   const input: WorkerInput = { facts: rest, baseFiles: portableTree(baseFiles), headFiles: portableTree(headFiles) };
+  // Build sandboxes and kustomize homes go below the evaluation's own folder, removed whatever happens.
+  const temporary = await mkdtemp(join(tmpdir(), "fleet-warden-evaluation-"));
+  try {
+    return await inWorker(input, isTeamMember, signal, { ...options, temporary });
+  } finally {
+    await rm(temporary, { recursive: true, force: true });
+  }
+}
+
+async function inWorker(
+  input: WorkerInput,
+  isTeamMember: PullRequestFacts["isTeamMember"],
+  signal: AbortSignal,
+  options: IsolationOptions & { temporary: string },
+): Promise<Verdict> {
   const worker = new Worker(options.workerUrl ?? compiledWorker, {
     workerData: input,
     transferList: [input.baseFiles.bytes, input.headFiles.bytes],
-    // Build sandboxes and kustomize homes go below the evaluation's own folder, removed whatever happens.
-    env: { ...process.env, TMPDIR: temporary },
+    env: { ...process.env, TMPDIR: options.temporary },
     resourceLimits: { maxOldGenerationSizeMb: options.memoryMb },
   });
   const processes = new Set<number>();
-  let onAbort: (() => void) | undefined;
-
   const answer = (message: ToWorker) => worker.postMessage(message);
+  let onAbort: (() => void) | undefined;
 
   const ended = new Promise<Verdict>((resolve, reject) => {
     onAbort = () => reject(signal.reason);
@@ -88,7 +100,6 @@ async function evaluateInWorker(facts: PullRequestFacts, signal: AbortSignal, op
     signal.removeEventListener("abort", onAbort!);
     await worker.terminate();
     for (const pid of processes) killGroup(pid);
-    await rm(temporary, { recursive: true, force: true });
   }
 }
 
