@@ -4,7 +4,7 @@
 // every spec field was last written so that findings land on the line to fix.
 import { posix } from "node:path";
 import { foldersOf } from "../../src/core/build/kustomization.js";
-import { isFluxApi, type FleetModel, type SourceDocument } from "../../src/core/fleet.js";
+import { isFluxApi, isYamlPath, type FleetModel, type SourceDocument } from "../../src/core/fleet.js";
 import { FLUX_SYSTEM, isFluxKustomization, normalizeRepoPath, specOf } from "../../src/core/flux.js";
 import { asArray, asRecord, escapeRegExp, isRecord, valueAt } from "../../src/core/values.js";
 import type { ObjectRef, RuleContext, RuleFinding, Severity } from "../../src/core/types.js";
@@ -193,7 +193,7 @@ function buildGraph(model: FleetModel): FluxGraph {
   const reachedFiles = new Set<string>();
 
   const clusters = [...directories].filter((dir) => dir.startsWith(`${CLUSTERS_DIR}/`) && dir.split("/").length === 2).map((dir) => dir.split("/")[1]!);
-  const syncSources = new Map<string, SourceDocument | undefined>();
+  const syncSources = clusterSyncSources(model);
 
   for (const cluster of clusters) {
     const root = `${CLUSTERS_DIR}/${cluster}`;
@@ -201,7 +201,6 @@ function buildGraph(model: FleetModel): FluxGraph {
     const rootResolution = resolver.resolve(root);
     const queue = rootResolution.entries;
     for (const file of rootResolution.files) reachedFiles.add(file);
-    syncSources.set(cluster, clusterSyncSource(model, root));
     for (let i = 0; i < queue.length; i++) {
       const entry = queue[i]!;
       const object = toClusterObject(entry, cluster);
@@ -216,7 +215,8 @@ function buildGraph(model: FleetModel): FluxGraph {
       for (const file of resolution.files) reachedFiles.add(file);
       if (visited.has(path)) continue;
       visited.add(path);
-      queue.push(...applyFluxKustomization(object, resolution.entries));
+      // One by one: spreading a folder of 100,000+ objects into push overflows the stack.
+      for (const copy of applyFluxKustomization(object, resolution.entries)) queue.push(copy);
     }
   }
 
@@ -296,11 +296,18 @@ function applyFluxKustomization(kustomization: ClusterObject, entries: Entry[]):
   return entries.map((entry) => ({ ...entry, spec: structuredClone(entry.spec), specOrigin: new Map(entry.specOrigin) }));
 }
 
-/** The cluster's own GitRepository (flux-system/flux-system under clusters/<name>/), when it is committed. */
-function clusterSyncSource(model: FleetModel, root: string): SourceDocument | undefined {
-  return model
-    .fluxObjectsOfKind("GitRepository")
-    .find((doc) => doc.path.startsWith(`${root}/`) && doc.ref?.name === FLUX_SYSTEM && (doc.ref.namespace ?? FLUX_SYSTEM) === FLUX_SYSTEM);
+/**
+ * Each cluster's own GitRepository (flux-system/flux-system under clusters/<name>/), when it is committed: the
+ * first in the tree. Indexed in one pass, not searched per cluster: a pull request can add thousands of each.
+ */
+function clusterSyncSources(model: FleetModel): Map<string, SourceDocument> {
+  const sources = new Map<string, SourceDocument>();
+  for (const doc of model.fluxObjectsOfKind("GitRepository")) {
+    const [top, cluster, ...rest] = doc.path.split("/");
+    if (top !== CLUSTERS_DIR || cluster === undefined || rest.length === 0 || sources.has(cluster)) continue;
+    if (doc.ref?.name === FLUX_SYSTEM && (doc.ref.namespace ?? FLUX_SYSTEM) === FLUX_SYSTEM) sources.set(cluster, doc);
+  }
+  return sources;
 }
 
 function sameGitSource(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
@@ -339,8 +346,16 @@ function findPatchFiles(model: FleetModel): Set<string> {
   return files;
 }
 
+/** The tree as folders: each one's own files and sub-folders, and where every path and folder comes in the tree's order. */
+interface FolderIndex {
+  contents: Map<string, { files: string[]; folders: string[] }>;
+  pathOrder: Map<string, number>;
+  folderOrder: Map<string, number>;
+}
+
 class Resolver {
   private readonly resolved = new Map<string, Resolution>();
+  private folderIndex?: FolderIndex;
 
   constructor(
     private readonly model: FleetModel,
@@ -368,10 +383,14 @@ class Resolver {
     return this.model.exists(path);
   }
 
+  private kustomizationFile(dir: string): string | undefined {
+    return KUSTOMIZATION_FILES.map((name) => (dir === "" ? name : `${dir}/${name}`)).find((path) => this.exists(path));
+  }
+
   private resolveOnce(dir: string, depth: number): Resolution {
     const resolution: Resolution = { entries: [], files: new Set() };
     if (depth > MAX_DEPTH) return resolution;
-    const kustomizationPath = KUSTOMIZATION_FILES.map((name) => (dir === "" ? name : `${dir}/${name}`)).find((path) => this.exists(path));
+    const kustomizationPath = this.kustomizationFile(dir);
     if (!kustomizationPath) {
       this.generate(dir, depth, resolution);
       return resolution;
@@ -401,18 +420,22 @@ class Resolver {
     return resolution;
   }
 
+  /**
+   * Walks the folder down to the sub-folders with a kustomization file (the outermost ones: what is below them
+   * is theirs), so that it costs the folder's own size, not the tree's: a pull request controls both.
+   */
   private generate(dir: string, depth: number, resolution: Resolution): void {
-    const prefix = dir === "" ? "" : `${dir}/`;
-    const nested = [...this.directories].filter(
-      (sub) => sub.startsWith(prefix) && sub !== dir && KUSTOMIZATION_FILES.some((name) => this.exists(`${sub}/${name}`)),
-    );
-    const insideNested = (path: string) => nested.some((sub) => path.startsWith(`${sub}/`));
-    for (const path of this.model.yamlPaths()) {
-      if (path.startsWith(prefix) && !insideNested(path)) this.addFile(path, resolution);
+    const { contents, pathOrder, folderOrder } = (this.folderIndex ??= indexFolders(this.model.paths(), this.directories));
+    const files: string[] = [];
+    const nested: string[] = [];
+    for (const pending = [dir]; pending.length > 0; ) {
+      const content = contents.get(pending.pop()!);
+      for (const path of content?.files ?? []) if (isYamlPath(path)) files.push(path);
+      for (const sub of content?.folders ?? []) (this.kustomizationFile(sub) ? nested : pending).push(sub);
     }
-    for (const sub of nested.filter((candidate) => !nested.some((outer) => candidate.startsWith(`${outer}/`)))) {
-      this.merge(resolution, this.resolve(sub, depth + 1));
-    }
+    // In the tree's order, as a scan of the whole tree would add them.
+    for (const path of files.sort((a, b) => pathOrder.get(a)! - pathOrder.get(b)!)) this.addFile(path, resolution);
+    for (const sub of nested.sort((a, b) => folderOrder.get(a)! - folderOrder.get(b)!)) this.merge(resolution, this.resolve(sub, depth + 1));
   }
 
   private addFile(path: string, resolution: Resolution): void {
@@ -426,7 +449,8 @@ class Resolver {
   }
 
   private merge(into: Resolution, from: Resolution): void {
-    into.entries.push(...from.entries);
+    // One by one, as in buildGraph: a spread overflows the stack past about 100,000 entries.
+    for (const entry of from.entries) into.entries.push(entry);
     for (const file of from.files) into.files.add(file);
   }
 
@@ -450,6 +474,22 @@ class Resolver {
       });
     }
   }
+}
+
+function indexFolders(paths: readonly string[], directories: ReadonlySet<string>): FolderIndex {
+  const parentOf = (path: string) => path.slice(0, Math.max(0, path.lastIndexOf("/")));
+  const contents = new Map([...directories].map((folder) => [folder, { files: [] as string[], folders: [] as string[] }]));
+  const folderOrder = new Map<string, number>();
+  for (const folder of directories) {
+    folderOrder.set(folder, folderOrder.size);
+    if (folder !== "") contents.get(parentOf(folder))!.folders.push(folder);
+  }
+  const pathOrder = new Map<string, number>();
+  for (const path of paths) {
+    pathOrder.set(path, pathOrder.size);
+    contents.get(parentOf(path))!.files.push(path);
+  }
+  return { contents, pathOrder, folderOrder };
 }
 
 /** A `{patch: "<yaml text>", target}` entry of a kustomization or of a Flux Kustomization's spec.patches. */
