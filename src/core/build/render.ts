@@ -5,9 +5,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseAllDocuments, parse as parseYaml, stringify } from "yaml";
-import { asKubeObject, refOf, type FleetModel } from "../fleet.js";
+import { asKubeObject, refOf, type FleetModel, type SourceDocument, type SourceFile } from "../fleet.js";
 import type { Build, BuildIssue, RenderedObject } from "../types.js";
 import { errorMessage } from "../yaml.js";
+import { ContainedWords } from "./contained-words.js";
 import { runKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
 import { KUSTOMIZATION_FILES } from "./kustomization.js";
 import type { BuildPlan } from "./plan.js";
@@ -100,12 +101,14 @@ function renderedObjects(plan: BuildPlan, model: FleetModel, output: string, iss
   const objects: RenderedObject[] = [];
   const variables = plan.flux?.variables;
   const undefinedReported = new Set<string>();
+  const sourceOf = sourceLocator(plan, model);
+  const lineContaining = lineFinder(model);
   for (const document of parseAllDocuments(output)) {
     if (document.errors.length > 0) throw new Error(`kustomize output does not parse: ${document.errors[0]!.message}`);
     const value = document.toJS({ maxAliasCount: MAX_ALIASES }) as unknown;
     let object = asKubeObject(value) as Record<string, unknown> | undefined;
     if (!object) continue;
-    const source = sourceOf(plan, model, object);
+    const source = sourceOf(object);
     object = withoutBuildMetadata(object);
     if (variables && plan.flux) {
       const outcome = substituteObject(object, variables, (o) => stringify(o, { lineWidth: 0 }), (text) => parseYaml(text, { maxAliasCount: MAX_ALIASES }) as Record<string, unknown>);
@@ -116,7 +119,7 @@ function renderedObjects(plan: BuildPlan, model: FleetModel, output: string, iss
         issues.push({
           rule: "postbuild-variables",
           path: at.path,
-          line: lineContaining(model, at, "${") ?? at.line,
+          line: lineContaining(at, "${") ?? at.line,
           message: outcome.tooCostly
             ? `fleet-warden cannot substitute variables in ${ref.kind} ${ref.name}: ${outcome.error}. Flux would, but what it applies cannot be checked here; shorten the value or the pattern.`
             : `Flux cannot substitute variables in ${ref.kind} ${ref.name}: ${outcome.error}. Flux rejects \${var-default}, \${ var } and \${}; use \${var:=default} or \${var}, or escape a literal as $\${...}.`,
@@ -130,7 +133,7 @@ function renderedObjects(plan: BuildPlan, model: FleetModel, output: string, iss
           issues.push({
             rule: "postbuild-variables",
             path: at.path,
-            line: lineContaining(model, at, `\${${name}`) ?? at.line,
+            line: lineContaining(at, `\${${name}`) ?? at.line,
             severity: "warning",
             message: `\${${name}} in ${ref.kind} ${ref.name} is not defined by ${plan.name}'s postBuild variables, so Flux replaces it with an empty string. Define ${name} in postBuild.substitute or substituteFrom, or give a default with \${${name}:=value}.`,
           });
@@ -158,41 +161,101 @@ function withCommonMetadata(object: Record<string, unknown>, commonMetadata: unk
   return { ...object, metadata };
 }
 
-/** The repository file and line an object was rendered from, from kustomize's origin annotation. */
-function sourceOf(plan: BuildPlan, model: FleetModel, object: Record<string, unknown>): { path: string; line: number } | undefined {
-  const annotations = ((object.metadata as Record<string, unknown>)?.annotations ?? {}) as Record<string, unknown>;
-  const origin = annotations[ORIGIN];
-  if (typeof origin !== "string") return undefined;
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = (parseYaml(origin) ?? {}) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-  const relative = typeof parsed.path === "string" ? parsed.path : typeof parsed.configuredIn === "string" ? parsed.configuredIn : undefined;
-  if (!relative) return undefined;
-  const treePath = normalize(plan.folder, relative);
-  if (treePath === undefined) return undefined;
-  const path = plan.tree.repoPath(treePath);
-  const file = model.file(path);
-  const ref = refOf(asKubeObject(object)!);
-  if (typeof parsed.configuredIn === "string") {
-    const line = generatorLine(file?.documents[0], ref.name);
-    return { path, line: line ?? 1 };
-  }
-  const documents = (file?.documents ?? []).filter((doc) => doc.ref?.kind === ref.kind);
-  const exact = documents.find((doc) => doc.ref?.name === ref.name);
-  const contained = documents.filter((doc) => doc.ref?.name && ref.name.includes(doc.ref.name)).sort((a, b) => b.ref!.name.length - a.ref!.name.length)[0];
-  const doc = exact ?? contained ?? (documents.length === 1 ? documents[0] : undefined);
-  return { path, line: doc?.startLine ?? 1 };
+/**
+ * The repository file and line each object was rendered from, from kustomize's origin annotation. A file can
+ * hold thousands of documents, each rendered to an object that names the same file: the annotation is parsed
+ * once per text, a file's documents and a kustomization's generators are indexed once.
+ */
+function sourceLocator(plan: BuildPlan, model: FleetModel): (object: Record<string, unknown>) => { path: string; line: number } | undefined {
+  const origins = new Map<string, Record<string, unknown> | undefined>();
+  const parseOrigin = (origin: string) => {
+    if (!origins.has(origin)) {
+      try {
+        origins.set(origin, (parseYaml(origin) ?? {}) as Record<string, unknown>);
+      } catch {
+        origins.set(origin, undefined);
+      }
+    }
+    return origins.get(origin);
+  };
+  return (object) => {
+    const annotations = ((object.metadata as Record<string, unknown>)?.annotations ?? {}) as Record<string, unknown>;
+    const origin = annotations[ORIGIN];
+    if (typeof origin !== "string") return undefined;
+    const parsed = parseOrigin(origin);
+    if (!parsed) return undefined;
+    const relative = typeof parsed.path === "string" ? parsed.path : typeof parsed.configuredIn === "string" ? parsed.configuredIn : undefined;
+    if (!relative) return undefined;
+    const treePath = normalize(plan.folder, relative);
+    if (treePath === undefined) return undefined;
+    const path = plan.tree.repoPath(treePath);
+    const file = model.file(path);
+    const ref = refOf(asKubeObject(object)!);
+    if (typeof parsed.configuredIn === "string") {
+      const line = generatorLine(file?.documents[0], ref.name);
+      return { path, line: line ?? 1 };
+    }
+    const documents = file ? documentsOfKind(file, ref.kind) : undefined;
+    return { path, line: (documents && documentNamed(documents, ref.name))?.startLine ?? 1 };
+  };
 }
 
-function generatorLine(doc: { value: unknown; valueLine(path: Array<string | number>): number | undefined } | undefined, renderedName: string): number | undefined {
-  const value = (doc?.value ?? {}) as Record<string, unknown>;
-  for (const field of ["configMapGenerator", "secretGenerator"]) {
-    const entries = Array.isArray(value[field]) ? (value[field] as Array<Record<string, unknown>>) : [];
-    const index = entries.findIndex((entry) => typeof entry?.name === "string" && renderedName.includes(entry.name));
-    if (index !== -1) return doc!.valueLine([field, index]);
+/** A file's documents of one kind, in file order. */
+interface DocumentsOfKind {
+  list: SourceDocument[];
+  /** The first document of each name. */
+  byName: Map<string, SourceDocument>;
+  /** The documents with a name (an empty one is inside every name), and their names, indexed when first asked. */
+  named: SourceDocument[];
+  names?: ContainedWords;
+}
+
+const documentIndexes = new WeakMap<SourceFile, Map<string, DocumentsOfKind>>();
+
+function documentsOfKind(file: SourceFile, kind: string): DocumentsOfKind | undefined {
+  let index = documentIndexes.get(file);
+  if (!index) {
+    index = new Map();
+    for (const doc of file.documents) {
+      if (!doc.ref) continue;
+      let documents = index.get(doc.ref.kind);
+      if (!documents) index.set(doc.ref.kind, (documents = { list: [], byName: new Map(), named: [] }));
+      documents.list.push(doc);
+      if (!documents.byName.has(doc.ref.name)) documents.byName.set(doc.ref.name, doc);
+      if (doc.ref.name !== "") documents.named.push(doc);
+    }
+    documentIndexes.set(file, index);
+  }
+  return index.get(kind);
+}
+
+/** The document of the rendered name, else the longest name inside it (a prefix or suffix added; the first among equals), else the only one. */
+function documentNamed(documents: DocumentsOfKind, renderedName: string): SourceDocument | undefined {
+  const exact = documents.byName.get(renderedName);
+  if (exact) return exact;
+  documents.names ??= new ContainedWords(documents.named.map((doc) => doc.ref!.name));
+  const contained = documents.names.longestIn(renderedName);
+  if (contained !== undefined) return documents.named[contained];
+  return documents.list.length === 1 ? documents.list[0] : undefined;
+}
+
+const generatorIndexes = new WeakMap<SourceDocument, Array<{ field: string; words: ContainedWords }>>();
+
+/** The line of the first generator entry whose name is inside the rendered name, ConfigMap generators first. */
+function generatorLine(doc: SourceDocument | undefined, renderedName: string): number | undefined {
+  if (!doc) return undefined;
+  let generators = generatorIndexes.get(doc);
+  if (!generators) {
+    const value = (doc.value ?? {}) as Record<string, unknown>;
+    generators = ["configMapGenerator", "secretGenerator"].map((field) => {
+      const entries = Array.isArray(value[field]) ? (value[field] as Array<Record<string, unknown>>) : [];
+      return { field, words: new ContainedWords(entries.map((entry) => (typeof entry?.name === "string" ? entry.name : undefined))) };
+    });
+    generatorIndexes.set(doc, generators);
+  }
+  for (const { field, words } of generators) {
+    const index = words.firstIn(renderedName);
+    if (index !== undefined) return doc.valueLine([field, index]);
   }
   return undefined;
 }
@@ -221,12 +284,29 @@ function withoutBuildMetadata(object: Record<string, unknown>): Record<string, u
   return { ...object, metadata };
 }
 
-/** The first line at or after the object's line that contains `needle` (the object's own document first). */
-function lineContaining(model: FleetModel, at: { path: string; line: number }, needle: string): number | undefined {
-  const lines = model.file(at.path)?.lines ?? [];
-  for (let i = at.line - 1; i < lines.length; i++) if (lines[i]!.includes(needle)) return i + 1;
-  const index = lines.findIndex((line) => line.includes(needle));
-  return index === -1 ? undefined : index + 1;
+/**
+ * The first line at or after the object's line that contains `needle` (the object's own document first), else
+ * the file's first. Each file's lines are searched once per needle: every object of a file can ask.
+ */
+function lineFinder(model: FleetModel): (at: { path: string; line: number }, needle: string) => number | undefined {
+  const found = new Map<string, number[]>();
+  return (at, needle) => {
+    const key = JSON.stringify([at.path, needle]);
+    let lines = found.get(key);
+    if (!lines) {
+      lines = [];
+      for (const [index, line] of (model.file(at.path)?.lines ?? []).entries()) if (line.includes(needle)) lines.push(index + 1);
+      found.set(key, lines);
+    }
+    let low = 0;
+    let high = lines.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (lines[middle]! < at.line) low = middle + 1;
+      else high = middle;
+    }
+    return lines[low] ?? lines[0];
+  };
 }
 
 /** A kustomize error on the kustomization file, at the entry it names when it names one (innermost kustomization first). */
