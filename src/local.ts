@@ -47,7 +47,11 @@ async function resolveCommit(repo: string, ref: string): Promise<string> {
 
 export async function localFacts(options: LocalOptions): Promise<LocalFacts> {
   const { repo } = options;
-  const [baseTip, headSha] = await Promise.all([resolveCommit(repo, options.base), resolveCommit(repo, options.head)]);
+  // Resolved at once; when both refs are bad, the base is the one named.
+  const resolvingHead = resolveCommit(repo, options.head);
+  resolvingHead.catch(() => undefined);
+  const baseTip = await resolveCommit(repo, options.base);
+  const headSha = await resolvingHead;
   // Diff against the merge base, as GitHub does for a pull request; policy comes from the base tip.
   const mergeBase = (await git(repo, ["merge-base", baseTip, headSha]).catch(() => baseTip)).trim() || baseTip;
   // Read while the snapshots are: awaited once both are in.
@@ -148,8 +152,11 @@ export function parseGitDiff(output: string): ChangedFile[] {
 function splitHeader(header: string): [string, string] | undefined {
   const quoted = /^("(?:[^"\\]|\\.)*") ("(?:[^"\\]|\\.)*")$/.exec(header);
   if (quoted) return [unquoteGitPath(quoted[1])!.replace(/^a\//, ""), unquoteGitPath(quoted[2])!.replace(/^b\//, "")];
-  const match = /^a\/(.*) b\/(.*)$/.exec(header);
-  return match ? [match[1]!, match[2]!] : undefined;
+  // "a/" + name + " b/" + name: the halves are told apart by length, since a name may hold " b/" itself.
+  const length = (header.length - 5) / 2;
+  if (!Number.isInteger(length) || !header.startsWith("a/") || header.slice(2 + length, 5 + length) !== " b/") return undefined;
+  const [before, after] = [header.slice(2, 2 + length), header.slice(5 + length)];
+  return before === after ? [before, after] : undefined;
 }
 
 const GIT_ESCAPES: Record<string, number> = { a: 7, b: 8, t: 9, n: 10, v: 11, f: 12, r: 13, '"': 34, "\\": 92 };

@@ -67,6 +67,10 @@ describe("fleet-warden check", () => {
   it("exits 2 when it cannot evaluate: a bad ref, a broken config, a bad flag", async () => {
     const repo = repoWithChange({ "a.yaml": "a: 1\n" }, { "a.yaml": "a: 2\n" });
     expect(await runCli(["check", "--repo", repo.dir, "--base", "no-such-branch"])).toMatchObject({ code: 2, stderr: expect.stringContaining('"no-such-branch" is not a commit') });
+    // Both bad: the base is named, every time (they are resolved at once).
+    for (let run = 0; run < 3; run++) {
+      expect(await runCli(["check", "--repo", repo.dir, "--base", "no-base", "--head", "no-head"])).toMatchObject({ code: 2, stderr: expect.stringContaining('"no-base" is not a commit') });
+    }
     expect(await runCli(["check", "--format", "yaml"])).toMatchObject({ code: 2, stderr: expect.stringContaining("--format must be one of") });
     expect(await runCli(["lint"])).toMatchObject({ code: 2, stderr: expect.stringContaining("unknown command: lint") });
     expect(await runCli(["check", "--repo", tempDir("not-a-repo-")])).toMatchObject({ code: 2 });

@@ -94,14 +94,15 @@ describe("paths git quotes", () => {
     expect(unquoteGitPath(undefined)).toBeUndefined();
   });
 
-  it("are in the change with their real names: added, modified, renamed, binary, and with a space", async () => {
+  it("are in the change with their real names: added, modified, renamed, binary, with a space, and with ' b/' in a name", async () => {
     const repo = repoWithChange(
-      { "apps/old name.yaml": "a: 1\nb: 2\nc: 3\nd: 4\n", [unusual.tab]: "t: 1\n", "apps/logo\u00e9.png": "\u0000\u0001", "apps/space name.yaml": "s: 1\n" },
-      { "apps/old name.yaml": null, "apps/space name.yaml": "s: 2\n", [unusual.backslash]: "a: 1\nb: 2\nc: 3\nd: 5\n", [unusual.quote]: "q: 1\n", [unusual.accented]: "e: 1\n", [unusual.tab]: "t: 2\n", "apps/logo\u00e9.png": "\u0000\u0002" },
+      { "apps/old name.yaml": "a: 1\nb: 2\nc: 3\nd: 4\n", [unusual.tab]: "t: 1\n", "apps/logo\u00e9.png": "\u0000\u0001", "apps/space name.yaml": "s: 1\n", "apps/bin ary b/x.bin": "\u0000\u0001" },
+      { "apps/old name.yaml": null, "apps/space name.yaml": "s: 2\n", "apps/bin ary b/x.bin": "\u0000\u0002", [unusual.backslash]: "a: 1\nb: 2\nc: 3\nd: 5\n", [unusual.quote]: "q: 1\n", [unusual.accented]: "e: 1\n", [unusual.tab]: "t: 2\n", "apps/logo\u00e9.png": "\u0000\u0002" },
     );
     const files = await changedFilesBetween(repo.dir, "main", "change");
     expect(files.map((file) => [file.status, file.previousPath ?? "", file.path, file.addedLines])).toEqual([
       ["added", "", unusual.quote, [1]],
+      ["modified", "", "apps/bin ary b/x.bin", []],
       ["renamed", "apps/old name.yaml", unusual.backslash, [4]],
       ["modified", "", "apps/logo\u00e9.png", []],
       ["modified", "", "apps/space name.yaml", [1]],
