@@ -3,7 +3,7 @@
 // `probot run ./dist/src/index.js` still works, with Probot's default Octokit and no graceful shutdown.
 import { pathToFileURL } from "node:url";
 import { run, type Logger, type Probot } from "probot";
-import { createApp, type EvaluationJob } from "./app/index.js";
+import { createApp, positiveSetting, type EvaluationJob } from "./app/index.js";
 import type { Scheduler } from "./app/scheduler.js";
 import { DEFAULT_SHUTDOWN_GRACE_MS, exitGracefullyOnSigterm } from "./app/shutdown.js";
 import { fleetWardenOctokit } from "./github/octokit.js";
@@ -25,7 +25,7 @@ export async function start(): Promise<void> {
   exitGracefullyOnSigterm({
     scheduler,
     abort,
-    graceMs: Number(process.env.SHUTDOWN_GRACE_MS) || DEFAULT_SHUTDOWN_GRACE_MS,
+    graceMs: positiveSetting("SHUTDOWN_GRACE_MS", DEFAULT_SHUTDOWN_GRACE_MS, (message) => log!.warn(message)),
     log,
     stop: () => server.stop(),
     exit: (code) => process.exit(code),

@@ -142,6 +142,7 @@ class SnapshotFiles implements TreeFiles {
   private memoryUsed = 0;
   private listing?: string[];
   private spillReady?: Promise<string>;
+  private packed?: Pick<PortableTree, "entries" | "bytes">;
   /** Each spill folder is created once, not once per file in it. */
   private readonly spillFolders = new Map<string, Promise<unknown>>();
   spillDir?: string;
@@ -153,6 +154,7 @@ class SnapshotFiles implements TreeFiles {
    * A path seen before, or a file where a folder is (or the reverse), throws EEXIST: never an overwrite.
    */
   add(path: string, data: Buffer): Promise<void> | undefined {
+    if (this.packed) throw new Error(`${path}: the snapshot was already handed over; it takes no more files`);
     const parents = ancestors(path);
     if (this.inMemory.has(path) || this.spilled.has(path) || this.folders.has(path) || parents.some((parent) => this.inMemory.has(parent) || this.spilled.has(parent))) {
       throw Object.assign(new Error(`EEXIST: ${path} is more than once in the archive (as a file or a folder)`), { code: "EEXIST" });
@@ -193,14 +195,23 @@ class SnapshotFiles implements TreeFiles {
     return this.inMemory.get(path)?.length ?? this.spilled.get(path);
   }
 
+  /**
+   * Packs the files held in memory into one shared buffer, once, and keeps them there instead: an evaluation's
+   * worker thread reads them in place, so a snapshot (a cached one too) is never held twice.
+   */
   portable(): PortableTree {
-    const packed = packFiles(this.inMemory);
+    if (!this.packed) {
+      this.packed = packFiles(this.inMemory);
+      const view = Buffer.from(this.packed.bytes);
+      for (const { path, offset, size } of this.packed.entries) this.inMemory.set(path, view.subarray(offset, offset + size));
+    }
     const onDisk = [...this.spilled].map(([path, size]) => ({ path, offset: -1, size }));
-    return { paths: [...this.paths()], entries: [...packed.entries, ...onDisk], bytes: packed.bytes, ...(this.spillDir !== undefined ? { folder: this.spillDir } : {}) };
+    return { paths: [...this.paths()], entries: [...this.packed.entries, ...onDisk], bytes: this.packed.bytes, ...(this.spillDir !== undefined ? { folder: this.spillDir } : {}) };
   }
 
   async dispose(): Promise<void> {
     this.inMemory.clear();
+    this.packed = undefined;
     this.spilled.clear();
     this.listing = undefined;
     const dir = await this.spillReady?.catch(() => undefined);

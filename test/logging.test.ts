@@ -1,6 +1,7 @@
 // One structured (JSON) log line per evaluation: delivery, repository, pull request, sha, duration, GitHub calls.
 import { pino } from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { positiveSetting } from "../src/app/index.js";
 import { FakeGitHub, testApp } from "./helpers/github.js";
 
 const deployment = (image: string) =>
@@ -68,5 +69,41 @@ describe("evaluation logs", () => {
     expect(lines.filter((line) => line.msg === "evaluation completed")).toHaveLength(1);
     expect(lines.filter((line) => line.msg === "webhook delivered again; already handled")).toEqual([expect.objectContaining({ delivery: "delivery-log-3", pull: 7 })]);
     expect(github.checkRuns).toHaveLength(1);
+  });
+});
+
+describe("settings from the environment", () => {
+  const names = ["EVALUATION_DEADLINE_MS", "EVALUATION_MEMORY_MB", "NODE_OPTIONS"] as const;
+  const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));
+  afterEach(() => {
+    for (const name of names) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+  });
+
+  it("reads positive numbers, and warns and keeps the default for anything else", () => {
+    const warnings: string[] = [];
+    const read = (value: string | undefined) => positiveSetting("EVALUATION_MEMORY_MB", 1024, (message) => warnings.push(message), value === undefined ? {} : { EVALUATION_MEMORY_MB: value });
+    expect([read(undefined), read(""), read("512"), read("0.5"), read("-5"), read("0"), read("lots")]).toEqual([1024, 1024, 512, 0.5, 1024, 1024, 1024]);
+    expect(warnings).toEqual([
+      'EVALUATION_MEMORY_MB="-5" is not a positive number; using 1024',
+      'EVALUATION_MEMORY_MB="0" is not a positive number; using 1024',
+      'EVALUATION_MEMORY_MB="lots" is not a positive number; using 1024',
+    ]);
+  });
+
+  it("logs at start what it cannot honour: a negative deadline, and a heap limit that --max-old-space-size overrides", async () => {
+    github = new FakeGitHub({ base: {}, head: {} });
+    process.env.EVALUATION_DEADLINE_MS = "-1";
+    process.env.NODE_OPTIONS = "--max-old-space-size=2048";
+    const lines: Array<Record<string, any>> = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const app = testApp({ log, evaluator: undefined });
+    await vi.waitFor(() => expect(app.scheduler).toBeDefined());
+    expect(lines.filter((line) => line.level === 40).map((line) => line.msg)).toEqual([
+      'EVALUATION_DEADLINE_MS="-1" is not a positive number; using 300000',
+      "EVALUATION_MEMORY_MB has no effect: --max-old-space-size is set for the process, and Node gives every worker thread that heap limit instead",
+    ]);
   });
 });

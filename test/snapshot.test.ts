@@ -92,20 +92,24 @@ describe("snapshots past the memory budget", () => {
     expect(snapshot.files.read("logo.bin")).toBeUndefined();
   });
 
-  it("hands itself to another thread as one packed buffer for the files in memory and the spill folder for the rest", async () => {
+  it("hands itself to another thread as one shared buffer for the files in memory and the spill folder for the rest", async () => {
     const snapshot = await extract(entries, 10);
     try {
       const portable = portableTree(snapshot.files);
       expect(portable.bytes.byteLength).toBe(10);
       expect(portable.folder).toBe(snapshot.spillDir);
       expect(portable.entries.filter((entry) => entry.offset === -1).map((entry) => entry.path).sort()).toEqual(["alpha/kustomization.yaml", "logo.bin"]);
-      const rebuilt = treeFromPortable(structuredClone(portable, { transfer: [portable.bytes] }));
+      const rebuilt = treeFromPortable(structuredClone(portable));
       expect(rebuilt.paths()).toEqual(sorted);
       for (const path of sorted) {
         expect(rebuilt.read(path)).toEqual(snapshot.files.read(path));
         expect(rebuilt.size(path)).toBe(snapshot.files.size(path));
       }
       expect(rebuilt.read("missing.yaml")).toBeUndefined();
+      // Packed once: the files in memory now live in the shared buffer, read by both sides in place.
+      expect(portableTree(snapshot.files).bytes).toBe(portable.bytes);
+      expect(snapshot.files.read("zeta/app.yaml")!.buffer).toBe(portable.bytes);
+      expect(() => (snapshot.files as unknown as { add(path: string, data: Buffer): void }).add("late.yaml", Buffer.from("a: 1\n"))).toThrow(/already handed over/);
     } finally {
       await snapshot.dispose();
     }

@@ -72,11 +72,14 @@ async function evaluateCounted(request: EvaluationRequest): Promise<EvaluationOu
     const stop = new AbortController();
     result = await withDeadline(
       (async () => {
-        const gathered = await gatherFacts(octokit, repo, pull, request.snapshots);
+        // The evaluator gets ready (a worker loads) while the facts are gathered.
+        const gathered = gatherFacts(octokit, repo, pull, request.snapshots);
+        const facts = gathered.then((ready) => ready.facts);
+        facts.catch(() => undefined);
         try {
-          return { verdict: await request.evaluator(gathered.facts, stop.signal), changedFiles: gathered.facts.changedFiles };
+          return { verdict: await request.evaluator(facts, stop.signal), changedFiles: (await facts).changedFiles };
         } finally {
-          await gathered.dispose();
+          await gathered.then((ready) => ready.dispose(), () => undefined);
         }
       })(),
       request.deadlineMs,

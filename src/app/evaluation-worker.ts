@@ -1,7 +1,9 @@
-// The worker thread side of an isolated evaluation (see isolation.ts): the facts arrive as workerData, team
-// membership is asked of the main thread (which holds the GitHub client), and the verdict is posted back.
-import { parentPort, workerData } from "node:worker_threads";
-import { observeKustomizeProcesses } from "../core/build/engine.js";
+// The worker thread side of an isolated evaluation (see isolation.ts). It loads while the main thread gathers
+// the facts, which then arrive as one message; what needs the main thread (team membership, which takes the
+// GitHub client, and kustomize runs, which only the main thread can stop and collect) is asked of it; the
+// verdict is posted back.
+import { parentPort } from "node:worker_threads";
+import { delegateKustomize, type EngineLimits, type EngineResult } from "../core/build/engine.js";
 import { evaluate } from "../core/evaluate.js";
 import { treeFromPortable, type PortableTree } from "../core/files.js";
 import type { PullRequestFacts, Verdict } from "../core/types.js";
@@ -13,42 +15,47 @@ export interface WorkerInput {
   headFiles: PortableTree;
 }
 
-export type FromWorker =
-  | { kind: "team"; id: number; team: string; login: string }
-  | { kind: "process"; pid: number; running: boolean }
-  | { kind: "verdict"; verdict: Verdict }
-  | { kind: "failed"; name: string; message: string };
+export type Question = { kind: "team"; team: string; login: string } | { kind: "kustomize"; folder: string; limits: EngineLimits };
 
-export type ToWorker = { kind: "team"; id: number; member: boolean } | { kind: "team"; id: number; error: string };
+export type FromWorker = (Question & { id: number }) | { kind: "verdict"; verdict: Verdict } | { kind: "failed"; name: string; message: string };
+
+export type ToWorker = { kind: "input"; input: WorkerInput } | { kind: "answer"; id: number; value: unknown } | { kind: "answer"; id: number; error: string };
 
 const port = parentPort!;
 const post = (message: FromWorker) => port.postMessage(message);
-const questions = new Map<number, { resolve(member: boolean): void; reject(error: Error): void }>();
+const questions = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
 let asked = 0;
 
-port.on("message", (answer: ToWorker) => {
-  const question = questions.get(answer.id);
-  questions.delete(answer.id);
-  if ("error" in answer) question?.reject(new Error(answer.error));
-  else question?.resolve(answer.member);
+function ask<T>(question: Question): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const id = ++asked;
+    questions.set(id, { resolve: resolve as (value: unknown) => void, reject });
+    post({ ...question, id });
+  });
+}
+
+port.on("message", (message: ToWorker) => {
+  if (message.kind === "input") {
+    void run(message.input);
+    return;
+  }
+  const question = questions.get(message.id);
+  questions.delete(message.id);
+  if ("error" in message) question?.reject(new Error(message.error));
+  else question?.resolve(message.value);
 });
-observeKustomizeProcesses((pid, running) => post({ kind: "process", pid, running }));
+delegateKustomize((folder, limits) => ask<EngineResult>({ kind: "kustomize", folder, limits }));
 
-const input = workerData as WorkerInput;
-const facts: PullRequestFacts = {
-  ...input.facts,
-  baseFiles: treeFromPortable(input.baseFiles),
-  headFiles: treeFromPortable(input.headFiles),
-  isTeamMember: (team, login) =>
-    new Promise((resolve, reject) => {
-      const id = ++asked;
-      questions.set(id, { resolve, reject });
-      post({ kind: "team", id, team, login });
-    }),
-};
-
-try {
-  post({ kind: "verdict", verdict: await evaluate(facts) });
-} catch (error) {
-  post({ kind: "failed", name: error instanceof Error ? error.name : "Error", message: errorMessage(error) });
+async function run(input: WorkerInput): Promise<void> {
+  const facts: PullRequestFacts = {
+    ...input.facts,
+    baseFiles: treeFromPortable(input.baseFiles),
+    headFiles: treeFromPortable(input.headFiles),
+    isTeamMember: (team, login) => ask<boolean>({ kind: "team", team, login }),
+  };
+  try {
+    post({ kind: "verdict", verdict: await evaluate(facts) });
+  } catch (error) {
+    post({ kind: "failed", name: error instanceof Error ? error.name : "Error", message: errorMessage(error) });
+  }
 }

@@ -45,12 +45,16 @@ const REVIEW_EVENTS = ["pull_request_review.submitted", "pull_request_review.dis
 
 export function createApp(options: AppOptions = {}) {
   return (app: Probot): void => {
-    const deadlineMs = options.deadlineMs ?? (Number(process.env.EVALUATION_DEADLINE_MS) || DEFAULT_DEADLINE_MS);
+    const setting = (name: string, fallback: number) => positiveSetting(name, fallback, (message) => app.log.warn(message));
+    const deadlineMs = options.deadlineMs ?? setting("EVALUATION_DEADLINE_MS", DEFAULT_DEADLINE_MS);
     const appId = process.env.APP_ID ? Number(process.env.APP_ID) : undefined;
     const autoMerger = new AutoMerger(appId);
     const cacheMiB = Number(process.env.SNAPSHOT_CACHE_MB ?? DEFAULT_SNAPSHOT_CACHE_MIB);
     const snapshots = options.snapshots ?? (cacheMiB > 0 ? new SnapshotCache(cacheMiB * 1024 * 1024) : undefined);
-    const evaluator = options.evaluator ?? isolatedEvaluator({ memoryMb: Number(process.env.EVALUATION_MEMORY_MB) || DEFAULT_EVALUATION_MEMORY_MB });
+    const evaluator = options.evaluator ?? isolatedEvaluator({ memoryMb: setting("EVALUATION_MEMORY_MB", DEFAULT_EVALUATION_MEMORY_MB) });
+    if (!options.evaluator && [...process.execArgv, process.env.NODE_OPTIONS ?? ""].some((arg) => arg.includes("--max-old-space-size"))) {
+      app.log.warn("EVALUATION_MEMORY_MB has no effect: --max-old-space-size is set for the process, and Node gives every worker thread that heap limit instead");
+    }
 
     const scheduler = new Scheduler<EvaluationJob>({
       async run(job) {
@@ -79,7 +83,7 @@ export function createApp(options: AppOptions = {}) {
       // pending evaluation is never reduced to a recheck.
       merge: (newer, pending) => ({ ...newer, fresh: newer.fresh || pending.fresh, recheck: Boolean(newer.recheck && pending.recheck) }),
       onError: (error, job) => app.log.error({ err: error, delivery: job.context.id, pull: job.pullNumber }, "evaluation crashed"),
-      concurrency: Number(process.env.EVALUATION_CONCURRENCY) || DEFAULT_CONCURRENCY,
+      concurrency: setting("EVALUATION_CONCURRENCY", DEFAULT_CONCURRENCY),
     });
     options.onScheduler?.(scheduler);
 
@@ -129,4 +133,14 @@ export function createApp(options: AppOptions = {}) {
       for (const pullNumber of autoMerger.waitingOn(context.repo(), context.payload.sha)) schedule(context, pullNumber, false, true);
     });
   };
+}
+
+/** A positive number from the environment, or the default (with a warning when the value set is not one). */
+export function positiveSetting(name: string, fallback: number, warn: (message: string) => void, env: NodeJS.ProcessEnv = process.env): number {
+  const text = env[name];
+  if (text === undefined || text === "") return fallback;
+  const value = Number(text);
+  if (Number.isFinite(value) && value > 0) return value;
+  warn(`${name}=${JSON.stringify(text)} is not a positive number; using ${fallback}`);
+  return fallback;
 }

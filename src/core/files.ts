@@ -15,14 +15,14 @@ export interface TreeFiles {
 }
 
 /**
- * A tree as another thread rebuilds it (structured-cloneable): the bytes held in memory packed into one buffer,
- * which is transferred rather than copied, and the files that are on disk read from their folder.
+ * A tree as another thread rebuilds it (structured-cloneable): the bytes held in memory in one shared buffer,
+ * which the other thread reads without a copy, and the files that are on disk read from their folder.
  */
 export interface PortableTree {
   paths: string[];
-  /** Every readable file: packed at `offset` in `bytes`, or in `folder` when `offset` is -1. */
+  /** Every readable file: at `offset` in `bytes`, or in `folder` when `offset` is -1. */
   entries: Array<{ path: string; offset: number; size: number }>;
-  bytes: ArrayBuffer;
+  bytes: SharedArrayBuffer;
   folder?: string;
 }
 
@@ -36,17 +36,18 @@ export function portableTree(files: TreeFiles): PortableTree {
   return { paths, ...packFiles(contents) };
 }
 
-/** Files' bytes in one buffer, with where each one is. */
+/** Files' bytes in one shared buffer, with where each one is. */
 export function packFiles(files: Iterable<readonly [string, Buffer]>): Pick<PortableTree, "entries" | "bytes"> {
   const list = [...files];
-  const packed = Buffer.allocUnsafeSlow(list.reduce((total, [, data]) => total + data.length, 0));
+  const bytes = new SharedArrayBuffer(list.reduce((total, [, data]) => total + data.length, 0));
+  const packed = Buffer.from(bytes);
   let offset = 0;
   const entries = list.map(([path, data]) => {
     data.copy(packed, offset);
     offset += data.length;
     return { path, offset: offset - data.length, size: data.length };
   });
-  return { entries, bytes: packed.buffer };
+  return { entries, bytes };
 }
 
 export function treeFromPortable(tree: PortableTree): TreeFiles {

@@ -1,5 +1,5 @@
 // The kustomize engine: how it is found, the sandbox it runs in, its limits, and its error messages.
-import { chmodSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cleanError, findKustomize, runKustomize, sandboxEnv, type KustomizeEngine } from "../../src/core/build/engine.js";
@@ -64,6 +64,22 @@ describe("the sandbox", () => {
   it("stops a build that does not finish in time", async () => {
     const result = await runKustomize(shell("sleep 30"), tempDir(), { timeoutMs: 200, maxOutputBytes: 1024 });
     expect(result).toEqual({ ok: false, error: "kustomize did not finish within 0.2 s and was stopped" });
+  });
+
+  it("stops a build, and what it started, when its signal aborts; an aborted signal starts nothing", async () => {
+    const dir = tempDir();
+    const stopped = new AbortController();
+    const build = runKustomize(shell(`sleep 600 & echo $! > ${dir}/started; wait`), dir, { timeoutMs: 30_000, maxOutputBytes: 1024 }, stopped.signal);
+    while (!existsSync(join(dir, "started")) || readFileSync(join(dir, "started"), "utf8") === "") await new Promise((resolve) => setImmediate(resolve));
+    const grandchild = readFileSync(join(dir, "started"), "utf8").trim();
+    stopped.abort();
+    expect(await build).toEqual({ ok: false, error: "kustomize was stopped: the evaluation ended" });
+    // The child's own child went with it (its process group): gone, or exited and waiting to be collected.
+    const running = () => existsSync(`/proc/${grandchild}`) && !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${grandchild}/stat`, "utf8"));
+    while (running()) await new Promise((resolve) => setImmediate(resolve));
+
+    expect(await runKustomize(shell(`touch ${dir}/ran`), dir, undefined, stopped.signal)).toEqual({ ok: false, error: "kustomize was stopped: the evaluation ended" });
+    expect(existsSync(join(dir, "ran"))).toBe(false);
   });
 });
 

@@ -23,6 +23,7 @@ export const defaultEngineLimits: EngineLimits = { timeoutMs: 30_000, maxOutputB
 
 export type EngineResult = { ok: true; output: string } | { ok: false; error: string };
 
+const STOPPED = "kustomize was stopped: the evaluation ended";
 const LOAD_RESTRICTOR = ["--load-restrictor", "LoadRestrictionsNone"];
 const NOWHERE = "http://127.0.0.1:9";
 
@@ -83,25 +84,25 @@ export function sandboxEnv(home: string): NodeJS.ProcessEnv {
   };
 }
 
-type ProcessObserver = (pid: number, running: boolean) => void;
-let processObserver: ProcessObserver | undefined;
+type Delegate = (folder: string, limits: EngineLimits) => Promise<EngineResult>;
+let delegate: Delegate | undefined;
 
 /**
- * Told when a kustomize process starts and when it ends. An evaluation in a worker thread reports them to the
- * main thread: a worker that is terminated cannot stop its own children, so the main thread does.
+ * Hands every kustomize run to `run`. An evaluation in a worker thread has the main thread run kustomize: a
+ * terminated worker can neither stop the processes it started nor collect them once they exit.
  */
-export function observeKustomizeProcesses(observer: ProcessObserver | undefined): void {
-  processObserver = observer;
+export function delegateKustomize(run: Delegate | undefined): void {
+  delegate = run;
 }
 
-/** Runs the engine on `folder` (an absolute path inside a sandbox copy). */
-export function runKustomize(engine: KustomizeEngine, folder: string, limits: EngineLimits = defaultEngineLimits): Promise<EngineResult> {
+/** Runs the engine on `folder` (an absolute path inside a sandbox copy); `signal` stops it. */
+export function runKustomize(engine: KustomizeEngine, folder: string, limits: EngineLimits = defaultEngineLimits, signal?: AbortSignal): Promise<EngineResult> {
+  if (delegate) return delegate(folder, limits);
+  if (signal?.aborted) return Promise.resolve({ ok: false, error: STOPPED });
   const home = mkdtempSync(join(tmpdir(), "fleet-warden-home-"));
   return new Promise<EngineResult>((resolve) => {
     // Its own process group, so that a stop also ends anything it started.
     const child = spawn(engine.command, engine.args(folder), { cwd: folder, env: sandboxEnv(home), stdio: ["ignore", "pipe", "pipe"], detached: true });
-    const pid = child.pid;
-    if (pid !== undefined) processObserver?.(pid, true);
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let size = 0;
@@ -115,6 +116,8 @@ export function runKustomize(engine: KustomizeEngine, folder: string, limits: En
       }
     };
     const timer = setTimeout(() => stop(`kustomize did not finish within ${limits.timeoutMs / 1000} s and was stopped`), limits.timeoutMs);
+    const onAbort = () => stop(STOPPED);
+    signal?.addEventListener("abort", onAbort, { once: true });
     child.stdout.on("data", (chunk: Buffer) => {
       size += chunk.length;
       if (size > limits.maxOutputBytes) stop(`kustomize output exceeded ${formatBytes(limits.maxOutputBytes)} and was stopped`);
@@ -125,7 +128,7 @@ export function runKustomize(engine: KustomizeEngine, folder: string, limits: En
     });
     const finish = (result: EngineResult) => {
       clearTimeout(timer);
-      if (pid !== undefined) processObserver?.(pid, false);
+      signal?.removeEventListener("abort", onAbort);
       rmSync(home, { recursive: true, force: true });
       resolve(result);
     };
