@@ -140,6 +140,13 @@ describe("flux graph folder walk", () => {
     ]);
   });
 
+  it("applies a folder once per cluster however many Kustomizations name it, each listing its files", () => {
+    const graph = fluxGraph(model({ ...cluster, "clusters/prod/apps.yaml": `${kustomization("apps", "./apps")}---\n${kustomization("again", "./apps/")}`, ...apps }));
+    expect(graph.kustomizations.map((object) => `${object.ref.name}: ${graph.appliedFiles(object).length} files`)).toEqual(["apps: 13 files", "again: 13 files", "flux-system: 2 files"]);
+    expect(graph.appliedFiles(graph.kustomizations[1]!)).toEqual(graph.appliedFiles(graph.kustomizations[0]!));
+    expect(listed(graph.objects).filter((line) => line.startsWith("prod|HelmRelease"))).toHaveLength(9);
+  });
+
   it("takes each cluster's own sync from its own folder, the first flux-system GitRepository there", () => {
     const other = "ssh://git@github.com/acme/other";
     const fleet = "ssh://git@github.com/acme/fleet";
