@@ -50,7 +50,7 @@ export interface FluxGraph {
   /** True when the Kustomization's source is this repository (the branch the cluster itself syncs). */
   readsThisRepository(kustomization: ClusterObject): boolean;
   /** Files (repository paths) the Kustomization builds, as far as they can be resolved without kustomize. */
-  appliedFiles(kustomization: ClusterObject): string[];
+  appliedFiles(kustomization: ClusterObject): readonly string[];
 }
 
 const graphs = new WeakMap<FleetModel, FluxGraph>();
@@ -188,9 +188,10 @@ function buildGraph(model: FleetModel): FluxGraph {
     if (!clusters) placed.set(object.doc, (clusters = new Set()));
     clusters.add(object.cluster);
   };
-  const applied = new Map<ClusterObject, string[]>();
+  const applied = new Map<ClusterObject, readonly string[]>();
   const reached = new Set<SourceDocument>();
   const reachedFiles = new Set<string>();
+  const reachedFolders = new Set<string>();
 
   const clusters = [...directories].filter((dir) => dir.startsWith(`${CLUSTERS_DIR}/`) && dir.split("/").length === 2).map((dir) => dir.split("/")[1]!);
   const syncSources = clusterSyncSources(model);
@@ -210,13 +211,15 @@ function buildGraph(model: FleetModel): FluxGraph {
       if (!isFluxKustomization(object.ref) || !readsThisRepository(object)) continue;
       const path = normalizeRepoPath(typeof object.spec.path === "string" ? object.spec.path : "");
       if (path === undefined) continue;
-      const resolution = resolver.resolve(path);
-      applied.set(object, [...resolution.files]);
-      for (const file of resolution.files) reachedFiles.add(file);
+      // Thousands of Kustomizations can name one folder: its files are listed once, its objects copied once per cluster.
+      const files = resolver.files(path);
+      applied.set(object, files);
+      if (!reachedFolders.has(path)) for (const file of files) reachedFiles.add(file);
+      reachedFolders.add(path);
       if (visited.has(path)) continue;
       visited.add(path);
       // One by one: spreading a folder of 100,000+ objects into push overflows the stack.
-      for (const copy of applyFluxKustomization(object, resolution.entries)) queue.push(copy);
+      for (const copy of applyFluxKustomization(object, resolver.resolve(path).entries)) queue.push(copy);
     }
   }
 
@@ -355,6 +358,7 @@ interface FolderIndex {
 
 class Resolver {
   private readonly resolved = new Map<string, Resolution>();
+  private readonly fileLists = new Map<string, readonly string[]>();
   private folderIndex?: FolderIndex;
 
   constructor(
@@ -368,15 +372,27 @@ class Resolver {
    * Each call returns its own copy of the entries: callers patch them.
    */
   resolve(dir: string, depth = 0): Resolution {
+    const resolution = this.resolution(dir, depth);
+    return {
+      entries: resolution.entries.map((entry) => ({ ...entry, spec: structuredClone(entry.spec), specOrigin: new Map(entry.specOrigin) })),
+      files: new Set(resolution.files),
+    };
+  }
+
+  /** The files of the folder's resolution, as one list that every caller shares (to read, not to change). */
+  files(dir: string): readonly string[] {
+    let files = this.fileLists.get(dir);
+    if (!files) this.fileLists.set(dir, (files = [...this.resolution(dir, 0).files]));
+    return files;
+  }
+
+  private resolution(dir: string, depth: number): Resolution {
     let resolution = this.resolved.get(dir);
     if (!resolution) {
       resolution = this.resolveOnce(dir, depth);
       if (depth <= MAX_DEPTH) this.resolved.set(dir, resolution);
     }
-    return {
-      entries: resolution.entries.map((entry) => ({ ...entry, spec: structuredClone(entry.spec), specOrigin: new Map(entry.specOrigin) })),
-      files: new Set(resolution.files),
-    };
+    return resolution;
   }
 
   private exists(path: string): boolean {
