@@ -146,6 +146,18 @@ describe("an evaluation in a worker thread", () => {
     });
   });
 
+  it("runs in a worker that waits for the next evaluation once it ended well, and in a fresh one after a failure", async () => {
+    await withSampleFacts(async (sample) => {
+      const evaluate = isolatedEvaluator({ memoryMb: 256, workerUrl: misbehaving });
+      const as = (author: string) => evaluate(Promise.resolve({ ...sample, author }), never);
+      expect(await as("count")).toEqual({ evaluations: 1 });
+      expect(await as("count")).toEqual({ evaluations: 2 });
+      await expect(as("fail")).rejects.toThrow("failed");
+      expect(await as("count")).toEqual({ evaluations: 1 });
+      expect(evaluationFolders()).toEqual([]);
+    });
+  });
+
   it("is never started once the signal has aborted", async () => {
     const abort = new AbortController();
     abort.abort(new Error("stopped before it began"));

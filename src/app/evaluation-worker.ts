@@ -1,7 +1,6 @@
-// The worker thread side of an isolated evaluation (see isolation.ts). It loads while the main thread gathers
-// the facts, which then arrive as one message; what needs the main thread (team membership, which takes the
-// GitHub client, and kustomize runs, which only the main thread can stop and collect) is asked of it; the
-// verdict is posted back.
+// The worker thread side of isolated evaluations (see isolation.ts), one at a time. The facts of each arrive as
+// one message; what needs the main thread (team membership, which takes the GitHub client, and kustomize runs,
+// which only the main thread can stop and collect) is asked of it; the verdict is posted back.
 import { parentPort } from "node:worker_threads";
 import { delegateKustomize, type EngineLimits, type EngineResult } from "../core/build/engine.js";
 import { evaluate } from "../core/evaluate.js";
@@ -19,7 +18,7 @@ export type Question = { kind: "team"; team: string; login: string } | { kind: "
 
 export type FromWorker = (Question & { id: number }) | { kind: "verdict"; verdict: Verdict } | { kind: "failed"; name: string; message: string };
 
-export type ToWorker = { kind: "input"; input: WorkerInput } | { kind: "answer"; id: number; value: unknown } | { kind: "answer"; id: number; error: string };
+export type ToWorker = { kind: "input"; input: WorkerInput; temporary: string } | { kind: "answer"; id: number; value: unknown } | { kind: "answer"; id: number; error: string };
 
 const port = parentPort!;
 const post = (message: FromWorker) => port.postMessage(message);
@@ -36,6 +35,8 @@ function ask<T>(question: Question): Promise<T> {
 
 port.on("message", (message: ToWorker) => {
   if (message.kind === "input") {
+    // This evaluation's build sandboxes go below its own folder, which the main thread removes afterwards.
+    process.env.TMPDIR = message.temporary;
     void run(message.input);
     return;
   }

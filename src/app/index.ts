@@ -51,7 +51,8 @@ export function createApp(options: AppOptions = {}) {
     const autoMerger = new AutoMerger(appId);
     const cacheMiB = Number(process.env.SNAPSHOT_CACHE_MB ?? DEFAULT_SNAPSHOT_CACHE_MIB);
     const snapshots = options.snapshots ?? (cacheMiB > 0 ? new SnapshotCache(cacheMiB * 1024 * 1024) : undefined);
-    const evaluator = options.evaluator ?? isolatedEvaluator({ memoryMb: setting("EVALUATION_MEMORY_MB", DEFAULT_EVALUATION_MEMORY_MB) });
+    const concurrency = setting("EVALUATION_CONCURRENCY", DEFAULT_CONCURRENCY);
+    const evaluator = options.evaluator ?? isolatedEvaluator({ memoryMb: setting("EVALUATION_MEMORY_MB", DEFAULT_EVALUATION_MEMORY_MB), poolSize: concurrency });
     if (!options.evaluator && [...process.execArgv, process.env.NODE_OPTIONS ?? ""].some((arg) => arg.includes("--max-old-space-size"))) {
       app.log.warn("EVALUATION_MEMORY_MB has no effect: --max-old-space-size is set for the process, and Node gives every worker thread that heap limit instead");
     }
@@ -83,7 +84,7 @@ export function createApp(options: AppOptions = {}) {
       // pending evaluation is never reduced to a recheck.
       merge: (newer, pending) => ({ ...newer, fresh: newer.fresh || pending.fresh, recheck: Boolean(newer.recheck && pending.recheck) }),
       onError: (error, job) => app.log.error({ err: error, delivery: job.context.id, pull: job.pullNumber }, "evaluation crashed"),
-      concurrency: setting("EVALUATION_CONCURRENCY", DEFAULT_CONCURRENCY),
+      concurrency,
     });
     options.onScheduler?.(scheduler);
 

@@ -1,8 +1,9 @@
-// Each evaluation runs in a worker thread of its own. A pull request that makes the evaluation spin or swell (an
-// input no limit foresaw) then costs that worker, not the process: webhooks, /ping and the other evaluations go
-// on, and the deadline is a hard one. The worker starts loading while the facts are gathered. kustomize runs in
-// this thread, at the worker's request: when the evaluation ends, however it ends, the worker is terminated, the
-// kustomize runs still going are stopped (and collected) and the evaluation's temporary folder is removed.
+// Each evaluation runs in a worker thread. A pull request that makes the evaluation spin or swell (an input no
+// limit foresaw) then costs that worker, not the process: webhooks, /ping and the other evaluations go on, and
+// the deadline is a hard one. kustomize runs in this thread, at the worker's request. When an evaluation fails or
+// is stopped, its worker is terminated, the kustomize runs still going are stopped (and collected) and the
+// evaluation's temporary folder is removed. A worker whose evaluation ended well waits for the next one: a fresh
+// worker loads the modules again and runs cold code, which made a small evaluation twice as slow.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, relative } from "node:path";
@@ -33,7 +34,12 @@ export interface IsolationOptions {
   workerUrl?: URL;
   /** What kustomize runs are run with (default: findKustomize()). */
   engine?: KustomizeEngine;
+  /** Idle workers kept for the next evaluations (default 2): as many as evaluations run at once. */
+  poolSize?: number;
 }
+
+/** A worker is retired after this many evaluations, so that nothing can build up in it for ever. */
+const EVALUATIONS_PER_WORKER = 100;
 
 export const DEFAULT_EVALUATION_MEMORY_MB = 1024;
 
@@ -41,34 +47,74 @@ export const DEFAULT_EVALUATION_MEMORY_MB = 1024;
 const compiledWorker = import.meta.url.endsWith(".ts") ? new URL("../../dist/src/app/evaluation-worker.js", import.meta.url) : new URL("./evaluation-worker.js", import.meta.url);
 
 export function isolatedEvaluator(options: IsolationOptions): Evaluator {
-  return (facts, signal) => evaluateInWorker(facts, signal, options);
+  const pool = new WorkerPool(options);
+  return (facts, signal) => evaluateInWorker(pool, facts, signal, options);
 }
 
-async function evaluateInWorker(facts: Promise<PullRequestFacts>, signal: AbortSignal, options: IsolationOptions): Promise<Verdict> {
+interface PooledWorker {
+  worker: Worker;
+  evaluations: number;
+}
+
+/** Workers that finished an evaluation well, kept (unreferenced: they do not hold the process open) for the next. */
+class WorkerPool {
+  private readonly idle: PooledWorker[] = [];
+
+  constructor(private readonly options: IsolationOptions) {}
+
+  take(): PooledWorker {
+    const pooled = this.idle.pop() ?? this.start();
+    pooled.worker.ref();
+    pooled.evaluations++;
+    return pooled;
+  }
+
+  give(pooled: PooledWorker): void {
+    if (pooled.evaluations >= EVALUATIONS_PER_WORKER || this.idle.length >= (this.options.poolSize ?? 2)) {
+      void pooled.worker.terminate();
+      return;
+    }
+    pooled.worker.unref();
+    this.idle.push(pooled);
+  }
+
+  private start(): PooledWorker {
+    const worker = new Worker(this.options.workerUrl ?? compiledWorker, { resourceLimits: { maxOldGenerationSizeMb: this.options.memoryMb } });
+    const pooled = { worker, evaluations: 0 };
+    // An idle worker that ends (it should not) leaves the pool; errors of a busy one are its evaluation's.
+    worker.on("exit", () => {
+      const index = this.idle.indexOf(pooled);
+      if (index !== -1) this.idle.splice(index, 1);
+    });
+    worker.on("error", () => undefined);
+    return pooled;
+  }
+}
+
+async function evaluateInWorker(pool: WorkerPool, facts: Promise<PullRequestFacts>, signal: AbortSignal, options: IsolationOptions): Promise<Verdict> {
   // Heard once the worker is started; a failure before then is not an unhandled rejection.
   facts.catch(() => undefined);
   signal.throwIfAborted();
   // Build sandboxes go below the evaluation's own folder (the worker's TMPDIR), removed whatever happens.
   const temporary = await mkdtemp(join(tmpdir(), "fleet-warden-evaluation-"));
   try {
-    return await inWorker(facts, signal, { ...options, temporary });
+    return await inWorker(pool, facts, signal, { ...options, temporary });
   } finally {
     await rm(temporary, { recursive: true, force: true });
   }
 }
 
-async function inWorker(facts: Promise<PullRequestFacts>, signal: AbortSignal, options: IsolationOptions & { temporary: string }): Promise<Verdict> {
+async function inWorker(pool: WorkerPool, facts: Promise<PullRequestFacts>, signal: AbortSignal, options: IsolationOptions & { temporary: string }): Promise<Verdict> {
   // An abort while the folder was made fired its event already: it would never be heard.
   signal.throwIfAborted();
   const engine = options.engine ?? findKustomize();
-  const worker = new Worker(options.workerUrl ?? compiledWorker, {
-    env: { ...process.env, TMPDIR: options.temporary },
-    resourceLimits: { maxOldGenerationSizeMb: options.memoryMb },
-  });
+  const pooled = pool.take();
+  const worker = pooled.worker;
   const kustomizeRuns = new AbortController();
   const running = new Set<Promise<EngineResult>>();
   let gathered: PullRequestFacts | undefined;
-  let onAbort: (() => void) | undefined;
+  let settle!: { resolve(verdict: Verdict): void; reject(reason: unknown): void };
+  const ended = new Promise<Verdict>((resolve, reject) => (settle = { resolve, reject }));
 
   const post = (message: ToWorker) => worker.postMessage(message);
   const answer = (id: number, work: Promise<unknown>) =>
@@ -84,45 +130,48 @@ async function inWorker(facts: Promise<PullRequestFacts>, signal: AbortSignal, o
     running.add(run);
     return run.finally(() => running.delete(run));
   };
+  const onMessage = (message: FromWorker) => {
+    switch (message.kind) {
+      case "team":
+        answer(message.id, gathered!.isTeamMember(message.team, message.login));
+        break;
+      case "kustomize":
+        answer(message.id, runKustomizeHere(message.folder, message.limits));
+        break;
+      case "verdict":
+        settle.resolve(message.verdict);
+        break;
+      case "failed":
+        settle.reject(Object.assign(new Error(message.message), { name: message.name }));
+    }
+  };
+  const onError = (error: Error & { code?: string }) =>
+    settle.reject(error.code === "ERR_WORKER_OUT_OF_MEMORY" ? new OutOfMemory(`The evaluation needed more than ${options.memoryMb} MiB of memory and was stopped.`) : error);
+  const onExit = (code: number) => settle.reject(new Error(`the evaluation's worker stopped unexpectedly (exit code ${code})`));
+  const onAbort = () => settle.reject(signal.reason);
+  worker.on("message", onMessage).on("error", onError).on("exit", onExit);
+  signal.addEventListener("abort", onAbort, { once: true });
 
-  const ended = new Promise<Verdict>((resolve, reject) => {
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    worker.on("message", (message: FromWorker) => {
-      switch (message.kind) {
-        case "team":
-          answer(message.id, gathered!.isTeamMember(message.team, message.login));
-          break;
-        case "kustomize":
-          answer(message.id, runKustomizeHere(message.folder, message.limits));
-          break;
-        case "verdict":
-          resolve(message.verdict);
-          break;
-        case "failed":
-          reject(Object.assign(new Error(message.message), { name: message.name }));
-      }
-    });
-    worker.on("error", (error: Error & { code?: string }) =>
-      reject(error.code === "ERR_WORKER_OUT_OF_MEMORY" ? new OutOfMemory(`The evaluation needed more than ${options.memoryMb} MiB of memory and was stopped.`) : error),
-    );
-    worker.on("exit", (code) => reject(new Error(`the evaluation's worker stopped unexpectedly (exit code ${code})`)));
-    facts.then((ready) => {
-      gathered = ready;
-      const { baseFiles, headFiles, isTeamMember: _asked, ...rest } = ready;
-      try {
-        post({ kind: "input", input: { facts: rest, baseFiles: portableTree(baseFiles), headFiles: portableTree(headFiles) } });
-      } catch (error) {
-        reject(error);
-      }
-    }, reject);
-  });
+  facts.then((ready) => {
+    gathered = ready;
+    const { baseFiles, headFiles, isTeamMember: _asked, ...rest } = ready;
+    try {
+      post({ kind: "input", temporary: options.temporary, input: { facts: rest, baseFiles: portableTree(baseFiles), headFiles: portableTree(headFiles) } });
+    } catch (error) {
+      settle.reject(error);
+    }
+  }, settle.reject);
 
+  let endedWell = false;
   try {
-    return await ended;
+    const verdict = await ended;
+    endedWell = true;
+    return verdict;
   } finally {
-    signal.removeEventListener("abort", onAbort!);
+    signal.removeEventListener("abort", onAbort);
+    worker.off("message", onMessage).off("error", onError).off("exit", onExit);
     kustomizeRuns.abort();
-    await Promise.all([worker.terminate(), ...running]);
+    await Promise.all([endedWell ? undefined : worker.terminate(), ...running]);
+    if (endedWell) pool.give(pooled);
   }
 }
