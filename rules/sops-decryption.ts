@@ -23,6 +23,14 @@ function knownDecryptionSecret(kustomizations: ClusterObject[], cluster: string)
   return names.size === 1 ? [...names][0] : undefined;
 }
 
+function memoized<K, V>(compute: (key: K) => V): (key: K) => V {
+  const known = new Map<K, V>();
+  return (key) => {
+    if (!known.has(key)) known.set(key, compute(key));
+    return known.get(key)!;
+  };
+}
+
 export const sopsDecryption: Rule = {
   meta: {
     id: "sops-decryption",
@@ -35,21 +43,25 @@ export const sopsDecryption: Rule = {
     const graph = fluxGraph(context.head);
     const changed = new Set(context.changedFiles.map((file) => file.path));
     const findings: RuleFinding[] = [];
+    // Kustomizations that name the same folder share its list of files: each list is looked at once.
+    const changesFiles = memoized((files: readonly string[]) => files.some((file) => changed.has(file)));
+    const encryptedOf = memoized((files: readonly string[]) => files.filter((file) => isSopsEncrypted(context.head, file)));
+    const secretOf = memoized((cluster: string) => knownDecryptionSecret(graph.kustomizations, cluster));
     for (const kustomization of graph.kustomizations) {
       if (!graph.readsThisRepository(kustomization)) continue;
       const files = graph.appliedFiles(kustomization);
       // Only Kustomizations the change touches: their own lines, a patch of them, or a file they apply.
-      const touched = changed.has(kustomization.doc.path) || [...kustomization.specOrigin.values()].some((origin) => changed.has(origin.doc.path)) || files.some((file) => changed.has(file));
+      const touched = changed.has(kustomization.doc.path) || [...kustomization.specOrigin.values()].some((origin) => changed.has(origin.doc.path)) || changesFiles(files);
       const decryption = asRecord(kustomization.spec.decryption);
       if (!touched || decryption.provider === "sops") continue;
-      const encrypted = files.filter((file) => isSopsEncrypted(context.head, file));
+      const encrypted = encryptedOf(files);
       if (encrypted.length === 0) continue;
       const what = `${describeRef(kustomization.ref)} applies SOPS-encrypted ${encrypted[0]}${encrypted.length > 1 ? ` (and ${encrypted.length - 1} more)` : ""}`;
       if (kustomization.spec.decryption !== undefined) {
         findings.push(findingOnSpec(context, kustomization, ["decryption", "provider"], `${what} but its decryption provider is not sops: Flux applies the ciphertext.`));
         continue;
       }
-      const secret = knownDecryptionSecret(graph.kustomizations, kustomization.cluster);
+      const secret = secretOf(kustomization.cluster);
       const fix = secret
         ? insertUnderFix(kustomization.doc, ["spec"], ["decryption:", "  provider: sops", "  secretRef:", `    name: ${secret}`], "Decrypt SOPS files with the cluster's key")
         : undefined;
