@@ -2,6 +2,7 @@
 // Octokit, as `npm start` runs it) on fake timers. Each test asserts what GitHub ends up showing.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { EvaluationOutcome } from "../src/app/evaluate-pull-request.js";
+import { evaluateInProcess } from "../src/app/isolation.js";
 import type * as CoreEvaluate from "../src/core/evaluate.js";
 import { fleetWardenOctokit } from "../src/github/octokit.js";
 import { FakeGitHub, testApp, type TestApp, type TestAppOptions } from "./helpers/github.js";
@@ -44,6 +45,8 @@ function app(options: TestAppOptions = {}): TestApp {
   return testApp({
     Octokit: fleetWardenOctokit(),
     deadlineMs: 60 * 60 * 1000,
+    // In this thread: the crash test replaces `evaluate` with a module mock, which a worker would not see.
+    evaluator: evaluateInProcess,
     afterEvaluation: async (outcome) => void outcomes.push(outcome),
     ...options,
   });

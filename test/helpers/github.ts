@@ -7,7 +7,6 @@ import { createRequire } from "node:module";
 import nock from "nock";
 import { Probot, ProbotOctokit, type Logger } from "probot";
 import { createApp, type AppOptions, type EvaluationJob } from "../../src/app/index.js";
-import { evaluateInProcess } from "../../src/app/isolation.js";
 import type { Scheduler } from "../../src/app/scheduler.js";
 import { repoWithChange, writeTree, type ChangeRepo, type Tree } from "./fleet.js";
 
@@ -406,9 +405,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     ...(log ? { log } : { logLevel: "fatal" as const }),
   });
   let scheduler: Scheduler<EvaluationJob> | undefined;
-  // In this thread, unless a test asks otherwise: the fault tests replace `evaluate` with a module mock, which a
-  // worker thread would not see. The worker is tested in isolation.test.ts and through the HTTP server.
-  probot.load(createApp({ evaluator: evaluateInProcess, ...appOptions, onScheduler: (created) => (scheduler = created) }));
+  probot.load(createApp({ ...appOptions, onScheduler: (created) => (scheduler = created) }));
   return {
     probot,
     // Probot loads the App asynchronously: the scheduler exists once it has.
