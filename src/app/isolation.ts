@@ -3,7 +3,7 @@
 // the deadline is a hard one. kustomize runs in this thread, at the worker's request. When an evaluation fails or
 // is stopped, its worker is terminated, the kustomize runs still going are stopped (and collected) and the
 // evaluation's temporary folder is removed. A worker whose evaluation ended well waits for the next one: a fresh
-// worker loads the modules again and runs cold code, which made a small evaluation twice as slow.
+// worker loads the modules again and runs cold code, which made a small evaluation three times as slow.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, relative } from "node:path";
