@@ -35,8 +35,25 @@ describe("source lines of rendered objects", () => {
     ]);
   });
 
-  it("takes the longest name of that kind inside a prefixed name, the first document among equals", async () => {
-    const rendered = await build({ "apps/many.yaml": many, "apps/kustomization.yaml": kustomization }, { namePrefix: "x-" });
+  it("takes the name as written under the Flux Kustomization's namePrefix and nameSuffix", async () => {
+    const rendered = await build({ "apps/many.yaml": many, "apps/kustomization.yaml": kustomization }, { namePrefix: "x-", nameSuffix: "-s" });
+    expect(sources(rendered)).toEqual([
+      // "x-a" and "a-b" are both in "x-a-b-s", but the name as written is "a-b".
+      "ConfigMap /x-a-b-s <- apps/many.yaml:8",
+      "ConfigMap /x-app-extra-s <- apps/many.yaml:22",
+      "ConfigMap /x-app-s <- apps/many.yaml:15",
+      "ConfigMap /x-x-a-s <- apps/many.yaml:1",
+      // "zzz" is no document's name, nor is any ConfigMap name inside "x-zzz-s": line 1 of a file with several.
+      "ConfigMap /x-zzz-s <- apps/many.yaml:1",
+      "Secret /x-app-extra-long-s <- apps/many.yaml:29",
+      // Renamed by a patch: the file's only Service.
+      "Service /x-renamed-s <- apps/many.yaml:36",
+    ]);
+  });
+
+  it("takes the longest name of that kind inside a name an overlay prefixed, the first document among equals", async () => {
+    const overlay = `resources:\n  - ../apps\nnamePrefix: x-\n`;
+    const rendered = await build({ "apps/many.yaml": many, "apps/kustomization.yaml": kustomization, "overlay/kustomization.yaml": overlay }, { path: "./overlay" });
     expect(sources(rendered)).toEqual([
       // "x-a" and "a-b" are both in "x-a-b": the first document wins.
       "ConfigMap /x-a-b <- apps/many.yaml:1",
@@ -52,13 +69,13 @@ describe("source lines of rendered objects", () => {
     ]);
   });
 
-  it("tells documents apart by kind and name only: the first of a name wins across namespaces", async () => {
+  it("tells same-named documents apart by namespace", async () => {
     const inNamespace = (namespace: string) => configMap("settings").replace("metadata:\n", `metadata:\n  namespace: ${namespace}\n`);
     const rendered = await build({ "apps/settings.yaml": [configMap("other"), inNamespace("one"), inNamespace("two")].join("---\n") }, {});
-    expect(sources(rendered)).toEqual(["ConfigMap /other <- apps/settings.yaml:1", "ConfigMap one/settings <- apps/settings.yaml:8", "ConfigMap two/settings <- apps/settings.yaml:8"]);
+    expect(sources(rendered)).toEqual(["ConfigMap /other <- apps/settings.yaml:1", "ConfigMap one/settings <- apps/settings.yaml:8", "ConfigMap two/settings <- apps/settings.yaml:16"]);
   });
 
-  it("takes a generated object's first generator entry whose name is inside its name, ConfigMap generators first", async () => {
+  it("takes a generated object's generator entry of its kind and written name", async () => {
     const generators = [
       "resources: []",
       "configMapGenerator:",
@@ -78,10 +95,10 @@ describe("source lines of rendered objects", () => {
     const rendered = await build({ "apps/kustomization.yaml": generators }, { namePrefix: "x-" });
     expect(sources(rendered).map((line) => line.replace(/-[a-z0-9]{10} </, "-<hash> <"))).toEqual([
       "ConfigMap /x-cfg-<hash> <- apps/kustomization.yaml:5",
-      // "cfg" comes before "cfg-extra", and ConfigMap generators before Secret generators.
-      "ConfigMap /x-cfg-extra-<hash> <- apps/kustomization.yaml:5",
+      // Without Flux's prefix and kustomize's hash, the entry of that name and kind.
+      "ConfigMap /x-cfg-extra-<hash> <- apps/kustomization.yaml:7",
       "ConfigMap /x-other-<hash> <- apps/kustomization.yaml:3",
-      "Secret /x-cfg-secret-<hash> <- apps/kustomization.yaml:5",
+      "Secret /x-cfg-secret-<hash> <- apps/kustomization.yaml:12",
       "Secret /x-token-<hash> <- apps/kustomization.yaml:10",
     ]);
   });

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseAllDocuments, parse as parseYaml, stringify } from "yaml";
 import { asKubeObject, refOf, type FleetModel, type SourceDocument, type SourceFile } from "../fleet.js";
-import type { Build, BuildIssue, RenderedObject } from "../types.js";
+import type { Build, BuildIssue, ObjectRef, RenderedObject } from "../types.js";
+import { asArray, asRecord } from "../values.js";
 import { errorMessage } from "../yaml.js";
 import { ContainedWords } from "./contained-words.js";
 import { runKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
@@ -167,6 +168,7 @@ function withCommonMetadata(object: Record<string, unknown>, commonMetadata: unk
  * once per text, a file's documents and a kustomization's generators are indexed once.
  */
 function sourceLocator(plan: BuildPlan, model: FleetModel): (object: Record<string, unknown>) => { path: string; line: number } | undefined {
+  const written = writtenName(plan);
   const origins = new Map<string, Record<string, unknown> | undefined>();
   const parseOrigin = (origin: string) => {
     if (!origins.has(origin)) {
@@ -192,19 +194,30 @@ function sourceLocator(plan: BuildPlan, model: FleetModel): (object: Record<stri
     const file = model.file(path);
     const ref = refOf(asKubeObject(object)!);
     if (typeof parsed.configuredIn === "string") {
-      const line = generatorLine(file?.documents[0], ref.name);
+      const line = generatorLine(file?.documents[0], ref, written(ref.name.replace(HASH_SUFFIX, "")));
       return { path, line: line ?? 1 };
     }
     const documents = file ? documentsOfKind(file, ref.kind) : undefined;
-    return { path, line: (documents && documentNamed(documents, ref.name))?.startLine ?? 1 };
+    return { path, line: (documents && documentNamed(documents, ref, written(ref.name)))?.startLine ?? 1 };
   };
+}
+
+/** kustomize's content hash on a generated name. */
+const HASH_SUFFIX = /-[a-z0-9]{10}$/;
+
+/** A rendered name as written, without the Flux Kustomization's namePrefix and nameSuffix when it carries them. */
+function writtenName(plan: BuildPlan): (renderedName: string) => string {
+  const affix = (key: string) => (typeof plan.flux?.spec[key] === "string" ? (plan.flux.spec[key] as string) : "");
+  const [prefix, suffix] = [affix("namePrefix"), affix("nameSuffix")];
+  return (name) => (name.length > prefix.length + suffix.length && name.startsWith(prefix) && name.endsWith(suffix) ? name.slice(prefix.length, name.length - suffix.length) : name);
 }
 
 /** A file's documents of one kind, in file order. */
 interface DocumentsOfKind {
   list: SourceDocument[];
-  /** The first document of each name. */
+  /** The first document of each name, and of each namespace and name. */
   byName: Map<string, SourceDocument>;
+  byNamespacedName: Map<string, SourceDocument>;
   /** The documents with a name (an empty one is inside every name), and their names, indexed when first asked. */
   named: SourceDocument[];
   names?: ContainedWords;
@@ -219,9 +232,11 @@ function documentsOfKind(file: SourceFile, kind: string): DocumentsOfKind | unde
     for (const doc of file.documents) {
       if (!doc.ref) continue;
       let documents = index.get(doc.ref.kind);
-      if (!documents) index.set(doc.ref.kind, (documents = { list: [], byName: new Map(), named: [] }));
+      if (!documents) index.set(doc.ref.kind, (documents = { list: [], byName: new Map(), byNamespacedName: new Map(), named: [] }));
       documents.list.push(doc);
       if (!documents.byName.has(doc.ref.name)) documents.byName.set(doc.ref.name, doc);
+      const namespaced = `${doc.ref.namespace ?? ""}/${doc.ref.name}`;
+      if (!documents.byNamespacedName.has(namespaced)) documents.byNamespacedName.set(namespaced, doc);
       if (doc.ref.name !== "") documents.named.push(doc);
     }
     documentIndexes.set(file, index);
@@ -229,21 +244,35 @@ function documentsOfKind(file: SourceFile, kind: string): DocumentsOfKind | unde
   return index.get(kind);
 }
 
-/** The document of the rendered name, else the longest name inside it (a prefix or suffix added; the first among equals), else the only one. */
-function documentNamed(documents: DocumentsOfKind, renderedName: string): SourceDocument | undefined {
-  const exact = documents.byName.get(renderedName);
-  if (exact) return exact;
+/**
+ * The document of the rendered name (in the object's namespace first), or of the name as written (without the
+ * Flux Kustomization's namePrefix and nameSuffix); else the longest name inside the rendered one (an overlay's
+ * prefix or suffix added; the first among equals); else the only one.
+ */
+function documentNamed(documents: DocumentsOfKind, rendered: ObjectRef, writtenName: string): SourceDocument | undefined {
+  for (const name of [rendered.name, writtenName]) {
+    const exact = documents.byNamespacedName.get(`${rendered.namespace ?? ""}/${name}`) ?? documents.byName.get(name);
+    if (exact) return exact;
+  }
   documents.names ??= new ContainedWords(documents.named.map((doc) => doc.ref!.name));
-  const contained = documents.names.longestIn(renderedName);
+  const contained = documents.names.longestIn(rendered.name);
   if (contained !== undefined) return documents.named[contained];
   return documents.list.length === 1 ? documents.list[0] : undefined;
 }
 
 const generatorIndexes = new WeakMap<SourceDocument, Array<{ field: string; words: ContainedWords }>>();
 
-/** The line of the first generator entry whose name is inside the rendered name, ConfigMap generators first. */
-function generatorLine(doc: SourceDocument | undefined, renderedName: string): number | undefined {
+/**
+ * The line of the generator entry of the object's kind and written name; else of the first entry whose name is
+ * inside the rendered name, ConfigMap generators first.
+ */
+function generatorLine(doc: SourceDocument | undefined, rendered: ObjectRef, writtenName: string): number | undefined {
   if (!doc) return undefined;
+  const field = rendered.kind === "Secret" ? "secretGenerator" : "configMapGenerator";
+  const entries = asArray(asRecord(doc.value)[field]);
+  const exact = entries.findIndex((entry) => asRecord(entry).name === writtenName);
+  if (exact !== -1) return doc.valueLine([field, exact]);
+  const renderedName = rendered.name;
   let generators = generatorIndexes.get(doc);
   if (!generators) {
     const value = (doc.value ?? {}) as Record<string, unknown>;
