@@ -158,6 +158,27 @@ describe("an evaluation in a worker thread", () => {
     });
   });
 
+  it("keeps a worker whose facts could not be gathered; never acts for an earlier evaluation; replaces a kept worker that died", async () => {
+    await withSampleFacts(async (sample) => {
+      const runs: string[] = [];
+      const counting: KustomizeEngine = { ...sleeper, args: (folder) => (runs.push(folder), sleeper.args(folder)) };
+      const evaluate = isolatedEvaluator({ memoryMb: 256, workerUrl: misbehaving, engine: counting });
+      const as = (author: string) => evaluate(Promise.resolve({ ...sample, author }), never);
+      expect(await as("count")).toEqual({ evaluations: 1 });
+      await expect(evaluate(Promise.reject(new Error("Not Found")), never)).rejects.toThrow("Not Found");
+      expect(await as("count")).toEqual({ evaluations: 2 });
+      // Answers; during the next evaluation its leftover work asks for a run: never run, and the worker retired.
+      expect(await as("linger")).toEqual({ evaluations: 3 });
+      expect(await as("count")).toEqual({ evaluations: 4 });
+      expect(runs).toEqual([]);
+      expect(await as("count")).toEqual({ evaluations: 1 });
+      // Answers, then exits: the next evaluation is served, by a new worker.
+      expect(await as("die")).toEqual({ evaluations: 2 });
+      expect(await as("count")).toEqual({ evaluations: 1 });
+      expect(sleepers()).toEqual([]);
+    });
+  });
+
   it("is never started once the signal has aborted", async () => {
     const abort = new AbortController();
     abort.abort(new Error("stopped before it began"));

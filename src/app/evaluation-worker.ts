@@ -1,6 +1,8 @@
 // The worker thread side of isolated evaluations (see isolation.ts), one at a time. The facts of each arrive as
 // one message; what needs the main thread (team membership, which takes the GitHub client, and kustomize runs,
 // which only the main thread can stop and collect) is asked of it; the verdict is posted back.
+import { AsyncLocalStorage } from "node:async_hooks";
+import { getHeapStatistics } from "node:v8";
 import { parentPort } from "node:worker_threads";
 import { delegateKustomize, type EngineLimits, type EngineResult } from "../core/build/engine.js";
 import { evaluate } from "../core/evaluate.js";
@@ -16,12 +18,22 @@ export interface WorkerInput {
 
 export type Question = { kind: "team"; team: string; login: string } | { kind: "kustomize"; folder: string; limits: EngineLimits };
 
-export type FromWorker = (Question & { id: number }) | { kind: "verdict"; verdict: Verdict } | { kind: "failed"; name: string; message: string };
+/** Every message says which evaluation (numbered by the main thread) the work that sent it belongs to. */
+export type FromWorker = { evaluation: number } & (
+  | (Question & { id: number })
+  | { kind: "verdict"; verdict: Verdict; heapBytes: number }
+  | { kind: "failed"; name: string; message: string }
+);
 
-export type ToWorker = { kind: "input"; input: WorkerInput; temporary: string } | { kind: "answer"; id: number; value: unknown } | { kind: "answer"; id: number; error: string };
+export type ToWorker =
+  | { kind: "input"; evaluation: number; input: WorkerInput; temporary: string }
+  | { kind: "answer"; id: number; value: unknown }
+  | { kind: "answer"; id: number; error: string };
 
 const port = parentPort!;
 const post = (message: FromWorker) => port.postMessage(message);
+// Work left running by an earlier evaluation (it should not be) is told apart by its async context.
+const evaluationOf = new AsyncLocalStorage<number>();
 const questions = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
 let asked = 0;
 
@@ -29,7 +41,7 @@ function ask<T>(question: Question): Promise<T> {
   return new Promise((resolve, reject) => {
     const id = ++asked;
     questions.set(id, { resolve: resolve as (value: unknown) => void, reject });
-    post({ ...question, id });
+    post({ ...question, id, evaluation: evaluationOf.getStore() ?? -1 });
   });
 }
 
@@ -37,7 +49,7 @@ port.on("message", (message: ToWorker) => {
   if (message.kind === "input") {
     // This evaluation's build sandboxes go below its own folder, which the main thread removes afterwards.
     process.env.TMPDIR = message.temporary;
-    void run(message.input);
+    evaluationOf.run(message.evaluation, () => void run(message.input, message.evaluation));
     return;
   }
   const question = questions.get(message.id);
@@ -47,7 +59,7 @@ port.on("message", (message: ToWorker) => {
 });
 delegateKustomize((folder, limits) => ask<EngineResult>({ kind: "kustomize", folder, limits }));
 
-async function run(input: WorkerInput): Promise<void> {
+async function run(input: WorkerInput, evaluation: number): Promise<void> {
   const facts: PullRequestFacts = {
     ...input.facts,
     baseFiles: treeFromPortable(input.baseFiles),
@@ -55,8 +67,9 @@ async function run(input: WorkerInput): Promise<void> {
     isTeamMember: (team, login) => ask<boolean>({ kind: "team", team, login }),
   };
   try {
-    post({ kind: "verdict", verdict: await evaluate(facts) });
+    const verdict = await evaluate(facts);
+    post({ kind: "verdict", evaluation, verdict, heapBytes: getHeapStatistics().used_heap_size });
   } catch (error) {
-    post({ kind: "failed", name: error instanceof Error ? error.name : "Error", message: errorMessage(error) });
+    post({ kind: "failed", evaluation, name: error instanceof Error ? error.name : "Error", message: errorMessage(error) });
   }
 }

@@ -24,6 +24,16 @@ export const evaluateInProcess: Evaluator = async (facts) => evaluate(await fact
 /** The worker outgrew its heap limit and was stopped. */
 export class OutOfMemory extends Error {}
 
+/** The worker ended without a verdict. */
+class WorkerGone extends Error {
+  constructor(
+    message: string,
+    readonly silentReusedWorker: boolean,
+  ) {
+    super(message);
+  }
+}
+
 export interface IsolationOptions {
   /**
    * The worker's heap limit (EVALUATION_MEMORY_MB). V8 keeps to it as best it can: a single huge object can still
@@ -40,6 +50,8 @@ export interface IsolationOptions {
 
 /** A worker is retired after this many evaluations, so that nothing can build up in it for ever. */
 const EVALUATIONS_PER_WORKER = 100;
+/** A worker whose heap grew past this is retired rather than kept idle with it. */
+const RETAINED_HEAP_BYTES = 256 * 1024 * 1024;
 
 export const DEFAULT_EVALUATION_MEMORY_MB = 1024;
 
@@ -54,6 +66,7 @@ export function isolatedEvaluator(options: IsolationOptions): Evaluator {
 interface PooledWorker {
   worker: Worker;
   evaluations: number;
+  exited?: boolean;
 }
 
 /** Workers that finished an evaluation well, kept (unreferenced: they do not hold the process open) for the next. */
@@ -69,8 +82,10 @@ class WorkerPool {
     return pooled;
   }
 
-  give(pooled: PooledWorker): void {
-    if (pooled.evaluations >= EVALUATIONS_PER_WORKER || this.idle.length >= (this.options.poolSize ?? 2)) {
+  /** `heapBytes`: the worker's heap after its evaluation, when it reported it. */
+  give(pooled: PooledWorker, heapBytes = 0): void {
+    if (pooled.exited) return;
+    if (pooled.evaluations >= EVALUATIONS_PER_WORKER || heapBytes > RETAINED_HEAP_BYTES || this.idle.length >= (this.options.poolSize ?? 2)) {
       void pooled.worker.terminate();
       return;
     }
@@ -80,13 +95,18 @@ class WorkerPool {
 
   private start(): PooledWorker {
     const worker = new Worker(this.options.workerUrl ?? compiledWorker, { resourceLimits: { maxOldGenerationSizeMb: this.options.memoryMb } });
-    const pooled = { worker, evaluations: 0 };
+    const pooled: PooledWorker = { worker, evaluations: 0 };
     // An idle worker that ends (it should not) leaves the pool; errors of a busy one are its evaluation's.
     worker.on("exit", () => {
+      pooled.exited = true;
       const index = this.idle.indexOf(pooled);
       if (index !== -1) this.idle.splice(index, 1);
     });
     worker.on("error", () => undefined);
+    // An idle worker has nothing to say: a message means work of its last evaluation still runs in it.
+    worker.on("message", () => {
+      if (this.idle.includes(pooled)) void worker.terminate();
+    });
     return pooled;
   }
 }
@@ -98,9 +118,16 @@ async function evaluateInWorker(pool: WorkerPool, facts: Promise<PullRequestFact
   // Build sandboxes go below the evaluation's own folder (the worker's TMPDIR), removed whatever happens.
   const temporary = await mkdtemp(join(tmpdir(), "fleet-warden-evaluation-"));
   try {
-    return await inWorker(pool, facts, signal, { ...options, temporary });
+    try {
+      return await inWorker(pool, facts, signal, { ...options, temporary });
+    } catch (error) {
+      // A kept worker that ended before it answered anything (it died idle, unseen): once more, in a new one.
+      if (!(error instanceof WorkerGone && error.silentReusedWorker)) throw error;
+      return await inWorker(pool, facts, signal, { ...options, temporary });
+    }
   } finally {
-    await rm(temporary, { recursive: true, force: true });
+    // A folder that cannot be removed is left behind rather than the verdict lost.
+    await rm(temporary, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
   }
 }
 
@@ -110,9 +137,14 @@ async function inWorker(pool: WorkerPool, facts: Promise<PullRequestFacts>, sign
   const engine = options.engine ?? findKustomize();
   const pooled = pool.take();
   const worker = pooled.worker;
+  // Messages carry the number of the evaluation whose work sent them: an earlier one's are never acted on.
+  const evaluation = pooled.evaluations;
+  let heard = false;
+  let stale = false;
   const kustomizeRuns = new AbortController();
   const running = new Set<Promise<EngineResult>>();
   let gathered: PullRequestFacts | undefined;
+  let heapBytes = 0;
   let settle!: { resolve(verdict: Verdict): void; reject(reason: unknown): void };
   const ended = new Promise<Verdict>((resolve, reject) => (settle = { resolve, reject }));
 
@@ -131,6 +163,11 @@ async function inWorker(pool: WorkerPool, facts: Promise<PullRequestFacts>, sign
     return run.finally(() => running.delete(run));
   };
   const onMessage = (message: FromWorker) => {
+    if (message.evaluation !== evaluation) {
+      stale = true;
+      return;
+    }
+    heard = true;
     switch (message.kind) {
       case "team":
         answer(message.id, gathered!.isTeamMember(message.team, message.login));
@@ -139,6 +176,7 @@ async function inWorker(pool: WorkerPool, facts: Promise<PullRequestFacts>, sign
         answer(message.id, runKustomizeHere(message.folder, message.limits));
         break;
       case "verdict":
+        heapBytes = message.heapBytes;
         settle.resolve(message.verdict);
         break;
       case "failed":
@@ -147,16 +185,18 @@ async function inWorker(pool: WorkerPool, facts: Promise<PullRequestFacts>, sign
   };
   const onError = (error: Error & { code?: string }) =>
     settle.reject(error.code === "ERR_WORKER_OUT_OF_MEMORY" ? new OutOfMemory(`The evaluation needed more than ${options.memoryMb} MiB of memory and was stopped.`) : error);
-  const onExit = (code: number) => settle.reject(new Error(`the evaluation's worker stopped unexpectedly (exit code ${code})`));
+  const onExit = (code: number) => settle.reject(new WorkerGone(`the evaluation's worker stopped unexpectedly (exit code ${code})`, !heard && evaluation > 1));
   const onAbort = () => settle.reject(signal.reason);
   worker.on("message", onMessage).on("error", onError).on("exit", onExit);
   signal.addEventListener("abort", onAbort, { once: true });
 
+  let posted = false;
   facts.then((ready) => {
     gathered = ready;
     const { baseFiles, headFiles, isTeamMember: _asked, ...rest } = ready;
     try {
-      post({ kind: "input", temporary: options.temporary, input: { facts: rest, baseFiles: portableTree(baseFiles), headFiles: portableTree(headFiles) } });
+      post({ kind: "input", evaluation, temporary: options.temporary, input: { facts: rest, baseFiles: portableTree(baseFiles), headFiles: portableTree(headFiles) } });
+      posted = true;
     } catch (error) {
       settle.reject(error);
     }
@@ -171,7 +211,9 @@ async function inWorker(pool: WorkerPool, facts: Promise<PullRequestFacts>, sign
     signal.removeEventListener("abort", onAbort);
     worker.off("message", onMessage).off("error", onError).off("exit", onExit);
     kustomizeRuns.abort();
-    await Promise.all([endedWell ? undefined : worker.terminate(), ...running]);
-    if (endedWell) pool.give(pooled);
+    // A worker that never got its facts (they could not be gathered) is as good as new.
+    const reusable = !stale && (endedWell || (!posted && !signal.aborted));
+    await Promise.all([reusable ? undefined : worker.terminate(), ...running]);
+    if (reusable) pool.give(pooled, heapBytes);
   }
 }

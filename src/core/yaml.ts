@@ -66,12 +66,15 @@ export function parseYamlSafely(text: string, path: string, limits: YamlLimits =
 
   const documents: ParsedDocument[] = [];
   const mayHaveCollectionKeys = /[?[{]/.test(text);
+  const mayHaveAliases = text.includes("*");
   for (const [index, doc] of docs.entries()) {
     const firstError = doc.errors[0];
     if (firstError) return failure(lineOf(firstError.pos[0]), firstError.message.split("\n")[0] ?? "invalid YAML");
     // Only `?` keys and flow collections can make a collection key: most manifests skip the walk.
     const collectionKey = mayHaveCollectionKeys ? findCollectionKey(doc) : undefined;
     if (collectionKey !== undefined) return failure(lineOf(collectionKey), "a mapping key that is itself a mapping or a sequence: Kubernetes accepts only scalar keys");
+    const recursiveAlias = mayHaveAliases ? findRecursiveAlias(doc) : undefined;
+    if (recursiveAlias !== undefined) return failure(lineOf(recursiveAlias), "an alias inside the value it names (a recursive alias): Flux cannot decode it");
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: limits.maxAliasCount });
@@ -176,6 +179,20 @@ function findCollectionKey(doc: Document.Parsed): number | undefined {
     Pair(_, pair) {
       if (!isCollection(pair.key)) return undefined;
       offset = pair.key.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
+}
+
+/** The offset of the first alias inside the node it refers to, or undefined: its value would contain itself. */
+function findRecursiveAlias(doc: Document.Parsed): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_, alias, path) {
+      const source = alias.resolve(doc);
+      if (!source || !path.includes(source)) return undefined;
+      offset = alias.range?.[0] ?? 0;
       return visit.BREAK;
     },
   });

@@ -51,6 +51,18 @@ describe("source lines of rendered objects", () => {
     ]);
   });
 
+  it("takes the name as written first, even where another document has the rendered name", async () => {
+    // "x-app" is rendered from "app" (line 1); the document "x-app" (line 8) renders as "x-x-app".
+    const rendered = await build({ "apps/names.yaml": [configMap("app"), configMap("x-app")].join("---\n") }, { namePrefix: "x-" });
+    expect(sources(rendered)).toEqual(["ConfigMap /x-app <- apps/names.yaml:1", "ConfigMap /x-x-app <- apps/names.yaml:8"]);
+  });
+
+  it("takes a generated name that has no hash as it is: a word of ten letters is not kustomize's hash", async () => {
+    const generators = ["resources: []", "generatorOptions:", "  disableNameSuffixHash: true", "configMapGenerator:", "  - name: app-properties", "    literals: [a=1]", "  - name: app", "    literals: [b=2]", ""].join("\n");
+    const rendered = await build({ "apps/kustomization.yaml": generators }, {});
+    expect(sources(rendered)).toEqual(["ConfigMap /app <- apps/kustomization.yaml:7", "ConfigMap /app-properties <- apps/kustomization.yaml:5"]);
+  });
+
   it("takes the longest name of that kind inside a name an overlay prefixed, the first document among equals", async () => {
     const overlay = `resources:\n  - ../apps\nnamePrefix: x-\n`;
     const rendered = await build({ "apps/many.yaml": many, "apps/kustomization.yaml": kustomization, "overlay/kustomization.yaml": overlay }, { path: "./overlay" });

@@ -26,6 +26,18 @@ describe("parseYamlSafely", () => {
     expect(documents[0]!.value).toEqual({ base: { a: 1 }, derived: { a: 1, b: 2 }, copy: { a: 1 } });
   });
 
+  it("refuses an alias inside the value it names, at the alias's line; aliases elsewhere are fine", () => {
+    expect(parseYamlSafely("apiVersion: v1\nkind: X\nspec: &s\n  a: 1\n  loop: *s\n", "x.yaml").error).toEqual({
+      line: 5,
+      message: "an alias inside the value it names (a recursive alias): Flux cannot decode it",
+    });
+    expect(parseYamlSafely("a: &x\n  - &y [*y]\n", "x.yaml").error?.line).toBe(2);
+    expect(parseYamlSafely("a: &x\n  <<: *x\n", "x.yaml").error?.line).toBe(2);
+    const fine = parseYamlSafely("a: &x [1, 2]\nb: *x\nc: &y {k: *x}\nd: *y\n", "x.yaml");
+    expect(fine.error).toBeUndefined();
+    expect(fine.documents[0]!.value).toEqual({ a: [1, 2], b: [1, 2], c: { k: [1, 2] }, d: { k: [1, 2] } });
+  });
+
   it("reports a syntax error at its line", () => {
     const { error } = parseYamlSafely("a: 1\nb: [1, 2\nc: 3\n", "bad.yaml");
     expect(error?.line).toBeGreaterThanOrEqual(2);

@@ -58,10 +58,14 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
   const discover = input.changedFiles.some((file) => [file.path, file.previousPath].some((path) => path !== undefined && (isYamlPath(path) || path.endsWith(".sourceignore"))));
   const discoveryEngine = discover ? engine : undefined;
   const renders: RenderCache = new Map();
-  const [basePlan, headPlan] = await Promise.all([
+  const sides = await Promise.allSettled([
     planSide(planInput(input.base, []), discoveryEngine, input.limits, renders),
     planSide(planInput(input.head, input.specialFiles ?? []), discoveryEngine, input.limits, renders),
   ]);
+  const [basePlan, headPlan] = sides.map((side) => {
+    if (side.status === "rejected") throw side.reason;
+    return side.value;
+  }) as [PlannedSide, PlannedSide];
   const affected = affectedNames(basePlan.plans, headPlan.plans, input.changedFiles);
   const notes = [...new Set(headPlan.notes)];
   const baseTasks = basePlan.plans.filter((plan) => affected.has(plan.name));
@@ -197,16 +201,25 @@ function refusedOnly(plan: BuildPlan): Build {
   return { report: { name: plan.name, path: plan.path, ok: false, error: refusalOf(plan), objects: 0 }, objects: [], issues: [...plan.closure.issues] };
 }
 
-async function pool<T>(tasks: Array<() => Promise<T>>, limit: number): Promise<T[]> {
+export async function pool<T>(tasks: Array<() => Promise<T>>, limit: number): Promise<T[]> {
   const results = new Array<T>(tasks.length);
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < tasks.length) {
+    while (!failed && next < tasks.length) {
       const index = next++;
-      results[index] = await tasks[index]!();
+      try {
+        results[index] = await tasks[index]!();
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, worker));
+  // A failed task stops the others from starting, and the ones running are waited for: nothing is left behind.
+  const settled = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, worker));
+  const failure = settled.find((outcome) => outcome.status === "rejected");
+  if (failure) throw failure.reason;
   return results;
 }
 

@@ -202,8 +202,8 @@ function sourceLocator(plan: BuildPlan, model: FleetModel): (object: Record<stri
   };
 }
 
-/** kustomize's content hash on a generated name. */
-const HASH_SUFFIX = /-[a-z0-9]{10}$/;
+/** kustomize's content hash on a generated name (ten characters of its own alphabet, which no vowel is in). */
+const HASH_SUFFIX = /-[2456789bcdfghkmt]{10}$/;
 
 /** A rendered name as written, without the Flux Kustomization's namePrefix and nameSuffix when it carries them. */
 function writtenName(plan: BuildPlan): (renderedName: string) => string {
@@ -245,12 +245,12 @@ function documentsOfKind(file: SourceFile, kind: string): DocumentsOfKind | unde
 }
 
 /**
- * The document of the rendered name (in the object's namespace first), or of the name as written (without the
- * Flux Kustomization's namePrefix and nameSuffix); else the longest name inside the rendered one (an overlay's
- * prefix or suffix added; the first among equals); else the only one.
+ * The document of the name as written (without the Flux Kustomization's namePrefix and nameSuffix: every object
+ * carries them), else of the rendered name, in the object's namespace first; else the longest name inside the
+ * rendered one (an overlay's prefix or suffix added; the first among equals); else the only one.
  */
 function documentNamed(documents: DocumentsOfKind, rendered: ObjectRef, writtenName: string): SourceDocument | undefined {
-  for (const name of [rendered.name, writtenName]) {
+  for (const name of [writtenName, rendered.name]) {
     const exact = documents.byNamespacedName.get(`${rendered.namespace ?? ""}/${name}`) ?? documents.byName.get(name);
     if (exact) return exact;
   }

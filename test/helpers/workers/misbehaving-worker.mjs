@@ -3,7 +3,8 @@
 // "spin": asks for a kustomize run in a folder of its own, then never yields. "swell": allocates until the heap
 // limit. "throw": fails. "escape": asks for a kustomize run outside its folder, and fails with the answer.
 // Without MISBEHAVE, the facts' author says what to do: "count" answers how many evaluations this worker has
-// had, "fail" fails.
+// had, "fail" fails, "die" answers and exits, "linger" answers, and then, once the next evaluation started, asks
+// for a kustomize run in that evaluation's folder as work left running by the first would.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,24 +12,41 @@ import process from "node:process";
 import { parentPort } from "node:worker_threads";
 
 let evaluations = 0;
+let current;
+let lingering;
 
 parentPort.on("message", (message) => {
-  if (message.kind === "answer") parentPort.postMessage({ kind: "failed", name: "Answer", message: JSON.stringify(message.value) });
+  if (message.kind === "answer") parentPort.postMessage({ kind: "failed", evaluation: current, name: "Answer", message: JSON.stringify(message.value) });
   if (message.kind !== "input") return;
+  current = message.evaluation;
   process.env.TMPDIR = message.temporary;
+  // Work of an earlier evaluation asks for a build in this one's folder, where its sandbox now goes.
+  if (lingering !== undefined) {
+    parentPort.postMessage({ kind: "kustomize", evaluation: lingering, id: 99, folder: mkdtempSync(join(tmpdir(), "late-")), limits: { timeoutMs: 1000, maxOutputBytes: 1024 } });
+    lingering = undefined;
+  }
+  const reply = (body) => parentPort.postMessage({ ...body, evaluation: message.evaluation });
   evaluations++;
-  if (message.input.facts.author === "count") parentPort.postMessage({ kind: "verdict", verdict: { evaluations } });
-  if (message.input.facts.author === "fail") parentPort.postMessage({ kind: "failed", name: "Error", message: "failed" });
+  if (message.input.facts.author === "count") reply({ kind: "verdict", verdict: { evaluations } });
+  if (message.input.facts.author === "fail") reply({ kind: "failed", name: "Error", message: "failed" });
+  if (message.input.facts.author === "die") {
+    reply({ kind: "verdict", verdict: { evaluations } });
+    process.exit(0);
+  }
+  if (message.input.facts.author === "linger") {
+    reply({ kind: "verdict", verdict: { evaluations } });
+    lingering = message.evaluation;
+  }
   const behaviour = process.env.MISBEHAVE;
   if (behaviour === "throw") throw new TypeError("Cannot read properties of undefined (reading 'spec')");
   if (behaviour === "swell") {
     const kept = [];
     for (;;) kept.push(new Array(100_000).fill(kept.length));
   }
-  if (behaviour === "escape") parentPort.postMessage({ kind: "kustomize", id: 1, folder: "/", limits: { timeoutMs: 600_000, maxOutputBytes: 1024 } });
+  if (behaviour === "escape") reply({ kind: "kustomize", id: 1, folder: "/", limits: { timeoutMs: 600_000, maxOutputBytes: 1024 } });
   if (behaviour === "spin") {
     const folder = mkdtempSync(join(tmpdir(), "build-"));
-    parentPort.postMessage({ kind: "kustomize", id: 1, folder, limits: { timeoutMs: 600_000, maxOutputBytes: 1024 } });
+    reply({ kind: "kustomize", id: 1, folder, limits: { timeoutMs: 600_000, maxOutputBytes: 1024 } });
     for (;;);
   }
 });
