@@ -1,7 +1,6 @@
 // A repository snapshot: a tar stream (GitHub's gzipped tarball, or `git archive`) read into memory, regular files
 // only, never a link, never a path outside the root, within size and count caps. Past a memory budget, further
 // files go to a temporary folder and are read back when asked: a very large repository does not fill memory.
-import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
@@ -9,7 +8,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { extract as tarExtract } from "tar-stream";
-import { isSkippedPath, packFiles, type PortableTree, type TreeFiles } from "./core/files.js";
+import { folderFiles, isSkippedPath, packFiles, type PortableTree, type TreeFiles } from "./core/files.js";
 import type { PullRequestFacts, SpecialFile } from "./core/types.js";
 import { formatBytes } from "./core/yaml.js";
 
@@ -184,11 +183,7 @@ class SnapshotFiles implements TreeFiles {
   read(path: string): Buffer | undefined {
     const kept = this.inMemory.get(path);
     if (kept || !this.spilled.has(path) || this.spillDir === undefined) return kept;
-    try {
-      return readFileSync(join(this.spillDir, path));
-    } catch {
-      return undefined;
-    }
+    return folderFiles(this.spillDir).read(path);
   }
 
   size(path: string): number | undefined {

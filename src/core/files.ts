@@ -53,17 +53,13 @@ export function packFiles(files: Iterable<readonly [string, Buffer]>): Pick<Port
 export function treeFromPortable(tree: PortableTree): TreeFiles {
   const bytes = Buffer.from(tree.bytes);
   const entries = new Map(tree.entries.map((entry) => [entry.path, entry]));
+  const onDisk = tree.folder === undefined ? undefined : folderFiles(tree.folder);
   return {
     paths: () => tree.paths,
     read: (path) => {
       const entry = entries.get(path);
       if (!entry) return undefined;
-      if (entry.offset >= 0) return bytes.subarray(entry.offset, entry.offset + entry.size);
-      try {
-        return tree.folder === undefined ? undefined : readFileSync(join(tree.folder, path));
-      } catch {
-        return undefined;
-      }
+      return entry.offset >= 0 ? bytes.subarray(entry.offset, entry.offset + entry.size) : onDisk?.read(path);
     },
     size: (path) => entries.get(path)?.size,
   };

@@ -29,3 +29,15 @@ export function valueAt(value: unknown, path: YamlPath): unknown {
 export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
 }
+
+/** The first index of a sorted list whose item is not below `value` (the list's length when there is none). */
+export function lowerBound<T>(sorted: readonly T[], value: T): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (sorted[middle]! < value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}

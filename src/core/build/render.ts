@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { parseAllDocuments, parse as parseYaml, stringify } from "yaml";
 import { asKubeObject, refOf, type FleetModel, type SourceDocument, type SourceFile } from "../fleet.js";
 import type { Build, BuildIssue, ObjectRef, RenderedObject } from "../types.js";
-import { asArray, asRecord } from "../values.js";
+import { asArray, asRecord, lowerBound } from "../values.js";
 import { errorMessage } from "../yaml.js";
 import { ContainedWords } from "./contained-words.js";
 import { runKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
@@ -260,7 +260,32 @@ function documentNamed(documents: DocumentsOfKind, rendered: ObjectRef, writtenN
   return documents.list.length === 1 ? documents.list[0] : undefined;
 }
 
-const generatorIndexes = new WeakMap<SourceDocument, Array<{ field: string; words: ContainedWords }>>();
+/** A kustomization's generator entries of one field: the first of each name, and all their names for a contained-name search. */
+interface GeneratorEntries {
+  field: "configMapGenerator" | "secretGenerator";
+  byName: Map<string, number>;
+  words: ContainedWords;
+}
+
+const generatorIndexes = new WeakMap<SourceDocument, GeneratorEntries[]>();
+
+/** ConfigMap generators first, as the contained-name search takes them. */
+function generatorEntries(doc: SourceDocument): GeneratorEntries[] {
+  let generators = generatorIndexes.get(doc);
+  if (!generators) {
+    generators = (["configMapGenerator", "secretGenerator"] as const).map((field) => {
+      const names = asArray(asRecord(doc.value)[field]).map((entry) => {
+        const name = asRecord(entry).name;
+        return typeof name === "string" ? name : undefined;
+      });
+      const byName = new Map<string, number>();
+      for (const [index, name] of names.entries()) if (name !== undefined && !byName.has(name)) byName.set(name, index);
+      return { field, byName, words: new ContainedWords(names) };
+    });
+    generatorIndexes.set(doc, generators);
+  }
+  return generators;
+}
 
 /**
  * The line of the generator entry of the object's kind and written name; else of the first entry whose name is
@@ -268,22 +293,12 @@ const generatorIndexes = new WeakMap<SourceDocument, Array<{ field: string; word
  */
 function generatorLine(doc: SourceDocument | undefined, rendered: ObjectRef, writtenName: string): number | undefined {
   if (!doc) return undefined;
-  const field = rendered.kind === "Secret" ? "secretGenerator" : "configMapGenerator";
-  const entries = asArray(asRecord(doc.value)[field]);
-  const exact = entries.findIndex((entry) => asRecord(entry).name === writtenName);
-  if (exact !== -1) return doc.valueLine([field, exact]);
-  const renderedName = rendered.name;
-  let generators = generatorIndexes.get(doc);
-  if (!generators) {
-    const value = (doc.value ?? {}) as Record<string, unknown>;
-    generators = ["configMapGenerator", "secretGenerator"].map((field) => {
-      const entries = Array.isArray(value[field]) ? (value[field] as Array<Record<string, unknown>>) : [];
-      return { field, words: new ContainedWords(entries.map((entry) => (typeof entry?.name === "string" ? entry.name : undefined))) };
-    });
-    generatorIndexes.set(doc, generators);
-  }
+  const generators = generatorEntries(doc);
+  const own = generators.find((generator) => generator.field === (rendered.kind === "Secret" ? "secretGenerator" : "configMapGenerator"))!;
+  const exact = own.byName.get(writtenName);
+  if (exact !== undefined) return doc.valueLine([own.field, exact]);
   for (const { field, words } of generators) {
-    const index = words.firstIn(renderedName);
+    const index = words.firstIn(rendered.name);
     if (index !== undefined) return doc.valueLine([field, index]);
   }
   return undefined;
@@ -327,14 +342,7 @@ function lineFinder(model: FleetModel): (at: { path: string; line: number }, nee
       for (const [index, line] of (model.file(at.path)?.lines ?? []).entries()) if (line.includes(needle)) lines.push(index + 1);
       found.set(key, lines);
     }
-    let low = 0;
-    let high = lines.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (lines[middle]! < at.line) low = middle + 1;
-      else high = middle;
-    }
-    return lines[low] ?? lines[0];
+    return lines[lowerBound(lines, at.line)] ?? lines[0];
   };
 }
 

@@ -4,6 +4,7 @@
 import { posix } from "node:path";
 import { Minimatch } from "minimatch";
 import type { FleetModel } from "../fleet.js";
+import { lowerBound } from "../values.js";
 
 export interface SourceTree {
   /** Sorted tree paths of regular files. */
@@ -121,13 +122,7 @@ export function pathsUnder(tree: SourceTree, folder: string): readonly string[] 
   if (folder === "") return tree.paths;
   const prefix = `${folder}/`;
   const { paths } = tree;
-  let low = 0;
-  let high = paths.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (paths[middle]! < prefix) low = middle + 1;
-    else high = middle;
-  }
+  const low = lowerBound(paths, prefix);
   let end = low;
   while (end < paths.length && paths[end]!.startsWith(prefix)) end++;
   return paths.slice(low, end);
