@@ -175,6 +175,9 @@ describe("an evaluation in a worker thread", () => {
       // Answers, then exits: the next evaluation is served, by a new worker.
       expect(await as("die")).toEqual({ evaluations: 2 });
       expect(await as("count")).toEqual({ evaluations: 1 });
+      // Kept, then dies on the next evaluation's facts before a word: that evaluation is run again, in a new worker.
+      expect(await as("die-next")).toEqual({ evaluations: 2 });
+      expect(await as("count")).toEqual({ evaluations: 1 });
       expect(sleepers()).toEqual([]);
     });
   });

@@ -3,6 +3,7 @@
 // put findings and fixes on the exact line: the object's own document, or the overlay patch that set it.
 import { posix } from "node:path";
 import { apiGroup, type FleetModel, type KubeObject, type SourceDocument } from "../../src/core/fleet.js";
+import { isFluxKustomization } from "../../src/core/flux.js";
 import type { Fix, RuleContext, RuleFinding } from "../../src/core/types.js";
 import { escapeRegExp, isRecord, valueAt } from "../../src/core/values.js";
 import type { YamlPath } from "../../src/core/yaml.js";
@@ -147,7 +148,7 @@ export function placeOf(context: RuleContext, workload: Workload, container: Con
 /** The kustomization parts of a changed document: a kustomization file's top level, or a Flux Kustomization's spec. */
 export function kustomizationPrefix(doc: SourceDocument): YamlPath | undefined {
   if (KUSTOMIZATION_FILES.has(posix.basename(doc.path))) return [];
-  return doc.ref?.kind === "Kustomization" && apiGroup(doc.ref.apiVersion) === "kustomize.toolkit.fluxcd.io" ? ["spec"] : undefined;
+  return isFluxKustomization(doc.ref) ? ["spec"] : undefined;
 }
 
 /**

@@ -3,8 +3,9 @@
 // "spin": asks for a kustomize run in a folder of its own, then never yields. "swell": allocates until the heap
 // limit. "throw": fails. "escape": asks for a kustomize run outside its folder, and fails with the answer.
 // Without MISBEHAVE, the facts' author says what to do: "count" answers how many evaluations this worker has
-// had, "fail" fails, "die" answers and exits, "linger" answers, and then, once the next evaluation started, asks
-// for a kustomize run in that evaluation's folder as work left running by the first would.
+// had, "fail" fails, "die" answers and exits, "die-next" answers and then exits without a word once the next
+// evaluation's facts arrive (a kept worker that died unseen), "linger" answers, and then, once the next evaluation
+// started, asks for a kustomize run in that evaluation's folder as work left running by the first would.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,10 +15,12 @@ import { parentPort } from "node:worker_threads";
 let evaluations = 0;
 let current;
 let lingering;
+let dieOnNext = false;
 
 parentPort.on("message", (message) => {
   if (message.kind === "answer") parentPort.postMessage({ kind: "failed", evaluation: current, name: "Answer", message: JSON.stringify(message.value) });
   if (message.kind !== "input") return;
+  if (dieOnNext) process.exit(0);
   current = message.evaluation;
   process.env.TMPDIR = message.temporary;
   // Work of an earlier evaluation asks for a build in this one's folder, where its sandbox now goes.
@@ -32,6 +35,10 @@ parentPort.on("message", (message) => {
   if (message.input.facts.author === "die") {
     reply({ kind: "verdict", verdict: { evaluations } });
     process.exit(0);
+  }
+  if (message.input.facts.author === "die-next") {
+    reply({ kind: "verdict", verdict: { evaluations } });
+    dieOnNext = true;
   }
   if (message.input.facts.author === "linger") {
     reply({ kind: "verdict", verdict: { evaluations } });
