@@ -1,7 +1,7 @@
 import { normalizeRepoPath } from "../src/core/flux.js";
 import { asRecord } from "../src/core/values.js";
 import type { RuleContext, Rule, RuleFinding } from "../src/core/types.js";
-import { findingOnSpec, fluxGraph, type ClusterObject, type FluxGraph } from "./lib/flux-graph.js";
+import { clusterReadsOtherRepositories, findingOnSpec, fluxGraph, type ClusterObject, type FluxGraph } from "./lib/flux-graph.js";
 
 type Layer = "infrastructure" | "tenants";
 
@@ -64,8 +64,7 @@ export const fluxDependsOn: Rule = {
 function missingTarget(context: RuleContext, graph: FluxGraph, object: ClusterObject, index: number, target: string): RuleFinding {
   const where = object.cluster ? `cluster ${object.cluster}` : "this repository";
   // A Kustomization reading another repository may create the target: then it is only a warning.
-  const external = graph.kustomizations.some((other) => other.cluster === object.cluster && !graph.readsThisRepository(other));
-  return external
+  return clusterReadsOtherRepositories(graph, object.cluster)
     ? findingOnSpec(
         context,
         object,

@@ -17,6 +17,7 @@ import { tenantOwnership } from "./tenant-ownership.js";
 import { yamlSyntax } from "./yaml-syntax.js";
 import { clusterEntrypoints } from "./cluster-entrypoints.js";
 import { fluxDependsOn } from "./flux-depends-on.js";
+import { fluxSourceExists } from "./flux-source-exists.js";
 import { fluxPrune } from "./flux-prune.js";
 import { fluxPathExists } from "./flux-path-exists.js";
 import { fluxInterval } from "./flux-interval.js";
@@ -48,6 +49,7 @@ export const rules: readonly Rule[] = [
   deprecatedApi,
   clusterEntrypoints,
   fluxDependsOn,
+  fluxSourceExists,
   fluxPrune,
   fluxPathExists,
   fluxInterval,

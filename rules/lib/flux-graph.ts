@@ -76,6 +76,11 @@ export function changedFluxObjects(context: RuleContext): ClusterObject[] {
   );
 }
 
+/** True when a Kustomization of the cluster (other than `except`) applies another repository, which may define objects this one does not. */
+export function clusterReadsOtherRepositories(graph: FluxGraph, cluster: string, except?: ClusterObject): boolean {
+  return graph.kustomizations.some((other) => other !== except && other.cluster === cluster && !graph.readsThisRepository(other));
+}
+
 /** A fix replacing the value of a spec field where it was written; none when a JSON6902 patch wrote it. */
 export function replaceSpecValueFix(object: ClusterObject, specPath: YamlPath, value: string, description: string): RuleFinding["fix"] {
   const origin = originOf(object, specPath);

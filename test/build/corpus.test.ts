@@ -1,6 +1,7 @@
 // Every kustomization and Flux Kustomization of the real example repositories in ../shared/corpus builds,
 // on a copy, as Flux would: no issue, and the objects Flux would apply.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { planSide } from "../../src/core/build/index.js";
 import { planInputs } from "../../src/core/build/plan.js";
@@ -96,5 +97,31 @@ describe.skipIf(!existsSync(CORPUS))("the corpus builds as Flux would", () => {
     expect(JSON.stringify(issuer.object)).toContain('"server":"https://acme-v02.api.letsencrypt.org/directory"');
     const apps = plans.find((plan) => plan.name === "flux-system/apps (clusters/staging)")!;
     expect(apps.path).toBe("apps/staging");
+  });
+
+  it.skipIf(!existsSync(`${CORPUS}/flux2-kustomize-helm-example/main`))("fails a Kustomization whose artifact source-watcher cannot produce; leaves what it does not emulate to a note", async () => {
+    const dir = copyDir(`${CORPUS}/flux2-kustomize-helm-example/main`);
+    // Nothing left for the non-optional copy "@monorepo/apps/base/**" of staging's artifact to match.
+    renameSync(join(dir, "apps/base"), join(dir, "apps/common"));
+    const production = join(dir, "clusters/production/artifacts.yaml");
+    writeFileSync(production, readFileSync(production, "utf8").replace('to: "@artifact/base/"', 'to: "@artifact/base/"\n          strategy: Merge'));
+    const model = new FleetModel(dir);
+    const engine = recordingEngine();
+    const { plans, notes } = await planSide({ model, repository, specialFiles: [] }, engine);
+    const staging = await renderPlan(plans.find((plan) => plan.name === "flux-system/apps (clusters/staging)")!, model, engine);
+    expect(staging.report.ok).toBe(false);
+    expect(staging.issues).toEqual([
+      {
+        rule: "kustomize-build",
+        path: "clusters/staging/apps.yaml",
+        line: 13,
+        message:
+          'spec.sourceRef: the ExternalArtifact flux-system/apps is never produced (ArtifactGenerator flux-system/flux-system, artifact apps: no files match "@monorepo/apps/base/**"), so the Kustomization fails.',
+      },
+    ]);
+    expect(plans.some((plan) => plan.name === "flux-system/apps (clusters/production)")).toBe(false);
+    expect(notes).toEqual([
+      "flux-system/apps (clusters/production) reads the ExternalArtifact flux-system/apps, which is not built: ArtifactGenerator flux-system/flux-system, artifact apps: the Merge copy strategy is not emulated.",
+    ]);
   });
 });

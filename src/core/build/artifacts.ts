@@ -11,6 +11,8 @@ export interface ArtifactResolution {
   tree?: SourceTree;
   /** Why the artifact cannot be rebuilt (the Kustomization is then not built as Flux would). */
   problem?: string;
+  /** The problem makes Flux itself fail to produce the artifact (not merely something fleet-warden does not emulate). */
+  fails?: boolean;
 }
 
 const GLOB = /[*?[\]]/;
@@ -47,8 +49,8 @@ export function externalArtifactTree(
   const staged = new Map<string, string>();
   const copies = Array.isArray(artifact.copy) ? (artifact.copy as Array<Record<string, unknown>>) : [];
   for (const copy of copies) {
-    const problem = applyCopy(copy, sources, staged);
-    if (problem) return { problem: `ArtifactGenerator ${doc.ref?.namespace ?? namespace}/${doc.ref?.name}, artifact ${name}: ${problem}` };
+    const failed = applyCopy(copy, sources, staged);
+    if (failed) return { problem: `ArtifactGenerator ${doc.ref?.namespace ?? namespace}/${doc.ref?.name}, artifact ${name}: ${failed.problem}`, fails: failed.fails };
   }
   const paths = [...staged.keys()].filter((path) => !defaultIgnored(path)).sort();
   return { tree: { paths, repoPath: (path) => staged.get(path) ?? path, definitionPaths: [doc.path, ...[...sources.values()].flatMap((tree) => tree.definitionPaths)] } };
@@ -60,17 +62,26 @@ function artifactsOf(doc: SourceDocument): Array<Record<string, unknown>> {
 }
 
 /** One copy operation (Overwrite strategy) into `staged` (artifact path -> repository path). */
-function applyCopy(copy: Record<string, unknown>, sources: Map<string, SourceTree>, staged: Map<string, string>): string | undefined {
+interface CopyProblem {
+  problem: string;
+  fails: boolean;
+}
+/** source-watcher fails the generator on this copy. */
+const failure = (problem: string): CopyProblem => ({ problem, fails: true });
+/** Flux may well succeed, but fleet-warden cannot tell what it copies. */
+const notEmulated = (problem: string): CopyProblem => ({ problem, fails: false });
+
+function applyCopy(copy: Record<string, unknown>, sources: Map<string, SourceTree>, staged: Map<string, string>): CopyProblem | undefined {
   const from = String(copy.from ?? "");
   const to = String(copy.to ?? "");
-  if (copy.strategy !== undefined && copy.strategy !== "Overwrite") return `the ${String(copy.strategy)} copy strategy is not emulated`;
+  if (copy.strategy !== undefined && copy.strategy !== "Overwrite") return notEmulated(`the ${String(copy.strategy)} copy strategy is not emulated`);
   const source = /^@([^/]+)\/(.*)$/.exec(from);
-  if (!source) return `copy source "${from}" must be "@alias/pattern"`;
+  if (!source) return failure(`copy source "${from}" must be "@alias/pattern"`);
   const tree = sources.get(source[1]!);
-  if (!tree) return `copy source "${from}" is not this repository (only GitRepository sources of this repository are emulated)`;
-  if (!to.startsWith("@artifact/")) return `copy destination "${to}" must start with "@artifact/"`;
+  if (!tree) return notEmulated(`copy source "${from}" is not this repository (only GitRepository sources of this repository are emulated)`);
+  if (!to.startsWith("@artifact/")) return failure(`copy destination "${to}" must start with "@artifact/"`);
   const destination = posix.normalize(to.slice("@artifact/".length) || ".").replace(/\/$/, "");
-  if (destination.startsWith("..")) return `copy destination "${to}" leaves the artifact`;
+  if (destination.startsWith("..")) return failure(`copy destination "${to}" leaves the artifact`);
   const pattern = source[2]!.replace(/\/+$/, "");
   const excludes = Array.isArray(copy.exclude) ? copy.exclude.map(String) : [];
   const excluded = (path: string) => excludes.some((exclude) => minimatch(path, exclude, { dot: true }) || (!exclude.includes("/") && minimatch(posix.basename(path), exclude, { dot: true })));
@@ -84,14 +95,14 @@ function applyCopy(copy: Record<string, unknown>, sources: Map<string, SourceTre
   if (!GLOB.test(pattern)) {
     if (isFolder(pattern)) copyFolder(pattern, posix.join(destination, posix.basename(pattern)));
     else if (tree.paths.includes(pattern)) put(to.endsWith("/") || isStagedFolder(staged, destination) ? posix.join(destination, posix.basename(pattern)) : destination, pattern);
-    else if (copy.optional !== true) return `copy source "${from}" does not exist`;
+    else if (copy.optional !== true) return failure(`copy source "${from}" does not exist`);
     return undefined;
   }
   // Go's fs.Glob: each segment matches one path segment (`**` included), files and folders alike.
   const depth = pattern.split("/").length;
   const entries = new Set(tree.paths.filter((path) => path.split("/").length >= depth).map((path) => path.split("/").slice(0, depth).join("/")));
   const matches = [...entries].filter((entry) => minimatch(entry, pattern.replaceAll("**", "*"), { dot: true })).filter((entry) => !excluded(entry));
-  if (matches.length === 0) return copy.optional === true ? undefined : `no files match "${from}"`;
+  if (matches.length === 0) return copy.optional === true ? undefined : failure(`no files match "${from}"`);
   const prefix = pattern.endsWith("/**") ? pattern.slice(0, -3) : undefined;
   for (const match of matches) {
     const target = posix.join(destination, prefix !== undefined && match.startsWith(`${prefix}/`) ? match.slice(prefix.length + 1) : match);

@@ -51,6 +51,8 @@ export interface FluxTarget {
   cluster: string;
   /** The files of its source: this repository as a GitRepository artifact, or an ExternalArtifact rebuilt from it. */
   tree: SourceTree;
+  /** Why Flux cannot produce its source: the Kustomization then fails, as a build refused for that reason. */
+  sourceFails?: string;
 }
 
 /** A note on a Kustomization that is not built, with the document it is about. */
@@ -122,6 +124,7 @@ function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: M
       gitSourceTree(name, sourceNamespace, input.model, trees, siblings),
     );
     if (artifact.tree) return { ...target, tree: artifact.tree };
+    if (artifact.fails) return { ...target, tree: NO_FILES, sourceFails: `spec.sourceRef: the ExternalArtifact ${namespace}/${String(sourceRef.name)} is never produced (${artifact.problem}), so the Kustomization fails.` };
     notes.push(`${fluxName(target)} reads the ExternalArtifact ${namespace}/${String(sourceRef.name)}, which is not built: ${artifact.problem}.`);
     return undefined;
   }
@@ -213,6 +216,10 @@ export function planFlux(target: FluxTarget, input: PlanInput): BuildPlan {
     flux: { doc, object: target.object, spec, cluster: target.cluster, variables },
     inputs: new Set([...tree.definitionPaths, ...variables.inputs]),
   };
+  if (target.sourceFails) {
+    walker.refuse(doc.path, doc.keyLine(["spec", "sourceRef"]) ?? doc.startLine, target.sourceFails);
+    return plan;
+  }
   if (!foldersOf(tree.paths).has(folder)) {
     walker.refuse(doc.path, specLine("path"), `spec.path "${rawPath}" is not a folder of the Flux source (it does not exist, or .sourceignore excludes it), so the Kustomization fails to build.`, "flux-path-exists");
     return plan;
@@ -235,6 +242,8 @@ export function planFlux(target: FluxTarget, input: PlanInput): BuildPlan {
   });
   return plan;
 }
+
+const NO_FILES: SourceTree = { paths: [], repoPath: (path) => path, definitionPaths: [] };
 
 /** A GitRepository artifact of this repository, with its ignore rules (one per GitRepository, shared). */
 function gitSourceTree(name: string, namespace: string, model: FleetModel, trees: Map<string, SourceTree>, siblings: readonly KubeObject[] = []): SourceTree {
