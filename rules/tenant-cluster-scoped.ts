@@ -13,7 +13,7 @@ export const tenantClusterScoped: Rule = {
   },
   check(context) {
     return tenantObjects(context).flatMap(({ target, tenant }) =>
-      isClusterScoped(target.ref)
+      isClusterScoped(target.ref, context.head)
         ? [findingOn(target, ["kind"], `${describeRef(target.ref)} is cluster-scoped: tenant ${tenant.name} may only create objects in its own namespaces; ask the platform team to add it under platform territory.`)]
         : [],
     );

@@ -2,7 +2,7 @@
 // and which flags each cluster's Flux controllers run with (gotk-components.yaml as patched by the
 // cluster's flux-system/kustomization.yaml).
 import { posix } from "node:path";
-import type { FleetModel, KubeObject, SourceDocument } from "../../src/core/fleet.js";
+import { apiGroup, type FleetModel, type KubeObject, type SourceDocument } from "../../src/core/fleet.js";
 import { isFluxKustomization, specOf, sourcesThisRepository, normalizeRepoPath } from "../../src/core/flux.js";
 import { asArray, asRecord, valueAt } from "../../src/core/values.js";
 import type { Fix, ObjectRef, RuleContext, TenantInfo } from "../../src/core/types.js";
@@ -16,14 +16,19 @@ export const TENANT_LABEL = "toolkit.fluxcd.io/tenant";
 
 /**
  * Kinds that have no namespace. A tenant that can create one of these acts on the whole cluster.
- * Kept by hand: Kubernetes' own cluster-scoped kinds plus the common add-ons (cert-manager, Gateway API,
- * Kyverno, external-secrets, snapshots) seen in fleet repositories.
+ * Kept by hand: Kubernetes' own cluster-scoped kinds plus the common add-ons seen in fleet repositories
+ * whose kind names say it (cert-manager, Gateway API, Kyverno, Gatekeeper, external-secrets, Cilium, Calico,
+ * snapshots), each checked against the add-on's CustomResourceDefinition (`scope: Cluster`).
  */
 export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
   "APIService",
   "CSIDriver",
   "CSINode",
   "CertificateSigningRequest",
+  "CiliumClusterwideEnvoyConfig",
+  "CiliumClusterwideNetworkPolicy",
+  "ClusterCleanupPolicy",
+  "ClusterExternalSecret",
   "ClusterIssuer",
   "ClusterPolicy",
   "ClusterRole",
@@ -31,10 +36,13 @@ export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
   "ClusterSecretStore",
   "ClusterTrustBundle",
   "ComponentStatus",
+  "ConstraintTemplate",
   "CustomResourceDefinition",
   "DeviceClass",
   "FlowSchema",
   "GatewayClass",
+  "GlobalNetworkPolicy",
+  "GlobalNetworkSet",
   "IPAddress",
   "IngressClass",
   "MutatingAdmissionPolicy",
@@ -54,10 +62,51 @@ export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
   "ValidatingWebhookConfiguration",
   "VolumeAttachment",
   "VolumeSnapshotClass",
+  "VolumeSnapshotContent",
 ]);
 
-export function isClusterScoped(ref: ObjectRef): boolean {
-  return CLUSTER_SCOPED_KINDS.has(ref.kind);
+/**
+ * Cluster-scoped add-on kinds whose names alone are too common to list above, as `group/Kind`; `group/*`
+ * for a group of cluster-scoped kinds only (Gatekeeper creates one constraint kind per ConstraintTemplate).
+ */
+const CLUSTER_SCOPED_GROUP_KINDS: ReadonlySet<string> = new Set([
+  "constraints.gatekeeper.sh/*",
+  "crd.projectcalico.org/HostEndpoint",
+  "crd.projectcalico.org/IPPool",
+  "projectcalico.org/HostEndpoint",
+  "projectcalico.org/IPPool",
+]);
+
+const customClusterKinds = new WeakMap<FleetModel, ReadonlySet<string>>();
+
+/**
+ * `group/Kind` of every CustomResourceDefinition in the tree that declares `spec.scope: Cluster`. Only files
+ * that mention CustomResourceDefinition are parsed: a large fleet has thousands of others.
+ */
+function clusterScopedCustomKinds(model: FleetModel): ReadonlySet<string> {
+  let kinds = customClusterKinds.get(model);
+  if (!kinds) {
+    const found = new Set<string>();
+    for (const doc of model.objectsMentioning("CustomResourceDefinition")) {
+      if (doc.ref?.kind !== "CustomResourceDefinition" || apiGroup(doc.ref.apiVersion) !== "apiextensions.k8s.io") continue;
+      const spec = asRecord(doc.object?.spec);
+      const kind = valueAt(spec, ["names", "kind"]);
+      if (spec.scope === "Cluster" && typeof spec.group === "string" && typeof kind === "string") found.add(`${spec.group}/${kind}`);
+    }
+    customClusterKinds.set(model, (kinds = found));
+  }
+  return kinds;
+}
+
+/**
+ * Whether objects of the ref's kind have no namespace: a kind listed above, or, given the tree, one whose
+ * CustomResourceDefinition there says `scope: Cluster` (matched by API group and kind).
+ */
+export function isClusterScoped(ref: ObjectRef, model?: FleetModel): boolean {
+  if (CLUSTER_SCOPED_KINDS.has(ref.kind)) return true;
+  const group = apiGroup(ref.apiVersion);
+  const groupKind = `${group}/${ref.kind}`;
+  return CLUSTER_SCOPED_GROUP_KINDS.has(groupKind) || CLUSTER_SCOPED_GROUP_KINDS.has(`${group}/*`) || (model !== undefined && clusterScopedCustomKinds(model).has(groupKind));
 }
 
 /**

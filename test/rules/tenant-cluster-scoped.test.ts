@@ -75,6 +75,86 @@ describe("tenant-cluster-scoped", () => {
     ]);
   });
 
+  it("flags the cluster-scoped kinds of common add-ons (external-secrets, Cilium, Calico, Kyverno, Gatekeeper)", () => {
+    const text = [
+      "apiVersion: external-secrets.io/v1beta1\nkind: ClusterExternalSecret\nmetadata:\n  name: steal-db-password",
+      "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata:\n  name: allow-all-egress",
+      "apiVersion: crd.projectcalico.org/v1\nkind: GlobalNetworkPolicy\nmetadata:\n  name: allow-all",
+      "apiVersion: kyverno.io/v2\nkind: ClusterCleanupPolicy\nmetadata:\n  name: delete-everything",
+      "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata:\n  name: k8sallowall",
+      "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sAllowAll\nmetadata:\n  name: everyone",
+      "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: hijack",
+    ].join("\n---\n");
+    const findings = check({ head: { "apps/dev-team/staging/cluster.yaml": text }, config: DEV_TEAM_CONFIG });
+    expect(findings.map((finding) => [finding.line, finding.message])).toEqual([
+      [2, "ClusterExternalSecret steal-db-password is cluster-scoped: tenant dev-team may only create objects in its own namespaces; ask the platform team to add it under platform territory."],
+      [7, "CiliumClusterwideNetworkPolicy allow-all-egress is cluster-scoped: tenant dev-team may only create objects in its own namespaces; ask the platform team to add it under platform territory."],
+      [12, "GlobalNetworkPolicy allow-all is cluster-scoped: tenant dev-team may only create objects in its own namespaces; ask the platform team to add it under platform territory."],
+      [17, "ClusterCleanupPolicy delete-everything is cluster-scoped: tenant dev-team may only create objects in its own namespaces; ask the platform team to add it under platform territory."],
+      [22, "ConstraintTemplate k8sallowall is cluster-scoped: tenant dev-team may only create objects in its own namespaces; ask the platform team to add it under platform territory."],
+      [27, "K8sAllowAll everyone is cluster-scoped: tenant dev-team may only create objects in its own namespaces; ask the platform team to add it under platform territory."],
+      [32, "IPPool hijack is cluster-scoped: tenant dev-team may only create objects in its own namespaces; ask the platform team to add it under platform territory."],
+    ]);
+  });
+
+  it("passes namespaced kinds of the same add-ons, and a common kind name in another API group", () => {
+    const text = [
+      "apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\nmetadata:\n  name: db-password",
+      "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: allow-dns",
+      "apiVersion: crd.projectcalico.org/v1\nkind: NetworkPolicy\nmetadata:\n  name: allow-web",
+      "apiVersion: kyverno.io/v2\nkind: CleanupPolicy\nmetadata:\n  name: delete-old-jobs",
+      "apiVersion: ipam.example.com/v1\nkind: IPPool\nmetadata:\n  name: team-pool",
+    ].join("\n---\n");
+    expect(check({ head: { "apps/dev-team/staging/namespaced.yaml": text }, config: DEV_TEAM_CONFIG })).toEqual([]);
+  });
+
+  it("flags a custom resource whose CustomResourceDefinition in the repository says scope: Cluster (group and kind must match)", () => {
+    const crds = [
+      "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: meshpolicies.mesh.example.com\nspec:\n  group: mesh.example.com\n  scope: Cluster\n  names:\n    kind: MeshPolicy\n    plural: meshpolicies",
+      "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: routes.mesh.example.com\nspec:\n  group: mesh.example.com\n  scope: Namespaced\n  names:\n    kind: Route\n    plural: routes",
+    ].join("\n---\n");
+    const tenantObjects = [
+      "apiVersion: mesh.example.com/v1\nkind: MeshPolicy\nmetadata:\n  name: open-everything",
+      "apiVersion: mesh.example.com/v1\nkind: Route\nmetadata:\n  name: podinfo",
+      "apiVersion: other.example.com/v1\nkind: MeshPolicy\nmetadata:\n  name: same-kind-other-group",
+    ].join("\n---\n");
+    const head = { "infrastructure/base/mesh/crds.yaml": crds, "apps/dev-team/staging/mesh.yaml": tenantObjects };
+    expect(check({ head, changed: ["apps/dev-team/staging/mesh.yaml"], config: DEV_TEAM_CONFIG })).toEqual([
+      {
+        path: "apps/dev-team/staging/mesh.yaml",
+        line: 2,
+        endLine: 2,
+        message: "MeshPolicy open-everything is cluster-scoped: tenant dev-team may only create objects in its own namespaces; ask the platform team to add it under platform territory.",
+        object: { apiVersion: "mesh.example.com/v1", kind: "MeshPolicy", name: "open-everything" },
+      },
+    ]);
+  });
+
+  it("finds a CRD listed in a List, and is silent without the CRD", () => {
+    const crdAsList = "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: apiextensions.k8s.io/v1\n    kind: CustomResourceDefinition\n    metadata:\n      name: meshpolicies.mesh.example.com\n    spec:\n      group: mesh.example.com\n      scope: Cluster\n      names:\n        kind: MeshPolicy\n        plural: meshpolicies\n";
+    const policy = "apiVersion: mesh.example.com/v1\nkind: MeshPolicy\nmetadata:\n  name: open-everything\n";
+    const withCrd = check({ head: { "infrastructure/base/mesh/crds.yaml": crdAsList, "apps/dev-team/staging/mesh.yaml": policy }, changed: ["apps/dev-team/staging/mesh.yaml"], config: DEV_TEAM_CONFIG });
+    expect(withCrd.map((finding) => [finding.path, finding.line, finding.object?.kind])).toEqual([["apps/dev-team/staging/mesh.yaml", 2, "MeshPolicy"]]);
+    expect(check({ head: { "apps/dev-team/staging/mesh.yaml": policy }, config: DEV_TEAM_CONFIG })).toEqual([]);
+  });
+
+  it("parses only the files that mention CustomResourceDefinition to find CRDs", () => {
+    const policy = "apiVersion: mesh.example.com/v1\nkind: MeshPolicy\nmetadata:\n  name: open-everything\n";
+    const context = ruleContext({
+      head: { "apps/dev-team/staging/mesh.yaml": policy, "infrastructure/base/podinfo/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: podinfo\n" },
+      changed: ["apps/dev-team/staging/mesh.yaml"],
+      config: DEV_TEAM_CONFIG,
+    });
+    const parsed: string[] = [];
+    const parse = context.head.file.bind(context.head);
+    context.head.file = (path) => {
+      parsed.push(path);
+      return parse(path);
+    };
+    expect(tenantClusterScoped.check(context)).toEqual([]);
+    expect(parsed).not.toContain("infrastructure/base/podinfo/deployment.yaml");
+  });
+
   it("leaves platform territory and repositories without tenants alone", () => {
     expect(check({ head: { "infrastructure/base/rbac/debug-access.yaml": DEBUG_ACCESS }, config: DEV_TEAM_CONFIG })).toEqual([]);
     expect(check({ head: { "apps/dev-team/staging/debug-access.yaml": DEBUG_ACCESS } })).toEqual([]);
