@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // fleet-warden check: the App's evaluation on a local git repository. Exit 0 pass, 1 policy failure, 2 could not evaluate.
-import { realpathSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { realpathSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { parseArgs, promisify } from "node:util";
 import { evaluate } from "./core/evaluate.js";
 import { GitError, localFacts } from "./local.js";
 import { renderSummary } from "./report/summary.js";
@@ -19,14 +20,18 @@ fleet-warden GitHub App evaluates a pull request.
   --repo DIR         the git repository (default: the current directory)
   --base REF         the pull request's base branch or commit (default: main)
   --head REF         the pull request's head (default: HEAD)
-  --author LOGIN     the pull request's author, for ownership
-  --teams LIST       the teams (org/team) the author belongs to
+  --author LOGIN     the pull request's author, for ownership (a leading @ is dropped)
+  --teams LIST       the teams the author belongs to, as org/team or @org/team
   --approved-by LIST logins that approved the head commit
   --format FORMAT    text (default), json, sarif or markdown
+
+Commits are evaluated, never the working tree: uncommitted changes are not part of the check.
 
 Exit status: 0 pass, 1 policy failure, 2 could not evaluate (bad input, bad ref).`;
 
 const FORMATS = ["text", "json", "sarif", "markdown"] as const;
+const TEAM = /^[^/\s]+\/[^/\s]+$/;
+const execGit = promisify(execFile);
 type Format = (typeof FORMATS)[number];
 
 export interface CliResult {
@@ -63,15 +68,29 @@ export async function runCli(argv: string[]): Promise<CliResult> {
   const format = values.format as Format;
   if (!FORMATS.includes(format)) return { code: 2, stdout: "", stderr: `--format must be one of ${FORMATS.join(", ")}\n` };
 
+  // CODEOWNERS writes owners as @login and @org/team: the same spelling is accepted here.
+  const author = values.author?.replace(/^@/, "");
+  const teams = logins(values.teams);
+  const badTeam = teams.find((team) => !TEAM.test(team));
+  if (badTeam !== undefined) {
+    return { code: 2, stdout: "", stderr: `--teams takes teams as org/team (e.g. acme/dev-team or @acme/dev-team), not "${terminalText(badTeam)}"\n` };
+  }
+
+  const repo = resolve(values.repo);
+  const notRepository = await repositoryProblem(repo);
+  if (notRepository) return { code: 2, stdout: "", stderr: `fleet-warden: ${terminalText(notRepository)}\n` };
+  // Started now, read once the verdict is in: the check costs no time of its own.
+  const uncommitted = format === "text" ? hasUncommittedChanges(repo) : Promise.resolve(false);
+
   let local;
   try {
     local = await localFacts({
-      repo: resolve(values.repo),
+      repo,
       base: values.base,
       head: values.head,
-      ...(values.author ? { author: values.author } : {}),
-      teams: list(values.teams),
-      approvedBy: list(values["approved-by"]),
+      ...(author ? { author } : {}),
+      teams,
+      approvedBy: logins(values["approved-by"]),
     });
   } catch (error) {
     if (error instanceof GitError) return { code: 2, stdout: "", stderr: `fleet-warden: ${terminalText(error.message)}\n` };
@@ -84,17 +103,49 @@ export async function runCli(argv: string[]): Promise<CliResult> {
     const render = { text: renderText, json: renderJson, sarif: renderSarif, markdown }[format];
     // Problems mean part of the change could not be judged (bad config, limits hit): that is exit 2, not a verdict.
     const code = verdict.problems.length > 0 ? 2 : verdict.conclusion === "failure" ? 1 : 0;
-    return { code, stdout: `${render(verdict)}\n`, stderr: "" };
+    const stderr = (await uncommitted)
+      ? `note: ${terminalText(repo)} has uncommitted changes; they are not evaluated: fleet-warden checks the commit ${terminalText(values.head)}, not the working tree.\n`
+      : "";
+    return { code, stdout: `${render(verdict)}\n`, stderr };
   } finally {
     await local.dispose();
   }
 }
 
-function list(value: string | undefined): string[] {
+/** A comma-separated list of logins or teams, each with CODEOWNERS' leading @ dropped. */
+function logins(value: string | undefined): string[] {
   return (value ?? "")
     .split(",")
-    .map((item) => item.trim())
+    .map((item) => item.trim().replace(/^@/, ""))
     .filter(Boolean);
+}
+
+/** Why `dir` cannot be the repository, said plainly (git's own error would name a bad ref instead). */
+async function repositoryProblem(dir: string): Promise<string | undefined> {
+  const stat = statSync(dir, { throwIfNoEntry: false });
+  if (!stat) return `--repo ${dir} does not exist`;
+  if (!stat.isDirectory()) return `--repo ${dir} is not a directory`;
+  try {
+    await execGit("git", ["-C", dir, "rev-parse", "--git-dir"]);
+    return undefined;
+  } catch (error) {
+    // Other refusals (a repository owned by another user, in a container) are git's to explain.
+    const reason = (error as { stderr?: string }).stderr?.trim().split("\n")[0] ?? "";
+    return /not a git repository/i.test(reason) || !reason ? `--repo ${dir} is not a git repository` : `--repo ${dir}: ${reason}`;
+  }
+}
+
+/**
+ * Whether the working tree differs from its commit (untracked files included); false when git cannot tell (a bare
+ * repository). Without optional locks: a status running beside the user's own git commands never takes the index lock.
+ */
+async function hasUncommittedChanges(dir: string): Promise<boolean> {
+  try {
+    const { stdout } = await execGit("git", ["-C", dir, "--no-optional-locks", "status", "--porcelain"], { maxBuffer: 64 * 1024 * 1024 });
+    return stdout.length > 0;
+  } catch {
+    return false;
+  }
 }
 
 function isMain(): boolean {

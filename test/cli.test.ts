@@ -1,11 +1,11 @@
 // The CLI on real git repositories built from fixtures/ and from ../shared/corpus.
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../src/cli.js";
 import { createFixtureRepo, type FixtureRepo } from "../scripts/fixture-repo.js";
-import { repoWithChange, tempDir } from "./helpers/fleet.js";
+import { repoWithChange, tempDir, writeTree } from "./helpers/fleet.js";
 
 const fixtures = fileURLToPath(new URL("../fixtures/sample-fleet/", import.meta.url));
 const corpus = fileURLToPath(new URL("../../shared/corpus/", import.meta.url));
@@ -14,6 +14,15 @@ afterAll(() => repos.forEach((repo) => repo.remove()));
 
 function sampleRepo(): FixtureRepo {
   const repo = createFixtureRepo({ base: `${fixtures}base`, changes: [`${fixtures}change`], remote: "git@github.com:acme/fleet.git" });
+  repos.push(repo);
+  return repo;
+}
+
+/** The sample fleet (with its CODEOWNERS) and a change to one file that @acme/dev-team owns. */
+function replicaChange(): FixtureRepo {
+  const change = tempDir();
+  writeTree(change, { "apps/dev-team/staging/replicas.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: podinfo\nspec:\n  replicas: 2\n" });
+  const repo = createFixtureRepo({ base: `${fixtures}base`, changes: [change], remote: "git@github.com:acme/fleet.git" });
   repos.push(repo);
   return repo;
 }
@@ -88,6 +97,62 @@ describe("fleet-warden check", () => {
     );
     const result = JSON.parse((await runCli(["check", "--repo", repo.dir, "--base", "main", "--head", "change", "--format", "json"])).stdout);
     expect(result.findings.map((finding: { rule: string }) => finding.rule)).toContain("yaml-syntax");
+  });
+
+  it("says in text, as JSON does, that ownership was not checked without --author", async () => {
+    const repo = replicaChange();
+    const text = await runCli(["check", "--repo", repo.dir]);
+    expect(text).toMatchObject({ code: 0, stderr: "" });
+    expect(text.stdout.split("\n").slice(0, 2)).toEqual([
+      "fleet-warden: PASS — No findings",
+      "  note: Ownership was not checked: the pull request's author is unknown (run the CLI with --author LOGIN, and --teams for the author's teams).",
+    ]);
+  });
+
+  it("takes --author, --teams and --approved-by as CODEOWNERS writes them, with a leading @", async () => {
+    const repo = replicaChange();
+    const result = await runCli(["check", "--repo", repo.dir, "--author", "@dev-alice", "--teams", "@acme/dev-team", "--format", "json"]);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).ownership.entries).toEqual([
+      { path: "apps/dev-team/staging/replicas.yaml", owners: ["@acme/dev-team"], allowed: true, satisfiedBy: "author @dev-alice (member of @acme/dev-team)" },
+    ]);
+    const owned = repoWithChange({ ".github/CODEOWNERS": "* @alice\n", "a.yaml": "a: 1\n" }, { "a.yaml": "a: 2\n" });
+    const approved = await runCli(["check", "--repo", owned.dir, "--head", "change", "--author", "bob", "--approved-by", "@alice", "--format", "json"]);
+    expect(JSON.parse(approved.stdout).ownership.entries).toEqual([{ path: "a.yaml", owners: ["@alice"], allowed: true, satisfiedBy: "approval by @alice" }]);
+  });
+
+  it.each(["dev-team", "acme/dev-team/extra", "acme/", "@/dev-team"])("rejects --teams %s, which is not org/team (exit 2)", async (team) => {
+    const repo = replicaChange();
+    expect(await runCli(["check", "--repo", repo.dir, "--author", "dev-alice", "--teams", `acme/platform,${team}`])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: `--teams takes teams as org/team (e.g. acme/dev-team or @acme/dev-team), not "${team.replace(/^@/, "")}"\n`,
+    });
+  });
+
+  it("says plainly when --repo is missing, not a folder, or not a git repository (exit 2)", async () => {
+    const missing = join(tempDir(), "does-not-exist");
+    expect(await runCli(["check", "--repo", missing])).toEqual({ code: 2, stdout: "", stderr: `fleet-warden: --repo ${missing} does not exist\n` });
+    const file = join(tempDir(), "file.yaml");
+    writeFileSync(file, "a: 1\n");
+    expect(await runCli(["check", "--repo", file])).toEqual({ code: 2, stdout: "", stderr: `fleet-warden: --repo ${file} is not a directory\n` });
+    const plain = tempDir("not-a-repo-");
+    expect(await runCli(["check", "--repo", plain])).toEqual({ code: 2, stdout: "", stderr: `fleet-warden: --repo ${plain} is not a git repository\n` });
+  });
+
+  it("notes in text that uncommitted changes are not evaluated, and judges the commit", async () => {
+    const repo = replicaChange();
+    writeFileSync(join(repo.dir, "apps/dev-team/staging/replicas.yaml"), "replicas: [\n");
+    const args = ["check", "--repo", repo.dir, "--author", "dev-alice", "--teams", "acme/dev-team"];
+    const text = await runCli(args);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^fleet-warden: PASS/);
+    expect(text.stderr).toBe(`note: ${repo.dir} has uncommitted changes; they are not evaluated: fleet-warden checks the commit HEAD, not the working tree.\n`);
+    // Machine formats keep stderr for errors.
+    expect((await runCli([...args, "--format", "json"])).stderr).toBe("");
+    repo.git("checkout", "--quiet", "--", ".");
+    writeFileSync(join(repo.dir, "new.yaml"), "a: 1\n");
+    expect((await runCli(args)).stderr).toContain("has uncommitted changes");
   });
 
   it("prints usage with --help", async () => {

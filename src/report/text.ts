@@ -29,7 +29,8 @@ export function renderText(verdict: Verdict): string {
   const mark = verdict.conclusion === "success" ? "PASS" : verdict.conclusion === "failure" ? "FAIL" : "NEUTRAL";
   out.push(`fleet-warden: ${mark} — ${terminalText(verdict.title)}`);
   for (const problem of verdict.problems) out.push(`  problem: ${terminalText(problem)}`);
-  for (const note of verdict.notes) out.push(`  note: ${terminalText(note)}`);
+  // Ownership notices say what was not enforced (no --author, no CODEOWNERS): a PASS without them would overstate.
+  for (const note of [...verdict.notes, ...verdict.ownership.notices]) out.push(`  note: ${terminalText(note)}`);
   if (verdict.autoMerge) {
     out.push(`auto-merge: ${verdict.autoMerge.eligible ? "eligible" : "not eligible"}`);
     for (const reason of verdict.autoMerge.reasons) out.push(`  - ${terminalText(reason)}`);

@@ -51,7 +51,7 @@ const verdict: Verdict = {
   ],
   preExisting: [],
   ignored: [],
-  ownership: { entries: [{ path: `apps/${HOSTILE}`, owners: [`@acme/${HOSTILE}`, "@dev"], allowed: false }], notices: [] },
+  ownership: { entries: [{ path: `apps/${HOSTILE}`, owners: [`@acme/${HOSTILE}`, "@dev"], allowed: false }], notices: [`.github/CODEOWNERS:3: unknown owner ${HOSTILE}`] },
   builds: [{ name: `Kustomization flux-system/${HOSTILE}`, path: "apps", ok: false, error: `accumulating resources: ${HOSTILE}\n\tmissing\nfleet-warden: PASS`, objects: 0 }],
   renderedDiff: [{ build: `Kustomization ${HOSTILE}`, path: "apps", changes: [{ ref: { apiVersion: "v1", kind: "ConfigMap", name: HOSTILE }, change: "added" }] }],
   diff: [
@@ -77,6 +77,7 @@ describe("the text report of a hostile pull request", () => {
       `  problem: .github/fleet-warden.yml: ${SHOWN}`,
       `  note: skipped ${SHOWN}`,
       "        | second line",
+      `  note: .github/CODEOWNERS:3: unknown owner ${SHOWN}`,
       "auto-merge: not eligible",
       `  - image ${SHOWN}`,
       "",
@@ -165,6 +166,7 @@ describe("fleet-warden check on a pull request whose YAML values carry escapes",
     expect(text).toMatchObject({ code: 0, stderr: "" });
     expect(text.stdout.split("\n")).toEqual([
       "fleet-warden: PASS — No findings",
+      "  note: No CODEOWNERS on the base branch (.github/CODEOWNERS, CODEOWNERS or docs/CODEOWNERS): ownership is not enforced.",
       "",
       "Changed manifests:",
       "  apps/cm.yaml (modified)",
