@@ -87,6 +87,53 @@ describe("malicious repositories", () => {
     ]);
   });
 
+  it("refuses fields spelt in another case, which kustomize reads all the same (Files: /proc/1/environ would leak the App's secrets)", async () => {
+    const { engine, issues } = await refusals("miscased-fields");
+    expect(engine.runs).toEqual([]);
+    const message = (written: string, canonical: string) =>
+      `"${written}" is read by kustomize as "${canonical}" (it matches field names in any case); write "${canonical}", so that the entries it reads are checked.`;
+    // Label keys are the user's data, in any spelling.
+    expect(issues).toEqual([
+      { path: "kustomization.yaml", line: 5, message: message("ConfigMapGenerator", "configMapGenerator") },
+      { path: "kustomization.yaml", line: 7, message: message("Files", "files") },
+      { path: "kustomization.yaml", line: 9, message: message("reſources", "resources") },
+    ]);
+  });
+
+  it("refuses builtin generator configs that read files outside the repository", async () => {
+    const { engine, issues } = await refusals("builtin-generator-files");
+    expect(engine.runs).toEqual([]);
+    expect(issues).toEqual([
+      { path: "kustomization.yaml", line: 4, message: 'generators entry reads "/etc/hostname": an absolute path, outside the repository; builds never read outside the repository root.' },
+      {
+        path: "kustomization.yaml",
+        line: 11,
+        message: 'generators entry "generator.yaml" reads "../../../../root/.ssh/id_rsa": leaves the repository root; builds never read outside the repository.',
+      },
+    ]);
+  });
+
+  it("builds a builtin generator config that reads a file of the repository, with that file in the sandbox", async () => {
+    const engine = recordingEngine();
+    const kustomization = "generators:\n  - |-\n    apiVersion: builtin\n    kind: ConfigMapGenerator\n    metadata:\n      name: settings\n    files:\n      - mode.txt\n";
+    const result = await buildChange({}, { "kustomization.yaml": kustomization, "mode.txt": "safe\n" }, { engine });
+    expect(result.head.flatMap((build) => build.issues)).toEqual([]);
+    expect(result.head[0]!.objects.map((object) => [object.ref.kind, (object.object as { data?: unknown }).data])).toEqual([["ConfigMap", { "mode.txt": "safe\n" }]]);
+  });
+
+  it("refuses a merge key in a kustomization, which kustomize resolves otherwise than the review's YAML parser", async () => {
+    const { engine, issues } = await refusals("merge-key");
+    expect(engine.runs).toEqual([]);
+    expect(issues).toEqual([
+      {
+        path: "kustomization.yaml",
+        line: 7,
+        message:
+          "a YAML merge key (<<): kustomize and Flux decode kustomizations with a YAML library that lets merged keys replace the ones written beside them, so what they build can differ from what was reviewed. Write the keys out.",
+      },
+    ]);
+  });
+
   it("refuses Helm chart inflation", async () => {
     const { engine, issues } = await refusals("helm-chart");
     expect(engine.runs).toEqual([]);

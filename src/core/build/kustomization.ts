@@ -5,12 +5,39 @@
 import { posix } from "node:path";
 import type { FleetModel, SourceDocument } from "../fleet.js";
 import type { BuildIssue, SpecialFile } from "../types.js";
+import { isRecord } from "../values.js";
+import { parseYamlSafely } from "../yaml.js";
 import type { SourceTree } from "./tree.js";
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 const FUNCTION_ANNOTATIONS = ["config.kubernetes.io/function", "config.k8s.io/function"];
 /** Fields whose files kustomize reads as data, not as YAML. */
 const GENERATOR_INPUTS = new Set(["configMapGenerator", "secretGenerator"]);
+
+/**
+ * Field names of kustomizations and of builtin generator and transformer configs. kustomize decodes them through
+ * Go's encoding/json, which matches names case-insensitively (and folds "ſ" to "s" and the Kelvin sign to "k"): a
+ * `Resources:` or `Files:` is read as `resources:` or `files:`. Any such spelling is refused, so that every file
+ * entry kustomize reads is one fleet-warden has vetted.
+ */
+const KUSTOMIZE_FIELDS = [
+  "apiVersion", "kind", "metadata", "openapi", "namePrefix", "nameSuffix", "namespace", "commonLabels", "labels", "commonAnnotations",
+  "buildMetadata", "patchesStrategicMerge", "patchesJson6902", "patches", "images", "imageTags", "replacements", "replicas", "vars",
+  "sortOptions", "resources", "components", "crds", "bases", "configMapGenerator", "secretGenerator", "helmGlobals", "helmCharts",
+  "helmChartInflationGenerator", "generatorOptions", "configurations", "generators", "transformers", "validators", "inventory",
+  "name", "behavior", "files", "envs", "env", "literals", "options", "disableNameSuffixHash", "immutable", "type", "path", "paths",
+  "patch", "target", "group", "version", "labelSelector", "annotationSelector", "newName", "newTag", "digest", "count", "source",
+  "targets", "select", "reject", "fieldPath", "fieldPaths", "fieldSpecs", "pairs", "includeSelectors", "includeTemplates", "fields",
+  "order", "chartHome", "configHome", "repo", "releaseName", "valuesFile", "additionalValuesFiles", "valuesInline", "valuesMerge",
+];
+const foldName = (name: string) => name.replace(/\u017f/g, "s").replace(/\u212a/g, "k").toLowerCase();
+const CANONICAL_FIELDS = new Map(KUSTOMIZE_FIELDS.map((field) => [foldName(field), field]));
+/** Maps of the user's own keys (labels, annotations, Helm values, object metadata), where any spelling is data. */
+const USER_DATA_FIELDS = new Set(["metadata", "commonLabels", "commonAnnotations", "labels", "annotations", "pairs", "valuesInline", "patch"]);
+/** A `<<` merge key, in block or flow style. */
+const MERGE_KEY = /(^|[\s{,-])<<[ \t]*:/m;
+/** Fields of builtin generator and transformer configs that name files kustomize reads. */
+const CONFIG_FILE_FIELDS = new Set(["files", "envs", "env", "path", "paths", "valuesFile", "additionalValuesFiles", "chartHome", "configHome"]);
 
 export interface Closure {
   /** Tree paths of every file the build reads. */
@@ -81,6 +108,12 @@ export class ClosureWalker {
     const kustomization = (doc.value ?? {}) as Record<string, unknown>;
     const repoFile = this.tree.repoPath(file);
     const lineOf = (path: Array<string | number>) => doc.valueLine(path) ?? doc.keyLine(path.slice(0, 1)) ?? 1;
+    if (this.refuseMiscasedFields(kustomization, doc, repoFile)) return;
+    const mergeKey = MERGE_KEY.exec(doc.file.text);
+    if (mergeKey) {
+      const line = doc.file.text.slice(0, mergeKey.index + mergeKey[1]!.length).split("\n").length;
+      return this.refuse(repoFile, line, "a YAML merge key (<<): kustomize and Flux decode kustomizations with a YAML library that lets merged keys replace the ones written beside them, so what they build can differ from what was reviewed. Write the keys out.");
+    }
 
     for (const field of ["helmCharts", "helmChartInflationGenerator", "helmGlobals"]) {
       if (kustomization[field] !== undefined && kustomization[field] !== null) {
@@ -164,22 +197,44 @@ export class ClosureWalker {
   }
 
   private checkPluginEntry(folder: string, field: string, value: string, repoFile: string, line: number): void {
+    let configs: unknown[];
+    let entry: string;
     if (isInlineYaml(value)) {
-      const configs = parseInlineConfigs(value);
-      const plugin = configs.find((config) => config.apiVersion !== "builtin" || hasFunctionAnnotation(config));
-      if (plugin) this.refuse(repoFile, line, `${field} entry configures ${String(plugin.kind ?? "a plugin")} (${String(plugin.apiVersion ?? "no apiVersion")}), a plugin that runs code; only kustomize's builtin transformers are built.`);
-      return;
+      const parsed = parseYamlSafely(value, `${field} entry`);
+      if (parsed.error) return this.refuse(repoFile, line, `${field} entry: ${parsed.error.message}`);
+      configs = parsed.documents.map((doc) => doc.value);
+      entry = `${field} entry`;
+    } else {
+      const target = this.resolve(folder, value);
+      if (target.kind === "refused") return this.refuse(repoFile, line, `${field} entry "${value}": ${target.reason}`);
+      if (target.kind === "folder") return this.refuse(repoFile, line, `${field} entry "${value}" is a folder of plugin configurations; fleet-warden only builds builtin transformer files listed one by one.`);
+      this.addFile(target.path, repoFile, line, field, value);
+      configs = (this.model.file(this.tree.repoPath(target.path))?.documents ?? []).map((doc) => doc.value);
+      entry = `${field} entry "${value}"`;
     }
-    const target = this.resolve(folder, value);
-    if (target.kind === "refused") return this.refuse(repoFile, line, `${field} entry "${value}": ${target.reason}`);
-    if (target.kind === "folder") return this.refuse(repoFile, line, `${field} entry "${value}" is a folder of plugin configurations; fleet-warden only builds builtin transformer files listed one by one.`);
-    this.addFile(target.path, repoFile, line, field, value);
-    const documents = this.model.file(this.tree.repoPath(target.path))?.documents ?? [];
-    const plugin = documents.find((doc) => (doc.value as Record<string, unknown> | undefined)?.apiVersion !== "builtin");
-    if (plugin) {
-      const config = (plugin.value ?? {}) as Record<string, unknown>;
-      this.refuse(repoFile, line, `${field} entry "${value}" configures ${String(config.kind ?? "a plugin")} (${String(config.apiVersion ?? "no apiVersion")}), a plugin that runs code; only kustomize's builtin transformers are built.`);
+    for (const config of configs.filter(isRecord)) {
+      const annotations = isRecord(config.metadata) && isRecord(config.metadata.annotations) ? config.metadata.annotations : {};
+      if (config.apiVersion !== "builtin" || FUNCTION_ANNOTATIONS.some((key) => annotations[key] !== undefined)) {
+        return this.refuse(repoFile, line, `${entry} configures ${String(config.kind ?? "a plugin")} (${String(config.apiVersion ?? "no apiVersion")}), a plugin that runs code; only kustomize's builtin transformers are built.`);
+      }
+      if (/helm/i.test(String(config.kind))) return this.refuse(repoFile, line, `${entry} configures ${String(config.kind)}, which inflates a Helm chart; fleet-warden never runs Helm or fetches charts. Use a Flux HelmRelease instead.`);
+      const miscased = miscasedFields(config)[0];
+      if (miscased) return this.refuse(repoFile, line, `${entry}: ${miscasedMessage(miscased)}`);
+      // A builtin generator reads files as the kustomization does: each must be one the build may read.
+      for (const file of configFiles(config)) {
+        const target = this.resolve(folder, file);
+        if (target.kind === "refused") return this.refuse(repoFile, line, `${entry} reads "${file}": ${target.reason}`);
+        if (target.kind === "folder") return this.refuse(repoFile, line, `${entry} reads "${file}", a folder; a file is expected.`);
+        this.files.add(target.path);
+      }
     }
+  }
+
+  /** Refuses the kustomization when a field is spelt in another case than kustomize's; true when it did. */
+  private refuseMiscasedFields(kustomization: Record<string, unknown>, doc: SourceDocument, repoFile: string): boolean {
+    const miscased = miscasedFields(kustomization);
+    for (const field of miscased) this.refuse(repoFile, doc.keyLine(field.path) ?? 1, miscasedMessage(field));
+    return miscased.length > 0;
   }
 
   /** Where an entry of the kustomization in `folder` points, or why it is refused. */
@@ -250,18 +305,37 @@ function isInlineYaml(value: string): boolean {
   return value.includes("\n") || /^\s*(apiVersion|kind)\s*:/.test(value);
 }
 
-function parseInlineConfigs(value: string): Array<Record<string, unknown>> {
-  const configs: Array<Record<string, unknown>> = [];
-  for (const chunk of value.split(/^---\s*$/m)) {
-    const apiVersion = /^apiVersion:\s*(\S+)/m.exec(chunk)?.[1];
-    const kind = /^kind:\s*(\S+)/m.exec(chunk)?.[1];
-    configs.push({ apiVersion, kind, functionAnnotated: FUNCTION_ANNOTATIONS.some((key) => chunk.includes(key)) });
-  }
-  return configs;
+interface MiscasedField {
+  path: Array<string | number>;
+  written: string;
+  canonical: string;
 }
 
-function hasFunctionAnnotation(config: Record<string, unknown>): boolean {
-  return config.functionAnnotated === true;
+/** Keys, at any depth outside the user's own maps, that kustomize reads as one of its fields spelt otherwise. */
+function miscasedFields(value: unknown, path: Array<string | number> = []): MiscasedField[] {
+  if (Array.isArray(value)) return value.flatMap((item, index) => miscasedFields(item, [...path, index]));
+  if (!isRecord(value)) return [];
+  return Object.entries(value).flatMap(([key, child]) => {
+    const canonical = CANONICAL_FIELDS.get(foldName(key));
+    const here = canonical !== undefined && canonical !== key ? [{ path: [...path, key], written: key, canonical }] : [];
+    return USER_DATA_FIELDS.has(key) ? here : [...here, ...miscasedFields(child, [...path, key])];
+  });
+}
+
+function miscasedMessage(field: MiscasedField): string {
+  return `"${field.written}" is read by kustomize as "${field.canonical}" (it matches field names in any case); write "${field.canonical}", so that the entries it reads are checked.`;
+}
+
+/** The files a builtin generator or transformer config names (`files` entries may be `key=path`). */
+function configFiles(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(configFiles);
+  if (!isRecord(value)) return [];
+  return Object.entries(value).flatMap(([key, child]) => {
+    // A `fieldSpecs` entry's `path` is a field of the objects (metadata/name), not a file.
+    if (!CONFIG_FILE_FIELDS.has(key)) return USER_DATA_FIELDS.has(key) || key === "fieldSpecs" ? [] : configFiles(child);
+    const names = typeof child === "string" ? [child] : Array.isArray(child) ? child.filter((item): item is string => typeof item === "string") : [];
+    return names.map((name) => (key === "files" ? name.slice(name.indexOf("=") + 1) : name));
+  });
 }
 
 function describe(doc: SourceDocument): string {
