@@ -297,7 +297,7 @@ export function keyColumn(line: string, key: string): number | undefined {
 }
 
 /** The line with `key: <scalar>` changed to `key: <value>`, indentation, quoting and trailing comment kept. */
-function replaceScalarOnLine(line: string, key: string, value: string): string | undefined {
+export function replaceScalarOnLine(line: string, key: string, value: string): string | undefined {
   const pattern = new RegExp(`((?:^|[\\s{,])${escapeRegExp(key)}\\s*:\\s*)("[^"]*"|'[^']*'|[^\\s,}#]+)`);
   const match = pattern.exec(line);
   if (!match) return undefined;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { podPrivilegeEscalation } from "../../rules/pod-privilege-escalation.js";
 import { podPrivileged } from "../../rules/pod-privileged.js";
+import type { Fix } from "../../src/core/types.js";
 import { evaluateChange } from "../helpers/fleet.js";
 import { ruleContext } from "../helpers/rule-context.js";
 import { containers, goodContainer, lineWith, renderedBuild, tenants, workload, type WorkloadKind } from "./workload-fixtures.js";
@@ -10,8 +12,17 @@ const privilegedSidecar = `- name: debug
     privileged: true
 `;
 
+const UNPRIVILEGED = 'Run container "debug" unprivileged, with allowPrivilegeEscalation: false';
+
 function check(head: Record<string, string>, extra: Partial<Parameters<typeof ruleContext>[0]> = {}) {
   return podPrivileged.check(ruleContext({ head, tenants, ...extra }));
+}
+
+/** The text with a fix applied, as a reviewer who commits the suggestion gets it. */
+function applyFix(text: string, fix: Fix): string {
+  const lines = text.split("\n");
+  lines.splice(fix.line - 1, fix.endLine - fix.line + 1, ...fix.replacement.split("\n"));
+  return lines.join("\n");
 }
 
 describe("pod-privileged", () => {
@@ -26,7 +37,12 @@ describe("pod-privileged", () => {
         message: `Container "debug" of ${kind} podinfo runs privileged (securityContext.privileged: true): it can take over the node.`,
         object: { apiVersion: kind === "Pod" ? "v1" : kind === "Job" || kind === "CronJob" ? "batch/v1" : "apps/v1", kind, name: "podinfo", namespace: "apps" },
         severity: "error",
-        fix: { line, endLine: line, replacement: text.split("\n")[line - 1]!.replace("true", "false"), description: 'Run container "debug" unprivileged' },
+        fix: {
+          line,
+          endLine: line,
+          replacement: `${text.split("\n")[line - 1]!.replace("true", "false")}\n${text.split("\n")[line - 1]!.replace("privileged: true", "allowPrivilegeEscalation: false")}`,
+          description: UNPRIVILEGED,
+        },
       },
     ]);
   });
@@ -34,7 +50,7 @@ describe("pod-privileged", () => {
   it("writes the fix with the file's indentation and keeps a trailing comment", () => {
     const text = workload("Deployment", containers(goodContainer, privilegedSidecar.replace("privileged: true", "privileged: true # needs raw sockets")));
     const [finding] = check({ "apps/dev-team/app.yaml": text });
-    expect(finding?.fix?.replacement).toBe("            privileged: false # needs raw sockets");
+    expect(finding?.fix?.replacement).toBe("            privileged: false # needs raw sockets\n            allowPrivilegeEscalation: false");
   });
 
   it("flags init containers and ephemeral containers too", () => {
@@ -54,14 +70,106 @@ ephemeralContainers:
       [
         lineWith(text, "privileged: true"),
         'Init container "setup" of StatefulSet podinfo runs privileged (securityContext.privileged: true): it can take over the node.',
-        "          securityContext: {privileged: false}",
+        "          securityContext: {privileged: false, allowPrivilegeEscalation: false}",
       ],
       [
         lineWith(text, "privileged: true", lineWith(text, "debugger")),
         'Ephemeral container "debugger" of StatefulSet podinfo runs privileged (securityContext.privileged: true): it can take over the node.',
-        "            privileged: false",
+        "            privileged: false\n            allowPrivilegeEscalation: false",
       ],
     ]);
+  });
+
+  it("turns allowPrivilegeEscalation: true off in the same fix, on its own line or beside privileged in a flow mapping", () => {
+    const separate = workload(
+      "Deployment",
+      containers(goodContainer, "- name: debug\n  image: busybox:1.36.1\n  securityContext:\n    allowPrivilegeEscalation: true # was needed\n    runAsUser: 0\n    privileged: true\n"),
+    );
+    const first = lineWith(separate, "allowPrivilegeEscalation: true");
+    expect(check({ "apps/dev-team/app.yaml": separate }).map((finding) => [finding.line, finding.fix])).toEqual([
+      [
+        first + 2,
+        {
+          line: first,
+          endLine: first + 2,
+          replacement: "            allowPrivilegeEscalation: false # was needed\n            runAsUser: 0\n            privileged: false",
+          description: UNPRIVILEGED,
+        },
+      ],
+    ]);
+    const flow = workload("Deployment", containers("- name: debug\n  image: busybox:1.36.1\n  securityContext: {allowPrivilegeEscalation: true, privileged: true}\n"));
+    expect(check({ "apps/dev-team/app.yaml": flow }).map((finding) => finding.fix?.replacement)).toEqual([
+      "          securityContext: {allowPrivilegeEscalation: false, privileged: false}",
+    ]);
+  });
+
+  it("adds allowPrivilegeEscalation to a flow mapping written over several lines, after the value", () => {
+    const text = workload("Deployment", containers("- name: debug\n  image: busybox:1.36.1\n  securityContext: {\n    privileged: true,\n    runAsUser: 0 }\n"));
+    expect(check({ "apps/dev-team/app.yaml": text }).map((finding) => finding.fix?.replacement)).toEqual(["            privileged: false, allowPrivilegeEscalation: false,"]);
+  });
+
+  it.each([
+    ["a Windows pod, where the API rejects the field", "os: {name: windows}\n", "- name: debug\n  image: busybox:1.36.1\n  securityContext:\n    privileged: true\n"],
+    ["CAP_SYS_ADMIN, next to which the API rejects false", "", "- name: debug\n  image: busybox:1.36.1\n  securityContext:\n    capabilities: {add: [CAP_SYS_ADMIN]}\n    privileged: true\n"],
+    ["a container that already sets it false", "", "- name: debug\n  image: busybox:1.36.1\n  securityContext:\n    privileged: true\n    allowPrivilegeEscalation: false\n"],
+  ])("only unsets privileged for %s", (_, podFields, container) => {
+    const text = workload("Deployment", `${podFields}${containers(container)}`);
+    const line = lineWith(text, "privileged: true");
+    expect(check({ "apps/dev-team/app.yaml": text }).map((finding) => finding.fix)).toEqual([
+      { line, endLine: line, replacement: "            privileged: false", description: 'Run container "debug" unprivileged' },
+    ]);
+  });
+
+  it("adds the setting inside an inline patch, unless the patch writes it already", () => {
+    const base = workload("Deployment", containers(goodContainer, "- name: debug\n  image: busybox:1.36.1\n"));
+    const inline = (extra: string) => `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ../base
+patches:
+  - patch: |
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: podinfo
+      spec:
+        template:
+          spec:
+            containers:
+              - name: debug
+                securityContext:
+                  privileged: true${extra}
+`;
+    const rendered = workload("Deployment", containers(goodContainer, privilegedSidecar));
+    const fixOf = (kustomization: string) =>
+      check(
+        { "apps/dev-team/base/deployment.yaml": base, "apps/dev-team/staging/kustomization.yaml": kustomization },
+        { changed: ["apps/dev-team/staging/kustomization.yaml"], builds: [renderedBuild(rendered, "apps/dev-team/base/deployment.yaml")] },
+      ).map((finding) => finding.fix);
+    expect(fixOf(inline(""))).toEqual([
+      { line: 17, endLine: 17, replacement: "                  privileged: false\n                  allowPrivilegeEscalation: false", description: UNPRIVILEGED },
+    ]);
+    expect(fixOf(inline("\n                  allowPrivilegeEscalation: true"))).toEqual([
+      { line: 17, endLine: 17, replacement: "                  privileged: false", description: 'Run container "debug" unprivileged' },
+    ]);
+  });
+
+  it.each([
+    ["a block securityContext", "- name: debug\n  image: busybox:1.36.1\n  securityContext:\n    runAsUser: 0\n    privileged: true\n"],
+    ["a flow securityContext", "- name: debug\n  image: busybox:1.36.1\n  securityContext: {privileged: true}\n"],
+    ["a flow securityContext over several lines", "- name: debug\n  image: busybox:1.36.1\n  securityContext: {\n    privileged: true,\n    runAsUser: 0 }\n"],
+    ["allowPrivilegeEscalation: true beside it", "- name: debug\n  image: busybox:1.36.1\n  securityContext:\n    privileged: true\n    allowPrivilegeEscalation: true\n"],
+  ])("leaves neither finding once its fix is applied, on %s", async (_, sidecar) => {
+    const config = ".github/fleet-warden.yml";
+    const path = "apps/dev-team/app.yaml";
+    const base = { [config]: "tenants:\n  - name: dev-team\n    paths: ['apps/**']\n    namespaces: [apps]\n", [path]: workload("Deployment", containers(goodContainer)) };
+    const head = workload("Deployment", containers(goodContainer, sidecar));
+    const rules = [podPrivileged, podPrivilegeEscalation];
+    const before = await evaluateChange(base, { [path]: head }, { rules });
+    expect(before.findings.map((finding) => finding.rule)).toEqual(["pod-privileged"]);
+    const after = await evaluateChange(base, { [path]: applyFix(head, before.findings[0]!.fix!) }, { rules });
+    expect(after.findings).toEqual([]);
+    expect(after.conclusion).toBe("success");
   });
 
   it("is a warning in platform territory, where node agents legitimately need it", () => {
@@ -111,7 +219,7 @@ spec:
         object: { apiVersion: "apps/v1", kind: "Deployment", name: "podinfo", namespace: "apps" },
         build: "Kustomization flux-system/apps",
         severity: "error",
-        fix: { line: 11, endLine: 11, replacement: "            privileged: false", description: 'Run container "debug" unprivileged' },
+        fix: { line: 11, endLine: 11, replacement: "            privileged: false\n            allowPrivilegeEscalation: false", description: UNPRIVILEGED },
       },
     ]);
   });
