@@ -172,6 +172,19 @@ describe("tenant-cluster-scoped", () => {
     ]);
   });
 
+  it("names a rendered custom resource without the namespace kustomize gave it", () => {
+    const ref = { apiVersion: "external-secrets.io/v1beta1", kind: "ClusterExternalSecret", namespace: "apps", name: "steal-db-password" };
+    const build = {
+      report: { name: "Kustomization apps/dev-team (clusters/staging)", path: "apps/dev-team/staging", ok: true, objects: 1 },
+      objects: [{ object: { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: "apps" } }, ref, source: { path: "apps/dev-team/staging/kustomization.yaml", line: 5 } }],
+      issues: [],
+    };
+    const findings = check({ head: { "apps/dev-team/staging/kustomization.yaml": STAGING_OVERLAY }, config: DEV_TEAM_CONFIG, builds: [build] });
+    expect(findings.map((finding) => [finding.path, finding.line, finding.message])).toEqual([
+      ["apps/dev-team/staging/kustomization.yaml", 5, "ClusterExternalSecret steal-db-password is cluster-scoped: tenant dev-team may only create objects in its own namespaces; ask the platform team to add it under platform territory."],
+    ]);
+  });
+
   it("attributes an object a tenant build renders from a shared component to the tenant (the build's own territory)", () => {
     const component = DEBUG_ACCESS;
     const build = {
