@@ -1,9 +1,10 @@
 // The objects a rule judges: what the change renders to (when builds exist) or its source documents,
 // each located on a source line so that findings land where a person can fix them.
 import type { KubeObject, SourceDocument } from "../../src/core/fleet.js";
-import { apiGroup, objectKey } from "../../src/core/fleet.js";
-import type { ObjectRef, RuleContext, RuleFinding, Severity, Territory } from "../../src/core/types.js";
+import { apiGroup, asKubeObject, objectKey, refOf } from "../../src/core/fleet.js";
+import type { Build, ObjectRef, RuleContext, RuleFinding, Severity, Territory } from "../../src/core/types.js";
 import type { YamlPath } from "../../src/core/yaml.js";
+import { tenantOfFluxObject } from "./tenancy.js";
 
 export interface LocatedObject {
   object: KubeObject;
@@ -27,6 +28,7 @@ export function objectsToCheck(context: RuleContext): LocatedObject[] {
   const located: LocatedObject[] = [];
   const rendered = new Set<string>();
   for (const build of context.builds) {
+    const deployedFor = deployerTerritory(context, build);
     for (const item of build.objects) {
       const path = item.source?.path ?? build.report.path;
       const doc = item.source ? findSourceDocument(context, item.source.path, item.ref, item.source.line) : undefined;
@@ -37,7 +39,7 @@ export function objectsToCheck(context: RuleContext): LocatedObject[] {
         ...(doc ? { doc } : {}),
         line: doc?.startLine ?? item.source?.line ?? 1,
         build: build.report.name,
-        territory: context.territory(path),
+        territory: deployedFor ?? context.territory(path),
       });
       if (doc) rendered.add(`${doc.path}#${doc.startLine}`);
     }
@@ -47,6 +49,18 @@ export function objectsToCheck(context: RuleContext): LocatedObject[] {
     located.push({ object: doc.object, ref: doc.ref, path: doc.path, doc, line: doc.startLine, territory: context.territory(doc.path) });
   }
   return located;
+}
+
+/**
+ * A tenant's territory when a tenant's Flux Kustomization applies the build: it applies every object with the
+ * tenant's account, including platform manifests it pulls in from elsewhere in the repository.
+ */
+function deployerTerritory(context: RuleContext, build: Build): Territory | undefined {
+  const object = build.deployer ? asKubeObject(build.deployer.object) : undefined;
+  if (!build.deployer || !object) return undefined;
+  const deployer: LocatedObject = { object, ref: refOf(object), path: build.deployer.path, line: build.deployer.line, territory: context.territory(build.deployer.path) };
+  const tenant = tenantOfFluxObject(context, deployer);
+  return tenant ? { kind: "tenant", tenant } : undefined;
 }
 
 /**

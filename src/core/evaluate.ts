@@ -148,8 +148,9 @@ function runRules(rules: readonly Rule[], context: RuleContext, config: Config):
       continue;
     }
     for (const raw of found) {
-      // Ownership judges the policy files even where `exclude` matches them (see ownership.ts).
-      if (rule.meta.id !== "tenant-ownership" && isExcluded(config, raw.path)) continue;
+      // Ownership judges the policy files even where `exclude` matches them (see ownership.ts). A rendered object
+      // is deployed whatever file it came from: `exclude` leaves files unjudged, not what a build applies.
+      if (rule.meta.id !== "tenant-ownership" && raw.build === undefined && isExcluded(config, raw.path)) continue;
       const severity: Severity = setting ?? raw.severity ?? rule.meta.defaultSeverity;
       const finding: Finding = { ...raw, rule: rule.meta.id, severity };
       findings.set(`${finding.rule}|${finding.path}|${finding.line}|${finding.message}`, finding);

@@ -154,6 +154,11 @@ export interface Build {
   report: BuildReport;
   objects: RenderedObject[];
   issues: BuildIssue[];
+  /**
+   * The Flux Kustomization that applies the build, as Flux sees it, and where it is written. It applies every
+   * object with its own account, wherever the object's file lives: tenancy follows it.
+   */
+  deployer?: { path: string; line: number; object: Record<string, unknown> & { apiVersion: string; kind: string } };
 }
 
 export interface ObjectChange {

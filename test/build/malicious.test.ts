@@ -1,26 +1,15 @@
 // Hostile repositories: every attempt is refused with a finding before kustomize runs, so no network request
 // is made and nothing outside the snapshot is read, and the evaluation finishes.
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { SpecialFile } from "../../src/core/types.js";
-import type { Tree } from "../helpers/fleet.js";
+import { folderTree, type Tree } from "../helpers/fleet.js";
 import { buildChange, recordingEngine } from "./helpers.js";
 
 const FIXTURES = "fixtures/malicious";
 
 function fixture(name: string): Tree {
-  const root = join(FIXTURES, name);
-  const tree: Tree = {};
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir)) {
-      const path = join(dir, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else tree[relative(root, path)] = readFileSync(path, "utf8");
-    }
-  };
-  walk(root);
-  return tree;
+  return folderTree(join(FIXTURES, name));
 }
 
 async function refusals(name: string, specialFiles: SpecialFile[] = []) {

@@ -1,8 +1,8 @@
 // Test helpers: real git repositories from in-memory trees, evaluated through the same path as the CLI.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { afterAll } from "vitest";
 import { evaluate } from "../../src/core/evaluate.js";
 import type { Rule, Verdict } from "../../src/core/types.js";
@@ -20,6 +20,20 @@ export function tempDir(prefix = "fleet-warden-test-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   created.push(dir);
   return dir;
+}
+
+/** Every file under `root`, as a tree. */
+export function folderTree(root: string): Tree {
+  const tree: Tree = {};
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else tree[relative(root, path)] = readFileSync(path, "utf8");
+    }
+  };
+  walk(root);
+  return tree;
 }
 
 export function writeTree(root: string, tree: Tree): void {

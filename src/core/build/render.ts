@@ -44,7 +44,8 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
       return failed(error);
     }
     const objects = renderedObjects(plan, model, result.output, issues);
-    return { report: { name: plan.name, path: plan.path, ok: !issues.some(isBuildFailure), objects: objects.length }, objects, issues };
+    const deployer = plan.flux ? { deployer: { path: plan.flux.doc.path, line: plan.flux.doc.startLine, object: plan.flux.object } } : {};
+    return { report: { name: plan.name, path: plan.path, ok: !issues.some(isBuildFailure), objects: objects.length }, objects, issues, ...deployer };
   } catch (error) {
     return failed(errorMessage(error));
   } finally {
@@ -189,7 +190,9 @@ function sourceLocator(plan: BuildPlan, model: FleetModel): (object: Record<stri
     const relative = typeof parsed.path === "string" ? parsed.path : typeof parsed.configuredIn === "string" ? parsed.configuredIn : undefined;
     if (!relative) return undefined;
     const treePath = normalize(plan.folder, relative);
-    if (treePath === undefined) return undefined;
+    // kustomize writes the annotation, but a kustomization can overwrite it (commonAnnotations, patches): an origin
+    // outside the files the build reads is a forgery, and would move the object's findings to a file of its choosing.
+    if (treePath === undefined || !plan.closure.files.has(treePath)) return undefined;
     const path = plan.tree.repoPath(treePath);
     const file = model.file(path);
     const ref = refOf(asKubeObject(object)!);

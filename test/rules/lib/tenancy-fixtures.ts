@@ -1,8 +1,8 @@
 // Manifests shared by the tenant isolation rule tests: a fleet shaped like fluxcd/flux2-multi-tenancy
 // (tenant dev-team, namespace apps, account dev-team), and a loader for the read-only corpus copies.
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
-import type { Tree } from "../../helpers/fleet.js";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { folderTree, type Tree } from "../../helpers/fleet.js";
 
 export const DEV_TEAM_CONFIG = {
   tenants: [{ name: "dev-team", paths: ["apps/dev-team/**"], namespaces: ["apps"], serviceAccount: "dev-team" }],
@@ -124,15 +124,5 @@ export const CORPUS = "/work/shared/corpus";
 /** A folder of the read-only corpus as a tree (empty when the corpus is not on this machine). */
 export function corpusTree(folder: string): Tree {
   const root = join(CORPUS, folder);
-  const tree: Tree = {};
-  if (!existsSync(root)) return tree;
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else tree[relative(root, path)] = readFileSync(path, "utf8");
-    }
-  };
-  walk(root);
-  return tree;
+  return existsSync(root) ? folderTree(root) : {};
 }

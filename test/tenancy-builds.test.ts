@@ -1,0 +1,64 @@
+// What a tenant's build applies is judged as the tenant's, whatever file it comes from and whatever the build
+// says about where its objects come from: fixtures/sample-fleet, changed by tenant dev-team (apps/dev-team/**).
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { evaluateChange, folderTree, type Tree } from "./helpers/fleet.js";
+
+const base = folderTree(fileURLToPath(new URL("../fixtures/sample-fleet/base/", import.meta.url)));
+const asTenant = { author: "dev-alice", teams: ["acme/dev-team"] };
+
+const clusterAdminBinding = (name: string) =>
+  `apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: ${name}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n  - kind: ServiceAccount\n    name: default\n    namespace: apps\n`;
+const stagingWith = (resources: string[], extra = "") =>
+  `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../base\n${resources.map((resource) => `  - ${resource}\n`).join("")}patches:\n  - path: replicas.yaml\n${extra}`;
+
+async function errors(head: Tree, from: Tree = base) {
+  const verdict = await evaluateChange(from, head, asTenant);
+  return verdict.findings.filter((finding) => finding.severity === "error").map((finding) => `${finding.rule} ${finding.path}`);
+}
+
+describe("tenant builds", () => {
+  it("judges platform manifests that a tenant's Kustomization applies as the tenant's", async () => {
+    const platformRbac = {
+      "infrastructure/base/platform-rbac/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - admins.yaml\n",
+      "infrastructure/base/platform-rbac/admins.yaml": clusterAdminBinding("platform-admins"),
+    };
+    const nodeTools = [
+      "apiVersion: kustomize.toolkit.fluxcd.io/v1",
+      "kind: Kustomization",
+      "metadata:",
+      "  name: node-tools",
+      "spec:",
+      "  interval: 5m",
+      "  prune: true",
+      "  sourceRef: {kind: GitRepository, name: dev-team}",
+      "  path: ./infrastructure/base/platform-rbac",
+      "  serviceAccountName: dev-team",
+      "  targetNamespace: apps",
+    ].join("\n");
+    expect(await errors({ "apps/dev-team/staging/flux.yaml": nodeTools, "apps/dev-team/staging/kustomization.yaml": stagingWith(["flux.yaml"]) }, { ...base, ...platformRbac })).toEqual([
+      "tenant-cluster-scoped infrastructure/base/platform-rbac/admins.yaml",
+      "rbac-cluster-admin infrastructure/base/platform-rbac/admins.yaml",
+    ]);
+  });
+
+  it("ignores a forged kustomize origin annotation: the objects stay the tenant's", async () => {
+    const head = {
+      "apps/dev-team/staging/crb.json": JSON.stringify({
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRoleBinding",
+        metadata: { name: "root" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+        subjects: [{ kind: "ServiceAccount", name: "default", namespace: "apps" }],
+      }),
+      "apps/dev-team/staging/kustomization.yaml": stagingWith(["crb.json"], 'commonAnnotations:\n  config.kubernetes.io/origin: "path: ../../../docs/x.yaml"\n'),
+    };
+    expect(await errors(head)).toEqual(["rbac-cluster-admin apps/dev-team/staging", "tenant-cluster-scoped apps/dev-team/staging"]);
+  });
+
+  it("judges a rendered object even when its file is excluded: exclude leaves files unjudged, not what a build applies", async () => {
+    const excluding = { ...base, ".github/fleet-warden.yml": base[".github/fleet-warden.yml"]!.replace('exclude: ["docs/**"]', 'exclude: ["docs/**", "**/examples/**"]') };
+    const head = { "apps/dev-team/staging/examples/binding.yaml": clusterAdminBinding("root"), "apps/dev-team/staging/kustomization.yaml": stagingWith(["examples/binding.yaml"]) };
+    expect(await errors(head, excluding)).toEqual(["tenant-cluster-scoped apps/dev-team/staging/examples/binding.yaml", "rbac-cluster-admin apps/dev-team/staging/examples/binding.yaml"]);
+  });
+});
