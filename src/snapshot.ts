@@ -4,7 +4,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
-import type { Readable } from "node:stream";
+import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { extract as tarExtract } from "tar-stream";
@@ -50,6 +50,10 @@ export interface ExtractOptions {
   gzip: boolean;
   label: string;
   limits?: SnapshotLimits;
+  /** A stream that sends nothing for this long is abandoned (a download that stalled): the extraction fails. */
+  idleTimeoutMs?: number;
+  /** Stops the extraction (and with it the stream): nobody waits for the snapshot any more. */
+  signal?: AbortSignal;
 }
 
 export async function extractSnapshot(stream: Readable, options: ExtractOptions): Promise<Snapshot> {
@@ -112,7 +116,8 @@ export async function extractSnapshot(stream: Readable, options: ExtractOptions)
   const writes = new BoundedWrites();
   // The stream is consumed before the first await: a child process's stdout that nobody reads when the
   // process exits is drained and lost (Node's flushStdio), which made a fast `git archive` extract to nothing.
-  const extracted = options.gzip ? pipeline(stream, createGunzip(), extract) : pipeline(stream, extract);
+  const stages = [...(options.idleTimeoutMs !== undefined ? [idleWatch(options.idleTimeoutMs)] : []), ...(options.gzip ? [createGunzip()] : [])];
+  const extracted = pipeline([stream, ...stages, extract], options.signal ? { signal: options.signal } : {});
   try {
     await extracted;
     await writes.drain();
@@ -129,6 +134,31 @@ export async function extractSnapshot(stream: Readable, options: ExtractOptions)
   if (overCount) snapshot.problems.push(`${options.label}: the repository has more than ${limits.maxFiles} files; files past the limit were not evaluated`);
   if (overTotal) snapshot.problems.push(`${options.label}: the repository is larger than ${formatBytes(limits.maxTotalBytes)}; files past the limit were not evaluated`);
   return snapshot;
+}
+
+/** Passes the bytes through, and fails when none came for `ms`. */
+function idleWatch(ms: number): Transform {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => watch.destroy(new Error(`no data for ${ms / 1000} s; the download was abandoned`)), ms);
+  };
+  const watch: Transform = new Transform({
+    transform(chunk, _encoding, done) {
+      arm();
+      done(null, chunk);
+    },
+    flush(done) {
+      clearTimeout(timer);
+      done();
+    },
+    destroy(error, done) {
+      clearTimeout(timer);
+      done(error);
+    },
+  });
+  arm();
+  return watch;
 }
 
 /** A snapshot's files: in memory up to a budget, then in a temporary folder created when first needed. */
@@ -265,69 +295,131 @@ function stripComponents(path: string, strip: number): string | undefined {
   return normalized;
 }
 
+/** A snapshot loading or loaded, and who waits for it. */
+interface CacheEntry {
+  snapshot: Promise<Snapshot>;
+  /** Stops the load: aborted when every evaluation waiting for it has stopped waiting. */
+  stop: AbortController;
+  waiting: number;
+  settled: boolean;
+  /** The evaluation that started the load stopped waiting: a snapshot the cache does not keep is disposed. */
+  starterGone: boolean;
+  /** Bytes of a snapshot loaded and kept. */
+  bytes?: number;
+}
+
 /**
  * Snapshots by repository and sha, shared by the evaluations of one process: every push to a pull request has
  * the same merge base, and a re-run reads the same head. Only snapshots held wholly in memory are kept (one that
  * spilled owns a folder on disk, which its evaluation removes); past the byte budget the least recently used go.
- * A snapshot handed out by the cache is the cache's: its `dispose` does nothing.
+ * A load that fails, or that every evaluation waiting for it stopped waiting for (their `signal`), is stopped and
+ * forgotten at once: the next evaluation loads again. A snapshot handed out by the cache is the cache's: its
+ * `dispose` does nothing.
  */
 export class SnapshotCache {
-  private readonly entries = new Map<string, Promise<Snapshot>>();
-  private readonly sizes = new Map<string, number>();
+  private readonly entries = new Map<string, CacheEntry>();
 
   constructor(private readonly maxBytes = 256 * 1024 * 1024) {}
 
-  async get(key: string, load: () => Promise<Snapshot>): Promise<Snapshot> {
+  /** `load` gets a signal that stops it; `signal` stops this caller's wait. */
+  async get(key: string, load: (signal?: AbortSignal) => Promise<Snapshot>, signal?: AbortSignal): Promise<Snapshot> {
+    signal?.throwIfAborted();
     const cached = this.entries.get(key);
     if (cached) {
       // Most recently used last, so that eviction takes the oldest.
       this.entries.delete(key);
       this.entries.set(key, cached);
-      const snapshot = await cached.catch(() => undefined);
+      const snapshot = await this.wait(key, cached, signal, false).catch((error: unknown) => {
+        if (signal?.aborted) throw error;
+        return undefined;
+      });
       // A failed or spilled load is not shared: this evaluation reads its own.
-      return snapshot && this.sizes.has(key) ? borrowed(snapshot) : load();
+      return snapshot && cached.bytes !== undefined ? borrowed(snapshot) : load(signal);
     }
-    const loading = load();
-    this.entries.set(key, loading);
-    let snapshot: Snapshot;
-    try {
-      snapshot = await loading;
-    } catch (error) {
-      this.forget(key, loading);
-      throw error;
-    }
-    if (snapshot.spillDir !== undefined || snapshot.bytes > this.maxBytes) {
-      this.forget(key, loading);
-      return snapshot;
-    }
-    // Cleared while loading: the snapshot serves this evaluation only.
-    if (this.entries.get(key) !== loading) return borrowed(snapshot);
-    this.sizes.set(key, snapshot.bytes);
-    this.evict();
-    return borrowed(snapshot);
+    const entry = this.start(key, load);
+    const snapshot = await this.wait(key, entry, signal, true);
+    // Not kept (spilled, too large, or the cache was cleared meanwhile): the snapshot is this evaluation's.
+    return entry.bytes !== undefined ? borrowed(snapshot) : snapshot;
   }
 
   /** Bytes of the snapshots held. */
   bytes(): number {
-    return [...this.sizes.values()].reduce((sum, size) => sum + size, 0);
+    return [...this.entries.values()].reduce((sum, entry) => sum + (entry.bytes ?? 0), 0);
   }
 
   clear(): void {
     this.entries.clear();
-    this.sizes.clear();
   }
 
-  private forget(key: string, entry: Promise<Snapshot>): void {
+  private start(key: string, load: (signal?: AbortSignal) => Promise<Snapshot>): CacheEntry {
+    const stop = new AbortController();
+    const loaded = load(stop.signal).then(
+      (snapshot) => {
+        entry.settled = true;
+        if (this.entries.get(key) === entry && snapshot.spillDir === undefined && snapshot.bytes <= this.maxBytes) {
+          entry.bytes = snapshot.bytes;
+          this.evict();
+        } else {
+          this.forget(key, entry);
+          if (entry.starterGone) void snapshot.dispose();
+        }
+        return snapshot;
+      },
+      (error: unknown) => {
+        entry.settled = true;
+        this.forget(key, entry);
+        throw error;
+      },
+    );
+    const entry: CacheEntry = { snapshot: loaded, stop, waiting: 0, settled: false, starterGone: false };
+    // Its waiters handle a failure; with none left, nobody is to hear of it.
+    loaded.catch(() => undefined);
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  /**
+   * The entry's snapshot, unless `signal` aborts first; the last waiter to stop waiting stops the load. `starter`:
+   * this caller started the load (and owns a snapshot the cache does not keep).
+   */
+  private wait(key: string, entry: CacheEntry, signal: AbortSignal | undefined, starter: boolean): Promise<Snapshot> {
+    if (entry.settled) return entry.snapshot;
+    entry.waiting++;
+    return new Promise<Snapshot>((resolve, reject) => {
+      let waiting = true;
+      const leave = () => {
+        if (!waiting) return false;
+        waiting = false;
+        entry.waiting--;
+        signal?.removeEventListener("abort", stopWaiting);
+        return true;
+      };
+      const stopWaiting = () => {
+        if (!leave()) return;
+        reject(signal!.reason);
+        if (starter) entry.starterGone = true;
+        if (entry.waiting > 0 || entry.settled) return;
+        this.forget(key, entry);
+        entry.stop.abort();
+      };
+      signal?.addEventListener("abort", stopWaiting, { once: true });
+      entry.snapshot.then(
+        (snapshot) => leave() && resolve(snapshot),
+        (error: unknown) => leave() && reject(error),
+      );
+    });
+  }
+
+  private forget(key: string, entry: CacheEntry): void {
     if (this.entries.get(key) === entry) this.entries.delete(key);
   }
 
   private evict(): void {
-    for (const key of this.entries.keys()) {
+    for (const [key, entry] of this.entries) {
       if (this.bytes() <= this.maxBytes) return;
       // Loads in flight have no size yet and stay.
-      if (!this.sizes.has(key)) continue;
+      if (entry.bytes === undefined) continue;
       this.entries.delete(key);
-      this.sizes.delete(key);
     }
   }
 }

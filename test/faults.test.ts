@@ -2,10 +2,10 @@
 // Octokit, as `npm start` runs it) on fake timers. Each test asserts what GitHub ends up showing.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { EvaluationOutcome } from "../src/app/evaluate-pull-request.js";
-import { evaluateInProcess } from "../src/app/isolation.js";
 import type * as CoreEvaluate from "../src/core/evaluate.js";
 import { fleetWardenOctokit } from "../src/github/octokit.js";
-import { FakeGitHub, testApp, type TestApp, type TestAppOptions } from "./helpers/github.js";
+import { FakeGitHub, type TestApp, type TestAppOptions } from "./helpers/github.js";
+import { deliverSettled, productionApp, realSetImmediate, settle } from "./helpers/production-app.js";
 import { webDeployment } from "./helpers/manifests.js";
 
 // A bug in the evaluation, switched on per test: the pipeline throws as a real defect would.
@@ -23,7 +23,6 @@ vi.mock("../src/core/evaluate.js", async (importOriginal) => {
   };
 });
 
-const realSetImmediate = setImmediate;
 const SECONDARY_LIMIT = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.";
 
 let github: FakeGitHub;
@@ -40,32 +39,8 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-/** The App with the production Octokit; evaluations have an hour unless a test says otherwise. */
-function app(options: TestAppOptions = {}): TestApp {
-  return testApp({
-    Octokit: fleetWardenOctokit(),
-    deadlineMs: 60 * 60 * 1000,
-    // In this thread: the crash test replaces `evaluate` with a module mock, which a worker would not see.
-    evaluator: evaluateInProcess,
-    afterEvaluation: async (outcome) => void outcomes.push(outcome),
-    ...options,
-  });
-}
-
-/** Lets fake time run (in 20 ms steps, real I/O in between) until `work` and every evaluation it started are done. */
-async function settle(target: TestApp, work: Promise<unknown>): Promise<void> {
-  let done = false;
-  const finished = work.then(() => target.scheduler.idle()).finally(() => (done = true));
-  while (!done) {
-    await vi.advanceTimersByTimeAsync(20);
-    await new Promise((resolve) => realSetImmediate(resolve));
-  }
-  await finished;
-}
-
-function deliver(target: TestApp, event: string, action: string, id?: string): Promise<void> {
-  return settle(target, target.probot.receive({ id: id ?? `delivery-${Math.random().toString(16).slice(2)}`, name: event, payload: github.payload(event, action) } as never));
-}
+const app = (options: TestAppOptions = {}): TestApp => productionApp(outcomes, options);
+const deliver = (target: TestApp, event: string, action: string, id?: string) => deliverSettled(target, github, event, action, id);
 
 /** Seconds between successive calls matching `pattern`. */
 function gaps(pattern: RegExp, method = "GET"): number[] {
@@ -283,7 +258,10 @@ describe("heads that move, redeliveries, bursts and crashes", () => {
     expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "failure" })]);
 
     github.reviews.push({ id: 900, user: { login: "plat-bob" }, state: "APPROVED", commit_id: github.headSha, submitted_at: new Date().toISOString() });
-    await deliver(target, "pull_request_review", "submitted");
+    // The approval as GitHub sends it (a comment review decides nothing and is ignored).
+    const approval = github.payload("pull_request_review", "submitted");
+    approval.review = { ...approval.review, state: "approved", user: { login: "plat-bob", type: "User" } };
+    await settle(target, target.probot.receive({ id: "approval-1", name: "pull_request_review", payload: approval } as never));
     expect(github.runsFor().map((run) => [run.status, run.conclusion])).toEqual([
       ["completed", "failure"],
       ["completed", "success"],

@@ -1,13 +1,14 @@
 // One evaluation of one pull request: check run in progress, facts, verdict, head confirmed, results written.
-// Whatever happens, the check run ends completed, and one log line says what happened and what it cost.
+// Whatever happens, the check run ends completed (or, when GitHub fails every write, an error is logged), and one
+// log line says what happened and what it cost.
 import type { Logger } from "probot";
 import type { ChangedFile, Verdict } from "../core/types.js";
 import { errorMessage } from "../core/yaml.js";
 import { reviewComments } from "../report/review.js";
-import { cancelCheckRun, failureOutput, openCheckRun, publishCheckRun, verdictOutput, type CheckRunSlot } from "../github/checks.js";
+import { cancelCheckRun, failureOutput, openCheckRun, publishCheckRun, verdictOutput, type CheckRunRef, type CheckRunSlot, type PublishedRun } from "../github/checks.js";
 import { gatherFacts, NotEvaluable, pullRequestInfo, type PullRequestInfo } from "../github/facts.js";
-import { countingCalls, statusOf, type Octokit, type RepoRef } from "../github/octokit.js";
-import { syncReview } from "../github/review.js";
+import { countingCalls, statusOf, withOneMoreRound, type Octokit, type RepoRef } from "../github/octokit.js";
+import { MAX_REVIEW_SUGGESTIONS, syncReview } from "../github/review.js";
 import type { SnapshotCache } from "../snapshot.js";
 import { OutOfMemory, type Evaluator } from "./isolation.js";
 
@@ -59,7 +60,7 @@ export function evaluatePullRequest(request: EvaluationRequest): Promise<Evaluat
 }
 
 async function evaluateCounted(request: EvaluationRequest): Promise<EvaluationOutcome> {
-  const { octokit, repo, pullNumber } = request;
+  const { octokit, repo, pullNumber, log } = request;
   const pull = await currentPull(octokit, repo, pullNumber);
   if (!pull) return { status: "closed" };
 
@@ -67,13 +68,13 @@ async function evaluateCounted(request: EvaluationRequest): Promise<EvaluationOu
   let result: { verdict: Verdict; changedFiles: ChangedFile[] };
   try {
     slot = await openCheckRun(octokit, repo, pull.headSha, { ...(request.fresh ? { fresh: true } : {}), ...(request.appId ? { appId: request.appId } : {}) });
-    // Past the deadline (or the shutdown) the evaluator is stopped; an in-process one may still finish in the
-    // background, and its result is dropped.
+    // Past the deadline (or the shutdown) the evaluator is stopped and the downloads abandoned; an in-process
+    // evaluator may still finish in the background, and its result is dropped.
     const stop = new AbortController();
     result = await withDeadline(
       (async () => {
         // The evaluator gets ready (a worker loads) while the facts are gathered.
-        const gathered = gatherFacts(octokit, repo, pull, request.snapshots);
+        const gathered = gatherFacts(octokit, repo, pull, request.snapshots, stop.signal);
         const facts = gathered.then((ready) => ready.facts);
         facts.catch(() => undefined);
         try {
@@ -89,16 +90,46 @@ async function evaluateCounted(request: EvaluationRequest): Promise<EvaluationOu
     return endWithoutResult(request, pull, slot, error);
   }
 
-  // A result for a superseded sha is dropped, never posted on the new one.
-  const latest = await currentPull(octokit, repo, pullNumber);
+  // A result for a superseded sha is dropped, never posted on the new one. The confirmation gets one more round:
+  // failing here would throw away a finished evaluation.
+  let latest: PullRequestInfo | undefined;
+  try {
+    latest = await withOneMoreRound(() => currentPull(octokit, repo, pullNumber));
+  } catch (error) {
+    return endWithoutResult(request, pull, slot, error);
+  }
   if (!latest || latest.headSha !== pull.headSha) {
-    await cancelCheckRun(octokit, repo, slot, headMoved(latest));
+    await cancelOrLog(request, slot, headMoved(latest));
     return { status: "superseded", headSha: pull.headSha };
   }
 
-  const run = await publishCheckRun(octokit, repo, slot, verdictOutput(result.verdict));
-  const appSlug = run?.appSlug ?? slot.run.appSlug;
-  await syncReview(octokit, repo, pullNumber, pull.headSha, reviewComments(result.verdict, result.changedFiles), appSlug ? `${appSlug}[bot]` : undefined);
+  const suggestions = reviewComments(result.verdict, result.changedFiles);
+  const posted = suggestions.slice(0, MAX_REVIEW_SUGGESTIONS);
+  const leftOut = suggestions.length - posted.length;
+  if (leftOut > 0) log.info({ sha: pull.headSha, suggestions: suggestions.length, posted: posted.length }, "review suggestions capped");
+  const note = leftOut > 0 ? `**Review suggestions:** ${posted.length} of ${suggestions.length} are posted as review comments; the other ${leftOut} are posted once these are dealt with.` : "";
+  let published: PublishedRun | undefined;
+  try {
+    published = await publishCheckRun(octokit, repo, slot, verdictOutput(result.verdict, note));
+  } catch (error) {
+    return leftInProgress(request, pull, slot.run, error);
+  }
+  if (published?.fallback) {
+    log.warn({ sha: pull.headSha, checkRun: published.run.id }, `check run shows a failure instead of the report: ${published.fallback}`);
+    return { status: "failed", headSha: pull.headSha, reason: published.fallback };
+  }
+
+  // The check run stands whatever happens to the review; what follows (auto-merge) goes on too.
+  const appSlug = published?.run.appSlug ?? slot.run.appSlug;
+  try {
+    const review = await syncReview(octokit, repo, pullNumber, pull.headSha, posted, appSlug ? `${appSlug}[bot]` : undefined, {
+      // A review never lands on a superseded sha: the head is confirmed again right before the first write.
+      stillCurrent: async () => (await withOneMoreRound(() => currentPull(octokit, repo, pullNumber)))?.headSha === pull.headSha,
+    });
+    if (review.withheld) log.warn({ sha: pull.headSha }, `review suggestions not written: ${review.withheld}`);
+  } catch (error) {
+    log.error({ err: error, sha: pull.headSha }, "review suggestions could not be synced; the check run stands");
+  }
   return { status: "completed", headSha: pull.headSha, verdict: result.verdict, pull: latest };
 }
 
@@ -114,7 +145,7 @@ async function endWithoutResult(request: EvaluationRequest, pull: PullRequestInf
   );
   if (latest.known && latest.current?.headSha !== pull.headSha) {
     log.debug({ err: error, sha: pull.headSha }, "evaluation of a superseded head ended early");
-    if (slot) await cancelCheckRun(octokit, repo, slot, headMoved(latest.current));
+    if (slot) await cancelOrLog(request, slot, headMoved(latest.current));
     return { status: "superseded", headSha: pull.headSha };
   }
   // No run could be found or started (GitHub failed there): one more try, so that the head shows the failure.
@@ -122,8 +153,24 @@ async function endWithoutResult(request: EvaluationRequest, pull: PullRequestInf
   if (!target) throw error;
   const reason = failureReason(error, request.deadlineMs);
   log.warn({ err: error, sha: pull.headSha, checkRun: target.run.id }, `evaluation failed: ${reason.title}`);
-  await publishCheckRun(octokit, repo, target, failureOutput(reason.title, reason.detail));
+  try {
+    await publishCheckRun(octokit, repo, target, failureOutput(reason.title, reason.detail));
+  } catch (writeError) {
+    return leftInProgress(request, pull, target.run, writeError);
+  }
   return { status: "failed", headSha: pull.headSha, reason: reason.detail };
+}
+
+async function cancelOrLog(request: EvaluationRequest, slot: CheckRunSlot, reason: string): Promise<void> {
+  await cancelCheckRun(request.octokit, request.repo, slot, reason).catch((error: unknown) => {
+    request.log.error({ err: error, sha: slot.run.headSha, checkRun: slot.run.id }, "check run left in progress: GitHub failed every attempt to cancel it");
+  });
+}
+
+/** GitHub failed every write, the plain failure's included: all that is left is to say so, loudly. */
+function leftInProgress(request: EvaluationRequest, pull: PullRequestInfo, run: CheckRunRef, error: unknown): EvaluationOutcome {
+  request.log.error({ err: error, sha: pull.headSha, checkRun: run.id }, "check run left in progress: GitHub failed every attempt to complete it");
+  return { status: "failed", headSha: pull.headSha, reason: `the check run could not be completed: ${errorMessage(error)}` };
 }
 
 function headMoved(latest: PullRequestInfo | undefined): string {

@@ -1,11 +1,11 @@
 // The check run: one per head sha, created early (in progress) and completed once with the verdict. A sha that
 // was already evaluated keeps its run when the new result is the same (a redelivery, a burst of events).
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { Verdict } from "../core/types.js";
 import { errorMessage } from "../core/yaml.js";
 import { annotationsFor, type CheckAnnotation } from "../report/annotations.js";
 import { renderSummary, SUMMARY_LIMIT, truncate } from "../report/summary.js";
-import type { Octokit, RepoRef } from "./octokit.js";
+import { createOnce, isRefusal, NO_RETRIES, statusOf, withOneMoreRound, type Octokit, type RepoRef } from "./octokit.js";
 
 export const CHECK_NAME = "fleet-warden";
 /** GitHub accepts at most 50 annotations per create or update call. */
@@ -50,18 +50,30 @@ export async function openCheckRun(octokit: Octokit, repo: RepoRef, headSha: str
   return { state: "open", run: await createCheckRun(octokit, repo, headSha) };
 }
 
-/** Writes `output` where it belongs. Returns the run written to, or undefined when the sha already shows this result. */
-export async function publishCheckRun(octokit: Octokit, repo: RepoRef, slot: CheckRunSlot, output: CheckOutput): Promise<CheckRunRef | undefined> {
+/** The run written to; `fallback` says why it shows a plain failure instead of the output. */
+export interface PublishedRun {
+  run: CheckRunRef;
+  fallback?: string;
+}
+
+/**
+ * Writes `output` where it belongs; undefined when the sha already shows this result. A report GitHub refuses
+ * (4xx), or keeps failing on (5xx, timeouts, one more round after the retry plugin's), gives way to a plain failure
+ * that says so: the run never stays in progress. Throws only when that cannot be written either.
+ */
+export async function publishCheckRun(octokit: Octokit, repo: RepoRef, slot: CheckRunSlot, output: CheckOutput): Promise<PublishedRun | undefined> {
   const run = await runFor(octokit, repo, slot, output);
   if (!run) return undefined;
   try {
     await writeOutput(octokit, repo, run, output);
+    return { run };
   } catch (error) {
-    // Whatever went wrong with the full report, the run must not stay in progress: a plain failure is tried once.
-    await writeOutput(octokit, repo, run, failureOutput("Could not write the report", `GitHub refused the report: ${errorMessage(error)}`)).catch(() => undefined);
-    throw error;
+    const fallback = isRefusal(error)
+      ? `GitHub refused the report: ${errorMessage(error)}`
+      : `GitHub kept failing while the report was written (${statusOf(error) ? `answered ${statusOf(error)}` : "no answer"}: ${errorMessage(error)}). Re-run the check to try again.`;
+    await writeOutput(octokit, repo, run, failureOutput("Could not write the report", fallback));
+    return { run, fallback };
   }
-  return run;
 }
 
 /** Closes the sha's run in progress as cancelled (its sha is no longer the head); a completed run is left as it is. */
@@ -71,13 +83,16 @@ export async function cancelCheckRun(octokit: Octokit, repo: RepoRef, slot: Chec
   await writeOutput(octokit, repo, slot.run, { conclusion: "cancelled", title: "Superseded", summary, annotations: [], fingerprint: fingerprintOf(["cancelled", summary]) });
 }
 
-export function verdictOutput(verdict: Verdict): CheckOutput {
+/** `note`: a closing paragraph of the App's own (e.g. suggestions left out of the review). */
+export function verdictOutput(verdict: Verdict, note = ""): CheckOutput {
   const annotations = annotationsFor(verdict);
-  const timeless = renderSummary({ ...verdict, stats: { ...verdict.stats, durationMs: 0 } }, SUMMARY_LIMIT);
+  const closing = note === "" ? "" : `\n\n${note}`;
+  const render = (shown: Verdict) => renderSummary(shown, SUMMARY_LIMIT - closing.length) + closing;
+  const timeless = render({ ...verdict, stats: { ...verdict.stats, durationMs: 0 } });
   return {
     conclusion: verdict.conclusion,
     title: verdict.title,
-    summary: renderSummary(verdict, SUMMARY_LIMIT),
+    summary: render(verdict),
     annotations,
     fingerprint: fingerprintOf([verdict.conclusion, verdict.title, timeless, annotations]),
   };
@@ -95,19 +110,36 @@ async function runFor(octokit: Octokit, repo: RepoRef, slot: CheckRunSlot, outpu
   return createCheckRun(octokit, repo, slot.run.headSha);
 }
 
+/**
+ * Never two runs for one creation (see createOnce): the run carries a one-off `external_id` (the result's
+ * fingerprint replaces it when the run completes), by which a run GitHub created without answering is found.
+ */
 async function createCheckRun(octokit: Octokit, repo: RepoRef, headSha: string): Promise<CheckRunRef> {
-  const { data } = await octokit.rest.checks.create({
-    ...repo,
-    name: CHECK_NAME,
-    head_sha: headSha,
-    status: "in_progress",
-    started_at: new Date().toISOString(),
-    output: { title: "Evaluating", summary: "fleet-warden is evaluating this pull request." },
-  });
-  return { id: data.id, headSha, ...(data.app?.slug ? { appSlug: data.app.slug } : {}) };
+  const creation = `fw-creating:${randomUUID()}`;
+  const refOf = (run: { id: number; app?: { slug?: string } | null }): CheckRunRef => ({ id: run.id, headSha, ...(run.app?.slug ? { appSlug: run.app.slug } : {}) });
+  return createOnce(
+    async () => {
+      const { data } = await octokit.rest.checks.create({
+        ...repo,
+        name: CHECK_NAME,
+        head_sha: headSha,
+        status: "in_progress",
+        started_at: new Date().toISOString(),
+        external_id: creation,
+        output: { title: "Evaluating", summary: "fleet-warden is evaluating this pull request." },
+        request: NO_RETRIES,
+      });
+      return refOf(data);
+    },
+    async () => {
+      const { data } = await octokit.rest.checks.listForRef({ ...repo, ref: headSha, check_name: CHECK_NAME, filter: "all", per_page: 100 });
+      const created = data.check_runs.find((run) => run.external_id === creation);
+      return created ? refOf(created) : undefined;
+    },
+  );
 }
 
-/** Annotations go 50 per call; the last call carries the conclusion and the result's fingerprint. */
+/** Annotations go 50 per call; the last call carries the conclusion and the result's fingerprint. Each call gets one more round. */
 async function writeOutput(octokit: Octokit, repo: RepoRef, run: CheckRunRef, output: CheckOutput): Promise<void> {
   const batches: CheckAnnotation[][] = [];
   for (let i = 0; i < output.annotations.length; i += ANNOTATION_BATCH) batches.push(output.annotations.slice(i, i + ANNOTATION_BATCH));
@@ -115,16 +147,18 @@ async function writeOutput(octokit: Octokit, repo: RepoRef, run: CheckRunRef, ou
   const last = batches.at(-1) ?? [];
   const base = { ...repo, check_run_id: run.id };
   for (const annotations of head) {
-    await octokit.rest.checks.update({ ...base, output: { title: output.title, summary: output.summary, annotations } });
+    await withOneMoreRound(() => octokit.rest.checks.update({ ...base, output: { title: output.title, summary: output.summary, annotations } }));
   }
-  await octokit.rest.checks.update({
-    ...base,
-    status: "completed",
-    conclusion: output.conclusion,
-    completed_at: new Date().toISOString(),
-    external_id: output.fingerprint,
-    output: { title: output.title, summary: output.summary, ...(last.length > 0 ? { annotations: last } : {}) },
-  });
+  await withOneMoreRound(() =>
+    octokit.rest.checks.update({
+      ...base,
+      status: "completed",
+      conclusion: output.conclusion,
+      completed_at: new Date().toISOString(),
+      external_id: output.fingerprint,
+      output: { title: output.title, summary: output.summary, ...(last.length > 0 ? { annotations: last } : {}) },
+    }),
+  );
 }
 
 function fingerprintOf(parts: unknown[]): string {

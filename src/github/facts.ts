@@ -50,11 +50,14 @@ export function pullRequestInfo(pull: {
   };
 }
 
-/** `snapshots`: tarballs already read by this process, by sha (a pull request's base is the same for every push). */
-export async function gatherFacts(octokit: Octokit, repo: RepoRef, pull: PullRequestInfo, snapshots?: SnapshotCache): Promise<GatheredFacts> {
+/**
+ * `snapshots`: tarballs already read by this process, by sha (a pull request's base is the same for every push).
+ * `signal`: the evaluation stopped; its downloads are abandoned.
+ */
+export async function gatherFacts(octokit: Octokit, repo: RepoRef, pull: PullRequestInfo, snapshots?: SnapshotCache, signal?: AbortSignal): Promise<GatheredFacts> {
   const snapshot = (sha: string, label: string) => {
-    const download = () => downloadSnapshot(octokit, repo, sha, label);
-    return snapshots ? snapshots.get(`${repo.owner}/${repo.repo}@${sha} ${label}`.toLowerCase(), download) : download();
+    const download = (stop = signal) => downloadSnapshot(octokit, repo, sha, label, stop);
+    return snapshots ? snapshots.get(`${repo.owner}/${repo.repo}@${sha} ${label}`.toLowerCase(), download, signal) : download();
   };
   if (pull.changedFiles > MAX_LISTED_FILES) {
     throw new NotEvaluable(

@@ -17,6 +17,51 @@ export function statusOf(error: unknown): number | undefined {
   return typeof status === "number" ? status : undefined;
 }
 
+/** GitHub refused the request (a 4xx): asked again, it answers the same. A 5xx, a timeout or a lost connection may pass. */
+export function isRefusal(error: unknown): boolean {
+  const status = statusOf(error);
+  return status !== undefined && status >= 400 && status < 500;
+}
+
+/**
+ * `call`, and once more if it failed in a way that may pass. For the writes that end an evaluation: the retry
+ * plugin has given up after about 15 s of 5xx answers, and one more round is worth it before a fallback.
+ */
+export async function withOneMoreRound<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (isRefusal(error)) throw error;
+    return call();
+  }
+}
+
+/** For a request that creates something: the retry plugin must not repeat it (see createOnce). */
+export const NO_RETRIES = { retries: 0 } as const;
+/** How often createOnce sends a creation again, after looking for it. */
+export const CREATE_RETRIES = 3;
+
+/**
+ * A creation that GitHub may have carried out although the request failed (a 5xx, a timeout): repeating it
+ * blindly, as the retry plugin does, creates it twice. `create` is sent with NO_RETRIES; after a failure that may
+ * pass, `find` looks for what it created (after 1, 4, 9 s as the plugin waits, and at least as long as an
+ * unanswered request was waited for) before it is sent again.
+ */
+export async function createOnce<T>(create: () => Promise<T>, find: () => Promise<T | undefined>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await create();
+    } catch (error) {
+      if (isRefusal(error) || attempt > CREATE_RETRIES) throw error;
+      const cause = (error as { cause?: unknown }).cause;
+      const unansweredMs = cause instanceof GitHubTimeout ? cause.timeoutMs : 0;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(attempt ** 2 * 1000, unansweredMs)));
+      const found = await find();
+      if (found !== undefined) return found;
+    }
+  }
+}
+
 /** A secondary rate limit is retried this many times, each wait doubling the one GitHub prescribes. */
 export const SECONDARY_LIMIT_RETRIES = 3;
 /** An exhausted primary rate limit is waited out once, and only when it resets this soon (seconds). */
@@ -49,13 +94,21 @@ const onRateLimit: LimitHandler = async (retryAfter, options, octokit, retryCoun
 
 class GitHubTimeout extends Error {
   override readonly name = "GitHubTimeout";
+  constructor(readonly timeoutMs: number) {
+    super(`GitHub did not answer within ${timeoutMs / 1000} s`);
+  }
+}
+
+/** GITHUB_REQUEST_TIMEOUT_MS, or the default. */
+export function requestTimeoutMs(): number {
+  return Number(process.env.GITHUB_REQUEST_TIMEOUT_MS) || DEFAULT_REQUEST_TIMEOUT_MS;
 }
 
 /** fetch, aborted when no response has started within `timeoutMs`; reading a started body (a tarball) is not limited. */
 export function fetchWithTimeout(timeoutMs: number): typeof fetch {
   return async (input, init) => {
     const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new GitHubTimeout(`GitHub did not answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    const timer = setTimeout(() => timeout.abort(new GitHubTimeout(timeoutMs)), timeoutMs);
     const signal = init?.signal ? AbortSignal.any([init.signal, timeout.signal]) : timeout.signal;
     try {
       return await fetch(input, { ...init, signal });
@@ -87,7 +140,7 @@ function refreshTokenOnUnauthorized(octokit: CoreOctokit, options: { auth?: unkn
  * Probot's Octokit as fleet-warden runs it. Function form: Probot's own instance options (whose secondary-limit
  * handler only logs) are passed in first and overridden here.
  */
-export function fleetWardenOctokit(timeoutMs = Number(process.env.GITHUB_REQUEST_TIMEOUT_MS) || DEFAULT_REQUEST_TIMEOUT_MS): typeof ProbotOctokit {
+export function fleetWardenOctokit(timeoutMs = requestTimeoutMs()): typeof ProbotOctokit {
   return ProbotOctokit.plugin(refreshTokenOnUnauthorized).defaults((options: { request?: object; throttle?: object }) => ({
     ...options,
     request: { fetch: fetchWithTimeout(timeoutMs), ...options.request },
