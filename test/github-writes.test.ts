@@ -166,7 +166,7 @@ describe("with the production Octokit (retries, throttling, timeouts) on fake ti
       github.faults.push({ method: "PATCH", path: /\/check-runs\/\d+$/, status: 502, times: 1000 });
       const { log, lines } = logLines();
       await deliver(app({ log }), "pull_request", "opened");
-      expect(lines.filter((line) => line.level >= 50).map((line) => line.msg)).toEqual(["check run left in progress: GitHub failed every attempt to complete it"]);
+      expect(lines.filter((line) => line.level >= 50).map((line) => line.msg)).toEqual(["check run not completed: GitHub failed every attempt to write it, the plain failure's included"]);
       expect(outcomes).toEqual([expect.objectContaining({ status: "failed", reason: "the check run could not be completed: injected 502" })]);
     });
   });

@@ -112,7 +112,7 @@ async function evaluateCounted(request: EvaluationRequest): Promise<EvaluationOu
   try {
     published = await publishCheckRun(octokit, repo, slot, verdictOutput(result.verdict, note));
   } catch (error) {
-    return leftInProgress(request, pull, slot.run, error);
+    return runNotCompleted(request, pull, slot.run, error);
   }
   if (published?.fallback) {
     log.warn({ sha: pull.headSha, checkRun: published.run.id }, `check run shows a failure instead of the report: ${published.fallback}`);
@@ -156,7 +156,7 @@ async function endWithoutResult(request: EvaluationRequest, pull: PullRequestInf
   try {
     await publishCheckRun(octokit, repo, target, failureOutput(reason.title, reason.detail));
   } catch (writeError) {
-    return leftInProgress(request, pull, target.run, writeError);
+    return runNotCompleted(request, pull, target.run, writeError);
   }
   return { status: "failed", headSha: pull.headSha, reason: reason.detail };
 }
@@ -168,8 +168,8 @@ async function cancelOrLog(request: EvaluationRequest, slot: CheckRunSlot, reaso
 }
 
 /** GitHub failed every write, the plain failure's included: all that is left is to say so, loudly. */
-function leftInProgress(request: EvaluationRequest, pull: PullRequestInfo, run: CheckRunRef, error: unknown): EvaluationOutcome {
-  request.log.error({ err: error, sha: pull.headSha, checkRun: run.id }, "check run left in progress: GitHub failed every attempt to complete it");
+function runNotCompleted(request: EvaluationRequest, pull: PullRequestInfo, run: CheckRunRef, error: unknown): EvaluationOutcome {
+  request.log.error({ err: error, sha: pull.headSha, checkRun: run.id }, "check run not completed: GitHub failed every attempt to write it, the plain failure's included");
   return { status: "failed", headSha: pull.headSha, reason: `the check run could not be completed: ${errorMessage(error)}` };
 }
 

@@ -68,9 +68,10 @@ export async function publishCheckRun(octokit: Octokit, repo: RepoRef, slot: Che
     await writeOutput(octokit, repo, run, output);
     return { run };
   } catch (error) {
+    const status = statusOf(error);
     const fallback = isRefusal(error)
       ? `GitHub refused the report: ${errorMessage(error)}`
-      : `GitHub kept failing while the report was written (${statusOf(error) ? `answered ${statusOf(error)}` : "no answer"}: ${errorMessage(error)}). Re-run the check to try again.`;
+      : `GitHub kept failing while the report was written (${status ? `answered ${status}` : "no answer"}: ${errorMessage(error)}). Re-run the check to try again.`;
     await writeOutput(octokit, repo, run, failureOutput("Could not write the report", fallback));
     return { run, fallback };
   }
