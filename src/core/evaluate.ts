@@ -76,9 +76,10 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
   };
   const { kept: keptCounted, ignored } = await applyExceptions(counted, exceptions);
   const { kept: keptUntouched, ignored: ignoredPreExisting } = await applyExceptions(preExisting, exceptions);
-  // After exceptions: a rule finding excepted on its object must not take the build's finding with it.
-  const kept = withoutRestatedFindings(keptCounted);
-  const keptPreExisting = withoutRestatedFindings(keptUntouched);
+  // After exceptions: a rule finding excepted on its object must not take the build's finding with it, nor one
+  // build's exception another build's finding on the same line.
+  const kept = withoutRestatedFindings(uniqueFindings(keptCounted));
+  const keptPreExisting = withoutRestatedFindings(uniqueFindings(keptUntouched));
 
   const diff = diffChangedFiles(changedFiles, base, head);
   const conclusion = problems.length > 0 || kept.some((finding) => finding.severity === "error") ? "failure" : "success";
@@ -89,7 +90,7 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
     findings: sortFindings(kept),
     preExisting: sortFindings(keptPreExisting),
     // Every exception in effect is listed, including those on findings the change does not touch.
-    ignored: [...ignored, ...ignoredPreExisting],
+    ignored: uniqueBy([...ignored, ...ignoredPreExisting], (exception) => findingKey(exception.finding)),
     ownership,
     builds: builds.head.map((build) => build.report),
     renderedDiff: builds.renderedDiff,
@@ -153,7 +154,8 @@ function runRules(rules: readonly Rule[], context: RuleContext, config: Config):
       if (rule.meta.id !== "tenant-ownership" && raw.build === undefined && isExcluded(config, raw.path)) continue;
       const severity: Severity = setting ?? raw.severity ?? rule.meta.defaultSeverity;
       const finding: Finding = { ...raw, rule: rule.meta.id, severity };
-      findings.set(`${finding.rule}|${finding.path}|${finding.line}|${finding.message}`, finding);
+      // Per build: the same line can render into several builds, and an exception on one of them is not on all.
+      findings.set(`${findingKey(finding)}|${finding.build ?? ""}`, finding);
     }
   }
   return { findings: [...findings.values()], problems };
@@ -265,7 +267,8 @@ function annotationsFor(finding: Finding, path: string, model: FleetModel, build
     object = builds.find((build) => build.report.name === finding.build)?.objects.find((rendered) => objectKey(rendered.ref) === key)?.object;
   }
   if (!object && key) object = model.file(path)?.documents.find((doc) => doc.ref && objectKey(doc.ref) === key)?.object;
-  object ??= path === finding.path ? model.documentAt(path, finding.line)?.object : undefined;
+  // By position only for a finding about no object: another object's document can sit at that line on the base.
+  object ??= !key && path === finding.path ? model.documentAt(path, finding.line)?.object : undefined;
   const metadata = (object?.metadata ?? {}) as Record<string, unknown>;
   const annotations = metadata.annotations;
   return annotations !== null && typeof annotations === "object" ? (annotations as Record<string, unknown>) : {};
@@ -285,6 +288,14 @@ function withoutRestatedFindings(findings: Finding[]): Finding[] {
     );
   return findings.filter((finding) => !restated(finding));
 }
+
+const findingKey = (finding: Finding) => `${finding.rule}|${finding.path}|${finding.line}|${finding.message}`;
+
+function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
+  return [...new Map(items.map((item) => [key(item), item] as const)).values()];
+}
+
+const uniqueFindings = (findings: Finding[]) => uniqueBy(findings, findingKey);
 
 const severityOrder: Record<Severity, number> = { error: 0, warning: 1, notice: 2 };
 

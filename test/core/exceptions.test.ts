@@ -61,6 +61,37 @@ describe("exceptions", () => {
     expect(verdict.findings.find((finding) => finding.rule === "pod-privileged")?.message).toMatch(/needs a reason in fleet-warden\.io\/ignore-reason to take effect\)$/);
   });
 
+  it("never takes a new object's exception for the base's object that sat at the same line", async () => {
+    const excepted = pod(annotated("pod-privileged", "reads kernel counters"), true);
+    const intruder = pod(annotated("pod-privileged", "trust me"), true).replace("name: agent", "name: intruder");
+    // The intruder goes first: its finding's line is where the excepted Pod's document was on the base.
+    const verdict = await evaluateChange(base(excepted), { "apps/dev-team/agent.yaml": `${intruder}---\n${excepted}` }, { author: "dev-alice" });
+    expect(verdict.findings.filter((finding) => finding.rule === "pod-privileged").map((finding) => [finding.line, finding.message])).toEqual([
+      [
+        18,
+        'Container "agent" of Pod intruder runs privileged (securityContext.privileged: true): it can take over the node. (this pull request adds a fleet-warden.io/ignore exception for it; the exception takes effect once @plat-lead approves the head commit)',
+      ],
+    ]);
+    expect(verdict.ignored.map((exception) => [exception.finding.line, exception.reason])).toEqual([[37, "reads kernel counters"]]);
+  });
+
+  it("applies an exception to the build whose object carries it only, not to another build of the same line", async () => {
+    const kustomization = (extra = "") => `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../base\n${extra}`;
+    const overlays: Tree = {
+      ".github/fleet-warden.yml": config,
+      ".github/CODEOWNERS": codeowners,
+      "apps/dev-team/base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - agent.yaml\n",
+      "apps/dev-team/base/agent.yaml": pod("", false),
+      "apps/dev-team/staging/kustomization.yaml": kustomization('commonAnnotations:\n  fleet-warden.io/ignore: pod-privileged\n  fleet-warden.io/ignore-reason: "staging debugging"\n'),
+      "apps/dev-team/production/kustomization.yaml": kustomization(),
+    };
+    const verdict = await evaluateChange(overlays, { "apps/dev-team/base/agent.yaml": pod("", true) }, { author: "dev-alice" });
+    expect(verdict.findings.filter((finding) => finding.rule === "pod-privileged").map((finding) => [finding.path, finding.line, finding.build])).toEqual([
+      ["apps/dev-team/base/agent.yaml", 15, "apps/dev-team/production"],
+    ]);
+    expect(verdict.conclusion).toBe("failure");
+  });
+
   it("can never silence ownership", async () => {
     const verdict = await evaluateChange(
       { ".github/fleet-warden.yml": config, ".github/CODEOWNERS": codeowners, "clusters/a.yaml": "a: 1\n" },
