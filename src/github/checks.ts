@@ -5,7 +5,7 @@ import type { Verdict } from "../core/types.js";
 import { errorMessage } from "../core/yaml.js";
 import { annotationsFor, type CheckAnnotation } from "../report/annotations.js";
 import { renderSummary, SUMMARY_LIMIT, truncate } from "../report/summary.js";
-import { createOnce, isRefusal, NO_RETRIES, statusOf, withOneMoreRound, type Octokit, type RepoRef } from "./octokit.js";
+import { createOnce, isRefusal, statusOf, withOneMoreRound, type Octokit, type RepoRef } from "./octokit.js";
 
 export const CHECK_NAME = "fleet-warden";
 /** GitHub accepts at most 50 annotations per create or update call. */
@@ -128,7 +128,7 @@ async function createCheckRun(octokit: Octokit, repo: RepoRef, headSha: string):
         started_at: new Date().toISOString(),
         external_id: creation,
         output: { title: "Evaluating", summary: "fleet-warden is evaluating this pull request." },
-        request: NO_RETRIES,
+        request: { retries: 0 },
       });
       return refOf(data);
     },

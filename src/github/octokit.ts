@@ -36,16 +36,14 @@ export async function withOneMoreRound<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-/** For a request that creates something: the retry plugin must not repeat it (see createOnce). */
-export const NO_RETRIES = { retries: 0 } as const;
 /** How often createOnce sends a creation again, after looking for it. */
-export const CREATE_RETRIES = 3;
+const CREATE_RETRIES = 3;
 
 /**
  * A creation that GitHub may have carried out although the request failed (a 5xx, a timeout): repeating it
- * blindly, as the retry plugin does, creates it twice. `create` is sent with NO_RETRIES; after a failure that may
- * pass, `find` looks for what it created (after 1, 4, 9 s as the plugin waits, and at least as long as an
- * unanswered request was waited for) before it is sent again.
+ * blindly, as the retry plugin does, creates it twice. `create` passes `request: { retries: 0 }`; after a
+ * failure that may pass, `find` looks for what it created (after 1, 4, 9 s as the plugin waits, and at least
+ * as long as an unanswered request was waited for) before it is sent again.
  */
 export async function createOnce<T>(create: () => Promise<T>, find: () => Promise<T | undefined>): Promise<T> {
   for (let attempt = 1; ; attempt++) {

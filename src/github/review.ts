@@ -2,7 +2,7 @@
 // earlier comments instead of piling up new ones, and never touches a comment somebody else wrote.
 import { errorMessage } from "../core/yaml.js";
 import { markerKey, type ReviewComment } from "../report/review.js";
-import { createOnce, isRefusal, NO_RETRIES, type Octokit, type RepoRef } from "./octokit.js";
+import { createOnce, isRefusal, type Octokit, type RepoRef } from "./octokit.js";
 
 /** Suggestions posted per evaluation at most: GitHub notifies people of each, and throttles such writes. */
 export const MAX_REVIEW_SUGGESTIONS = 50;
@@ -62,7 +62,7 @@ export async function syncReview(
               ...(comment.startLine ? { start_line: comment.startLine, start_side: "RIGHT" as const } : {}),
               body: comment.body,
             })),
-            request: NO_RETRIES,
+            request: { retries: 0 },
           });
           return true;
         },
