@@ -148,8 +148,16 @@ describe("postBuild substitution", () => {
   });
 
   it("does not run when the merged variable map is empty", async () => {
-    const result = await buildChange(files, { "clusters/prod/app.yaml": fluxKustomization("app", { path: "./app", postBuild: { substituteFrom: [{ kind: "ConfigMap", name: "absent", optional: true }] } }) });
+    const result = await buildChange(files, { "clusters/prod/app.yaml": fluxKustomization("app", { path: "./app", postBuild: { substitute: {} } }) });
     expect(data(only(result.head, "flux-system/app (clusters/prod)"), "settings")).toMatchObject({ cluster: "${cluster_name}", literal: "$${cluster_name}" });
+  });
+
+  it("applies defaults when a substituteFrom source is not in the repository: the cluster may hold it, and then Flux substitutes", async () => {
+    const result = await buildChange(files, { "clusters/prod/app.yaml": fluxKustomization("app", { path: "./app", postBuild: { substituteFrom: [{ kind: "ConfigMap", name: "absent", optional: true }] } }) });
+    const build = only(result.head, "flux-system/app (clusters/prod)");
+    expect(data(build, "settings")).toMatchObject({ cluster: null, region: "eu-west-1", literal: "${cluster_name}" });
+    // Its keys are unknown: an undefined variable may be one of them.
+    expect(build?.issues).toEqual([]);
   });
 
   it("reports a variable no source defines, on the line that uses it", async () => {

@@ -38,7 +38,8 @@ export function resolveVariables({ doc, object }: { doc: SourceDocument; object:
       .sort((a, b) => sharedSegments(b.path, doc.path) - sharedSegments(a.path, doc.path));
     const source = candidates[0];
     if (!source?.object) {
-      if (reference.optional !== true) variables.unknownSources.push(`${kind}/${name}`);
+      // Absent from the repository is not absent from the cluster: another build or a person may create it.
+      variables.unknownSources.push(`${kind}/${name}${reference.optional === true ? " (optional)" : ""}`);
       continue;
     }
     if (source.object.sops !== undefined) {
@@ -88,7 +89,9 @@ export interface SubstitutionOutcome {
 }
 
 /**
- * Substitutes one rendered object (its YAML text) unless it opts out; runs only when the merged map is non-empty.
+ * Substitutes one rendered object (its YAML text) unless it opts out. Flux runs it only when the merged map is
+ * non-empty; with a source the repository does not hold, that map may well be, so it runs then too: defaults
+ * take effect (`${role:=cluster-admin}` is judged as cluster-admin), as they do in the cluster.
  * `serialize`/`parse` turn the object into the YAML text Flux substitutes and back.
  */
 export function substituteObject(
@@ -97,7 +100,7 @@ export function substituteObject(
   serialize: (object: Record<string, unknown>) => string,
   parse: (text: string) => Record<string, unknown>,
 ): SubstitutionOutcome {
-  if (variables.values.size === 0 || substitutionDisabled(object)) return { object, undefinedVariables: [] };
+  if ((variables.values.size === 0 && variables.unknownSources.length === 0) || substitutionDisabled(object)) return { object, undefinedVariables: [] };
   try {
     const result = substitute(serialize(object), variables.values);
     return { object: parse(result.text), undefinedVariables: result.undefinedVariables };
