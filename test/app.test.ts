@@ -116,7 +116,7 @@ describe("pull_request events", () => {
     expect(github.runsFor().map((run) => run.status)).toEqual(["completed", "completed"]);
 
     const suite = github.payload("check_suite", "rerequested");
-    suite.check_suite = { ...suite.check_suite, head_sha: github.headSha, pull_requests: [{ number: github.number }] };
+    suite.check_suite = { ...suite.check_suite, head_sha: github.headSha, app: { id: 4242 }, pull_requests: [{ number: github.number }] };
     await app.deliver("check_suite", suite);
     expect(github.runsFor()).toHaveLength(3);
   });

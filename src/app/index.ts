@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import type { Context, Probot } from "probot";
 import { CHECK_NAME } from "../github/checks.js";
 import type { Octokit } from "../github/octokit.js";
+import { currentHeadSha, openPullsHeadedBy } from "../github/pull-heads.js";
 import { AutoMerger } from "./auto-merge.js";
 import { RecentDeliveries } from "./deliveries.js";
 import { evaluatePullRequest, type EvaluationOutcome } from "./evaluate-pull-request.js";
@@ -14,8 +15,11 @@ export interface EvaluationJob {
   key: string;
   context: Context;
   pullNumber: number;
-  /** Start a new check run (GitHub's "Re-run") rather than reuse one in progress. */
-  fresh: boolean;
+  /**
+   * Heads for which a new check run was asked (GitHub's "Re-run", a new base): one is started, rather than a run
+   * reused, only if the pull request's head is still one of them; a re-run of an older commit leaves the head's run.
+   */
+  freshFor: string[];
   /** Checks or statuses finished: only the auto-merge gate is looked at again, unless this head needs evaluating. */
   recheck?: boolean;
 }
@@ -43,6 +47,11 @@ const DEFAULT_CONCURRENCY = Math.max(2, availableParallelism());
 const PULL_REQUEST_EVENTS = ["pull_request.opened", "pull_request.synchronize", "pull_request.reopened", "pull_request.ready_for_review"] as const;
 const REVIEW_EVENTS = ["pull_request_review.submitted", "pull_request_review.dismissed", "pull_request_review.edited"] as const;
 
+interface ScheduleOptions {
+  freshFor?: string[];
+  recheck?: boolean;
+}
+
 export function createApp(options: AppOptions = {}) {
   return (app: Probot): void => {
     const setting = (name: string, fallback: number) => positiveSetting(name, fallback, (message) => app.log.warn(message));
@@ -63,12 +72,13 @@ export function createApp(options: AppOptions = {}) {
         const log = job.context.log.child({ delivery: job.context.id, event: job.context.name, repository: `${repo.owner}/${repo.repo}`, pull: job.pullNumber });
         const octokit = job.context.octokit as Octokit;
         if (job.recheck && (await autoMerger.recheck(octokit, repo, job.key, job.pullNumber)) === "none") return;
+        const fresh = job.freshFor.length > 0 && job.freshFor.includes((await currentHeadSha(octokit, repo, job.pullNumber)) ?? "");
         const outcome = await evaluatePullRequest({
           octokit,
           repo,
           pullNumber: job.pullNumber,
           log,
-          fresh: job.fresh,
+          fresh,
           deadlineMs,
           evaluator,
           ...(appId ? { appId } : {}),
@@ -82,57 +92,102 @@ export function createApp(options: AppOptions = {}) {
       },
       // The newest event's installation token is used; a pending "Re-run" still gets its new check run, and a
       // pending evaluation is never reduced to a recheck.
-      merge: (newer, pending) => ({ ...newer, fresh: newer.fresh || pending.fresh, recheck: Boolean(newer.recheck && pending.recheck) }),
+      merge: (newer, pending) => ({ ...newer, freshFor: [...new Set([...pending.freshFor, ...newer.freshFor])], recheck: Boolean(newer.recheck && pending.recheck) }),
       onError: (error, job) => app.log.error({ err: error, delivery: job.context.id, pull: job.pullNumber }, "evaluation crashed"),
       concurrency,
+      ...(options.signal ? { signal: options.signal } : {}),
+      // Shutdown past its grace period: what has not started yet is left; a push or a redelivery evaluates it later.
+      onDropped: (job) => {
+        const repo = job.context.repo();
+        app.log.warn({ delivery: job.context.id, repository: `${repo.owner}/${repo.repo}`, pull: job.pullNumber }, "shutdown: evaluation dropped before it started");
+      },
     });
     options.onScheduler?.(scheduler);
 
     const deliveries = new RecentDeliveries<Context>();
-    const schedule = (context: Context, pullNumber: number, fresh = false, recheck = false) => {
+    const schedule = (context: Context, pullNumber: number, { freshFor = [], recheck = false }: ScheduleOptions = {}) => {
       const repo = context.repo();
       if (!deliveries.take(context.id, context)) {
         context.log.info({ delivery: context.id, pull: pullNumber }, "webhook delivered again; already handled");
         return;
       }
       // Shutting down: the webhook is answered 503, so that GitHub shows it undelivered and it can be redelivered.
-      if (!scheduler.schedule({ key: `${repo.owner}/${repo.repo}#${pullNumber}`, context, pullNumber, fresh, recheck })) {
+      if (!scheduler.schedule({ key: `${repo.owner}/${repo.repo}#${pullNumber}`, context, pullNumber, freshFor, recheck })) {
         throw Object.assign(new Error("fleet-warden is shutting down"), { status: 503 });
       }
     };
 
+    const isOurs = (checkApp: { id: number | null } | null | undefined) => appId === undefined || checkApp?.id === appId;
+
     app.on([...PULL_REQUEST_EVENTS], async (context) => schedule(context, context.payload.pull_request.number));
 
-    // An approval can turn the check green without a push: reviews re-evaluate the same head.
-    app.on([...REVIEW_EVENTS], async (context) => schedule(context, context.payload.pull_request.number));
+    // Retargeted: the verdict depends on the base's policy, so the head is judged again, in a run of its own.
+    app.on("pull_request.edited", async (context) => {
+      const pull = context.payload.pull_request;
+      if (context.payload.changes.base) schedule(context, pull.number, { freshFor: [pull.head.sha] });
+    });
+
+    // An approval can turn the check green without a push: reviews re-evaluate the same head. A comment review
+    // (ours included: fleet-warden only comments) decides nothing.
+    const ownLogin = ownBotLogin(app);
+    app.on([...REVIEW_EVENTS], async (context) => {
+      const { review, pull_request: pull } = context.payload;
+      if (review.state === "commented") return;
+      if (review.user?.type === "Bot" && review.user.login === (await ownLogin())) return;
+      schedule(context, pull.number);
+    });
+
+    // GitHub's "Re-run" asks for a new check run on `sha`, of each pull request headed by it.
+    const rerun = async (context: Context<"check_run" | "check_suite">, sha: string, listed: Array<{ number: number }>) => {
+      const pullNumbers = listed.length > 0 ? listed.map((pull) => pull.number) : await openPullsHeadedBy(context.octokit as Octokit, context.repo(), sha);
+      for (const pullNumber of pullNumbers) schedule(context, pullNumber, { freshFor: [sha] });
+    };
 
     app.on("check_run.rerequested", async (context) => {
       const run = context.payload.check_run;
-      if (run.name !== CHECK_NAME || (appId !== undefined && run.app?.id !== appId)) return;
-      for (const pull of run.pull_requests) schedule(context, pull.number, true);
+      if (run.name === CHECK_NAME && isOurs(run.app)) await rerun(context, run.head_sha, run.pull_requests);
     });
 
     app.on("check_suite.rerequested", async (context) => {
-      for (const pull of context.payload.check_suite.pull_requests) schedule(context, pull.number, true);
+      const suite = context.payload.check_suite;
+      if (isOurs(suite.app)) await rerun(context, suite.head_sha, suite.pull_requests);
     });
 
     // Auto-merge waits for every other check and status on the head: each one that finishes rechecks the gate.
     app.on("check_suite.completed", async (context) => {
       const suite = context.payload.check_suite;
       if (appId !== undefined && suite.app?.id === appId) return;
-      for (const pull of suite.pull_requests) schedule(context, pull.number, false, true);
+      for (const pull of suite.pull_requests) schedule(context, pull.number, { recheck: true });
     });
 
     app.on("check_run.completed", async (context) => {
       const run = context.payload.check_run;
       if (run.name === CHECK_NAME && (appId === undefined || run.app?.id === appId)) return;
-      for (const pull of run.pull_requests) schedule(context, pull.number, false, true);
+      for (const pull of run.pull_requests) schedule(context, pull.number, { recheck: true });
     });
 
     app.on("status", async (context) => {
       if (context.payload.state === "pending") return;
-      for (const pullNumber of autoMerger.waitingOn(context.repo(), context.payload.sha)) schedule(context, pullNumber, false, true);
+      for (const pullNumber of autoMerger.waitingOn(context.repo(), context.payload.sha)) schedule(context, pullNumber, { recheck: true });
     });
+  };
+}
+
+/**
+ * Our App's bot login (`<slug>[bot]`), asked of GitHub (`GET /app`) the first time a bot's review needs telling
+ * apart; a failed question is asked again next time, and meanwhile no review counts as ours.
+ */
+function ownBotLogin(app: Probot): () => Promise<string | undefined> {
+  let login: string | undefined;
+  return async () => {
+    if (login) return login;
+    try {
+      const { data } = await (await app.auth()).rest.apps.getAuthenticated();
+      login = data?.slug ? `${data.slug}[bot]` : undefined;
+    } catch (error) {
+      app.log.warn({ err: error }, "could not learn the App's own login (GET /app)");
+    }
+    return login;
   };
 }
 

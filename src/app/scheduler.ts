@@ -1,6 +1,7 @@
 // Coalesces work per key (a pull request): while one job runs, later ones collapse into a single pending job,
 // the newest winning. Ten pushes in a burst give at most two evaluations. At most `concurrency` jobs run at
-// once; the keys waiting for a slot are served first come, first served.
+// once; the keys waiting for a slot are served first come, first served. Once the signal is aborted (shutdown
+// past its grace period), nothing more starts: the jobs still waiting are dropped.
 
 export interface SchedulerOptions<T> {
   run(job: T): Promise<void>;
@@ -9,6 +10,9 @@ export interface SchedulerOptions<T> {
   onError?(error: unknown, job: T): void;
   /** Jobs running at once, across keys (default: no limit). */
   concurrency?: number;
+  /** Aborted: the waiting jobs are dropped (each reported to onDropped) and no job is taken or started any more. */
+  signal?: AbortSignal;
+  onDropped?(job: T): void;
 }
 
 export class Scheduler<T extends { key: string }> {
@@ -18,11 +22,13 @@ export class Scheduler<T extends { key: string }> {
   private readonly ready: string[] = [];
   private accepting = true;
 
-  constructor(private readonly options: SchedulerOptions<T>) {}
+  constructor(private readonly options: SchedulerOptions<T>) {
+    options.signal?.addEventListener("abort", () => this.dropWaiting(), { once: true });
+  }
 
-  /** Returns at once: the webhook is acknowledged before the work runs. False once draining. */
+  /** Returns at once: the webhook is acknowledged before the work runs. False once draining or aborted. */
   schedule(job: T): boolean {
-    if (!this.accepting) return false;
+    if (!this.accepting || this.options.signal?.aborted) return false;
     const pending = this.pending.get(job.key);
     if (pending || this.running.has(job.key)) {
       this.pending.set(job.key, pending && this.options.merge ? this.options.merge(job, pending) : job);
@@ -40,8 +46,9 @@ export class Scheduler<T extends { key: string }> {
   }
 
   /**
-   * Stops taking work and resolves when what runs and what is pending is done. Pending work still runs: its
-   * pull request's head has moved, and only its evaluation can leave a check run on the new head.
+   * Stops taking work and resolves when what runs and what is pending is done. Pending work still runs (its
+   * pull request's head has moved, and only its evaluation can leave a check run on the new head) until the
+   * signal is aborted.
    */
   async drain(): Promise<void> {
     this.accepting = false;
@@ -50,6 +57,13 @@ export class Scheduler<T extends { key: string }> {
 
   get busy(): number {
     return this.running.size + this.pending.size;
+  }
+
+  private dropWaiting(): void {
+    const dropped = [...this.pending.values()];
+    this.pending.clear();
+    this.ready.length = 0;
+    for (const job of dropped) this.options.onDropped?.(job);
   }
 
   private startReady(): void {
