@@ -16,7 +16,7 @@ export const tenantNamespace: Rule = {
     return tenantObjects(context).flatMap(({ target, tenant }) => {
       const namespace = target.ref.namespace;
       // No namespace: the Kustomization's targetNamespace decides, which flux-target-namespace judges.
-      if (isClusterScoped(target.ref) || !namespace || tenant.namespaces.length === 0 || tenant.namespaces.includes(namespace)) return [];
+      if (isClusterScoped(target.ref, context.head) || !namespace || tenant.namespaces.length === 0 || tenant.namespaces.includes(namespace)) return [];
       const only = tenant.namespaces.length === 1 ? tenant.namespaces[0]! : undefined;
       // Only a namespace written in the object's own file can be fixed there (a kustomization's `namespace:` may have set it).
       const fix =

@@ -43,7 +43,7 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
 
   const base = new FleetModel(facts.baseFiles);
   const head = new FleetModel(facts.headFiles, undefined, base);
-  const tenants = resolveTenants(config, base);
+  const tenants = resolveTenants(config, base, head);
   const changedFiles = facts.changedFiles.filter((file) => !isExcluded(config, file.path));
 
   const autoMerge = classifyImageUpdate({ facts, config, base, head, changedFiles: facts.changedFiles });

@@ -7,7 +7,11 @@ import type { TenantInfo, Territory } from "./types.js";
 
 const TENANT_LABEL = "toolkit.fluxcd.io/tenant";
 
-export function resolveTenants(config: Config, base: FleetModel): TenantInfo[] {
+/**
+ * The configured tenants, else those inferred from the base commit, then those only the head adds: a new tenant is
+ * judged in the change that adds it. The base's come first, so the change cannot redefine an existing tenant.
+ */
+export function resolveTenants(config: Config, base: FleetModel, head?: FleetModel): TenantInfo[] {
   if (config.tenants) {
     return config.tenants.map((tenant) => ({
       name: tenant.name,
@@ -17,7 +21,9 @@ export function resolveTenants(config: Config, base: FleetModel): TenantInfo[] {
       origin: "config",
     }));
   }
-  return inferTenants(base);
+  const tenants = inferTenants(base);
+  const known = new Set(tenants.map((tenant) => tenant.name));
+  return head ? [...tenants, ...inferTenants(head).filter((tenant) => !known.has(tenant.name))] : tenants;
 }
 
 /**
