@@ -24,6 +24,8 @@ const POD_SPEC_PATHS: Record<string, { groups: string[]; path: YamlPath }> = {
   ReplicaSet: { groups: ["apps", "extensions"], path: TEMPLATE_SPEC },
   Job: { groups: ["batch"], path: TEMPLATE_SPEC },
   CronJob: { groups: ["batch"], path: ["spec", "jobTemplate", "spec", "template", "spec"] },
+  // Argo Rollouts: a Deployment by another name (one that uses spec.workloadRef has no pod spec of its own).
+  Rollout: { groups: ["argoproj.io"], path: TEMPLATE_SPEC },
 };
 
 const CONTAINER_LISTS = ["containers", "initContainers", "ephemeralContainers"] as const;

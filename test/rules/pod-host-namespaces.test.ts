@@ -8,7 +8,7 @@ function check(head: Record<string, string>, extra: Partial<Parameters<typeof ru
 }
 
 describe("pod-host-namespaces", () => {
-  it.each<WorkloadKind>(["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod"])("flags hostNetwork: true on a %s, with a fix that sets false", (kind) => {
+  it.each<WorkloadKind>(["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "Rollout"])("flags hostNetwork: true on a %s, with a fix that sets false", (kind) => {
     const text = workload(kind, `hostNetwork: true\n${containers(goodContainer)}`);
     const line = lineWith(text, "hostNetwork");
     const findings = check({ "apps/dev-team/app.yaml": text });

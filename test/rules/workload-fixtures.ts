@@ -4,11 +4,11 @@ import type { Build, TenantInfo } from "../../src/core/types.js";
 
 export const tenants: TenantInfo[] = [{ name: "dev-team", paths: ["apps/**"], namespaces: ["apps"], origin: "config" }];
 
-export type WorkloadKind = "Deployment" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob" | "Pod";
+export type WorkloadKind = "Deployment" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob" | "Pod" | "Rollout";
 
 /** The manifest of a workload whose pod spec is `podSpec` (written without indentation). */
 export function workload(kind: WorkloadKind, podSpec: string, name = "podinfo"): string {
-  const header = [`apiVersion: ${kind === "Pod" ? "v1" : kind === "Job" || kind === "CronJob" ? "batch/v1" : "apps/v1"}`, `kind: ${kind}`, "metadata:", `  name: ${name}`, "  namespace: apps"];
+  const header = [`apiVersion: ${kind === "Pod" ? "v1" : kind === "Job" || kind === "CronJob" ? "batch/v1" : kind === "Rollout" ? "argoproj.io/v1alpha1" : "apps/v1"}`, `kind: ${kind}`, "metadata:", `  name: ${name}`, "  namespace: apps"];
   const indent = (spaces: number) =>
     podSpec
       .trimEnd()
