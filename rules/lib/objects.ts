@@ -1,8 +1,10 @@
 // The objects a rule judges: what the change renders to (when builds exist) or its source documents,
 // each located on a source line so that findings land where a person can fix them.
+import { isDeepStrictEqual } from "node:util";
 import type { KubeObject, SourceDocument } from "../../src/core/fleet.js";
 import { apiGroup, asKubeObject, objectKey, refOf } from "../../src/core/fleet.js";
 import type { Build, ObjectRef, RuleContext, RuleFinding, Severity, Territory } from "../../src/core/types.js";
+import { isRecord, valueAt } from "../../src/core/values.js";
 import type { YamlPath } from "../../src/core/yaml.js";
 import { tenantOfFluxObject } from "./tenancy.js";
 
@@ -18,6 +20,8 @@ export interface LocatedObject {
   /** Set when the object comes from a rendered build: its name. */
   build?: string;
   territory: Territory;
+  /** For a rendered object: changed documents of its kind and name (overlay patches), which may write its fields. */
+  patches?: SourceDocument[];
 }
 
 /**
@@ -27,11 +31,16 @@ export interface LocatedObject {
 export function objectsToCheck(context: RuleContext): LocatedObject[] {
   const located: LocatedObject[] = [];
   const rendered = new Set<string>();
+  const changedByName = new Map<string, SourceDocument[]>();
+  for (const doc of context.changedDocuments) {
+    if (doc.ref) changedByName.set(`${doc.ref.kind}/${doc.ref.name}`, [...(changedByName.get(`${doc.ref.kind}/${doc.ref.name}`) ?? []), doc]);
+  }
   for (const build of context.builds) {
     const deployedFor = deployerTerritory(context, build);
     for (const item of build.objects) {
       const path = item.source?.path ?? build.report.path;
       const doc = item.source ? findSourceDocument(context, item.source.path, item.ref, item.source.line) : undefined;
+      const patches = [...new Set([item.ref.name, doc?.ref?.name])].flatMap((name) => changedByName.get(`${item.ref.kind}/${name}`) ?? []).filter((patch) => patch !== doc);
       located.push({
         object: item.object as KubeObject,
         ref: item.ref,
@@ -40,6 +49,7 @@ export function objectsToCheck(context: RuleContext): LocatedObject[] {
         line: doc?.startLine ?? item.source?.line ?? 1,
         build: build.report.name,
         territory: deployedFor ?? context.territory(path),
+        ...(patches.length > 0 ? { patches } : {}),
       });
       if (doc) rendered.add(`${doc.path}#${doc.startLine}`);
     }
@@ -77,11 +87,18 @@ function findSourceDocument(context: RuleContext, path: string, ref: ObjectRef, 
 }
 
 /**
- * The source line for a YAML path of a located object: the key's line in its source document when the
- * document has it (the field may come from a patch, in which case the object's line is used).
+ * Where a YAML path of a located object is written: the key's line in its source document when that says what
+ * was rendered; else in a changed patch of the object that does (an overlay's); else the key's line in the source
+ * document all the same (a kustomize transformer, such as `images:`, changed the value), else the object's line.
  */
-export function lineOf(target: LocatedObject, path: YamlPath): number {
-  return target.doc?.keyLine(path) ?? target.line;
+export function placeOf(target: LocatedObject, path: YamlPath): { path: string; line: number } {
+  const rendered = valueAt(target.object, path);
+  // Only a scalar tells one document's writing from another's: a mapping is merged from several.
+  const writes = (doc: SourceDocument) => doc.keyLine(path) !== undefined && (isRecord(rendered) || Array.isArray(rendered) || isDeepStrictEqual(valueAt(doc.value, path), rendered));
+  if (target.doc && writes(target.doc)) return { path: target.path, line: target.doc.keyLine(path)! };
+  const patch = rendered === undefined ? undefined : target.patches?.find(writes);
+  if (patch) return { path: patch.path, line: patch.keyLine(path)! };
+  return { path: target.path, line: target.doc?.keyLine(path) ?? target.line };
 }
 
 /** A finding on a located object, carrying what the engine needs for exceptions and pre-existing matching. */
@@ -91,9 +108,9 @@ export function findingOn(
   message: string,
   extra: { severity?: Severity; fix?: RuleFinding["fix"]; endLine?: number } = {},
 ): RuleFinding {
-  const line = lineOf(target, path);
+  const { path: file, line } = placeOf(target, path);
   return {
-    path: target.path,
+    path: file,
     line,
     endLine: extra.endLine ?? line,
     message,

@@ -123,4 +123,13 @@ describe("flux-target-namespace", () => {
     const findings = check({ head: tree, base: tree });
     expect(findings.map((finding) => [finding.path, finding.line, finding.message, finding.fix?.replacement])).toEqual([["tenants/base/dev-team/sync.yaml", 17, MISSING, "spec:\n  targetNamespace: apps"]]);
   });
+
+  it("reports a namespace an overlay patch sets on the patch alone, not also on the base's line that says otherwise", async () => {
+    const tree = corpusTree("flux2-multi-tenancy/main");
+    if (Object.keys(tree).length === 0) return;
+    const base = { ...tree, "tenants/base/dev-team/sync.yaml": tree["tenants/base/dev-team/sync.yaml"]!.replace("  serviceAccountName: dev-team\n", "  serviceAccountName: dev-team\n  targetNamespace: apps\n") };
+    const head = { "tenants/staging/dev-team-patch.yaml": `${tree["tenants/staging/dev-team-patch.yaml"]!}  targetNamespace: kube-system\n` };
+    const verdict = await evaluateChange(base, head, { rules: [fluxTargetNamespace] });
+    expect(verdict.findings.map((finding) => [finding.path, finding.line])).toEqual([["tenants/staging/dev-team-patch.yaml", 8]]);
+  });
 });

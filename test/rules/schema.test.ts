@@ -24,6 +24,16 @@ describe("schema", () => {
     ]);
   });
 
+  it("reports a field an overlay patch adds on the patch's line, not on the base's first line", async () => {
+    const overlay = {
+      "overlay/kustomization.yaml": "resources:\n  - ../app\npatches:\n  - path: pull.yaml\n",
+      "overlay/pull.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          imagePullPolice: Always\n",
+    };
+    expect((await evaluateTrees({ ...app, "overlay/kustomization.yaml": "resources:\n  - ../app\n" }, overlay, [schema])).findings.map(({ path, line, build }) => ({ path, line, build }))).toEqual([
+      { path: "overlay/pull.yaml", line: 10, build: "overlay" },
+    ]);
+  });
+
   it("rejects a wrong type and a missing required field", async () => {
     const broken = deployment("web").replace("spec:\n  selector:\n    matchLabels:\n      app: web\n", "spec:\n  replicas: two\n");
     expect(await findings({ "app/deployment.yaml": broken })).toEqual([
