@@ -124,6 +124,13 @@ export function renderSarif(verdict: Verdict): string {
             })),
           },
         },
+        // What kept the evaluation from judging everything (a broken config, a failed build step) fails the run.
+        invocations: [
+          {
+            executionSuccessful: verdict.problems.length === 0,
+            toolExecutionNotifications: verdict.problems.map((problem) => ({ level: "error", message: { text: problem } })),
+          },
+        ],
         results: verdict.findings.map((finding) => ({
           ruleId: finding.rule,
           level: level[finding.severity],
@@ -136,6 +143,21 @@ export function renderSarif(verdict: Verdict): string {
               },
             },
           ],
+          ...(finding.fix
+            ? {
+                fixes: [
+                  {
+                    description: { text: finding.fix.description ?? "Suggested fix" },
+                    artifactChanges: [
+                      {
+                        artifactLocation: { uri: finding.path },
+                        replacements: [{ deletedRegion: { startLine: finding.fix.line, endLine: finding.fix.endLine }, insertedContent: { text: finding.fix.replacement } }],
+                      },
+                    ],
+                  },
+                ],
+              }
+            : {}),
         })),
       },
     ],

@@ -145,6 +145,19 @@ describe("JSON and SARIF of a hostile pull request", () => {
     expect(JSON.parse(sarif).runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri).toBe(verdict.findings[0]!.path);
   });
 
+  it("carries each finding's fix as a SARIF fix, and the evaluation's problems as a failed invocation", () => {
+    const run = JSON.parse(renderSarif({ ...verdict, problems: ["config: rules.flux-prun is not a rule"] })).runs[0];
+    const fix = verdict.findings[0]!.fix!;
+    expect(run.results[0].fixes).toEqual([
+      {
+        description: { text: fix.description ?? "Suggested fix" },
+        artifactChanges: [{ artifactLocation: { uri: verdict.findings[0]!.path }, replacements: [{ deletedRegion: { startLine: fix.line, endLine: fix.endLine }, insertedContent: { text: fix.replacement } }] }],
+      },
+    ]);
+    expect(run.invocations).toEqual([{ executionSuccessful: false, toolExecutionNotifications: [{ level: "error", message: { text: "config: rules.flux-prun is not a rule" } }] }]);
+    expect(JSON.parse(renderSarif({ ...verdict, problems: [] })).runs[0].invocations).toEqual([{ executionSuccessful: true, toolExecutionNotifications: [] }]);
+  });
+
   it("leaves ordinary non-ASCII text as it is", () => {
     expect(renderJson({ ...verdict, title: "日本 café 👩‍👩‍👧" })).toContain('"title": "日本 café 👩‍👩‍👧"');
   });
