@@ -1,8 +1,8 @@
 import type { KubeObject } from "../src/core/fleet.js";
 import { valueAt } from "../src/core/values.js";
-import type { Rule, RuleFinding } from "../src/core/types.js";
-import { findingOn, objectsToCheck } from "./lib/objects.js";
-import { asMapping, objectLabel, setScalarFix } from "./lib/workloads.js";
+import type { Rule, RuleContext, RuleFinding } from "../src/core/types.js";
+import { findingOn, objectsToCheck, type LocatedObject } from "./lib/objects.js";
+import { asMapping, isPatchDocument, objectLabel, setScalarFix } from "./lib/workloads.js";
 
 /** An API version that the target platform (Flux 2.7, on the Kubernetes 1.32+ it supports) no longer serves, or soon will not. */
 interface RetiredApi {
@@ -204,6 +204,15 @@ export function retiredApi(apiVersion: string, kind: string): RetiredApi | undef
   return RETIRED[apiVersion]?.find((entry) => entry.kinds.includes(kind));
 }
 
+/** Patch files (strategic merge) of the object in the same apiVersion, other than its own document. */
+function patchFilesOf(context: RuleContext, target: LocatedObject): string[] {
+  const { kind, name, apiVersion } = target.ref;
+  const patches = context.head
+    .objectsMentioning(name)
+    .filter((doc) => doc !== target.doc && doc.ref?.kind === kind && doc.ref.name === name && doc.ref.apiVersion === apiVersion && isPatchDocument(context.head, doc));
+  return [...new Set(patches.map((doc) => doc.path))].sort();
+}
+
 export const deprecatedApi: Rule = {
   meta: {
     id: "deprecated-api",
@@ -220,14 +229,17 @@ export const deprecatedApi: Rule = {
       const { apiVersion } = target.ref;
       const label = objectLabel(target);
       const incompatible = retired.incompatible?.(target.object) ?? [];
+      const patches = patchFilesOf(context, target);
       let message = `${label} uses ${apiVersion}, ${retired.status}`;
       if (!retired.replacement) message += `. ${retired.advice}.`;
       else if (incompatible.length > 0) message += `: move to ${retired.replacement} after changing ${incompatible.join(", ")}.`;
+      else if (patches.length > 0) message += `: use ${retired.replacement}, here and in the patches that target it by that version (${patches.join(", ")}), or the builds fail.`;
       else message += `: use ${retired.replacement}.`;
-      // The source document's own apiVersion line, when that is where the rendered value comes from.
+      // The source document's own apiVersion line, when that is where the rendered value comes from. No one-line fix
+      // when patches name the object by its old version: kustomize would find nothing to patch.
       const place = { target, path: ["apiVersion"], exact: target.doc?.ref?.apiVersion === apiVersion };
       const fix =
-        retired.replacement && incompatible.length === 0 ? setScalarFix(place, "apiVersion", retired.replacement, `Use ${retired.replacement}`) : undefined;
+        retired.replacement && incompatible.length === 0 && patches.length === 0 ? setScalarFix(place, "apiVersion", retired.replacement, `Use ${retired.replacement}`) : undefined;
       findings.push(
         findingOn(target, ["apiVersion"], message, {
           ...(retired.served ? { severity: "warning" as const } : {}),

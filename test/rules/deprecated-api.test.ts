@@ -28,6 +28,24 @@ ${extraSpec}`;
 const ref = (apiVersion: string, kind: string, name: string, namespace?: string) => ({ apiVersion, kind, name, ...(namespace ? { namespace } : {}) });
 
 describe("deprecated-api", () => {
+  it("offers no one-line fix when overlay patches name the object by its old version, and names them", () => {
+    const patch = "apiVersion: helm.toolkit.fluxcd.io/v2beta1\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: apps\nspec:\n  values:\n    replicaCount: 2\n";
+    const findings = check({
+      "apps/base/kustomization.yaml": "resources:\n  - podinfo.yaml\n",
+      "apps/base/podinfo.yaml": helmRelease("helm.toolkit.fluxcd.io/v2beta1"),
+      "apps/staging/kustomization.yaml": "resources:\n  - ../base\npatches:\n  - path: values.yaml\n",
+      "apps/staging/values.yaml": patch,
+    });
+    expect(findings.find((finding) => finding.path === "apps/base/podinfo.yaml")).toEqual({
+      path: "apps/base/podinfo.yaml",
+      line: 1,
+      endLine: 1,
+      message:
+        "HelmRelease podinfo uses helm.toolkit.fluxcd.io/v2beta1, which Flux 2.7 no longer serves: use helm.toolkit.fluxcd.io/v2, here and in the patches that target it by that version (apps/staging/values.yaml), or the builds fail.",
+      object: ref("helm.toolkit.fluxcd.io/v2beta1", "HelmRelease", "podinfo", "apps"),
+    });
+  });
+
   it("flags a HelmRelease v2beta1 (removed in Flux 2.7) on its apiVersion line, with the v2 fix", () => {
     expect(check({ "apps/podinfo.yaml": helmRelease("helm.toolkit.fluxcd.io/v2beta1") })).toEqual([
       {
@@ -176,10 +194,11 @@ spec:
   it.skipIf(!existsSync(devTeam))("catches the v1beta1/v2beta1 objects of the flux2-multi-tenancy dev-team branch, patches included", () => {
     const head = Object.fromEntries(yamlFiles(devTeam).map((path) => [relative(devTeam, path), readFileSync(path, "utf8")]));
     expect(check(head).map((finding) => [finding.path, finding.line, finding.severity ?? "error", finding.fix?.replacement])).toEqual([
-      ["base/podinfo-release.yaml", 1, "error", "apiVersion: helm.toolkit.fluxcd.io/v2"],
+      // The release and its two patches must move together: no one-line fix for any of them.
+      ["base/podinfo-release.yaml", 1, "error", undefined],
       ["base/podinfo-repository.yaml", 1, "error", "apiVersion: source.toolkit.fluxcd.io/v1"],
-      ["production/podinfo-values.yaml", 1, "error", "apiVersion: helm.toolkit.fluxcd.io/v2"],
-      ["staging/podinfo-values.yaml", 1, "error", "apiVersion: helm.toolkit.fluxcd.io/v2"],
+      ["production/podinfo-values.yaml", 1, "error", undefined],
+      ["staging/podinfo-values.yaml", 1, "error", undefined],
     ]);
   });
 
