@@ -1,6 +1,7 @@
 // `.github/fleet-warden.yml`, always read from the base branch: a pull request cannot loosen the policy that judges it.
 import { z } from "zod";
 import { ownerKind } from "./codeowners.js";
+import { isRecord } from "./values.js";
 import { parseYamlSafely } from "./yaml.js";
 
 export const CONFIG_PATH = ".github/fleet-warden.yml";
@@ -62,20 +63,14 @@ export function parseConfig(text: string | undefined, knownRules: readonly strin
   }
   const value = parsed.documents[0]?.value ?? {};
   const result = configSchema.safeParse(value ?? {});
-  if (!result.success) {
-    const errors = result.error.issues.map((issue) => {
-      const key = issue.path.length > 0 ? issue.path.join(".") : "(top level)";
-      return `${CONFIG_PATH}: \`${key}\`: ${issue.message}`;
-    });
-    return { ok: false, config: defaultConfig, errors };
-  }
-  const unknownRules = knownRules.length > 0 ? Object.keys(result.data.rules).filter((id) => !knownRules.includes(id)) : [];
-  if (unknownRules.length > 0) {
-    return {
-      ok: false,
-      config: result.data,
-      errors: unknownRules.map((id) => `${CONFIG_PATH}: \`rules.${id}\`: unknown rule id (known: ${knownRules.join(", ")})`),
-    };
-  }
-  return { ok: true, config: result.data };
+  // Unknown rule ids are named along with any other error: one push to fix them all, not one per error.
+  const rules = isRecord(value) && isRecord(value.rules) ? Object.keys(value.rules) : [];
+  const unknownRules = knownRules.length > 0 ? rules.filter((id) => !knownRules.includes(id)) : [];
+  const errors = [
+    ...(result.success ? [] : result.error.issues.map((issue) => `${CONFIG_PATH}: \`${issue.path.length > 0 ? issue.path.join(".") : "(top level)"}\`: ${issue.message}`)),
+    ...unknownRules.map((id) => `${CONFIG_PATH}: \`rules.${id}\`: unknown rule id (known: ${knownRules.join(", ")})`),
+  ];
+  if (!result.success) return { ok: false, config: defaultConfig, errors };
+  // The rest of a config whose only fault is an unknown rule id still applies (its tenants, its other rules).
+  return errors.length > 0 ? { ok: false, config: result.data, errors } : { ok: true, config: result.data };
 }

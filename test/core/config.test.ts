@@ -42,6 +42,19 @@ exclude: ["docs/**"]
     expect(parseConfig("tenants:\n  - name: a\n    paths: []\n")).toMatchObject({ ok: false, errors: [expect.stringContaining("`tenants.0.paths`")] });
   });
 
+  it("names an unknown rule id along with a bad value, in one pass; keeps the rest of a config whose only fault is the id", () => {
+    expect(parseConfig("rules:\n  yaml-syntax: fatal\n  flux-prun: off\n", ["yaml-syntax", "flux-prune"])).toEqual({
+      ok: false,
+      config: defaultConfig,
+      errors: [
+        expect.stringMatching(/^\.github\/fleet-warden\.yml: `rules\.yaml-syntax`: /),
+        ".github/fleet-warden.yml: `rules.flux-prun`: unknown rule id (known: yaml-syntax, flux-prune)",
+      ],
+    });
+    const onlyTheId = parseConfig("exclude: [docs/**]\nrules:\n  flux-prun: off\n", ["flux-prune"]);
+    expect(onlyTheId.config.exclude).toEqual(["docs/**"]);
+  });
+
   it("reports YAML errors with their line and keeps evaluating with the defaults", () => {
     const result = parseConfig("rules:\n  a: [\n");
     expect(result.ok).toBe(false);
