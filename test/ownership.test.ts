@@ -216,6 +216,13 @@ describe("evaluateOwnership: what it cannot judge", () => {
     expect(questions).toEqual([]);
   });
 
+  it("says that platform.owners, without a CODEOWNERS, only approves exceptions", async () => {
+    const { facts: prFacts } = facts({ codeowners: null });
+    expect((await evaluateOwnership(prFacts, config({ platform: { owners: ["@acme/platform"] } }), tenants)).notices).toEqual([
+      "No CODEOWNERS on the base branch (.github/CODEOWNERS, CODEOWNERS or docs/CODEOWNERS): ownership is not enforced. platform.owners in .github/fleet-warden.yml only approves exceptions without one.",
+    ]);
+  });
+
   it("says ownership was not checked when the author is unknown (the CLI without --author)", async () => {
     const { facts: prFacts, questions } = facts({ author: "" });
     expect(await evaluateOwnership(prFacts, config(), tenants)).toEqual({

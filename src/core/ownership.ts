@@ -14,7 +14,9 @@ const POLICY_PATHS = new Set<string>([...CODEOWNERS_PATHS, CONFIG_PATH]);
 export async function evaluateOwnership(facts: PullRequestFacts, config: Config, tenants: TenantInfo[]): Promise<OwnershipReport> {
   const file = facts.policy.codeowners;
   if (!file) {
-    return { entries: [], notices: ["No CODEOWNERS on the base branch (.github/CODEOWNERS, CODEOWNERS or docs/CODEOWNERS): ownership is not enforced."] };
+    // platform.owners names who approves what CODEOWNERS leaves unowned: without the file, it approves exceptions only.
+    const ignored = config.platform.owners ? " platform.owners in .github/fleet-warden.yml only approves exceptions without one." : "";
+    return { entries: [], notices: [`No CODEOWNERS on the base branch (.github/CODEOWNERS, CODEOWNERS or docs/CODEOWNERS): ownership is not enforced.${ignored}`] };
   }
   const codeowners = parseCodeowners(file.text);
   const notices = codeowners.notices.map((notice) => `${file.path}:${notice.line}: ${notice.message}`);
