@@ -67,6 +67,18 @@ describe("kustomize-build", () => {
     expect(verdict.findings[0]!.message).toMatch(/^kustomize build failed: .*patch\.yaml/);
   });
 
+  it("reports a strategic-merge patch that matches nothing on its entry, though kustomize names only its target", async () => {
+    const base = {
+      "apps/base/kustomization.yaml": "resources:\n  - config.yaml\n",
+      "apps/base/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n",
+      "apps/prod/kustomization.yaml": "resources:\n  - ../base\npatches:\n  - path: ./more.yaml\n",
+      "apps/prod/more.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  k: v\n",
+    };
+    const verdict = await evaluateTrees(base, { "apps/prod/more.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings.prod\ndata:\n  k: v\n" }, [kustomizeBuild]);
+    expect(verdict.findings.map(({ path, line }) => ({ path, line }))).toEqual([{ path: "apps/prod/kustomization.yaml", line: 4 }]);
+    expect(verdict.findings[0]!.message).toMatch(/^kustomize build failed: no resource matches strategic merge patch "ConfigMap\.v1\.\[noGrp\]\/settings\.prod\.\[noNs\]"/);
+  });
+
   it("reports kustomize's own error on the entry it names", async () => {
     const base = { "apps/kustomization.yaml": "resources:\n  - config.yaml\n", "apps/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n" };
     const verdict = await evaluateTrees(base, { "apps/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {}\n" }, [kustomizeBuild]);

@@ -3,7 +3,7 @@
 // output is traced back to source lines through kustomize's origin annotations, and postBuild runs last.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, posix } from "node:path";
 import { parseAllDocuments, parse as parseYaml, stringify } from "yaml";
 import { asKubeObject, refOf, type FleetModel, type SourceDocument, type SourceFile } from "../fleet.js";
 import type { Build, BuildIssue, ObjectRef, RenderedObject } from "../types.js";
@@ -350,9 +350,22 @@ function lineFinder(model: FleetModel): (at: { path: string; line: number }, nee
 }
 
 /** A kustomize error on the kustomization file, at the entry it names when it names one (innermost kustomization first). */
+/**
+ * The patch file (tree path) of a strategic-merge patch that matched nothing: kustomize names its target's Id
+ * (`Kind.version.group/name.namespace`), not the file.
+ */
+function unmatchedPatchFile(plan: BuildPlan, model: FleetModel, error: string): string | undefined {
+  const id = /no resource matches strategic merge patch "([^".]+)\.[^"/]*\/([^"]+)\.[^".]+"/.exec(error);
+  if (!id) return undefined;
+  const [, kind, name] = id;
+  return [...plan.closure.files].find((file) => model.file(plan.tree.repoPath(file))?.documents.some((doc) => doc.ref?.kind === kind && doc.ref?.name === name) && !KUSTOMIZATION_FILES.includes(posix.basename(file)));
+}
+
 function attributeError(plan: BuildPlan, model: FleetModel, error: string, fileName: string): BuildIssue {
   const message = `kustomize build failed: ${error}`;
-  const named = (value: string) => [`'${value}'`, `"${value}"`, `(${value})`].some((quoted) => error.includes(quoted));
+  const unmatched = unmatchedPatchFile(plan, model, error);
+  const named = (value: string, folder: string) =>
+    [`'${value}'`, `"${value}"`, `(${value})`].some((quoted) => error.includes(quoted)) || (unmatched !== undefined && posix.join(folder, value) === unmatched);
   for (const folder of [...plan.closure.folders].reverse()) {
     const kustomization = KUSTOMIZATION_FILES.map((name) => (folder === "" ? name : `${folder}/${name}`)).find((file) => plan.closure.files.has(file));
     if (!kustomization) continue;
@@ -360,7 +373,7 @@ function attributeError(plan: BuildPlan, model: FleetModel, error: string, fileN
     const lines = model.file(repoPath)?.lines ?? [];
     const index = lines.findIndex((line) => {
       const entry = /^\s*(?:-\s*)?(?:path:\s*)?["']?([^"'\s#]+)["']?\s*(?:#.*)?$/.exec(line)?.[1];
-      return entry !== undefined && entry !== "-" && named(entry);
+      return entry !== undefined && entry !== "-" && named(entry, folder);
     });
     if (index !== -1) return { rule: "kustomize-build", path: repoPath, line: index + 1, message };
   }
