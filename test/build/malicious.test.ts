@@ -89,6 +89,28 @@ describe("malicious repositories", () => {
     ]);
   });
 
+  it("accepts kustomize's own spellings, vars' lower-case fieldref.fieldpath beside replacements' fieldPath", async () => {
+    const kustomization = [
+      "resources:",
+      "  - web.yaml",
+      "vars:",
+      "  - name: WEB",
+      "    objref: {kind: Service, name: web, apiVersion: v1}",
+      "    fieldref: {fieldpath: metadata.name}",
+      "replacements:",
+      "  - source: {kind: Service, name: web, fieldPath: metadata.name}",
+      "    targets:",
+      "      - select: {kind: Service}",
+      "        fieldPaths: [metadata.labels.app]",
+      "        options: {create: true}",
+      "commonLabels:",
+      "  Files: are-data-here",
+    ].join("\n");
+    const result = await buildChange({}, { "kustomization.yaml": `${kustomization}\n`, "web.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n" }, { engine: recordingEngine() });
+    expect(result.head.flatMap((build) => build.issues)).toEqual([]);
+    expect(result.head[0]!.report.ok).toBe(true);
+  });
+
   it("refuses builtin generator configs that read files outside the repository", async () => {
     const { engine, issues } = await refusals("builtin-generator-files");
     expect(engine.runs).toEqual([]);

@@ -29,9 +29,12 @@ const KUSTOMIZE_FIELDS = [
   "patch", "target", "group", "version", "labelSelector", "annotationSelector", "newName", "newTag", "digest", "count", "source",
   "targets", "select", "reject", "fieldPath", "fieldPaths", "fieldSpecs", "pairs", "includeSelectors", "includeTemplates", "fields",
   "order", "chartHome", "configHome", "repo", "releaseName", "valuesFile", "additionalValuesFiles", "valuesInline", "valuesMerge",
+  // `vars` spell these in lower case (its fieldref.fieldpath beside replacements' fieldPath).
+  "objref", "fieldref", "fieldpath",
 ];
 const foldName = (name: string) => name.replace(/\u017f/g, "s").replace(/\u212a/g, "k").toLowerCase();
-const CANONICAL_FIELDS = new Map(KUSTOMIZE_FIELDS.map((field) => [foldName(field), field]));
+const CANONICAL_FIELDS = new Map<string, string[]>();
+for (const field of KUSTOMIZE_FIELDS) CANONICAL_FIELDS.set(foldName(field), [...(CANONICAL_FIELDS.get(foldName(field)) ?? []), field]);
 /** Maps of the user's own keys (labels, annotations, Helm values, object metadata), where any spelling is data. */
 const USER_DATA_FIELDS = new Set(["metadata", "commonLabels", "commonAnnotations", "labels", "annotations", "pairs", "valuesInline", "patch"]);
 /** A `<<` merge key, in block or flow style. */
@@ -316,8 +319,8 @@ function miscasedFields(value: unknown, path: Array<string | number> = []): Misc
   if (Array.isArray(value)) return value.flatMap((item, index) => miscasedFields(item, [...path, index]));
   if (!isRecord(value)) return [];
   return Object.entries(value).flatMap(([key, child]) => {
-    const canonical = CANONICAL_FIELDS.get(foldName(key));
-    const here = canonical !== undefined && canonical !== key ? [{ path: [...path, key], written: key, canonical }] : [];
+    const spellings = CANONICAL_FIELDS.get(foldName(key));
+    const here = spellings !== undefined && !spellings.includes(key) ? [{ path: [...path, key], written: key, canonical: spellings[0]! }] : [];
     return USER_DATA_FIELDS.has(key) ? here : [...here, ...miscasedFields(child, [...path, key])];
   });
 }
