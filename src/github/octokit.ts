@@ -36,6 +36,8 @@ export async function withOneMoreRound<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** How often createOnce sends a creation again, after looking for it. */
 const CREATE_RETRIES = 3;
 
@@ -53,7 +55,7 @@ export async function createOnce<T>(create: () => Promise<T>, find: () => Promis
       if (isRefusal(error) || attempt > CREATE_RETRIES) throw error;
       const cause = (error as { cause?: unknown }).cause;
       const unansweredMs = cause instanceof GitHubTimeout ? cause.timeoutMs : 0;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(attempt ** 2 * 1000, unansweredMs)));
+      await sleep(Math.max(attempt ** 2 * 1000, unansweredMs));
       const found = await find();
       if (found !== undefined) return found;
     }
@@ -62,6 +64,13 @@ export async function createOnce<T>(create: () => Promise<T>, find: () => Promis
 
 /** A secondary rate limit is retried this many times, each wait doubling the one GitHub prescribes. */
 export const SECONDARY_LIMIT_RETRIES = 3;
+/** A secondary rate limit without `retry-after` is waited out this long, as GitHub prescribes (seconds). */
+export const SECONDARY_LIMIT_FALLBACK_S = 60;
+/**
+ * A rate limit asking for a longer wait fails the request at once (seconds): the default evaluation deadline
+ * (EVALUATION_DEADLINE_MS) would stop the evaluation first, and a shorter wait would only meet the limit again.
+ */
+export const MAX_LIMIT_WAIT_S = 5 * 60;
 /** An exhausted primary rate limit is waited out once, and only when it resets this soon (seconds). */
 export const PRIMARY_LIMIT_MAX_WAIT_S = 60;
 /** A request whose response has not started by then is aborted and retried as a 5xx (GITHUB_REQUEST_TIMEOUT_MS). */
@@ -71,16 +80,27 @@ type LimitHandler = (retryAfter: number, options: { method: string; url: string 
 
 /**
  * GitHub: on a secondary rate limit wait `retry-after` seconds (a minute without it), longer at each repeat, and
- * give up after a few. plugin-throttling waits `retryAfter` when the handler says yes; the doubling is waited here.
+ * give up after a few. The wait before retry `retryCount` + 1, or undefined to give up.
  */
-const onSecondaryRateLimit: LimitHandler = async (retryAfter, options, octokit, retryCount) => {
+function secondaryLimitWaitS(retryAfter: number, retryCount: number, log: Octokit["log"], request: string): number | undefined {
+  const wait = retryAfter * 2 ** retryCount;
   if (retryCount >= SECONDARY_LIMIT_RETRIES) {
-    octokit.log.error(`secondary rate limit on ${options.method} ${options.url}: giving up after ${retryCount} retries`);
-    return false;
+    log.error(`secondary rate limit on ${request}: giving up after ${retryCount} retries`);
+    return undefined;
   }
-  const extraSeconds = retryAfter * (2 ** retryCount - 1);
-  octokit.log.warn(`secondary rate limit on ${options.method} ${options.url}: retrying in ${retryAfter + extraSeconds} s`);
-  if (extraSeconds > 0) await new Promise((resolve) => setTimeout(resolve, extraSeconds * 1000));
+  if (wait > MAX_LIMIT_WAIT_S) {
+    log.error(`secondary rate limit on ${request}: giving up, GitHub asks for ${wait} s (more than ${MAX_LIMIT_WAIT_S} s)`);
+    return undefined;
+  }
+  log.warn(`secondary rate limit on ${request}: retrying in ${wait} s`);
+  return wait;
+}
+
+/** plugin-throttling waits `retryAfter` when the handler says yes; the doubling is waited here. */
+const onSecondaryRateLimit: LimitHandler = async (retryAfter, options, octokit, retryCount) => {
+  const wait = secondaryLimitWaitS(retryAfter, retryCount, octokit.log, `${options.method} ${options.url}`);
+  if (wait === undefined) return false;
+  if (wait > retryAfter) await sleep((wait - retryAfter) * 1000);
   return true;
 };
 
@@ -89,6 +109,42 @@ const onRateLimit: LimitHandler = async (retryAfter, options, octokit, retryCoun
   octokit.log.warn(`rate limit exhausted on ${options.method} ${options.url}: resets in ${retryAfter} s, ${wait ? "waiting" : "giving up"}`);
   return wait;
 };
+
+/**
+ * The `retry-after` (seconds) of a rate limit plugin-throttling does not recognise, or undefined. The plugin knows
+ * a secondary limit only by "secondary rate" in the message: a 403 with `retry-after` in other words (GitHub's
+ * older "abuse detection" wording) would fail, and a bare 429 be repeated by plugin-retry after a second.
+ */
+function unrecognisedLimitRetryAfter(error: unknown): number | undefined {
+  const status = statusOf(error);
+  if (status !== 403 && status !== 429) return undefined;
+  const { message, response } = error as { message?: string; response?: { headers?: Record<string, string | number | undefined> } };
+  const headers = response?.headers ?? {};
+  // The plugin's own cases, waited out (or given up on) there already.
+  if (/\bsecondary rate\b/i.test(message ?? "") || String(headers["x-ratelimit-remaining"]) === "0") return undefined;
+  if (headers["retry-after"] !== undefined) return Number(headers["retry-after"]) || SECONDARY_LIMIT_FALLBACK_S;
+  // Any 429 is a rate limit; a 403 without retry-after is a refusal (a missing permission) and fails at once.
+  return status === 429 ? SECONDARY_LIMIT_FALLBACK_S : undefined;
+}
+
+/** Rate limits plugin-throttling does not recognise are waited out by the same rule as those it does. */
+function waitOutUnrecognisedLimits(octokit: CoreOctokit) {
+  octokit.hook.wrap("request", async (request, options) => {
+    // The plugins below note their retries in `options.request`: each round starts from the caller's.
+    const callerRequest = { ...options.request };
+    for (let retryCount = 0; ; retryCount++) {
+      try {
+        return await request({ ...options, request: { ...callerRequest } });
+      } catch (error) {
+        const retryAfter = unrecognisedLimitRetryAfter(error);
+        const wait = retryAfter === undefined ? undefined : secondaryLimitWaitS(retryAfter, retryCount, octokit.log, `${options.method} ${options.url}`);
+        if (wait === undefined) throw error;
+        await sleep(wait * 1000);
+      }
+    }
+  });
+  return {};
+}
 
 class GitHubTimeout extends Error {
   override readonly name = "GitHubTimeout";
@@ -139,10 +195,12 @@ function refreshTokenOnUnauthorized(octokit: CoreOctokit, options: { auth?: unkn
  * handler only logs) are passed in first and overridden here.
  */
 export function fleetWardenOctokit(timeoutMs = requestTimeoutMs()): typeof ProbotOctokit {
-  return ProbotOctokit.plugin(refreshTokenOnUnauthorized).defaults((options: { request?: object; throttle?: object }) => ({
+  return ProbotOctokit.plugin(refreshTokenOnUnauthorized, waitOutUnrecognisedLimits).defaults((options: { request?: object; throttle?: object; retry?: object }) => ({
     ...options,
     request: { fetch: fetchWithTimeout(timeoutMs), ...options.request },
     throttle: { ...options.throttle, onSecondaryRateLimit, onRateLimit },
+    // plugin-retry's list plus 429, a rate limit: waited out as GitHub asks (above), never repeated after a second.
+    retry: { ...options.retry, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
   })) as typeof ProbotOctokit;
 }
 
