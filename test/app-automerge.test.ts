@@ -1,77 +1,13 @@
 // Auto-merge of image updates through probot.receive, with GitHub's API stood in for by nock.
 import { afterEach, describe, expect, it } from "vitest";
-import { FakeGitHub, testApp, webhookExample, type CheckRunState } from "./helpers/github.js";
-import { semverImagePolicy } from "./helpers/manifests.js";
-
-const policies = `apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageRepository
-metadata:
-  name: web
-  namespace: flux-system
-spec:
-  image: ghcr.io/acme/web
-  interval: 5m
----
-${semverImagePolicy("web", "1.x")}`;
-
-const kustomization = (tag: string) => `apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-  - configmap.yaml
-images:
-  - name: ghcr.io/acme/web
-    newName: ghcr.io/acme/web # {"$imagepolicy": "flux-system:web:name"}
-    newTag: ${tag} # {"$imagepolicy": "flux-system:web:tag"}
-`;
-
-const configMap = (level: string) => `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: web-settings
-  namespace: apps
-data:
-  level: ${level}
-`;
-
-const base = {
-  "clusters/production/image-automation.yaml": policies,
-  "apps/web/kustomization.yaml": kustomization("1.4.2"),
-  "apps/web/configmap.yaml": configMap("info"),
-};
-const bump = { "apps/web/kustomization.yaml": kustomization("1.4.3") };
-
-const imageUpdate = { author: "fluxcdbot", headBranch: "flux-image-updates" };
+import { FakeGitHub, testApp, webhookExample } from "./helpers/github.js";
+import { base, bump, checkSuiteCompleted, configMap, imageUpdate, mergeCalls, mergingRecheckCalls, otherCheck, ourRun } from "./helpers/image-update.js";
 
 let github: FakeGitHub | undefined;
 afterEach(() => {
   github?.done();
   github = undefined;
 });
-
-/** Another app's check run on the head (e.g. GitHub Actions CI). */
-function otherCheck(fake: FakeGitHub, status: "in_progress" | "completed", conclusion: string | null = null): CheckRunState {
-  const run: CheckRunState = {
-    id: 77,
-    head_sha: fake.headSha,
-    name: "ci/build",
-    status,
-    conclusion,
-    output: {},
-    annotations: [],
-    app: { id: 15368, slug: "github-actions" },
-  };
-  fake.checkRuns.push(run);
-  return run;
-}
-
-function checkSuiteCompleted(fake: FakeGitHub): Record<string, any> {
-  const payload = fake.payload("check_suite", "completed");
-  payload.check_suite = { ...payload.check_suite, head_sha: fake.headSha, app: { id: 15368 }, pull_requests: [{ number: fake.number, head: { sha: fake.headSha, ref: "flux-image-updates" } }] };
-  return payload;
-}
-
-const mergeCalls = (fake: FakeGitHub) => fake.calls.filter((call) => call.method === "PUT" && call.path.endsWith("/merge"));
-const ourRun = (fake: FakeGitHub, sha = fake.headSha) => fake.runsFor(sha).find((run) => run.app.slug === "fleet-warden")!;
 
 describe("auto-merge of image updates", () => {
   it("merges an eligible pull request whose checks are all green, pinned to the evaluated sha", async () => {
@@ -106,13 +42,7 @@ describe("auto-merge of image updates", () => {
 
     expect(github.merges).toEqual([{ sha: github.headSha, merge_method: "squash" }]);
     // Only the gate is looked at again: no new evaluation, no second check run.
-    expect(github.callLines.slice(before)).toEqual([
-      "GET /repos/acme/fleet/pulls/7",
-      `GET /repos/acme/fleet/commits/${github.headSha}/check-runs`,
-      `GET /repos/acme/fleet/commits/${github.headSha}/status`,
-      "PUT /repos/acme/fleet/pulls/7/merge",
-      `PATCH /repos/acme/fleet/check-runs/${ourRun(github).id}`,
-    ]);
+    expect(github.callLines.slice(before)).toEqual(mergingRecheckCalls(github));
     expect(github.runsFor().filter((run) => run.app.slug === "fleet-warden")).toHaveLength(1);
   });
 

@@ -3,7 +3,7 @@
 // as long as the pull request's head and base are the ones that were evaluated. Anything else evaluates again.
 import type { Verdict } from "../core/types.js";
 import { pullRequestInfo } from "../github/facts.js";
-import { mergeGate, mergePullRequest, updateCheckSummary } from "../github/merge.js";
+import { imageUpdatePullsHeadedBy, mergeGate, mergePullRequest, updateCheckSummary } from "../github/merge.js";
 import type { Octokit, RepoRef } from "../github/octokit.js";
 import type { EvaluationOutcome } from "./evaluate-pull-request.js";
 
@@ -23,12 +23,14 @@ interface EligibleEvaluation {
   note?: string;
 }
 
-/** Pull requests remembered at most (oldest forgotten first); a forgotten one is simply evaluated again. */
+/** Pull requests (and status shas) remembered at most, oldest forgotten first; a forgotten one is evaluated again. */
 const REMEMBERED = 1000;
 
 export class AutoMerger {
   /** Per pull request key: its last evaluation when eligible, null when it was evaluated and is not. */
   private readonly evaluations = new Map<string, EligibleEvaluation | null>();
+  /** Per `owner/repo@sha` a commit status named and no evaluation remembered: the image-update pull requests it heads. */
+  private readonly headedBy = new Map<string, number[]>();
 
   constructor(private readonly appId?: number) {}
 
@@ -69,12 +71,22 @@ export class AutoMerger {
     return this.tryMerge(octokit, repo, evaluation);
   }
 
-  /** Pull requests of `repository` waiting for checks on `sha` (commit statuses name no pull request). */
-  waitingOn(repo: RepoRef, sha: string): number[] {
+  /**
+   * Pull requests of `repo` that may wait for checks on `sha` (commit statuses name no pull request): the eligible
+   * ones remembered, else the image-update pull requests `sha` heads, asked of GitHub once per sha.
+   */
+  async waitingOn(octokit: Octokit, repo: RepoRef, sha: string): Promise<number[]> {
     const repository = `${repo.owner}/${repo.repo}`;
-    return [...this.evaluations.values()]
+    const remembered = [...this.evaluations.values()]
       .filter((evaluation) => evaluation && !evaluation.settled && evaluation.repository === repository && evaluation.headSha === sha)
       .map((evaluation) => evaluation!.pullNumber);
+    if (remembered.length > 0) return remembered;
+    const key = `${repository}@${sha}`;
+    const known = this.headedBy.get(key);
+    if (known) return known;
+    const found = await imageUpdatePullsHeadedBy(octokit, repo, sha);
+    boundedSet(this.headedBy, key, found);
+    return found;
   }
 
   private async tryMerge(octokit: Octokit, repo: RepoRef, evaluation: EligibleEvaluation): Promise<FollowUp> {
@@ -132,8 +144,13 @@ export class AutoMerger {
   }
 
   private remember(key: string, evaluation: EligibleEvaluation | null): void {
-    this.evaluations.delete(key);
-    this.evaluations.set(key, evaluation);
-    if (this.evaluations.size > REMEMBERED) this.evaluations.delete(this.evaluations.keys().next().value!);
+    boundedSet(this.evaluations, key, evaluation);
   }
+}
+
+/** Sets `key` as the newest entry, forgetting the oldest beyond REMEMBERED. */
+function boundedSet<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > REMEMBERED) map.delete(map.keys().next().value!);
 }

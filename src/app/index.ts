@@ -4,7 +4,7 @@ import type { Context, Probot } from "probot";
 import { CHECK_NAME } from "../github/checks.js";
 import type { Octokit } from "../github/octokit.js";
 import { currentHeadSha, openPullsHeadedBy } from "../github/pull-heads.js";
-import { AutoMerger } from "./auto-merge.js";
+import { AutoMerger, type FollowUp } from "./auto-merge.js";
 import { RecentDeliveries } from "./deliveries.js";
 import { evaluatePullRequest, type EvaluationOutcome } from "./evaluate-pull-request.js";
 import { DEFAULT_EVALUATION_MEMORY_MB, isolatedEvaluator, type Evaluator } from "./isolation.js";
@@ -22,6 +22,8 @@ export interface EvaluationJob {
   freshFor: string[];
   /** Checks or statuses finished: only the auto-merge gate is looked at again, unless this head needs evaluating. */
   recheck?: boolean;
+  /** Queued again after GitHub failed the auto-merge step: if it fails again, it is not queued again. */
+  autoMergeRetry?: boolean;
 }
 
 export interface AppOptions {
@@ -37,9 +39,13 @@ export interface AppOptions {
   snapshots?: SnapshotCache;
   /** Runs the evaluation proper (default: a worker thread per evaluation, EVALUATION_MEMORY_MB of heap, 1024). */
   evaluator?: Evaluator;
+  /** Calls `retry` after `delayMs` (default: an unref'd timer); tests call it themselves. */
+  deferRetry?: (retry: () => void, delayMs: number) => void;
 }
 
 const DEFAULT_DEADLINE_MS = 5 * 60 * 1000;
+/** After GitHub failed the auto-merge gate (plugin-retry's retries spent), it is looked at again once, this much later. */
+export const AUTO_MERGE_RETRY_MS = 60 * 1000;
 const DEFAULT_SNAPSHOT_CACHE_MIB = 256;
 /** Evaluations running at once across pull requests (EVALUATION_CONCURRENCY); each runs its builds in parallel too. */
 const DEFAULT_CONCURRENCY = Math.max(2, availableParallelism());
@@ -71,7 +77,8 @@ export function createApp(options: AppOptions = {}) {
         const repo = job.context.repo();
         const log = job.context.log.child({ delivery: job.context.id, event: job.context.name, repository: `${repo.owner}/${repo.repo}`, pull: job.pullNumber });
         const octokit = job.context.octokit as Octokit;
-        if (job.recheck && (await autoMerger.recheck(octokit, repo, job.key, job.pullNumber)) === "none") return;
+        const autoMerge = (step: () => Promise<FollowUp>) => autoMergeStep(job, log, step);
+        if (job.recheck && (await autoMerge(() => autoMerger.recheck(octokit, repo, job.key, job.pullNumber))) === "none") return;
         const fresh = job.freshFor.length > 0 && job.freshFor.includes((await currentHeadSha(octokit, repo, job.pullNumber)) ?? "");
         const outcome = await evaluatePullRequest({
           octokit,
@@ -85,14 +92,19 @@ export function createApp(options: AppOptions = {}) {
           ...(options.signal ? { signal: options.signal } : {}),
           ...(snapshots ? { snapshots } : {}),
         });
-        const followUp = await autoMerger.afterEvaluation(octokit, repo, job.key, outcome);
+        const followUp = await autoMerge(() => autoMerger.afterEvaluation(octokit, repo, job.key, outcome));
         await options.afterEvaluation?.(outcome, job);
         // The head moved under the merge (409): the new head is evaluated, never merged blindly.
         if (followUp === "evaluate") schedule(job.context, job.pullNumber);
       },
       // The newest event's installation token is used; a pending "Re-run" still gets its new check run, and a
       // pending evaluation is never reduced to a recheck.
-      merge: (newer, pending) => ({ ...newer, freshFor: [...new Set([...pending.freshFor, ...newer.freshFor])], recheck: Boolean(newer.recheck && pending.recheck) }),
+      merge: (newer, pending) => ({
+        ...newer,
+        freshFor: [...new Set([...pending.freshFor, ...newer.freshFor])],
+        recheck: Boolean(newer.recheck && pending.recheck),
+        autoMergeRetry: Boolean(newer.autoMergeRetry && pending.autoMergeRetry),
+      }),
       onError: (error, job) => app.log.error({ err: error, delivery: job.context.id, pull: job.pullNumber }, "evaluation crashed"),
       concurrency,
       ...(options.signal ? { signal: options.signal } : {}),
@@ -103,6 +115,26 @@ export function createApp(options: AppOptions = {}) {
       },
     });
     options.onScheduler?.(scheduler);
+
+    // No event may come again for a head whose checks are all done: when GitHub fails the auto-merge step (the gate's
+    // reads, the pull request's state), one recheck is queued a while later; a second failure waits for the next event.
+    const deferRetry = options.deferRetry ?? ((retry: () => void, delayMs: number) => void setTimeout(retry, delayMs).unref());
+    const autoMergeStep = async (job: EvaluationJob, log: Context["log"], step: () => Promise<FollowUp>): Promise<FollowUp> => {
+      try {
+        return await step();
+      } catch (error) {
+        if (job.autoMergeRetry) {
+          log.error({ err: error }, "auto-merge failed again; the next check, status or review event tries again");
+          return "none";
+        }
+        log.warn({ err: error }, `auto-merge failed; tried again in ${AUTO_MERGE_RETRY_MS / 1000} s`);
+        const retry: EvaluationJob = { key: job.key, context: job.context, pullNumber: job.pullNumber, freshFor: [], recheck: true, autoMergeRetry: true };
+        deferRetry(() => {
+          if (!scheduler.schedule(retry)) log.warn("auto-merge retry dropped: fleet-warden is shutting down");
+        }, AUTO_MERGE_RETRY_MS);
+        return "none";
+      }
+    };
 
     const deliveries = new RecentDeliveries<Context>();
     const schedule = (context: Context, pullNumber: number, { freshFor = [], recheck = false }: ScheduleOptions = {}) => {
@@ -166,9 +198,12 @@ export function createApp(options: AppOptions = {}) {
       for (const pull of run.pull_requests) schedule(context, pull.number, { recheck: true });
     });
 
+    // A status names no pull request: the ones waiting on its sha are remembered, or (after a restart) looked up.
     app.on("status", async (context) => {
       if (context.payload.state === "pending") return;
-      for (const pullNumber of autoMerger.waitingOn(context.repo(), context.payload.sha)) schedule(context, pullNumber, { recheck: true });
+      for (const pullNumber of await autoMerger.waitingOn(context.octokit as Octokit, context.repo(), context.payload.sha)) {
+        schedule(context, pullNumber, { recheck: true });
+      }
     });
   };
 }

@@ -1,9 +1,14 @@
 // The auto-merge gate and the merge call: every other check and status on the head sha green, then one
 // merge pinned to that sha. Never retried blindly: 405/409 wait for the next event, any other failure is final.
+import { minimatch } from "minimatch";
+import { parseConfig } from "../core/config.js";
 import type { Verdict } from "../core/types.js";
 import { renderSummary, SUMMARY_LIMIT } from "../report/summary.js";
 import { CHECK_NAME } from "./checks.js";
+import { pullRequestInfo } from "./facts.js";
 import { statusOf, type Octokit, type RepoRef } from "./octokit.js";
+import { policyFromApi } from "./policy.js";
+import { openPullsHeadedBy } from "./pull-heads.js";
 
 const GREEN_CONCLUSIONS = new Set(["success", "neutral", "skipped"]);
 
@@ -15,14 +20,21 @@ export type GateResult =
   /** Something finished red (named): no merge until a new evaluation. */
   | { state: "blocked"; failed: string[]; ownRunId?: number };
 
-/** Our own check passed on `sha`, and every other check run and commit status on it completed successfully. */
+/**
+ * Our own check passed on `sha`, every other check run and commit status on it completed successfully, and no
+ * other app's check suite that has check runs is still running (it creates more: a workflow's later jobs). A suite
+ * with no check run is not waited for: GitHub creates one for every app with checks:write, and an app that never
+ * runs on the commit leaves it queued for ever. CI that has not started yet is only held off by branch protection.
+ */
 export async function mergeGate(octokit: Octokit, repo: RepoRef, sha: string, appId?: number): Promise<GateResult> {
-  const [runs, combined] = await Promise.all([
+  const [runs, combined, suites] = await Promise.all([
     octokit.paginate(octokit.rest.checks.listForRef, { ...repo, ref: sha, filter: "latest", per_page: 100 }),
     octokit.rest.repos.getCombinedStatusForRef({ ...repo, ref: sha, per_page: 100 }),
+    octokit.paginate(octokit.rest.checks.listSuitesForRef, { ...repo, ref: sha, per_page: 100 }),
   ]);
   const pending: string[] = [];
   const failed: string[] = [];
+  const suitesWithPendingRuns = new Set<number>();
   let ownRunId: number | undefined;
   for (const run of runs) {
     const ours = run.name === CHECK_NAME && (appId === undefined || run.app?.id === appId);
@@ -30,8 +42,14 @@ export async function mergeGate(octokit: Octokit, repo: RepoRef, sha: string, ap
     const label = ours ? `${CHECK_NAME} (this check)` : `check run \`${run.name}\``;
     // fleet-warden's own check must have passed outright; other checks may also be neutral or skipped.
     const green = ours ? run.conclusion === "success" : GREEN_CONCLUSIONS.has(run.conclusion ?? "");
-    if (run.status !== "completed") pending.push(label);
-    else if (!green) failed.push(`${label}: ${run.conclusion ?? "no conclusion"}`);
+    if (run.status !== "completed") {
+      pending.push(label);
+      if (run.check_suite) suitesWithPendingRuns.add(run.check_suite.id);
+    } else if (!green) failed.push(`${label}: ${run.conclusion ?? "no conclusion"}`);
+  }
+  for (const suite of suites) {
+    const running = suite.status !== "completed" && suite.latest_check_runs_count > 0 && !suitesWithPendingRuns.has(suite.id);
+    if (running && (appId === undefined || suite.app?.id !== appId)) pending.push(`check suite of \`${suite.app?.slug ?? "an app"}\` (more check runs to come)`);
   }
   for (const status of combined.data.statuses) {
     if (status.state === "pending") pending.push(`status \`${status.context}\``);
@@ -42,6 +60,24 @@ export async function mergeGate(octokit: Octokit, repo: RepoRef, sha: string, ap
   if (failed.length > 0) return { state: "blocked", failed, ...own };
   if (pending.length > 0 || ownRunId === undefined) return { state: "waiting", pending, ...own };
   return { state: "ready", ownRunId };
+}
+
+/**
+ * The open pull requests `sha` heads that may be image updates: from a branch of this repository that matches
+ * imageUpdates.branches of the config at their base (the evaluation decides the rest). For a commit status, which
+ * names no pull request, when no evaluation of this process remembers one (a restart, or forgotten).
+ */
+export async function imageUpdatePullsHeadedBy(octokit: Octokit, repo: RepoRef, sha: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const pullNumber of await openPullsHeadedBy(octokit, repo, sha)) {
+    const { data } = await octokit.rest.pulls.get({ ...repo, pull_number: pullNumber });
+    const pull = pullRequestInfo(data);
+    if (data.state !== "open" || pull.fromFork || pull.headSha !== sha) continue;
+    // A broken config judges with the defaults (and fails the check): good enough to pick what to evaluate.
+    const { config } = parseConfig((await policyFromApi(octokit, repo, pull.baseSha)).config?.text);
+    if (config.imageUpdates.branches.some((pattern) => minimatch(pull.headBranch, pattern))) found.push(pullNumber);
+  }
+  return found;
 }
 
 export type MergeMethod = "merge" | "squash" | "rebase";

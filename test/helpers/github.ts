@@ -59,6 +59,7 @@ export interface CheckRunState {
   annotations: any[];
   app: { id: number; slug: string };
   external_id?: string;
+  check_suite?: { id: number };
 }
 
 /** An injected fault: the next `times` calls matching `method` and `path` wait (`until`, `delayMs`), then get `status` (or their normal answer when none). */
@@ -112,6 +113,8 @@ export class FakeGitHub {
   readonly reviewsPosted: any[] = [];
   /** Commit statuses (other CI), as `repos.getCombinedStatusForRef` lists them. */
   readonly statuses: Array<{ sha: string; context: string; state: "pending" | "success" | "failure" | "error" }> = [];
+  /** Other apps' check suites, as `checks.listSuitesForRef` lists them. */
+  readonly checkSuites: Array<{ id: number; head_sha: string; status: string; conclusion: string | null; latest_check_runs_count: number; app: { id: number; slug: string } }> = [];
   /** Merges GitHub performed: the body of each successful `pulls.merge`. */
   readonly merges: any[] = [];
   /** Requests that matched no route: the App called something GitHub was not expected to be asked. */
@@ -260,6 +263,11 @@ export class FakeGitHub {
       const sha = /commits\/([0-9a-f]+)\//.exec(uri)![1];
       const runs = this.checkRuns.filter((run) => run.head_sha === sha);
       return [200, { total_count: runs.length, check_runs: runs }];
+    });
+    route("get", new RegExp(`^${prefix}/commits/[0-9a-f]+/check-suites`), (uri) => {
+      const sha = /commits\/([0-9a-f]+)\//.exec(uri)![1];
+      const suites = this.checkSuites.filter((suite) => suite.head_sha === sha);
+      return [200, { total_count: suites.length, check_suites: suites }];
     });
     route("post", new RegExp(`^${prefix}/check-runs$`), (_uri, body) => {
       const run: CheckRunState = {
