@@ -11,7 +11,7 @@ import { Interrupted } from "../src/app/evaluate-pull-request.js";
 import { Scheduler } from "../src/app/scheduler.js";
 import { start, StartRefused, webhookSecretProblem } from "../src/server.js";
 import { API, APP_ID, BOT_LOGIN, FakeGitHub, testApp } from "./helpers/github.js";
-import { webDeployment } from "./helpers/manifests.js";
+import { semverImagePolicy, webDeployment } from "./helpers/manifests.js";
 
 let fakes: FakeGitHub[] = [];
 /** A stand-in for GitHub, cleaned up after the test. */
@@ -129,6 +129,35 @@ describe("a new base (pull_request.edited)", () => {
       ["completed", "failure"],
     ]);
     expect(github.runsFor()[1]!.output.summary).toContain("@acme/platform");
+  });
+
+  it("never publishes, nor merges, a verdict judged against the old base when the pull request is retargeted meanwhile", async () => {
+    const policies = `apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: web\n  namespace: flux-system\nspec:\n  image: ghcr.io/acme/web\n  interval: 5m\n---\n${semverImagePolicy("web", "1.x")}`;
+    const kustomization = (tag: string) =>
+      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nimages:\n  - name: ghcr.io/acme/web\n    newName: ghcr.io/acme/web # {"$imagepolicy": "flux-system:web:name"}\n    newTag: ${tag} # {"$imagepolicy": "flux-system:web:tag"}\n`;
+    // An image update that main's policy would merge.
+    const github = fake({
+      base: { "clusters/production/image-automation.yaml": policies, "apps/web/kustomization.yaml": kustomization("1.4.2") },
+      head: { "apps/web/kustomization.yaml": kustomization("1.4.3") },
+      author: "fluxcdbot",
+      headBranch: "flux-image-updates",
+    });
+    const app = testApp();
+    const edits: Promise<unknown>[] = [];
+    github.afterCall = (call) => {
+      if (edits.length > 0 || !call.path.endsWith(`/tarball/${github.headSha}`)) return;
+      retargetToStrictBase(github);
+      const edited = { ...github.payload("pull_request", "opened"), action: "edited", changes: { base: { ref: { from: "main" }, sha: { from: "0".repeat(40) } } } };
+      edits.push(app.deliver("pull_request", edited));
+    };
+    await app.deliver("pull_request", github.payload("pull_request", "opened"));
+    await Promise.all(edits);
+    expect(github.merges).toEqual([]);
+    expect(github.runsFor().map((run) => [run.conclusion, run.output.title])).toEqual([
+      ["cancelled", "Superseded"],
+      ["failure", expect.any(String)],
+    ]);
+    expect(github.runsFor()[0]!.output.summary).toContain("retargeted to production while this commit was being evaluated against main");
   });
 
   it("ignores an edit of the title or the description", async () => {

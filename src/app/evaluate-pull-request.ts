@@ -98,8 +98,9 @@ async function evaluateCounted(request: EvaluationRequest): Promise<EvaluationOu
   } catch (error) {
     return endWithoutResult(request, pull, slot, error);
   }
-  if (!latest || latest.headSha !== pull.headSha) {
-    await cancelOrLog(request, slot, headMoved(latest));
+  // Retargeted meanwhile: another branch's policy judges it now (that evaluation is queued), never this verdict.
+  if (!latest || latest.headSha !== pull.headSha || latest.baseBranch !== pull.baseBranch) {
+    await cancelOrLog(request, slot, headMoved(pull, latest));
     return { status: "superseded", headSha: pull.headSha };
   }
 
@@ -145,7 +146,7 @@ async function endWithoutResult(request: EvaluationRequest, pull: PullRequestInf
   );
   if (latest.known && latest.current?.headSha !== pull.headSha) {
     log.debug({ err: error, sha: pull.headSha }, "evaluation of a superseded head ended early");
-    if (slot) await cancelOrLog(request, slot, headMoved(latest.current));
+    if (slot) await cancelOrLog(request, slot, headMoved(pull, latest.current));
     return { status: "superseded", headSha: pull.headSha };
   }
   // No run could be found or started (GitHub failed there): one more try, so that the head shows the failure.
@@ -173,7 +174,8 @@ function runNotCompleted(request: EvaluationRequest, pull: PullRequestInfo, run:
   return { status: "failed", headSha: pull.headSha, reason: `the check run could not be completed: ${errorMessage(error)}` };
 }
 
-function headMoved(latest: PullRequestInfo | undefined): string {
+function headMoved(pull: PullRequestInfo, latest: PullRequestInfo | undefined): string {
+  if (latest && latest.headSha === pull.headSha) return `The pull request was retargeted to ${latest.baseBranch} while this commit was being evaluated against ${pull.baseBranch}.`;
   return `The pull request ${latest ? `moved to ${latest.headSha}` : "was closed"} while this commit was being evaluated.`;
 }
 

@@ -14,6 +14,8 @@ export interface PullRequestInfo {
   number: number;
   headSha: string;
   baseSha: string;
+  /** The branch the pull request targets: its policy is the one that judges it. */
+  baseBranch: string;
   headBranch: string;
   author: string;
   draft: boolean;
@@ -32,7 +34,7 @@ export interface GatheredFacts {
 export function pullRequestInfo(pull: {
   number: number;
   head: { sha: string; ref: string; repo: { id: number } | null };
-  base: { sha: string; repo: { id: number } };
+  base: { sha: string; ref: string; repo: { id: number } };
   user: { login: string } | null;
   draft?: boolean;
   changed_files?: number;
@@ -41,6 +43,7 @@ export function pullRequestInfo(pull: {
     number: pull.number,
     headSha: pull.head.sha,
     baseSha: pull.base.sha,
+    baseBranch: pull.base.ref,
     headBranch: pull.head.ref,
     author: pull.user?.login ?? "",
     draft: pull.draft ?? false,
