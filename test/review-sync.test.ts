@@ -32,6 +32,26 @@ describe("syncReview", () => {
   });
 });
 
+describe("syncReview at its limit", () => {
+  it("keeps the suggestions already posted and fills only what room is left; the rest wait", async () => {
+    const text = "a: 1\nb: 1\nc: 1\n";
+    const comment = (key: string, line: number): ReviewComment => ({ key, path: "apps/web.yaml", line, body: `fix ${key}\n${commentMarker(key)}` });
+    github = new FakeGitHub({
+      base: { "apps/web.yaml": "a: 0\nb: 0\nc: 0\n" },
+      head: { "apps/web.yaml": text },
+      comments: ["bbbbbbbbbbbbbbbb", "cccccccccccccccc"].map((key, index) => ({ path: "apps/web.yaml", line: index + 2, body: `fix ${key}\n${commentMarker(key)}`, user: { login: BOT_LOGIN, type: "Bot" } })),
+    });
+    const octokit = new ProbotOctokit({ auth: "test-token", retry: { enabled: false }, throttle: { enabled: false } }) as unknown as Octokit;
+    const wanted = [comment("aaaaaaaaaaaaaaaa", 1), comment("bbbbbbbbbbbbbbbb", 2), comment("cccccccccccccccc", 3)];
+    // A new finding that sorts first does not push a standing suggestion out.
+    expect(await syncReview(octokit, { owner: "acme", repo: "fleet" }, 7, github.headSha, wanted, BOT_LOGIN, { limit: 2 })).toEqual({ created: 0, updated: 0, deleted: 0 });
+    expect(github.calls.filter((call) => call.method !== "GET")).toEqual([]);
+    // One dealt with: the waiting one takes its place.
+    expect(await syncReview(octokit, { owner: "acme", repo: "fleet" }, 7, github.headSha, [wanted[0]!, wanted[2]!], BOT_LOGIN, { limit: 2 })).toEqual({ created: 1, updated: 0, deleted: 1 });
+    expect(github.comments.map((posted) => posted.line).sort()).toEqual([1, 3]);
+  });
+});
+
 describe("syncReview after a push", () => {
   const repo = { owner: "acme", repo: "fleet" };
   const octokit = () => new ProbotOctokit({ auth: "test-token", retry: { enabled: false }, throttle: { enabled: false } }) as unknown as Octokit;

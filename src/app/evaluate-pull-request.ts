@@ -105,10 +105,11 @@ async function evaluateCounted(request: EvaluationRequest): Promise<EvaluationOu
   }
 
   const suggestions = reviewComments(result.verdict, result.changedFiles);
-  const posted = suggestions.slice(0, MAX_REVIEW_SUGGESTIONS);
-  const leftOut = suggestions.length - posted.length;
-  if (leftOut > 0) log.info({ sha: pull.headSha, suggestions: suggestions.length, posted: posted.length }, "review suggestions capped");
-  const note = leftOut > 0 ? `**Review suggestions:** ${posted.length} of ${suggestions.length} are posted as review comments; the other ${leftOut} are posted once these are dealt with.` : "";
+  // syncReview keeps at most this many standing, those already posted first.
+  const posted = Math.min(suggestions.length, MAX_REVIEW_SUGGESTIONS);
+  const leftOut = suggestions.length - posted;
+  if (leftOut > 0) log.info({ sha: pull.headSha, suggestions: suggestions.length, posted }, "review suggestions capped");
+  const note = leftOut > 0 ? `**Review suggestions:** ${posted} of ${suggestions.length} are posted as review comments; the other ${leftOut} are posted once these are dealt with.` : "";
   let published: PublishedRun | undefined;
   try {
     published = await publishCheckRun(octokit, repo, slot, verdictOutput(result.verdict, note));
@@ -123,7 +124,7 @@ async function evaluateCounted(request: EvaluationRequest): Promise<EvaluationOu
   // The check run stands whatever happens to the review; what follows (auto-merge) goes on too.
   const appSlug = published?.run.appSlug ?? slot.run.appSlug;
   try {
-    const review = await syncReview(octokit, repo, pullNumber, pull.headSha, posted, appSlug ? `${appSlug}[bot]` : undefined, {
+    const review = await syncReview(octokit, repo, pullNumber, pull.headSha, suggestions, appSlug ? `${appSlug}[bot]` : undefined, {
       // A review never lands on a superseded sha: the head is confirmed again right before the first write.
       stillCurrent: async () => (await withOneMoreRound(() => currentPull(octokit, repo, pullNumber)))?.headSha === pull.headSha,
     });

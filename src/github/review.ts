@@ -20,6 +20,11 @@ export interface ReviewSync {
 export interface ReviewSyncOptions {
   /** Asked once, right before the first write: false (the head moved) writes nothing. */
   stillCurrent?: () => Promise<boolean>;
+  /**
+   * At most this many of ours stand at once (default MAX_REVIEW_SUGGESTIONS). Those already posted keep their place;
+   * new ones fill what is left, in order, and the rest wait until some are dealt with.
+   */
+  limit?: number;
 }
 
 /**
@@ -46,7 +51,8 @@ export async function syncReview(
     const comment = wantedByKey.get(old.key);
     if (comment && !placed.has(old.key) && old.path === comment.path && (await lineOnHead(old)) === comment.line) placed.set(old.key, old);
   }
-  const fresh = wanted.filter((comment) => !placed.has(comment.key));
+  const room = Math.max(0, (options.limit ?? MAX_REVIEW_SUGGESTIONS) - placed.size);
+  const fresh = wanted.filter((comment) => !placed.has(comment.key)).slice(0, room);
   const edits = wanted.flatMap((comment) => {
     const old = placed.get(comment.key);
     return old && old.body !== comment.body ? [{ id: old.id, body: comment.body }] : [];
