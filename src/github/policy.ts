@@ -2,7 +2,8 @@
 import type { TreeFiles } from "../core/files.js";
 import { readPolicy } from "../core/policy-files.js";
 import type { PullRequestFacts } from "../core/types.js";
-import { statusOf, type Octokit, type RepoRef } from "./octokit.js";
+import { fileAt } from "./contents.js";
+import type { Octokit, RepoRef } from "./octokit.js";
 
 /** From a snapshot of the base tip, when the merge base is the base tip (the usual case): no extra calls. */
 export function policyFromTree(files: TreeFiles): Promise<PullRequestFacts["policy"]> {
@@ -11,13 +12,5 @@ export function policyFromTree(files: TreeFiles): Promise<PullRequestFacts["poli
 
 /** From the contents API at the base tip, when the base branch moved on since the pull request branched. */
 export function policyFromApi(octokit: Octokit, repo: RepoRef, sha: string): Promise<PullRequestFacts["policy"]> {
-  return readPolicy(async (path) => {
-    try {
-      const response = await octokit.rest.repos.getContent({ ...repo, path, ref: sha, mediaType: { format: "raw" } });
-      return String(response.data);
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw error;
-    }
-  });
+  return readPolicy((path) => fileAt(octokit, repo, sha, path));
 }

@@ -4,7 +4,8 @@
 import { diffLines } from "diff";
 import { errorMessage } from "../core/yaml.js";
 import { markerKey, type ReviewComment } from "../report/review.js";
-import { createOnce, isRefusal, statusOf, type Octokit, type RepoRef } from "./octokit.js";
+import { fileAt } from "./contents.js";
+import { createOnce, isRefusal, type Octokit, type RepoRef } from "./octokit.js";
 
 /** Suggestions posted per evaluation at most: GitHub notifies people of each, and throttles such writes. */
 export const MAX_REVIEW_SUGGESTIONS = 50;
@@ -141,28 +142,17 @@ async function ourComments(octokit: Octokit, repo: RepoRef, pullNumber: number, 
  */
 function headLineFinder(octokit: Octokit, repo: RepoRef, headSha: string): (comment: OurComment) => Promise<number | undefined> {
   const files = new Map<string, Promise<string | undefined>>();
-  const fileAt = (sha: string, path: string) => {
+  const fileOnce = (sha: string, path: string) => {
     const key = `${sha}:${path}`;
-    if (!files.has(key)) files.set(key, readFile(octokit, repo, sha, path));
+    if (!files.has(key)) files.set(key, fileAt(octokit, repo, sha, path));
     return files.get(key)!;
   };
   return async (comment) => {
     if (comment.line === null) return undefined;
     if (comment.commitId === headSha) return comment.line;
-    const [before, after] = await Promise.all([fileAt(comment.commitId, comment.path), fileAt(headSha, comment.path)]);
+    const [before, after] = await Promise.all([fileOnce(comment.commitId, comment.path), fileOnce(headSha, comment.path)]);
     return before !== undefined && after !== undefined ? carriedLine(before, after, comment.startLine ?? comment.line, comment.line) : undefined;
   };
-}
-
-/** The file at `sha`, or undefined when it is not there. */
-async function readFile(octokit: Octokit, repo: RepoRef, sha: string, path: string): Promise<string | undefined> {
-  try {
-    const response = await octokit.rest.repos.getContent({ ...repo, path, ref: sha, mediaType: { format: "raw" } });
-    return String(response.data);
-  } catch (error) {
-    if (statusOf(error) === 404) return undefined;
-    throw error;
-  }
 }
 
 /** Beyond this many changed lines between the two files, a comment is taken for outdated rather than searched for. */
