@@ -144,6 +144,7 @@ export class GitHubStandIn {
     if (is("POST", new RegExp(`^${pullPath}/reviews$`))) return { status: 200, body: { id: this.nextId++, state: "COMMENTED" } };
     if (is("GET", new RegExp(`^${prefix}/tarball/[0-9a-f]+$`))) return { status: 200, body: await this.tarball(path.split("/").pop()!) };
     if (is("GET", new RegExp(`^${prefix}/commits/[0-9a-f]+/status$`))) return { status: 200, body: { state: "success", total_count: 0, statuses: [] } };
+    if (is("GET", new RegExp(`^${prefix}/commits/[0-9a-f]+/check-suites$`))) return { status: 200, body: { total_count: 0, check_suites: [] } };
     if (is("PUT", new RegExp(`^${pullPath}/merge$`))) return { status: 200, body: { sha: "f".repeat(40), merged: true, message: "Pull Request successfully merged" } };
     return { status: 404, body: { message: "Not Found" } };
   }

@@ -73,4 +73,16 @@ describe("the benchmark", () => {
       await app.stop();
     }
   });
+
+  it("merges the image update through the stand-in: every route the auto-merge gate asks for is there", async () => {
+    const app = await appHarness(repo);
+    try {
+      const update = shapes.find((shape) => shape.id === "image-update")!;
+      expect(await app.evaluate(update, 8)).toMatchObject({ conclusion: "success", writes: 4 });
+      expect(app.standIn.unmatched).toEqual([]);
+      expect(app.standIn.requests).toContain("PUT /repos/acme/fleet/pulls/8/merge");
+    } finally {
+      await app.stop();
+    }
+  });
 });
