@@ -294,7 +294,7 @@ describe("shutdown past its grace period", () => {
     delete process.env.EVALUATION_CONCURRENCY;
   });
 
-  it("starts none of the evaluations still queued, logs each at warn, and refuses new webhooks", async () => {
+  it("starts none of the evaluations still queued, logs each at warn, marks each head not evaluated in one write, and refuses new webhooks", async () => {
     const github = ["a", "b", "c"].map((name) => fake({ repo: `fleet-${name}`, base: { "apps/web.yaml": webDeployment("nginx:1.27") }, head: { "apps/web.yaml": webDeployment("nginx:1.28") } }));
     let release!: () => void;
     github[0]!.faults.push({ method: "GET", path: /\/tarball\//, times: 1, until: new Promise<void>((resolve) => (release = resolve)) });
@@ -308,8 +308,15 @@ describe("shutdown past its grace period", () => {
     release();
     await app.scheduler.idle();
 
-    expect(github.map((each) => each.checkRuns.map((run) => `${run.status}/${run.conclusion}/${run.output.title}`))).toEqual([["completed/failure/Evaluation interrupted"], [], []]);
-    expect(github.slice(1).map((each) => each.calls)).toEqual([[], []]);
+    // The webhooks were answered, so GitHub sends nothing again: each head shows why it was not evaluated.
+    expect(github.map((each) => each.checkRuns.map((run) => `${run.status}/${run.conclusion}/${run.output.title}`))).toEqual([
+      ["completed/failure/Evaluation interrupted"],
+      ["completed/failure/Evaluation interrupted"],
+      ["completed/failure/Evaluation interrupted"],
+    ]);
+    expect(github.slice(1).map((each) => each.calls.map((call) => `${call.method} ${call.path.replace(/\?.*/, "")}`))).toEqual(
+      github.slice(1).map((each) => [`GET /repos/acme/${each.repo}/pulls/7`, `GET /repos/acme/${each.repo}/commits/${each.headSha}/check-runs`, `POST /repos/acme/${each.repo}/check-runs`]),
+    );
     const dropped = lines.filter((line) => line.msg === "shutdown: evaluation dropped before it started");
     expect(dropped.map(({ level, repository, pull, delivery }) => ({ level, repository, pull, delivery }))).toEqual([
       { level: 40, repository: "acme/fleet-b", pull: 7, delivery: "queued-fleet-b" },
@@ -318,6 +325,28 @@ describe("shutdown past its grace period", () => {
     await expect(app.probot.receive({ id: "after-abort", name: "pull_request", payload: github[1]!.payload("pull_request", "synchronize") } as never)).rejects.toThrow(
       "fleet-warden is shutting down",
     );
+  });
+
+  it("marks the new head of a pull request whose push waited behind its running evaluation", async () => {
+    const github = changedImage();
+    let release!: () => void;
+    github.faults.push({ method: "GET", path: /\/tarball\//, times: 1, until: new Promise<void>((resolve) => (release = resolve)) });
+    const abort = new AbortController();
+    const app = testApp({ signal: abort.signal, deadlineMs: 60 * 60 * 1000 });
+    const oldSha = github.headSha;
+    await app.probot.receive({ id: "opened", name: "pull_request", payload: github.payload("pull_request", "opened") } as never);
+    await until(() => github.calls.some((call) => call.path.includes("/tarball/")));
+    github.push({ "apps/web.yaml": webDeployment("nginx:1.29") });
+    // Answered 2xx: GitHub never sends it again.
+    await app.probot.receive({ id: "sync", name: "pull_request", payload: github.payload("pull_request", "synchronize") } as never);
+
+    abort.abort(new Interrupted("fleet-warden was stopped (a restart or a deployment) before it finished."));
+    release();
+    await app.scheduler.idle();
+
+    expect(github.runsFor().map((run) => `${run.status}/${run.conclusion}/${run.output.title}`)).toEqual(["completed/failure/Evaluation interrupted"]);
+    expect(github.runsFor()[0]!.output.summary).toContain("Re-run the check to evaluate it.");
+    expect(github.runsFor(oldSha).every((run) => run.status === "completed")).toBe(true);
   });
 
   it("the scheduler drops the job waiting behind a running one of its key, and takes none after", async () => {
@@ -331,7 +360,7 @@ describe("shutdown past its grace period", () => {
         await new Promise<void>((resolve) => (finish = resolve));
       },
       signal: abort.signal,
-      onDropped: (job) => dropped.push(job.name),
+      onDropped: (job) => void dropped.push(job.name),
     });
     scheduler.schedule({ key: "pr", name: "first" });
     scheduler.schedule({ key: "pr", name: "second" });

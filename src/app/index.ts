@@ -1,7 +1,7 @@
 // Thin webhook handlers: which pull request, what to do. Evaluation runs after the webhook is acknowledged.
 import { availableParallelism } from "node:os";
 import type { Context, Probot } from "probot";
-import { CHECK_NAME } from "../github/checks.js";
+import { CHECK_NAME, failureOutput, markHead } from "../github/checks.js";
 import type { Octokit } from "../github/octokit.js";
 import { currentHeadSha, openPullsHeadedBy } from "../github/pull-heads.js";
 import { AutoMerger, type FollowUp } from "./auto-merge.js";
@@ -108,10 +108,21 @@ export function createApp(options: AppOptions = {}) {
       onError: (error, job) => app.log.error({ err: error, delivery: job.context.id, pull: job.pullNumber }, "evaluation crashed"),
       concurrency,
       ...(options.signal ? { signal: options.signal } : {}),
-      // Shutdown past its grace period: what has not started yet is left; a push or a redelivery evaluates it later.
-      onDropped: (job) => {
+      // Shutdown past its grace period: what has not started yet is not evaluated. The webhook was answered, so
+      // GitHub sends nothing again: a head without a run of ours gets one completed run saying so, with its Re-run.
+      onDropped: async (job) => {
         const repo = job.context.repo();
-        app.log.warn({ delivery: job.context.id, repository: `${repo.owner}/${repo.repo}`, pull: job.pullNumber }, "shutdown: evaluation dropped before it started");
+        const log = app.log.child({ delivery: job.context.id, repository: `${repo.owner}/${repo.repo}`, pull: job.pullNumber });
+        log.warn("shutdown: evaluation dropped before it started");
+        if (job.recheck) return;
+        try {
+          const { data: pull } = await job.context.octokit.rest.pulls.get({ ...repo, pull_number: job.pullNumber });
+          if (pull.state !== "open") return;
+          const detail = "fleet-warden was stopped before it could evaluate this commit. Re-run the check to evaluate it.";
+          if (await markHead(job.context.octokit, repo, pull.head.sha, failureOutput("Evaluation interrupted", detail), appId)) log.info({ sha: pull.head.sha }, "shutdown: head marked not evaluated");
+        } catch (error) {
+          log.warn({ err: error }, "shutdown: the dropped head could not be marked");
+        }
       },
     });
     options.onScheduler?.(scheduler);

@@ -10,13 +10,18 @@ export interface SchedulerOptions<T> {
   onError?(error: unknown, job: T): void;
   /** Jobs running at once, across keys (default: no limit). */
   concurrency?: number;
-  /** Aborted: the waiting jobs are dropped (each reported to onDropped) and no job is taken or started any more. */
+  /**
+   * Aborted: the waiting jobs are dropped (each reported to onDropped) and no job is taken or started any more. What
+   * onDropped returns is waited for, as running work is.
+   */
   signal?: AbortSignal;
-  onDropped?(job: T): void;
+  onDropped?(job: T): void | Promise<void>;
 }
 
 export class Scheduler<T extends { key: string }> {
   private readonly running = new Map<string, Promise<void>>();
+  /** What onDropped still does for the jobs dropped at shutdown. */
+  private readonly dropping = new Set<Promise<void>>();
   private readonly pending = new Map<string, T>();
   /** Keys whose pending job can start as soon as a slot is free, oldest first. */
   private readonly ready: string[] = [];
@@ -42,7 +47,7 @@ export class Scheduler<T extends { key: string }> {
 
   /** Resolves when nothing runs and nothing is pending. */
   async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+    while (this.running.size + this.dropping.size > 0) await Promise.allSettled([...this.running.values(), ...this.dropping]);
   }
 
   /**
@@ -63,7 +68,12 @@ export class Scheduler<T extends { key: string }> {
     const dropped = [...this.pending.values()];
     this.pending.clear();
     this.ready.length = 0;
-    for (const job of dropped) this.options.onDropped?.(job);
+    for (const job of dropped) {
+      const done = Promise.resolve(this.options.onDropped?.(job))
+        .catch((error: unknown) => this.options.onError?.(error, job))
+        .finally(() => this.dropping.delete(done));
+      this.dropping.add(done);
+    }
   }
 
   private startReady(): void {

@@ -80,7 +80,7 @@ export async function publishCheckRun(octokit: Octokit, repo: RepoRef, slot: Che
 /** Closes the sha's run in progress as cancelled (its sha is no longer the head); a completed run is left as it is. */
 export async function cancelCheckRun(octokit: Octokit, repo: RepoRef, slot: CheckRunSlot, reason: string): Promise<void> {
   if (slot.state !== "open") return;
-  const summary = `${reason} This commit's result is dropped; the newer commit is evaluated instead.`;
+  const summary = `${reason} This commit's result is dropped; the pull request's current head is what counts.`;
   await writeOutput(octokit, repo, slot.run, { conclusion: "cancelled", title: "Superseded", summary, annotations: [], fingerprint: fingerprintOf(["cancelled", summary]) });
 }
 
@@ -138,6 +138,27 @@ async function createCheckRun(octokit: Octokit, repo: RepoRef, headSha: string):
       return created ? refOf(created) : undefined;
     },
   );
+}
+
+/**
+ * One completed run with `output` on a head no evaluation will reach (shutdown dropped it), unless the head has a run
+ * of ours already: a single write, which cannot be left in progress. True when it wrote.
+ */
+export async function markHead(octokit: Octokit, repo: RepoRef, headSha: string, output: CheckOutput, appId?: number): Promise<boolean> {
+  const { data } = await octokit.rest.checks.listForRef({ ...repo, ref: headSha, check_name: CHECK_NAME, filter: "latest", per_page: 100 });
+  if (data.check_runs.some((run) => run.head_sha === headSha && (appId === undefined || run.app?.id === appId))) return false;
+  await octokit.rest.checks.create({
+    ...repo,
+    name: CHECK_NAME,
+    head_sha: headSha,
+    status: "completed",
+    conclusion: output.conclusion,
+    completed_at: new Date().toISOString(),
+    external_id: output.fingerprint,
+    output: { title: output.title, summary: output.summary },
+    request: { retries: 0 },
+  });
+  return true;
 }
 
 /** Annotations go 50 per call; the last call carries the conclusion and the result's fingerprint. Each call gets one more round. */

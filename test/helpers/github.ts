@@ -275,7 +275,8 @@ export class FakeGitHub {
         head_sha: body.head_sha,
         name: body.name,
         status: body.status ?? "queued",
-        conclusion: null,
+        // GitHub takes a conclusion with the creation of a completed run.
+        conclusion: body.conclusion ?? null,
         output: body.output ?? {},
         annotations: body.output?.annotations ?? [],
         app: { id: APP_ID, slug: APP_SLUG },
