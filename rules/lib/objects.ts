@@ -109,15 +109,17 @@ export function findingOn(
   extra: { severity?: Severity; fix?: RuleFinding["fix"]; endLine?: number } = {},
 ): RuleFinding {
   const { path: file, line } = placeOf(target, path);
+  // The rule's end line and fix are lines of the object's own file: they do not apply to the patch it moved to.
+  const moved = file !== target.path;
   return {
     path: file,
     line,
-    endLine: extra.endLine ?? line,
+    endLine: moved ? line : (extra.endLine ?? line),
     message,
     object: target.ref,
     ...(target.build ? { build: target.build } : {}),
     ...(extra.severity ? { severity: extra.severity } : {}),
-    ...(extra.fix ? { fix: extra.fix } : {}),
+    ...(extra.fix && !moved ? { fix: extra.fix } : {}),
   };
 }
 

@@ -79,6 +79,24 @@ describe("rbac-cluster-admin", () => {
     ]);
   });
 
+  it("reports a role an overlay patch sets on the patch, without the base file's one-line fix", () => {
+    const ref = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", name: "dev-team-debug", namespace: "apps" };
+    const rendered = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: "apps" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" } };
+    const patch = "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: dev-team-debug\n  namespace: apps\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\n";
+    const build = {
+      report: { name: "Kustomization apps/dev-team (clusters/staging)", path: "apps/dev-team/staging", ok: true, objects: 1 },
+      objects: [{ object: rendered, ref, source: { path: "apps/dev-team/base/rbac.yaml", line: 1 } }],
+      issues: [],
+    };
+    const head = {
+      "apps/dev-team/base/rbac.yaml": binding("RoleBinding", "view"),
+      "apps/dev-team/staging/kustomization.yaml": "resources:\n  - ../base\npatches:\n  - path: rbac-patch.yaml\n",
+      "apps/dev-team/staging/rbac-patch.yaml": patch,
+    };
+    const findings = check({ head, config: DEV_TEAM_CONFIG, builds: [build], changed: ["apps/dev-team/staging/rbac-patch.yaml"] });
+    expect(findings.map((finding) => [finding.path, finding.line, finding.fix])).toEqual([["apps/dev-team/staging/rbac-patch.yaml", 9, undefined]]);
+  });
+
   it("fails a pull request that adds a cluster-admin binding for the tenant (end to end)", async () => {
     const verdict = await evaluateChange({ ".github/fleet-warden.yml": DEV_TEAM_CONFIG_YAML }, { "apps/dev-team/staging/debug-access.yaml": binding("ClusterRoleBinding", "cluster-admin") }, { rules: [rbacClusterAdmin] });
     expect(verdict.conclusion).toBe("failure");
