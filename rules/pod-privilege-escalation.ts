@@ -66,7 +66,8 @@ function addToSecurityContextFix(place: Place, description: string): Fix | undef
   const text = doc.file.lines[line - 1]!;
   const value = asMapping(valueAt(doc.value, place.path));
   let replacement: string | undefined;
-  if (/securityContext\s*:\s*\{/.test(text) && doc.valueEndLine(place.path) === line) {
+  // A flow mapping, on one line or several: the setting goes first, after its brace.
+  if (/securityContext\s*:\s*\{/.test(text)) {
     const empty = value !== undefined && Object.keys(value).length === 0;
     replacement = text.replace(/(securityContext\s*:\s*\{)\s*/, empty ? `$1${SETTING}` : `$1${SETTING}, `);
   } else if (value && Object.keys(value).length > 0) {

@@ -60,6 +60,15 @@ describe("pod-privilege-escalation", () => {
     ]);
   });
 
+  it("keeps a flow-style securityContext written over several lines valid YAML", () => {
+    const text = workload("Deployment", containers("- name: a\n  image: x:1\n  securityContext: {\n    runAsNonRoot: true\n  }\n"));
+    const [finding] = check({ "apps/dev-team/app.yaml": text });
+    expect(finding?.fix?.replacement).toBe("          securityContext: {allowPrivilegeEscalation: false, ");
+    const lines = text.split("\n");
+    lines.splice(finding!.fix!.line - 1, finding!.fix!.endLine - finding!.fix!.line + 1, ...finding!.fix!.replacement.split("\n"));
+    expect(check({ "apps/dev-team/app.yaml": lines.join("\n") })).toEqual([]);
+  });
+
   it("uses the file's own indentation step (4 spaces)", () => {
     const text = [
       "apiVersion: batch/v1",
