@@ -163,6 +163,17 @@ describe("auto-merge and other apps' check suites", () => {
     expect(github.merges).toEqual([{ sha: github.headSha, merge_method: "squash" }]);
   });
 
+  it("never merges past another app's suite that failed without a check run (a workflow file that does not parse)", async () => {
+    github = new FakeGitHub({ base, head: bump, ...imageUpdate });
+    github.checkSuites.push({ id: 7, head_sha: github.headSha, status: "completed", conclusion: "startup_failure", latest_check_runs_count: 0, app: ACTIONS_APP });
+    // Abandoned for two weeks: GitHub's mark, not a result.
+    github.checkSuites.push({ id: 8, head_sha: github.headSha, status: "completed", conclusion: "stale", latest_check_runs_count: 0, app: { id: 254, slug: "codecov" } });
+    await testApp().deliver("pull_request", github.payload("pull_request", "opened"));
+    expect(github.merges).toEqual([]);
+    expect(ourRun(github).output.summary).toContain("Eligible, but not merged: check suite of `github-actions`: startup\\_failure.");
+    expect(ourRun(github).output.summary).not.toContain("codecov");
+  });
+
   it("names a suite whose check run is still running once, as that check run", async () => {
     github = new FakeGitHub({ base, head: bump, ...imageUpdate });
     otherCheck(github, "in_progress").check_suite = { id: 5 };

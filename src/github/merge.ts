@@ -24,7 +24,8 @@ export type GateResult =
  * Our own check passed on `sha`, every other check run and commit status on it completed successfully, and no
  * other app's check suite that has check runs is still running (it creates more: a workflow's later jobs). A suite
  * with no check run is not waited for: GitHub creates one for every app with checks:write, and an app that never
- * runs on the commit leaves it queued for ever. CI that has not started yet is only held off by branch protection.
+ * runs on the commit leaves it queued for ever. A completed suite that failed blocks, with or without check runs.
+ * CI that has not started yet is only held off by branch protection.
  */
 export async function mergeGate(octokit: Octokit, repo: RepoRef, sha: string, appId?: number): Promise<GateResult> {
   const [runs, combined, suites] = await Promise.all([
@@ -48,8 +49,13 @@ export async function mergeGate(octokit: Octokit, repo: RepoRef, sha: string, ap
     } else if (!green) failed.push(`${label}: ${run.conclusion ?? "no conclusion"}`);
   }
   for (const suite of suites) {
+    if (appId !== undefined && suite.app?.id === appId) continue;
     const running = suite.status !== "completed" && suite.latest_check_runs_count > 0 && !suitesWithPendingRuns.has(suite.id);
-    if (running && (appId === undefined || suite.app?.id !== appId)) pending.push(`check suite of \`${suite.app?.slug ?? "an app"}\` (more check runs to come)`);
+    if (running) pending.push(`check suite of \`${suite.app?.slug ?? "an app"}\` (more check runs to come)`);
+    // A suite can fail with no check run at all (an Actions workflow file that does not parse): that is a red check too.
+    // `stale` is GitHub's mark on a suite nothing completed for 14 days, not a result.
+    else if (suite.status === "completed" && !GREEN_CONCLUSIONS.has(suite.conclusion ?? "") && suite.conclusion !== "stale")
+      failed.push(`check suite of \`${suite.app?.slug ?? "an app"}\`: ${suite.conclusion ?? "no conclusion"}`);
   }
   for (const status of combined.data.statuses) {
     if (status.state === "pending") pending.push(`status \`${status.context}\``);
