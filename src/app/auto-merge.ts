@@ -30,14 +30,17 @@ export class AutoMerger {
   /** Per pull request key: its last evaluation when eligible, null when it was evaluated and is not. */
   private readonly evaluations = new Map<string, EligibleEvaluation | null>();
   /** Per `owner/repo@sha` a commit status named and no evaluation remembered: the image-update pull requests it heads. */
-  private readonly headedBy = new Map<string, number[]>();
+  private readonly headedBy = new Map<string, Promise<number[]>>();
 
   constructor(private readonly appId?: number) {}
 
   /** After an evaluation: merge when the verdict passed, is eligible, and every other check is green. */
   async afterEvaluation(octokit: Octokit, repo: RepoRef, key: string, outcome: EvaluationOutcome): Promise<FollowUp> {
     if (outcome.status !== "completed") {
-      this.evaluations.delete(key);
+      // A failed evaluation is not run again by every commit status of its head (a CI step each): its Re-run or
+      // the next push does. A superseded one is followed by the newer evaluation.
+      if (outcome.status === "failed") this.remember(key, null);
+      else this.evaluations.delete(key);
       return "none";
     }
     const { verdict, pull } = outcome;
@@ -82,10 +85,15 @@ export class AutoMerger {
       .map((evaluation) => evaluation!.pullNumber);
     if (remembered.length > 0) return remembered;
     const key = `${repository}@${sha}`;
-    const known = this.headedBy.get(key);
-    if (known) return known;
-    const found = await imageUpdatePullsHeadedBy(octokit, repo, sha);
-    boundedSet(this.headedBy, key, found);
+    // Statuses of one sha come in bursts (a CI step each): they share one lookup, and a failed one is not kept.
+    let found = this.headedBy.get(key);
+    if (!found) {
+      found = imageUpdatePullsHeadedBy(octokit, repo, sha);
+      boundedSet(this.headedBy, key, found);
+      found.catch(() => {
+        if (this.headedBy.get(key) === found) this.headedBy.delete(key);
+      });
+    }
     return found;
   }
 

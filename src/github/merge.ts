@@ -1,13 +1,13 @@
 // The auto-merge gate and the merge call: every other check and status on the head sha green, then one
 // merge pinned to that sha. Never retried blindly: 405/409 wait for the next event, any other failure is final.
 import { minimatch } from "minimatch";
-import { parseConfig } from "../core/config.js";
+import { CONFIG_PATH, parseConfig } from "../core/config.js";
 import type { Verdict } from "../core/types.js";
 import { renderSummary, SUMMARY_LIMIT } from "../report/summary.js";
 import { CHECK_NAME } from "./checks.js";
+import { fileAt } from "./contents.js";
 import { pullRequestInfo } from "./facts.js";
 import { statusOf, type Octokit, type RepoRef } from "./octokit.js";
-import { policyFromApi } from "./policy.js";
 import { openPullsHeadedBy } from "./pull-heads.js";
 
 const GREEN_CONCLUSIONS = new Set(["success", "neutral", "skipped"]);
@@ -80,7 +80,7 @@ export async function imageUpdatePullsHeadedBy(octokit: Octokit, repo: RepoRef, 
     const pull = pullRequestInfo(data);
     if (data.state !== "open" || pull.fromFork || pull.headSha !== sha) continue;
     // A broken config judges with the defaults (and fails the check): good enough to pick what to evaluate.
-    const { config } = parseConfig((await policyFromApi(octokit, repo, pull.baseSha)).config?.text);
+    const { config } = parseConfig(await fileAt(octokit, repo, pull.baseSha, CONFIG_PATH));
     if (config.imageUpdates.branches.some((pattern) => minimatch(pull.headBranch, pattern))) found.push(pullNumber);
   }
   return found;
