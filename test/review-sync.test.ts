@@ -111,6 +111,15 @@ describe("syncReview after a push", () => {
     }
   });
 
+  it("keeps a comment whose older file GitHub failed to send, and still posts the new suggestions", async () => {
+    github = pushedAfterComment("name: web\nreplicas: 1\nimage: web:2\n");
+    github.faults.push({ method: "GET", path: /\/contents\//, status: 502, times: 1 });
+    const other = "fedcba9876543210";
+    const wantedToo: ReviewComment[] = [...wanted(2), { key: other, path: "apps/web.yaml", line: 3, body: `new\n${commentMarker(other)}` }];
+    expect(await syncReview(octokit(), repo, 7, github.headSha, wantedToo, BOT_LOGIN)).toEqual({ created: 1, updated: 0, deleted: 0 });
+    expect(github.comments.map((comment) => comment.line).sort()).toEqual([2, 3]);
+  });
+
   it("keeps one of two comments of ours for the same finding and deletes the other", async () => {
     github = new FakeGitHub({ base: { "apps/web.yaml": "replicas: 3\n" }, head: { "apps/web.yaml": "replicas: 1\n" }, comments: [ours(1), ours(1)] });
     const [kept, extra] = github.comments;

@@ -150,7 +150,14 @@ function headLineFinder(octokit: Octokit, repo: RepoRef, headSha: string): (comm
   return async (comment) => {
     if (comment.line === null) return undefined;
     if (comment.commitId === headSha) return comment.line;
-    const [before, after] = await Promise.all([fileOnce(comment.commitId, comment.path), fileOnce(headSha, comment.path)]);
+    let before: string | undefined;
+    let after: string | undefined;
+    try {
+      [before, after] = await Promise.all([fileOnce(comment.commitId, comment.path), fileOnce(headSha, comment.path)]);
+    } catch {
+      // GitHub failed a read: no way to tell, so the comment stays as it is rather than the whole sync failing.
+      return comment.line;
+    }
     return before !== undefined && after !== undefined ? carriedLine(before, after, comment.startLine ?? comment.line, comment.line) : undefined;
   };
 }
