@@ -60,7 +60,9 @@ function unprivilegedFix(place: Place, workload: Workload, container: Container)
     const added = opener === undefined ? undefined : withSettingAdded(text, unprivileged, lines[opener - 1]!);
     return added === undefined ? plain : { line, endLine: line, replacement: added, description };
   }
-  if (valueAt(doc.value, settingPath) === false) return plain;
+  // A suggestion spanning lines the pull request did not touch cannot be posted (GitHub takes them within the diff
+  // only): beyond the next line, the setting is left to pod-privilege-escalation's own finding and fix.
+  if (valueAt(doc.value, settingPath) === false || Math.abs(settingLine - line) > 1) return plain;
   // Both keys may sit on one line (a flow mapping): each edit applies to the line as the other left it.
   const first = Math.min(line, settingLine);
   const edited = lines.slice(first - 1, Math.max(line, settingLine));
