@@ -95,6 +95,13 @@ describe("other rate limits and refusals", () => {
     expectWaits(60);
   });
 
+  it("bounds the waits of one request in all, not each: a 429 repeated waits 1 and 2 min, not 4 more", async () => {
+    await evaluateWith({ status: 429, times: 100, message: "Too Many Requests" });
+    expectFailedWith("GitHub answered 429: Too Many Requests");
+    expect(reads()).toBe(3);
+    expectWaits(60, 120);
+  });
+
   it("waits a recognised secondary limit once (plugin-throttling's wait), not a second time", async () => {
     await evaluateWith({ status: 403, times: 1, message: SECONDARY_LIMIT, headers: { "retry-after": "30" } });
     expectPassed();

@@ -84,12 +84,14 @@ type LimitHandler = (retryAfter: number, options: { method: string; url: string 
  */
 function secondaryLimitWaitS(retryAfter: number, retryCount: number, log: Octokit["log"], request: string): number | undefined {
   const wait = retryAfter * 2 ** retryCount;
+  // What this request has waited so far plus this wait: the cap bounds the whole, not each wait.
+  const total = retryAfter * (2 ** (retryCount + 1) - 1);
   if (retryCount >= SECONDARY_LIMIT_RETRIES) {
     log.error(`secondary rate limit on ${request}: giving up after ${retryCount} retries`);
     return undefined;
   }
-  if (wait > MAX_LIMIT_WAIT_S) {
-    log.error(`secondary rate limit on ${request}: giving up, GitHub asks for ${wait} s (more than ${MAX_LIMIT_WAIT_S} s)`);
+  if (total > MAX_LIMIT_WAIT_S) {
+    log.error(`secondary rate limit on ${request}: giving up, GitHub asks for ${wait} s more (${total} s in all, more than ${MAX_LIMIT_WAIT_S} s)`);
     return undefined;
   }
   log.warn(`secondary rate limit on ${request}: retrying in ${wait} s`);
