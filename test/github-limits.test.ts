@@ -80,9 +80,9 @@ describe("a 403 or 429 with retry-after, in words plugin-throttling does not rec
     expectWaits(30, 60, 120);
   });
 
-  it("fails at once when GitHub asks for a longer wait than an evaluation may take", async () => {
+  it("fails at once when GitHub asks for a longer wait than an evaluation may take, and says when to re-run", async () => {
     await evaluateWith({ status: 429, times: 1, message: "Too Many Requests", headers: { "retry-after": "3600" } });
-    expectFailedWith("GitHub answered 429: Too Many Requests");
+    expectFailedWith("GitHub answered 429: Too Many Requests\n\nGitHub's rate limit asks to wait 60 min: re-run the check after that.");
     expect(reads()).toBe(1);
   });
 });

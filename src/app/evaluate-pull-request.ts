@@ -197,7 +197,10 @@ function failureReason(error: unknown, deadlineMs: number): { title: string; det
   if (error instanceof Interrupted) return { title: "Evaluation interrupted", detail: `${error.message} Re-run the check to evaluate this commit.` };
   const status = statusOf(error);
   const detail = status ? `GitHub answered ${status}: ${errorMessage(error)}` : `${error instanceof Error ? `${error.name}: ` : ""}${errorMessage(error)}`;
-  return { title: "Evaluation failed", detail: `${detail}\n\nRe-run the check to try again.` };
+  // A rate limit that asked for more than fleet-warden waits: an immediate re-run would only meet it again.
+  const retryAfter = Number((error as { response?: { headers?: Record<string, unknown> } }).response?.headers?.["retry-after"]);
+  const when = (status === 403 || status === 429) && retryAfter > 0 ? `GitHub's rate limit asks to wait ${Math.ceil(retryAfter / 60)} min: re-run the check after that.` : "Re-run the check to try again.";
+  return { title: "Evaluation failed", detail: `${detail}\n\n${when}` };
 }
 
 /** `work`, or a DeadlineExceeded after `ms`, or the signal's Interrupted, whichever comes first. */
