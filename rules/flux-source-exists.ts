@@ -1,6 +1,7 @@
+import { apiGroup } from "../src/core/fleet.js";
 import { FLUX_SYSTEM } from "../src/core/flux.js";
 import type { Rule, RuleContext, RuleFinding } from "../src/core/types.js";
-import { asRecord } from "../src/core/values.js";
+import { asRecord, valueAt } from "../src/core/values.js";
 import type { YamlPath } from "../src/core/yaml.js";
 import { clusterReadsOtherRepositories, findingOnSpec, fluxGraph, type ClusterObject, type FluxGraph } from "./lib/flux-graph.js";
 
@@ -23,8 +24,8 @@ export const fluxSourceExists: Rule = {
     const findings: RuleFinding[] = [];
     // Objects no cluster reaches (a tenant repository's) may read sources the platform repository defines.
     for (const object of graph.objects.filter((candidate) => candidate.cluster !== "")) {
-      for (const reference of SOURCE_REFERENCES[`${object.ref.apiVersion.split("/")[0]}/${object.ref.kind}`] ?? []) {
-        const sourceRef = asRecord(reference.path.reduce<unknown>((value, key) => asRecord(value)[key], object.spec));
+      for (const reference of SOURCE_REFERENCES[`${apiGroup(object.ref.apiVersion)}/${object.ref.kind}`] ?? []) {
+        const sourceRef = asRecord(valueAt(object.spec, reference.path));
         const kind = typeof sourceRef.kind === "string" ? sourceRef.kind : reference.defaultKind;
         if (typeof sourceRef.name !== "string" || !kind || kind === "ExternalArtifact") continue;
         const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (object.ref.namespace ?? FLUX_SYSTEM);

@@ -1,7 +1,7 @@
 import type { Fix, Rule, RuleFinding } from "../src/core/types.js";
 import { valueAt } from "../src/core/values.js";
 import { indentOf } from "./lib/objects.js";
-import { findingAt, addToContainerFix, asMapping, describeContainer, indentStep, keyColumn, lineAt, placeOf, setScalarFix, workloadsToCheck, type Place } from "./lib/workloads.js";
+import { addsSysAdmin, findingAt, addToContainerFix, asMapping, isWindowsPod, describeContainer, indentStep, keyColumn, lineAt, placeOf, setScalarFix, workloadsToCheck, type Place } from "./lib/workloads.js";
 
 const SETTING = "allowPrivilegeEscalation: false";
 const WHY = "lets its processes gain more privileges than they started with (setuid binaries, file capabilities)";
@@ -17,16 +17,14 @@ export const podPrivilegeEscalation: Rule = {
   check(context) {
     const findings: RuleFinding[] = [];
     for (const workload of workloadsToCheck(context)) {
-      // Windows pods cannot set the field (the API rejects it): Windows has no no_new_privs.
-      if (valueAt(workload.pod.value, ["os", "name"]) === "windows") continue;
+      if (isWindowsPod(workload)) continue;
       for (const container of workload.pod.containers) {
         const securityContext = asMapping(container.value.securityContext);
         const setting = securityContext?.allowPrivilegeEscalation;
         // A privileged container always escalates, and the API rejects `false` next to it: pod-privileged reports it.
         if (setting === false || securityContext?.privileged === true) continue;
-        // The API also rejects `false` next to the CAP_SYS_ADMIN capability: report, but offer no fix.
-        const added = asMapping(securityContext?.capabilities)?.add;
-        const fixable = !(Array.isArray(added) && added.includes("CAP_SYS_ADMIN"));
+        // Next to CAP_SYS_ADMIN the API rejects `false` too: report, but offer no fix.
+        const fixable = !addsSysAdmin(container);
         const description = `Set ${SETTING} on container "${container.name}"`;
         let place: Place;
         let fix: Fix | undefined;

@@ -1,6 +1,6 @@
 import type { Fix, Rule, RuleFinding } from "../src/core/types.js";
 import { valueAt } from "../src/core/values.js";
-import { asMapping, describeContainer, findingAt, keyColumn, lineAt, placeOf, replaceScalarOnLine, workloadsToCheck, type Container, type Place, type Workload } from "./lib/workloads.js";
+import { addsSysAdmin, asMapping, describeContainer, findingAt, isWindowsPod, keyColumn, lineAt, placeOf, replaceScalarOnLine, workloadsToCheck, type Container, type Place, type Workload } from "./lib/workloads.js";
 
 const NO_ESCALATION = "allowPrivilegeEscalation: false";
 
@@ -78,13 +78,7 @@ function unprivilegedFix(place: Place, workload: Workload, container: Container)
  * skips or reports those without a fix); a rendered `false` needs no second writing.
  */
 function mayDisableEscalation(workload: Workload, container: Container): boolean {
-  const securityContext = asMapping(container.value.securityContext);
-  const added = asMapping(securityContext?.capabilities)?.add;
-  return (
-    valueAt(workload.pod.value, ["os", "name"]) !== "windows" &&
-    securityContext?.allowPrivilegeEscalation !== false &&
-    !(Array.isArray(added) && added.includes("CAP_SYS_ADMIN"))
-  );
+  return !isWindowsPod(workload) && asMapping(container.value.securityContext)?.allowPrivilegeEscalation !== false && !addsSysAdmin(container);
 }
 
 /**

@@ -11,7 +11,8 @@ import { Interrupted } from "../src/app/evaluate-pull-request.js";
 import { Scheduler } from "../src/app/scheduler.js";
 import { start, StartRefused, webhookSecretProblem } from "../src/server.js";
 import { API, APP_ID, BOT_LOGIN, FakeGitHub, testApp } from "./helpers/github.js";
-import { semverImagePolicy, webDeployment } from "./helpers/manifests.js";
+import { base, bump, imageUpdate } from "./helpers/image-update.js";
+import { webDeployment } from "./helpers/manifests.js";
 
 let fakes: FakeGitHub[] = [];
 /** A stand-in for GitHub, cleaned up after the test. */
@@ -132,16 +133,8 @@ describe("a new base (pull_request.edited)", () => {
   });
 
   it("never publishes, nor merges, a verdict judged against the old base when the pull request is retargeted meanwhile", async () => {
-    const policies = `apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\nmetadata:\n  name: web\n  namespace: flux-system\nspec:\n  image: ghcr.io/acme/web\n  interval: 5m\n---\n${semverImagePolicy("web", "1.x")}`;
-    const kustomization = (tag: string) =>
-      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nimages:\n  - name: ghcr.io/acme/web\n    newName: ghcr.io/acme/web # {"$imagepolicy": "flux-system:web:name"}\n    newTag: ${tag} # {"$imagepolicy": "flux-system:web:tag"}\n`;
     // An image update that main's policy would merge.
-    const github = fake({
-      base: { "clusters/production/image-automation.yaml": policies, "apps/web/kustomization.yaml": kustomization("1.4.2") },
-      head: { "apps/web/kustomization.yaml": kustomization("1.4.3") },
-      author: "fluxcdbot",
-      headBranch: "flux-image-updates",
-    });
+    const github = fake({ base, head: bump, ...imageUpdate });
     const app = testApp();
     const edits: Promise<unknown>[] = [];
     github.afterCall = (call) => {

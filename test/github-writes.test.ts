@@ -9,7 +9,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { EvaluationOutcome } from "../src/app/evaluate-pull-request.js";
 import { extractSnapshot, SnapshotCache, type Snapshot } from "../src/snapshot.js";
 import { BOT_LOGIN, FakeGitHub, testApp, type TestApp, type TestAppOptions } from "./helpers/github.js";
-import { semverImagePolicy, webDeployment } from "./helpers/manifests.js";
+import { base, bump, imageUpdate } from "./helpers/image-update.js";
+import { webDeployment } from "./helpers/manifests.js";
 import { deliverSettled, productionApp } from "./helpers/production-app.js";
 import { tarball } from "./helpers/tarball.js";
 
@@ -204,24 +205,7 @@ describe("the review (Probot's Octokit without retries)", () => {
   });
 
   it("a failure while syncing the review is logged, and the auto-merge that follows still runs", async () => {
-    const policies = `apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageRepository
-metadata:
-  name: web
-  namespace: flux-system
-spec:
-  image: ghcr.io/acme/web
-  interval: 5m
----
-${semverImagePolicy("web", "1.x")}`;
-    const kustomization = (tag: string) =>
-      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nimages:\n  - name: ghcr.io/acme/web\n    newName: ghcr.io/acme/web # {"$imagepolicy": "flux-system:web:name"}\n    newTag: ${tag} # {"$imagepolicy": "flux-system:web:tag"}\n`;
-    github = new FakeGitHub({
-      base: { "clusters/production/image-automation.yaml": policies, "apps/web/kustomization.yaml": kustomization("1.4.2") },
-      head: { "apps/web/kustomization.yaml": kustomization("1.4.3") },
-      author: "fluxcdbot",
-      headBranch: "flux-image-updates",
-    });
+    github = new FakeGitHub({ base, head: bump, ...imageUpdate });
     github.faults.push({ method: "GET", path: /\/pulls\/7\/comments/, status: 502, times: 1 });
     const { log, lines } = logLines();
     await testApp({ log }).deliver("pull_request", github.payload("pull_request", "opened"));

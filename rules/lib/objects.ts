@@ -20,7 +20,10 @@ export interface LocatedObject {
   /** Set when the object comes from a rendered build: its name. */
   build?: string;
   territory: Territory;
-  /** For a rendered object: changed documents of its kind and name (overlay patches), which may write its fields. */
+  /**
+   * For a rendered object: changed documents of its kind and name (overlay patches), which may write its fields,
+   * those in the build's own folder first.
+   */
   patches?: SourceDocument[];
 }
 
@@ -33,14 +36,26 @@ export function objectsToCheck(context: RuleContext): LocatedObject[] {
   const rendered = new Set<string>();
   const changedByName = new Map<string, SourceDocument[]>();
   for (const doc of context.changedDocuments) {
-    if (doc.ref) changedByName.set(`${doc.ref.kind}/${doc.ref.name}`, [...(changedByName.get(`${doc.ref.kind}/${doc.ref.name}`) ?? []), doc]);
+    if (!doc.ref) continue;
+    const key = `${doc.ref.kind}/${doc.ref.name}`;
+    let named = changedByName.get(key);
+    if (!named) changedByName.set(key, (named = []));
+    named.push(doc);
   }
   for (const build of context.builds) {
     const deployedFor = deployerTerritory(context, build);
+    // Patches inside the build's own folder first: another overlay may patch the same object differently.
+    const root = build.report.path;
+    const inRoot = (doc: SourceDocument) => (root === "" || doc.path.startsWith(`${root}/`) ? 0 : 1);
     for (const item of build.objects) {
       const path = item.source?.path ?? build.report.path;
       const doc = item.source ? findSourceDocument(context, item.source.path, item.ref, item.source.line) : undefined;
-      const patches = [...new Set([item.ref.name, doc?.ref?.name])].flatMap((name) => changedByName.get(`${item.ref.kind}/${name}`) ?? []).filter((patch) => patch !== doc);
+      // Changed documents of the object's kind under its rendered name or its name as written.
+      const names = new Set([item.ref.name, ...(doc?.ref ? [doc.ref.name] : [])]);
+      const patches = [...names]
+        .flatMap((name) => changedByName.get(`${item.ref.kind}/${name}`) ?? [])
+        .filter((patch) => patch !== doc)
+        .sort((a, b) => inRoot(a) - inRoot(b));
       located.push({
         object: item.object as KubeObject,
         ref: item.ref,

@@ -204,20 +204,23 @@ function patchTargets(entry: Mapping, text: string, workload: Workload): boolean
   return names.some((candidate) => selectsPatchTarget(target, { kind: workload.target.ref.kind, name: candidate }));
 }
 
+/** Windows pods cannot set allowPrivilegeEscalation (the API rejects it): Windows has no no_new_privs. */
+export function isWindowsPod(workload: Workload): boolean {
+  return valueAt(workload.pod.value, ["os", "name"]) === "windows";
+}
+
+/** The API rejects allowPrivilegeEscalation: false next to the CAP_SYS_ADMIN capability. */
+export function addsSysAdmin(container: Container): boolean {
+  const added = asMapping(asMapping(container.value.securityContext)?.capabilities)?.add;
+  return Array.isArray(added) && added.includes("CAP_SYS_ADMIN");
+}
+
 function candidateTargets(context: RuleContext, workload: Workload): LocatedObject[] {
   const { target } = workload;
   const own = target.doc ? [target] : [];
-  if (!target.build) return own;
-  const name = target.doc?.ref?.name;
-  // Patches inside the build's own folder first: another overlay may patch the same object differently.
-  const root = context.builds.find((build) => build.report.name === target.build)?.report.path;
-  const inRoot = (doc: SourceDocument) => (root !== undefined && (root === "" || doc.path.startsWith(`${root}/`)) ? 0 : 1);
-  const patches = context.changedDocuments
-    .filter((doc) => doc !== target.doc && doc.ref?.kind === target.ref.kind && (doc.ref.name === name || doc.ref.name === target.ref.name))
-    .sort((a, b) => inRoot(a) - inRoot(b));
   return [
     ...own,
-    ...patches.map((doc) => {
+    ...(target.patches ?? []).map((doc) => {
       const territory = context.territory(doc.path);
       // A tenant's overlay patching a platform base is judged as tenant territory.
       return { ...target, path: doc.path, doc, line: doc.startLine, territory: territory.kind === "tenant" ? territory : target.territory };

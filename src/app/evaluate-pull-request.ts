@@ -17,8 +17,11 @@ export interface EvaluationRequest {
   repo: RepoRef;
   pullNumber: number;
   log: Logger;
-  /** Start a new check run even if one is in progress for the sha (GitHub's "Re-run"). */
-  fresh?: boolean;
+  /**
+   * Heads for which a new check run was asked (GitHub's "Re-run", a new base): one is started, rather than a run in
+   * progress reused, when the head is one of them; a re-run of an older commit leaves the head's run.
+   */
+  freshFor?: readonly string[];
   /** Our GitHub App id: only our own check runs are ever reused. */
   appId?: number;
   deadlineMs: number;
@@ -67,7 +70,7 @@ async function evaluateCounted(request: EvaluationRequest): Promise<EvaluationOu
   let slot: CheckRunSlot | undefined;
   let result: { verdict: Verdict; changedFiles: ChangedFile[] };
   try {
-    slot = await openCheckRun(octokit, repo, pull.headSha, { ...(request.fresh ? { fresh: true } : {}), ...(request.appId ? { appId: request.appId } : {}) });
+    slot = await openCheckRun(octokit, repo, pull.headSha, { ...(request.freshFor?.includes(pull.headSha) ? { fresh: true } : {}), ...(request.appId ? { appId: request.appId } : {}) });
     // Past the deadline (or the shutdown) the evaluator is stopped and the downloads abandoned; an in-process
     // evaluator may still finish in the background, and its result is dropped.
     const stop = new AbortController();

@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import type { Context, Probot } from "probot";
 import { CHECK_NAME, failureOutput, markHead } from "../github/checks.js";
 import type { Octokit } from "../github/octokit.js";
-import { currentHeadSha, openPullsHeadedBy } from "../github/pull-heads.js";
+import { openPullsHeadedBy } from "../github/pull-heads.js";
 import { AutoMerger, type FollowUp } from "./auto-merge.js";
 import { RecentDeliveries } from "./deliveries.js";
 import { evaluatePullRequest, type EvaluationOutcome } from "./evaluate-pull-request.js";
@@ -79,13 +79,12 @@ export function createApp(options: AppOptions = {}) {
         const octokit = job.context.octokit as Octokit;
         const autoMerge = (step: () => Promise<FollowUp>) => autoMergeStep(job, log, step);
         if (job.recheck && (await autoMerge(() => autoMerger.recheck(octokit, repo, job.key, job.pullNumber))) === "none") return;
-        const fresh = job.freshFor.length > 0 && job.freshFor.includes((await currentHeadSha(octokit, repo, job.pullNumber)) ?? "");
         const outcome = await evaluatePullRequest({
           octokit,
           repo,
           pullNumber: job.pullNumber,
           log,
-          fresh,
+          freshFor: job.freshFor,
           deadlineMs,
           evaluator,
           ...(appId ? { appId } : {}),

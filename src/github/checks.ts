@@ -40,14 +40,19 @@ export interface CheckOutput {
  */
 export async function openCheckRun(octokit: Octokit, repo: RepoRef, headSha: string, options: { fresh?: boolean; appId?: number } = {}): Promise<CheckRunSlot> {
   if (!options.fresh) {
-    const { data } = await octokit.rest.checks.listForRef({ ...repo, ref: headSha, check_name: CHECK_NAME, filter: "latest", per_page: 100 });
-    const ours = data.check_runs.find((run) => run.head_sha === headSha && (options.appId === undefined || run.app?.id === options.appId));
+    const ours = await ourRun(octokit, repo, headSha, options.appId);
     if (ours) {
       const run = { id: ours.id, headSha, ...(ours.app?.slug ? { appSlug: ours.app.slug } : {}) };
       return ours.status === "completed" ? { state: "evaluated", run, fingerprint: ours.external_id ?? null } : { state: "open", run };
     }
   }
   return { state: "open", run: await createCheckRun(octokit, repo, headSha) };
+}
+
+/** The sha's latest run of ours (of our App, when its id is known), if any. */
+async function ourRun(octokit: Octokit, repo: RepoRef, headSha: string, appId: number | undefined) {
+  const { data } = await octokit.rest.checks.listForRef({ ...repo, ref: headSha, check_name: CHECK_NAME, filter: "latest", per_page: 100 });
+  return data.check_runs.find((run) => run.head_sha === headSha && (appId === undefined || run.app?.id === appId));
 }
 
 /** The run written to; `fallback` says why it shows a plain failure instead of the output. */
@@ -145,8 +150,7 @@ async function createCheckRun(octokit: Octokit, repo: RepoRef, headSha: string):
  * of ours already: a single write, which cannot be left in progress. True when it wrote.
  */
 export async function markHead(octokit: Octokit, repo: RepoRef, headSha: string, output: CheckOutput, appId?: number): Promise<boolean> {
-  const { data } = await octokit.rest.checks.listForRef({ ...repo, ref: headSha, check_name: CHECK_NAME, filter: "latest", per_page: 100 });
-  if (data.check_runs.some((run) => run.head_sha === headSha && (appId === undefined || run.app?.id === appId))) return false;
+  if (await ourRun(octokit, repo, headSha, appId)) return false;
   await octokit.rest.checks.create({
     ...repo,
     name: CHECK_NAME,

@@ -1,5 +1,4 @@
-// Which open pull requests a commit heads, and which commit heads a pull request now: what a "Re-run" needs
-// when GitHub's payload cannot say.
+// Which open pull requests a commit heads: what a "Re-run" or a commit status needs when GitHub's payload cannot say.
 import type { Octokit, RepoRef } from "./octokit.js";
 
 /**
@@ -10,10 +9,4 @@ import type { Octokit, RepoRef } from "./octokit.js";
 export async function openPullsHeadedBy(octokit: Octokit, repo: RepoRef, sha: string): Promise<number[]> {
   const pulls = await octokit.paginate(octokit.rest.pulls.list, { ...repo, state: "open", per_page: 100 });
   return pulls.filter((pull) => pull.head.sha === sha).map((pull) => pull.number);
-}
-
-/** The pull request's head sha now, or undefined once it is closed. */
-export async function currentHeadSha(octokit: Octokit, repo: RepoRef, pullNumber: number): Promise<string | undefined> {
-  const { data } = await octokit.rest.pulls.get({ ...repo, pull_number: pullNumber });
-  return data.state === "open" ? data.head.sha : undefined;
 }

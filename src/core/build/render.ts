@@ -349,7 +349,6 @@ function lineFinder(model: FleetModel): (at: { path: string; line: number }, nee
   };
 }
 
-/** A kustomize error on the kustomization file, at the entry it names when it names one (innermost kustomization first). */
 /**
  * The patch file (tree path) of a strategic-merge patch that matched nothing: kustomize names its target's Id
  * (`Kind.version.group/name.namespace`), not the file.
@@ -361,6 +360,7 @@ function unmatchedPatchFile(plan: BuildPlan, model: FleetModel, error: string): 
   return [...plan.closure.files].find((file) => model.file(plan.tree.repoPath(file))?.documents.some((doc) => doc.ref?.kind === kind && doc.ref?.name === name) && !KUSTOMIZATION_FILES.includes(posix.basename(file)));
 }
 
+/** A kustomize error on the kustomization file, at the entry it names when it names one (innermost kustomization first). */
 function attributeError(plan: BuildPlan, model: FleetModel, error: string, fileName: string): BuildIssue {
   const message = `kustomize build failed: ${error}`;
   const unmatched = unmatchedPatchFile(plan, model, error);
