@@ -99,12 +99,63 @@ describe("auto-merge after a restart: a commit status names no pull request", ()
   });
 });
 
+function retryingApp() {
+  const retries: Array<{ retry: () => void; delayMs: number }> = [];
+  const app = testApp({ deferRetry: (retry, delayMs) => void retries.push({ retry, delayMs }) });
+  return { app, retries };
+}
+
+describe("a status's pull requests are looked up after the webhook is answered", () => {
+  it("answers the webhook while GitHub has not yet answered the lookup, then merges", async () => {
+    github = new FakeGitHub({ base, head: bump, ...imageUpdate });
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    nock(API)
+      .get("/repos/acme/fleet/pulls")
+      .query(true)
+      .reply(async () => (await answered, [200, [github!.pull]]));
+    const app = testApp();
+    await app.probot.receive({ id: "status-1", name: "status", payload: statusEvent(github, "success") } as Parameters<typeof app.probot.receive>[0]);
+    expect(github.merges).toEqual([]);
+    answer();
+    await app.scheduler.idle();
+    expect(github.merges).toEqual([{ sha: github.headSha, merge_method: "squash" }]);
+  });
+
+  it("a lookup GitHub fails does not fail the webhook: it is asked once more a minute later, which merges", async () => {
+    github = new FakeGitHub({ base, head: bump, ...imageUpdate });
+    nock(API).get("/repos/acme/fleet/pulls").query(true).reply(502, { message: "Server Error" });
+    const { app, retries } = retryingApp();
+    await app.deliver("status", statusEvent(github, "success"));
+    expect(github.checkRuns).toEqual([]);
+    expect(retries.map((queued) => queued.delayMs)).toEqual([60_000]);
+
+    openPulls(github);
+    retries[0]!.retry();
+    await app.scheduler.idle();
+    expect(github.merges).toEqual([{ sha: github.headSha, merge_method: "squash" }]);
+    expect(retries).toHaveLength(1);
+  });
+
+  it("a lookup that fails twice is not asked a third time", async () => {
+    github = new FakeGitHub({ base, head: bump, ...imageUpdate });
+    let asked = 0;
+    nock(API)
+      .persist()
+      .get("/repos/acme/fleet/pulls")
+      .query(true)
+      .reply(() => (asked++, [502, { message: "Server Error" }]));
+    const { app, retries } = retryingApp();
+    await app.deliver("status", statusEvent(github, "success"));
+    retries[0]!.retry();
+    await app.scheduler.idle();
+    expect(asked).toBe(2);
+    expect(retries).toHaveLength(1);
+    expect(github.checkRuns).toEqual([]);
+  });
+});
+
 describe("auto-merge when GitHub fails the gate", () => {
-  function retryingApp() {
-    const retries: Array<{ retry: () => void; delayMs: number }> = [];
-    const app = testApp({ deferRetry: (retry, delayMs) => void retries.push({ retry, delayMs }) });
-    return { app, retries };
-  }
 
   it("queues one recheck a minute later, which merges", async () => {
     github = new FakeGitHub({ base, head: bump, ...imageUpdate });

@@ -127,4 +127,33 @@ describe("Scheduler concurrency", () => {
     expect(most).toBe(2);
     expect(scheduler.busy).toBe(0);
   });
+
+  it("tracks a lookup outside the queue: it starts at once, drain waits for it and for what it admits, its failure is reported, none starts once draining", async () => {
+    const ran: string[] = [];
+    const scheduler = new Scheduler<Job>({ concurrency: 1, run: async (job) => void ran.push(job.sha) });
+    const lookup = gate();
+    const failures: unknown[] = [];
+    const found: boolean[] = [];
+    expect(scheduler.track(async () => {
+      await lookup.opened;
+      found.push(scheduler.schedule({ key: "a", sha: "new" }), scheduler.schedule({ key: "b", sha: "found" }, true));
+    }, (error) => failures.push(error))).toBe(true);
+    expect(scheduler.track(async () => {
+      throw new Error("502");
+    }, (error) => failures.push(error))).toBe(true);
+    expect(scheduler.busy).toBe(2);
+
+    let drained = false;
+    const draining = scheduler.drain().then(() => (drained = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(failures).toEqual([new Error("502")]);
+    expect(drained).toBe(false);
+    expect(scheduler.track(async () => void ran.push("late"), (error) => failures.push(error))).toBe(false);
+    // What a lookup tracked before draining finds is admitted (its webhook was answered); new work is not.
+    lookup.open();
+    await draining;
+    expect(found).toEqual([false, true]);
+    expect(ran).toEqual(["found"]);
+    expect(scheduler.busy).toBe(0);
+  });
 });

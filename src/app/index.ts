@@ -44,7 +44,7 @@ export interface AppOptions {
 }
 
 const DEFAULT_DEADLINE_MS = 5 * 60 * 1000;
-/** After GitHub failed the auto-merge gate (plugin-retry's retries spent), it is looked at again once, this much later. */
+/** After GitHub failed the auto-merge gate or the lookup of an event's pull requests (plugin-retry's retries spent), it is tried again once, this much later. */
 export const AUTO_MERGE_RETRY_MS = 60 * 1000;
 const DEFAULT_SNAPSHOT_CACHE_MIB = 256;
 /** Evaluations running at once across pull requests (EVALUATION_CONCURRENCY); each runs its builds in parallel too. */
@@ -56,6 +56,8 @@ const REVIEW_EVENTS = ["pull_request_review.submitted", "pull_request_review.dis
 interface ScheduleOptions {
   freshFor?: string[];
   recheck?: boolean;
+  /** Found by a lookup whose webhook was answered before shutdown began: still taken while draining. */
+  admitted?: boolean;
 }
 
 export function createApp(options: AppOptions = {}) {
@@ -147,16 +149,41 @@ export function createApp(options: AppOptions = {}) {
     };
 
     const deliveries = new RecentDeliveries<Context>();
-    const schedule = (context: Context, pullNumber: number, { freshFor = [], recheck = false }: ScheduleOptions = {}) => {
+    const firstDelivery = (context: Context, pullNumber?: number) => {
+      if (deliveries.take(context.id, context)) return true;
+      context.log.info({ delivery: context.id, ...(pullNumber === undefined ? {} : { pull: pullNumber }) }, "webhook delivered again; already handled");
+      return false;
+    };
+    const schedule = (context: Context, pullNumber: number, { freshFor = [], recheck = false, admitted = false }: ScheduleOptions = {}) => {
       const repo = context.repo();
-      if (!deliveries.take(context.id, context)) {
-        context.log.info({ delivery: context.id, pull: pullNumber }, "webhook delivered again; already handled");
-        return;
-      }
+      if (!firstDelivery(context, pullNumber)) return;
       // Shutting down: the webhook is answered 503, so that GitHub shows it undelivered and it can be redelivered.
-      if (!scheduler.schedule({ key: `${repo.owner}/${repo.repo}#${pullNumber}`, context, pullNumber, freshFor, recheck })) {
-        throw Object.assign(new Error("fleet-warden is shutting down"), { status: 503 });
-      }
+      if (!scheduler.schedule({ key: `${repo.owner}/${repo.repo}#${pullNumber}`, context, pullNumber, freshFor, recheck }, admitted)) throw new ShuttingDown();
+    };
+
+    // Which pull requests an event concerns can take GitHub's answer (a status names none; a fork's re-run lists
+    // none): that question is asked after the webhook is answered, as evaluations are, so that neither a GitHub
+    // failure nor a rate-limit wait fails or outlasts the delivery. A failed lookup is asked once more a minute later.
+    const scheduleFound = (context: Context, find: () => Promise<number[]>, options: ScheduleOptions, retried = false): void => {
+      if (!firstDelivery(context)) return;
+      const lookup = async () => {
+        for (const pullNumber of await find()) schedule(context, pullNumber, { ...options, admitted: true });
+      };
+      const failed = (error: unknown) => {
+        if (error instanceof ShuttingDown) context.log.warn({ delivery: context.id }, "event dropped: fleet-warden is shutting down");
+        else if (retried) context.log.error({ err: error, delivery: context.id }, "could not find the pull requests of this event, again; the next event tries again");
+        else {
+          context.log.warn({ err: error, delivery: context.id }, `could not find the pull requests of this event; asked again in ${AUTO_MERGE_RETRY_MS / 1000} s`);
+          deferRetry(() => {
+            try {
+              scheduleFound(context, find, options, true);
+            } catch (shutdown) {
+              failed(shutdown);
+            }
+          }, AUTO_MERGE_RETRY_MS);
+        }
+      };
+      if (!scheduler.track(lookup, failed)) throw new ShuttingDown();
     };
 
     const isOurs = (checkApp: { id: number | null } | null | undefined) => appId === undefined || checkApp?.id === appId;
@@ -175,24 +202,24 @@ export function createApp(options: AppOptions = {}) {
     app.on([...REVIEW_EVENTS], async (context) => {
       const { review, pull_request: pull } = context.payload;
       if (review.state === "commented") return;
-      if (review.user?.type === "Bot" && review.user.login === (await ownLogin())) return;
-      schedule(context, pull.number);
+      if (review.user?.type !== "Bot") return schedule(context, pull.number);
+      scheduleFound(context, async () => (review.user!.login === (await ownLogin()) ? [] : [pull.number]), {});
     });
 
     // GitHub's "Re-run" asks for a new check run on `sha`, of each pull request headed by it.
-    const rerun = async (context: Context<"check_run" | "check_suite">, sha: string, listed: Array<{ number: number }>) => {
-      const pullNumbers = listed.length > 0 ? listed.map((pull) => pull.number) : await openPullsHeadedBy(context.octokit as Octokit, context.repo(), sha);
-      for (const pullNumber of pullNumbers) schedule(context, pullNumber, { freshFor: [sha] });
+    const rerun = (context: Context<"check_run" | "check_suite">, sha: string, listed: Array<{ number: number }>) => {
+      if (listed.length === 0) return scheduleFound(context, () => openPullsHeadedBy(context.octokit as Octokit, context.repo(), sha), { freshFor: [sha] });
+      for (const pull of listed) schedule(context, pull.number, { freshFor: [sha] });
     };
 
     app.on("check_run.rerequested", async (context) => {
       const run = context.payload.check_run;
-      if (run.name === CHECK_NAME && isOurs(run.app)) await rerun(context, run.head_sha, run.pull_requests);
+      if (run.name === CHECK_NAME && isOurs(run.app)) rerun(context, run.head_sha, run.pull_requests);
     });
 
     app.on("check_suite.rerequested", async (context) => {
       const suite = context.payload.check_suite;
-      if (isOurs(suite.app)) await rerun(context, suite.head_sha, suite.pull_requests);
+      if (isOurs(suite.app)) rerun(context, suite.head_sha, suite.pull_requests);
     });
 
     // Auto-merge waits for every other check and status on the head: each one that finishes rechecks the gate.
@@ -211,11 +238,17 @@ export function createApp(options: AppOptions = {}) {
     // A status names no pull request: the ones waiting on its sha are remembered, or (after a restart) looked up.
     app.on("status", async (context) => {
       if (context.payload.state === "pending") return;
-      for (const pullNumber of await autoMerger.waitingOn(context.octokit as Octokit, context.repo(), context.payload.sha)) {
-        schedule(context, pullNumber, { recheck: true });
-      }
+      scheduleFound(context, () => autoMerger.waitingOn(context.octokit as Octokit, context.repo(), context.payload.sha), { recheck: true });
     });
   };
+}
+
+/** Answered 503: GitHub shows the delivery failed, and it can be redelivered once fleet-warden runs again. */
+class ShuttingDown extends Error {
+  readonly status = 503;
+  constructor() {
+    super("fleet-warden is shutting down");
+  }
 }
 
 /**

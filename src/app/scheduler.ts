@@ -20,8 +20,8 @@ export interface SchedulerOptions<T> {
 
 export class Scheduler<T extends { key: string }> {
   private readonly running = new Map<string, Promise<void>>();
-  /** What onDropped still does for the jobs dropped at shutdown. */
-  private readonly dropping = new Set<Promise<void>>();
+  /** Work outside the queue still going: lookups (track), and what onDropped does for the jobs dropped at shutdown. */
+  private readonly background = new Set<Promise<void>>();
   private readonly pending = new Map<string, T>();
   /** Keys whose pending job can start as soon as a slot is free, oldest first. */
   private readonly ready: string[] = [];
@@ -31,9 +31,12 @@ export class Scheduler<T extends { key: string }> {
     options.signal?.addEventListener("abort", () => this.dropWaiting(), { once: true });
   }
 
-  /** Returns at once: the webhook is acknowledged before the work runs. False once draining or aborted. */
-  schedule(job: T): boolean {
-    if (!this.accepting || this.options.signal?.aborted) return false;
+  /**
+   * Returns at once: the webhook is acknowledged before the work runs. False once draining or aborted; `admitted`
+   * work (found by a lookup tracked before draining began) is still taken while draining.
+   */
+  schedule(job: T, admitted = false): boolean {
+    if ((!this.accepting && !admitted) || this.options.signal?.aborted) return false;
     const pending = this.pending.get(job.key);
     if (pending || this.running.has(job.key)) {
       this.pending.set(job.key, pending && this.options.merge ? this.options.merge(job, pending) : job);
@@ -45,9 +48,19 @@ export class Scheduler<T extends { key: string }> {
     return true;
   }
 
+  /**
+   * Runs `work` at once, outside the queue and its concurrency (a lookup of which keys to schedule); idle() and
+   * drain() wait for it, and its failure goes to `onError`. False, and `work` not started, once draining or aborted.
+   */
+  track(work: () => Promise<void>, onError: (error: unknown) => void): boolean {
+    if (!this.accepting || this.options.signal?.aborted) return false;
+    this.runInBackground(work().catch(onError));
+    return true;
+  }
+
   /** Resolves when nothing runs and nothing is pending. */
   async idle(): Promise<void> {
-    while (this.running.size + this.dropping.size > 0) await Promise.allSettled([...this.running.values(), ...this.dropping]);
+    while (this.running.size + this.background.size > 0) await Promise.allSettled([...this.running.values(), ...this.background]);
   }
 
   /**
@@ -61,7 +74,7 @@ export class Scheduler<T extends { key: string }> {
   }
 
   get busy(): number {
-    return this.running.size + this.pending.size;
+    return this.running.size + this.pending.size + this.background.size;
   }
 
   private dropWaiting(): void {
@@ -69,11 +82,13 @@ export class Scheduler<T extends { key: string }> {
     this.pending.clear();
     this.ready.length = 0;
     for (const job of dropped) {
-      const done = Promise.resolve(this.options.onDropped?.(job))
-        .catch((error: unknown) => this.options.onError?.(error, job))
-        .finally(() => this.dropping.delete(done));
-      this.dropping.add(done);
+      this.runInBackground(Promise.resolve(this.options.onDropped?.(job)).catch((error: unknown) => this.options.onError?.(error, job)));
     }
+  }
+
+  private runInBackground(work: Promise<void>): void {
+    const done = work.finally(() => this.background.delete(done));
+    this.background.add(done);
   }
 
   private startReady(): void {
