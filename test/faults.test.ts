@@ -181,6 +181,21 @@ describe("GitHub faults, with the real retry and throttling plugins", () => {
     expect(github.runsFor()).toEqual([expect.objectContaining({ conclusion: "failure" })]);
     expect(github.reviewsPosted).toEqual([]);
   });
+
+  it.each([
+    ["a 429 plugin-throttling does not recognise", { status: 429, headers: { "retry-after": "120" } }],
+    ["a secondary limit plugin-throttling waits out", { status: 403, message: SECONDARY_LIMIT, headers: { "retry-after": "120" } }],
+  ])("at the deadline during %s, blames the rate limit, not the change", async (_, fault) => {
+    github = clean();
+    github.faults.push({ method: "GET", path: /\/pulls\/7\/files/, times: 1, ...fault });
+    const target = app({ deadlineMs: 60_000 });
+    await deliver(target, "pull_request", "opened");
+
+    const [run] = github.runsFor();
+    expect(run).toMatchObject({ status: "completed", conclusion: "failure", output: { title: "Evaluation timed out on GitHub's rate limit" } });
+    expect(run!.output.summary).toMatch(/it was waiting for GitHub's rate limit on `GET https:\/\/api\.github\.com\/repos\/acme\/fleet\/pulls\/7\/files\?per_page=100`, which asked for \d+ s more/);
+    expect(run!.output.summary).not.toContain("too large");
+  });
 });
 
 describe("heads that move, redeliveries, bursts and crashes", () => {

@@ -7,7 +7,7 @@ import { errorMessage } from "../core/yaml.js";
 import { reviewComments } from "../report/review.js";
 import { cancelCheckRun, failureOutput, openCheckRun, publishCheckRun, verdictOutput, type CheckRunRef, type CheckRunSlot, type PublishedRun } from "../github/checks.js";
 import { gatherFacts, NotEvaluable, pullRequestInfo, type PullRequestInfo } from "../github/facts.js";
-import { countingCalls, statusOf, withOneMoreRound, type Octokit, type RepoRef } from "../github/octokit.js";
+import { countingCalls, limitWaitInProgress, statusOf, withOneMoreRound, type CallCounter, type Octokit, type RepoRef } from "../github/octokit.js";
 import { MAX_REVIEW_SUGGESTIONS, syncReview } from "../github/review.js";
 import type { SnapshotCache } from "../snapshot.js";
 import { OutOfMemory, type Evaluator } from "./isolation.js";
@@ -46,7 +46,7 @@ export class Interrupted extends Error {}
 export function evaluatePullRequest(request: EvaluationRequest): Promise<EvaluationOutcome> {
   const started = Date.now();
   return countingCalls(request.octokit, async (counter) => {
-    const outcome = await evaluateCounted(request).catch((error: unknown) => {
+    const outcome = await evaluateCounted(request, counter).catch((error: unknown) => {
       request.log.error({ err: error, outcome: "crashed", durationMs: Date.now() - started, githubCalls: counter.calls }, "evaluation crashed");
       throw error;
     });
@@ -62,7 +62,7 @@ export function evaluatePullRequest(request: EvaluationRequest): Promise<Evaluat
   });
 }
 
-async function evaluateCounted(request: EvaluationRequest): Promise<EvaluationOutcome> {
+async function evaluateCounted(request: EvaluationRequest, counter: CallCounter): Promise<EvaluationOutcome> {
   const { octokit, repo, pullNumber, log } = request;
   const pull = await currentPull(octokit, repo, pullNumber);
   if (!pull) return { status: "closed" };
@@ -90,7 +90,7 @@ async function evaluateCounted(request: EvaluationRequest): Promise<EvaluationOu
       request.signal,
     ).finally(() => stop.abort());
   } catch (error) {
-    return endWithoutResult(request, pull, slot, error);
+    return endWithoutResult(request, pull, slot, error, counter);
   }
 
   // A result for a superseded sha is dropped, never posted on the new one. The confirmation gets one more round:
@@ -99,7 +99,7 @@ async function evaluateCounted(request: EvaluationRequest): Promise<EvaluationOu
   try {
     latest = await withOneMoreRound(() => currentPull(octokit, repo, pullNumber));
   } catch (error) {
-    return endWithoutResult(request, pull, slot, error);
+    return endWithoutResult(request, pull, slot, error, counter);
   }
   // Retargeted meanwhile: another branch's policy judges it now (that evaluation is queued), never this verdict.
   if (!latest || latest.headSha !== pull.headSha || latest.baseBranch !== pull.baseBranch) {
@@ -142,7 +142,7 @@ async function evaluateCounted(request: EvaluationRequest): Promise<EvaluationOu
  * The evaluation failed. If the head moved meanwhile (a force-push makes the old sha 404) that is moot: the run is
  * cancelled quietly. Otherwise the run completes with a failure that says what went wrong.
  */
-async function endWithoutResult(request: EvaluationRequest, pull: PullRequestInfo, slot: CheckRunSlot | undefined, error: unknown): Promise<EvaluationOutcome> {
+async function endWithoutResult(request: EvaluationRequest, pull: PullRequestInfo, slot: CheckRunSlot | undefined, error: unknown, counter: CallCounter): Promise<EvaluationOutcome> {
   const { octokit, repo, pullNumber, log } = request;
   const latest = await currentPull(octokit, repo, pullNumber).then(
     (current) => ({ known: true as const, current }),
@@ -156,7 +156,9 @@ async function endWithoutResult(request: EvaluationRequest, pull: PullRequestInf
   // No run could be found or started (GitHub failed there): one more try, so that the head shows the failure.
   const target = slot ?? (await openCheckRun(octokit, repo, pull.headSha, { fresh: true }).catch(() => undefined));
   if (!target) throw error;
-  const reason = failureReason(error, request.deadlineMs);
+  // Asked before the writes below, whose own waits would replace it.
+  const limitWait = limitWaitInProgress(counter);
+  const reason = failureReason(error, request.deadlineMs, limitWait);
   log.warn({ err: error, sha: pull.headSha, checkRun: target.run.id }, `evaluation failed: ${reason.title}`);
   try {
     await publishCheckRun(octokit, repo, target, failureOutput(reason.title, reason.detail));
@@ -188,8 +190,15 @@ async function currentPull(octokit: Octokit, repo: RepoRef, pullNumber: number):
   return data.state === "open" ? pullRequestInfo(data) : undefined;
 }
 
-function failureReason(error: unknown, deadlineMs: number): { title: string; detail: string } {
+function failureReason(error: unknown, deadlineMs: number, limitWait?: CallCounter["limitWait"]): { title: string; detail: string } {
   if (error instanceof NotEvaluable) return { title: "Pull request too large to evaluate", detail: error.message };
+  if (error instanceof DeadlineExceeded && limitWait) {
+    const left = Math.ceil((limitWait.untilMs - Date.now()) / 1000);
+    return {
+      title: "Evaluation timed out on GitHub's rate limit",
+      detail: `The evaluation did not finish within ${Math.round(deadlineMs / 1000)} s: it was waiting for GitHub's rate limit on \`${limitWait.request}\`, which asked for ${left} s more. The change itself is not the cause: re-run the check once the limit has passed.`,
+    };
+  }
   if (error instanceof DeadlineExceeded) {
     return {
       title: "Evaluation timed out",

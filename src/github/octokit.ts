@@ -76,7 +76,13 @@ export const PRIMARY_LIMIT_MAX_WAIT_S = 60;
 /** A request whose response has not started by then is aborted and retried as a 5xx (GITHUB_REQUEST_TIMEOUT_MS). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
-type LimitHandler = (retryAfter: number, options: { method: string; url: string }, octokit: Octokit, retryCount: number) => Promise<boolean>;
+interface LimitedRequest {
+  method: string;
+  url: string;
+  request?: object;
+}
+
+type LimitHandler = (retryAfter: number, options: LimitedRequest, octokit: Octokit, retryCount: number) => Promise<boolean>;
 
 /**
  * GitHub: on a secondary rate limit wait `retry-after` seconds (a minute without it), longer at each repeat, and
@@ -100,15 +106,19 @@ function secondaryLimitWaitS(retryAfter: number, retryCount: number, log: Octoki
 
 /** plugin-throttling waits `retryAfter` when the handler says yes; the doubling is waited here. */
 const onSecondaryRateLimit: LimitHandler = async (retryAfter, options, octokit, retryCount) => {
-  const wait = secondaryLimitWaitS(retryAfter, retryCount, octokit.log, `${options.method} ${options.url}`);
+  const request = `${options.method} ${options.url}`;
+  const wait = secondaryLimitWaitS(retryAfter, retryCount, octokit.log, request);
   if (wait === undefined) return false;
+  noteLimitWait(options, wait);
   if (wait > retryAfter) await sleep((wait - retryAfter) * 1000);
   return true;
 };
 
 const onRateLimit: LimitHandler = async (retryAfter, options, octokit, retryCount) => {
+  const request = `${options.method} ${options.url}`;
   const wait = retryCount === 0 && retryAfter <= PRIMARY_LIMIT_MAX_WAIT_S;
-  octokit.log.warn(`rate limit exhausted on ${options.method} ${options.url}: resets in ${retryAfter} s, ${wait ? "waiting" : "giving up"}`);
+  octokit.log.warn(`rate limit exhausted on ${request}: resets in ${retryAfter} s, ${wait ? "waiting" : "giving up"}`);
+  if (wait) noteLimitWait(options, retryAfter);
   return wait;
 };
 
@@ -139,8 +149,10 @@ function waitOutUnrecognisedLimits(octokit: CoreOctokit) {
         return await request({ ...options, request: { ...callerRequest } });
       } catch (error) {
         const retryAfter = unrecognisedLimitRetryAfter(error);
-        const wait = retryAfter === undefined ? undefined : secondaryLimitWaitS(retryAfter, retryCount, octokit.log, `${options.method} ${options.url}`);
+        const request = `${options.method} ${options.url}`;
+        const wait = retryAfter === undefined ? undefined : secondaryLimitWaitS(retryAfter, retryCount, octokit.log, request);
         if (wait === undefined) throw error;
+        noteLimitWait(options, wait);
         await sleep(wait * 1000);
       }
     }
@@ -206,21 +218,42 @@ export function fleetWardenOctokit(timeoutMs = requestTimeoutMs()): typeof Probo
   })) as typeof ProbotOctokit;
 }
 
-const callCounter = new AsyncLocalStorage<{ calls: number }>();
+/** The GitHub requests of one piece of work (an evaluation), and the rate-limit wait it last began. */
+export interface CallCounter {
+  calls: number;
+  limitWait?: { request: string; untilMs: number };
+}
+
+const callCounter = new AsyncLocalStorage<CallCounter>();
 const countedClients = new WeakSet<object>();
+/** The counter of the work that made a request, in its `request` options: plugin-throttling's queue loses the async context. */
+const COUNTER = Symbol("fleet-warden call counter");
+
+/** Notes on its work's counter that a request waits for a rate limit: a deadline then blames the limit. */
+function noteLimitWait(options: LimitedRequest, seconds: number): void {
+  const counter = (options.request as { [COUNTER]?: CallCounter } | undefined)?.[COUNTER] ?? callCounter.getStore();
+  if (counter) counter.limitWait = { request: `${options.method} ${options.url}`, untilMs: Date.now() + seconds * 1000 };
+}
+
+/** The rate-limit wait `counter`'s work is in at this moment, if any. */
+export function limitWaitInProgress(counter: CallCounter): CallCounter["limitWait"] {
+  return counter.limitWait && counter.limitWait.untilMs > Date.now() ? counter.limitWait : undefined;
+}
 
 /**
  * Runs `work` counting the GitHub requests it makes through `octokit` (retries of one request count once).
  * The count follows the async context, so two evaluations sharing one client each count their own.
  */
-export function countingCalls<T>(octokit: Octokit, work: (counter: { calls: number }) => Promise<T>): Promise<T> {
+export function countingCalls<T>(octokit: Octokit, work: (counter: CallCounter) => Promise<T>): Promise<T> {
   if (!countedClients.has(octokit)) {
     countedClients.add(octokit);
-    octokit.hook.before("request", () => {
+    octokit.hook.before("request", (options) => {
       const counter = callCounter.getStore();
-      if (counter) counter.calls++;
+      if (!counter) return;
+      counter.calls++;
+      options.request = { ...options.request, [COUNTER]: counter };
     });
   }
-  const counter = { calls: 0 };
+  const counter: CallCounter = { calls: 0 };
   return callCounter.run(counter, () => work(counter));
 }
