@@ -208,7 +208,7 @@ export function createApp(options: AppOptions = {}) {
 
     // GitHub's "Re-run" asks for a new check run on `sha`, of each pull request headed by it.
     const rerun = (context: Context<"check_run" | "check_suite">, sha: string, listed: Array<{ number: number }>) => {
-      if (listed.length === 0) return scheduleFound(context, () => openPullsHeadedBy(context.octokit as Octokit, context.repo(), sha), { freshFor: [sha] });
+      if (listed.length === 0) return scheduleFound(context, async () => (await openPullsHeadedBy(context.octokit as Octokit, context.repo(), sha)).map((pull) => pull.number), { freshFor: [sha] });
       for (const pull of listed) schedule(context, pull.number, { freshFor: [sha] });
     };
 

@@ -6,7 +6,6 @@ import type { Verdict } from "../core/types.js";
 import { renderSummary, SUMMARY_LIMIT } from "../report/summary.js";
 import { CHECK_NAME } from "./checks.js";
 import { fileAt } from "./contents.js";
-import { pullRequestInfo } from "./facts.js";
 import { statusOf, type Octokit, type RepoRef } from "./octokit.js";
 import { openPullsHeadedBy } from "./pull-heads.js";
 
@@ -75,13 +74,11 @@ export async function mergeGate(octokit: Octokit, repo: RepoRef, sha: string, ap
  */
 export async function imageUpdatePullsHeadedBy(octokit: Octokit, repo: RepoRef, sha: string): Promise<number[]> {
   const found: number[] = [];
-  for (const pullNumber of await openPullsHeadedBy(octokit, repo, sha)) {
-    const { data } = await octokit.rest.pulls.get({ ...repo, pull_number: pullNumber });
-    const pull = pullRequestInfo(data);
-    if (data.state !== "open" || pull.fromFork || pull.headSha !== sha) continue;
+  for (const pull of await openPullsHeadedBy(octokit, repo, sha)) {
+    if (pull.fromFork) continue;
     // A broken config judges with the defaults (and fails the check): good enough to pick what to evaluate.
     const { config } = parseConfig(await fileAt(octokit, repo, pull.baseSha, CONFIG_PATH));
-    if (config.imageUpdates.branches.some((pattern) => minimatch(pull.headBranch, pattern))) found.push(pullNumber);
+    if (config.imageUpdates.branches.some((pattern) => minimatch(pull.headBranch, pattern))) found.push(pull.number);
   }
   return found;
 }
