@@ -204,13 +204,24 @@ export function retiredApi(apiVersion: string, kind: string): RetiredApi | undef
   return RETIRED[apiVersion]?.find((entry) => entry.kinds.includes(kind));
 }
 
-/** Patch files (strategic merge) of the object in the same apiVersion, other than its own document. */
-function patchFilesOf(context: RuleContext, target: LocatedObject): string[] {
+/**
+ * The other files that name the object by the same apiVersion and must change with it: its strategic-merge patches,
+ * and, when the target is itself such a patch, the object it patches too (a patch moved alone matches nothing).
+ */
+function linkedFilesOf(context: RuleContext, target: LocatedObject): string[] {
   const { kind, name, apiVersion } = target.ref;
-  const patches = context.head
+  const targetIsPatch = target.doc !== undefined && isPatchDocument(context.head, target.doc);
+  const linked = context.head
     .objectsMentioning(name)
-    .filter((doc) => doc !== target.doc && doc.ref?.kind === kind && doc.ref.name === name && doc.ref.apiVersion === apiVersion && isPatchDocument(context.head, doc));
-  return [...new Set(patches.map((doc) => doc.path))].sort();
+    .filter(
+      (doc) =>
+        doc !== target.doc &&
+        doc.ref?.kind === kind &&
+        doc.ref.name === name &&
+        doc.ref.apiVersion === apiVersion &&
+        (targetIsPatch || isPatchDocument(context.head, doc)),
+    );
+  return [...new Set(linked.map((doc) => doc.path))].filter((path) => path !== target.path).sort();
 }
 
 export const deprecatedApi: Rule = {
@@ -229,17 +240,17 @@ export const deprecatedApi: Rule = {
       const { apiVersion } = target.ref;
       const label = objectLabel(target);
       const incompatible = retired.incompatible?.(target.object) ?? [];
-      const patches = patchFilesOf(context, target);
+      const linked = linkedFilesOf(context, target);
       let message = `${label} uses ${apiVersion}, ${retired.status}`;
       if (!retired.replacement) message += `. ${retired.advice}.`;
       else if (incompatible.length > 0) message += `: move to ${retired.replacement} after changing ${incompatible.join(", ")}.`;
-      else if (patches.length > 0) message += `: use ${retired.replacement}, here and in the patches that target it by that version (${patches.join(", ")}), or the builds fail.`;
+      else if (linked.length > 0) message += `: use ${retired.replacement}, here and in the files that name it by that version (${linked.join(", ")}) together, or the builds fail.`;
       else message += `: use ${retired.replacement}.`;
       // The source document's own apiVersion line, when that is where the rendered value comes from. No one-line fix
-      // when patches name the object by its old version: kustomize would find nothing to patch.
+      // when other files name the object by its old version: kustomize would find nothing to patch.
       const place = { target, path: ["apiVersion"], exact: target.doc?.ref?.apiVersion === apiVersion };
       const fix =
-        retired.replacement && incompatible.length === 0 && patches.length === 0 ? setScalarFix(place, "apiVersion", retired.replacement, `Use ${retired.replacement}`) : undefined;
+        retired.replacement && incompatible.length === 0 && linked.length === 0 ? setScalarFix(place, "apiVersion", retired.replacement, `Use ${retired.replacement}`) : undefined;
       findings.push(
         findingOn(target, ["apiVersion"], message, {
           ...(retired.served ? { severity: "warning" as const } : {}),

@@ -28,7 +28,7 @@ ${extraSpec}`;
 const ref = (apiVersion: string, kind: string, name: string, namespace?: string) => ({ apiVersion, kind, name, ...(namespace ? { namespace } : {}) });
 
 describe("deprecated-api", () => {
-  it("offers no one-line fix when overlay patches name the object by its old version, and names them", () => {
+  it("offers no one-line fix when overlay patches name the object by its old version, on the object or on a patch, and names the others", () => {
     const patch = "apiVersion: helm.toolkit.fluxcd.io/v2beta1\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: apps\nspec:\n  values:\n    replicaCount: 2\n";
     const findings = check({
       "apps/base/kustomization.yaml": "resources:\n  - podinfo.yaml\n",
@@ -41,7 +41,16 @@ describe("deprecated-api", () => {
       line: 1,
       endLine: 1,
       message:
-        "HelmRelease podinfo uses helm.toolkit.fluxcd.io/v2beta1, which Flux 2.7 no longer serves: use helm.toolkit.fluxcd.io/v2, here and in the patches that target it by that version (apps/staging/values.yaml), or the builds fail.",
+        "HelmRelease podinfo uses helm.toolkit.fluxcd.io/v2beta1, which Flux 2.7 no longer serves: use helm.toolkit.fluxcd.io/v2, here and in the files that name it by that version (apps/staging/values.yaml) together, or the builds fail.",
+      object: ref("helm.toolkit.fluxcd.io/v2beta1", "HelmRelease", "podinfo", "apps"),
+    });
+    // The patch moved alone would match nothing either.
+    expect(findings.find((finding) => finding.path === "apps/staging/values.yaml")).toEqual({
+      path: "apps/staging/values.yaml",
+      line: 1,
+      endLine: 1,
+      message:
+        "HelmRelease podinfo uses helm.toolkit.fluxcd.io/v2beta1, which Flux 2.7 no longer serves: use helm.toolkit.fluxcd.io/v2, here and in the files that name it by that version (apps/base/podinfo.yaml) together, or the builds fail.",
       object: ref("helm.toolkit.fluxcd.io/v2beta1", "HelmRelease", "podinfo", "apps"),
     });
   });
