@@ -24,7 +24,8 @@ export const imagePolicyMajor: Rule = {
       const range = valueAt(policy.spec, RANGE_PATH);
       if (range === undefined) continue;
       const name = describeRef(policy.ref);
-      const valid = typeof range === "string" ? semver.validRange(range) : null;
+      // node-semver reads an empty range as "*"; Flux's semver library refuses it.
+      const valid = typeof range === "string" && range.trim() !== "" ? semver.validRange(range) : null;
       const lowest = valid ? semver.minVersion(valid) : null;
       if (typeof range !== "string" || !valid || !lowest) {
         findings.push(findingOnSpec(context, policy, RANGE_PATH, `${name}: semver range ${JSON.stringify(range)} is not a valid range that any version satisfies; image automation never updates.`));

@@ -140,6 +140,22 @@ describe("controller-lockdown", () => {
     ]);
   });
 
+  it("is excepted for one cluster by annotating its flux-system kustomization.yaml, where the finding sits", async () => {
+    const annotated = LOCKDOWN_KUSTOMIZATION.replace(
+      "kind: Kustomization\n",
+      "kind: Kustomization\nmetadata:\n  annotations:\n    fleet-warden.io/ignore: controller-lockdown\n    fleet-warden.io/ignore-reason: an admission policy enforces the lockdown\n",
+    );
+    expect(annotated).not.toBe(LOCKDOWN_KUSTOMIZATION);
+    const base = { ".github/fleet-warden.yml": DEV_TEAM_CONFIG_YAML, ...cluster(annotated) };
+    const head = { [`${DIR}/kustomization.yaml`]: annotated.replace("value: --no-cross-namespace-refs=true", "value: --concurrent=10") };
+    const verdict = await evaluateChange(base, head, { rules: [controllerLockdown] });
+    expect(verdict.conclusion).toBe("success");
+    expect(verdict.findings).toEqual([]);
+    expect(verdict.ignored.map((ignored) => [ignored.finding.rule, ignored.finding.path, ignored.reason])).toEqual([
+      ["controller-lockdown", `${DIR}/kustomization.yaml`, "an admission policy enforces the lockdown"],
+    ]);
+  });
+
   it("is silent on the flux2-multi-tenancy corpus, whose clusters are locked down by patches alone (no Deployments in the repository)", () => {
     const tree = corpusTree("flux2-multi-tenancy/main");
     expect(check({ head: tree, base: tree })).toEqual([]);

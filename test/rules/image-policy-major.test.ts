@@ -34,9 +34,10 @@ describe("image-policy-major", () => {
     ]);
   });
 
-  it("flags a range that is not semver", () => {
-    expect(check("latest").map((finding) => finding.message)).toEqual([
+  it("flags a range that is not semver, or empty", () => {
+    expect([...check("latest"), ...check('""')].map((finding) => finding.message)).toEqual([
       'ImagePolicy flux-system/podinfo: semver range "latest" is not a valid range that any version satisfies; image automation never updates.',
+      'ImagePolicy flux-system/podinfo: semver range "" is not a valid range that any version satisfies; image automation never updates.',
     ]);
   });
 
