@@ -2,7 +2,8 @@ import { posix } from "node:path";
 import { valueAt } from "../src/core/values.js";
 import type { FleetModel } from "../src/core/fleet.js";
 import type { Fix, Rule, RuleContext, RuleFinding } from "../src/core/types.js";
-import { findingAt, asMapping, baseContainerOf, describeContainer, KUSTOMIZATION_FILES, kustomizationPrefix, placeOf, setScalarFix, workloadsToCheck, type Container, type Place, type Workload } from "./lib/workloads.js";
+import { KUSTOMIZATION_FILES, kustomizationPrefix } from "./lib/inline-patches.js";
+import { findingAt, asMapping, baseContainerOf, describeContainer, placeOf, setScalarFix, workloadsToCheck, type Container, type Place, type Workload } from "./lib/workloads.js";
 
 export interface ImageReference {
   /** The image without tag or digest, e.g. `ghcr.io/stefanprodan/podinfo`. */

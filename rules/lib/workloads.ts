@@ -3,12 +3,11 @@
 // put findings and fixes on the exact line: the object's own document, or the overlay patch that set it.
 import { posix } from "node:path";
 import { apiGroup, type FleetModel, type KubeObject, type SourceDocument } from "../../src/core/fleet.js";
-import { isFluxKustomization } from "../../src/core/flux.js";
 import type { Fix, RuleContext, RuleFinding } from "../../src/core/types.js";
 import { escapeRegExp, isRecord, valueAt } from "../../src/core/values.js";
 import type { YamlPath } from "../../src/core/yaml.js";
 import { findingOn, objectsToCheck, territorySeverity, type LocatedObject } from "./objects.js";
-import { parsePatchText, selectsPatchTarget } from "./patch-target.js";
+import { inlinePatchLine, KUSTOMIZATION_FILES } from "./inline-patches.js";
 
 export type Mapping = Record<string, unknown>;
 
@@ -147,61 +146,18 @@ export function placeOf(context: RuleContext, workload: Workload, container: Con
   return inline ?? { target: workload.target, path: [], exact: false };
 }
 
-/** The kustomization parts of a changed document: a kustomization file's top level, or a Flux Kustomization's spec. */
-export function kustomizationPrefix(doc: SourceDocument): YamlPath | undefined {
-  if (KUSTOMIZATION_FILES.has(posix.basename(doc.path))) return [];
-  return isFluxKustomization(doc.ref) ? ["spec"] : undefined;
-}
-
 /**
  * For a rendered field that no document writes: the line, inside a changed kustomization's (or Flux
  * Kustomization's) inline `patches[].patch` block, that sets it (`privileged: true`), else that names it
  * (a JSON6902 `path: …/privileged`).
  */
 function inlinePatchPlace(context: RuleContext, workload: Workload, field: string, expected: unknown): Place | undefined {
-  const names = new RegExp(`(^|[\\s{,/"'])${escapeRegExp(field)}\\b`);
-  for (const doc of context.changedDocuments) {
-    const prefix = kustomizationPrefix(doc);
-    const patches = prefix ? valueAt(doc.value, [...prefix, "patches"]) : undefined;
-    if (!prefix || !Array.isArray(patches)) continue;
-    for (const [patchIndex, patch] of patches.entries()) {
-      const text = asMapping(patch)?.patch;
-      if (typeof text !== "string" || !patchTargets(asMapping(patch)!, text, workload)) continue;
-      const path = [...prefix, "patches", patchIndex, "patch"];
-      const start = doc.valueLine(path);
-      // Only block scalars (`patch: |`) map the patch's lines one to one onto the file's.
-      if (start === undefined || !/[|>][-+0-9]*\s*(#.*)?$/.test(doc.file.lines[start - 1] ?? "")) continue;
-      const lines = text.split("\n");
-      const setting = lines.findIndex((line) => names.test(line) && line.includes(String(expected)));
-      const lineIndex = setting !== -1 ? setting : lines.findIndex((line) => names.test(line));
-      if (lineIndex === -1) continue;
-      const territory = context.territory(doc.path);
-      const target = { ...workload.target, path: doc.path, doc, line: doc.startLine, territory: territory.kind === "tenant" ? territory : workload.target.territory };
-      // A JSON6902 patch names the field on one line and sets it on another: the finding, but no fix.
-      return { target, path, exact: setting !== -1, line: start + 1 + lineIndex };
-    }
-  }
-  return undefined;
-}
-
-/**
- * Whether an inline patch may apply to the workload: its `target` selector (kind, and name as the
- * regular expression kustomize reads), else the kind and name written in a strategic-merge patch.
- */
-function patchTargets(entry: Mapping, text: string, workload: Workload): boolean {
-  const names = [workload.target.ref.name, workload.target.doc?.ref?.name].filter((name): name is string => typeof name === "string");
-  const selector = asMapping(entry.target);
-  let kind = selector?.kind;
-  let name = selector?.name;
-  if (!selector) {
-    const parsed = parsePatchText(text, workload.target.path);
-    if (parsed === undefined) return false;
-    kind = asMapping(parsed)?.kind;
-    name = asMapping(asMapping(parsed)?.metadata)?.name;
-    if (typeof name === "string") name = escapeRegExp(name);
-  }
-  const target = { ...(typeof kind === "string" ? { kind } : {}), ...(typeof name === "string" ? { name } : {}) };
-  return names.some((candidate) => selectsPatchTarget(target, { kind: workload.target.ref.kind, name: candidate }));
+  const inline = inlinePatchLine(context.changedDocuments, workload.target, field, expected);
+  if (!inline) return undefined;
+  const territory = context.territory(inline.doc.path);
+  const target = { ...workload.target, path: inline.doc.path, doc: inline.doc, line: inline.doc.startLine, territory: territory.kind === "tenant" ? territory : workload.target.territory };
+  // A JSON6902 patch names the field on one line and sets it on another: the finding, but no fix.
+  return { target, path: inline.path, exact: inline.sets, line: inline.line };
 }
 
 /** Windows pods cannot set allowPrivilegeEscalation (the API rejects it): Windows has no no_new_privs. */
@@ -249,7 +205,6 @@ export function findingAt(place: Place, message: string, fix?: Fix): RuleFinding
   return place.line === undefined ? finding : { ...finding, line: place.line, endLine: place.line };
 }
 
-export const KUSTOMIZATION_FILES = new Set(["kustomization.yaml", "kustomization.yml", "Kustomization"]);
 const patchFilesCache = new WeakMap<FleetModel, Set<string>>();
 
 /** Files that some kustomization lists as a patch (`patches[].path`, `patchesStrategicMerge`). */
