@@ -1,11 +1,14 @@
 // The objects a rule judges: what the change renders to (when builds exist) or its source documents,
 // each located on a source line so that findings land where a person can fix them.
+import { posix } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import type { KubeObject, SourceDocument } from "../../src/core/fleet.js";
 import { apiGroup, asKubeObject, objectKey, refOf } from "../../src/core/fleet.js";
+import { isFluxKustomization } from "../../src/core/flux.js";
 import type { Build, ObjectRef, RuleContext, RuleFinding, Severity, Territory } from "../../src/core/types.js";
 import { isRecord, valueAt } from "../../src/core/values.js";
 import type { YamlPath } from "../../src/core/yaml.js";
+import { inlinePatchLine, KUSTOMIZATION_FILES, kustomizationPrefix } from "./inline-patches.js";
 import { tenantOfFluxObject } from "./tenancy.js";
 
 export interface LocatedObject {
@@ -25,6 +28,12 @@ export interface LocatedObject {
    * those in the build's own folder first.
    */
   patches?: SourceDocument[];
+  /**
+   * For a rendered object: the changed kustomization files of its build (the root's, and those of the folders that
+   * hold its file) and the build's deploying Flux Kustomization when changed. They may set its fields themselves:
+   * `namespace:` / `spec.targetNamespace`, and inline patches.
+   */
+  kustomizations?: SourceDocument[];
 }
 
 /**
@@ -42,13 +51,20 @@ export function objectsToCheck(context: RuleContext): LocatedObject[] {
     if (!named) changedByName.set(key, (named = []));
     named.push(doc);
   }
+  const changedKustomizations = context.changedDocuments.filter((doc) => KUSTOMIZATION_FILES.has(posix.basename(doc.path)));
   for (const build of context.builds) {
     const deployedFor = deployerTerritory(context, build);
     // Patches inside the build's own folder first: another overlay may patch the same object differently.
     const root = build.report.path;
     const inRoot = (doc: SourceDocument) => (root === "" || doc.path.startsWith(`${root}/`) ? 0 : 1);
+    const deployer = build.deployer && changedDeployer(context, build.deployer);
     for (const item of build.objects) {
       const path = item.source?.path ?? build.report.path;
+      const folders = (doc: SourceDocument) => {
+        const folder = posix.dirname(doc.path);
+        return folder === root || folder === "." || path.startsWith(`${folder}/`);
+      };
+      const kustomizations = [...changedKustomizations.filter(folders), ...(deployer ? [deployer] : [])];
       const doc = item.source ? findSourceDocument(context, item.source.path, item.ref, item.source.line) : undefined;
       // Changed documents of the object's kind under its rendered name or its name as written.
       const names = new Set([item.ref.name, ...(doc?.ref ? [doc.ref.name] : [])]);
@@ -65,6 +81,7 @@ export function objectsToCheck(context: RuleContext): LocatedObject[] {
         build: build.report.name,
         territory: deployedFor ?? context.territory(path),
         ...(patches.length > 0 ? { patches } : {}),
+        ...(kustomizations.length > 0 ? { kustomizations } : {}),
       });
       if (doc) rendered.add(`${doc.path}#${doc.startLine}`);
     }
@@ -88,6 +105,11 @@ function deployerTerritory(context: RuleContext, build: Build): Territory | unde
   return tenant ? { kind: "tenant", tenant } : undefined;
 }
 
+/** The document of the build's deploying Flux Kustomization, when the change touched it. */
+function changedDeployer(context: RuleContext, deployer: NonNullable<Build["deployer"]>): SourceDocument | undefined {
+  return context.changedDocuments.find((doc) => doc.path === deployer.path && doc.startLine <= deployer.line && deployer.line <= doc.endLine && isFluxKustomization(doc.ref));
+}
+
 /**
  * The document of `path` that declares the object (same kind and name), preferring the one at `line`.
  * None when `line` is the entry that brought the object in (a kustomization's `resources:` item).
@@ -103,17 +125,37 @@ function findSourceDocument(context: RuleContext, path: string, ref: ObjectRef, 
 
 /**
  * Where a YAML path of a located object is written: the key's line in its source document when that says what
- * was rendered; else in a changed patch of the object that does (an overlay's); else the key's line in the source
- * document all the same (a kustomize transformer, such as `images:`, changed the value), else the object's line.
+ * was rendered; else in a changed patch of the object that does (an overlay's); else in a changed kustomization of
+ * its build that sets the value (its `namespace:`, an inline patch); else the key's line in the source document all
+ * the same (a kustomize transformer, such as `images:`, changed the value), else the object's line. `own`: the
+ * place is in the object's own file, where the rule's fix applies.
  */
-export function placeOf(target: LocatedObject, path: YamlPath): { path: string; line: number } {
+export function placeOf(target: LocatedObject, path: YamlPath): { path: string; line: number; own: boolean } {
   const rendered = valueAt(target.object, path);
   // Only a scalar tells one document's writing from another's: a mapping is merged from several.
+  const scalar = rendered !== undefined && !isRecord(rendered) && !Array.isArray(rendered);
   const writes = (doc: SourceDocument) => doc.keyLine(path) !== undefined && (isRecord(rendered) || Array.isArray(rendered) || isDeepStrictEqual(valueAt(doc.value, path), rendered));
-  if (target.doc && writes(target.doc)) return { path: target.path, line: target.doc.keyLine(path)! };
+  if (target.doc && writes(target.doc)) return { path: target.path, line: target.doc.keyLine(path)!, own: true };
   const patch = rendered === undefined ? undefined : target.patches?.find(writes);
-  if (patch) return { path: patch.path, line: patch.keyLine(path)! };
-  return { path: target.path, line: target.doc?.keyLine(path) ?? target.line };
+  if (patch) return { path: patch.path, line: patch.keyLine(path)!, own: false };
+  const kustomization = scalar ? kustomizationPlace(target, path, rendered) : undefined;
+  if (kustomization) return { ...kustomization, own: false };
+  return { path: target.path, line: target.doc?.keyLine(path) ?? target.line, own: true };
+}
+
+/** The line of a changed kustomization of the object's build that sets the scalar at `path` to `rendered`. */
+function kustomizationPlace(target: LocatedObject, path: YamlPath, rendered: unknown): { path: string; line: number } | undefined {
+  const kustomizations = target.kustomizations ?? [];
+  if (path.length === 2 && path[0] === "metadata" && path[1] === "namespace") {
+    for (const doc of kustomizations) {
+      const key = kustomizationPrefix(doc)?.length === 0 ? ["namespace"] : ["spec", "targetNamespace"];
+      const line = doc.keyLine(key);
+      if (line !== undefined && valueAt(doc.value, key) === rendered) return { path: doc.path, line };
+    }
+  }
+  const field = path[path.length - 1];
+  const inline = typeof field === "string" ? inlinePatchLine(kustomizations, target, field, rendered) : undefined;
+  return inline?.sets ? { path: inline.doc.path, line: inline.line } : undefined;
 }
 
 /** A finding on a located object, carrying what the engine needs for exceptions and pre-existing matching. */
@@ -123,9 +165,9 @@ export function findingOn(
   message: string,
   extra: { severity?: Severity; fix?: RuleFinding["fix"]; endLine?: number } = {},
 ): RuleFinding {
-  const { path: file, line } = placeOf(target, path);
+  const { path: file, line, own } = placeOf(target, path);
   // The rule's end line and fix are lines of the object's own file: they do not apply to the patch it moved to.
-  const moved = file !== target.path;
+  const moved = !own;
   return {
     path: file,
     line,

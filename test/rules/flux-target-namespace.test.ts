@@ -124,6 +124,16 @@ describe("flux-target-namespace", () => {
     expect(findings.map((finding) => [finding.path, finding.line, finding.message, finding.fix?.replacement])).toEqual([["tenants/base/dev-team/sync.yaml", 17, MISSING, "spec:\n  targetNamespace: apps"]]);
   });
 
+  it("puts a targetNamespace an inline overlay patch sets on the patch's line, not on the base's line that says otherwise (end to end)", async () => {
+    const tree = corpusTree("flux2-multi-tenancy/main");
+    if (Object.keys(tree).length === 0) return;
+    const base = { ...tree, "tenants/base/dev-team/sync.yaml": tree["tenants/base/dev-team/sync.yaml"]!.replace("  serviceAccountName: dev-team\n", "  serviceAccountName: dev-team\n  targetNamespace: apps\n") };
+    const inline = ["  - patch: |", "      apiVersion: kustomize.toolkit.fluxcd.io/v1", "      kind: Kustomization", "      metadata:", "        name: dev-team", "        namespace: apps", "      spec:", "        targetNamespace: kube-system", ""];
+    const head = { "tenants/staging/kustomization.yaml": `${tree["tenants/staging/kustomization.yaml"]!}${inline.join("\n")}` };
+    const verdict = await evaluateChange(base, head, { rules: [fluxTargetNamespace] });
+    expect(verdict.findings.map((finding) => [finding.path, finding.line, finding.fix])).toEqual([["tenants/staging/kustomization.yaml", 15, undefined]]);
+  });
+
   it("reports a namespace an overlay patch sets on the patch alone, not also on the base's line that says otherwise", async () => {
     const tree = corpusTree("flux2-multi-tenancy/main");
     if (Object.keys(tree).length === 0) return;

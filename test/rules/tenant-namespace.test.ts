@@ -78,6 +78,19 @@ describe("tenant-namespace", () => {
     ]);
   });
 
+  it("puts a namespace an overlay's kustomization sets on that kustomization's line, not on the base file's own namespace (end to end)", async () => {
+    const base = {
+      ".github/fleet-warden.yml": DEV_TEAM_CONFIG_YAML,
+      "apps/dev-team/base/kustomization.yaml": "resources:\n  - deployment.yaml\n",
+      "apps/dev-team/base/deployment.yaml": deployment("apps"),
+      "apps/dev-team/staging/kustomization.yaml": "resources:\n  - ../base\n",
+      "apps/dev-team/production/kustomization.yaml": "resources:\n  - ../base\nnamespace: apps\n",
+    };
+    const head = { "apps/dev-team/staging/kustomization.yaml": "resources:\n  - ../base\nnamespace: kube-system\n" };
+    const verdict = await evaluateChange(base, head, { rules: [tenantNamespace] });
+    expect(verdict.findings.map((finding) => [finding.path, finding.line, finding.fix])).toEqual([["apps/dev-team/staging/kustomization.yaml", 3, undefined]]);
+  });
+
   it("fails a pull request that moves a tenant Deployment into kube-system (end to end)", async () => {
     const base = { ".github/fleet-warden.yml": DEV_TEAM_CONFIG_YAML, "apps/dev-team/base/deployment.yaml": deployment("apps") };
     const verdict = await evaluateChange(base, { "apps/dev-team/base/deployment.yaml": deployment("kube-system") }, { rules: [tenantNamespace] });
