@@ -46,6 +46,17 @@ describe("malicious repositories", () => {
     ]);
   });
 
+  it("refuses a folder with two kustomization files, as kustomize and Flux do, rather than build the one it would pick", async () => {
+    const engine = recordingEngine();
+    const cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n";
+    const head = { "app/cm.yaml": cm, "app/kustomization.yaml": "resources:\n  - cm.yaml\n", "app/kustomization.yml": "resources: []\n" };
+    const result = await buildChange({}, head, { engine });
+    expect(engine.runs).toEqual([]);
+    expect(result.head.map((build) => [build.report.ok, build.issues.map(({ path, line, message }) => ({ path, line, message }))])).toEqual([
+      [false, [{ path: "app/kustomization.yml", line: 1, message: "app holds several kustomization files (kustomization.yaml, kustomization.yml): kustomize and Flux refuse to build it. Keep one." }]],
+    ]);
+  });
+
   it("refuses a link to /etc/passwd", async () => {
     const { engine, issues } = await refusals("link", [{ path: "passwd.yaml", kind: "symlink", target: "/etc/passwd" }]);
     expect(engine.runs).toEqual([]);

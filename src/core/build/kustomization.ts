@@ -103,6 +103,12 @@ export class ClosureWalker {
       this.refuse(via?.path ?? folder, via?.line ?? 1, `${folder || "."} has no kustomization.yaml, so kustomize cannot build it as a folder.`);
       return;
     }
+    const others = KUSTOMIZATION_FILES.map((name) => join(folder, name)).filter((path) => path !== file && this.pathSet.has(path));
+    if (others.length > 0) {
+      // kustomize refuses to choose ("Found multiple kustomization files"), and so does Flux.
+      const names = [file, ...others].map((path) => path.slice(path.lastIndexOf("/") + 1)).join(", ");
+      return this.refuse(this.tree.repoPath(others[0]!), 1, `${folder || "."} holds several kustomization files (${names}): kustomize and Flux refuse to build it. Keep one.`);
+    }
     this.folders.add(folder);
     this.files.add(file);
     const doc = this.document(file);
