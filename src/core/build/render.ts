@@ -7,12 +7,12 @@ import { dirname, join, posix } from "node:path";
 import { parseAllDocuments, parse as parseYaml, stringify } from "yaml";
 import { asKubeObject, refOf, type FleetModel, type SourceDocument, type SourceFile } from "../fleet.js";
 import type { Build, BuildIssue, ObjectRef, RenderedObject } from "../types.js";
-import { asArray, asRecord, lowerBound } from "../values.js";
+import { asArray, asRecord, isRecord, lowerBound } from "../values.js";
 import { errorMessage } from "../yaml.js";
 import { ContainedWords } from "./contained-words.js";
 import { runKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
 import { KUSTOMIZATION_FILES } from "./kustomization.js";
-import type { BuildPlan } from "./plan.js";
+import type { BuildPlan, FluxSettings } from "./plan.js";
 import { substituteObject } from "./variables.js";
 
 const ORIGIN = "config.kubernetes.io/origin";
@@ -24,6 +24,11 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
   const issues: BuildIssue[] = [...plan.closure.issues, ...(plan.flux?.variables.issues ?? [])];
   const failed = (error: string): Build => ({ report: { name: plan.name, path: plan.path, ok: false, error, objects: 0 }, objects: [], issues });
   if (plan.closure.refused) return failed(refusalOf(plan));
+  const invalidPatch = plan.flux && invalidSpecPatch(plan.flux);
+  if (invalidPatch) {
+    issues.push(invalidPatch);
+    return failed(invalidPatch.message);
+  }
   const sandbox = mkdtempSync(join(tmpdir(), "fleet-warden-build-"));
   try {
     for (const file of plan.closure.files) {
@@ -77,19 +82,49 @@ function writeRootKustomization(plan: BuildPlan, model: FleetModel, folder: stri
   return fileName;
 }
 
+/**
+ * Flux's Patch has a required inline `patch` and no `path`: the API server rejects an entry without one, so
+ * the Kustomization is never built (and a `path` would have kustomize read a file of fleet-warden's host).
+ */
+function invalidSpecPatch({ doc, spec }: FluxSettings): BuildIssue | undefined {
+  const index = asArray(spec.patches).findIndex((entry) => typeof asRecord(entry).patch !== "string");
+  if (index === -1) return undefined;
+  return {
+    rule: "kustomize-build",
+    path: doc.path,
+    line: doc.valueLine(["spec", "patches", index]) ?? doc.keyLine(["spec", "patches"]) ?? doc.startLine,
+    message: `spec.patches entry ${index + 1} has no inline patch: a Flux Kustomization's patches take the patch text in \`patch\` (and an optional \`target\`), never a \`path\` to a file, so the API server rejects this Kustomization and Flux never builds it. Write the patch inline under \`patch: |\`.`,
+  };
+}
+
+// The fields fluxcd/pkg/kustomize copies from a spec's patch target and image: any other is never applied.
+const SELECTOR_FIELDS = ["group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector"];
+const IMAGE_FIELDS = ["name", "newName", "newTag", "digest"];
+
+/** The string fields among `fields` that are set (Go's omitempty drops an empty one). */
+function stringFields(value: unknown, fields: readonly string[]): Record<string, string> {
+  const record = asRecord(value);
+  return Object.fromEntries(fields.flatMap((field) => (typeof record[field] === "string" && record[field] !== "" ? [[field, record[field]]] : [])));
+}
+
 /** fluxcd/pkg/kustomize Generator: targetNamespace, namePrefix, nameSuffix, patches, images and components from the spec. */
 export function applyFluxSpec(kustomization: Record<string, unknown>, spec: Record<string, unknown>): void {
   if (typeof spec.targetNamespace === "string" && spec.targetNamespace !== "") kustomization.namespace = spec.targetNamespace;
   if (typeof spec.namePrefix === "string" && spec.namePrefix !== "") kustomization.namePrefix = spec.namePrefix;
   if (typeof spec.nameSuffix === "string" && spec.nameSuffix !== "") kustomization.nameSuffix = spec.nameSuffix;
   const list = (key: string) => (Array.isArray(kustomization[key]) ? (kustomization[key] as unknown[]) : []);
-  if (Array.isArray(spec.patches) && spec.patches.length > 0) kustomization.patches = [...list("patches"), ...spec.patches];
-  if (Array.isArray(spec.images) && spec.images.length > 0) {
+  const patches = asArray(spec.patches).map((entry) => {
+    const { patch, target } = asRecord(entry);
+    return { patch, ...(isRecord(target) ? { target: stringFields(target, SELECTOR_FIELDS) } : {}) };
+  });
+  if (patches.length > 0) kustomization.patches = [...list("patches"), ...patches];
+  const specImages = asArray(spec.images).filter(isRecord).map((image) => stringFields(image, IMAGE_FIELDS));
+  if (specImages.length > 0) {
     const images = list("images").slice() as Array<Record<string, unknown>>;
     // By name through a map: a search per entry is quadratic, minutes for the 100,000 entries a 2 MiB manifest holds.
     const firstIndex = new Map<unknown, number>();
     images.forEach((image, index) => firstIndex.set(image.name, firstIndex.get(image.name) ?? index));
-    for (const image of spec.images as Array<Record<string, unknown>>) {
+    for (const image of specImages) {
       const index = firstIndex.get(image.name);
       if (index === undefined) firstIndex.set(image.name, images.push(image) - 1);
       else images[index] = image;
