@@ -44,6 +44,14 @@ describe("GitRepository artifact", () => {
     expect(gitRepositoryTree(new FleetModel(treeDir(files)), "/!nothing/\n").paths).toEqual(["a/!kept.yaml", "a/#kept.yaml", "a/dropped.yaml", "a/notes.txt"]);
   });
 
+  it("matches as go-git and Go's filepath.Match do: a leading space is part of the name, no {a,b} braces, [!x] is no negation", () => {
+    const files = { "a/evil.yaml": "kind: A\n", "a/vil.yaml": "kind: B\n", "a/!vil.yaml": "kind: C\n", "a/ spaced.yaml": "kind: D\n", "a/trailing.yaml": "kind: E\n" };
+    const rules = " evil.yaml\nevil.{yaml,x}\n[!x]vil.yaml\n spaced.yaml\ntrailing.yaml   \n";
+    const tree = gitRepositoryTree(new FleetModel(treeDir({ ...files, "a/.sourceignore": rules })), undefined);
+    // Flux deploys evil.yaml and vil.yaml: no line matches them.
+    expect(tree.paths).toEqual(["a/.sourceignore", "a/evil.yaml", "a/vil.yaml"]);
+  });
+
   it("keeps everything but the defaults without ignore rules", () => {
     const withoutRules = Object.fromEntries(Object.entries(fleet).filter(([path]) => path !== "apps/.sourceignore"));
     expect(gitRepositoryTree(new FleetModel(treeDir(withoutRules))).paths).toEqual(

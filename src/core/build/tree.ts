@@ -68,18 +68,23 @@ function ignoreLines(text: string): string[] {
   return text.split(/\r?\n/).filter((line) => !line.startsWith("#") && line.trim() !== "");
 }
 
-/** go-git's gitignore pattern semantics: `!` negates, a leading or inner `/` anchors to the domain, a trailing `/` matches folders only. */
+/**
+ * go-git's gitignore pattern semantics (ParsePattern): `!` negates, only trailing spaces are trimmed (a leading one is
+ * part of the name), a leading or inner `/` anchors to the domain, a trailing `/` matches folders only.
+ */
 function parseIgnore(line: string, domain: string): IgnorePattern {
-  let pattern = line.trim();
+  let pattern = line;
   const negate = pattern.startsWith("!");
   if (negate) pattern = pattern.slice(1);
+  if (!pattern.endsWith("\\ ")) pattern = pattern.replace(/ +$/, "");
   const dirOnly = pattern.endsWith("/");
   pattern = pattern.replace(/\/+$/, "");
   const anchored = pattern.includes("/");
   pattern = pattern.replace(/^\/+/, "");
   // Compiled once: the same patterns are matched against every path of the tree. The negation is read above, and
-  // comments by ignoreLines: a leading ! or # left here is part of a name (go-git), not minimatch syntax.
-  const matcher = new Minimatch(pattern, { dot: true, nonegate: true, nocomment: true });
+  // comments by ignoreLines: a leading ! or # left here is part of a name (go-git), not minimatch syntax. Segments
+  // match as Go's filepath.Match does: no {a,b} braces, no extglobs, and only `^` negates a [class] (`!` is a character).
+  const matcher = new Minimatch(pattern.replace(/\[!/g, "[\\!"), { dot: true, nonegate: true, nocomment: true, nobrace: true, noext: true });
   if (anchored) return { domain, negate, dirOnly, matches: (segments, depth) => matcher.match(segments.slice(0, depth).join("/")) };
   // Without a slash a pattern matches any one segment, at any depth: a fleet repeats its folder and file names
   // thousands of times, so each segment is matched once.
