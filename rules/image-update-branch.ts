@@ -2,7 +2,8 @@ import { minimatch } from "minimatch";
 import { asRecord, escapeRegExp, valueAt } from "../src/core/values.js";
 import { describeRef } from "../src/core/fleet.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
-import { canonicalGitUrl, changedFluxObjects, findingOnSpec, fluxGraph, insertUnderFix, replaceSpecValueFix, type ClusterObject, type FluxGraph } from "./lib/flux-graph.js";
+import { canonicalGitUrl } from "../src/core/flux.js";
+import { changedFluxObjects, findingOnSpec, fluxGraph, insertUnderFix, replaceSpecValueFix, type ClusterObject, type FluxGraph } from "./lib/flux-graph.js";
 
 const DEFAULT_BRANCH = "flux-image-updates";
 /** The branch source-controller follows when a GitRepository's ref names none (fluxcd/pkg git.DefaultBranch). */

@@ -84,11 +84,13 @@ export async function localFacts(options: LocalOptions): Promise<LocalFacts> {
   return { facts, dispose };
 }
 
-/** owner/name from the `origin` remote (`git@github.com:o/n.git`, `https://github.com/o/n`), when there is one. */
-async function originRepository(repo: string): Promise<{ owner: string; name: string } | undefined> {
+/** Host, owner and name from the `origin` remote (`git@github.com:o/n.git`, `https://github.com/o/n`), when there is one. */
+async function originRepository(repo: string): Promise<PullRequestFacts["repository"] | undefined> {
   const url = (await git(repo, ["remote", "get-url", "origin"]).catch(() => "")).trim();
   const match = /[:/]([^/:]+)\/([^/]+?)(?:\.git)?\/?$/.exec(url);
-  return match ? { owner: match[1]!, name: match[2]! } : undefined;
+  // A URL with a scheme, or scp-like `user@host:path`; a local path has no host.
+  const host = /^[a-z+]+:\/\/(?:[^@/]*@)?([^/:]+)/i.exec(url)?.[1] ?? /^(?:[^@/]+@)?([^/:]+):(?!\/)/.exec(url)?.[1];
+  return match ? { owner: match[1]!, name: match[2]!, ...(host ? { host } : {}) } : undefined;
 }
 
 async function archive(repo: string, sha: string, label: string): Promise<Snapshot> {

@@ -5,7 +5,7 @@
 import { posix } from "node:path";
 import { foldersOf } from "../../src/core/build/kustomization.js";
 import { isFluxApi, isYamlPath, type FleetModel, type SourceDocument } from "../../src/core/fleet.js";
-import { FLUX_SYSTEM, isFluxKustomization, normalizeRepoPath, specOf } from "../../src/core/flux.js";
+import { canonicalGitUrl, FLUX_SYSTEM, isFluxKustomization, normalizeRepoPath, specOf } from "../../src/core/flux.js";
 import { asArray, asRecord, escapeRegExp, isRecord, valueAt } from "../../src/core/values.js";
 import type { ObjectRef, RuleContext, RuleFinding, Severity } from "../../src/core/types.js";
 import { parseYamlSafely, type YamlPath } from "../../src/core/yaml.js";
@@ -322,18 +322,6 @@ function sameGitSource(a: Record<string, unknown>, b: Record<string, unknown>): 
   const url = (spec: Record<string, unknown>) => (typeof spec.url === "string" ? canonicalGitUrl(spec.url) : undefined);
   const branch = (spec: Record<string, unknown>) => JSON.stringify(asRecord(spec.ref));
   return url(a) !== undefined && url(a) === url(b) && branch(a) === branch(b);
-}
-
-/** `ssh://git@github.com/acme/fleet.git`, `git@github.com:acme/fleet`, `https://github.com/acme/fleet/` -> `github.com/acme/fleet`. */
-export function canonicalGitUrl(url: string): string {
-  return url
-    .trim()
-    .toLowerCase()
-    .replace(/^[a-z+]+:\/\//, "")
-    .replace(/^[^@/]*@/, "")
-    .replace(/^([^/:]+):(?!\d+\/)/, "$1/")
-    .replace(/\/+$/, "")
-    .replace(/\.git$/, "");
 }
 
 /** Every file used as a patch by some kustomization of the tree (`patches[].path`, `patchesStrategicMerge`, `patchesJson6902[].path`). */

@@ -1,7 +1,7 @@
 // Small facts about Flux objects shared by tenants, builds and rules.
 import { posix } from "node:path";
 import { apiGroup, refOf, type FleetModel, type KubeObject, type SourceDocument } from "./fleet.js";
-import type { ObjectRef } from "./types.js";
+import type { ObjectRef, PullRequestFacts } from "./types.js";
 
 export const FLUX_SYSTEM = "flux-system";
 
@@ -27,7 +27,7 @@ export function normalizeRepoPath(path: string): string {
 export function sourcesThisRepository(
   doc: Pick<SourceDocument, "object" | "ref">,
   model: FleetModel,
-  repository?: { owner: string; name: string },
+  repository?: PullRequestFacts["repository"],
   rendered: readonly KubeObject[] = [],
 ): boolean {
   const sourceRef = (specOf(doc).sourceRef ?? {}) as Record<string, unknown>;
@@ -52,9 +52,24 @@ export function gitRepositorySpec(name: string, namespace: string, model: FleetM
   return object ? specOf({ object }) : undefined;
 }
 
-function urlNamesRepository(url: string, repository: { owner: string; name: string }): boolean {
-  const path = url.replace(/\.git$/, "").replace(/\/+$/, "").toLowerCase();
-  return path.endsWith(`/${repository.owner}/${repository.name}`.toLowerCase()) || path.endsWith(`:${repository.owner}/${repository.name}`.toLowerCase());
+/** Whether a Git URL names the repository: its owner and name, on its host when that is known. */
+function urlNamesRepository(url: string, repository: { owner: string; name: string; host?: string }): boolean {
+  const canonical = canonicalGitUrl(url);
+  const path = `${repository.owner}/${repository.name}`.toLowerCase();
+  // Another host (evil.example.com/acme/fleet) is another repository, whatever its path: Flux would fetch it.
+  return repository.host ? canonical === `${repository.host.toLowerCase()}/${path}` : canonical.endsWith(`/${path}`);
+}
+
+/** `ssh://git@github.com/acme/fleet.git`, `git@github.com:acme/fleet`, `https://github.com/acme/fleet/` -> `github.com/acme/fleet`. */
+export function canonicalGitUrl(url: string): string {
+  return url
+    .trim()
+    .toLowerCase()
+    .replace(/^[a-z+]+:\/\//, "")
+    .replace(/^[^@/]*@/, "")
+    .replace(/^([^/:]+):(?!\d+\/)/, "$1/")
+    .replace(/\/+$/, "")
+    .replace(/\.git$/, "");
 }
 
 export const FLUX_KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io";

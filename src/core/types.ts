@@ -76,7 +76,8 @@ export interface PolicyFile {
  * Questions only some evaluations ask are lazy methods (policy-bot's pull.Context model).
  */
 export interface PullRequestFacts {
-  repository: { owner: string; name: string };
+  /** `host`: github.com, or a GitHub Enterprise Server's; a Git URL on another host names another repository. */
+  repository: { owner: string; name: string; host?: string };
   number?: number;
   /** The merge base: what the pull request is diffed against. */
   baseSha: string;

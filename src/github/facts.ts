@@ -80,7 +80,7 @@ export async function gatherFacts(octokit: Octokit, repo: RepoRef, pull: PullReq
       head: () => snapshot(pull.headSha, "head"),
     },
     async (pair): Promise<PullRequestFacts> => ({
-      repository: { owner: repo.owner, name: repo.repo },
+      repository: { owner: repo.owner, name: repo.repo, host: process.env.GHE_HOST || "github.com" },
       number: pull.number,
       baseSha: mergeBase,
       headSha: pull.headSha,

@@ -30,3 +30,19 @@ describe("gitRepositorySpec", () => {
     expect(sourcesThisRepository({ ...kustomization, ref }, model(), { owner: "acme", name: "fleet" }, [gitRepository("source.toolkit.fluxcd.io/v1", "apps", "https://github.com/acme/fleet")])).toBe(true);
   });
 });
+
+describe("sourcesThisRepository", () => {
+  const kustomization = {
+    object: { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata: { name: "team", namespace: "apps" }, spec: { sourceRef: { kind: "GitRepository", name: "team" } } } as KubeObject,
+    ref: { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", name: "team", namespace: "apps" },
+  };
+  const reads = (url: string, repository: { owner: string; name: string; host?: string }) =>
+    sourcesThisRepository(kustomization, model(), repository, [gitRepository("source.toolkit.fluxcd.io/v1", "apps", url)]);
+
+  it("knows the repository by host, owner and name: the same path on another host is another repository, which Flux fetches", () => {
+    const fleet = { owner: "acme", name: "fleet", host: "github.com" };
+    for (const url of ["https://github.com/acme/fleet", "ssh://git@github.com/acme/fleet.git", "git@github.com:Acme/fleet.git"]) expect(reads(url, fleet)).toBe(true);
+    for (const url of ["https://evil.example.com/acme/fleet.git", "ssh://git@github.com.evil.example/acme/fleet", "https://github.com/other/acme/fleet"]) expect(reads(url, fleet)).toBe(false);
+    expect(reads("https://ghe.acme.internal/acme/fleet", { ...fleet, host: "ghe.acme.internal" })).toBe(true);
+  });
+});

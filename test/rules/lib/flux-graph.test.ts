@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FleetModel } from "../../../src/core/fleet.js";
-import { canonicalGitUrl, fluxGraph, originOf } from "../../../rules/lib/flux-graph.js";
+import { fluxGraph, originOf } from "../../../rules/lib/flux-graph.js";
+import { canonicalGitUrl } from "../../../src/core/flux.js";
 import { tempDir, writeTree, type Tree } from "../../helpers/fleet.js";
 
 const model = (tree: Tree) => {
