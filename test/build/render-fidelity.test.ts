@@ -51,3 +51,58 @@ describe("spec.patches and spec.images: only the fields Flux's generator copies"
     expect(build?.objects.map((object) => object.object.data)).toEqual([{ key: "value", added: "added" }]);
   });
 });
+
+describe("postBuild substitution: the substituted text parsed as Flux parses it", () => {
+  const privilegedPod = [
+    "apiVersion: v1",
+    "kind: Pod",
+    "metadata:",
+    "  name: p",
+    "spec:",
+    "  containers:",
+    "    - name: c",
+    "      image: nginx:1.27",
+    "      securityContext:",
+    "        privileged: ${PRIV}",
+    "",
+  ].join("\n");
+  const labelled = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  labels:\n    team-${A}: "first"\n    team-${B}: "last"\n';
+
+  it("keeps the last value of a key the substitution repeats, and builds every object", async () => {
+    const spec = { path: "./apps", postBuild: { substitute: { PRIV: "true", A: "a", B: "a" } } };
+    const result = await buildChange({}, { "clusters/prod/apps.yaml": fluxKustomization("apps", spec), "apps/cm.yaml": labelled, "apps/pod.yaml": privilegedPod });
+    const build = only(result.head);
+    expect(build?.report.ok).toBe(true);
+    expect(build?.issues).toEqual([]);
+    const object = (name: string) => build?.objects.find((rendered) => rendered.ref.name === name)?.object;
+    expect((object("app")?.metadata as Record<string, unknown>).labels).toEqual({ "team-a": "last" });
+    expect(JSON.stringify(object("p"))).toContain('"privileged":true');
+  });
+
+  it("fails the build with a finding on the object when the substituted text does not parse", async () => {
+    const config = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  k: ${V}\n";
+    const spec = { path: "./apps", postBuild: { substitute: { V: "a: b" } } };
+    const result = await buildChange({}, { "clusters/prod/apps.yaml": fluxKustomization("apps", spec), "apps/cm.yaml": config });
+    const build = only(result.head);
+    expect(build?.report.ok).toBe(false);
+    expect(build?.issues).toEqual([
+      {
+        rule: "postbuild-variables",
+        path: "apps/cm.yaml",
+        line: 6,
+        message:
+          'After substitution, ConfigMap app is no longer valid YAML (Nested mappings are not allowed in compact mappings), so Flux fails the Kustomization ("post build failed"). Quote the variable where it is used (key: "${VAR}") or change its value.',
+      },
+    ]);
+  });
+});
+
+describe("a build that fails", () => {
+  it("always carries a finding, even when what failed is not kustomize's error", async () => {
+    const garbage = { ...recordingEngine(), command: "/bin/sh", args: () => ["-c", "printf 'a: [\\n'"] };
+    const result = await buildChange({}, { "app/kustomization.yaml": "resources:\n  - cm.yaml\n", "app/cm.yaml": configMap("x") }, { engine: garbage });
+    const build = only(result.head, "app");
+    expect(build?.report.ok).toBe(false);
+    expect(build?.issues).toEqual([{ rule: "kustomize-build", path: "app/kustomization.yaml", line: 1, message: expect.stringMatching(/^The build failed: kustomize output does not parse: /) }]);
+  });
+});

@@ -41,18 +41,21 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
     }
     const folder = join(sandbox, plan.folder);
     mkdirSync(folder, { recursive: true });
-    const fileName = writeRootKustomization(plan, model, folder);
+    writeRootKustomization(plan, model, folder);
     const result = await runKustomize(engine, folder, limits);
     if (!result.ok) {
       const error = result.error.split(sandbox + "/").join("").split(sandbox).join(".");
-      issues.push(attributeError(plan, model, error, fileName));
+      issues.push(attributeError(plan, model, error));
       return failed(error);
     }
     const objects = renderedObjects(plan, model, result.output, issues);
     const deployer = plan.flux ? { deployer: { path: plan.flux.doc.path, line: plan.flux.doc.startLine, object: plan.flux.object } } : {};
     return { report: { name: plan.name, path: plan.path, ok: !issues.some(isBuildFailure), objects: objects.length }, objects, issues, ...deployer };
   } catch (error) {
-    return failed(errorMessage(error));
+    // Whatever stopped the build, it is a finding: a build that fails silently would let the check pass.
+    const message = errorMessage(error);
+    issues.push(rootIssue(plan, `The build failed: ${message}`));
+    return failed(message);
   } finally {
     rmSync(sandbox, { recursive: true, force: true });
   }
@@ -67,9 +70,14 @@ function isBuildFailure(issue: BuildIssue): boolean {
   return issue.severity === undefined || issue.severity === "error";
 }
 
+/** The tree path of the built folder's own kustomization file, if it has one. */
+function rootKustomizationFile(plan: BuildPlan): string | undefined {
+  return KUSTOMIZATION_FILES.map((name) => posix.join(plan.folder, name)).find((path) => plan.closure.files.has(path));
+}
+
 /** The root kustomization as kustomize-controller writes it, plus origin annotations for source lines. */
-function writeRootKustomization(plan: BuildPlan, model: FleetModel, folder: string): string {
-  const existing = KUSTOMIZATION_FILES.map((name) => (plan.folder === "" ? name : `${plan.folder}/${name}`)).find((path) => plan.closure.files.has(path));
+function writeRootKustomization(plan: BuildPlan, model: FleetModel, folder: string): void {
+  const existing = rootKustomizationFile(plan);
   const fileName = existing ? existing.slice(existing.lastIndexOf("/") + 1) : "kustomization.yaml";
   const original = existing ? (model.file(plan.tree.repoPath(existing))?.documents[0]?.value ?? {}) : undefined;
   const kustomization: Record<string, unknown> = original
@@ -79,7 +87,6 @@ function writeRootKustomization(plan: BuildPlan, model: FleetModel, folder: stri
   const metadata = Array.isArray(kustomization.buildMetadata) ? (kustomization.buildMetadata as unknown[]) : [];
   if (!metadata.includes(ORIGIN_ANNOTATIONS)) kustomization.buildMetadata = [...metadata, ORIGIN_ANNOTATIONS];
   writeFileSync(join(folder, fileName), stringify(kustomization));
-  return fileName;
 }
 
 /**
@@ -148,11 +155,20 @@ function renderedObjects(plan: BuildPlan, model: FleetModel, output: string, iss
     const source = sourceOf(object);
     object = withoutBuildMetadata(object);
     if (variables && plan.flux) {
-      const outcome = substituteObject(object, variables, (o) => stringify(o, { lineWidth: 0 }), (text) => parseYaml(text, { maxAliasCount: MAX_ALIASES }) as Record<string, unknown>);
-      object = outcome.object;
+      // As Flux parses it (sigs.k8s.io/yaml over goyaml.v2, not strict): a repeated key keeps its last value.
+      const parse = (text: string) => parseYaml(text, { maxAliasCount: MAX_ALIASES, uniqueKeys: false }) as Record<string, unknown>;
+      const outcome = substituteObject(object, variables, (o) => stringify(o, { lineWidth: 0 }), parse);
       const at = source ?? { path: plan.flux.doc.path, line: plan.flux.doc.startLine };
       const ref = refOf(asKubeObject(object)!);
-      if (outcome.error) {
+      object = outcome.object;
+      if (outcome.unparsable) {
+        issues.push({
+          rule: "postbuild-variables",
+          path: at.path,
+          line: at.line,
+          message: `After substitution, ${ref.kind} ${ref.name} is no longer valid YAML (${outcome.error}), so Flux fails the Kustomization ("post build failed"). Quote the variable where it is used (key: "\${VAR}") or change its value.`,
+        });
+      } else if (outcome.error) {
         issues.push({
           rule: "postbuild-variables",
           path: at.path,
@@ -396,7 +412,7 @@ function unmatchedPatchFile(plan: BuildPlan, model: FleetModel, error: string): 
 }
 
 /** A kustomize error on the kustomization file, at the entry it names when it names one (innermost kustomization first). */
-function attributeError(plan: BuildPlan, model: FleetModel, error: string, fileName: string): BuildIssue {
+function attributeError(plan: BuildPlan, model: FleetModel, error: string): BuildIssue {
   const message = `kustomize build failed: ${error}`;
   const unmatched = unmatchedPatchFile(plan, model, error);
   const named = (value: string, folder: string) =>
@@ -412,8 +428,13 @@ function attributeError(plan: BuildPlan, model: FleetModel, error: string, fileN
     });
     if (index !== -1) return { rule: "kustomize-build", path: repoPath, line: index + 1, message };
   }
-  const root = plan.folder === "" ? fileName : `${plan.folder}/${fileName}`;
-  if (plan.closure.files.has(root)) return { rule: "kustomize-build", path: plan.tree.repoPath(root), line: 1, message };
+  return rootIssue(plan, message);
+}
+
+/** An issue on the build's own kustomization file, else on the Flux Kustomization's spec.path. */
+function rootIssue(plan: BuildPlan, message: string): BuildIssue {
+  const root = rootKustomizationFile(plan);
+  if (root) return { rule: "kustomize-build", path: plan.tree.repoPath(root), line: 1, message };
   const doc = plan.flux?.doc;
-  return { rule: "kustomize-build", path: doc?.path ?? plan.tree.repoPath(root), line: doc?.keyLine(["spec", "path"]) ?? doc?.startLine ?? 1, message };
+  return { rule: "kustomize-build", path: doc?.path ?? plan.tree.repoPath(posix.join(plan.folder, "kustomization.yaml")), line: doc?.keyLine(["spec", "path"]) ?? doc?.startLine ?? 1, message };
 }

@@ -4,6 +4,7 @@
 import { refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
 import { specOf } from "../flux.js";
 import type { BuildIssue } from "../types.js";
+import { errorMessage } from "../yaml.js";
 import { substitute, SubstitutionError, SubstitutionTooCostly } from "./envsubst.js";
 import { sharedSegments } from "./tree.js";
 
@@ -85,6 +86,8 @@ export interface SubstitutionOutcome {
   error?: string;
   /** The error is fleet-warden's limit, not Flux's: Flux would substitute. */
   tooCostly?: boolean;
+  /** The substituted text does not parse: Flux fails the Kustomization ("post build failed"). */
+  unparsable?: boolean;
   undefinedVariables: string[];
 }
 
@@ -101,12 +104,19 @@ export function substituteObject(
   parse: (text: string) => Record<string, unknown>,
 ): SubstitutionOutcome {
   if ((variables.values.size === 0 && variables.unknownSources.length === 0) || substitutionDisabled(object)) return { object, undefinedVariables: [] };
+  let result: ReturnType<typeof substitute>;
   try {
-    const result = substitute(serialize(object), variables.values);
-    return { object: parse(result.text), undefinedVariables: result.undefinedVariables };
+    result = substitute(serialize(object), variables.values);
   } catch (error) {
     if (error instanceof SubstitutionError) return { object, error: error.message, ...(error instanceof SubstitutionTooCostly ? { tooCostly: true } : {}), undefinedVariables: [] };
     throw error;
+  }
+  try {
+    return { object: parse(result.text), undefinedVariables: result.undefinedVariables };
+  } catch (error) {
+    // The parser's first line, without its position in the substituted text (which is no line of the repository).
+    const reason = errorMessage(error).split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    return { object, error: reason, unparsable: true, undefinedVariables: result.undefinedVariables };
   }
 }
 
