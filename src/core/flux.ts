@@ -29,6 +29,7 @@ export function sourcesThisRepository(
   model: FleetModel,
   repository?: PullRequestFacts["repository"],
   rendered: readonly KubeObject[] = [],
+  cluster?: string,
 ): boolean {
   const sourceRef = (specOf(doc).sourceRef ?? {}) as Record<string, unknown>;
   if (sourceRef.kind !== undefined && sourceRef.kind !== "GitRepository") return false;
@@ -37,19 +38,28 @@ export function sourcesThisRepository(
   const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (doc.ref?.namespace ?? FLUX_SYSTEM);
   if (name === FLUX_SYSTEM && namespace === FLUX_SYSTEM) return true;
   if (!repository) return false;
-  const url = gitRepositorySpec(name, namespace, model, rendered)?.url;
+  const url = gitRepositorySpec(name, namespace, model, rendered, cluster)?.url;
   return typeof url === "string" && urlNamesRepository(url, repository);
 }
 
 /**
  * The spec of the GitRepository `namespace/name`: among the objects a parent Kustomization rendered along with
- * the one that reads it (where kustomize may have set their namespace), else as written in the repository.
+ * the one that reads it (where kustomize may have set their namespace), else as written in the repository. With
+ * `cluster` ("clusters/prod"), as that cluster defines it: its own folder's definition first, never another
+ * cluster's (each cluster's source-controller reads its own, with its own ignore rules).
  */
-export function gitRepositorySpec(name: string, namespace: string, model: FleetModel, rendered: readonly KubeObject[] = []): Record<string, unknown> | undefined {
+export function gitRepositorySpec(name: string, namespace: string, model: FleetModel, rendered: readonly KubeObject[] = [], cluster?: string): Record<string, unknown> | undefined {
   const named = (ref: ObjectRef | undefined) =>
     ref?.kind === "GitRepository" && apiGroup(ref.apiVersion) === "source.toolkit.fluxcd.io" && ref.name === name && (ref.namespace ?? FLUX_SYSTEM) === namespace;
-  const object = rendered.find((candidate) => named(refOf(candidate))) ?? model.fluxObjectsOfKind("GitRepository").find((doc) => named(doc.ref))?.object;
-  return object ? specOf({ object }) : undefined;
+  const renderedObject = rendered.find((candidate) => named(refOf(candidate)));
+  if (renderedObject) return specOf({ object: renderedObject });
+  const written = model.fluxObjectsOfKind("GitRepository").filter((doc) => named(doc.ref));
+  const clusterOfDoc = (doc: SourceDocument) => clusterOf(doc.path);
+  const found =
+    cluster === undefined
+      ? written[0]
+      : (written.find((doc) => clusterOfDoc(doc) === cluster) ?? written.find((doc) => !clusterOfDoc(doc).startsWith(`${CLUSTERS_DIR}/`)));
+  return found ? specOf(found) : undefined;
 }
 
 /** Whether a Git URL names the repository: its owner and name, on its host when that is known. */
@@ -78,6 +88,8 @@ export const FLUX_KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io";
 export function isFluxKustomization(ref: Pick<ObjectRef, "apiVersion" | "kind"> | undefined): boolean {
   return ref?.kind === "Kustomization" && apiGroup(ref.apiVersion) === FLUX_KUSTOMIZE_GROUP;
 }
+
+const CLUSTERS_DIR = "clusters";
 
 /** The cluster a Flux object belongs to, from where it is defined: `clusters/<name>` when under it, else its folder. */
 export function clusterOf(path: string): string {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { FleetModel, type KubeObject } from "../../src/core/fleet.js";
 import { gitRepositorySpec, sourcesThisRepository } from "../../src/core/flux.js";
-import { treeDir } from "../build/helpers.js";
+import { buildChange, fluxKustomization, treeDir } from "../build/helpers.js";
 
 const gitRepository = (apiVersion: string, namespace: string | undefined, url: string): KubeObject => ({
   apiVersion,
@@ -44,5 +44,25 @@ describe("sourcesThisRepository", () => {
     for (const url of ["https://github.com/acme/fleet", "ssh://git@github.com/acme/fleet.git", "git@github.com:Acme/fleet.git"]) expect(reads(url, fleet)).toBe(true);
     for (const url of ["https://evil.example.com/acme/fleet.git", "ssh://git@github.com.evil.example/acme/fleet", "https://github.com/other/acme/fleet"]) expect(reads(url, fleet)).toBe(false);
     expect(reads("https://ghe.acme.internal/acme/fleet", { ...fleet, host: "ghe.acme.internal" })).toBe(true);
+  });
+});
+
+describe("each cluster's own sources", () => {
+  const sync = (ignore?: string) =>
+    `apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  url: ssh://git@github.com/acme/fleet\n  ref:\n    branch: main\n${ignore ? `  ignore: |\n    ${ignore}\n` : ""}`;
+  const configMap = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: apps\n`;
+
+  it("builds a cluster's Kustomization with that cluster's GitRepository ignore rules, never another cluster's", async () => {
+    const head = {
+      "clusters/a-lab/flux-system/gotk-sync.yaml": sync("/apps/prod/hidden.yaml"),
+      "clusters/prod/flux-system/gotk-sync.yaml": sync(),
+      "clusters/prod/apps.yaml": fluxKustomization("apps", { path: "./apps/prod", prune: true }),
+      "apps/prod/kept.yaml": configMap("kept"),
+      "apps/prod/hidden.yaml": configMap("hidden"),
+    };
+    const result = await buildChange({}, head);
+    const prod = result.head.find((build) => build.report.name === "flux-system/apps (clusters/prod)");
+    expect(prod?.objects.map((object) => object.ref.name).sort()).toEqual(["hidden", "kept"]);
+    expect(gitRepositorySpec("flux-system", "flux-system", new FleetModel(treeDir(head)), [], "clusters/a-lab")?.ignore).toBe("/apps/prod/hidden.yaml\n");
   });
 });

@@ -121,28 +121,28 @@ function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: M
   const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (refOf(target.object).namespace ?? FLUX_SYSTEM);
   if (sourceRef.kind === "ExternalArtifact") {
     const artifact = externalArtifactTree(String(sourceRef.name), namespace, target.doc.path, input.model, input.repository, (name, sourceNamespace) =>
-      gitSourceTree(name, sourceNamespace, input.model, trees, siblings),
+      gitSourceTree(name, sourceNamespace, input.model, trees, siblings, target.cluster),
     );
     if (artifact.tree) return { ...target, tree: artifact.tree };
     if (artifact.fails) return { ...target, tree: NO_FILES, sourceFails: `spec.sourceRef: the ExternalArtifact ${namespace}/${String(sourceRef.name)} is never produced (${artifact.problem}), so the Kustomization fails.` };
     notes.push(`${fluxName(target)} reads the ExternalArtifact ${namespace}/${String(sourceRef.name)}, which is not built: ${artifact.problem}.`);
     return undefined;
   }
-  if (!sourcesThisRepository({ object: target.object, ref: refOf(target.object) }, input.model, input.repository, siblings)) return undefined;
-  const otherRevision = otherRevisionOf(String(sourceRef.name), namespace, input.model, siblings);
+  if (!sourcesThisRepository({ object: target.object, ref: refOf(target.object) }, input.model, input.repository, siblings, target.cluster)) return undefined;
+  const otherRevision = otherRevisionOf(String(sourceRef.name), namespace, input.model, siblings, target.cluster);
   if (otherRevision) {
     notes.push(`${fluxName(target)} reads ${otherRevision} of this repository, not the commit under review: it is not built.`);
     return undefined;
   }
-  return { ...target, tree: gitSourceTree(String(sourceRef.name), namespace, input.model, trees, siblings) };
+  return { ...target, tree: gitSourceTree(String(sourceRef.name), namespace, input.model, trees, siblings, target.cluster) };
 }
 
 /**
  * A GitRepository of this repository that follows another branch than flux-system's, or a pinned tag,
  * semver range or commit: the pull request's content is not what Flux reads through it.
  */
-function otherRevisionOf(name: string, namespace: string, model: FleetModel, siblings: readonly KubeObject[]): string | undefined {
-  const refOfSource = (sourceName: string, sourceNamespace: string) => gitRepositorySpec(sourceName, sourceNamespace, model, siblings)?.ref as Record<string, unknown> | undefined;
+function otherRevisionOf(name: string, namespace: string, model: FleetModel, siblings: readonly KubeObject[], cluster: string): string | undefined {
+  const refOfSource = (sourceName: string, sourceNamespace: string) => gitRepositorySpec(sourceName, sourceNamespace, model, siblings, cluster)?.ref as Record<string, unknown> | undefined;
   if (name === FLUX_SYSTEM && namespace === FLUX_SYSTEM) return undefined;
   const ref = refOfSource(name, namespace) ?? {};
   for (const pinned of ["tag", "semver", "commit", "name"]) if (typeof ref[pinned] === "string") return `${pinned} ${String(ref[pinned])}`;
@@ -246,8 +246,8 @@ export function planFlux(target: FluxTarget, input: PlanInput): BuildPlan {
 const NO_FILES: SourceTree = { paths: [], repoPath: (path) => path, definitionPaths: [] };
 
 /** A GitRepository artifact of this repository, with its ignore rules (one per GitRepository, shared). */
-function gitSourceTree(name: string, namespace: string, model: FleetModel, trees: Map<string, SourceTree>, siblings: readonly KubeObject[] = []): SourceTree {
-  const ignore = gitRepositorySpec(name, namespace, model, siblings)?.ignore;
+function gitSourceTree(name: string, namespace: string, model: FleetModel, trees: Map<string, SourceTree>, siblings: readonly KubeObject[] = [], cluster?: string): SourceTree {
+  const ignore = gitRepositorySpec(name, namespace, model, siblings, cluster)?.ignore;
   // The artifact depends only on the ignore rules: every source of this repository with the same rules (one per
   // tenant, often hundreds) shares one tree instead of matching every path against the ignore patterns again.
   const key = `git-repository-ignore:${typeof ignore === "string" ? ignore : ""}`;
