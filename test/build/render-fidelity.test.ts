@@ -106,3 +106,39 @@ describe("a build that fails", () => {
     expect(build?.issues).toEqual([{ rule: "kustomize-build", path: "app/kustomization.yaml", line: 1, message: expect.stringMatching(/^The build failed: kustomize output does not parse: /) }]);
   });
 });
+
+describe("a rendered object Flux cannot decode", () => {
+  it("fails the build on an object without apiVersion, at its document, instead of dropping it", async () => {
+    const objects = `${configMap("ok")}---\nkind: ConfigMap\nmetadata:\n  name: noapi\ndata:\n  a: b\n`;
+    const result = await buildChange({}, { "clusters/prod/apps.yaml": fluxKustomization("apps", { path: "./apps" }), "apps/kustomization.yaml": "resources:\n- cm.yaml\n", "apps/cm.yaml": objects });
+    const build = only(result.head);
+    expect(build?.report.ok).toBe(false);
+    expect(build?.objects.map((object) => object.ref.name)).toEqual(["ok"]);
+    expect(build?.issues).toEqual([
+      {
+        rule: "kustomize-build",
+        path: "apps/cm.yaml",
+        line: 8,
+        message:
+          'ConfigMap noapi has no apiVersion, so Flux cannot decode it ("failed to decode Kubernetes apiVersion, kind and name") and fails the whole Kustomization. Set apiVersion, kind and metadata.name.',
+      },
+    ]);
+  });
+
+  it("fails the build on an object whose name a substitution empties, at the variable", async () => {
+    const spec = { path: "./apps", postBuild: { substitute: { OTHER: "x" } } };
+    const result = await buildChange({}, { "clusters/prod/apps.yaml": fluxKustomization("apps", spec), "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${NAME}\n" });
+    const build = only(result.head);
+    expect(build?.report.ok).toBe(false);
+    expect(build?.objects).toEqual([]);
+    expect(build?.issues.filter((issue) => issue.severity !== "warning")).toEqual([
+      {
+        rule: "postbuild-variables",
+        path: "apps/cm.yaml",
+        line: 4,
+        message:
+          'After substitution, ConfigMap ${NAME} has no metadata.name, so Flux cannot decode it ("failed to decode Kubernetes apiVersion, kind and name") and fails the whole Kustomization. Give the variable a value, or a default with ${var:=value}.',
+      },
+    ]);
+  });
+});

@@ -150,8 +150,15 @@ function renderedObjects(plan: BuildPlan, model: FleetModel, output: string, iss
   for (const document of parseAllDocuments(output)) {
     if (document.errors.length > 0) throw new Error(`kustomize output does not parse: ${document.errors[0]!.message}`);
     const value = document.toJS({ maxAliasCount: MAX_ALIASES }) as unknown;
-    let object = asKubeObject(value) as Record<string, unknown> | undefined;
-    if (!object) continue;
+    if (!isRecord(value)) continue;
+    const missing = missingIdentity(value);
+    if (missing.length > 0) {
+      const message = `${describeObject(value)} has no ${missing.join(", ")}, so Flux cannot decode it ("failed to decode Kubernetes apiVersion, kind and name") and fails the whole Kustomization. Set apiVersion, kind and metadata.name.`;
+      const at = sourceOf(value);
+      issues.push(at ? { rule: "kustomize-build", ...at, message } : rootIssue(plan, message));
+      continue;
+    }
+    let object = asKubeObject(value) as Record<string, unknown>;
     const source = sourceOf(object);
     object = withoutBuildMetadata(object);
     if (variables && plan.flux) {
@@ -192,12 +199,42 @@ function renderedObjects(plan: BuildPlan, model: FleetModel, output: string, iss
           });
         }
       }
+      const lost = missingIdentity(object);
+      if (lost.length > 0) {
+        issues.push({
+          rule: "postbuild-variables",
+          path: at.path,
+          line: lineContaining(at, "${") ?? at.line,
+          message: `After substitution, ${ref.kind} ${ref.name} has no ${lost.join(", ")}, so Flux cannot decode it ("failed to decode Kubernetes apiVersion, kind and name") and fails the whole Kustomization. Give the variable a value, or a default with \${var:=value}.`,
+        });
+        continue;
+      }
     }
     if (plan.flux) object = withCommonMetadata(object, plan.flux.spec.commonMetadata);
     const kube = asKubeObject(object)!;
     objects.push({ object: kube, ref: refOf(kube), ...(source ? { source } : {}) });
   }
   return objects;
+}
+
+/** The fields Flux decodes every rendered object by that it lacks (an empty string counts as missing). */
+function missingIdentity(value: unknown): string[] {
+  const object = asRecord(value);
+  const present = (field: unknown) => typeof field === "string" && field !== "";
+  return [
+    ...(present(object.apiVersion) ? [] : ["apiVersion"]),
+    ...(present(object.kind) ? [] : ["kind"]),
+    ...(present(asRecord(object.metadata).name) ? [] : ["metadata.name"]),
+  ];
+}
+
+/** "ConfigMap web", "The object web" or "An object", from what an object that cannot be decoded has. */
+function describeObject(object: Record<string, unknown>): string {
+  const { kind } = object;
+  const name = asRecord(object.metadata).name;
+  const named = typeof name === "string" && name !== "" ? name : undefined;
+  if (typeof kind === "string" && kind !== "") return named ? `${kind} ${named}` : `A ${kind}`;
+  return named ? `The object ${named}` : "An object";
 }
 
 /** kustomize-controller sets spec.commonMetadata's labels and annotations on every object it applies (not on selectors). */
@@ -246,7 +283,10 @@ function sourceLocator(plan: BuildPlan, model: FleetModel): (object: Record<stri
     if (treePath === undefined || !plan.closure.files.has(treePath)) return undefined;
     const path = plan.tree.repoPath(treePath);
     const file = model.file(path);
-    const ref = refOf(asKubeObject(object)!);
+    const kube = asKubeObject(object);
+    // An object that cannot be decoded: the file's first document that cannot be either.
+    if (!kube || missingIdentity(kube).length > 0) return { path, line: file?.documents.find((doc) => isRecord(doc.value) && missingIdentity(doc.value).length > 0)?.startLine ?? 1 };
+    const ref = refOf(kube);
     if (typeof parsed.configuredIn === "string") {
       const line = generatorLine(file?.documents[0], ref, written(ref.name.replace(HASH_SUFFIX, "")));
       return { path, line: line ?? 1 };
