@@ -142,3 +142,26 @@ describe("a rendered object Flux cannot decode", () => {
     ]);
   });
 });
+
+describe("spec.ignoreMissingComponents", () => {
+  const tree = {
+    "apps/kustomization.yaml": "resources:\n- cm.yaml\n",
+    "apps/cm.yaml": configMap("x"),
+    "components/extra/kustomization.yaml": 'apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nlabels:\n- pairs:\n    extra: "yes"\n',
+  };
+  const components = ["../components/extra", "../components/missing"];
+
+  it("leaves a missing component out of the build, and applies the others", async () => {
+    const spec = { path: "./apps", ignoreMissingComponents: true, components };
+    const result = await buildChange({}, { ...tree, "clusters/prod/apps.yaml": fluxKustomization("apps", spec) });
+    const build = only(result.head);
+    expect(build?.issues).toEqual([]);
+    expect(build?.report.ok).toBe(true);
+    expect(build?.objects.map((object) => object.object.metadata)).toEqual([{ name: "x", labels: { extra: "yes" } }]);
+  });
+
+  it("still fails on a missing component without it", async () => {
+    const result = await buildChange({}, { ...tree, "clusters/prod/apps.yaml": fluxKustomization("apps", { path: "./apps", components }) });
+    expect(only(result.head)?.report.ok).toBe(false);
+  });
+});

@@ -1,7 +1,7 @@
 // Runs one planned build in a private sandbox copy: only the files of its closure are copied (so kustomize
 // cannot read anything else), the root kustomization is rewritten as kustomize-controller rewrites it, the
 // output is traced back to source lines through kustomize's origin annotations, and postBuild runs last.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import { parseAllDocuments, parse as parseYaml, stringify } from "yaml";
@@ -83,7 +83,7 @@ function writeRootKustomization(plan: BuildPlan, model: FleetModel, folder: stri
   const kustomization: Record<string, unknown> = original
     ? structuredClone(original as Record<string, unknown>)
     : { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: plan.generated ?? [] };
-  if (plan.flux) applyFluxSpec(kustomization, plan.flux.spec);
+  if (plan.flux) applyFluxSpec(kustomization, withoutMissingComponents(plan.flux.spec, folder));
   const metadata = Array.isArray(kustomization.buildMetadata) ? (kustomization.buildMetadata as unknown[]) : [];
   if (!metadata.includes(ORIGIN_ANNOTATIONS)) kustomization.buildMetadata = [...metadata, ORIGIN_ANNOTATIONS];
   writeFileSync(join(folder, fileName), stringify(kustomization));
@@ -112,6 +112,15 @@ const IMAGE_FIELDS = ["name", "newName", "newTag", "digest"];
 function stringFields(value: unknown, fields: readonly string[]): Record<string, string> {
   const record = asRecord(value);
   return Object.fromEntries(fields.flatMap((field) => (typeof record[field] === "string" && record[field] !== "" ? [[field, record[field]]] : [])));
+}
+
+/**
+ * spec.ignoreMissingComponents (Flux 2.7): a component folder that does not exist is left out, as planning left
+ * it out. The sandbox holds every component planning walked, so a folder absent from it is a missing one.
+ */
+function withoutMissingComponents(spec: Record<string, unknown>, folder: string): Record<string, unknown> {
+  if (spec.ignoreMissingComponents !== true) return spec;
+  return { ...spec, components: asArray(spec.components).filter((component) => typeof component !== "string" || existsSync(join(folder, component))) };
 }
 
 /** fluxcd/pkg/kustomize Generator: targetNamespace, namePrefix, nameSuffix, patches, images and components from the spec. */
