@@ -165,3 +165,21 @@ describe("spec.ignoreMissingComponents", () => {
     expect(only(result.head)?.report.ok).toBe(false);
   });
 });
+
+describe("substituteFrom sources of the Kustomization's own cluster", () => {
+  const vars = (env: string) => configMap("cluster-vars", { ENV: env }).replace("metadata:\n", "metadata:\n  namespace: flux-system\n");
+  const spec = { path: "./apps", postBuild: { substituteFrom: [{ kind: "ConfigMap", name: "cluster-vars" }] } };
+  const env = async (tree: Record<string, string>) => {
+    const result = await buildChange({}, { ...tree, "clusters/prod/apps.yaml": fluxKustomization("apps", spec), "apps/cm.yaml": configMap("app", { env: "${ENV:=unset}" }) });
+    return only(result.head)?.objects[0]?.object.data;
+  };
+
+  it("never reads another cluster's source: found only there, it is not in the repository", async () => {
+    expect(await env({ "clusters/staging/vars.yaml": vars("staging") })).toEqual({ env: "unset" });
+  });
+
+  it("reads the cluster's own source first, then a shared folder's", async () => {
+    expect(await env({ "clusters/staging/vars.yaml": vars("staging"), "infrastructure/vars.yaml": vars("shared") })).toEqual({ env: "shared" });
+    expect(await env({ "clusters/staging/vars.yaml": vars("staging"), "infrastructure/vars.yaml": vars("shared"), "clusters/prod/config/vars.yaml": vars("prod") })).toEqual({ env: "prod" });
+  });
+});

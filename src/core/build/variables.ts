@@ -2,7 +2,7 @@
 // in the repository, in order, then spec.postBuild.substitute), and its application to rendered objects
 // exactly as kustomize-controller applies it.
 import { refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
-import { specOf } from "../flux.js";
+import { clusterOf, specOf } from "../flux.js";
 import type { BuildIssue } from "../types.js";
 import { errorMessage } from "../yaml.js";
 import { substitute, SubstitutionError, SubstitutionTooCostly } from "./envsubst.js";
@@ -11,6 +11,8 @@ import { sharedSegments } from "./tree.js";
 export const SUBSTITUTE_KEY = "kustomize.toolkit.fluxcd.io/substitute";
 // Go RE2 classes: [:alpha:] and [:digit:] are ASCII.
 const VARIABLE_NAME = /^[_A-Za-z][_A-Za-z0-9]*$/;
+/** Where clusterOf finds cluster folders (clusters/<name>). */
+const CLUSTERS_FOLDER = "clusters";
 
 export interface Variables {
   /** postBuild is set (substitute or substituteFrom). */
@@ -23,20 +25,24 @@ export interface Variables {
   inputs: string[];
 }
 
-/** The variables of a Kustomization as Flux sees it (`object`), with lines from the document it is written in. */
-export function resolveVariables({ doc, object }: { doc: SourceDocument; object: KubeObject }, model: FleetModel): Variables {
+/** The variables of a Kustomization as Flux sees it (`object`) in its cluster, with lines from the document it is written in. */
+export function resolveVariables({ doc, object, cluster }: { doc: SourceDocument; object: KubeObject; cluster: string }, model: FleetModel): Variables {
   const postBuild = (specOf({ object }).postBuild ?? {}) as Record<string, unknown>;
   const variables: Variables = { configured: Object.keys(postBuild).length > 0, values: new Map(), unknownSources: [], issues: [], inputs: [] };
   const namespace = refOf(object).namespace;
   const references = Array.isArray(postBuild.substituteFrom) ? postBuild.substituteFrom : [];
+  // Another cluster's same-named source is not the one Flux reads: a source found only there is not in the
+  // repository. The cluster's own folder comes first, then shared folders, nearest to the Kustomization first.
+  const ownCluster = (path: string) => clusterOf(path) === cluster;
+  const eligible = (path: string) => ownCluster(path) || !clusterOf(path).startsWith(`${CLUSTERS_FOLDER}/`);
   for (const reference of references as Array<Record<string, unknown>>) {
     const kind = reference?.kind;
     const name = reference?.name;
     if ((kind !== "ConfigMap" && kind !== "Secret") || typeof name !== "string") continue;
     const candidates = model
       .objects()
-      .filter((candidate) => candidate.ref?.kind === kind && candidate.ref.name === name && (!namespace || !candidate.ref.namespace || candidate.ref.namespace === namespace))
-      .sort((a, b) => sharedSegments(b.path, doc.path) - sharedSegments(a.path, doc.path));
+      .filter((candidate) => candidate.ref?.kind === kind && candidate.ref.name === name && (!namespace || !candidate.ref.namespace || candidate.ref.namespace === namespace) && eligible(candidate.path))
+      .sort((a, b) => Number(ownCluster(b.path)) - Number(ownCluster(a.path)) || sharedSegments(b.path, doc.path) - sharedSegments(a.path, doc.path));
     const source = candidates[0];
     if (!source?.object) {
       // Absent from the repository is not absent from the cluster: another build or a person may create it.
