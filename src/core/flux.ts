@@ -58,7 +58,7 @@ export function gitRepositorySpec(name: string, namespace: string, model: FleetM
   const found =
     cluster === undefined
       ? written[0]
-      : (written.find((doc) => clusterOfDoc(doc) === cluster) ?? written.find((doc) => !clusterOfDoc(doc).startsWith(`${CLUSTERS_DIR}/`)));
+      : (written.find((doc) => clusterOfDoc(doc) === cluster) ?? written.find((doc) => !inClusterFolder(doc.path)));
   return found ? specOf(found) : undefined;
 }
 
@@ -97,4 +97,9 @@ export function clusterOf(path: string): string {
   if (match) return match[0];
   const folder = posix.dirname(path);
   return folder === "." ? "." : folder;
+}
+
+/** Whether a path lies in a cluster's own folder (`clusters/<name>/…`), which only that cluster reads. */
+export function inClusterFolder(path: string): boolean {
+  return clusterOf(path).startsWith(`${CLUSTERS_DIR}/`);
 }

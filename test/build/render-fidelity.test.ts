@@ -79,6 +79,19 @@ describe("postBuild substitution: the substituted text parsed as Flux parses it"
     expect(JSON.stringify(object("p"))).toContain('"privileged":true');
   });
 
+  it("reads the substituted text as YAML 1.1, as goyaml.v2 does: `on` is true, `0644` octal; strings written as strings stay strings", async () => {
+    const volume = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  literal: "on"\n  date: "2026-11-22"\n  path: ${DIR}\n  mode: "${MODE}"\nbinaryData: {}\n';
+    const spec = { path: "./apps", postBuild: { substitute: { PRIV: "on", DIR: "C:\\temp", MODE: "0644" } } };
+    const result = await buildChange({}, { "clusters/prod/apps.yaml": fluxKustomization("apps", spec), "apps/cm.yaml": volume, "apps/pod.yaml": privilegedPod });
+    const build = only(result.head);
+    expect(build?.issues).toEqual([]);
+    const object = (name: string) => build?.objects.find((rendered) => rendered.ref.name === name)?.object as Record<string, any> | undefined;
+    expect(object("p")?.spec.containers[0].securityContext).toEqual({ privileged: true });
+    // The quotes around "${MODE}" are gone once kustomize writes it: Flux reads 0644 as the number 420 too (and the API
+    // server refuses a number in a ConfigMap's data).
+    expect(object("app")?.data).toEqual({ literal: "on", date: "2026-11-22", path: "C:\\temp", mode: 420 });
+  });
+
   it("fails the build with a finding on the object when the substituted text does not parse", async () => {
     const config = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  k: ${V}\n";
     const spec = { path: "./apps", postBuild: { substitute: { V: "a: b" } } };

@@ -2,7 +2,7 @@
 // in the repository, in order, then spec.postBuild.substitute), and its application to rendered objects
 // exactly as kustomize-controller applies it.
 import { refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
-import { clusterOf, specOf } from "../flux.js";
+import { clusterOf, inClusterFolder, specOf } from "../flux.js";
 import type { BuildIssue } from "../types.js";
 import { errorMessage } from "../yaml.js";
 import { substitute, SubstitutionError, SubstitutionTooCostly } from "./envsubst.js";
@@ -11,8 +11,6 @@ import { sharedSegments } from "./tree.js";
 export const SUBSTITUTE_KEY = "kustomize.toolkit.fluxcd.io/substitute";
 // Go RE2 classes: [:alpha:] and [:digit:] are ASCII.
 const VARIABLE_NAME = /^[_A-Za-z][_A-Za-z0-9]*$/;
-/** Where clusterOf finds cluster folders (clusters/<name>). */
-const CLUSTERS_FOLDER = "clusters";
 
 export interface Variables {
   /** postBuild is set (substitute or substituteFrom). */
@@ -34,7 +32,7 @@ export function resolveVariables({ doc, object, cluster }: { doc: SourceDocument
   // Another cluster's same-named source is not the one Flux reads: a source found only there is not in the
   // repository. The cluster's own folder comes first, then shared folders, nearest to the Kustomization first.
   const ownCluster = (path: string) => clusterOf(path) === cluster;
-  const eligible = (path: string) => ownCluster(path) || !clusterOf(path).startsWith(`${CLUSTERS_FOLDER}/`);
+  const eligible = (path: string) => ownCluster(path) || !inClusterFolder(path);
   for (const reference of references as Array<Record<string, unknown>>) {
     const kind = reference?.kind;
     const name = reference?.name;
