@@ -196,3 +196,25 @@ describe("substituteFrom sources of the Kustomization's own cluster", () => {
     expect(await env({ "clusters/staging/vars.yaml": vars("staging"), "infrastructure/vars.yaml": vars("shared"), "clusters/prod/config/vars.yaml": vars("prod") })).toEqual({ env: "prod" });
   });
 });
+
+describe("the root kustomization, as Flux rewrites it", () => {
+  it("drops a field kustomize's Kustomization type lacks, with a warning on it, where kustomize alone fails the build", async () => {
+    const kustomization = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - cm.yaml\nresource:\n  - other.yaml\n";
+    const head = { "clusters/prod/apps.yaml": fluxKustomization("apps", { path: "./apps" }), "apps/kustomization.yaml": kustomization, "apps/cm.yaml": configMap("x") };
+    const build = only((await buildChange({}, head)).head);
+    expect(build?.report.ok).toBe(true);
+    expect(build?.objects.map((object) => object.ref.name)).toEqual(["x"]);
+    expect(build?.issues).toEqual([
+      {
+        rule: "kustomize-build",
+        severity: "warning",
+        path: "apps/kustomization.yaml",
+        line: 5,
+        message: "`resource` is not a kustomization field: Flux drops it from the root kustomization it builds (kustomize alone would refuse it), so it does nothing.",
+      },
+    ]);
+    // A plain kustomize build (no Flux Kustomization) still fails on it, as kustomize does.
+    const plain = await buildChange({}, { "app/kustomization.yaml": kustomization, "app/cm.yaml": configMap("x") });
+    expect(only(plain.head, "app")?.report.ok).toBe(false);
+  });
+});

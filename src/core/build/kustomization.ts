@@ -20,11 +20,15 @@ const GENERATOR_INPUTS = new Set(["configMapGenerator", "secretGenerator"]);
  * `Resources:` or `Files:` is read as `resources:` or `files:`. Any such spelling is refused, so that every file
  * entry kustomize reads is one fleet-warden has vetted.
  */
-const KUSTOMIZE_FIELDS = [
+/** The fields of kustomize's Kustomization type (kustypes.Kustomization), at the top of a kustomization file. */
+export const KUSTOMIZATION_TOP_FIELDS: ReadonlySet<string> = new Set([
   "apiVersion", "kind", "metadata", "openapi", "namePrefix", "nameSuffix", "namespace", "commonLabels", "labels", "commonAnnotations",
   "buildMetadata", "patchesStrategicMerge", "patchesJson6902", "patches", "images", "imageTags", "replacements", "replicas", "vars",
   "sortOptions", "resources", "components", "crds", "bases", "configMapGenerator", "secretGenerator", "helmGlobals", "helmCharts",
   "helmChartInflationGenerator", "generatorOptions", "configurations", "generators", "transformers", "validators", "inventory",
+]);
+const KUSTOMIZE_FIELDS = [
+  ...KUSTOMIZATION_TOP_FIELDS,
   "name", "behavior", "files", "envs", "env", "literals", "options", "disableNameSuffixHash", "immutable", "type", "path", "paths",
   "patch", "target", "group", "version", "labelSelector", "annotationSelector", "newName", "newTag", "digest", "count", "source",
   "targets", "select", "reject", "fieldPath", "fieldPaths", "fieldSpecs", "pairs", "includeSelectors", "includeTemplates", "fields",

@@ -11,7 +11,7 @@ import { asArray, asRecord, isRecord, lowerBound } from "../values.js";
 import { errorMessage } from "../yaml.js";
 import { ContainedWords } from "./contained-words.js";
 import { runKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
-import { KUSTOMIZATION_FILES } from "./kustomization.js";
+import { KUSTOMIZATION_FILES, KUSTOMIZATION_TOP_FIELDS } from "./kustomization.js";
 import type { BuildPlan, FluxSettings } from "./plan.js";
 import { substituteObject } from "./variables.js";
 
@@ -47,7 +47,7 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
     }
     const folder = join(sandbox, plan.folder);
     mkdirSync(folder, { recursive: true });
-    writeRootKustomization(plan, model, folder);
+    issues.push(...writeRootKustomization(plan, model, folder));
     const result = await runKustomize(engine, folder, limits);
     if (!result.ok) {
       const error = result.error.split(sandbox + "/").join("").split(sandbox).join(".");
@@ -82,17 +82,35 @@ function rootKustomizationFile(plan: BuildPlan): string | undefined {
 }
 
 /** The root kustomization as kustomize-controller writes it, plus origin annotations for source lines. */
-function writeRootKustomization(plan: BuildPlan, model: FleetModel, folder: string): void {
+/** Writes the root kustomization; returns warnings on the fields Flux drops from it. */
+function writeRootKustomization(plan: BuildPlan, model: FleetModel, folder: string): BuildIssue[] {
   const existing = rootKustomizationFile(plan);
   const fileName = existing ? existing.slice(existing.lastIndexOf("/") + 1) : "kustomization.yaml";
-  const original = existing ? (model.file(plan.tree.repoPath(existing))?.documents[0]?.value ?? {}) : undefined;
+  const doc = existing ? model.file(plan.tree.repoPath(existing))?.documents[0] : undefined;
+  const original = existing ? (doc?.value ?? {}) : undefined;
   const kustomization: Record<string, unknown> = original
     ? structuredClone(original as Record<string, unknown>)
     : { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: plan.generated ?? [] };
-  if (plan.flux) applyFluxSpec(kustomization, withoutMissingComponents(plan.flux.spec, folder));
+  const warnings: BuildIssue[] = [];
+  if (plan.flux) {
+    // Flux decodes the root kustomization into kustomize's type, leniently, and writes it back: a field the type
+    // lacks (a typo such as `resource:`) is dropped, where kustomize alone fails the build on it.
+    for (const field of Object.keys(kustomization).filter((key) => !KUSTOMIZATION_TOP_FIELDS.has(key))) {
+      delete kustomization[field];
+      warnings.push({
+        rule: "kustomize-build",
+        severity: "warning",
+        path: plan.tree.repoPath(existing!),
+        line: doc?.keyLine([field]) ?? 1,
+        message: `\`${field}\` is not a kustomization field: Flux drops it from the root kustomization it builds (kustomize alone would refuse it), so it does nothing.`,
+      });
+    }
+    applyFluxSpec(kustomization, withoutMissingComponents(plan.flux.spec, folder));
+  }
   const metadata = Array.isArray(kustomization.buildMetadata) ? (kustomization.buildMetadata as unknown[]) : [];
   if (!metadata.includes(ORIGIN_ANNOTATIONS)) kustomization.buildMetadata = [...metadata, ORIGIN_ANNOTATIONS];
   writeFileSync(join(folder, fileName), stringify(kustomization));
+  return warnings;
 }
 
 /**
