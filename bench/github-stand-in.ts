@@ -141,6 +141,7 @@ export class GitHubStandIn {
       return { status: 200, body: this.files.slice((page - 1) * perPage, page * perPage), headers };
     }
     if (is("GET", new RegExp(`^${pullPath}/(reviews|comments)$`))) return { status: 200, body: [] };
+    if (is("GET", new RegExp(`^${pullPath}/commits$`))) return { status: 200, body: [{ sha: pull.headSha, author: { login: pull.author, type: "User" }, committer: null }] };
     if (is("POST", new RegExp(`^${pullPath}/reviews$`))) return { status: 200, body: { id: this.nextId++, state: "COMMENTED" } };
     if (is("GET", new RegExp(`^${prefix}/tarball/[0-9a-f]+$`))) return { status: 200, body: await this.tarball(path.split("/").pop()!) };
     if (is("GET", new RegExp(`^${prefix}/commits/[0-9a-f]+/status$`))) return { status: 200, body: { state: "success", total_count: 0, statuses: [] } };

@@ -1,5 +1,5 @@
 // The worker thread side of isolated evaluations (see isolation.ts), one at a time. The facts of each arrive as
-// one message; what needs the main thread (team membership, which takes the GitHub client, and kustomize runs,
+// one message; what needs the main thread (team membership and commit authors, which take the GitHub client, and kustomize runs,
 // which only the main thread can stop and collect) is asked of it; the verdict is posted back.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { getHeapStatistics } from "node:v8";
@@ -11,12 +11,14 @@ import type { PullRequestFacts, Verdict } from "../core/types.js";
 import { errorMessage } from "../core/yaml.js";
 
 export interface WorkerInput {
-  facts: Omit<PullRequestFacts, "baseFiles" | "headFiles" | "isTeamMember">;
+  facts: Omit<PullRequestFacts, "baseFiles" | "headFiles" | "isTeamMember" | "commitAuthors">;
+  /** The facts can say who authored the commits (asked of the main thread). */
+  commitAuthorsKnown: boolean;
   baseFiles: PortableTree;
   headFiles: PortableTree;
 }
 
-export type Question = { kind: "team"; team: string; login: string } | { kind: "kustomize"; folder: string; limits: EngineLimits };
+export type Question = { kind: "team"; team: string; login: string } | { kind: "commit-authors" } | { kind: "kustomize"; folder: string; limits: EngineLimits };
 
 /** Every message says which evaluation (numbered by the main thread) the work that sent it belongs to. */
 export type FromWorker = { evaluation: number } & (
@@ -65,6 +67,7 @@ async function run(input: WorkerInput, evaluation: number): Promise<void> {
     baseFiles: treeFromPortable(input.baseFiles),
     headFiles: treeFromPortable(input.headFiles),
     isTeamMember: (team, login) => ask<boolean>({ kind: "team", team, login }),
+    ...(input.commitAuthorsKnown ? { commitAuthors: () => ask<Array<string | undefined>>({ kind: "commit-authors" }) } : {}),
   };
   try {
     const verdict = await evaluate(facts);

@@ -172,6 +172,9 @@ async function inWorker(pool: WorkerPool, facts: Promise<PullRequestFacts>, sign
       case "team":
         answer(message.id, gathered!.isTeamMember(message.team, message.login));
         break;
+      case "commit-authors":
+        answer(message.id, gathered!.commitAuthors?.() ?? Promise.resolve([]));
+        break;
       case "kustomize":
         answer(message.id, runKustomizeHere(message.folder, message.limits));
         break;
@@ -193,9 +196,10 @@ async function inWorker(pool: WorkerPool, facts: Promise<PullRequestFacts>, sign
   let posted = false;
   facts.then((ready) => {
     gathered = ready;
-    const { baseFiles, headFiles, isTeamMember: _asked, ...rest } = ready;
+    const { baseFiles, headFiles, isTeamMember: _asked, commitAuthors, ...rest } = ready;
     try {
-      post({ kind: "input", evaluation, temporary: options.temporary, input: { facts: rest, baseFiles: portableTree(baseFiles), headFiles: portableTree(headFiles) } });
+      const input = { facts: rest, commitAuthorsKnown: commitAuthors !== undefined, baseFiles: portableTree(baseFiles), headFiles: portableTree(headFiles) };
+      post({ kind: "input", evaluation, temporary: options.temporary, input });
       posted = true;
     } catch (error) {
       settle.reject(error);

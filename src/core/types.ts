@@ -81,6 +81,8 @@ export interface PullRequestFacts {
   number?: number;
   /** The merge base: what the pull request is diffed against. */
   baseSha: string;
+  /** The base branch's tip, when known; it differs from baseSha when the pull request is behind its base. */
+  baseTipSha?: string;
   headSha: string;
   /** The base tree's files (at the merge base). */
   baseFiles: TreeFiles;
@@ -88,6 +90,12 @@ export interface PullRequestFacts {
   headFiles: TreeFiles;
   changedFiles: ChangedFile[];
   author: string;
+  /**
+   * GitHub logins of the authors of the pull request's commits, one per commit (undefined where GitHub maps the
+   * commit's author to no account), asked only when authorship decides (owner credit, auto-merge). Absent when
+   * nobody can tell (the CLI).
+   */
+  commitAuthors?(): Promise<Array<string | undefined>>;
   headBranch?: string;
   /** The head repository is not the base repository. */
   fromFork?: boolean;

@@ -83,10 +83,12 @@ export async function gatherFacts(octokit: Octokit, repo: RepoRef, pull: PullReq
       repository: { owner: repo.owner, name: repo.repo, host: process.env.GHE_HOST || "github.com" },
       number: pull.number,
       baseSha: mergeBase,
+      baseTipSha: pull.baseSha,
       headSha: pull.headSha,
       ...snapshotFacts(pair),
       changedFiles: withMissingPatches(changedFiles, pair.head.files),
       author: pull.author,
+      commitAuthors: once(() => commitAuthorsOf(octokit, repo, pull.number)),
       headBranch: pull.headBranch,
       fromFork: pull.fromFork,
       draft: pull.draft,
@@ -96,6 +98,22 @@ export async function gatherFacts(octokit: Octokit, repo: RepoRef, pull: PullReq
     }),
   );
   return { facts, dispose };
+}
+
+/** GitHub lists at most this many commits of a pull request; past it, the authorship of the rest is unknown. */
+const MAX_LISTED_COMMITS = 250;
+
+/** The GitHub login of each commit's author (undefined where GitHub maps none, and for commits past the listing). */
+async function commitAuthorsOf(octokit: Octokit, repo: RepoRef, pullNumber: number): Promise<Array<string | undefined>> {
+  const commits = await octokit.paginate(octokit.rest.pulls.listCommits, { ...repo, pull_number: pullNumber, per_page: 100 });
+  const authors = commits.map((commit) => commit.author?.login ?? undefined);
+  return commits.length >= MAX_LISTED_COMMITS ? [...authors, undefined] : authors;
+}
+
+/** `ask`, asked once: later calls share the first answer (or failure). */
+function once<T>(ask: () => Promise<T>): () => Promise<T> {
+  let answer: Promise<T> | undefined;
+  return () => (answer ??= ask());
 }
 
 function toReview(review: { user: { login: string } | null; state: string; commit_id: string | null; submitted_at?: string }): Review {

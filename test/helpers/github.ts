@@ -100,6 +100,8 @@ export interface FakeGitHubOptions {
   teams?: Record<string, string[]>;
   /** Review comments that already exist on the pull request (someone else's, or ours from a previous run). */
   comments?: Array<Omit<ReviewCommentState, "id" | "commit_id">>;
+  /** The GitHub login of each commit's author, as `pulls.listCommits` maps it (null: no account); default: the author. */
+  commitAuthors?: Array<string | null>;
 }
 
 export class FakeGitHub {
@@ -307,6 +309,10 @@ export class FakeGitHub {
       return [200, slice, headers];
     });
     route("get", new RegExp(`^${prefix}/pulls/${this.number}/reviews`), () => [200, this.reviews]);
+    route("get", new RegExp(`^${prefix}/pulls/${this.number}/commits`), () => {
+      const authors = this.options.commitAuthors ?? [this.pull.user.login as string];
+      return [200, authors.map((login, i) => ({ sha: i === authors.length - 1 ? this.headSha : `${i}`.repeat(40).slice(0, 40), author: login === null ? null : { login, type: "User" }, committer: null, commit: { message: `commit ${i}` } }))];
+    });
     route("get", new RegExp(`^${prefix}/tarball/[0-9a-f]+$`), (uri) => {
       const sha = uri.split("/").pop()!;
       return [302, "", { location: `${CODELOAD}/${this.owner}/${this.repo}/legacy.tar.gz/${sha}` }];
