@@ -157,6 +157,30 @@ describe("auto-merge of image updates", () => {
     );
   });
 
+  it("never merges when someone else pushed a commit onto the bot's pull request, or GitHub maps a commit to no account", async () => {
+    github = new FakeGitHub({ base, head: bump, ...imageUpdate, commitAuthors: ["fluxcdbot", "dev-alice", null] });
+    otherCheck(github, "completed", "success");
+    const app = testApp();
+    await app.deliver("pull_request", github.payload("pull_request", "opened"));
+    await app.deliver("check_suite", checkSuiteCompleted(github));
+    expect(mergeCalls(github)).toEqual([]);
+    expect(ourRun(github).output.summary).toContain(
+      [
+        "### Auto-merge: not eligible",
+        "- commit 2 of 3 is authored by @\u200bdev-alice, not an imageUpdates author\n- GitHub maps no account to the author of commit 3 of 3",
+      ].join("\n\n"),
+    );
+  });
+
+  it("merges a pull request of several commits, all by imageUpdates authors", async () => {
+    github = new FakeGitHub({ base, head: bump, ...imageUpdate, commitAuthors: ["fluxcdbot", "FluxCDBot"] });
+    const app = testApp();
+    await app.deliver("pull_request", github.payload("pull_request", "opened"));
+    expect(github.merges).toEqual([{ sha: github.headSha, merge_method: "squash" }]);
+    // The summary defuses mentions with a zero-width space.
+    expect(ourRun(github).output.summary).toContain("its 2 commits are authored by @\u200bfluxcdbot, @\u200bFluxCDBot");
+  });
+
   it("leaves an ordinary pull request alone: no gate, no merge", async () => {
     github = new FakeGitHub({ base, head: bump, author: "fluxcdbot", headBranch: "feature/tags" });
     const app = testApp();

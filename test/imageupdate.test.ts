@@ -139,7 +139,7 @@ function edit(path: string, from: string, to: string, tree: Tree = base): string
 }
 
 const POLICY_WEB = "ImagePolicy flux-system/web (infrastructure/image-policies.yaml)";
-const PR_OK = "same repository, author `fluxcdbot` is in imageUpdates.authors, not a draft";
+const PR_OK = "same repository, author `fluxcdbot` is in imageUpdates.authors, not a draft; its commit is authored by @fluxcdbot";
 
 /**
  * The facts the App would gather for a pull request from `base` to `base + head`: trees on disk and
@@ -162,6 +162,7 @@ async function pullRequestFacts(baseTree: Tree, head: Tree, pullRequest: Partial
     headFiles: folderFiles(headDir),
     changedFiles: await changedFilesBetween(repo.dir, "main", "change"),
     author: "fluxcdbot",
+    commitAuthors: async () => ["fluxcdbot"],
     headBranch: "flux-image-updates",
     fromFork: false,
     draft: false,
@@ -198,11 +199,11 @@ describe("classifyImageUpdate: which pull requests it judges", () => {
   it("uses the configured branches and authors", async () => {
     const configured = { ...base, ".github/fleet-warden.yml": "imageUpdates:\n  branches: [bot/images]\n  authors: [image-bot]\n  mergeMethod: rebase\n" };
     expect(await classify(configured, bump)).toBeUndefined();
-    expect(await classify(configured, bump, { headBranch: "bot/images", author: "image-bot" })).toEqual({
+    expect(await classify(configured, bump, { headBranch: "bot/images", author: "image-bot", commitAuthors: async () => ["image-bot"] })).toEqual({
       eligible: true,
       mergeMethod: "rebase",
       reasons: [
-        "same repository, author `image-bot` is in imageUpdates.authors, not a draft",
+        "same repository, author `image-bot` is in imageUpdates.authors, not a draft; its commit is authored by @image-bot",
         `line 18 of apps/web.yaml: tag of \`ghcr.io/acme/web\` \`1.4.2\` → \`1.4.3\` (${POLICY_WEB})`,
       ],
     });
@@ -217,6 +218,41 @@ describe("classifyImageUpdate: which pull requests it judges", () => {
         "the pull request is a draft",
       ],
     });
+  });
+
+  it("every commit must be authored by an imageUpdates author (case-insensitive), not only the opener", async () => {
+    const authored = (...logins: Array<string | undefined>) => ({ commitAuthors: async () => logins });
+    expect(await classify(base, bump, authored("fluxcdbot", "dev-alice", "fluxcdbot"))).toEqual({
+      eligible: false,
+      reasons: ["commit 2 of 3 is authored by @dev-alice, not an imageUpdates author"],
+    });
+    expect(await classify(base, bump, authored("fluxcdbot", undefined))).toEqual({
+      eligible: false,
+      reasons: ["GitHub maps no account to the author of commit 2 of 2"],
+    });
+    expect((await classify(base, bump, authored()))?.reasons).toEqual(["GitHub lists no commit of the pull request"]);
+    expect((await classify(base, bump, authored("fluxcdbot", "FluxCDBot")))?.reasons[0]).toBe(
+      "same repository, author `fluxcdbot` is in imageUpdates.authors, not a draft; its 2 commits are authored by @fluxcdbot, @FluxCDBot",
+    );
+  });
+
+  it("commits whose authors cannot be read make the pull request not eligible", async () => {
+    expect(await classify(base, bump, { commitAuthors: undefined })).toEqual({
+      eligible: false,
+      reasons: ["the authors of the pull request's commits are not known (they are read from GitHub)"],
+    });
+    const failing = { commitAuthors: () => Promise.reject(new Error("HTTP 502")) };
+    expect((await classify(base, bump, failing))?.reasons).toEqual(["the authors of the pull request's commits could not be read: HTTP 502"]);
+  });
+
+  it("asks for the commits' authors only when everything else leaves the pull request eligible", async () => {
+    let asked = 0;
+    const counting = { commitAuthors: async () => (asked++, ["dev-alice"]) };
+    expect((await classify(base, bump, { ...counting, draft: true }))?.reasons).toEqual(["the pull request is a draft"]);
+    expect((await classify(base, { "apps/web.yaml": edit("apps/web.yaml", "value: info", "value: debug") }, counting))?.eligible).toBe(false);
+    expect(asked).toBe(0);
+    expect((await classify(base, bump, counting))?.reasons).toEqual(["commit 1 of 1 is authored by @dev-alice, not an imageUpdates author"]);
+    expect(asked).toBe(1);
   });
 
   it("a pull request whose head repository is unknown is never eligible", async () => {

@@ -46,7 +46,7 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
   const tenants = resolveTenants(config, base, head);
   const changedFiles = facts.changedFiles.filter((file) => !isExcluded(config, file.path));
 
-  const autoMerge = classifyImageUpdate({ facts, config, base, head, changedFiles: facts.changedFiles });
+  const autoMerge = await classifyImageUpdate({ facts, config, base, head, changedFiles: facts.changedFiles });
   const [ownership, builds] = await Promise.all([
     // An eligible image update needs no owner's approval: the classifier is its authorization.
     autoMerge?.eligible ? ownershipWaivedForImageUpdate() : evaluateOwnership(facts, config, tenants),

@@ -8,7 +8,7 @@ import { apiGroup, isYamlPath, type FleetModel, type SourceDocument, type Source
 import { specOf } from "./flux.js";
 import { findImagePolicies, parseImageMarkerLine, type ImageMarker, type ImageMarkerProblem, type ImagePolicyRef } from "./image-markers.js";
 import type { AutoMergeReport, ChangedFile, OwnershipReport, PullRequestFacts } from "./types.js";
-import { parseYamlSafely, type ParsedDocument, type YamlPath } from "./yaml.js";
+import { errorMessage, parseYamlSafely, type ParsedDocument, type YamlPath } from "./yaml.js";
 
 export interface ImageUpdateInput {
   facts: PullRequestFacts;
@@ -19,7 +19,7 @@ export interface ImageUpdateInput {
 }
 
 /** Undefined when the pull request does not come from an image-update branch. */
-export function classifyImageUpdate(input: ImageUpdateInput): AutoMergeReport | undefined {
+export async function classifyImageUpdate(input: ImageUpdateInput): Promise<AutoMergeReport | undefined> {
   const { facts, config } = input;
   const branch = facts.headBranch;
   if (!branch || !config.imageUpdates.branches.some((pattern) => minimatch(branch, pattern))) return undefined;
@@ -39,11 +39,40 @@ export function classifyImageUpdate(input: ImageUpdateInput): AutoMergeReport | 
   }
   if (input.changedFiles.length === 0) failures.push("the pull request changes no file");
   if (failures.length > 0) return { eligible: false, reasons: failures };
+  // Asked last, so that only a pull request eligible on everything else costs a GitHub call.
+  const commits = await commitAuthorship(facts, config);
+  if (typeof commits !== "string") return { eligible: false, reasons: commits };
   return {
     eligible: true,
-    reasons: [`same repository, author \`${facts.author}\` is in imageUpdates.authors, not a draft`, ...verified],
+    reasons: [`same repository, author \`${facts.author}\` is in imageUpdates.authors, not a draft; ${commits}`, ...verified],
     mergeMethod: config.imageUpdates.mergeMethod,
   };
+}
+
+/**
+ * Anyone who can push to the image-update branch could add a commit to the bot's pull request, which keeps its
+ * opener: every commit must be authored by an imageUpdates author too. The description of the commits when they
+ * are; else why not.
+ */
+async function commitAuthorship(facts: PullRequestFacts, config: Config): Promise<string | string[]> {
+  if (!facts.commitAuthors) return ["the authors of the pull request's commits are not known (they are read from GitHub)"];
+  let logins: Array<string | undefined>;
+  try {
+    logins = await facts.commitAuthors();
+  } catch (error) {
+    return [`the authors of the pull request's commits could not be read: ${errorMessage(error)}`];
+  }
+  if (logins.length === 0) return ["GitHub lists no commit of the pull request"];
+  const authors = new Set(config.imageUpdates.authors.map((login) => login.toLowerCase()));
+  const count = logins.length;
+  const failures = logins.flatMap((login, i) => {
+    const position = `commit ${i + 1} of ${count}`;
+    if (login === undefined) return [`GitHub maps no account to the author of ${position}`];
+    return authors.has(login.toLowerCase()) ? [] : [`${position} is authored by @${login}, not an imageUpdates author`];
+  });
+  if (failures.length > 0) return failures;
+  const distinct = [...new Set(logins.map((login) => `@${login}`))].join(", ");
+  return count === 1 ? `its commit is authored by ${distinct}` : `its ${count} commits are authored by ${distinct}`;
 }
 
 /** The ownership report of an eligible image update: no owner's approval applies (DESIGN, "Auto-merge of image updates"). */
