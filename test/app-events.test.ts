@@ -104,6 +104,26 @@ describe("the production entry and the webhook secret", () => {
   });
 });
 
+describe("commits pushed onto someone else's pull request", () => {
+  const opened = (commitAuthors: string[]) =>
+    fake({ base: { ".github/CODEOWNERS": "* @plat-bob\n", "apps/web.yaml": webDeployment("nginx:1.27") }, head: { "apps/web.yaml": webDeployment("nginx:1.28") }, author: "plat-bob", commitAuthors });
+
+  it("are asked of GitHub: the owner's own commits pass", async () => {
+    const own = opened(["plat-bob"]);
+    await testApp().deliver("pull_request", own.payload("pull_request", "opened"));
+    expect(own.runsFor().map((run) => run.conclusion)).toEqual(["success"]);
+    expect(own.callLines).toContain("GET /repos/acme/fleet/pulls/7/commits");
+  });
+
+  it("are not covered by the opener's ownership", async () => {
+    const pushedOnto = opened(["plat-bob", "dev-alice"]);
+    await testApp().deliver("pull_request", pushedOnto.payload("pull_request", "opened"));
+    expect(pushedOnto.runsFor().map((run) => run.conclusion)).toEqual(["failure"]);
+    // Mentions are defused in the summary (a zero-width space after @): nobody is notified.
+    expect(pushedOnto.runsFor()[0]!.output.summary).toContain("carries commits by @\u200bdev-alice, not only by @\u200bplat-bob");
+  });
+});
+
 describe("a new base (pull_request.edited)", () => {
   /** Commits a stricter policy on a new branch `production` and retargets the pull request to it. */
   function retargetToStrictBase(github: FakeGitHub): void {

@@ -27,6 +27,8 @@ interface FactsOptions {
   codeowners?: string | null;
   /** team -> members */
   teams?: Record<string, string[]>;
+  /** The GitHub login of each commit's author (undefined: GitHub maps no account); absent: not known. */
+  commitAuthors?: Array<string | undefined>;
 }
 
 /** Facts with a team directory that records every membership question it is asked. */
@@ -45,6 +47,7 @@ function facts(options: FactsOptions = {}) {
     headFiles: folderFiles("/nonexistent/head"),
     changedFiles,
     author: options.author ?? "dev-alice",
+    ...(options.commitAuthors ? { commitAuthors: async () => options.commitAuthors! } : {}),
     reviews: options.reviews ?? [],
     policy: codeowners === null ? {} : { codeowners: { path: ".github/CODEOWNERS", text: codeowners } },
     isTeamMember: async (team, login) => {
@@ -276,5 +279,35 @@ describe("platform.owners in .github/fleet-warden.yml", () => {
       ok: false,
       errors: [".github/fleet-warden.yml: `platform.owners.0`: must be @user or @org/team", ".github/fleet-warden.yml: `platform.owners.1`: must be @user or @org/team"],
     });
+  });
+});
+
+describe("ownership of a pull request that carries other people's commits", () => {
+  const platformPath = ["infrastructure/rbac/admin.yaml"];
+
+  it("credits the author only where every commit's author is an owner too", async () => {
+    const pushedOnto = facts({ author: "plat-bob", changed: platformPath, commitAuthors: ["plat-bob", "dev-alice"] });
+    const report = await evaluateOwnership(pushedOnto.facts, config(), tenants);
+    expect(report.entries).toEqual([{ path: "infrastructure/rbac/admin.yaml", owners: ["@acme/platform"], allowed: false }]);
+    expect(report.notices).toContain(
+      "The pull request carries commits by @dev-alice, not only by @plat-bob: the author's ownership counts only where every commit's author is an owner; elsewhere an owner's approval is needed.",
+    );
+    // A co-author who is an owner too, or an owner's approval of the head, is enough.
+    const colleagues = facts({ author: "plat-bob", changed: platformPath, commitAuthors: ["plat-bob", "plat-carol"], teams: { "acme/platform": ["plat-bob", "plat-carol"] } });
+    expect((await evaluateOwnership(colleagues.facts, config(), tenants)).entries[0]).toMatchObject({ allowed: true, satisfiedBy: "author @plat-bob (member of @acme/platform)" });
+    const approvedToo = facts({ author: "plat-bob", changed: platformPath, commitAuthors: ["plat-bob", "dev-alice"], reviews: [approved("plat-carol")], teams: { "acme/platform": ["plat-bob", "plat-carol"] } });
+    expect((await evaluateOwnership(approvedToo.facts, config(), tenants)).entries[0]).toMatchObject({ allowed: true, satisfiedBy: "approval by @plat-carol (member of @acme/platform)" });
+  });
+
+  it("does not credit the author when GitHub maps a commit's author to no account", async () => {
+    const unknown = facts({ changed: ["apps/dev-team/base/deployment.yaml"], commitAuthors: ["dev-alice", undefined] });
+    const report = await evaluateOwnership(unknown.facts, config(), tenants);
+    expect(report.entries[0]).toMatchObject({ allowed: false });
+    expect(report.notices).toContain(
+      "The pull request carries commits by an author GitHub maps to no account, not only by @dev-alice: the author's ownership counts only where every commit's author is an owner; elsewhere an owner's approval is needed.",
+    );
+    // The author's own commits only: credited as before.
+    const own = facts({ changed: ["apps/dev-team/base/deployment.yaml"], commitAuthors: ["dev-alice", "Dev-Alice"] });
+    expect((await evaluateOwnership(own.facts, config(), tenants)).entries[0]).toMatchObject({ allowed: true, satisfiedBy: "author @dev-alice (member of @acme/dev-team)" });
   });
 });

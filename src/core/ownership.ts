@@ -1,5 +1,6 @@
 // CODEOWNERS-style ownership of every changed path, judged by the base branch's CODEOWNERS.
-// A path is allowed when the author is one of its owners, or when an owner approved the current head commit.
+// A path is allowed when the author (and the author of every commit it carries) is one of its owners, or when an
+// owner approved the current head commit.
 // A path no CODEOWNERS line owns belongs to the platform: `platform.owners` in the config, else the owners of
 // the CODEOWNERS catch-all line (`*`), must allow it.
 import { CODEOWNERS_PATHS, parseCodeowners, ownerKind, ruleFor, type Codeowners } from "./codeowners.js";
@@ -105,6 +106,31 @@ function ownershipJudge(facts: PullRequestFacts, notices: string[]): (owners: st
   const author = facts.author;
   const approvers = approversOfHead(facts.reviews, facts.headSha);
   const answers = new Map<string, Promise<boolean>>();
+  let coAuthors: Promise<Array<string | undefined>> | undefined;
+  // The pull request's opener is not the only one whose work it carries: anyone with write access can push
+  // commits onto it. Authorship is credited only when every commit's author could have authored it alone.
+  const otherCommitAuthors = () =>
+    (coAuthors ??= (facts.commitAuthors?.() ?? Promise.resolve([])).then(
+      (logins) => [...new Set(logins.map((login) => login?.toLowerCase()))].filter((login) => login !== author.toLowerCase()),
+      (error: unknown) => {
+        notices.push(`Could not list the pull request's commits (${errorMessage(error)}): the author's ownership is not credited; an owner's approval is needed.`);
+        return [undefined];
+      },
+    ));
+  const reported = new Set<string>();
+  /** Whether every other commit author is an owner too (`owns`); says once who is not. */
+  const othersOwn = async (owns: (login: string) => Promise<string | undefined>): Promise<boolean> => {
+    for (const login of await otherCommitAuthors()) {
+      if (login !== undefined && (await owns(login)) !== undefined) continue;
+      const who = login === undefined ? "an author GitHub maps to no account" : `@${login}`;
+      if (!reported.has(who)) {
+        reported.add(who);
+        notices.push(`The pull request carries commits by ${who}, not only by @${author}: the author's ownership counts only where every commit's author is an owner; elsewhere an owner's approval is needed.`);
+      }
+      return false;
+    }
+    return true;
+  };
   const isMember = (team: string, login: string): Promise<boolean> => {
     const key = `${team}|${login.toLowerCase()}`;
     let answer = answers.get(key);
@@ -121,12 +147,19 @@ function ownershipJudge(facts: PullRequestFacts, notices: string[]): (owners: st
   return async (owners) => {
     const users = new Set(owners.filter((owner) => ownerKind(owner) === "user").map((owner) => owner.slice(1).toLowerCase()));
     const teams = owners.filter((owner) => ownerKind(owner) === "team").map((owner) => owner.slice(1).toLowerCase());
-    if (users.has(author.toLowerCase())) return `author @${author}`;
+    const owns = async (login: string): Promise<string | undefined> => {
+      if (users.has(login.toLowerCase())) return "";
+      for (const team of teams) if (await isMember(team, login)) return ` (member of @${team})`;
+      return undefined;
+    };
+    const credit = async (membership: string | undefined) => (membership !== undefined && (await othersOwn(owns)) ? `author @${author}${membership}` : undefined);
+    const authorIsUser = users.has(author.toLowerCase());
+    const asUser = authorIsUser ? await credit("") : undefined;
+    if (asUser) return asUser;
     const approvingUser = approvers.find((login) => users.has(login.toLowerCase()));
     if (approvingUser) return `approval by @${approvingUser}`;
-    for (const team of teams) {
-      if (await isMember(team, author)) return `author @${author} (member of @${team})`;
-    }
+    const asMember = authorIsUser ? undefined : await credit(await owns(author));
+    if (asMember) return asMember;
     for (const team of teams) {
       for (const login of approvers) {
         if (await isMember(team, login)) return `approval by @${login} (member of @${team})`;
