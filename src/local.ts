@@ -70,6 +70,7 @@ export async function localFacts(options: LocalOptions): Promise<LocalFacts> {
       return {
         repository: origin ?? { owner: "local", name: repo.split("/").filter(Boolean).pop() ?? "repository" },
         baseSha: mergeBase,
+        baseTipSha: baseTip,
         headSha,
         ...snapshotFacts(pair),
         changedFiles,

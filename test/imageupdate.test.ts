@@ -8,7 +8,7 @@ import { folderFiles } from "../src/core/files.js";
 import { FleetModel } from "../src/core/fleet.js";
 import { classifyImageUpdate, parseImageRef } from "../src/core/imageupdate.js";
 import type { AutoMergeReport, PullRequestFacts } from "../src/core/types.js";
-import { changedFilesBetween } from "../src/local.js";
+import { changedFilesBetween, localFacts } from "../src/local.js";
 import { repoWithChange, tempDir, writeTree, type Tree } from "./helpers/fleet.js";
 import { semverImagePolicy } from "./helpers/manifests.js";
 
@@ -253,6 +253,38 @@ describe("classifyImageUpdate: which pull requests it judges", () => {
     expect(asked).toBe(0);
     expect((await classify(base, bump, counting))?.reasons).toEqual(["commit 1 of 1 is authored by @dev-alice, not an imageUpdates author"]);
     expect(asked).toBe(1);
+  });
+
+  it("a branch behind its base is not eligible: its policies are the merge base's, not the base tip's", async () => {
+    const facts = await pullRequestFacts(base, bump);
+    const judge = async (baseTipSha: string | undefined) =>
+      classifyImageUpdate({ facts: { ...facts, baseTipSha }, config: parseConfig(undefined).config, base: new FleetModel(facts.baseFiles), head: new FleetModel(facts.headFiles), changedFiles: facts.changedFiles });
+    expect(await judge("f".repeat(40))).toEqual({
+      eligible: false,
+      reasons: ["the branch is behind its base: policies are read at the base tip only when it is up to date"],
+    });
+    expect((await judge(facts.baseSha))?.eligible).toBe(true);
+    expect((await judge(undefined))?.eligible).toBe(true);
+  });
+
+  it("the CLI knows the base tip: a branch cut before the base tightened its ImagePolicy is not eligible", async () => {
+    const repo = repoWithChange(base, bump);
+    const tightened = edit("infrastructure/image-policies.yaml", "range: 1.x", "range: 1.4.2");
+    repo.git("checkout", "-q", "main");
+    writeTree(repo.dir, { "infrastructure/image-policies.yaml": tightened });
+    repo.git("commit", "-q", "-am", "freeze web");
+    const { facts, dispose } = await localFacts({ repo: repo.dir, base: "main", head: "change", author: "fluxcdbot" });
+    try {
+      expect(facts.baseTipSha).toBe(repo.git("rev-parse", "main").trim());
+      expect(facts.baseSha).toBe(repo.git("rev-parse", "main~1").trim());
+      const verdict = await evaluate({ ...facts, headBranch: "flux-image-updates", fromFork: false, draft: false, commitAuthors: async () => ["fluxcdbot"] }, { rules: [] });
+      expect(verdict.autoMerge).toEqual({
+        eligible: false,
+        reasons: ["the branch is behind its base: policies are read at the base tip only when it is up to date"],
+      });
+    } finally {
+      await dispose();
+    }
   });
 
   it("a pull request whose head repository is unknown is never eligible", async () => {

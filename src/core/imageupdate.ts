@@ -95,6 +95,11 @@ function pullRequestFailures(facts: PullRequestFacts, config: Config): string[] 
     failures.push(`the author \`${facts.author || "(unknown)"}\` is not in imageUpdates.authors (${config.imageUpdates.authors.join(", ") || "empty"})`);
   }
   if (facts.draft) failures.push("the pull request is a draft");
+  // ImagePolicies are read at the merge base: a branch cut before the base tightened or removed one would be
+  // judged by the policy the base no longer has.
+  if (facts.baseTipSha !== undefined && facts.baseTipSha !== facts.baseSha) {
+    failures.push("the branch is behind its base: policies are read at the base tip only when it is up to date");
+  }
   // A truncated file listing could hide a change: nothing unverified is merged.
   for (const problem of facts.problems ?? []) failures.push(`the change could not be read completely: ${problem}`);
   return failures;
