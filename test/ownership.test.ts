@@ -144,10 +144,11 @@ describe("evaluateOwnership: who is allowed", () => {
     ]);
   });
 
-  it("never evaluates excluded paths, except the policy files", async () => {
+  it("judges excluded paths too: exclude silences findings on files, not who may change them", async () => {
     const { facts: prFacts } = facts({ changed: ["docs/guide.md", "docs/CODEOWNERS", ".github/fleet-warden.yml", "apps/dev-team/x.yaml"] });
-    const report = await evaluateOwnership(prFacts, config({ exclude: ["docs/**", ".github/**"] }), tenants);
+    const report = await evaluateOwnership(prFacts, config({ exclude: ["docs/**", ".github/**", "apps/**"] }), tenants);
     expect(report.entries.map((entry) => [entry.path, entry.allowed])).toEqual([
+      ["docs/guide.md", false],
       ["docs/CODEOWNERS", false],
       [".github/fleet-warden.yml", false],
       ["apps/dev-team/x.yaml", true],

@@ -62,3 +62,14 @@ describe("tenant builds", () => {
     expect(await errors(head, excluding)).toEqual(["tenant-cluster-scoped apps/dev-team/staging/examples/binding.yaml", "rbac-cluster-admin apps/dev-team/staging/examples/binding.yaml"]);
   });
 });
+
+describe("exclude", () => {
+  it("silences findings on the files it names, not who may change them nor what Flux deploys from them", async () => {
+    const config = base[".github/fleet-warden.yml"]!.replace('exclude: ["docs/**"]', 'exclude: ["docs/**", "infrastructure/base/**"]');
+    expect(config).not.toBe(base[".github/fleet-warden.yml"]);
+    const verdict = await evaluateChange({ ...base, ".github/fleet-warden.yml": config }, { "infrastructure/base/ingress-nginx/namespace.yaml": clusterAdminBinding("dev-team-admin") }, asTenant);
+    expect(verdict.ownership.entries.map((entry) => [entry.path, entry.allowed])).toEqual([["infrastructure/base/ingress-nginx/namespace.yaml", false]]);
+    expect(verdict.builds.map((build) => build.name)).toContain("flux-system/infrastructure (clusters/staging)");
+    expect(verdict.renderedDiff.flatMap((diff) => diff.changes.map((change) => `${change.change} ${change.ref.kind} ${change.ref.name}`))).toContain("added ClusterRoleBinding dev-team-admin");
+  });
+});

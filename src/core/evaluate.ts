@@ -50,7 +50,8 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
   const [ownership, builds] = await Promise.all([
     // An eligible image update needs no owner's approval: the classifier is its authorization.
     autoMerge?.eligible ? ownershipWaivedForImageUpdate() : evaluateOwnership(facts, config, tenants),
-    buildAffected({ config, base, head, changedFiles, repository: facts.repository, specialFiles: facts.specialFiles ?? [] }).catch(
+    // Every changed file, excluded ones too: what Flux deploys from them is judged all the same.
+    buildAffected({ config, base, head, changedFiles: facts.changedFiles, repository: facts.repository, specialFiles: facts.specialFiles ?? [] }).catch(
       (error): BuildResult => ({ base: [], head: [], renderedDiff: [], problems: [`builds failed: ${errorMessage(error)}`], notes: [] }),
     ),
   ]);

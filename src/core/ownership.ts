@@ -3,14 +3,13 @@
 // owner approved the current head commit.
 // A path no CODEOWNERS line owns belongs to the platform: `platform.owners` in the config, else the owners of
 // the CODEOWNERS catch-all line (`*`), must allow it.
-import { CODEOWNERS_PATHS, parseCodeowners, ownerKind, ruleFor, type Codeowners } from "./codeowners.js";
-import { CONFIG_PATH, type Config } from "./config.js";
-import { isExcluded, territoryResolver } from "./tenants.js";
+import { parseCodeowners, ownerKind, ruleFor, type Codeowners } from "./codeowners.js";
+import type { Config } from "./config.js";
+import { territoryResolver } from "./tenants.js";
 import type { ChangedFile, OwnershipEntry, OwnershipReport, PullRequestFacts, Review, TenantInfo } from "./types.js";
 import { errorMessage } from "./yaml.js";
 
 const CATCH_ALL_PATTERNS = new Set(["*", "**", "/**"]);
-const POLICY_PATHS = new Set<string>([...CODEOWNERS_PATHS, CONFIG_PATH]);
 
 export async function evaluateOwnership(facts: PullRequestFacts, config: Config, tenants: TenantInfo[]): Promise<OwnershipReport> {
   const file = facts.policy.codeowners;
@@ -32,7 +31,7 @@ export async function evaluateOwnership(facts: PullRequestFacts, config: Config,
   const territory = territoryResolver(tenants);
   const entries: OwnershipEntry[] = [];
   const unowned: string[] = [];
-  for (const path of pathsToJudge(facts.changedFiles, config)) {
+  for (const path of pathsToJudge(facts.changedFiles)) {
     const rule = ruleFor(codeowners, path);
     const owned = rule !== undefined && rule.owners.length > 0;
     const owners = owned ? rule.owners : platform.owners;
@@ -58,16 +57,16 @@ export async function platformApproval(facts: PullRequestFacts, config: Config):
 }
 
 /**
- * Every path the pull request touches, once: both sides of a rename, deleted files too. Excluded paths are not
- * evaluated, except the policy files: excluding `docs/**` must not let anybody rewrite `docs/CODEOWNERS`.
+ * Every path the pull request touches, once: both sides of a rename, deleted files too. `exclude` does not apply:
+ * it silences findings on files, not who may change them (Flux may deploy an excluded file all the same).
  */
-function pathsToJudge(changedFiles: ChangedFile[], config: Config): string[] {
+function pathsToJudge(changedFiles: ChangedFile[]): string[] {
   const paths = new Set<string>();
   for (const file of changedFiles) {
     if (file.previousPath !== undefined) paths.add(file.previousPath);
     paths.add(file.path);
   }
-  return [...paths].filter((path) => POLICY_PATHS.has(path) || !isExcluded(config, path));
+  return [...paths];
 }
 
 interface PlatformOwners {
