@@ -478,6 +478,72 @@ describe("classifyImageUpdate: everything else is named", () => {
     ]);
   });
 
+  describe("every ImagePolicy the marker can name must allow the tag", () => {
+    const bumpTo = (tag: string) => ({ "apps/web.yaml": edit("apps/web.yaml", "web:1.4.2", `web:${tag}`) });
+    const pinned = semverImagePolicy("web", "1.4.x");
+
+    it("a looser same-named copy elsewhere (an example, a copy without namespace) does not widen the range, whatever the path order", async () => {
+      const withCopies = { ...base, "aaa/example-policy.yaml": semverImagePolicy("web", "\">=1.0.0\""), "infrastructure/pinned.yaml": pinned };
+      expect((await classify(withCopies, bumpTo("1.9.0")))?.reasons).toEqual([
+        "line 18 of apps/web.yaml changes the tag of `ghcr.io/acme/web` from `1.4.2` to `1.9.0`, which ImagePolicy flux-system/web (infrastructure/pinned.yaml) does not allow: 1.9.0 is outside the range `1.4.x`",
+      ]);
+      const unnamespaced = { ...base, "aaa/policy.yaml": semverImagePolicy("web", "1.4.x").replace("  namespace: flux-system\n", "") };
+      expect((await classify(unnamespaced, bumpTo("1.9.0")))?.reasons).toEqual([
+        "line 18 of apps/web.yaml changes the tag of `ghcr.io/acme/web` from `1.4.2` to `1.9.0`, which ImagePolicy web (aaa/policy.yaml) does not allow: 1.9.0 is outside the range `1.4.x`",
+      ]);
+      expect(await classify(withCopies, bumpTo("1.4.3"))).toEqual({
+        eligible: true,
+        mergeMethod: "squash",
+        reasons: [
+          PR_OK,
+          "line 18 of apps/web.yaml: tag of `ghcr.io/acme/web` `1.4.2` → `1.4.3` (ImagePolicies flux-system/web (aaa/example-policy.yaml), flux-system/web (infrastructure/image-policies.yaml), flux-system/web (infrastructure/pinned.yaml))",
+        ],
+      });
+    });
+
+    it("every refusing policy is named", async () => {
+      const twoPins = { ...base, "infrastructure/pinned.yaml": pinned, "infrastructure/frozen.yaml": semverImagePolicy("web", "1.4.2") };
+      expect((await classify(twoPins, bumpTo("1.4.3")))?.reasons).toEqual([
+        "line 18 of apps/web.yaml changes the tag of `ghcr.io/acme/web` from `1.4.2` to `1.4.3`, which ImagePolicy flux-system/web (infrastructure/frozen.yaml) does not allow: 1.4.3 is outside the range `1.4.2`",
+      ]);
+    });
+
+    it("a tenant's same-named ImagePolicy must allow the tag too: it never widens the platform's", async () => {
+      const tenantConfig = "tenants:\n  - name: dev-team\n    paths: [\"apps/dev-team/**\"]\n    namespaces: [dev-team]\n";
+      const tenantLoose = { ...base, ".github/fleet-warden.yml": tenantConfig, "infrastructure/image-policies.yaml": policies.replace("range: 1.x", "range: 1.4.x"), "apps/dev-team/policy.yaml": semverImagePolicy("web", "1.x") };
+      expect((await classify(tenantLoose, bumpTo("1.9.0")))?.reasons).toEqual([
+        `line 18 of apps/web.yaml changes the tag of \`ghcr.io/acme/web\` from \`1.4.2\` to \`1.9.0\`, which ${POLICY_WEB} does not allow: 1.9.0 is outside the range \`1.4.x\``,
+      ]);
+      const tenantStrict = { ...base, ".github/fleet-warden.yml": tenantConfig, "apps/dev-team/policy.yaml": semverImagePolicy("web", "1.4.x") };
+      expect((await classify(tenantStrict, bumpTo("1.9.0")))?.reasons).toEqual([
+        "line 18 of apps/web.yaml changes the tag of `ghcr.io/acme/web` from `1.4.2` to `1.9.0`, which ImagePolicy flux-system/web (apps/dev-team/policy.yaml) does not allow: 1.9.0 is outside the range `1.4.x`",
+      ]);
+    });
+
+    it("a file in a cluster's folder is judged by its own cluster's policy and shared ones, never another cluster's", async () => {
+      const clusters: Tree = {
+        "clusters/a-lab/web-policy.yaml": semverImagePolicy("web", "1.x"),
+        "clusters/prod/web-policy.yaml": pinned,
+        "clusters/prod/web.yaml": web,
+      };
+      const prodBump = (tag: string) => ({ "clusters/prod/web.yaml": edit("clusters/prod/web.yaml", "web:1.4.2", `web:${tag}`, clusters) });
+      expect((await classify(clusters, prodBump("1.9.0")))?.reasons).toEqual([
+        "line 18 of clusters/prod/web.yaml changes the tag of `ghcr.io/acme/web` from `1.4.2` to `1.9.0`, which ImagePolicy flux-system/web (clusters/prod/web-policy.yaml) does not allow: 1.9.0 is outside the range `1.4.x`",
+      ]);
+      expect((await classify(clusters, prodBump("1.4.3")))?.reasons[1]).toBe(
+        "line 18 of clusters/prod/web.yaml: tag of `ghcr.io/acme/web` `1.4.2` → `1.4.3` (ImagePolicy flux-system/web (clusters/prod/web-policy.yaml))",
+      );
+      const shared = { ...clusters, "infrastructure/web-policy.yaml": semverImagePolicy("web", "1.4.2") };
+      expect((await classify(shared, prodBump("1.4.3")))?.reasons).toEqual([
+        "line 18 of clusters/prod/web.yaml changes the tag of `ghcr.io/acme/web` from `1.4.2` to `1.4.3`, which ImagePolicy flux-system/web (infrastructure/web-policy.yaml) does not allow: 1.4.3 is outside the range `1.4.2`",
+      ]);
+      const { "clusters/prod/web-policy.yaml": _prod, ...labOnly } = clusters;
+      expect((await classify(labOnly, prodBump("1.4.3")))?.reasons).toEqual([
+        "line 18 of clusters/prod/web.yaml changes `spec.template.spec.containers[0].image`, whose marker names ImagePolicy `flux-system:web`, which exists only in another cluster's folder (clusters/a-lab/web-policy.yaml)",
+      ]);
+    });
+  });
+
   it("a marker Flux would not apply", async () => {
     const invalid = web.replace("flux-system:web", "flux-system:web:version");
     expect(await classify({ ...base, "apps/web.yaml": invalid }, { "apps/web.yaml": invalid.replace("web:1.4.2", "web:1.4.3") })).toEqual({

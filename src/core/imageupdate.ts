@@ -5,7 +5,7 @@ import { RE2JS } from "re2js";
 import { major, parse, satisfies, validRange, coerce, gt, type SemVer } from "semver";
 import type { Config } from "./config.js";
 import { apiGroup, isYamlPath, type FleetModel, type SourceDocument, type SourceFile } from "./fleet.js";
-import { specOf } from "./flux.js";
+import { clusterOf, inClusterFolder, specOf } from "./flux.js";
 import { findImagePolicies, parseImageMarkerLine, type ImageMarker, type ImageMarkerProblem, type ImagePolicyRef } from "./image-markers.js";
 import type { AutoMergeReport, ChangedFile, OwnershipReport, PullRequestFacts } from "./types.js";
 import { errorMessage, parseYamlSafely, type ParsedDocument, type YamlPath } from "./yaml.js";
@@ -304,10 +304,8 @@ function judgeDifference(difference: Difference, pair: DocumentPair, policies: P
   if (before === undefined || after === undefined) {
     return { failure: `${where} changes ${key} from a ${typeName(difference.before)} to a ${typeName(difference.after)}; a marked image reference is a string` };
   }
-  const policy = policies.find(marker.policy);
-  if (!policy) {
-    return { failure: `${where} changes ${key}, whose marker names ImagePolicy \`${markerText(marker)}\`, which does not exist in the repository` };
-  }
+  const policy = policies.find(marker.policy, pair.path);
+  if (typeof policy === "string") return { failure: `${where} changes ${key}, whose marker names ImagePolicy \`${markerText(marker)}\`, which ${policy}` };
   return judgeImageChange({ marker, before, after, where, policy, allowMajor: config.imageUpdates.allowMajor });
 }
 
@@ -352,7 +350,7 @@ interface ImageChange {
   before: string;
   after: string;
   where: string;
-  policy: ImagePolicy;
+  policy: PolicySet;
   allowMajor: boolean;
 }
 
@@ -363,7 +361,7 @@ function judgeImageChange(change: ImageChange): Outcome {
       return { failure: `${where} changes the image repository from \`${before}\` to \`${after}\` (marker \`${markerText(marker)}\`); only tags and digests may change` };
     case "digest":
       if (!DIGEST.test(after)) return { failure: `${where} sets \`${after}\`, which is not an image digest (marker \`${markerText(marker)}\`)` };
-      return { verified: `${where}: digest \`${before}\` → \`${after}\` (ImagePolicy ${policy.describe})` };
+      return { verified: `${where}: digest \`${before}\` → \`${after}\` (${policy.describe})` };
     case "tag":
       return judgeTag(change, before, after, "");
     case "image": {
@@ -383,7 +381,7 @@ function judgeImageChange(change: ImageChange): Outcome {
         return { failure: `${where} sets the digest \`${next.digest}\`, which is not an image digest` };
       }
       if (next.digest === undefined) return { failure: `${where} removes the digest from \`${before}\`` };
-      return { verified: `${where}: \`${before}\` → \`${after}\` (ImagePolicy ${policy.describe})` };
+      return { verified: `${where}: \`${before}\` → \`${after}\` (${policy.describe})` };
     }
   }
 }
@@ -391,9 +389,9 @@ function judgeImageChange(change: ImageChange): Outcome {
 function judgeTag(change: ImageChange, before: string, after: string, of: string): Outcome {
   const { where, policy } = change;
   if (!TAG.test(after)) return { failure: `${where} sets the tag \`${after}\`${of}, which is not a valid image tag` };
-  const failure = policy.admits(before, after, change.allowMajor);
-  if (failure) return { failure: `${where} changes the tag${of} from \`${before}\` to \`${after}\`, which ImagePolicy ${policy.describe} does not allow: ${failure}` };
-  return { verified: `${where}: tag${of} \`${before}\` → \`${after}\` (ImagePolicy ${policy.describe})` };
+  const refusals = policy.refusals((candidate) => candidate.admits(before, after, change.allowMajor));
+  if (refusals) return { failure: `${where} changes the tag${of} from \`${before}\` to \`${after}\`, which ${refusals}` };
+  return { verified: `${where}: tag${of} \`${before}\` → \`${after}\` (${policy.describe})` };
 }
 
 // ---- image policies --------------------------------------------------------------------------
@@ -492,14 +490,39 @@ function expandTemplate(template: string, match: RegExpExecArray): string {
   });
 }
 
+/** Every ImagePolicy a marker can denote: a change is allowed only when all of them allow it. */
+class PolicySet {
+  constructor(private readonly policies: readonly ImagePolicy[]) {}
+
+  get describe(): string {
+    return `${this.policies.length === 1 ? "ImagePolicy" : "ImagePolicies"} ${this.policies.map((policy) => policy.describe).join(", ")}`;
+  }
+
+  /** Which policies refuse, and why (`check` says why one does); undefined when none does. */
+  refusals(check: (policy: ImagePolicy) => string | undefined): string | undefined {
+    const refusals = this.policies.flatMap((policy) => {
+      const why = check(policy);
+      return why === undefined ? [] : [`ImagePolicy ${policy.describe} does not allow: ${why}`];
+    });
+    return refusals.length > 0 ? refusals.join("; ") : undefined;
+  }
+}
+
 /** ImagePolicies of the base commit (a pull request cannot bring the policy that judges it). */
 class PolicyIndex {
   constructor(private readonly model: FleetModel) {}
 
-  /** The marker's policy; several candidates (one namespaced, one not) would be ambiguous: the namespaced one wins. */
-  find(ref: ImagePolicyRef): ImagePolicy | undefined {
-    const candidates = findImagePolicies(this.model, ref).filter((doc) => doc.ref && apiGroup(doc.ref.apiVersion) === IMAGE_API_GROUP);
-    const doc = candidates.find((candidate) => candidate.ref?.namespace === ref.namespace) ?? candidates[0];
-    return doc ? new ImagePolicy(doc) : undefined;
+  /**
+   * Every ImagePolicy the marker of a file at `markedPath` can name, or why there is none. Which one Flux resolves
+   * depends on what renders where, so none may be picked: a same-named copy elsewhere (an example, a tenant's) never
+   * widens what is allowed. Only another cluster's `clusters/<name>/` folder is out of reach of a file in a cluster folder.
+   */
+  find(ref: ImagePolicyRef, markedPath: string): PolicySet | string {
+    const named = findImagePolicies(this.model, ref).filter((doc) => doc.ref && apiGroup(doc.ref.apiVersion) === IMAGE_API_GROUP);
+    const cluster = inClusterFolder(markedPath) ? clusterOf(markedPath) : undefined;
+    const reachable = named.filter((doc) => cluster === undefined || !inClusterFolder(doc.path) || clusterOf(doc.path) === cluster);
+    if (reachable.length > 0) return new PolicySet(reachable.map((doc) => new ImagePolicy(doc)));
+    if (named.length > 0) return `exists only in another cluster's folder (${named.map((doc) => doc.path).join(", ")})`;
+    return "does not exist in the repository";
   }
 }
