@@ -191,6 +191,27 @@ data:
   });
 });
 
+describe("archive attributes: what git archive (GitHub's tarball) holds is not what Flux clones", () => {
+  const privilegedPod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: apps\nspec:\n  containers:\n    - name: c\n      image: nginx:1.27\n      securityContext:\n        privileged: true\n";
+
+  it("fails a change whose file the archive leaves out (export-ignore), instead of passing what it never saw", async () => {
+    const verdict = await evaluateChange({ "README.md": "fleet\n" }, { "apps/pod.yaml": privilegedPod, "apps/.gitattributes": "pod.yaml export-ignore\n" });
+    expect(verdict.conclusion).toBe("failure");
+    expect(verdict.problems).toEqual([
+      expect.stringMatching(/^The pull request changes `apps\/pod\.yaml`, but the commit's archive .* has no such file, so it cannot be judged/),
+      "`apps/.gitattributes` set export-ignore or export-subst, which change what the commit's archive (what fleet-warden reads) holds but not what Flux clones and deploys. Remove them.",
+    ]);
+  });
+
+  it("fails a change that sets export-subst, even on a file the archive keeps", async () => {
+    const verdict = await evaluateChange({ "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n" }, { ".gitattributes": "*.yaml export-subst\n" });
+    expect(verdict.problems).toEqual(["`.gitattributes` set export-ignore or export-subst, which change what the commit's archive (what fleet-warden reads) holds but not what Flux clones and deploys. Remove them."]);
+    // Other attributes are fine.
+    const ordinary = await evaluateChange({ "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n" }, { ".gitattributes": "*.yaml text eol=lf\n" });
+    expect(ordinary.problems).toEqual([]);
+  });
+});
+
 describe("hostile tarballs, extracted as GitHub's snapshots are", () => {
   it("extracts regular files only: links are listed, `..` and absolute paths never leave the root", async () => {
     const marker = `fleet-warden-escape-${process.pid}`;

@@ -37,6 +37,7 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
   const rules = options.rules ?? allRules;
   const problems = [...(facts.problems ?? [])];
 
+  problems.push(...snapshotGaps(facts));
   const configResult = parseConfig(facts.policy.config?.text, rules.map((rule) => rule.meta.id));
   if (!configResult.ok) problems.push(...configResult.errors);
   const config = configResult.config;
@@ -106,6 +107,36 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
       durationMs: Math.round(performance.now() - started),
     },
   };
+}
+
+const GIT_ATTRIBUTES = /(^|\/)\.gitattributes$/;
+const ARCHIVE_ATTRIBUTES = /(^|\s)export-(ignore|subst)\b/m;
+
+/**
+ * Files the change adds or modifies that the head snapshot lacks, and archive attributes the change sets. Snapshots
+ * are what `git archive` (GitHub's tarball) makes of the commit: a `.gitattributes` `export-ignore` leaves files out
+ * of it and `export-subst` rewrites them, while Flux clones the repository and deploys them as written.
+ */
+function snapshotGaps(facts: PullRequestFacts): string[] {
+  const special = new Set((facts.specialFiles ?? []).map((file) => file.path));
+  // A snapshot cut short at a limit says so already (facts.problems).
+  const complete = (facts.problems ?? []).length === 0;
+  const missing = facts.changedFiles
+    .filter((file) => complete && file.status !== "removed" && !special.has(file.path) && facts.headFiles.size(file.path) === undefined)
+    .map((file) => `\`${file.path}\``);
+  const attributes = facts.changedFiles
+    .filter((file) => file.status !== "removed" && GIT_ATTRIBUTES.test(file.path) && ARCHIVE_ATTRIBUTES.test(facts.headFiles.read(file.path)?.toString("utf8") ?? ""))
+    .map((file) => `\`${file.path}\``);
+  const problems: string[] = [];
+  if (missing.length > 0) {
+    problems.push(
+      `The pull request changes ${missing.join(", ")}, but the commit's archive (what fleet-warden reads, as GitHub's tarball) has no such file, so it cannot be judged: a .gitattributes export-ignore leaves a file out (Flux clones the repository and deploys it: remove the export-ignore), and a submodule is never in it (Flux fetches one only with recurseSubmodules).`,
+    );
+  }
+  if (attributes.length > 0) {
+    problems.push(`${attributes.join(", ")} set export-ignore or export-subst, which change what the commit's archive (what fleet-warden reads) holds but not what Flux clones and deploys. Remove them.`);
+  }
+  return problems;
 }
 
 function ruleContext(
