@@ -115,6 +115,14 @@ describe("commits pushed onto someone else's pull request", () => {
     expect(own.callLines).toContain("GET /repos/acme/fleet/pulls/7/commits");
   });
 
+  it("a pull request GitHub names no author of is judged as nobody's: owners must approve", async () => {
+    const github = opened([]);
+    github.pull.user = null;
+    await testApp().deliver("pull_request", github.payload("pull_request", "opened"));
+    expect(github.runsFor().map((run) => run.conclusion)).toEqual(["failure"]);
+    expect(github.runsFor()[0]!.output.summary).toContain("tenant-ownership");
+  });
+
   it("are not covered by the opener's ownership", async () => {
     const pushedOnto = opened(["plat-bob", "dev-alice"]);
     await testApp().deliver("pull_request", pushedOnto.payload("pull_request", "opened"));

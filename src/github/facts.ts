@@ -87,7 +87,8 @@ export async function gatherFacts(octokit: Octokit, repo: RepoRef, pull: PullReq
       headSha: pull.headSha,
       ...snapshotFacts(pair),
       changedFiles: withMissingPatches(changedFiles, pair.head.files),
-      author: pull.author,
+      // GitHub names no author (pull.user null): nobody is credited as one, rather than ownership go unchecked.
+      author: pull.author || "(unknown)",
       commitAuthors: once(() => commitAuthorsOf(octokit, repo, pull.number)),
       headBranch: pull.headBranch,
       fromFork: pull.fromFork,
