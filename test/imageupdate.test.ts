@@ -36,6 +36,8 @@ metadata:
 spec:
   imageRepositoryRef:
     name: worker
+  digestReflectionPolicy: Always
+  interval: 5m
   filterTags:
     pattern: '^main-[a-fA-F0-9]+-(?P<ts>[1-9][0-9]*)'
     extract: '$ts'
@@ -50,6 +52,7 @@ metadata:
 spec:
   imageRepositoryRef:
     name: cache
+  digestReflectionPolicy: IfNotPresent
   filterTags:
     pattern: '^RELEASE\\.(?P<timestamp>.*)Z$'
     extract: '$timestamp'
@@ -315,12 +318,30 @@ describe("classifyImageUpdate: eligible image updates", () => {
     });
   });
 
-  it("a `:digest`-marker bump", async () => {
-    expect(await classify(base, { "apps/cache.yaml": edit("apps/cache.yaml", DIGEST_A, DIGEST_B) })).toEqual({
+  it("a `:digest`-marker bump along with its `:tag` (digestReflectionPolicy IfNotPresent)", async () => {
+    const retagged = edit("apps/cache.yaml", "RELEASE.2024-01-10T00-00-00Z", "RELEASE.2024-02-01T00-00-00Z").replace(DIGEST_A, DIGEST_B);
+    expect(await classify(base, { "apps/cache.yaml": retagged })).toEqual({
       eligible: true,
       mergeMethod: "squash",
-      reasons: [PR_OK, `line 11 of apps/cache.yaml: digest \`${DIGEST_A}\` → \`${DIGEST_B}\` (ImagePolicy cache (infrastructure/image-policies.yaml))`],
+      reasons: [
+        PR_OK,
+        "line 10 of apps/cache.yaml: tag `RELEASE.2024-01-10T00-00-00Z` → `RELEASE.2024-02-01T00-00-00Z` (ImagePolicy cache (infrastructure/image-policies.yaml))",
+        `line 11 of apps/cache.yaml: digest \`${DIGEST_A}\` → \`${DIGEST_B}\` (ImagePolicy cache (infrastructure/image-policies.yaml))`,
+      ],
     });
+  });
+
+  it("a `:tag` scalar that Flux's digest reflection writes as `<tag>@<digest>`", async () => {
+    const withDigest = edit("apps/kustomization.yaml", "newTag: 1.9.0", `newTag: 1.9.0@${DIGEST_A}`);
+    const reflecting = { ...base, "apps/kustomization.yaml": withDigest, "infrastructure/image-policies.yaml": policies.replace("range: \">=1.0.0\"", "range: \">=1.0.0\"\n  digestReflectionPolicy: Always") };
+    const bumped = { "apps/kustomization.yaml": withDigest.replace(`1.9.0@${DIGEST_A}`, `1.10.0@${DIGEST_B}`) };
+    expect((await classify(reflecting, bumped))?.reasons).toEqual([
+      PR_OK,
+      `line 8 of apps/kustomization.yaml: tag \`1.9.0@${DIGEST_A}\` → \`1.10.0@${DIGEST_B}\` (ImagePolicy flux-system/api (infrastructure/image-policies.yaml))`,
+    ]);
+    expect((await classify(reflecting, { "apps/kustomization.yaml": withDigest.replace(`1.9.0@${DIGEST_A}`, `1.8.0@${DIGEST_B}`) }))?.reasons).toEqual([
+      `line 8 of apps/kustomization.yaml changes the tag from \`1.9.0\` to \`1.8.0\`, which ImagePolicy flux-system/api (infrastructure/image-policies.yaml) does not allow: 1.8.0 is not newer than 1.9.0`,
+    ]);
   });
 
   it("a `:tag`-marker bump in a kustomization's images", async () => {
@@ -541,6 +562,31 @@ describe("classifyImageUpdate: everything else is named", () => {
       expect((await classify(labOnly, prodBump("1.4.3")))?.reasons).toEqual([
         "line 18 of clusters/prod/web.yaml changes `spec.template.spec.containers[0].image`, whose marker names ImagePolicy `flux-system:web`, which exists only in another cluster's folder (clusters/a-lab/web-policy.yaml)",
       ]);
+    });
+  });
+
+  describe("a digest is accepted only where Flux writes one (digestReflectionPolicy)", () => {
+    it("a digest added to a tag bump under a policy without digest reflection", async () => {
+      expect((await classify(base, { "apps/web.yaml": edit("apps/web.yaml", "web:1.4.2", `web:1.4.3@${DIGEST_A}`) }))?.reasons).toEqual([
+        `line 18 of apps/web.yaml adds a digest: \`ghcr.io/acme/web:1.4.2\` → \`ghcr.io/acme/web:1.4.3@${DIGEST_A}\`, which ${POLICY_WEB} does not allow: it sets no digestReflectionPolicy, so Flux never writes a digest (IfNotPresent or Always would)`,
+      ]);
+      const never = { ...base, "infrastructure/image-policies.yaml": policies.replace("range: 1.x", "range: 1.x\n  digestReflectionPolicy: Never") };
+      expect((await classify(never, { "apps/web.yaml": edit("apps/web.yaml", "web:1.4.2", `web:1.4.3@${DIGEST_A}`) }))?.reasons).toEqual([
+        `line 18 of apps/web.yaml adds a digest: \`ghcr.io/acme/web:1.4.2\` → \`ghcr.io/acme/web:1.4.3@${DIGEST_A}\`, which ${POLICY_WEB} does not allow: it sets digestReflectionPolicy \`Never\`, so Flux never writes a digest (IfNotPresent or Always would)`,
+      ]);
+    });
+
+    it("a digest-only change under IfNotPresent, and a `:digest` scalar changed without its `:tag`", async () => {
+      const cachePolicy = "ImagePolicy cache (infrastructure/image-policies.yaml)";
+      expect((await classify(base, { "apps/cache.yaml": edit("apps/cache.yaml", DIGEST_A, DIGEST_B) }))?.reasons).toEqual([
+        `line 11 of apps/cache.yaml changes only the digest: \`${DIGEST_A}\` → \`${DIGEST_B}\`, which ${cachePolicy} does not allow: its digestReflectionPolicy is IfNotPresent, under which Flux writes a digest only along with a new tag`,
+      ]);
+      const ifNotPresent = { ...base, "infrastructure/image-policies.yaml": policies.replace("digestReflectionPolicy: Always", "digestReflectionPolicy: IfNotPresent") };
+      expect((await classify(ifNotPresent, { "apps/worker.yaml": edit("apps/worker.yaml", DIGEST_A, DIGEST_B) }))?.reasons).toEqual([
+        `line 14 of apps/worker.yaml changes only the digest: \`ghcr.io/acme/worker:main-3f2a9c1-1700000000@${DIGEST_A}\` → \`ghcr.io/acme/worker:main-3f2a9c1-1700000000@${DIGEST_B}\`, which ImagePolicy flux-system/worker (infrastructure/image-policies.yaml) does not allow: its digestReflectionPolicy is IfNotPresent, under which Flux writes a digest only along with a new tag`,
+      ]);
+      const retagged = edit("apps/worker.yaml", `main-3f2a9c1-1700000000@${DIGEST_A}`, `main-9e8d7c6-1700000300@${DIGEST_B}`);
+      expect((await classify(ifNotPresent, { "apps/worker.yaml": retagged }))?.eligible).toBe(true);
     });
   });
 

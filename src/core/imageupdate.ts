@@ -306,7 +306,7 @@ function judgeDifference(difference: Difference, pair: DocumentPair, policies: P
   }
   const policy = policies.find(marker.policy, pair.path);
   if (typeof policy === "string") return { failure: `${where} changes ${key}, whose marker names ImagePolicy \`${markerText(marker)}\`, which ${policy}` };
-  return judgeImageChange({ marker, before, after, where, policy, allowMajor: config.imageUpdates.allowMajor });
+  return judgeImageChange({ marker, before, after, where, policy, allowMajor: config.imageUpdates.allowMajor, pair });
 }
 
 /** The scalar as written: a tag like `1.10` parses as the number 1.1, so a number keeps its source text. */
@@ -352,38 +352,80 @@ interface ImageChange {
   where: string;
   policy: PolicySet;
   allowMajor: boolean;
+  pair: DocumentPair;
 }
 
 function judgeImageChange(change: ImageChange): Outcome {
-  const { marker, before, after, where, policy } = change;
+  const { marker, before, after, where } = change;
   switch (marker.field) {
     case "name":
       return { failure: `${where} changes the image repository from \`${before}\` to \`${after}\` (marker \`${markerText(marker)}\`); only tags and digests may change` };
     case "digest":
       if (!DIGEST.test(after)) return { failure: `${where} sets \`${after}\`, which is not an image digest (marker \`${markerText(marker)}\`)` };
-      return { verified: `${where}: digest \`${before}\` → \`${after}\` (${policy.describe})` };
+      // The tag is another scalar: a digest that comes with a new tag comes with that scalar's change.
+      return judgeDigest(change, { digest: before }, { digest: after }, retaggedInDocument(change.pair, marker.policy), "digest ");
     case "tag":
-      return judgeTag(change, before, after, "");
+      // Under digestReflectionPolicy, Flux writes `<tag>@<digest>` into a `:tag` scalar.
+      return judgeReference(change, splitTagAndDigest(before), splitTagAndDigest(after), "", "tag ");
     case "image": {
       const old = parseImageRef(before);
       const next = parseImageRef(after);
       if (old.name !== next.name) {
         return { failure: `${where} changes the image repository from \`${old.name}\` to \`${next.name}\`; only tags and digests may change` };
       }
-      if (old.tag !== next.tag) {
-        if (next.tag === undefined || old.tag === undefined) {
-          return { failure: `${where} changes \`${before}\` to \`${after}\`: a tag is ${next.tag === undefined ? "removed" : "added"}, which cannot be checked against a policy` };
-        }
-        const tagOutcome = judgeTag(change, old.tag, next.tag, ` of \`${next.name}\``);
-        if (tagOutcome.failure || old.digest === next.digest) return tagOutcome;
-      }
-      if (next.digest !== undefined && !DIGEST.test(next.digest)) {
-        return { failure: `${where} sets the digest \`${next.digest}\`, which is not an image digest` };
-      }
-      if (next.digest === undefined) return { failure: `${where} removes the digest from \`${before}\`` };
-      return { verified: `${where}: \`${before}\` → \`${after}\` (${policy.describe})` };
+      return judgeReference(change, old, next, ` of \`${next.name}\``, "");
     }
   }
+}
+
+type TagAndDigest = Pick<ImageRef, "tag" | "digest">;
+
+function splitTagAndDigest(value: string): TagAndDigest {
+  const at = value.indexOf("@");
+  return at === -1 ? { tag: value } : { tag: value.slice(0, at), digest: value.slice(at + 1) };
+}
+
+/** The tag, and then the digest, of a marked reference: each one that changed must be one Flux would write. */
+function judgeReference(change: ImageChange, old: TagAndDigest, next: TagAndDigest, of: string, label: string): Outcome {
+  const { where, before, after } = change;
+  const retagged = old.tag !== next.tag;
+  if (retagged) {
+    if (next.tag === undefined || old.tag === undefined) {
+      return { failure: `${where} changes \`${before}\` to \`${after}\`: a tag is ${next.tag === undefined ? "removed" : "added"}, which cannot be checked against a policy` };
+    }
+    const tagOutcome = judgeTag(change, old.tag, next.tag, of);
+    if (tagOutcome.failure || old.digest === next.digest) return tagOutcome;
+  }
+  if (next.digest !== undefined && !DIGEST.test(next.digest)) {
+    return { failure: `${where} sets the digest${of} \`${next.digest}\`, which is not an image digest` };
+  }
+  if (next.digest === undefined) return { failure: `${where} removes the digest from \`${before}\`` };
+  return judgeDigest(change, old, next, retagged, label);
+}
+
+/**
+ * A digest pins the image whatever its tag says, so a new one is only what Flux writes: under
+ * digestReflectionPolicy IfNotPresent (along with a new tag) or Always (also for the same tag).
+ */
+function judgeDigest(change: ImageChange, old: TagAndDigest, next: TagAndDigest, retagged: boolean, label: string): Outcome {
+  const { where, before, after, policy } = change;
+  const refusals = policy.refusals((candidate) => candidate.refusesDigest(retagged));
+  if (refusals) {
+    const what = old.digest === undefined ? "adds a digest" : retagged ? "changes the digest" : "changes only the digest";
+    return { failure: `${where} ${what}: \`${before}\` → \`${after}\`, which ${refusals}` };
+  }
+  return { verified: `${where}: ${label}\`${before}\` → \`${after}\` (${policy.describe})` };
+}
+
+/** Whether the document gives the policy's tag (a `:tag` scalar or a full reference marked for it) a new value. */
+function retaggedInDocument(pair: DocumentPair, policy: ImagePolicyRef): boolean {
+  return [...pair.after.markers].some(([key, marker]) => {
+    const old = pair.before.markers.get(key);
+    if ("message" in marker || !old || "message" in old || markerText(old) !== markerText(marker)) return false;
+    if (marker.policy.namespace !== policy.namespace || marker.policy.name !== policy.name) return false;
+    if (marker.field === "tag") return splitTagAndDigest(old.value).tag !== splitTagAndDigest(marker.value).tag;
+    return marker.field === "image" && parseImageRef(old.value).tag !== parseImageRef(marker.value).tag;
+  });
 }
 
 function judgeTag(change: ImageChange, before: string, after: string, of: string): Outcome {
@@ -441,6 +483,15 @@ class ImagePolicy {
       return newer ? undefined : `${next} is not ${order === "asc" ? "greater" : "less"} than ${previous} (numerical, ${order})`;
     }
     return "it sets no semver, alphabetical or numerical policy";
+  }
+
+  /** Why Flux would not write a new digest under this policy (`retagged`: along with a new tag), or undefined. */
+  refusesDigest(retagged: boolean): string | undefined {
+    const reflection = specOf(this.doc).digestReflectionPolicy;
+    if (reflection === "Always" || (reflection === "IfNotPresent" && retagged)) return undefined;
+    if (reflection === "IfNotPresent") return "its digestReflectionPolicy is IfNotPresent, under which Flux writes a digest only along with a new tag";
+    const set = typeof reflection === "string" ? `sets digestReflectionPolicy \`${reflection}\`` : "sets no digestReflectionPolicy";
+    return `it ${set}, so Flux never writes a digest (IfNotPresent or Always would)`;
   }
 }
 
