@@ -396,6 +396,42 @@ spec:
     });
   });
 
+  describe("a scalar is unchanged only when YAML 1.2 and YAML 1.1 both read it alike on both sides", () => {
+    const reader = (tag: string, feature: string, mode: string, indent = "  ") => `apiVersion: v1
+kind: Pod
+metadata:
+  name: reader
+  namespace: apps
+spec:
+  containers:
+${indent}- name: reader
+${indent}  image: ghcr.io/acme/web:${tag} # {"$imagepolicy": "flux-system:web"}
+${indent}  env:
+${indent}    - name: FEATURE
+${indent}      value: ${feature}
+  volumes:
+${indent}- name: creds
+${indent}  secret:
+${indent}    secretName: creds
+${indent}    defaultMode: ${mode}
+`;
+    const withReader = { ...base, "apps/reader.yaml": reader("1.4.2", '"yes"', "0444") };
+
+    it("requoting an equal string and re-indenting stay reformatting", async () => {
+      expect((await classify(withReader, { "apps/reader.yaml": reader("1.4.3", "'yes'", "0444", "    ") }))?.reasons).toEqual([
+        PR_OK,
+        `line 9 of apps/reader.yaml: tag of \`ghcr.io/acme/web\` \`1.4.2\` → \`1.4.3\` (${POLICY_WEB})`,
+      ]);
+    });
+
+    it("an octal rewritten as a decimal of the same digits, and a quoted yes unquoted, are changes", async () => {
+      expect((await classify(withReader, { "apps/reader.yaml": reader("1.4.3", "yes", "444") }))?.reasons).toEqual([
+        'line 12 of apps/reader.yaml changes `spec.containers[0].env[0].value` from "yes" to true as YAML 1.1 reads it (as kustomize and Flux read numbers like 0444), although YAML 1.2 reads both sides alike',
+        "line 17 of apps/reader.yaml changes `spec.volumes[0].secret.defaultMode` from 292 to 444 as YAML 1.1 reads it (as kustomize and Flux read numbers like 0444), although YAML 1.2 reads both sides alike",
+      ]);
+    });
+  });
+
   it("a tag that YAML reads as a number keeps its written form (1.9 → 1.10 is newer)", async () => {
     const numeric = { ...base, "apps/kustomization.yaml": edit("apps/kustomization.yaml", "newTag: 1.9.0", "newTag: 1.9") };
     expect(await classify(numeric, { "apps/kustomization.yaml": edit("apps/kustomization.yaml", "newTag: 1.9", "newTag: 1.10", numeric) })).toEqual({

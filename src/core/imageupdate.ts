@@ -3,12 +3,13 @@
 import { minimatch } from "minimatch";
 import { RE2JS } from "re2js";
 import { major, parse, satisfies, validRange, coerce, gt, type SemVer } from "semver";
+import { parseAllDocuments } from "yaml";
 import type { Config } from "./config.js";
 import { apiGroup, isYamlPath, type FleetModel, type SourceDocument, type SourceFile } from "./fleet.js";
 import { clusterOf, inClusterFolder, specOf } from "./flux.js";
 import { findImagePolicies, parseImageMarkerLine, type ImageMarker, type ImageMarkerProblem, type ImagePolicyRef } from "./image-markers.js";
 import type { AutoMergeReport, ChangedFile, OwnershipReport, PullRequestFacts } from "./types.js";
-import { errorMessage, parseYamlSafely, type ParsedDocument, type YamlPath } from "./yaml.js";
+import { defaultYamlLimits, errorMessage, parseYamlSafely, type ParsedDocument, type YamlPath } from "./yaml.js";
 
 export interface ImageUpdateInput {
   facts: PullRequestFacts;
@@ -134,13 +135,18 @@ function classifyFile(file: ChangedFile, input: ImageUpdateInput, policies: Poli
     const headDoc = after.documents[index]!;
     const at = { path, before: documentSide(before.file, baseDoc), after: documentSide(after.file, headDoc) };
     result.failures.push(...markerChanges(at));
-    for (const difference of diffValues(baseDoc.value, headDoc.value, [])) {
+    const differences = diffValues(baseDoc.value, headDoc.value, []);
+    for (const difference of differences) {
       const outcome = judgeDifference(difference, at, policies, input.config);
       if (outcome.failure) result.failures.push(outcome.failure);
       if (outcome.verified) {
         result.verified.push(outcome.verified);
         result.imageChanges++;
       }
+    }
+    const judged = new Set(differences.map((difference) => describeYamlPath(difference.path)));
+    for (const difference of diffValues(before.yaml11[baseDoc.index], after.yaml11[headDoc.index], [])) {
+      if (!judged.has(describeYamlPath(difference.path))) result.failures.push(yaml11Change(difference, at));
     }
   });
   if (result.failures.length === 0 && result.imageChanges === 0) result.verified.push(`${path}: reformatted, every value unchanged`);
@@ -150,6 +156,8 @@ function classifyFile(file: ChangedFile, input: ImageUpdateInput, policies: Poli
 interface ParsedSide {
   file: SourceFile;
   documents: ParsedDocument[];
+  /** Each document of the stream (by its index) as YAML 1.1 reads it. */
+  yaml11: unknown[];
 }
 
 /** Whole YAML documents (the fleet model splits Lists into items; a List's own keys must be compared too). */
@@ -159,7 +167,37 @@ function readSide(model: FleetModel, path: string): ParsedSide | string {
   if (file.error) return `line ${file.error.line}: ${file.error.message}`;
   const parsed = parseYamlSafely(file.text, path);
   if (parsed.error) return `line ${parsed.error.line}: ${parsed.error.message}`;
-  return { file, documents: parsed.documents };
+  const yaml11 = readAsYaml11(file.text);
+  if (typeof yaml11 === "string") return `as YAML 1.1: ${yaml11}`;
+  return { file, documents: parsed.documents, yaml11 };
+}
+
+/**
+ * YAML 1.2 reads `0444` as 444 and `yes` as a string; kustomize and Flux (Go's YAML libraries) read 0444 as the octal
+ * 292, and postBuild reads `yes` as true. A scalar rewritten between two forms that only YAML 1.2 reads alike is a
+ * change, so each side is read both ways (the safe parse above has already enforced the size and alias limits).
+ */
+function readAsYaml11(text: string): unknown[] | string {
+  try {
+    return parseAllDocuments(text, { version: "1.1", merge: true, uniqueKeys: false }).map((doc) => {
+      const error = doc.errors[0];
+      if (error) throw new Error(error.message.split("\n")[0]);
+      return doc.toJS({ maxAliasCount: defaultYamlLimits.maxAliasCount });
+    });
+  } catch (error) {
+    return errorMessage(error);
+  }
+}
+
+/** A difference only the YAML 1.1 reading sees (the YAML 1.2 one found the values equal). */
+function yaml11Change(difference: Difference, pair: DocumentPair): string {
+  const key = `\`${describeYamlPath(difference.path)}\``;
+  const line = pair.after.doc.valueLine(difference.path) ?? pair.after.doc.keyLine(difference.path) ?? pair.after.doc.startLine;
+  const what =
+    difference.change === "changed"
+      ? `changes ${key} from ${JSON.stringify(difference.before)} to ${JSON.stringify(difference.after)}`
+      : `${difference.change === "added" ? "adds" : "removes"} ${key}`;
+  return `line ${line} of ${pair.path} ${what} as YAML 1.1 reads it (as kustomize and Flux read numbers like 0444), although YAML 1.2 reads both sides alike`;
 }
 
 // ---- semantic diff -------------------------------------------------------------------------
