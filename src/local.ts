@@ -64,7 +64,11 @@ export async function localFacts(options: LocalOptions): Promise<LocalFacts> {
   const teams = new Set((options.teams ?? []).map((team) => team.toLowerCase()));
   const author = options.author ?? "";
   const { value: facts, dispose } = await withSnapshots(
-    { base: () => archive(repo, mergeBase, "base"), head: () => archive(repo, headSha, "head") },
+    {
+      base: () => archive(repo, mergeBase, "base"),
+      head: () => archive(repo, headSha, "head"),
+      ...(mergeBase !== baseTip ? { baseTip: () => archive(repo, baseTip, "base tip") } : {}),
+    },
     async (pair): Promise<PullRequestFacts> => {
       const [changedFiles, policy, origin] = await details;
       return {

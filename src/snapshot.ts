@@ -432,6 +432,8 @@ function borrowed(snapshot: Snapshot): Snapshot {
 export interface SnapshotPair {
   base: Snapshot;
   head: Snapshot;
+  /** The base branch's tip, when the pull request is behind it (base is the merge base). */
+  baseTip?: Snapshot;
 }
 
 /**
@@ -439,19 +441,20 @@ export interface SnapshotPair {
  * extracted is removed; on success the caller owns the snapshots and removes them with `dispose`.
  */
 export async function withSnapshots<T>(
-  extract: { base: () => Promise<Snapshot>; head: () => Promise<Snapshot> },
+  extract: { base: () => Promise<Snapshot>; head: () => Promise<Snapshot>; baseTip?: () => Promise<Snapshot> },
   build: (pair: SnapshotPair) => Promise<T>,
 ): Promise<{ value: T; dispose(): Promise<void> }> {
   // allSettled, not all: a side still extracting when the other fails must be removed too.
-  const [base, head] = await Promise.allSettled([extract.base(), extract.head()]);
-  const extracted = [base, head].flatMap((side) => (side.status === "fulfilled" ? [side.value] : []));
+  const [base, head, baseTip] = await Promise.allSettled([extract.base(), extract.head(), extract.baseTip?.()]);
+  const extracted = [base, head, baseTip].flatMap((side) => (side.status === "fulfilled" && side.value ? [side.value] : []));
   const dispose = async () => {
     await Promise.all(extracted.map((snapshot) => snapshot.dispose()));
   };
   try {
     if (base.status === "rejected") throw base.reason;
     if (head.status === "rejected") throw head.reason;
-    return { value: await build({ base: base.value, head: head.value }), dispose };
+    if (baseTip.status === "rejected") throw baseTip.reason;
+    return { value: await build({ base: base.value, head: head.value, ...(baseTip.value ? { baseTip: baseTip.value } : {}) }), dispose };
   } catch (error) {
     await dispose();
     throw error;
@@ -459,6 +462,12 @@ export async function withSnapshots<T>(
 }
 
 /** The fields of PullRequestFacts that come from the two snapshots. */
-export function snapshotFacts({ base, head }: SnapshotPair): Pick<PullRequestFacts, "baseFiles" | "headFiles" | "problems" | "specialFiles"> {
-  return { baseFiles: base.files, headFiles: head.files, problems: [...base.problems, ...head.problems], specialFiles: head.special };
+export function snapshotFacts({ base, head, baseTip }: SnapshotPair): Pick<PullRequestFacts, "baseFiles" | "headFiles" | "baseTipFiles" | "problems" | "specialFiles"> {
+  return {
+    baseFiles: base.files,
+    headFiles: head.files,
+    ...(baseTip ? { baseTipFiles: baseTip.files } : {}),
+    problems: [...base.problems, ...head.problems, ...(baseTip?.problems ?? [])],
+    specialFiles: head.special,
+  };
 }

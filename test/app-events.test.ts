@@ -132,6 +132,30 @@ describe("commits pushed onto someone else's pull request", () => {
   });
 });
 
+describe("a pull request behind its base", () => {
+  it("reads the base branch's tip too, and judges by the tenants it defines now", async () => {
+    const pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: dev-team\nspec:\n  containers:\n    - name: c\n      image: nginx:1.27\n      securityContext:\n        privileged: true\n";
+    const onboarding =
+      "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: dev-team\n  namespace: dev-team\nspec:\n  interval: 10m\n  path: ./apps/dev-team\n  serviceAccountName: dev-team\n  targetNamespace: dev-team\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n    namespace: flux-system\n";
+    const github = fake({ base: { "README.md": "fleet\n" }, head: { "apps/dev-team/pod.yaml": pod } });
+    const cutFrom = github.baseSha;
+    github.git.git("checkout", "--quiet", "main");
+    mkdirSync(`${github.git.dir}/tenants/dev-team`, { recursive: true });
+    writeFileSync(`${github.git.dir}/tenants/dev-team/sync.yaml`, onboarding);
+    github.git.git("add", "--all");
+    github.git.git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "onboard dev-team");
+    github.baseSha = github.git.git("rev-parse", "main").trim();
+    github.pull.base = { ...github.pull.base, sha: github.baseSha };
+
+    await testApp().deliver("pull_request", github.payload("pull_request", "opened"));
+    expect(github.callLines.filter((line) => line.includes("/tarball/"))).toEqual(
+      expect.arrayContaining([`GET /repos/acme/fleet/tarball/${cutFrom}`, `GET /repos/acme/fleet/tarball/${github.baseSha}`]),
+    );
+    expect(github.runsFor().map((run) => run.conclusion)).toEqual(["failure"]);
+    expect(github.runsFor()[0]!.output.summary).toMatch(/pod-privileged[\s\S]*apps\/dev-team\/pod\.yaml/);
+  });
+});
+
 describe("a new base (pull_request.edited)", () => {
   /** Commits a stricter policy on a new branch `production` and retargets the pull request to it. */
   function retargetToStrictBase(github: FakeGitHub): void {

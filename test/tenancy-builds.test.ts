@@ -2,7 +2,10 @@
 // says about where its objects come from: fixtures/sample-fleet, changed by tenant dev-team (apps/dev-team/**).
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { evaluateChange, folderTree, type Tree } from "./helpers/fleet.js";
+import { evaluate } from "../src/core/evaluate.js";
+import { localFacts } from "../src/local.js";
+import { podPrivileged } from "../rules/pod-privileged.js";
+import { evaluateChange, folderTree, repoWithChange, writeTree, type Tree } from "./helpers/fleet.js";
 
 const base = folderTree(fileURLToPath(new URL("../fixtures/sample-fleet/base/", import.meta.url)));
 const asTenant = { author: "dev-alice", teams: ["acme/dev-team"] };
@@ -71,5 +74,38 @@ describe("exclude", () => {
     expect(verdict.ownership.entries.map((entry) => [entry.path, entry.allowed])).toEqual([["infrastructure/base/ingress-nginx/namespace.yaml", false]]);
     expect(verdict.builds.map((build) => build.name)).toContain("flux-system/infrastructure (clusters/staging)");
     expect(verdict.renderedDiff.flatMap((diff) => diff.changes.map((change) => `${change.change} ${change.ref.kind} ${change.ref.name}`))).toContain("added ClusterRoleBinding dev-team-admin");
+  });
+});
+
+describe("a pull request behind its base", () => {
+  it("is judged by the tenants the base branch defines now, not by the older merge base it was cut from", async () => {
+    const pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: dev-team\nspec:\n  hostPID: true\n  containers:\n    - name: c\n      image: nginx:1.27\n      securityContext:\n        privileged: true\n";
+    const onboarding = [
+      "apiVersion: kustomize.toolkit.fluxcd.io/v1",
+      "kind: Kustomization",
+      "metadata:",
+      "  name: dev-team",
+      "  namespace: dev-team",
+      "spec:",
+      "  interval: 10m",
+      "  path: ./apps/dev-team",
+      "  prune: true",
+      "  serviceAccountName: dev-team",
+      "  targetNamespace: dev-team",
+      "  sourceRef:",
+      "    kind: GitRepository",
+      "    name: flux-system",
+      "    namespace: flux-system",
+      "",
+    ].join("\n");
+    const repo = repoWithChange({ "README.md": "fleet\n" }, { "apps/dev-team/pod.yaml": pod });
+    // main moves on after the branch was cut: the tenant is onboarded.
+    repo.git("checkout", "--quiet", "main");
+    writeTree(repo.dir, { "tenants/dev-team/sync.yaml": onboarding });
+    repo.git("add", "--all");
+    repo.git("commit", "--quiet", "-m", "onboard dev-team");
+    const { facts, dispose } = await localFacts({ repo: repo.dir, base: "main", head: "change", author: "dev-alice" });
+    const verdict = await evaluate(facts, { rules: [podPrivileged] }).finally(dispose);
+    expect(verdict.findings.map((finding) => [finding.rule, finding.severity, finding.path])).toEqual([["pod-privileged", "error", "apps/dev-team/pod.yaml"]]);
   });
 });

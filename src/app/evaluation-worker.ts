@@ -11,11 +11,12 @@ import type { PullRequestFacts, Verdict } from "../core/types.js";
 import { errorMessage } from "../core/yaml.js";
 
 export interface WorkerInput {
-  facts: Omit<PullRequestFacts, "baseFiles" | "headFiles" | "isTeamMember" | "commitAuthors">;
+  facts: Omit<PullRequestFacts, "baseFiles" | "headFiles" | "baseTipFiles" | "isTeamMember" | "commitAuthors">;
   /** The facts can say who authored the commits (asked of the main thread). */
   commitAuthorsKnown: boolean;
   baseFiles: PortableTree;
   headFiles: PortableTree;
+  baseTipFiles?: PortableTree;
 }
 
 export type Question = { kind: "team"; team: string; login: string } | { kind: "commit-authors" } | { kind: "kustomize"; folder: string; limits: EngineLimits };
@@ -66,6 +67,7 @@ async function run(input: WorkerInput, evaluation: number): Promise<void> {
     ...input.facts,
     baseFiles: treeFromPortable(input.baseFiles),
     headFiles: treeFromPortable(input.headFiles),
+    ...(input.baseTipFiles ? { baseTipFiles: treeFromPortable(input.baseTipFiles) } : {}),
     isTeamMember: (team, login) => ask<boolean>({ kind: "team", team, login }),
     ...(input.commitAuthorsKnown ? { commitAuthors: () => ask<Array<string | undefined>>({ kind: "commit-authors" }) } : {}),
   };

@@ -196,9 +196,15 @@ async function inWorker(pool: WorkerPool, facts: Promise<PullRequestFacts>, sign
   let posted = false;
   facts.then((ready) => {
     gathered = ready;
-    const { baseFiles, headFiles, isTeamMember: _asked, commitAuthors, ...rest } = ready;
+    const { baseFiles, headFiles, baseTipFiles, isTeamMember: _asked, commitAuthors, ...rest } = ready;
     try {
-      const input = { facts: rest, commitAuthorsKnown: commitAuthors !== undefined, baseFiles: portableTree(baseFiles), headFiles: portableTree(headFiles) };
+      const input = {
+        facts: rest,
+        commitAuthorsKnown: commitAuthors !== undefined,
+        baseFiles: portableTree(baseFiles),
+        headFiles: portableTree(headFiles),
+        ...(baseTipFiles ? { baseTipFiles: portableTree(baseTipFiles) } : {}),
+      };
       post({ kind: "input", evaluation, temporary: options.temporary, input });
       posted = true;
     } catch (error) {

@@ -44,7 +44,8 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
 
   const base = new FleetModel(facts.baseFiles);
   const head = new FleetModel(facts.headFiles, undefined, base);
-  const tenants = resolveTenants(config, base, head);
+  const baseTip = facts.baseTipFiles ? new FleetModel(facts.baseTipFiles, undefined, base) : base;
+  const tenants = resolveTenants(config, baseTip, head);
   const changedFiles = facts.changedFiles.filter((file) => !isExcluded(config, file.path));
 
   const autoMerge = await classifyImageUpdate({ facts, config, base, head, changedFiles: facts.changedFiles });

@@ -88,6 +88,11 @@ export interface PullRequestFacts {
   baseFiles: TreeFiles;
   /** The head tree's files. */
   headFiles: TreeFiles;
+  /**
+   * The base branch tip's files, when the pull request is behind it: tenants are inferred from what the base branch
+   * says now, not from the older merge base (a branch cut before a tenant's onboarding must not escape its rules).
+   */
+  baseTipFiles?: TreeFiles;
   changedFiles: ChangedFile[];
   author: string;
   /**

@@ -78,6 +78,8 @@ export async function gatherFacts(octokit: Octokit, repo: RepoRef, pull: PullReq
     {
       base: () => snapshot(mergeBase, "base"),
       head: () => snapshot(pull.headSha, "head"),
+      // Behind its base: the tip too (most pull requests share it, so the cache mostly has it already).
+      ...(mergeBase !== pull.baseSha ? { baseTip: () => snapshot(pull.baseSha, "base") } : {}),
     },
     async (pair): Promise<PullRequestFacts> => ({
       repository: { owner: repo.owner, name: repo.repo, host: process.env.GHE_HOST || "github.com" },
