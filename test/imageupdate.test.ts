@@ -7,7 +7,7 @@ import { evaluate } from "../src/core/evaluate.js";
 import { folderFiles } from "../src/core/files.js";
 import { FleetModel } from "../src/core/fleet.js";
 import { classifyImageUpdate, parseImageRef } from "../src/core/imageupdate.js";
-import type { AutoMergeReport, PullRequestFacts } from "../src/core/types.js";
+import type { AutoMergeReport, ChangedFile, PullRequestFacts } from "../src/core/types.js";
 import { changedFilesBetween, localFacts } from "../src/local.js";
 import { repoWithChange, tempDir, writeTree, type Tree } from "./helpers/fleet.js";
 import { semverImagePolicy } from "./helpers/manifests.js";
@@ -656,6 +656,28 @@ describe("classifyImageUpdate: everything else is named", () => {
         "apps/worker.yaml is removed; an image update only modifies existing files",
       ],
     });
+  });
+
+  it("a file whose mode alone changes (chmod +x), as git and GitHub list it, is a change", async () => {
+    const bump = { "apps/web.yaml": edit("apps/web.yaml", "web:1.4.2", "web:1.4.3") };
+    const modeChange = "apps/cache.yaml changes, but not its content: its file mode changes (made executable, for instance), which an image update never does";
+    const facts = await pullRequestFacts(base, bump);
+    const judge = (changedFiles: ChangedFile[]) =>
+      classifyImageUpdate({ facts, config: parseConfig(undefined).config, base: new FleetModel(facts.baseFiles), head: new FleetModel(facts.headFiles), changedFiles });
+    expect((await judge(facts.changedFiles))?.eligible).toBe(true);
+    // GitHub lists a mode-only change as "changed" (read as modified), without a patch.
+    expect((await judge([...facts.changedFiles, { path: "apps/cache.yaml", status: "modified", addedLines: [], hunks: [] }]))?.reasons).toEqual([modeChange]);
+
+    const repo = repoWithChange(base, bump);
+    repo.git("update-index", "--chmod=+x", "apps/cache.yaml");
+    repo.git("commit", "-q", "-m", "chmod");
+    const local = await localFacts({ repo: repo.dir, base: "main", head: "change", author: "fluxcdbot" });
+    try {
+      const verdict = await evaluate({ ...local.facts, headBranch: "flux-image-updates", fromFork: false, draft: false, commitAuthors: async () => ["fluxcdbot"] }, { rules: [] });
+      expect(verdict.autoMerge?.reasons).toEqual([modeChange]);
+    } finally {
+      await local.dispose();
+    }
   });
 
   it("a renamed file", async () => {

@@ -120,6 +120,10 @@ function classifyFile(file: ChangedFile, input: ImageUpdateInput, policies: Poli
   }
   if (file.status === "renamed") return fail(`${file.previousPath ?? "a file"} is renamed to ${path}; an image update only modifies files in place`);
   if (file.status !== "modified") return fail(`${path} is ${file.status}; an image update only modifies existing files`);
+  const [baseBytes, headBytes] = [input.base.files.read(path), input.head.files.read(path)];
+  if (baseBytes && headBytes?.equals(baseBytes)) {
+    return fail(`${path} changes, but not its content: its file mode changes (made executable, for instance), which an image update never does`);
+  }
   if (!isYamlPath(path)) return fail(`${path} is not a YAML file; an image update only changes marked image references in YAML`);
 
   const before = readSide(input.base, path);
