@@ -441,6 +441,19 @@ ${indent}    defaultMode: ${mode}
     });
   });
 
+  it("a marked tag rewritten to a text YAML reads as the same number (1.10 → 1.1, both 1.1) is judged as the tag it writes", async () => {
+    const numeric = { ...base, "apps/kustomization.yaml": edit("apps/kustomization.yaml", "newTag: 1.9.0", "newTag: 1.10") };
+    const webBump = { "apps/web.yaml": edit("apps/web.yaml", "web:1.4.2", "web:1.4.3") };
+    expect((await classify(numeric, { ...webBump, "apps/kustomization.yaml": edit("apps/kustomization.yaml", "newTag: 1.10", "newTag: 1.1", numeric) }))?.reasons).toEqual([
+      "line 8 of apps/kustomization.yaml changes the tag from `1.10` to `1.1`, which ImagePolicy flux-system/api (infrastructure/image-policies.yaml) does not allow: 1.1.0 is not newer than 1.10.0",
+    ]);
+    expect((await classify(numeric, { ...webBump, "apps/kustomization.yaml": edit("apps/kustomization.yaml", "newTag: 1.10", "newTag: 1.100", numeric) }))?.reasons).toEqual([
+      PR_OK,
+      "line 8 of apps/kustomization.yaml: tag `1.10` → `1.100` (ImagePolicy flux-system/api (infrastructure/image-policies.yaml))",
+      `line 18 of apps/web.yaml: tag of \`ghcr.io/acme/web\` \`1.4.2\` → \`1.4.3\` (${POLICY_WEB})`,
+    ]);
+  });
+
   it("a major jump is eligible when allowMajor is set and the range allows it", async () => {
     const allowing = { ...base, ".github/fleet-warden.yml": "imageUpdates:\n  allowMajor: true\n" };
     const report = await classify(allowing, { "apps/kustomization.yaml": edit("apps/kustomization.yaml", "newTag: 1.9.0", "newTag: 2.0.0", allowing) });

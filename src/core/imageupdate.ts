@@ -139,7 +139,8 @@ function classifyFile(file: ChangedFile, input: ImageUpdateInput, policies: Poli
     const headDoc = after.documents[index]!;
     const at = { path, before: documentSide(before.file, baseDoc), after: documentSide(after.file, headDoc) };
     result.failures.push(...markerChanges(at));
-    const differences = diffValues(baseDoc.value, headDoc.value, []);
+    const valueDifferences = diffValues(baseDoc.value, headDoc.value, []);
+    const differences = [...valueDifferences, ...markedTextChanges(at, valueDifferences)];
     for (const difference of differences) {
       const outcome = judgeDifference(difference, at, policies, input.config);
       if (outcome.failure) result.failures.push(outcome.failure);
@@ -270,6 +271,8 @@ interface DocumentSide {
   doc: ParsedDocument;
   /** Image-policy markers by YAML path (see `describeYamlPath`). */
   markers: Map<string, Marker>;
+  /** The YAML path of each marked scalar, by its description. */
+  markedPaths: Map<string, YamlPath>;
 }
 
 interface DocumentPair {
@@ -296,11 +299,27 @@ function documentSide(file: SourceFile, doc: ParsedDocument): DocumentSide {
     byLine.set(line, [...(byLine.get(line) ?? []), path]);
   }
   const markers = new Map<string, Marker>();
+  const markedPaths = new Map<string, YamlPath>();
   for (const [line, paths] of byLine) {
     const marker = parseImageMarkerLine(file.lines[line - 1] ?? "", line);
-    if (marker && paths.length === 1) markers.set(describeYamlPath(paths[0]!), marker);
+    if (!marker || paths.length !== 1) continue;
+    markers.set(describeYamlPath(paths[0]!), marker);
+    markedPaths.set(describeYamlPath(paths[0]!), paths[0]!);
   }
-  return { doc, markers };
+  return { doc, markers, markedPaths };
+}
+
+/**
+ * Flux and kustomize take a marked scalar as the text written (`newTag: 1.10` is the tag `1.10`): a marked scalar
+ * rewritten to a text that YAML reads as the same value (1.10 → 1.100, both 1.1) is a change of its own.
+ */
+function markedTextChanges(pair: DocumentPair, differences: readonly Difference[]): Difference[] {
+  const seen = new Set(differences.map((difference) => describeYamlPath(difference.path)));
+  return [...pair.after.markedPaths].flatMap(([key, path]) => {
+    const [old, next] = [pair.before.markers.get(key), pair.after.markers.get(key)];
+    if (seen.has(key) || !old || !next || "message" in old || "message" in next || old.value === next.value) return [];
+    return [{ path, change: "changed" as const, before: old.value, after: next.value }];
+  });
 }
 
 /** Markers steer the automation's next commits: adding, moving or editing one is a change, not layout. */
