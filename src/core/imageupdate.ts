@@ -424,7 +424,7 @@ function judgeImageChange(change: ImageChange): Outcome {
     case "digest":
       if (!DIGEST.test(after)) return { failure: `${where} sets \`${after}\`, which is not an image digest (marker \`${markerText(marker)}\`)` };
       // The tag is another scalar: a digest that comes with a new tag comes with that scalar's change.
-      return judgeDigest(change, { digest: before }, { digest: after }, retaggedInDocument(change.pair, marker.policy), "digest ");
+      return judgeDigest(change, true, retaggedInDocument(change.pair, marker.policy), "digest ");
     case "tag":
       // Under digestReflectionPolicy, Flux writes `<tag>@<digest>` into a `:tag` scalar.
       return judgeReference(change, splitTagAndDigest(before), splitTagAndDigest(after), "", "tag ");
@@ -461,18 +461,18 @@ function judgeReference(change: ImageChange, old: TagAndDigest, next: TagAndDige
     return { failure: `${where} sets the digest${of} \`${next.digest}\`, which is not an image digest` };
   }
   if (next.digest === undefined) return { failure: `${where} removes the digest from \`${before}\`` };
-  return judgeDigest(change, old, next, retagged, label);
+  return judgeDigest(change, old.digest !== undefined, retagged, label);
 }
 
 /**
  * A digest pins the image whatever its tag says, so a new one is only what Flux writes: under
  * digestReflectionPolicy IfNotPresent (along with a new tag) or Always (also for the same tag).
  */
-function judgeDigest(change: ImageChange, old: TagAndDigest, next: TagAndDigest, retagged: boolean, label: string): Outcome {
+function judgeDigest(change: ImageChange, hadDigest: boolean, retagged: boolean, label: string): Outcome {
   const { where, before, after, policy } = change;
   const refusals = policy.refusals((candidate) => candidate.refusesDigest(retagged));
   if (refusals) {
-    const what = old.digest === undefined ? "adds a digest" : retagged ? "changes the digest" : "changes only the digest";
+    const what = !hadDigest ? "adds a digest" : retagged ? "changes the digest" : "changes only the digest";
     return { failure: `${where} ${what}: \`${before}\` → \`${after}\`, which ${refusals}` };
   }
   return { verified: `${where}: ${label}\`${before}\` → \`${after}\` (${policy.describe})` };
