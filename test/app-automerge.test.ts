@@ -181,6 +181,22 @@ describe("auto-merge of image updates", () => {
     expect(ourRun(github).output.summary).toContain("its 2 commits are authored by @\u200bfluxcdbot, @\u200bFluxCDBot");
   });
 
+  it("never merges a branch behind its base: its policies would be the merge base's", async () => {
+    github = new FakeGitHub({ base, head: bump, ...imageUpdate });
+    // The base moves on after the branch was cut: the pull request's base sha is the new tip, the merge base the old one.
+    github.git.git("checkout", "--quiet", "main");
+    github.git.git("commit", "--quiet", "--allow-empty", "-m", "platform moves on");
+    github.pull.base.sha = github.git.git("rev-parse", "main").trim();
+    otherCheck(github, "completed", "success");
+    const app = testApp();
+    await app.deliver("pull_request", github.payload("pull_request", "opened"));
+    expect(mergeCalls(github)).toEqual([]);
+    expect(ourRun(github).output.summary).toContain(
+      "### Auto-merge: not eligible\n\n- the branch is behind its base: policies are read at the base tip only when it is up to date",
+    );
+    expect(github.unmatched).toEqual([]);
+  });
+
   it("leaves an ordinary pull request alone: no gate, no merge", async () => {
     github = new FakeGitHub({ base, head: bump, author: "fluxcdbot", headBranch: "feature/tags" });
     const app = testApp();
