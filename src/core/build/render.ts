@@ -81,8 +81,10 @@ function rootKustomizationFile(plan: BuildPlan): string | undefined {
   return KUSTOMIZATION_FILES.map((name) => posix.join(plan.folder, name)).find((path) => plan.closure.files.has(path));
 }
 
-/** The root kustomization as kustomize-controller writes it, plus origin annotations for source lines. */
-/** Writes the root kustomization; returns warnings on the fields Flux drops from it. */
+/**
+ * Writes the root kustomization as kustomize-controller writes it, plus origin annotations for source lines;
+ * returns warnings on the fields Flux drops from it.
+ */
 function writeRootKustomization(plan: BuildPlan, model: FleetModel, folder: string): BuildIssue[] {
   const existing = rootKustomizationFile(plan);
   const fileName = existing ? existing.slice(existing.lastIndexOf("/") + 1) : "kustomization.yaml";
