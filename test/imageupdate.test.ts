@@ -424,6 +424,17 @@ ${indent}    defaultMode: ${mode}
       ]);
     });
 
+    it("a key YAML 1.1 reads as a boolean (on:) does not hide the tag under it from the YAML 1.2 reading", async () => {
+      const sidecar = (tag: string) => reader(tag, '"yes"', "0444").replace("  containers:\n", "  on:\n    enabled: true\n  containers:\n");
+      const withKey = { ...base, "apps/reader.yaml": sidecar("1.4.2") };
+      expect((await classify(withKey, { "apps/reader.yaml": sidecar("1.4.3") }))?.reasons).toEqual([
+        PR_OK,
+        `line 11 of apps/reader.yaml: tag of \`ghcr.io/acme/web\` \`1.4.2\` → \`1.4.3\` (${POLICY_WEB})`,
+      ]);
+      const onKeyed = (tag: string) => withKey["apps/reader.yaml"]!.replace("  on:\n    enabled: true\n", `  on:\n    image: ghcr.io/acme/web:${tag} # {"$imagepolicy": "flux-system:web"}\n`);
+      expect((await classify({ ...base, "apps/reader.yaml": onKeyed("1.4.2") }, { "apps/reader.yaml": onKeyed("1.4.3") }))?.eligible).toBe(true);
+    });
+
     it("an octal rewritten as a decimal of the same digits, and a quoted yes unquoted, are changes", async () => {
       expect((await classify(withReader, { "apps/reader.yaml": reader("1.4.3", "yes", "444") }))?.reasons).toEqual([
         'line 12 of apps/reader.yaml changes `spec.containers[0].env[0].value` from "yes" to true as YAML 1.1 reads it (as kustomize and Flux read numbers like 0444), although YAML 1.2 reads both sides alike',

@@ -9,6 +9,7 @@ import { apiGroup, isYamlPath, type FleetModel, type SourceDocument, type Source
 import { clusterOf, inClusterFolder, specOf } from "./flux.js";
 import { findImagePolicies, parseImageMarkerLine, type ImageMarker, type ImageMarkerProblem, type ImagePolicyRef } from "./image-markers.js";
 import type { AutoMergeReport, ChangedFile, OwnershipReport, PullRequestFacts } from "./types.js";
+import { isRecord } from "./values.js";
 import { defaultYamlLimits, errorMessage, parseYamlSafely, type ParsedDocument, type YamlPath } from "./yaml.js";
 
 export interface ImageUpdateInput {
@@ -150,7 +151,7 @@ function classifyFile(file: ChangedFile, input: ImageUpdateInput, policies: Poli
       }
     }
     const judged = new Set(differences.map((difference) => describeYamlPath(difference.path)));
-    for (const difference of diffValues(before.yaml11[baseDoc.index], after.yaml11[headDoc.index], [])) {
+    for (const difference of diffValues(withKeysOf(before.yaml11[baseDoc.index], baseDoc.value), withKeysOf(after.yaml11[headDoc.index], headDoc.value), [])) {
       if (!judged.has(describeYamlPath(difference.path))) result.failures.push(yaml11Change(difference, at));
     }
   });
@@ -192,6 +193,22 @@ function readAsYaml11(text: string): unknown[] | string {
   } catch (error) {
     return errorMessage(error);
   }
+}
+
+/**
+ * The YAML 1.1 reading with the YAML 1.2 reading's keys (`on:` is the key "true" in 1.1): the two readings have the
+ * same shape, entry for entry, so their differences are named by the same paths. A shape that differs (two keys
+ * 1.1 reads alike) is left as it is.
+ */
+function withKeysOf(yaml11: unknown, yaml12: unknown): unknown {
+  if (Array.isArray(yaml11) && Array.isArray(yaml12) && yaml11.length === yaml12.length) return yaml11.map((item, i) => withKeysOf(item, yaml12[i]));
+  if (!isRecord(yaml11) || !isRecord(yaml12)) return yaml11;
+  const values = Object.values(yaml11);
+  const keys = Object.keys(yaml12);
+  if (values.length !== keys.length) return yaml11;
+  const relabelled: Record<string, unknown> = {};
+  keys.forEach((key, i) => Object.defineProperty(relabelled, key, { value: withKeysOf(values[i], yaml12[key]), enumerable: true, writable: true, configurable: true }));
+  return relabelled;
 }
 
 /** A difference only the YAML 1.1 reading sees (the YAML 1.2 one found the values equal). */
