@@ -182,6 +182,17 @@ describe("GitHub faults, with the real retry and throttling plugins", () => {
     expect(github.reviewsPosted).toEqual([]);
   });
 
+  it("keeps blaming the rate limit when the run's own follow-up read meets the limit too", async () => {
+    github = clean();
+    github.faults.push({ method: "GET", path: /\/pulls\/7\/files/, times: 1, status: 403, message: SECONDARY_LIMIT, headers: { "retry-after": "120" } });
+    // Once the listing is limited, the next read of the pull request (after the deadline) is limited as well.
+    github.afterCall = (call) => {
+      if (call.path.includes("/pulls/7/files")) github.faults.push({ method: "GET", path: /\/pulls\/7$/, times: 1, status: 403, message: SECONDARY_LIMIT, headers: { "retry-after": "120" } });
+    };
+    await deliver(app({ deadlineMs: 60_000 }), "pull_request", "opened");
+    expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "failure", output: expect.objectContaining({ title: "Evaluation timed out on GitHub's rate limit" }) })]);
+  });
+
   it.each([
     ["a 429 plugin-throttling does not recognise", { status: 429, headers: { "retry-after": "120" } }],
     ["a secondary limit plugin-throttling waits out", { status: 403, message: SECONDARY_LIMIT, headers: { "retry-after": "120" } }],

@@ -144,6 +144,8 @@ async function evaluateCounted(request: EvaluationRequest, counter: CallCounter)
  */
 async function endWithoutResult(request: EvaluationRequest, pull: PullRequestInfo, slot: CheckRunSlot | undefined, error: unknown, counter: CallCounter): Promise<EvaluationOutcome> {
   const { octokit, repo, pullNumber, log } = request;
+  // Taken first: the calls below can wait on the same rate limit, and their own waits would replace this one.
+  const limitWait = limitWaitInProgress(counter);
   const latest = await currentPull(octokit, repo, pullNumber).then(
     (current) => ({ known: true as const, current }),
     () => ({ known: false as const }),
@@ -156,8 +158,6 @@ async function endWithoutResult(request: EvaluationRequest, pull: PullRequestInf
   // No run could be found or started (GitHub failed there): one more try, so that the head shows the failure.
   const target = slot ?? (await openCheckRun(octokit, repo, pull.headSha, { fresh: true }).catch(() => undefined));
   if (!target) throw error;
-  // Asked before the writes below, whose own waits would replace it.
-  const limitWait = limitWaitInProgress(counter);
   const reason = failureReason(error, request.deadlineMs, limitWait);
   log.warn({ err: error, sha: pull.headSha, checkRun: target.run.id }, `evaluation failed: ${reason.title}`);
   try {
