@@ -184,11 +184,22 @@ describe("GitHub faults, with the real retry and throttling plugins", () => {
 
   it("keeps blaming the rate limit when the run's own follow-up read meets the limit too", async () => {
     github = clean();
-    github.faults.push({ method: "GET", path: /\/pulls\/7\/files/, times: 1, status: 403, message: SECONDARY_LIMIT, headers: { "retry-after": "120" } });
-    // Once the listing is limited, the next read of the pull request (after the deadline) is limited as well.
-    github.afterCall = (call) => {
-      if (call.path.includes("/pulls/7/files")) github.faults.push({ method: "GET", path: /\/pulls\/7$/, times: 1, status: 403, message: SECONDARY_LIMIT, headers: { "retry-after": "120" } });
+    const limited = { status: 403, message: SECONDARY_LIMIT, headers: { "retry-after": "120" } };
+    const files = { method: "GET", path: /\/pulls\/7\/files/, times: 1, ...limited };
+    // Once the listing has been limited, the next read of the pull request (after the deadline) is limited as well.
+    let pullLeft = 1;
+    const pull = {
+      method: "GET",
+      path: /\/pulls\/7$/,
+      ...limited,
+      get times() {
+        return files.times === 0 ? pullLeft : 0;
+      },
+      set times(left: number) {
+        pullLeft = left;
+      },
     };
+    github.faults.push(files, pull);
     await deliver(app({ deadlineMs: 60_000 }), "pull_request", "opened");
     expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "failure", output: expect.objectContaining({ title: "Evaluation timed out on GitHub's rate limit" }) })]);
   });
