@@ -93,9 +93,11 @@ export async function localFacts(options: LocalOptions): Promise<LocalFacts> {
 async function originRepository(repo: string): Promise<PullRequestFacts["repository"] | undefined> {
   const url = (await git(repo, ["remote", "get-url", "origin"]).catch(() => "")).trim();
   const match = /[:/]([^/:]+)\/([^/]+?)(?:\.git)?\/?$/.exec(url);
-  // A URL with a scheme, or scp-like `user@host:path`; a local path has no host.
+  // A URL with a scheme, or scp-like `user@host:path`; a local path has no host, and an SSH alias of
+  // ~/.ssh/config (`github-work`, no dot) names no real one: then owner and name alone tell the repository.
   const host = /^[a-z+]+:\/\/(?:[^@/]*@)?([^/:]+)/i.exec(url)?.[1] ?? /^(?:[^@/]+@)?([^/:]+):(?!\/)/.exec(url)?.[1];
-  return match ? { owner: match[1]!, name: match[2]!, ...(host ? { host } : {}) } : undefined;
+  const known = host?.includes(".") ? { host: host.toLowerCase() === "ssh.github.com" ? "github.com" : host } : {};
+  return match ? { owner: match[1]!, name: match[2]!, ...known } : undefined;
 }
 
 async function archive(repo: string, sha: string, label: string): Promise<Snapshot> {

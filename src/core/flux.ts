@@ -64,7 +64,8 @@ export function gitRepositorySpec(name: string, namespace: string, model: FleetM
 
 /** Whether a Git URL names the repository: its owner and name, on its host when that is known. */
 function urlNamesRepository(url: string, repository: { owner: string; name: string; host?: string }): boolean {
-  const canonical = canonicalGitUrl(url);
+  // The host without its port; GitHub's SSH-over-443 host is GitHub's.
+  const canonical = canonicalGitUrl(url).replace(/^([^/:]+):\d+\//, "$1/").replace(/^ssh\.github\.com\//, "github.com/");
   const path = `${repository.owner}/${repository.name}`.toLowerCase();
   // Another host (evil.example.com/acme/fleet) is another repository, whatever its path: Flux would fetch it.
   return repository.host ? canonical === `${repository.host.toLowerCase()}/${path}` : canonical.endsWith(`/${path}`);

@@ -2,7 +2,9 @@
 import { describe, expect, it } from "vitest";
 import { FleetModel, type KubeObject } from "../../src/core/fleet.js";
 import { gitRepositorySpec, sourcesThisRepository } from "../../src/core/flux.js";
+import { localFacts } from "../../src/local.js";
 import { buildChange, fluxKustomization, treeDir } from "../build/helpers.js";
+import { repoWithChange } from "../helpers/fleet.js";
 
 const gitRepository = (apiVersion: string, namespace: string | undefined, url: string): KubeObject => ({
   apiVersion,
@@ -41,9 +43,25 @@ describe("sourcesThisRepository", () => {
 
   it("knows the repository by host, owner and name: the same path on another host is another repository, which Flux fetches", () => {
     const fleet = { owner: "acme", name: "fleet", host: "github.com" };
-    for (const url of ["https://github.com/acme/fleet", "ssh://git@github.com/acme/fleet.git", "git@github.com:Acme/fleet.git"]) expect(reads(url, fleet)).toBe(true);
+    for (const url of ["https://github.com/acme/fleet", "ssh://git@github.com/acme/fleet.git", "git@github.com:Acme/fleet.git", "https://github.com:443/acme/fleet", "ssh://git@ssh.github.com:443/acme/fleet.git"]) {
+      expect(reads(url, fleet)).toBe(true);
+    }
     for (const url of ["https://evil.example.com/acme/fleet.git", "ssh://git@github.com.evil.example/acme/fleet", "https://github.com/other/acme/fleet"]) expect(reads(url, fleet)).toBe(false);
     expect(reads("https://ghe.acme.internal/acme/fleet", { ...fleet, host: "ghe.acme.internal" })).toBe(true);
+  });
+
+  it("takes the CLI's repository from the origin remote: its host when it names a real one, not an SSH alias", async () => {
+    const origins: Array<[string, Record<string, string>]> = [
+      ["git@github.com:acme/fleet.git", { owner: "acme", name: "fleet", host: "github.com" }],
+      ["https://ghe.acme.internal/acme/fleet", { owner: "acme", name: "fleet", host: "ghe.acme.internal" }],
+      ["git@github-work:acme/fleet.git", { owner: "acme", name: "fleet" }],
+    ];
+    for (const [remote, repository] of origins) {
+      const repo = repoWithChange({ "README.md": "a\n" }, { "README.md": "b\n" }, remote);
+      const { facts, dispose } = await localFacts({ repo: repo.dir, base: "main", head: "change" });
+      await dispose();
+      expect(facts.repository).toEqual(repository);
+    }
   });
 });
 
