@@ -67,6 +67,15 @@ describe("tenant builds", () => {
 });
 
 describe("exclude", () => {
+  it("still silences what the build says about an excluded file itself (an example Kustomization whose path does not exist)", async () => {
+    const example = (path: string) =>
+      `apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: example\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ${path}\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n`;
+    const config = base[".github/fleet-warden.yml"]!.replace('exclude: ["docs/**"]', 'exclude: ["docs/**", "examples/**"]');
+    const verdict = await evaluateChange({ ...base, ".github/fleet-warden.yml": config, "examples/ks.yaml": example("./examples/app") }, { "examples/ks.yaml": example("./examples/app2") }, { author: "plat-bob", teams: ["acme/platform"] });
+    expect(verdict.findings.filter((finding) => finding.path.startsWith("examples/"))).toEqual([]);
+    expect(verdict.preExisting.filter((finding) => finding.path.startsWith("examples/"))).toEqual([]);
+  });
+
   it("silences findings on the files it names, not who may change them nor what Flux deploys from them", async () => {
     const config = base[".github/fleet-warden.yml"]!.replace('exclude: ["docs/**"]', 'exclude: ["docs/**", "infrastructure/base/**"]');
     expect(config).not.toBe(base[".github/fleet-warden.yml"]);

@@ -182,9 +182,10 @@ function runRules(rules: readonly Rule[], context: RuleContext, config: Config):
       continue;
     }
     for (const raw of found) {
-      // Ownership judges the policy files even where `exclude` matches them (see ownership.ts). A rendered object
-      // is deployed whatever file it came from: `exclude` leaves files unjudged, not what a build applies.
-      if (rule.meta.id !== "tenant-ownership" && raw.build === undefined && isExcluded(config, raw.path)) continue;
+      // `exclude` silences findings on the files it names, not ownership (who may change them), nor what a build
+      // renders from them: a rendered object is deployed whatever file it came from.
+      const renderedObject = raw.build !== undefined && raw.object !== undefined;
+      if (rule.meta.id !== "tenant-ownership" && !renderedObject && isExcluded(config, raw.path)) continue;
       const severity: Severity = setting ?? raw.severity ?? rule.meta.defaultSeverity;
       const finding: Finding = { ...raw, rule: rule.meta.id, severity };
       // Per build: the same line can render into several builds, and an exception on one of them is not on all.
