@@ -144,7 +144,7 @@ export function parseGitDiff(output: string): ChangedFile[] {
           : "modified";
     const path = status === "removed" ? oldPath : newPath;
     if (!path) continue;
-    const { addedLines, hunks } = parsePatch(hunkStart === -1 ? "" : body.slice(hunkStart));
+    const { addedLines, hunks, submodule } = parsePatch(hunkStart === -1 ? "" : body.slice(hunkStart));
     files.push({
       path,
       ...(status === "renamed" && oldPath ? { previousPath: oldPath } : {}),
@@ -152,6 +152,7 @@ export function parseGitDiff(output: string): ChangedFile[] {
       addedLines: status === "removed" ? [] : addedLines,
       hunks: status === "removed" ? [] : hunks,
       ...(/^Binary files /m.test(meta) ? { patchMissing: true } : {}),
+      ...(submodule ? { submodule: true } : {}),
     });
   }
   return files;

@@ -203,6 +203,29 @@ describe("archive attributes: what git archive (GitHub's tarball) holds is not w
     ]);
   });
 
+  it("notes a submodule bump instead of failing it, unless a GitRepository recurses into submodules", async () => {
+    const gitlink = (recurse: boolean) => {
+      const repo = repoWithChange({ "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n", ...(recurse ? { "clusters/prod/sync.yaml": sync.split("---\n")[0]!.replace("spec:\n", "spec:\n  recurseSubmodules: true\n") } : {}) }, {});
+      const commit = (n: number) => `${n}`.repeat(40);
+      repo.git("checkout", "--quiet", "main");
+      repo.git("update-index", "--add", "--cacheinfo", `160000,${commit(1)},vendor/charts`);
+      repo.git("commit", "--quiet", "-m", "add submodule");
+      repo.git("checkout", "--quiet", "-B", "change");
+      repo.git("update-index", "--cacheinfo", `160000,${commit(2)},vendor/charts`);
+      repo.git("commit", "--quiet", "-m", "bump submodule");
+      return repo;
+    };
+    const judge = async (recurse: boolean) => {
+      const { facts, dispose } = await localFacts({ repo: gitlink(recurse).dir, base: "main", head: "change" });
+      return evaluate(facts).finally(dispose);
+    };
+    const plain = await judge(false);
+    expect([plain.conclusion, plain.problems]).toEqual(["success", []]);
+    expect(plain.notes).toContain("`vendor/charts` is a submodule: the new commit is not judged (no GitRepository of this repository sets recurseSubmodules, so Flux does not fetch it either).");
+    const recursing = await judge(true);
+    expect(recursing.problems).toEqual([expect.stringMatching(/^The pull request changes `vendor\/charts`, but the commit's archive/)]);
+  });
+
   it("fails a change that sets export-subst, even on a file the archive keeps", async () => {
     const verdict = await evaluateChange({ "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n" }, { ".gitattributes": "*.yaml export-subst\n" });
     expect(verdict.problems).toEqual(["`.gitattributes` set export-ignore or export-subst, which change what the commit's archive (what fleet-warden reads) holds but not what Flux clones and deploys. Remove them."]);

@@ -6,6 +6,7 @@ import { buildAffected, type BuildResult } from "./build/index.js";
 import { parseConfig, type Config } from "./config.js";
 import { diffChangedFiles } from "./diff.js";
 import { FleetModel, isYamlPath, objectKey, type SourceDocument } from "./fleet.js";
+import { specOf } from "./flux.js";
 import { classifyImageUpdate, ownershipWaivedForImageUpdate } from "./imageupdate.js";
 import { evaluateOwnership, platformApproval } from "./ownership.js";
 import { touchesAddedLines } from "./patch.js";
@@ -37,7 +38,6 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
   const rules = options.rules ?? allRules;
   const problems = [...(facts.problems ?? [])];
 
-  problems.push(...snapshotGaps(facts));
   const configResult = parseConfig(facts.policy.config?.text, rules.map((rule) => rule.meta.id));
   if (!configResult.ok) problems.push(...configResult.errors);
   const config = configResult.config;
@@ -46,6 +46,8 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
   const head = new FleetModel(facts.headFiles, undefined, base);
   const baseTip = facts.baseTipFiles ? new FleetModel(facts.baseTipFiles, undefined, base) : base;
   const tenants = resolveTenants(config, baseTip, head);
+  const gaps = snapshotGaps(facts, head);
+  problems.push(...gaps.problems);
   const changedFiles = facts.changedFiles.filter((file) => !isExcluded(config, file.path));
 
   const autoMerge = await classifyImageUpdate({ facts, config, base, head, changedFiles: facts.changedFiles });
@@ -100,7 +102,7 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
     diff,
     ...(autoMerge ? { autoMerge } : {}),
     problems,
-    notes: builds.notes,
+    notes: [...gaps.notes, ...builds.notes],
     stats: {
       changedFiles: facts.changedFiles.length,
       documents: changedFiles.reduce((count, file) => count + (head.file(file.path)?.documents.length ?? 0), 0),
@@ -118,13 +120,19 @@ const ARCHIVE_ATTRIBUTES = /(^|\s)export-(ignore|subst)\b/m;
  * are what `git archive` (GitHub's tarball) makes of the commit: a `.gitattributes` `export-ignore` leaves files out
  * of it and `export-subst` rewrites them, while Flux clones the repository and deploys them as written.
  */
-function snapshotGaps(facts: PullRequestFacts): string[] {
+function snapshotGaps(facts: PullRequestFacts, head: FleetModel): { problems: string[]; notes: string[] } {
   const special = new Set((facts.specialFiles ?? []).map((file) => file.path));
   // A snapshot cut short at a limit says so already (facts.problems).
   const complete = (facts.problems ?? []).length === 0;
-  const missing = facts.changedFiles
-    .filter((file) => complete && file.status !== "removed" && !special.has(file.path) && facts.headFiles.size(file.path) === undefined)
-    .map((file) => `\`${file.path}\``);
+  const absent = facts.changedFiles.filter((file) => complete && file.status !== "removed" && !special.has(file.path) && facts.headFiles.size(file.path) === undefined);
+  // A submodule is never in the archive; Flux fetches it only for a GitRepository that recurses into submodules.
+  const recursed = absent.some((file) => file.submodule) && head.fluxObjectsOfKind("GitRepository").some((doc) => specOf(doc).recurseSubmodules === true);
+  const submodules = absent.filter((file) => file.submodule && !recursed).map((file) => `\`${file.path}\``);
+  const missing = absent.filter((file) => !submodules.includes(`\`${file.path}\``)).map((file) => `\`${file.path}\``);
+  const notes =
+    submodules.length > 0
+      ? [`${submodules.join(", ")} ${submodules.length === 1 ? "is a submodule" : "are submodules"}: the new commit is not judged (no GitRepository of this repository sets recurseSubmodules, so Flux does not fetch it either).`]
+      : [];
   const attributes = facts.changedFiles
     .filter((file) => file.status !== "removed" && GIT_ATTRIBUTES.test(file.path) && ARCHIVE_ATTRIBUTES.test(facts.headFiles.read(file.path)?.toString("utf8") ?? ""))
     .map((file) => `\`${file.path}\``);
@@ -137,7 +145,7 @@ function snapshotGaps(facts: PullRequestFacts): string[] {
   if (attributes.length > 0) {
     problems.push(`${attributes.join(", ")} set export-ignore or export-subst, which change what the commit's archive (what fleet-warden reads) holds but not what Flux clones and deploys. Remove them.`);
   }
-  return problems;
+  return { problems, notes };
 }
 
 function ruleContext(

@@ -6,7 +6,11 @@ const HUNK_HEADER = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@/;
 export interface PatchLines {
   addedLines: number[];
   hunks: Array<{ start: number; end: number }>;
+  /** The patch moves a submodule (a gitlink) to another commit, as git and GitHub show it. */
+  submodule: boolean;
 }
+
+const SUBMODULE_COMMIT = /^\+Subproject commit [0-9a-f]{40}(-dirty)?$/;
 
 /** Parses the hunks of one file's patch (GitHub's `patch` field, or one file of `git diff`). */
 export function parsePatch(patch: string): PatchLines {
@@ -14,6 +18,7 @@ export function parsePatch(patch: string): PatchLines {
   const hunks: Array<{ start: number; end: number }> = [];
   let line = 0;
   let current: { start: number; end: number } | undefined;
+  let submodule = false;
   for (const text of patch.split("\n")) {
     const header = HUNK_HEADER.exec(text);
     if (header) {
@@ -25,13 +30,14 @@ export function parsePatch(patch: string): PatchLines {
     }
     if (!current) continue;
     if (text.startsWith("+")) {
+      submodule ||= SUBMODULE_COMMIT.test(text);
       addedLines.push(line++);
     } else if (text.startsWith(" ")) {
       line++;
     }
     // "-" lines and "\ No newline at end of file" do not move the head-side counter.
   }
-  return { addedLines, hunks };
+  return { addedLines, hunks, submodule };
 }
 
 /** True when `line` sits inside one of the file's diff hunks (a review comment may go there). */

@@ -57,6 +57,8 @@ export interface ChangedFile {
   hunks: Array<{ start: number; end: number }>;
   /** True when the diff could not be shown (binary, or too large for GitHub's patch). */
   patchMissing?: boolean;
+  /** The diff moves a submodule to another commit ("Subproject commit"): no file of this repository. */
+  submodule?: boolean;
 }
 
 export interface Review {

@@ -29,6 +29,7 @@ export async function listChangedFiles(octokit: Octokit, repo: RepoRef, pullNumb
       hunks: lines?.hunks ?? [],
       // No patch: binary, or too large for GitHub to show. Every line then counts as changed.
       ...(file.patch === undefined && status !== "removed" ? { patchMissing: true } : {}),
+      ...(lines?.submodule ? { submodule: true } : {}),
     };
   });
 }

@@ -25,6 +25,7 @@ describe("parsePatch", () => {
         { start: 1, end: 5 },
         { start: 11, end: 13 },
       ],
+      submodule: false,
     });
   });
 
@@ -35,7 +36,13 @@ describe("parsePatch", () => {
   });
 
   it("handles a deletion-only hunk", () => {
-    expect(parsePatch("@@ -3,2 +2,0 @@\n-a\n-b")).toEqual({ addedLines: [], hunks: [] });
+    expect(parsePatch("@@ -3,2 +2,0 @@\n-a\n-b")).toEqual({ addedLines: [], hunks: [], submodule: false });
+  });
+
+  it("knows a submodule bump, as git and GitHub show one", () => {
+    const bump = `@@ -1 +1 @@\n-Subproject commit ${"a".repeat(40)}\n+Subproject commit ${"b".repeat(40)}`;
+    expect(parsePatch(bump)).toEqual({ addedLines: [1], hunks: [{ start: 1, end: 1 }], submodule: true });
+    expect(parsePatch("@@ -1 +1 @@\n-a\n+Subproject commit is a phrase").submodule).toBe(false);
   });
 });
 
