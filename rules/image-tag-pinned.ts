@@ -1,8 +1,8 @@
-import { posix } from "node:path";
 import { valueAt } from "../src/core/values.js";
 import type { FleetModel } from "../src/core/fleet.js";
 import type { Fix, Rule, RuleContext, RuleFinding } from "../src/core/types.js";
-import { KUSTOMIZATION_FILES, kustomizationPrefix } from "./lib/inline-patches.js";
+import { isKustomizationFile } from "../src/core/build/kustomization.js";
+import { kustomizationPrefix } from "./lib/inline-patches.js";
 import { findingAt, asMapping, baseContainerOf, describeContainer, placeOf, setScalarFix, workloadsToCheck, type Container, type Place, type Workload } from "./lib/workloads.js";
 
 export interface ImageReference {
@@ -107,7 +107,7 @@ function pinnedByKustomizeImages(model: FleetModel, repository: string): boolean
     const lists = [
       ...model
         .paths()
-        .filter((path) => KUSTOMIZATION_FILES.has(posix.basename(path)))
+        .filter(isKustomizationFile)
         .map((path) => asMapping(model.file(path)?.documents[0]?.value)?.images),
       ...model.fluxObjectsOfKind("Kustomization").map((doc) => asMapping(doc.object?.spec)?.images),
     ];

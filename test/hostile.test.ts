@@ -229,8 +229,9 @@ describe("archive attributes: what git archive (GitHub's tarball) holds is not w
   it("fails a change that sets export-subst, even on a file the archive keeps", async () => {
     const verdict = await evaluateChange({ "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n" }, { ".gitattributes": "*.yaml export-subst\n" });
     expect(verdict.problems).toEqual(["`.gitattributes` set export-ignore or export-subst, which change what the commit's archive (what fleet-warden reads) holds but not what Flux clones and deploys. Remove them."]);
-    // Other attributes are fine.
-    const ordinary = await evaluateChange({ "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n" }, { ".gitattributes": "*.yaml text eol=lf\n" });
+    // Other attributes are fine, and so is an export-ignore the base already had, or a comment.
+    const cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n";
+    const ordinary = await evaluateChange({ "apps/cm.yaml": cm, ".gitattributes": "docs/** export-ignore\n" }, { ".gitattributes": "docs/** export-ignore\n# no export-subst here\n*.yaml text eol=lf\n" });
     expect(ordinary.problems).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
 // kustomization.yaml resources), with overlay patches and namespaces applied to their spec, and where
 // every spec field was last written so that findings land on the line to fix.
 import { posix } from "node:path";
-import { foldersOf } from "../../src/core/build/kustomization.js";
+import { foldersOf, isKustomizationFile, KUSTOMIZATION_FILES } from "../../src/core/build/kustomization.js";
 import { isFluxApi, isYamlPath, type FleetModel, type SourceDocument } from "../../src/core/fleet.js";
 import { canonicalGitUrl, FLUX_SYSTEM, isFluxKustomization, normalizeRepoPath, specOf } from "../../src/core/flux.js";
 import { asArray, asRecord, escapeRegExp, isRecord, valueAt } from "../../src/core/values.js";
@@ -13,7 +13,6 @@ import { applyJsonPatchOperation, jsonPatchOperations, ownValue, setOwn } from "
 import { findingOn, indentOf, type LocatedObject } from "./objects.js";
 import { selectsPatchTarget, type PatchCandidate } from "./patch-target.js";
 
-const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 const CLUSTERS_DIR = "clusters";
 /** Guards the walk against kustomizations that include each other. */
 const MAX_DEPTH = 32;
@@ -230,7 +229,7 @@ function buildGraph(model: FleetModel): FluxGraph {
 
   // What no cluster reaches (a tenant repository, a fleet without clusters/): each top-level kustomization
   // (one that no other includes) as kustomize would build it, overlay patches applied; then the bare documents.
-  const unreachedKustomizations = model.paths().filter((path) => KUSTOMIZATION_FILES.includes(posix.basename(path)) && !reachedFiles.has(path));
+  const unreachedKustomizations = model.paths().filter((path) => isKustomizationFile(path) && !reachedFiles.has(path));
   const unreachedRoots = unreachedKustomizations.map((path) => ({ path, resolution: resolver.resolve(posix.dirname(path).replace(/^\.$/, "")) }));
   const included = new Set(unreachedRoots.flatMap(({ path, resolution }) => [...resolution.files].filter((file) => file !== path)));
   for (const { resolution } of unreachedRoots.filter(({ path }) => !included.has(path))) {
@@ -327,7 +326,7 @@ function sameGitSource(a: Record<string, unknown>, b: Record<string, unknown>): 
 /** Every file used as a patch by some kustomization of the tree (`patches[].path`, `patchesStrategicMerge`, `patchesJson6902[].path`). */
 function findPatchFiles(model: FleetModel): Set<string> {
   const files = new Set<string>();
-  for (const path of model.paths().filter((candidate) => KUSTOMIZATION_FILES.includes(posix.basename(candidate)))) {
+  for (const path of model.paths().filter(isKustomizationFile)) {
     const kustomization = asRecord(model.file(path)?.documents[0]?.value);
     const dir = posix.dirname(path);
     const entries = [...asArray(kustomization.patches), ...asArray(kustomization.patchesJson6902), ...asArray(kustomization.patchesStrategicMerge)];

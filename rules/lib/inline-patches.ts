@@ -1,7 +1,7 @@
 // Where a kustomization itself writes an object's field: the inline `patches[].patch` texts of kustomization
 // files and of Flux Kustomizations. A finding on a field that no document of the object writes belongs there,
 // on the line a person changed.
-import { posix } from "node:path";
+import { isKustomizationFile } from "../../src/core/build/kustomization.js";
 import type { SourceDocument } from "../../src/core/fleet.js";
 import { isFluxKustomization } from "../../src/core/flux.js";
 import { asRecord, escapeRegExp, isRecord, valueAt } from "../../src/core/values.js";
@@ -9,11 +9,9 @@ import type { YamlPath } from "../../src/core/yaml.js";
 import type { LocatedObject } from "./objects.js";
 import { parsePatchText, selectsPatchTarget } from "./patch-target.js";
 
-export const KUSTOMIZATION_FILES = new Set(["kustomization.yaml", "kustomization.yml", "Kustomization"]);
-
 /** The kustomization parts of a document: a kustomization file's top level, or a Flux Kustomization's spec. */
 export function kustomizationPrefix(doc: SourceDocument): YamlPath | undefined {
-  if (KUSTOMIZATION_FILES.has(posix.basename(doc.path))) return [];
+  if (isKustomizationFile(doc.path)) return [];
   return isFluxKustomization(doc.ref) ? ["spec"] : undefined;
 }
 

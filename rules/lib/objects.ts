@@ -4,11 +4,12 @@ import { posix } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import type { KubeObject, SourceDocument } from "../../src/core/fleet.js";
 import { apiGroup, asKubeObject, objectKey, refOf } from "../../src/core/fleet.js";
+import { isKustomizationFile } from "../../src/core/build/kustomization.js";
 import { isFluxKustomization } from "../../src/core/flux.js";
 import type { Build, ObjectRef, RuleContext, RuleFinding, Severity, Territory } from "../../src/core/types.js";
 import { isRecord, valueAt } from "../../src/core/values.js";
 import type { YamlPath } from "../../src/core/yaml.js";
-import { inlinePatchLine, KUSTOMIZATION_FILES, kustomizationPrefix } from "./inline-patches.js";
+import { inlinePatchLine, kustomizationPrefix } from "./inline-patches.js";
 import { tenantOfFluxObject } from "./tenancy.js";
 
 export interface LocatedObject {
@@ -51,7 +52,7 @@ export function objectsToCheck(context: RuleContext): LocatedObject[] {
     if (!named) changedByName.set(key, (named = []));
     named.push(doc);
   }
-  const changedKustomizations = context.changedDocuments.filter((doc) => KUSTOMIZATION_FILES.has(posix.basename(doc.path)));
+  const changedKustomizations = context.changedDocuments.filter((doc) => isKustomizationFile(doc.path));
   for (const build of context.builds) {
     const deployedFor = deployerTerritory(context, build);
     // Patches inside the build's own folder first: another overlay may patch the same object differently.
@@ -60,11 +61,12 @@ export function objectsToCheck(context: RuleContext): LocatedObject[] {
     const deployer = build.deployer && changedDeployer(context, build.deployer);
     for (const item of build.objects) {
       const path = item.source?.path ?? build.report.path;
-      const folders = (doc: SourceDocument) => {
-        const folder = posix.dirname(doc.path);
-        return folder === root || folder === "." || path.startsWith(`${folder}/`);
+      // The root's own kustomization, and those of the folders that hold the object's file (its bases).
+      const ofBuild = (doc: SourceDocument) => {
+        const folder = posix.dirname(doc.path).replace(/^\.$/, "");
+        return folder === root || (folder !== "" && path.startsWith(`${folder}/`));
       };
-      const kustomizations = [...changedKustomizations.filter(folders), ...(deployer ? [deployer] : [])];
+      const kustomizations = [...changedKustomizations.filter(ofBuild), ...(deployer ? [deployer] : [])];
       const doc = item.source ? findSourceDocument(context, item.source.path, item.ref, item.source.line) : undefined;
       // Changed documents of the object's kind under its rendered name or its name as written.
       const names = new Set([item.ref.name, ...(doc?.ref ? [doc.ref.name] : [])]);

@@ -2,6 +2,7 @@
 // and which flags each cluster's Flux controllers run with (gotk-components.yaml as patched by the
 // cluster's flux-system/kustomization.yaml).
 import { posix } from "node:path";
+import { KUSTOMIZATION_FILES } from "../../src/core/build/kustomization.js";
 import { apiGroup, type FleetModel, type KubeObject, type SourceDocument } from "../../src/core/fleet.js";
 import { isFluxKustomization, specOf, sourcesThisRepository, normalizeRepoPath } from "../../src/core/flux.js";
 import { asArray, asRecord, valueAt } from "../../src/core/values.js";
@@ -249,7 +250,6 @@ export interface ClusterControllers {
 }
 
 const CLUSTER_FLUX_DIR = /^clusters\/(.+)\/flux-system\/[^/]+$/;
-const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 const CONTAINERS_PATH = ["spec", "template", "spec", "containers"];
 
 const controllersCache = new WeakMap<FleetModel, ClusterControllers[]>();

@@ -7,7 +7,8 @@ import type { Fix, RuleContext, RuleFinding } from "../../src/core/types.js";
 import { escapeRegExp, isRecord, valueAt } from "../../src/core/values.js";
 import type { YamlPath } from "../../src/core/yaml.js";
 import { findingOn, objectsToCheck, territorySeverity, type LocatedObject } from "./objects.js";
-import { inlinePatchLine, KUSTOMIZATION_FILES } from "./inline-patches.js";
+import { isKustomizationFile } from "../../src/core/build/kustomization.js";
+import { inlinePatchLine } from "./inline-patches.js";
 
 export type Mapping = Record<string, unknown>;
 
@@ -212,7 +213,7 @@ export function isPatchDocument(model: FleetModel, doc: SourceDocument): boolean
   let patchFiles = patchFilesCache.get(model);
   if (!patchFiles) {
     patchFiles = new Set();
-    for (const path of model.paths().filter((candidate) => KUSTOMIZATION_FILES.has(posix.basename(candidate)))) {
+    for (const path of model.paths().filter(isKustomizationFile)) {
       const kustomization = asMapping(model.file(path)?.documents[0]?.value) ?? {};
       const dir = posix.dirname(path);
       const entries = [

@@ -5,6 +5,7 @@ import { rules as allRules } from "../../rules/index.js";
 import { buildAffected, type BuildResult } from "./build/index.js";
 import { parseConfig, type Config } from "./config.js";
 import { diffChangedFiles } from "./diff.js";
+import type { TreeFiles } from "./files.js";
 import { FleetModel, isYamlPath, objectKey, type SourceDocument } from "./fleet.js";
 import { specOf } from "./flux.js";
 import { classifyImageUpdate, ownershipWaivedForImageUpdate } from "./imageupdate.js";
@@ -113,7 +114,7 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
 }
 
 const GIT_ATTRIBUTES = /(^|\/)\.gitattributes$/;
-const ARCHIVE_ATTRIBUTES = /(^|\s)export-(ignore|subst)\b/m;
+const ARCHIVE_ATTRIBUTES = /^[^#]*\sexport-(ignore|subst)\b/;
 
 /**
  * Files the change adds or modifies that the head snapshot lacks, and archive attributes the change sets. Snapshots
@@ -133,8 +134,14 @@ function snapshotGaps(facts: PullRequestFacts, head: FleetModel): { problems: st
     submodules.length > 0
       ? [`${submodules.join(", ")} ${submodules.length === 1 ? "is a submodule" : "are submodules"}: the new commit is not judged (no GitRepository of this repository sets recurseSubmodules, so Flux does not fetch it either).`]
       : [];
+  // Only lines the change adds: an export-ignore the base already had is the platform's choice.
+  const archiveLines = (files: TreeFiles, path: string) => new Set((files.read(path)?.toString("utf8") ?? "").split(/\r?\n/).filter((line) => ARCHIVE_ATTRIBUTES.test(line)));
   const attributes = facts.changedFiles
-    .filter((file) => file.status !== "removed" && GIT_ATTRIBUTES.test(file.path) && ARCHIVE_ATTRIBUTES.test(facts.headFiles.read(file.path)?.toString("utf8") ?? ""))
+    .filter((file) => {
+      if (file.status === "removed" || !GIT_ATTRIBUTES.test(file.path)) return false;
+      const before = archiveLines(facts.baseFiles, file.previousPath ?? file.path);
+      return [...archiveLines(facts.headFiles, file.path)].some((line) => !before.has(line));
+    })
     .map((file) => `\`${file.path}\``);
   const problems: string[] = [];
   if (missing.length > 0) {

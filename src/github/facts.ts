@@ -6,7 +6,7 @@ import type { ChangedFile, PullRequestFacts, Review } from "../core/types.js";
 import { snapshotFacts, withSnapshots, type SnapshotCache } from "../snapshot.js";
 import { listChangedFiles, MAX_LISTED_FILES } from "./files.js";
 import { statusOf, type Octokit, type RepoRef } from "./octokit.js";
-import { policyFromApi, policyFromTree } from "./policy.js";
+import { policyFromTree } from "./policy.js";
 import { downloadSnapshot } from "./snapshot.js";
 
 /** The part of a pull request the evaluation needs, from `pulls.get` (never from a possibly stale payload). */
@@ -96,7 +96,8 @@ export async function gatherFacts(octokit: Octokit, repo: RepoRef, pull: PullReq
       fromFork: pull.fromFork,
       draft: pull.draft,
       reviews: reviews.map(toReview),
-      policy: mergeBase === pull.baseSha ? await policyFromTree(pair.base.files) : await policyFromApi(octokit, repo, pull.baseSha),
+      // From the base branch's tip: the merge base when it is the tip, else the tip's own snapshot.
+      policy: await policyFromTree((pair.baseTip ?? pair.base).files),
       isTeamMember: teamMembership(octokit),
     }),
   );

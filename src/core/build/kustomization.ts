@@ -10,6 +10,11 @@ import { parseYamlSafely } from "../yaml.js";
 import type { SourceTree } from "./tree.js";
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/** Whether a path names a kustomization file (by its file name). */
+export function isKustomizationFile(path: string): boolean {
+  return KUSTOMIZATION_FILES.includes(path.slice(path.lastIndexOf("/") + 1));
+}
 const FUNCTION_ANNOTATIONS = ["config.kubernetes.io/function", "config.k8s.io/function"];
 /** Fields whose files kustomize reads as data, not as YAML. */
 const GENERATOR_INPUTS = new Set(["configMapGenerator", "secretGenerator"]);
