@@ -123,6 +123,13 @@ describe("commits pushed onto someone else's pull request", () => {
     expect(github.runsFor()[0]!.output.summary).toContain("tenant-ownership");
   });
 
+  it("past GitHub's listing of 250 commits, are unknown: the opener's ownership is not credited, and the summary says why", async () => {
+    const many = opened(Array.from({ length: 250 }, () => "plat-bob"));
+    await testApp().deliver("pull_request", many.payload("pull_request", "opened"));
+    expect(many.runsFor().map((run) => run.conclusion)).toEqual(["failure"]);
+    expect(many.runsFor()[0]!.output.summary).toContain("Could not list the pull request's commits (GitHub lists only the first 250 commits of a pull request, so the authors of the others are unknown)");
+  });
+
   it("are not covered by the opener's ownership", async () => {
     const pushedOnto = opened(["plat-bob", "dev-alice"]);
     await testApp().deliver("pull_request", pushedOnto.payload("pull_request", "opened"));

@@ -107,11 +107,11 @@ export async function gatherFacts(octokit: Octokit, repo: RepoRef, pull: PullReq
 /** GitHub lists at most this many commits of a pull request; past it, the authorship of the rest is unknown. */
 const MAX_LISTED_COMMITS = 250;
 
-/** The GitHub login of each commit's author (undefined where GitHub maps none, and for commits past the listing). */
+/** The GitHub login of each commit's author (undefined where GitHub maps none); fails past GitHub's listing limit. */
 async function commitAuthorsOf(octokit: Octokit, repo: RepoRef, pullNumber: number): Promise<Array<string | undefined>> {
   const commits = await octokit.paginate(octokit.rest.pulls.listCommits, { ...repo, pull_number: pullNumber, per_page: 100 });
-  const authors = commits.map((commit) => commit.author?.login ?? undefined);
-  return commits.length >= MAX_LISTED_COMMITS ? [...authors, undefined] : authors;
+  if (commits.length >= MAX_LISTED_COMMITS) throw new Error(`GitHub lists only the first ${MAX_LISTED_COMMITS} commits of a pull request, so the authors of the others are unknown`);
+  return commits.map((commit) => commit.author?.login ?? undefined);
 }
 
 /** `ask`, asked once: later calls share the first answer (or failure). */
