@@ -47,6 +47,19 @@ describe("postbuild-variables", () => {
     expect(verdict.conclusion).toBe("failure");
   });
 
+  it("fails a substitute value that is not a string, which Flux's API refuses", async () => {
+    const numbers = { "clusters/prod/app.yaml": fluxKustomization("app", { path: "./app", postBuild: { substitute: { domain: "example.com", replicas: 3 } } }) };
+    const verdict = await evaluateTrees(fleet, numbers, [postbuildVariables]);
+    expect(verdict.findings.map(({ severity, path, line, message }) => ({ severity, path, line, message }))).toEqual([
+      {
+        severity: "error",
+        path: "clusters/prod/app.yaml",
+        line: 12,
+        message: 'spec.postBuild.substitute.replicas is a number, but Flux\'s API takes strings only: the API server refuses the Kustomization. Quote the value ("3").',
+      },
+    ]);
+  });
+
   it("warns about a variable that nothing defines", async () => {
     const verdict = await evaluateTrees(fleet, { "app/settings.yaml": settings("${domian}") }, [postbuildVariables]);
     expect(verdict.findings.map(({ severity, line, message }) => ({ severity, line, message }))).toEqual([

@@ -57,7 +57,20 @@ export function resolveVariables({ doc, object, cluster }: { doc: SourceDocument
   }
   const inline = postBuild.substitute;
   if (inline !== null && typeof inline === "object" && !Array.isArray(inline)) {
-    for (const [key, value] of Object.entries(inline as Record<string, unknown>)) addVariable(variables, key, String(value ?? ""), doc, ["spec", "postBuild", "substitute", key]);
+    for (const [key, value] of Object.entries(inline as Record<string, unknown>)) {
+      const path = ["spec", "postBuild", "substitute", key];
+      if (typeof value !== "string") {
+        // spec.postBuild.substitute is a map of strings in Flux's API: `REPLICAS: 3` makes the API server refuse
+        // the whole Kustomization.
+        variables.issues.push({
+          rule: "postbuild-variables",
+          path: doc.path,
+          line: doc.valueLine(path) ?? doc.keyLine(path) ?? doc.startLine,
+          message: `spec.postBuild.substitute.${key} is ${value === null ? "null" : `a ${Array.isArray(value) ? "list" : typeof value}`}, but Flux's API takes strings only: the API server refuses the Kustomization. Quote the value ("${String(value)}").`,
+        });
+      }
+      addVariable(variables, key, String(value ?? ""), doc, path);
+    }
   }
   return variables;
 }
