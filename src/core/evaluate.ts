@@ -128,29 +128,28 @@ function snapshotGaps(facts: PullRequestFacts, head: FleetModel): { problems: st
   const absent = facts.changedFiles.filter((file) => complete && file.status !== "removed" && !special.has(file.path) && facts.headFiles.size(file.path) === undefined);
   // A submodule is never in the archive; Flux fetches it only for a GitRepository that recurses into submodules.
   const recursed = absent.some((file) => file.submodule) && head.fluxObjectsOfKind("GitRepository").some((doc) => specOf(doc).recurseSubmodules === true);
-  const submodules = absent.filter((file) => file.submodule && !recursed).map((file) => `\`${file.path}\``);
-  const missing = absent.filter((file) => !submodules.includes(`\`${file.path}\``)).map((file) => `\`${file.path}\``);
+  const submodules = absent.filter((file) => file.submodule && !recursed);
+  const missing = absent.filter((file) => !submodules.includes(file));
+  const named = (files: ChangedFile[]) => files.map((file) => `\`${file.path}\``).join(", ");
   const notes =
     submodules.length > 0
-      ? [`${submodules.join(", ")} ${submodules.length === 1 ? "is a submodule" : "are submodules"}: the new commit is not judged (no GitRepository of this repository sets recurseSubmodules, so Flux does not fetch it either).`]
+      ? [`${named(submodules)} ${submodules.length === 1 ? "is a submodule" : "are submodules"}: the new commit is not judged (no GitRepository of this repository sets recurseSubmodules, so Flux does not fetch it either).`]
       : [];
   // Only lines the change adds: an export-ignore the base already had is the platform's choice.
   const archiveLines = (files: TreeFiles, path: string) => new Set((files.read(path)?.toString("utf8") ?? "").split(/\r?\n/).filter((line) => ARCHIVE_ATTRIBUTES.test(line)));
-  const attributes = facts.changedFiles
-    .filter((file) => {
-      if (file.status === "removed" || !GIT_ATTRIBUTES.test(file.path)) return false;
-      const before = archiveLines(facts.baseFiles, file.previousPath ?? file.path);
-      return [...archiveLines(facts.headFiles, file.path)].some((line) => !before.has(line));
-    })
-    .map((file) => `\`${file.path}\``);
+  const attributes = facts.changedFiles.filter((file) => {
+    if (file.status === "removed" || !GIT_ATTRIBUTES.test(file.path)) return false;
+    const before = archiveLines(facts.baseFiles, file.previousPath ?? file.path);
+    return [...archiveLines(facts.headFiles, file.path)].some((line) => !before.has(line));
+  });
   const problems: string[] = [];
   if (missing.length > 0) {
     problems.push(
-      `The pull request changes ${missing.join(", ")}, but the commit's archive (what fleet-warden reads, as GitHub's tarball) has no such file, so it cannot be judged: a .gitattributes export-ignore leaves a file out (Flux clones the repository and deploys it: remove the export-ignore), and a submodule is never in it (Flux fetches one only with recurseSubmodules).`,
+      `The pull request changes ${named(missing)}, but the commit's archive (what fleet-warden reads, as GitHub's tarball) has no such file, so it cannot be judged: a .gitattributes export-ignore leaves a file out (Flux clones the repository and deploys it: remove the export-ignore), and a submodule is never in it (Flux fetches one only with recurseSubmodules).`,
     );
   }
   if (attributes.length > 0) {
-    problems.push(`${attributes.join(", ")} set export-ignore or export-subst, which change what the commit's archive (what fleet-warden reads) holds but not what Flux clones and deploys. Remove them.`);
+    problems.push(`${named(attributes)} set export-ignore or export-subst, which change what the commit's archive (what fleet-warden reads) holds but not what Flux clones and deploys. Remove them.`);
   }
   return { problems, notes };
 }
