@@ -1,6 +1,7 @@
 // PullRequestFacts from a local git repository: what the CLI evaluates, exactly as the App would.
 import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
+import { gitUrlParts } from "./core/flux.js";
 import { readPolicy } from "./core/policy-files.js";
 import { parsePatch } from "./core/patch.js";
 import type { ChangedFile, PullRequestFacts } from "./core/types.js";
@@ -92,12 +93,10 @@ export async function localFacts(options: LocalOptions): Promise<LocalFacts> {
 /** Host, owner and name from the `origin` remote (`git@github.com:o/n.git`, `https://github.com/o/n`), when there is one. */
 async function originRepository(repo: string): Promise<PullRequestFacts["repository"] | undefined> {
   const url = (await git(repo, ["remote", "get-url", "origin"]).catch(() => "")).trim();
-  const match = /[:/]([^/:]+)\/([^/]+?)(?:\.git)?\/?$/.exec(url);
-  // A URL with a scheme, or scp-like `user@host:path`; a local path has no host, and an SSH alias of
-  // ~/.ssh/config (`github-work`, no dot) names no real one: then owner and name alone tell the repository.
-  const host = /^[a-z+]+:\/\/(?:[^@/]*@)?([^/:]+)/i.exec(url)?.[1] ?? /^(?:[^@/]+@)?([^/:]+):(?!\/)/.exec(url)?.[1];
-  const known = host?.includes(".") ? { host: host.toLowerCase() === "ssh.github.com" ? "github.com" : host } : {};
-  return match ? { owner: match[1]!, name: match[2]!, ...known } : undefined;
+  // Without a real host (a local path, an SSH alias), owner and name alone tell the repository.
+  const { host, path } = gitUrlParts(url);
+  const [owner, name] = path.split("/").slice(-2);
+  return owner && name ? { owner, name, ...(host ? { host } : {}) } : undefined;
 }
 
 async function archive(repo: string, sha: string, label: string): Promise<Snapshot> {

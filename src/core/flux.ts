@@ -64,11 +64,30 @@ export function gitRepositorySpec(name: string, namespace: string, model: FleetM
 
 /** Whether a Git URL names the repository: its owner and name, on its host when that is known. */
 function urlNamesRepository(url: string, repository: { owner: string; name: string; host?: string }): boolean {
-  // The host without its port; GitHub's SSH-over-443 host is GitHub's.
-  const canonical = canonicalGitUrl(url).replace(/^([^/:]+):\d+\//, "$1/").replace(/^ssh\.github\.com\//, "github.com/");
+  const named = gitUrlParts(url);
   const path = `${repository.owner}/${repository.name}`.toLowerCase();
   // Another host (evil.example.com/acme/fleet) is another repository, whatever its path: Flux would fetch it.
-  return repository.host ? canonical === `${repository.host.toLowerCase()}/${path}` : canonical.endsWith(`/${path}`);
+  if (repository.host) return named.host === gitHost(repository.host) && named.path === path;
+  return `/${named.path}`.endsWith(`/${path}`);
+}
+
+/**
+ * The host and the path a Git URL names (`https://github.com:443/acme/fleet.git` -> github.com, acme/fleet). No host
+ * for a local path, nor for an SSH alias of ~/.ssh/config (`git@github-work:acme/fleet`: no dot), which names no
+ * real one.
+ */
+export function gitUrlParts(url: string): { host?: string; path: string } {
+  const canonical = canonicalGitUrl(url);
+  const slash = canonical.indexOf("/");
+  const host = slash > 0 ? canonical.slice(0, slash) : "";
+  const path = canonical.slice(slash + 1);
+  return host.includes(".") && !host.startsWith(".") ? { host: gitHost(host), path } : { path: slash > 0 ? path : canonical.replace(/^\/+/, "") };
+}
+
+/** A Git host as compared: lower case, without its port, and GitHub's SSH-over-443 host read as GitHub. */
+function gitHost(host: string): string {
+  const plain = host.toLowerCase().replace(/:\d+$/, "");
+  return plain === "ssh.github.com" ? "github.com" : plain;
 }
 
 /** `ssh://git@github.com/acme/fleet.git`, `git@github.com:acme/fleet`, `https://github.com/acme/fleet/` -> `github.com/acme/fleet`. */

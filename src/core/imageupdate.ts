@@ -10,7 +10,7 @@ import { clusterOf, inClusterFolder, specOf } from "./flux.js";
 import { findImagePolicies, parseImageMarkerLine, type ImageMarker, type ImageMarkerProblem, type ImagePolicyRef } from "./image-markers.js";
 import type { AutoMergeReport, ChangedFile, OwnershipReport, PullRequestFacts } from "./types.js";
 import { isRecord } from "./values.js";
-import { defaultYamlLimits, errorMessage, parseYamlSafely, type ParsedDocument, type YamlPath } from "./yaml.js";
+import { defaultYamlLimits, errorMessage, GO_YAML, parseYamlSafely, type ParsedDocument, type YamlPath } from "./yaml.js";
 
 export interface ImageUpdateInput {
   facts: PullRequestFacts;
@@ -185,7 +185,7 @@ function readSide(model: FleetModel, path: string): ParsedSide | string {
  */
 function readAsYaml11(text: string): unknown[] | string {
   try {
-    return parseAllDocuments(text, { version: "1.1", merge: true, uniqueKeys: false }).map((doc) => {
+    return parseAllDocuments(text, { ...GO_YAML, merge: true, uniqueKeys: false }).map((doc) => {
       const error = doc.errors[0];
       if (error) throw new Error(error.message.split("\n")[0]);
       return doc.toJS({ maxAliasCount: defaultYamlLimits.maxAliasCount });

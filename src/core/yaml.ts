@@ -1,5 +1,5 @@
 // YAML parsing for hostile input: size, document, alias and depth limits; every failure becomes an error with a line.
-import { isCollection, isMap, isPair, isScalar, LineCounter, parseAllDocuments, visit, type Document, type Node } from "yaml";
+import { isCollection, isMap, isPair, isScalar, LineCounter, parseAllDocuments, visit, type Document, type Node, type Tags } from "yaml";
 
 export interface YamlLimits {
   maxBytes: number;
@@ -41,6 +41,16 @@ export interface ParsedYaml {
 }
 
 const NUL = String.fromCharCode(0);
+
+/**
+ * YAML as Go's libraries read it (goyaml.v2, which Flux's postBuild and sigs.k8s.io/yaml use): YAML 1.1 booleans
+ * (`on`, `yes`) and octals (`0644`), but no timestamps and no base-60 numbers.
+ */
+export const GO_YAML = {
+  version: "1.1",
+  customTags: (tags: Tags) =>
+    tags.filter((tag) => (typeof tag === "string" ? !["timestamp", "intTime", "floatTime"].includes(tag) : tag.tag !== "tag:yaml.org,2002:timestamp" && tag.format !== "TIME")),
+} as const;
 
 export function parseYamlSafely(text: string, path: string, limits: YamlLimits = defaultYamlLimits): ParsedYaml {
   const bytes = Buffer.byteLength(text, "utf8");

@@ -4,11 +4,11 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
-import { parseAllDocuments, parse as parseYaml, stringify, type Tags } from "yaml";
+import { parseAllDocuments, parse as parseYaml, stringify } from "yaml";
 import { asKubeObject, refOf, type FleetModel, type SourceDocument, type SourceFile } from "../fleet.js";
 import type { Build, BuildIssue, ObjectRef, RenderedObject } from "../types.js";
 import { asArray, asRecord, isRecord, lowerBound } from "../values.js";
-import { errorMessage } from "../yaml.js";
+import { errorMessage, GO_YAML } from "../yaml.js";
 import { ContainedWords } from "./contained-words.js";
 import { runKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
 import { KUSTOMIZATION_FILES, KUSTOMIZATION_TOP_FIELDS } from "./kustomization.js";
@@ -19,12 +19,6 @@ const ORIGIN = "config.kubernetes.io/origin";
 const TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations";
 const ORIGIN_ANNOTATIONS = "originAnnotations";
 const MAX_ALIASES = 100;
-/** goyaml.v2's YAML 1.1, which Flux reads substituted objects with: its booleans and octals, no timestamps, no base 60. */
-const FLUX_YAML = {
-  version: "1.1",
-  customTags: (tags: Tags) =>
-    tags.filter((tag) => (typeof tag === "string" ? !["timestamp", "intTime", "floatTime"].includes(tag) : tag.tag !== "tag:yaml.org,2002:timestamp" && tag.format !== "TIME")),
-} as const;
 
 export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: KustomizeEngine, limits?: EngineLimits): Promise<Build> {
   const issues: BuildIssue[] = [...plan.closure.issues, ...(plan.flux?.variables.issues ?? [])];
@@ -200,8 +194,8 @@ function renderedObjects(plan: BuildPlan, model: FleetModel, output: string, iss
       // As Flux writes and reads it: kyaml writes single-quoted scalars where needed, and sigs.k8s.io/yaml reads
       // the substituted text with goyaml.v2, YAML 1.1 and not strict (`on` is true, `0644` is octal, a repeated key
       // keeps its last value).
-      const parse = (text: string) => parseYaml(text, { ...FLUX_YAML, maxAliasCount: MAX_ALIASES, uniqueKeys: false }) as Record<string, unknown>;
-      const outcome = substituteObject(object, variables, (o) => stringify(o, { ...FLUX_YAML, lineWidth: 0, singleQuote: true }), parse);
+      const parse = (text: string) => parseYaml(text, { ...GO_YAML, maxAliasCount: MAX_ALIASES, uniqueKeys: false }) as Record<string, unknown>;
+      const outcome = substituteObject(object, variables, (o) => stringify(o, { ...GO_YAML, lineWidth: 0, singleQuote: true }), parse);
       const at = source ?? { path: plan.flux.doc.path, line: plan.flux.doc.startLine };
       const ref = refOf(asKubeObject(object)!);
       object = outcome.object;
