@@ -1,6 +1,7 @@
 import { foldersOf } from "../src/core/build/kustomization.js";
+import { gitRepositoryOptions, isInFolder, sparsePrefixes } from "../src/core/build/tree.js";
 import { describeRef } from "../src/core/fleet.js";
-import { normalizeRepoPath } from "../src/core/flux.js";
+import { FLUX_SYSTEM, normalizeRepoPath } from "../src/core/flux.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
 import { findingOnSpec, fluxGraph } from "./lib/flux-graph.js";
 
@@ -23,10 +24,17 @@ export const fluxPathExists: Rule = {
       // Like Flux's secure join, `..` stops at the repository root.
       const path = normalizeRepoPath(written);
       const name = describeRef(kustomization.ref);
+      const source = graph.sourceOf(kustomization);
+      const options = gitRepositoryOptions(source?.spec ?? {}, source?.ref.namespace ?? FLUX_SYSTEM);
+      // Another repository's files, included by the source: they are not here to check.
+      if (options.included?.some((folder) => isInFolder(path, folder.path) || isInFolder(folder.path, path))) continue;
+      const sparse = sparsePrefixes(options.sparseCheckout);
       let problem: string | undefined;
       if (path !== "" && context.head.exists(path)) problem = `${name}: spec.path ${written} is a file; Flux builds a folder.`;
       else if (path !== "" && !folders.has(path)) {
         problem = `${name}: spec.path ${written} does not exist in this repository; Flux fails to build the Kustomization and stops reconciling it.`;
+      } else if (sparse && !context.head.paths().some((file) => isInFolder(file, path) && sparse.some((prefix) => file.startsWith(prefix)))) {
+        problem = `${name}: spec.path ${written} is outside the spec.sparseCheckout of ${describeRef(source!.ref)}, so Flux's artifact leaves it out; Flux fails to build the Kustomization and stops reconciling it.`;
       }
       if (problem) findings.push(findingOnSpec(context, kustomization, ["path"], problem));
     }

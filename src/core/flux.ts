@@ -53,13 +53,29 @@ export function gitRepositorySpec(name: string, namespace: string, model: FleetM
     ref?.kind === "GitRepository" && apiGroup(ref.apiVersion) === "source.toolkit.fluxcd.io" && ref.name === name && (ref.namespace ?? FLUX_SYSTEM) === namespace;
   const renderedObject = rendered.find((candidate) => named(refOf(candidate)));
   if (renderedObject) return specOf({ object: renderedObject });
-  const written = model.fluxObjectsOfKind("GitRepository").filter((doc) => named(doc.ref));
+  const written = gitRepositoriesNamed(model).get(`${namespace}/${name}`)?.filter((doc) => named(doc.ref)) ?? [];
   const clusterOfDoc = (doc: SourceDocument) => clusterOf(doc.path);
   const found =
     cluster === undefined
       ? written[0]
       : (written.find((doc) => clusterOfDoc(doc) === cluster) ?? written.find((doc) => !inClusterFolder(doc.path)));
   return found ? specOf(found) : undefined;
+}
+
+const gitRepositoryIndexes = new WeakMap<FleetModel, Map<string, SourceDocument[]>>();
+
+/** The GitRepositories of the model by namespace/name: asked for each of a fleet's hundreds of Kustomizations, several times. */
+function gitRepositoriesNamed(model: FleetModel): Map<string, SourceDocument[]> {
+  let index = gitRepositoryIndexes.get(model);
+  if (!index) {
+    index = new Map();
+    for (const doc of model.fluxObjectsOfKind("GitRepository")) {
+      const key = `${doc.ref!.namespace ?? FLUX_SYSTEM}/${doc.ref!.name}`;
+      index.set(key, [...(index.get(key) ?? []), doc]);
+    }
+    gitRepositoryIndexes.set(model, index);
+  }
+  return index;
 }
 
 /** Whether a Git URL names the repository: its owner and name, on its host when that is known. */

@@ -23,7 +23,7 @@ const fleet = {
 
 describe("GitRepository artifact", () => {
   it("applies default ignores, folder-scoped .sourceignore rules (unanchored, anchored, folders only, negated) and spec.ignore last", () => {
-    const tree = gitRepositoryTree(new FleetModel(treeDir(fleet)), "/clusters/**/local.yaml\n");
+    const tree = gitRepositoryTree(new FleetModel(treeDir(fleet)), { ignore: "/clusters/**/local.yaml\n" });
     expect(tree.paths).toEqual([
       "apps/.sourceignore",
       "apps/nested/tmp/kept.yaml",
@@ -39,9 +39,9 @@ describe("GitRepository artifact", () => {
   it("reads ! and # after a negation as part of the name, as go-git does, not as minimatch negation or comment", () => {
     const files = { "a/!kept.yaml": "kind: A\n", "a/#kept.yaml": "kind: B\n", "a/dropped.yaml": "kind: C\n", "a/notes.txt": "text\n" };
     for (const ignore of ["*.yaml\n!!kept.yaml\n!#kept.yaml\n", "*.yaml\n!/a/!kept.yaml\n!/a/#kept.yaml\n"]) {
-      expect(gitRepositoryTree(new FleetModel(treeDir(files)), ignore).paths).toEqual(["a/!kept.yaml", "a/#kept.yaml", "a/notes.txt"]);
+      expect(gitRepositoryTree(new FleetModel(treeDir(files)), { ignore }).paths).toEqual(["a/!kept.yaml", "a/#kept.yaml", "a/notes.txt"]);
     }
-    expect(gitRepositoryTree(new FleetModel(treeDir(files)), "/!nothing/\n").paths).toEqual(["a/!kept.yaml", "a/#kept.yaml", "a/dropped.yaml", "a/notes.txt"]);
+    expect(gitRepositoryTree(new FleetModel(treeDir(files)), { ignore: "/!nothing/\n" }).paths).toEqual(["a/!kept.yaml", "a/#kept.yaml", "a/dropped.yaml", "a/notes.txt"]);
   });
 
   it("matches as go-git and Go's filepath.Match do: a leading space is part of the name, no {a,b} braces, [!x] is no negation", () => {

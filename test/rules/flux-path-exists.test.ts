@@ -95,7 +95,7 @@ describe("flux-path-exists", () => {
   describe("with the build (all rules, real kustomize)", () => {
     const renamed = { "apps/production/kustomization.yaml": null, "apps/prod/kustomization.yaml": fleet["apps/production/kustomization.yaml"] };
     const missing = "Kustomization flux-system/apps: spec.path ./apps/production does not exist in this repository; Flux fails to build the Kustomization and stops reconciling it.";
-    const notAFolder = 'spec.path "./apps/production" is not a folder of the Flux source (it does not exist, or .sourceignore excludes it), so the Kustomization fails to build.';
+    const notAFolder = 'spec.path "./apps/production" is not a folder of the Flux source (it does not exist, or .sourceignore or the GitRepository\'s spec.sparseCheckout leaves it out), so the Kustomization fails to build.';
     const lines = (findings: Finding[]) => findings.map((finding) => `${finding.rule} ${finding.severity} ${finding.path}:${finding.line} ${finding.message}`);
     const withConfig = (config: string) => ({ ...fleet, ".github/fleet-warden.yml": config });
 

@@ -67,9 +67,11 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
     return side.value;
   }) as [PlannedSide, PlannedSide];
   const affected = affectedNames(basePlan.plans, headPlan.plans, input.changedFiles);
-  const notes = [...new Set(headPlan.notes)];
-  const baseTasks = basePlan.plans.filter((plan) => affected.has(plan.name));
-  const headTasks = headPlan.plans.filter((plan) => affected.has(plan.name));
+  // A build that reads another repository's files is not run, on either side: one side alone would diff as all removed or added.
+  const unseen = new Map([...basePlan.plans, ...headPlan.plans].filter((plan) => affected.has(plan.name) && plan.closure.unseen).map((plan) => [plan.name, plan.closure.unseen!]));
+  const notes = [...new Set([...headPlan.notes, ...[...unseen].map(([name, reason]) => `${name} is not built: ${reason}, and fleet-warden cannot see another repository's files.`)])];
+  const baseTasks = basePlan.plans.filter((plan) => affected.has(plan.name) && !unseen.has(plan.name));
+  const headTasks = headPlan.plans.filter((plan) => affected.has(plan.name) && !unseen.has(plan.name));
   for (const plan of baseTasks) vetClosure(plan.closure, input.base);
   for (const plan of headTasks) vetClosure(plan.closure, input.head);
   if (!engine) {
@@ -122,7 +124,7 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
   const planned = new Set<string>();
   const deployedDocuments = new Set<SourceDocument>();
   const deployedNotes: string[] = [];
-  let queue = engine ? [...plans.values()].filter((plan) => rendersFluxKustomizations(plan, input.model)) : [];
+  let queue = engine ? [...plans.values()].filter((plan) => !plan.closure.unseen && rendersFluxKustomizations(plan, input.model)) : [];
   for (let depth = 0; depth < MAX_NESTING && queue.length > 0; depth++) {
     queue = queue.filter((plan) => !expanded.has(plan.name));
     for (const plan of queue) expanded.add(plan.name);
@@ -143,7 +145,7 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
         const existing = plans.get(plan.name);
         if (existing?.flux && isDeepStrictEqual(existing.flux.object, target.object)) continue;
         plans.set(plan.name, plan);
-        if (rendersFluxKustomizations(plan, input.model)) next.push(plan);
+        if (!plan.closure.unseen && rendersFluxKustomizations(plan, input.model)) next.push(plan);
       }
       // A Kustomization as written is superseded by what its parent deploys from it (nothing to build, when that
       // reads another source).
@@ -192,6 +194,8 @@ function affectedNames(base: BuildPlan[], head: BuildPlan[], changedFiles: Chang
       // A Kustomization added, removed or changed (as written, or as its parent renders it).
       const other = (headByName.get(plan.name) === plan ? baseByName : headByName).get(plan.name);
       if (!other?.flux || !isDeepStrictEqual(other.flux.object, plan.flux.object)) affected.add(plan.name);
+      // Its GitRepository's spec.ignore, sparseCheckout or include changed: the files it builds from did.
+      else if (other.tree.key !== plan.tree.key) affected.add(plan.name);
     }
   }
   return affected;

@@ -7,7 +7,7 @@ import type { FleetModel, SourceDocument } from "../fleet.js";
 import type { BuildIssue, SpecialFile } from "../types.js";
 import { isRecord } from "../values.js";
 import { parseYamlSafely } from "../yaml.js";
-import type { SourceTree } from "./tree.js";
+import { includedFolderOf, type SourceTree } from "./tree.js";
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
@@ -59,6 +59,8 @@ export interface Closure {
   issues: BuildIssue[];
   /** True when an issue is a refusal: kustomize must not run. */
   refused: boolean;
+  /** Why the build reads files this repository does not hold (another GitRepository's, included): it is not run. */
+  unseen?: string;
   /** YAML files read as they are, not yet checked against the safety limits and for KRM functions (see vetClosure). */
   unvetted: UnvettedFile[];
 }
@@ -75,7 +77,9 @@ interface UnvettedFile {
 /** What a kustomization entry points at. */
 type Target =
   | { kind: "file" | "folder"; path: string }
-  | { kind: "refused"; reason: string };
+  | { kind: "refused"; reason: string }
+  /** In a folder another GitRepository provides: the closure is marked unseen. */
+  | { kind: "unseen" };
 
 export class ClosureWalker {
   private readonly files: Set<string>;
@@ -144,6 +148,7 @@ export class ClosureWalker {
         const line = lineOf([field, index]);
         const target = this.resolve(folder, value);
         if (target.kind === "refused") return this.refuse(repoFile, line, `${field} entry "${value}": ${target.reason}`);
+        if (target.kind === "unseen") return;
         if (target.kind === "folder") return this.walkFolder(target.path, next, { path: repoFile, line });
         if (kind === "folder") return this.refuse(repoFile, line, `${field} entry "${value}" is a file; ${field} must name folders with a kustomization.`);
         this.addFile(target.path, repoFile, line, field, value);
@@ -153,6 +158,7 @@ export class ClosureWalker {
       const line = lineOf(path);
       const target = this.resolve(folder, value);
       if (target.kind === "refused") return this.refuse(repoFile, line, `${field} entry "${value}": ${target.reason}`);
+      if (target.kind === "unseen") return;
       if (target.kind === "folder") return this.refuse(repoFile, line, `${field} entry "${value}" is a folder; a file is expected.`);
       this.addFile(target.path, repoFile, line, field, value);
     };
@@ -193,6 +199,11 @@ export class ClosureWalker {
     refuse(this.closure, path, line, message, restatedBy);
   }
 
+  /** The first reason is kept: one is enough to say why the build is not run. */
+  unsee(reason: string): void {
+    this.closure.unseen ??= reason;
+  }
+
   private document(file: string): SourceDocument | undefined {
     const repoFile = this.tree.repoPath(file);
     const parsed = this.model.file(repoFile);
@@ -225,6 +236,7 @@ export class ClosureWalker {
     } else {
       const target = this.resolve(folder, value);
       if (target.kind === "refused") return this.refuse(repoFile, line, `${field} entry "${value}": ${target.reason}`);
+      if (target.kind === "unseen") return;
       if (target.kind === "folder") return this.refuse(repoFile, line, `${field} entry "${value}" is a folder of plugin configurations; fleet-warden only builds builtin transformer files listed one by one.`);
       this.addFile(target.path, repoFile, line, field, value);
       configs = (this.model.file(this.tree.repoPath(target.path))?.documents ?? []).map((doc) => doc.value);
@@ -242,6 +254,7 @@ export class ClosureWalker {
       for (const file of configFiles(config)) {
         const target = this.resolve(folder, file);
         if (target.kind === "refused") return this.refuse(repoFile, line, `${entry} reads "${file}": ${target.reason}`);
+        if (target.kind === "unseen") return;
         if (target.kind === "folder") return this.refuse(repoFile, line, `${entry} reads "${file}", a folder; a file is expected.`);
         this.files.add(target.path);
       }
@@ -265,6 +278,11 @@ export class ClosureWalker {
     const normalized = path === "." ? "" : path;
     const link = this.specialFiles.find((special) => special.path === normalized || normalized.startsWith(`${special.path}/`));
     if (link) return { kind: "refused", reason: `${link.path} is a ${link.kind === "symlink" ? "symbolic link" : link.kind === "hardlink" ? "hard link" : "special file"}${link.target ? ` to ${link.target}` : ""}; links are never followed, so the build cannot use it.` };
+    const included = includedFolderOf(this.tree, normalized);
+    if (included) {
+      this.unsee(`${normalized || "."} is in ${included.path || "the root"}, which ${included.source} provides (spec.include)`);
+      return { kind: "unseen" };
+    }
     if (this.pathSet.has(normalized)) return { kind: "file", path: normalized };
     if (this.folderSet.has(normalized)) return { kind: "folder", path: normalized };
     if (hostLike(value)) return { kind: "refused", reason: "not a local path, so kustomize would fetch it as a remote base; remote bases are never fetched." };

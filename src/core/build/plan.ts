@@ -8,7 +8,7 @@ import { clusterOf, FLUX_KUSTOMIZE_GROUP, FLUX_SYSTEM, gitRepositorySpec, isFlux
 import type { Build, SpecialFile } from "../types.js";
 import { ClosureWalker, foldersOf, join, KUSTOMIZATION_FILES, remoteReason, type Closure } from "./kustomization.js";
 import { externalArtifactTree } from "./artifacts.js";
-import { gitRepositoryTree, pathsUnder, plainTree, repoFolder, type SourceTree } from "./tree.js";
+import { gitRepositoryOptions, gitRepositoryTree, includedFolderOf, pathsUnder, plainTree, repoFolder, type SourceTree } from "./tree.js";
 import { resolveVariables, type Variables } from "./variables.js";
 
 export interface FluxSettings {
@@ -134,7 +134,9 @@ function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: M
     notes.push(`${fluxName(target)} reads ${otherRevision} of this repository, not the commit under review: it is not built.`);
     return undefined;
   }
-  return { ...target, tree: gitSourceTree(String(sourceRef.name), namespace, input.model, trees, siblings, target.cluster) };
+  const tree = gitSourceTree(String(sourceRef.name), namespace, input.model, trees, siblings, target.cluster);
+  if (tree.fails) return { ...target, tree: { ...tree, paths: [] }, sourceFails: `spec.sourceRef: the GitRepository ${namespace}/${String(sourceRef.name)} fails: ${tree.fails}, so the Kustomization fails.` };
+  return { ...target, tree };
 }
 
 /**
@@ -220,8 +222,14 @@ export function planFlux(target: FluxTarget, input: PlanInput): BuildPlan {
     walker.refuse(doc.path, doc.keyLine(["spec", "sourceRef"]) ?? doc.startLine, target.sourceFails);
     return plan;
   }
+  // Under a folder another GitRepository provides, or above one where Flux's generated kustomization lists its files.
+  const included = includedFolderOf(tree, folder) ?? (walker.kustomizationFile(folder) ? undefined : tree.included?.find((candidate) => folder === "" || candidate.path.startsWith(`${folder}/`)));
+  if (included) {
+    walker.unsee(`spec.path ${rawPath || "."} reads ${included.path || "the root"}, which ${included.source} provides (spec.include)`);
+    return plan;
+  }
   if (!foldersOf(tree.paths).has(folder)) {
-    walker.refuse(doc.path, specLine("path"), `spec.path "${rawPath}" is not a folder of the Flux source (it does not exist, or .sourceignore excludes it), so the Kustomization fails to build.`, "flux-path-exists");
+    walker.refuse(doc.path, specLine("path"), `spec.path "${rawPath}" is not a folder of the Flux source (it does not exist, or .sourceignore or the GitRepository's spec.sparseCheckout leaves it out), so the Kustomization fails to build.`, "flux-path-exists");
     return plan;
   }
   if (walker.kustomizationFile(folder)) walker.walkFolder(folder);
@@ -237,6 +245,7 @@ export function planFlux(target: FluxTarget, input: PlanInput): BuildPlan {
     const resolved = walker.resolve(folder, component);
     if (resolved.kind === "refused" && spec.ignoreMissingComponents === true && !resolved.reason.includes("leaves")) return;
     if (resolved.kind === "refused") walker.refuse(doc.path, line, `spec.components entry "${component}": ${resolved.reason}`);
+    else if (resolved.kind === "unseen") return;
     else if (resolved.kind === "file") walker.refuse(doc.path, line, `spec.components entry "${component}" is a file; a component is a folder with a kustomization.`);
     else walker.walkFolder(resolved.path, [], { path: doc.path, line });
   });
@@ -245,15 +254,15 @@ export function planFlux(target: FluxTarget, input: PlanInput): BuildPlan {
 
 const NO_FILES: SourceTree = { paths: [], repoPath: (path) => path, definitionPaths: [] };
 
-/** A GitRepository artifact of this repository, with its ignore rules (one per GitRepository, shared). */
+/** A GitRepository artifact of this repository, shaped by its ignore rules, sparse checkout and includes (shared by equal specs). */
 function gitSourceTree(name: string, namespace: string, model: FleetModel, trees: Map<string, SourceTree>, siblings: readonly KubeObject[] = [], cluster?: string): SourceTree {
-  const ignore = gitRepositorySpec(name, namespace, model, siblings, cluster)?.ignore;
-  // The artifact depends only on the ignore rules: every source of this repository with the same rules (one per
-  // tenant, often hundreds) shares one tree instead of matching every path against the ignore patterns again.
-  const key = `git-repository-ignore:${typeof ignore === "string" ? ignore : ""}`;
+  const options = gitRepositoryOptions(gitRepositorySpec(name, namespace, model, siblings, cluster) ?? {}, namespace);
+  // The artifact depends only on these rules: every source of this repository with the same rules (one per tenant,
+  // often hundreds) shares one tree instead of matching every path against the ignore patterns again.
+  const key = `git-repository:${JSON.stringify(options)}`;
   let tree = trees.get(key);
   if (!tree) {
-    tree = gitRepositoryTree(model, typeof ignore === "string" ? ignore : undefined);
+    tree = { ...gitRepositoryTree(model, options), key };
     trees.set(key, tree);
   }
   return tree;

@@ -4,7 +4,9 @@
 import { posix } from "node:path";
 import { Minimatch } from "minimatch";
 import type { FleetModel } from "../fleet.js";
-import { lowerBound } from "../values.js";
+import { normalizeRepoPath } from "../flux.js";
+import { isRecord, lowerBound } from "../values.js";
+import { foldersOf } from "./kustomization.js";
 
 export interface SourceTree {
   /** Sorted tree paths of regular files. */
@@ -13,6 +15,29 @@ export interface SourceTree {
   repoPath(path: string): string;
   /** Repository files that shape the tree itself (ignore files, generator definitions): changing them affects every build on it. */
   definitionPaths: readonly string[];
+  /** Folders whose files another GitRepository provides (`spec.include`): not in this repository, so never seen. */
+  included?: readonly IncludedFolder[];
+  /** Why source-controller produces no artifact from this tree: every build on it fails. */
+  fails?: string;
+  /** What shapes a GitRepository's tree besides files (spec.ignore, sparseCheckout, include): builds on it are affected when it changes. */
+  key?: string;
+}
+
+export interface IncludedFolder {
+  /** Tree path of the folder ("" is the whole tree). */
+  path: string;
+  /** The GitRepository it comes from, for messages: "GitRepository flux-system/shared". */
+  source: string;
+}
+
+/** The included folder that holds `path` (a tree file or folder), if any. */
+export function includedFolderOf(tree: Pick<SourceTree, "included">, path: string): IncludedFolder | undefined {
+  return tree.included?.find((folder) => isInFolder(path, folder.path));
+}
+
+/** Whether `path` is `folder` or lies under it ("" is the root). */
+export function isInFolder(path: string, folder: string): boolean {
+  return folder === "" || path === folder || path.startsWith(`${folder}/`);
 }
 
 const SOURCE_IGNORE = ".sourceignore";
@@ -33,14 +58,74 @@ interface IgnorePattern {
   matches(segments: readonly string[], depth: number): boolean;
 }
 
-/** The repository as a GitRepository artifact: default ignores, every `.sourceignore` (scoped to its folder), then `spec.ignore`. */
-export function gitRepositoryTree(model: FleetModel, specIgnore?: string): SourceTree {
-  const ignoreFiles = model.paths().filter((path) => posix.basename(path) === SOURCE_IGNORE);
+export interface GitRepositoryOptions {
+  /** `spec.ignore`. */
+  ignore?: string;
+  /** `spec.sparseCheckout`. */
+  sparseCheckout?: readonly string[];
+  included?: readonly IncludedFolder[];
+}
+
+/** What shapes a GitRepository's artifact of this repository, from its spec (in `namespace`). */
+export function gitRepositoryOptions(spec: Record<string, unknown>, namespace: string): GitRepositoryOptions {
+  return {
+    ...(typeof spec.ignore === "string" ? { ignore: spec.ignore } : {}),
+    ...(Array.isArray(spec.sparseCheckout) ? { sparseCheckout: spec.sparseCheckout.filter((entry): entry is string => typeof entry === "string") } : {}),
+    included: includedFolders(spec.include, namespace),
+  };
+}
+
+/** `spec.include`: each entry copies another GitRepository's artifact into `toPath` (default: that GitRepository's name). */
+function includedFolders(include: unknown, namespace: string): IncludedFolder[] {
+  return (Array.isArray(include) ? include : []).flatMap((entry) => {
+    const repository = isRecord(entry) && isRecord(entry.repository) ? entry.repository : undefined;
+    if (typeof repository?.name !== "string") return [];
+    const toPath = typeof entry.toPath === "string" && entry.toPath !== "" ? entry.toPath : repository.name;
+    // securejoin, as for spec.path: `..` stops at the root.
+    return [{ path: normalizeRepoPath(toPath), source: `GitRepository ${namespace}/${repository.name}` }];
+  });
+}
+
+/**
+ * The path prefixes go-git checks out for `spec.sparseCheckout`: source-controller trims a leading `./`, and go-git
+ * keeps every file whose path merely starts with one (`apps` keeps `apps2/x.yaml` too). An empty list keeps everything.
+ */
+export function sparsePrefixes(entries: readonly string[] | undefined): string[] | undefined {
+  return entries?.length ? entries.map((entry) => (entry.startsWith("./") ? entry.slice(2) : entry)) : undefined;
+}
+
+/**
+ * The repository as a GitRepository artifact: the files a sparse checkout keeps, less default ignores, every
+ * `.sourceignore` checked out (scoped to its folder), then `spec.ignore`.
+ */
+export function gitRepositoryTree(model: FleetModel, options: GitRepositoryOptions = {}): SourceTree {
+  const sparse = sparsePrefixes(options.sparseCheckout);
+  const checkedOut = sparse ? model.paths().filter((path) => sparse.some((prefix) => path.startsWith(prefix))) : model.paths();
+  const ignoreFiles = checkedOut.filter((path) => posix.basename(path) === SOURCE_IGNORE);
   const patterns = [...defaultPatterns];
   for (const file of ignoreFiles) patterns.push(...ignoreLines(model.readText(file) ?? "").map((line) => parseIgnore(line, posix.dirname(file) === "." ? "" : posix.dirname(file))));
-  if (specIgnore) patterns.push(...ignoreLines(specIgnore).map((line) => parseIgnore(line, "")));
-  const paths = model.paths().filter((path) => !ignored(path, patterns));
-  return { paths, repoPath: (path) => path, definitionPaths: ignoreFiles };
+  if (options.ignore) patterns.push(...ignoreLines(options.ignore).map((line) => parseIgnore(line, "")));
+  const paths = checkedOut.filter((path) => !ignored(path, patterns));
+  const missing = options.sparseCheckout && missingSparseEntry(options.sparseCheckout, checkedOut);
+  return {
+    paths,
+    repoPath: (path) => path,
+    definitionPaths: ignoreFiles,
+    ...(options.included?.length ? { included: options.included } : {}),
+    ...(missing !== undefined ? { fails: `its spec.sparseCheckout entry "${missing}" names nothing in the repository (source-controller: "sparse checkout dir '${missing}' does not exist")` } : {}),
+  };
+}
+
+/** The entry naming no file or folder of the checkout: source-controller checks each one exists after checking out. */
+function missingSparseEntry(entries: readonly string[], checkedOut: readonly string[]): string | undefined {
+  const folders = foldersOf(checkedOut);
+  const files = new Set(checkedOut);
+  return entries.find((entry) => {
+    // filepath.Join(dir, entry): cleaned, and `..` leaves the checkout.
+    const path = posix.normalize(`./${entry}`).replace(/\/+$/, "");
+    if (path === ".") return false;
+    return path === ".." || path.startsWith("../") || !(files.has(path) || folders.has(path));
+  });
 }
 
 const defaultPatterns = DEFAULT_IGNORES.map((line) => parseIgnore(line, ""));
