@@ -26,8 +26,8 @@ export const fluxPathExists: Rule = {
       const name = describeRef(kustomization.ref);
       const source = graph.sourceOf(kustomization);
       const options = gitRepositoryOptions(source?.spec ?? {}, source?.ref.namespace ?? FLUX_SYSTEM);
-      // Another repository's files, included by the source: they are not here to check.
-      if (options.included?.some((folder) => isInFolder(path, folder.path) || isInFolder(folder.path, path))) continue;
+      // Filled (or held) by an included artifact: the build of the Kustomization judges it.
+      if (options.includes?.some((include) => isInFolder(path, include.path) || isInFolder(include.path, path))) continue;
       const sparse = sparsePrefixes(options.sparseCheckout);
       let problem: string | undefined;
       if (path !== "" && context.head.exists(path)) problem = `${name}: spec.path ${written} is a file; Flux builds a folder.`;

@@ -36,6 +36,18 @@ export function sourcesThisRepository(
   const name = typeof sourceRef.name === "string" ? sourceRef.name : undefined;
   if (!name) return false;
   const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (doc.ref?.namespace ?? FLUX_SYSTEM);
+  return isThisRepository(name, namespace, model, repository, rendered, cluster);
+}
+
+/** True when the GitRepository `namespace/name` is this repository: flux-system's own, or one whose URL names it. */
+export function isThisRepository(
+  name: string,
+  namespace: string,
+  model: FleetModel,
+  repository?: PullRequestFacts["repository"],
+  rendered: readonly KubeObject[] = [],
+  cluster?: string,
+): boolean {
   if (name === FLUX_SYSTEM && namespace === FLUX_SYSTEM) return true;
   if (!repository) return false;
   const url = gitRepositorySpec(name, namespace, model, rendered, cluster)?.url;

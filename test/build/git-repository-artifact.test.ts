@@ -3,6 +3,8 @@
 // files, which fleet-warden cannot see: builds that read them are not run, and say so.
 import { describe, expect, it } from "vitest";
 import { fluxPathExists } from "../../rules/flux-path-exists.js";
+import { kustomizeBuild } from "../../rules/kustomize-build.js";
+import { podPrivileged } from "../../rules/pod-privileged.js";
 import type { Build } from "../../src/core/types.js";
 import { buildChange, configMap, evaluateTrees, fluxKustomization } from "./helpers.js";
 
@@ -77,45 +79,145 @@ describe("a change to the GitRepository", () => {
     expect(await build("  ignore: |\n    /infra/\n")).toEqual([["flux-system/infra (clusters/prod)", false]]);
     expect(await build("  sparseCheckout:\n    - clusters\n")).toEqual([["flux-system/infra (clusters/prod)", false]]);
     expect(await build("  sparseCheckout:\n    - infra\n")).toEqual([["flux-system/infra (clusters/prod)", true]]);
+    expect(await build("  include:\n    - repository:\n        name: infra\n")).toEqual([["flux-system/infra (clusters/prod)", false]]);
     expect(await build("  timeout: 2m\n")).toEqual([]);
+  });
+
+  it("rebuilds what it reads when a change makes it fail (the last file a sparseCheckout entry names is deleted)", async () => {
+    const sparse = {
+      ...base,
+      "clusters/prod/flux-system/gotk-sync.yaml": gitRepository("  sparseCheckout:\n    - clusters\n    - infra\n    - apps\n"),
+      "clusters/prod/apps.yaml": fluxKustomization("apps", { path: "./apps" }),
+      "apps/a.yaml": configMap("a"),
+    };
+    const result = await buildChange(sparse, { "infra/c.yaml": null, "clusters/prod/infra.yaml": null });
+    expect(result.head.map((built) => [built.report.name, built.report.ok, built.issues[0]?.message])).toEqual([
+      [
+        "flux-system/apps (clusters/prod)",
+        false,
+        `spec.sourceRef: the GitRepository flux-system/flux-system fails: its spec.sparseCheckout entry "infra" names nothing in the repository (source-controller: "sparse checkout dir 'infra' does not exist"), so the Kustomization fails.`,
+      ],
+    ]);
   });
 });
 
 describe("spec.include", () => {
+  const otherRepository = (name: string, url: string) =>
+    gitRepository("").replace("name: flux-system\n", `name: ${name}\n`).replace("ssh://git@github.com/acme/fleet", url);
+  const include = (name: string, extra = "") => `    - repository:\n        name: ${name}\n${extra}`;
+  const privileged = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: miner\nspec:\n  containers:\n    - name: miner\n      image: busybox:1.36\n      securityContext:\n        privileged: true\n";
+
+  it("copies in an include of this repository at the same revision, as Flux does, and judges what it renders", async () => {
+    const fleet = {
+      "clusters/prod/flux-system/gotk-sync.yaml": gitRepository(`  include:\n${include("fleet-copy", "      fromPath: shared/base\n      toPath: apps/vendor\n")}`),
+      "clusters/prod/flux-system/fleet-copy.yaml": otherRepository("fleet-copy", "https://github.com/acme/fleet.git"),
+      "clusters/prod/apps.yaml": fluxKustomization("apps", { path: "./apps" }),
+      "apps/kustomization.yaml": "resources:\n  - local.yaml\n  - vendor\n",
+      "apps/local.yaml": configMap("local"),
+      "shared/base/kustomization.yaml": "resources:\n  - pod.yaml\n",
+      "shared/base/pod.yaml": privileged,
+    };
+    const result = await buildChange({}, fleet);
+    const apps = only(result.head, "flux-system/apps (clusters/prod)");
+    expect(apps?.report.ok).toBe(true);
+    expect(apps?.objects.map((object) => [object.ref.name, object.source?.path])).toEqual([
+      ["local", "apps/local.yaml"],
+      ["miner", "shared/base/pod.yaml"],
+    ]);
+    const verdict = await evaluateTrees({}, fleet, [kustomizeBuild, podPrivileged]);
+    expect(verdict.findings.map((finding) => [finding.rule, finding.path, finding.line])).toEqual([["pod-privileged", "shared/base/pod.yaml", 10]]);
+  });
+
+  const cannotJudge = (name: string, reason: string) =>
+    `flux-system/${name} (clusters/prod) cannot be judged: ${reason}, and fleet-warden cannot see another repository's files, so nothing Flux applies from this build is reviewed here. If that is intended, a platform owner can accept it with fleet-warden.io/ignore: kustomize-build on this Kustomization.`;
+
+  it("keeps what an included copy of this repository cannot see unseen where it lands", async () => {
+    const fleet = {
+      "clusters/prod/flux-system/gotk-sync.yaml": gitRepository(`  include:\n${include("fleet-copy", "      fromPath: shared\n      toPath: apps/vendor\n")}`),
+      "clusters/prod/flux-system/fleet-copy.yaml": otherRepository("fleet-copy", "https://github.com/acme/fleet.git").replace("    branch: main\n", `    branch: main\n  include:\n${include("other", "      toPath: shared/ext\n")}`),
+      "clusters/prod/apps.yaml": fluxKustomization("apps", { path: "./apps" }),
+      "apps/kustomization.yaml": "resources:\n  - vendor/base\n  - vendor/ext/base\n",
+      "shared/base/kustomization.yaml": "resources:\n  - config.yaml\n",
+      "shared/base/config.yaml": configMap("shared"),
+    };
+    const result = await buildChange({}, fleet);
+    expect(result.head.flatMap((build) => build.issues.map((issue) => issue.message))).toEqual([
+      cannotJudge("apps", "it reads apps/vendor/ext/base, which GitRepository flux-system/other copies in (spec.include to apps/vendor/ext)"),
+    ]);
+  });
+
   const fleet = {
-    "clusters/prod/flux-system/gotk-sync.yaml": gitRepository("  include:\n    - repository:\n        name: shared\n      fromPath: deploy\n      toPath: vendor/shared\n    - repository:\n        name: charts\n"),
+    "clusters/prod/flux-system/gotk-sync.yaml": gitRepository(`  include:\n${include("shared", "      fromPath: deploy\n      toPath: vendor/shared\n")}${include("charts")}`),
+    "clusters/prod/flux-system/shared.yaml": otherRepository("shared", "https://github.com/acme/shared.git"),
+    "clusters/prod/flux-system/charts.yaml": otherRepository("charts", "https://github.com/acme/charts.git"),
     // Entirely another repository's files.
     "clusters/prod/vendored.yaml": fluxKustomization("vendored", { path: "./vendor/shared/app" }),
-    // This repository's overlay on another repository's base.
+    // This repository's overlay on another repository's base, with a remote base next to it.
     "clusters/prod/apps.yaml": fluxKustomization("apps", { path: "./apps" }),
-    "apps/kustomization.yaml": "resources:\n  - local.yaml\n  - ../vendor/shared/base\n",
+    "apps/kustomization.yaml": "resources:\n  - local.yaml\n  - ../vendor/shared/base\n  - https://github.com/evil/payload//deploy?ref=main\n",
     "apps/local.yaml": configMap("local"),
     // Under the default toPath, the included repository's name.
     "clusters/prod/charts.yaml": fluxKustomization("charts", { path: "./charts" }),
+    // Above an included folder, with the kustomization Flux generates: it would list the included files.
+    "clusters/prod/vendor.yaml": fluxKustomization("vendor", { path: "./vendor" }),
     // Nothing included.
     "clusters/prod/infra.yaml": fluxKustomization("infra", { path: "./infra" }),
     "infra/c.yaml": configMap("c"),
   };
 
-  it("does not build what reads included files, says why, and builds the rest", async () => {
+  it("does not build what reads another repository's included files: a finding on the head, refusals kept; builds the rest", async () => {
     const result = await buildChange({}, fleet);
-    expect(result.head.map((build) => build.report.name)).toEqual(["flux-system/infra (clusters/prod)"]);
-    expect(result.head[0]?.report.ok).toBe(true);
-    expect(result.notes.filter((note) => note.includes("is not built"))).toEqual([
-      "flux-system/apps (clusters/prod) is not built: vendor/shared/base is in vendor/shared, which GitRepository flux-system/shared provides (spec.include), and fleet-warden cannot see another repository's files.",
-      "flux-system/charts (clusters/prod) is not built: spec.path ./charts reads charts, which GitRepository flux-system/charts provides (spec.include), and fleet-warden cannot see another repository's files.",
-      "flux-system/vendored (clusters/prod) is not built: spec.path ./vendor/shared/app reads vendor/shared, which GitRepository flux-system/shared provides (spec.include), and fleet-warden cannot see another repository's files.",
+    expect(result.head.map((build) => [build.report.name, build.report.ok])).toEqual([
+      ["flux-system/apps (clusters/prod)", false],
+      ["flux-system/charts (clusters/prod)", false],
+      ["flux-system/infra (clusters/prod)", true],
+      ["flux-system/vendor (clusters/prod)", false],
+      ["flux-system/vendored (clusters/prod)", false],
     ]);
+    expect(result.head.flatMap((build) => build.issues.map((issue) => [issue.path, issue.line, issue.message]))).toEqual([
+      ["apps/kustomization.yaml", 4, 'resources entry "https://github.com/evil/payload//deploy?ref=main": a remote resource; fleet-warden never fetches remote bases (Flux refuses them too when kustomize-controller runs with --no-remote-bases=true).'],
+      ["clusters/prod/apps.yaml", 11, cannotJudge("apps", "it reads vendor/shared/base, which GitRepository flux-system/shared copies in (spec.include to vendor/shared)")],
+      ["clusters/prod/charts.yaml", 11, cannotJudge("charts", "its spec.path ./charts reads charts, which GitRepository flux-system/charts copies in (spec.include)")],
+      ["clusters/prod/vendor.yaml", 11, cannotJudge("vendor", "its spec.path ./vendor reads vendor/shared, which GitRepository flux-system/shared copies in (spec.include)")],
+      ["clusters/prod/vendored.yaml", 11, cannotJudge("vendored", "its spec.path ./vendor/shared/app reads vendor/shared, which GitRepository flux-system/shared copies in (spec.include)")],
+    ]);
+    // On the base, the same builds are not run either, and carry no such finding: on the head it always counts.
+    const unchanged = await buildChange(fleet, { "apps/local.yaml": configMap("local-2") });
+    expect(unchanged.base.map((build) => [build.report.name, build.report.ok, build.issues.length])).toEqual([["flux-system/apps (clusters/prod)", false, 1]]);
   });
 
-  it("fails nothing for folders the include provides", async () => {
-    const verdict = await evaluateTrees({}, fleet, [fluxPathExists]);
-    expect(verdict.conclusion).toBe("success");
+  it("is accepted by an exception on the Kustomization", async () => {
+    const annotated = fluxKustomization("vendored", { path: "./vendor/shared/app" }).replace(
+      "  namespace: flux-system\n",
+      "  namespace: flux-system\n  annotations:\n    fleet-warden.io/ignore: kustomize-build\n    fleet-warden.io/ignore-reason: the shared repository is reviewed where it lives\n",
+    );
+    const excepted = { ...fleet, "clusters/prod/vendored.yaml": annotated };
+    const verdict = await evaluateTrees(excepted, { "vendor/README.md": "unrelated\n", "clusters/prod/vendored.yaml": annotated.replace("interval: 10m", "interval: 5m") }, [kustomizeBuild]);
     expect(verdict.findings).toEqual([]);
-    // Without the include, the same paths are missing.
+    expect(verdict.ignored.map((ignored) => [ignored.finding.path, ignored.reason])).toEqual([["clusters/prod/vendored.yaml", "the shared repository is reviewed where it lives"]]);
+  });
+
+  it("builds and judges a side that no longer reads included files, whatever the other side did", async () => {
+    const head = { "apps/kustomization.yaml": "resources:\n  - local.yaml\n  - miner.yaml\n", "apps/miner.yaml": privileged };
+    const verdict = await evaluateTrees(fleet, head, [kustomizeBuild, podPrivileged]);
+    expect(verdict.findings.map((finding) => [finding.rule, finding.path, finding.line])).toEqual([["pod-privileged", "apps/miner.yaml", 10]]);
+    expect(verdict.renderedDiff.find((diff) => diff.build === "flux-system/apps (clusters/prod)")).toBeUndefined();
+  });
+
+  it("fails the GitRepository when it copies onto a folder or file the checkout holds, or onto the root", async () => {
+    for (const toPath of ["infra", "infra/c.yaml", ".", "./"]) {
+      const result = await buildChange({}, { ...fleet, "clusters/prod/flux-system/gotk-sync.yaml": gitRepository(`  include:\n${include("shared", `      toPath: ${toPath}\n`)}`) });
+      expect(only(result.head, "flux-system/infra (clusters/prod)")?.issues.map((issue) => issue.message)).toEqual([
+        `spec.sourceRef: the GitRepository flux-system/flux-system fails: its spec.include of GitRepository flux-system/shared copies to ${toPath.startsWith(".") ? "." : toPath}, which the checkout already holds, and source-controller cannot copy onto it, so the Kustomization fails.`,
+      ]);
+    }
+  });
+
+  it("leaves included folders, and folders above them, to the build in flux-path-exists", async () => {
+    const verdict = await evaluateTrees({}, fleet, [fluxPathExists]);
+    expect(verdict.findings).toEqual([]);
     const without = await evaluateTrees({}, { ...fleet, "clusters/prod/flux-system/gotk-sync.yaml": gitRepository("") }, [fluxPathExists]);
-    expect(without.findings.map((finding) => finding.path).sort()).toEqual(["clusters/prod/charts.yaml", "clusters/prod/vendored.yaml"]);
-    expect(without.builds.find((build) => build.name === "flux-system/apps (clusters/prod)")?.error).toContain("vendor/shared/base does not exist in the repository");
+    expect(without.findings.map((finding) => finding.path).sort()).toEqual(["clusters/prod/charts.yaml", "clusters/prod/vendor.yaml", "clusters/prod/vendored.yaml"]);
   });
 });
 
@@ -141,5 +243,12 @@ describe("an ArtifactGenerator copying from such a GitRepository", () => {
     ]);
     const elsewhere = await buildChange({}, fleet("  include:\n    - repository:\n        name: shared\n      toPath: vendor\n", "@monorepo/apps/**"));
     expect(only(elsewhere.head, "flux-system/apps (clusters/prod)")?.report.ok).toBe(true);
+  });
+
+  it("rebuilds the Kustomization on the artifact when the GitRepository's spec changes", async () => {
+    const before = fleet("", "@monorepo/apps/**");
+    const result = await buildChange(before, { "clusters/prod/flux-system/gotk-sync.yaml": gitRepository("  ignore: |\n    /apps/a.yaml\n") });
+    expect(result.head.map((build) => [build.report.name, build.objects.length])).toEqual([["flux-system/apps (clusters/prod)", 0]]);
+    expect(result.base.map((build) => [build.report.name, build.objects.length])).toEqual([["flux-system/apps (clusters/prod)", 1]]);
   });
 });

@@ -4,7 +4,7 @@
 import { posix } from "node:path";
 import { minimatch } from "minimatch";
 import type { FleetModel, SourceDocument } from "../fleet.js";
-import { FLUX_SYSTEM, sourcesThisRepository, specOf } from "../flux.js";
+import { FLUX_SYSTEM, isThisRepository, specOf } from "../flux.js";
 import { defaultIgnored, sharedSegments, type SourceTree } from "./tree.js";
 
 export interface ArtifactResolution {
@@ -41,8 +41,7 @@ export function externalArtifactTree(
   const sources = new Map<string, SourceTree>();
   for (const source of (Array.isArray(specOf(doc).sources) ? specOf(doc).sources : []) as Array<Record<string, unknown>>) {
     const sourceNamespace = typeof source.namespace === "string" ? source.namespace : (doc.ref?.namespace ?? FLUX_SYSTEM);
-    const sourceRef = { object: { apiVersion: "", kind: "", metadata: {}, spec: { sourceRef: { kind: source.kind, name: source.name, namespace: sourceNamespace } } }, ref: { apiVersion: "", kind: "", name: "", namespace: sourceNamespace } };
-    if (source.kind === "GitRepository" && typeof source.name === "string" && sourcesThisRepository(sourceRef, model, repository)) {
+    if (source.kind === "GitRepository" && typeof source.name === "string" && isThisRepository(source.name, sourceNamespace, model, repository)) {
       sources.set(String(source.alias), gitTree(source.name, sourceNamespace));
     }
   }
@@ -53,7 +52,15 @@ export function externalArtifactTree(
     if (failed) return { problem: `ArtifactGenerator ${doc.ref?.namespace ?? namespace}/${doc.ref?.name}, artifact ${name}: ${failed.problem}`, fails: failed.fails };
   }
   const paths = [...staged.keys()].filter((path) => !defaultIgnored(path)).sort();
-  return { tree: { paths, repoPath: (path) => staged.get(path) ?? path, definitionPaths: [doc.path, ...[...sources.values()].flatMap((tree) => tree.definitionPaths)] } };
+  return {
+    tree: {
+      paths,
+      repoPath: (path) => staged.get(path) ?? path,
+      definitionPaths: [doc.path, ...[...sources.values()].flatMap((tree) => tree.definitionPaths)],
+      // Its sources' specs shape it too: a Kustomization on it is rebuilt when one changes.
+      key: `external-artifact:${JSON.stringify([...sources.values()].map((tree) => tree.key ?? ""))}`,
+    },
+  };
 }
 
 function artifactsOf(doc: SourceDocument): Array<Record<string, unknown>> {

@@ -67,25 +67,26 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
     return side.value;
   }) as [PlannedSide, PlannedSide];
   const affected = affectedNames(basePlan.plans, headPlan.plans, input.changedFiles);
-  // A build that reads another repository's files is not run, on either side: one side alone would diff as all removed or added.
-  const unseen = new Map([...basePlan.plans, ...headPlan.plans].filter((plan) => affected.has(plan.name) && plan.closure.unseen).map((plan) => [plan.name, plan.closure.unseen!]));
-  const notes = [...new Set([...headPlan.notes, ...[...unseen].map(([name, reason]) => `${name} is not built: ${reason}, and fleet-warden cannot see another repository's files.`)])];
-  const baseTasks = basePlan.plans.filter((plan) => affected.has(plan.name) && !unseen.has(plan.name));
-  const headTasks = headPlan.plans.filter((plan) => affected.has(plan.name) && !unseen.has(plan.name));
+  const notes = [...new Set(headPlan.notes)];
+  const baseTasks = basePlan.plans.filter((plan) => affected.has(plan.name));
+  const headTasks = headPlan.plans.filter((plan) => affected.has(plan.name));
   for (const plan of baseTasks) vetClosure(plan.closure, input.base);
   for (const plan of headTasks) vetClosure(plan.closure, input.head);
   if (!engine) {
-    const skipped = new Set([...baseTasks, ...headTasks].filter((plan) => !plan.closure.refused).map((plan) => plan.name));
+    const skipped = new Set([...baseTasks, ...headTasks].filter((plan) => !plan.closure.refused && !plan.closure.unseen).map((plan) => plan.name));
     if (skipped.size > 0) {
       notes.push(`No kustomize found (KUSTOMIZE_BIN, kustomize or kubectl): ${skipped.size} affected build(s) were not run and are not checked: ${[...skipped].sort().join(", ")}.`);
     }
   }
   // Discovery builds are in `renders` already: an affected parent is not built twice.
-  const run = (plan: BuildPlan, model: FleetModel) => (engine ? renderOnce(plan, model, engine, input.limits, renders) : Promise.resolve(refusedOnly(plan)));
-  const runnable = (plans: BuildPlan[]) => (engine ? plans : plans.filter((plan) => plan.closure.refused));
+  const run = (plan: BuildPlan, model: FleetModel, onHead: boolean) => {
+    if (plan.closure.unseen) return Promise.resolve(unseenBuild(plan, onHead));
+    return engine ? renderOnce(plan, model, engine, input.limits, renders) : Promise.resolve(refusedOnly(plan));
+  };
+  const runnable = (plans: BuildPlan[]) => (engine ? plans : plans.filter((plan) => plan.closure.refused || plan.closure.unseen));
   const tasks = [
-    ...runnable(baseTasks).map((plan) => () => run(plan, input.base)),
-    ...runnable(headTasks).map((plan) => () => run(plan, input.head)),
+    ...runnable(baseTasks).map((plan) => () => run(plan, input.base, false)),
+    ...runnable(headTasks).map((plan) => () => run(plan, input.head, true)),
   ];
   const results = await pool(tasks, availableParallelism());
   const base = results.slice(0, runnable(baseTasks).length);
@@ -194,11 +195,30 @@ function affectedNames(base: BuildPlan[], head: BuildPlan[], changedFiles: Chang
       // A Kustomization added, removed or changed (as written, or as its parent renders it).
       const other = (headByName.get(plan.name) === plan ? baseByName : headByName).get(plan.name);
       if (!other?.flux || !isDeepStrictEqual(other.flux.object, plan.flux.object)) affected.add(plan.name);
-      // Its GitRepository's spec.ignore, sparseCheckout or include changed: the files it builds from did.
-      else if (other.tree.key !== plan.tree.key) affected.add(plan.name);
+      // Its GitRepository's spec.ignore, sparseCheckout or include changed, or whether it fails: the files it builds from did.
+      else if (other.tree.key !== plan.tree.key || other.tree.fails !== plan.tree.fails) affected.add(plan.name);
     }
   }
   return affected;
+}
+
+/**
+ * A build that reads files another GitRepository includes: not run, its refusals kept. On the head it is a finding on
+ * the Kustomization (never one the base had too, so it always counts): what Flux applies from it goes unreviewed.
+ */
+function unseenBuild(plan: BuildPlan, onHead: boolean): Build {
+  const reason = plan.closure.unseen!;
+  const doc = plan.flux?.doc;
+  const issue: BuildIssue | undefined =
+    onHead && doc
+      ? {
+          rule: "kustomize-build",
+          path: doc.path,
+          line: doc.keyLine(["spec", "path"]) ?? doc.startLine,
+          message: `${plan.name} cannot be judged: ${reason}, and fleet-warden cannot see another repository's files, so nothing Flux applies from this build is reviewed here. If that is intended, a platform owner can accept it with fleet-warden.io/ignore: kustomize-build on this Kustomization.`,
+        }
+      : undefined;
+  return { report: { name: plan.name, path: plan.path, ok: false, error: `not built: ${reason}`, objects: 0 }, objects: [], issues: [...plan.closure.issues, ...(issue ? [issue] : [])] };
 }
 
 function refusedOnly(plan: BuildPlan): Build {

@@ -280,7 +280,7 @@ export class ClosureWalker {
     if (link) return { kind: "refused", reason: `${link.path} is a ${link.kind === "symlink" ? "symbolic link" : link.kind === "hardlink" ? "hard link" : "special file"}${link.target ? ` to ${link.target}` : ""}; links are never followed, so the build cannot use it.` };
     const included = includedFolderOf(this.tree, normalized);
     if (included) {
-      this.unsee(`${normalized || "."} is in ${included.path || "the root"}, which ${included.source} provides (spec.include)`);
+      this.unsee(`it reads ${normalized || "."}, which ${included.source} copies in (spec.include to ${included.path || "."})`);
       return { kind: "unseen" };
     }
     if (this.pathSet.has(normalized)) return { kind: "file", path: normalized };
@@ -290,7 +290,7 @@ export class ClosureWalker {
     return {
       kind: "refused",
       reason: excluded
-        ? `${normalized} is excluded from the Flux source by .sourceignore or Flux's default ignores, so the build fails.`
+        ? `${normalized} is left out of the Flux source (by .sourceignore, spec.ignore, Flux's default ignores or spec.sparseCheckout), so the build fails.`
         : `${normalized || "."} does not exist in the repository, so the build fails (kustomize would then try it as a remote URL, which is never fetched).`,
     };
   }

@@ -4,7 +4,7 @@
 // validated too). Each plan knows every repository file that can change its output.
 import { posix } from "node:path";
 import { isYamlPath, mayMention, refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
-import { clusterOf, FLUX_KUSTOMIZE_GROUP, FLUX_SYSTEM, gitRepositorySpec, isFluxKustomization, normalizeRepoPath, sourcesThisRepository, specOf } from "../flux.js";
+import { clusterOf, FLUX_KUSTOMIZE_GROUP, FLUX_SYSTEM, gitRepositorySpec, isFluxKustomization, isThisRepository, normalizeRepoPath, sourcesThisRepository, specOf } from "../flux.js";
 import type { Build, SpecialFile } from "../types.js";
 import { ClosureWalker, foldersOf, join, KUSTOMIZATION_FILES, remoteReason, type Closure } from "./kustomization.js";
 import { externalArtifactTree } from "./artifacts.js";
@@ -121,7 +121,7 @@ function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: M
   const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (refOf(target.object).namespace ?? FLUX_SYSTEM);
   if (sourceRef.kind === "ExternalArtifact") {
     const artifact = externalArtifactTree(String(sourceRef.name), namespace, target.doc.path, input.model, input.repository, (name, sourceNamespace) =>
-      gitSourceTree(name, sourceNamespace, input.model, trees, siblings, target.cluster),
+      gitSourceTree(name, sourceNamespace, input, trees, siblings, target.cluster),
     );
     if (artifact.tree) return { ...target, tree: artifact.tree };
     if (artifact.fails) return { ...target, tree: NO_FILES, sourceFails: `spec.sourceRef: the ExternalArtifact ${namespace}/${String(sourceRef.name)} is never produced (${artifact.problem}), so the Kustomization fails.` };
@@ -134,7 +134,7 @@ function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: M
     notes.push(`${fluxName(target)} reads ${otherRevision} of this repository, not the commit under review: it is not built.`);
     return undefined;
   }
-  const tree = gitSourceTree(String(sourceRef.name), namespace, input.model, trees, siblings, target.cluster);
+  const tree = gitSourceTree(String(sourceRef.name), namespace, input, trees, siblings, target.cluster);
   if (tree.fails) return { ...target, tree: { ...tree, paths: [] }, sourceFails: `spec.sourceRef: the GitRepository ${namespace}/${String(sourceRef.name)} fails: ${tree.fails}, so the Kustomization fails.` };
   return { ...target, tree };
 }
@@ -225,7 +225,7 @@ export function planFlux(target: FluxTarget, input: PlanInput): BuildPlan {
   // Under a folder another GitRepository provides, or above one where Flux's generated kustomization lists its files.
   const included = includedFolderOf(tree, folder) ?? (walker.kustomizationFile(folder) ? undefined : tree.included?.find((candidate) => folder === "" || candidate.path.startsWith(`${folder}/`)));
   if (included) {
-    walker.unsee(`spec.path ${rawPath || "."} reads ${included.path || "the root"}, which ${included.source} provides (spec.include)`);
+    walker.unsee(`its spec.path ${rawPath || "."} reads ${included.path || "."}, which ${included.source} copies in (spec.include)`);
     return plan;
   }
   if (!foldersOf(tree.paths).has(folder)) {
@@ -254,15 +254,34 @@ export function planFlux(target: FluxTarget, input: PlanInput): BuildPlan {
 
 const NO_FILES: SourceTree = { paths: [], repoPath: (path) => path, definitionPaths: [] };
 
-/** A GitRepository artifact of this repository, shaped by its ignore rules, sparse checkout and includes (shared by equal specs). */
-function gitSourceTree(name: string, namespace: string, model: FleetModel, trees: Map<string, SourceTree>, siblings: readonly KubeObject[] = [], cluster?: string): SourceTree {
+/**
+ * A GitRepository artifact of this repository, shaped by its ignore rules, sparse checkout and includes (shared by
+ * equal specs). An included GitRepository that is this repository at the same revision is rebuilt the same way.
+ */
+function gitSourceTree(
+  name: string,
+  namespace: string,
+  input: PlanInput,
+  trees: Map<string, SourceTree>,
+  siblings: readonly KubeObject[],
+  cluster: string,
+  including: ReadonlySet<string> = new Set(),
+): SourceTree {
+  const { model, repository } = input;
   const options = gitRepositoryOptions(gitRepositorySpec(name, namespace, model, siblings, cluster) ?? {}, namespace);
+  const self = `${namespace}/${name}`;
+  const includes = (options.includes ?? []).map((include) => {
+    const key = `${include.namespace}/${include.name}`;
+    // A GitRepository that includes itself, directly or not, waits for ever: left unseen.
+    const emulated = key !== self && !including.has(key) && isThisRepository(include.name, include.namespace, model, repository, siblings, cluster) && !otherRevisionOf(include.name, include.namespace, model, siblings, cluster);
+    return emulated ? { ...include, tree: gitSourceTree(include.name, include.namespace, input, trees, siblings, cluster, new Set([...including, self])) } : include;
+  });
   // The artifact depends only on these rules: every source of this repository with the same rules (one per tenant,
   // often hundreds) shares one tree instead of matching every path against the ignore patterns again.
-  const key = `git-repository:${JSON.stringify(options)}`;
+  const key = `git-repository:${JSON.stringify({ ...options, includes: includes.map(({ tree, ...include }) => ({ ...include, tree: tree?.key })) })}`;
   let tree = trees.get(key);
   if (!tree) {
-    tree = { ...gitRepositoryTree(model, options), key };
+    tree = { ...gitRepositoryTree(model, { ...options, includes }), key };
     trees.set(key, tree);
   }
   return tree;

@@ -6,7 +6,7 @@ import { Minimatch } from "minimatch";
 import type { FleetModel } from "../fleet.js";
 import { normalizeRepoPath } from "../flux.js";
 import { isRecord, lowerBound } from "../values.js";
-import { foldersOf } from "./kustomization.js";
+import { foldersOf, join } from "./kustomization.js";
 
 export interface SourceTree {
   /** Sorted tree paths of regular files. */
@@ -63,26 +63,41 @@ export interface GitRepositoryOptions {
   ignore?: string;
   /** `spec.sparseCheckout`. */
   sparseCheckout?: readonly string[];
-  included?: readonly IncludedFolder[];
+  includes?: readonly Include[];
 }
 
-/** What shapes a GitRepository's artifact of this repository, from its spec (in `namespace`). */
+/** A `spec.include` entry: another GitRepository's artifact (or its `fromPath`) copied to `path`. */
+export interface Include {
+  /** Tree path of `toPath` ("" is the root). */
+  path: string;
+  /** Path of `fromPath` in the included artifact ("" is all of it). */
+  from: string;
+  /** "GitRepository flux-system/shared", for messages. */
+  source: string;
+  /** The GitRepository's namespace and name. */
+  namespace: string;
+  name: string;
+  /** The included artifact, when it is this repository at the same revision; unseen otherwise. */
+  tree?: SourceTree;
+}
+
+/** What shapes a GitRepository's artifact of this repository, from its spec (in `namespace`); includes not yet resolved. */
 export function gitRepositoryOptions(spec: Record<string, unknown>, namespace: string): GitRepositoryOptions {
   return {
     ...(typeof spec.ignore === "string" ? { ignore: spec.ignore } : {}),
     ...(Array.isArray(spec.sparseCheckout) ? { sparseCheckout: spec.sparseCheckout.filter((entry): entry is string => typeof entry === "string") } : {}),
-    included: includedFolders(spec.include, namespace),
+    includes: includesOf(spec.include, namespace),
   };
 }
 
-/** `spec.include`: each entry copies another GitRepository's artifact into `toPath` (default: that GitRepository's name). */
-function includedFolders(include: unknown, namespace: string): IncludedFolder[] {
+/** `spec.include`: `toPath` defaults to the included GitRepository's name; both paths are securejoined (`..` stops at the root). */
+function includesOf(include: unknown, namespace: string): Include[] {
   return (Array.isArray(include) ? include : []).flatMap((entry) => {
     const repository = isRecord(entry) && isRecord(entry.repository) ? entry.repository : undefined;
     if (typeof repository?.name !== "string") return [];
     const toPath = typeof entry.toPath === "string" && entry.toPath !== "" ? entry.toPath : repository.name;
-    // securejoin, as for spec.path: `..` stops at the root.
-    return [{ path: normalizeRepoPath(toPath), source: `GitRepository ${namespace}/${repository.name}` }];
+    const fromPath = typeof entry.fromPath === "string" ? entry.fromPath : "";
+    return [{ path: normalizeRepoPath(toPath), from: normalizeRepoPath(fromPath), source: `GitRepository ${namespace}/${repository.name}`, namespace, name: repository.name }];
   });
 }
 
@@ -95,36 +110,64 @@ export function sparsePrefixes(entries: readonly string[] | undefined): string[]
 }
 
 /**
- * The repository as a GitRepository artifact: the files a sparse checkout keeps, less default ignores, every
- * `.sourceignore` checked out (scoped to its folder), then `spec.ignore`.
+ * The repository as a GitRepository artifact, in source-controller's order: the files a sparse checkout keeps, the
+ * included artifacts copied in, then less default ignores, every `.sourceignore` (scoped to its folder) and
+ * `spec.ignore`. An include without a tree (another repository's) leaves its folder unseen.
  */
 export function gitRepositoryTree(model: FleetModel, options: GitRepositoryOptions = {}): SourceTree {
   const sparse = sparsePrefixes(options.sparseCheckout);
   const checkedOut = sparse ? model.paths().filter((path) => sparse.some((prefix) => path.startsWith(prefix))) : model.paths();
-  const ignoreFiles = checkedOut.filter((path) => posix.basename(path) === SOURCE_IGNORE);
+  const checkedOutFolders = foldersOf(checkedOut);
+  const checkedOutFiles = new Set(checkedOut);
+  const holds = (path: string) => checkedOutFolders.has(path) || checkedOutFiles.has(path);
+  const missing = options.sparseCheckout && missingSparseEntry(options.sparseCheckout, holds);
+  let fails = missing === undefined ? undefined : `its spec.sparseCheckout entry "${missing}" names nothing in the repository (source-controller: "sparse checkout dir '${missing}' does not exist")`;
+  // Included files: tree path -> repository path.
+  const copied = new Map<string, string>();
+  const definitions: string[] = [];
+  const unseen: IncludedFolder[] = [];
+  for (const include of options.includes ?? []) {
+    // A rename onto what the checkout holds fails, and so does the GitRepository.
+    if (holds(include.path)) fails ??= `its spec.include of ${include.source} copies to ${include.path || "."}, which the checkout already holds, and source-controller cannot copy onto it`;
+    if (!include.tree) {
+      unseen.push({ path: include.path, source: include.source });
+      continue;
+    }
+    // What the included artifact itself could not see stays unseen where it lands.
+    for (const folder of include.tree.included ?? []) {
+      if (isInFolder(include.from, folder.path)) unseen.push({ path: include.path, source: folder.source });
+      else if (isInFolder(folder.path, include.from)) unseen.push({ path: join(include.path, include.from === "" ? folder.path : folder.path.slice(include.from.length + 1)), source: folder.source });
+    }
+    if (include.tree.fails) fails ??= `its spec.include of ${include.source} has no artifact: that GitRepository fails (${include.tree.fails})`;
+    const fromFile = include.tree.paths.includes(include.from) ? include.from : undefined;
+    const under = include.tree.paths.filter((path) => include.from === "" || path.startsWith(`${include.from}/`));
+    if (!fromFile && under.length === 0) fails ??= `its spec.include of ${include.source} copies fromPath ${include.from}, which that artifact does not hold`;
+    if (fromFile) copied.set(include.path, include.tree.repoPath(fromFile));
+    for (const path of under) copied.set(join(include.path, include.from === "" ? path : path.slice(include.from.length + 1)), include.tree.repoPath(path));
+    definitions.push(...include.tree.definitionPaths);
+  }
+  const all = copied.size > 0 ? [...new Set([...checkedOut, ...copied.keys()])].sort() : checkedOut;
+  const repoPath = (path: string) => copied.get(path) ?? path;
+  const ignoreFiles = all.filter((path) => posix.basename(path) === SOURCE_IGNORE);
   const patterns = [...defaultPatterns];
-  for (const file of ignoreFiles) patterns.push(...ignoreLines(model.readText(file) ?? "").map((line) => parseIgnore(line, posix.dirname(file) === "." ? "" : posix.dirname(file))));
+  for (const file of ignoreFiles) patterns.push(...ignoreLines(model.readText(repoPath(file)) ?? "").map((line) => parseIgnore(line, posix.dirname(file) === "." ? "" : posix.dirname(file))));
   if (options.ignore) patterns.push(...ignoreLines(options.ignore).map((line) => parseIgnore(line, "")));
-  const paths = checkedOut.filter((path) => !ignored(path, patterns));
-  const missing = options.sparseCheckout && missingSparseEntry(options.sparseCheckout, checkedOut);
   return {
-    paths,
-    repoPath: (path) => path,
-    definitionPaths: ignoreFiles,
-    ...(options.included?.length ? { included: options.included } : {}),
-    ...(missing !== undefined ? { fails: `its spec.sparseCheckout entry "${missing}" names nothing in the repository (source-controller: "sparse checkout dir '${missing}' does not exist")` } : {}),
+    paths: all.filter((path) => !ignored(path, patterns)),
+    repoPath,
+    definitionPaths: [...new Set([...ignoreFiles.map(repoPath), ...definitions])],
+    ...(unseen.length ? { included: unseen } : {}),
+    ...(fails !== undefined ? { fails } : {}),
   };
 }
 
 /** The entry naming no file or folder of the checkout: source-controller checks each one exists after checking out. */
-function missingSparseEntry(entries: readonly string[], checkedOut: readonly string[]): string | undefined {
-  const folders = foldersOf(checkedOut);
-  const files = new Set(checkedOut);
+function missingSparseEntry(entries: readonly string[], holds: (path: string) => boolean): string | undefined {
   return entries.find((entry) => {
-    // filepath.Join(dir, entry): cleaned, and `..` leaves the checkout.
+    // filepath.Join(dir, entry), cleaned: `..` alone is the checkout's parent folder, which exists; below it, nothing known does.
     const path = posix.normalize(`./${entry}`).replace(/\/+$/, "");
-    if (path === ".") return false;
-    return path === ".." || path.startsWith("../") || !(files.has(path) || folders.has(path));
+    if (path === "." || /^\.\.(\/\.\.)*$/.test(path)) return false;
+    return path.startsWith("../") || !holds(path);
   });
 }
 
