@@ -92,6 +92,9 @@ function gitRepositoriesNamed(model: FleetModel): Map<string, SourceDocument[]> 
 
 /** Whether a Git URL names the repository: its owner and name, on its host when that is known. */
 function urlNamesRepository(url: string, repository: { owner: string; name: string; host?: string }): boolean {
+  // A query, fragment, backslash or space moves the host for Go's url.Parse (`https://evil.example?@github.com/…` is
+  // evil.example): no spelling of this repository needs them, so such a URL is never taken for it.
+  if (/[?#\\\s]/.test(url.trim())) return false;
   const named = gitUrlParts(url);
   const path = `${repository.owner}/${repository.name}`.toLowerCase();
   // Another host (evil.example.com/acme/fleet) is another repository, whatever its path: Flux would fetch it.

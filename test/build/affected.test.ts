@@ -164,6 +164,22 @@ describe("Kustomizations rendered by Kustomizations", () => {
       expect(result.notes).toEqual(["apps/team (clusters/canary) reads branch canary of this repository, not the commit under review: it is not built."]);
     });
 
+    it("with source-controller's defaults: no ref follows master, and a suspended source serves its last artifact", async () => {
+      const source = (spec: string) =>
+        `apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: team\n  namespace: apps\nspec:\n  url: https://github.com/acme/fleet.git\n${spec}---\n${fluxKustomization("team", { path: "./team", sourceRef: { kind: "GitRepository", name: "team" } }, "apps")}`;
+      const fleet = (flux: string, team: string) => ({
+        "clusters/prod/flux-system/gotk-sync.yaml": `apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  url: https://github.com/acme/fleet.git\n${flux}`,
+        "clusters/prod/team.yaml": source(team),
+        "team/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: team\n",
+      });
+      const change = { "team/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: team-2\n" };
+      const notes = async (flux: string, team: string) => (await buildChange(fleet(flux, team), change)).notes;
+      expect(await notes("  ref:\n    branch: main\n", "")).toEqual(["apps/team (clusters/prod) reads branch master of this repository, not the commit under review: it is not built."]);
+      expect(await notes("", "")).toEqual([]);
+      expect(await notes("", "  ref:\n    branch: master\n")).toEqual([]);
+      expect(await notes("", "  suspend: true\n")).toEqual(["apps/team (clusters/prod) reads the last artifact (it is suspended) of this repository, not the commit under review: it is not built."]);
+    });
+
     it("in every cluster that deploys the same file", async () => {
       const fleet = {
         "clusters/a/root.yaml": fluxKustomization("root", { path: "./clusters/a" }),

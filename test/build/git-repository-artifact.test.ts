@@ -106,11 +106,20 @@ describe("spec.include", () => {
     gitRepository("").replace("name: flux-system\n", `name: ${name}\n`).replace("ssh://git@github.com/acme/fleet", url);
   const include = (name: string, extra = "") => `    - repository:\n        name: ${name}\n${extra}`;
   const privileged = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: miner\nspec:\n  containers:\n    - name: miner\n      image: busybox:1.36\n      securityContext:\n        privileged: true\n";
+  /** flux-system including another repository's GitRepository `shared` at `toPath`. */
+  const includingShared = (toPath: string) => ({
+    "clusters/prod/flux-system/gotk-sync.yaml": gitRepository(`  include:\n${include("shared", `      toPath: ${toPath}\n`)}`),
+    "clusters/prod/flux-system/shared.yaml": otherRepository("shared", "https://github.com/acme/shared.git"),
+  });
+  /** flux-system including `fleet-copy`, a GitRepository of this repository on the same branch. */
+  const includingThisRepository = (fromAndTo: string, copy = otherRepository("fleet-copy", "https://github.com/acme/fleet.git")) => ({
+    "clusters/prod/flux-system/gotk-sync.yaml": gitRepository(`  include:\n${include("fleet-copy", fromAndTo)}`),
+    "clusters/prod/flux-system/fleet-copy.yaml": copy,
+  });
 
   it("copies in an include of this repository at the same revision, as Flux does, and judges what it renders", async () => {
     const fleet = {
-      "clusters/prod/flux-system/gotk-sync.yaml": gitRepository(`  include:\n${include("fleet-copy", "      fromPath: shared/base\n      toPath: apps/vendor\n")}`),
-      "clusters/prod/flux-system/fleet-copy.yaml": otherRepository("fleet-copy", "https://github.com/acme/fleet.git"),
+      ...includingThisRepository("      fromPath: shared/base\n      toPath: apps/vendor\n"),
       "clusters/prod/apps.yaml": fluxKustomization("apps", { path: "./apps" }),
       "apps/kustomization.yaml": "resources:\n  - local.yaml\n  - vendor\n",
       "apps/local.yaml": configMap("local"),
@@ -133,8 +142,10 @@ describe("spec.include", () => {
 
   it("keeps what an included copy of this repository cannot see unseen where it lands", async () => {
     const fleet = {
-      "clusters/prod/flux-system/gotk-sync.yaml": gitRepository(`  include:\n${include("fleet-copy", "      fromPath: shared\n      toPath: apps/vendor\n")}`),
-      "clusters/prod/flux-system/fleet-copy.yaml": otherRepository("fleet-copy", "https://github.com/acme/fleet.git").replace("    branch: main\n", `    branch: main\n  include:\n${include("other", "      toPath: shared/ext\n")}`),
+      ...includingThisRepository(
+        "      fromPath: shared\n      toPath: apps/vendor\n",
+        otherRepository("fleet-copy", "https://github.com/acme/fleet.git").replace("    branch: main\n", `    branch: main\n  include:\n${include("other", "      toPath: shared/ext\n")}`),
+      ),
       "clusters/prod/apps.yaml": fluxKustomization("apps", { path: "./apps" }),
       "apps/kustomization.yaml": "resources:\n  - vendor/base\n  - vendor/ext/base\n",
       "shared/base/kustomization.yaml": "resources:\n  - config.yaml\n",
@@ -173,6 +184,8 @@ describe("spec.include", () => {
       ["flux-system/infra (clusters/prod)", true],
       ["flux-system/vendor (clusters/prod)", false],
       ["flux-system/vendored (clusters/prod)", false],
+      // The same folder as a plain kustomization: not built either, and judged through the Kustomization above.
+      ["apps", false],
     ]);
     expect(result.head.flatMap((build) => build.issues.map((issue) => [issue.path, issue.line, issue.message]))).toEqual([
       ["apps/kustomization.yaml", 4, 'resources entry "https://github.com/evil/payload//deploy?ref=main": a remote resource; fleet-warden never fetches remote bases (Flux refuses them too when kustomize-controller runs with --no-remote-bases=true).'],
@@ -180,10 +193,15 @@ describe("spec.include", () => {
       ["clusters/prod/charts.yaml", 11, cannotJudge("charts", "its spec.path ./charts reads charts, which GitRepository flux-system/charts copies in (spec.include)")],
       ["clusters/prod/vendor.yaml", 11, cannotJudge("vendor", "its spec.path ./vendor reads vendor/shared, which GitRepository flux-system/shared copies in (spec.include)")],
       ["clusters/prod/vendored.yaml", 11, cannotJudge("vendored", "its spec.path ./vendor/shared/app reads vendor/shared, which GitRepository flux-system/shared copies in (spec.include)")],
+      // The plain kustomization apps refuses the same entry (one finding: the same line and message).
+      ["apps/kustomization.yaml", 4, 'resources entry "https://github.com/evil/payload//deploy?ref=main": a remote resource; fleet-warden never fetches remote bases (Flux refuses them too when kustomize-controller runs with --no-remote-bases=true).'],
     ]);
     // On the base, the same builds are not run either, and carry no such finding: on the head it always counts.
     const unchanged = await buildChange(fleet, { "apps/local.yaml": configMap("local-2") });
-    expect(unchanged.base.map((build) => [build.report.name, build.report.ok, build.issues.length])).toEqual([["flux-system/apps (clusters/prod)", false, 1]]);
+    expect(unchanged.base.map((build) => [build.report.name, build.report.ok, build.issues.length])).toEqual([
+      ["flux-system/apps (clusters/prod)", false, 1],
+      ["apps", false, 1],
+    ]);
   });
 
   it("is accepted by an exception on the Kustomization", async () => {
@@ -192,7 +210,7 @@ describe("spec.include", () => {
       "  namespace: flux-system\n  annotations:\n    fleet-warden.io/ignore: kustomize-build\n    fleet-warden.io/ignore-reason: the shared repository is reviewed where it lives\n",
     );
     const excepted = { ...fleet, "clusters/prod/vendored.yaml": annotated };
-    const verdict = await evaluateTrees(excepted, { "vendor/README.md": "unrelated\n", "clusters/prod/vendored.yaml": annotated.replace("interval: 10m", "interval: 5m") }, [kustomizeBuild]);
+    const verdict = await evaluateTrees(excepted, { "clusters/prod/vendored.yaml": annotated.replace("interval: 10m", "interval: 5m") }, [kustomizeBuild]);
     expect(verdict.findings).toEqual([]);
     expect(verdict.ignored.map((ignored) => [ignored.finding.path, ignored.reason])).toEqual([["clusters/prod/vendored.yaml", "the shared repository is reviewed where it lives"]]);
   });
@@ -204,13 +222,78 @@ describe("spec.include", () => {
     expect(verdict.renderedDiff.find((diff) => diff.build === "flux-system/apps (clusters/prod)")).toBeUndefined();
   });
 
-  it("fails the GitRepository when it copies onto a folder or file the checkout holds, or onto the root", async () => {
-    for (const toPath of ["infra", "infra/c.yaml", ".", "./"]) {
-      const result = await buildChange({}, { ...fleet, "clusters/prod/flux-system/gotk-sync.yaml": gitRepository(`  include:\n${include("shared", `      toPath: ${toPath}\n`)}`) });
+  it("fails the GitRepository when it copies onto a folder the checkout holds, or onto the root; a file it may replace", async () => {
+    const onto = (toPath: string) => buildChange({}, { ...fleet, "clusters/prod/flux-system/gotk-sync.yaml": gitRepository(`  include:\n${include("shared", `      toPath: ${toPath}\n`)}`) });
+    const ontoFile = await onto("infra/c.yaml");
+    expect(only(ontoFile.head, "flux-system/infra (clusters/prod)")?.issues.map((issue) => issue.message)).toEqual([
+      cannotJudge("infra", "its spec.path ./infra reads infra/c.yaml, which GitRepository flux-system/shared copies in (spec.include)"),
+    ]);
+    for (const toPath of ["infra", ".", "./"]) {
+      const result = await onto(toPath);
       expect(only(result.head, "flux-system/infra (clusters/prod)")?.issues.map((issue) => issue.message)).toEqual([
         `spec.sourceRef: the GitRepository flux-system/flux-system fails: its spec.include of GitRepository flux-system/shared copies to ${toPath.startsWith(".") ? "." : toPath}, which the checkout already holds, and source-controller cannot copy onto it, so the Kustomization fails.`,
       ]);
     }
+  });
+
+  it("judges what it can see below a Kustomization that cannot be judged, even once that is waived", async () => {
+    const platform = {
+      ...includingShared("apps/shared"),
+      // Flux generates apps' kustomization: it lists apps/shared's files too.
+      "clusters/prod/apps.yaml": fluxKustomization("apps", { path: "./apps" }),
+      "apps/web/kustomization.yaml": "resources:\n  - ../shared/base\n",
+    };
+    const verdict = await evaluateTrees(platform, { "apps/miner/kustomization.yaml": "resources:\n  - pod.yaml\n", "apps/miner/pod.yaml": privileged }, [kustomizeBuild, podPrivileged]);
+    expect(verdict.findings.map((finding) => [finding.rule, finding.path, finding.line])).toEqual([
+      ["kustomize-build", "clusters/prod/apps.yaml", 11],
+      ["pod-privileged", "apps/miner/pod.yaml", 10],
+    ]);
+    // apps/web reads the included folder: built alone it is not run either, rather than failing on a missing folder.
+    expect(verdict.builds.map((build) => [build.name, build.ok])).toEqual([
+      ["flux-system/apps (clusters/prod)", false],
+      ["apps/miner", true],
+    ]);
+  });
+
+  it("judges a folder that a kustomization which cannot be judged lists, once it is waived too", async () => {
+    const waived = fluxKustomization("apps", { path: "./apps" }).replace(
+      "  namespace: flux-system\n",
+      "  namespace: flux-system\n  annotations:\n    fleet-warden.io/ignore: kustomize-build\n    fleet-warden.io/ignore-reason: shared base reviewed upstream\n",
+    );
+    const platform = {
+      ...includingShared("apps/shared"),
+      "clusters/prod/apps.yaml": waived,
+      "apps/kustomization.yaml": "resources:\n  - shared/base\n  - web\n",
+      "apps/web/kustomization.yaml": "resources:\n  - pod.yaml\n",
+      "apps/web/pod.yaml": privileged.replace("privileged: true", "privileged: false"),
+    };
+    // Only a build sees it: an inline patch in the kustomization, no object file changed.
+    const patched = "resources:\n  - pod.yaml\npatches:\n  - target:\n      kind: Pod\n    patch: |\n      - op: replace\n        path: /spec/containers/0/securityContext/privileged\n        value: true\n";
+    const verdict = await evaluateTrees(platform, { "apps/web/kustomization.yaml": patched }, [kustomizeBuild, podPrivileged]);
+    expect(verdict.findings.map((finding) => [finding.rule, finding.path])).toEqual([["pod-privileged", "apps/web/kustomization.yaml"]]);
+    expect(verdict.ignored.map((ignored) => ignored.finding.path)).toEqual(["clusters/prod/apps.yaml"]);
+  });
+
+  it("is read by Flux's generated kustomization only down to a folder with its own kustomization", async () => {
+    const fleet = {
+      ...includingShared("apps/web/vendor"),
+      "clusters/prod/apps.yaml": fluxKustomization("apps", { path: "./apps" }),
+      "apps/web/kustomization.yaml": "resources:\n  - config.yaml\n",
+      "apps/web/config.yaml": configMap("web"),
+    };
+    const result = await buildChange({}, fleet);
+    expect(result.head.map((build) => [build.report.name, build.report.ok, names(build)])).toEqual([["flux-system/apps (clusters/prod)", true, ["web"]]]);
+  });
+
+  it("replaces a file with an included file, as source-controller's move does", async () => {
+    const fleet = {
+      ...includingThisRepository("      fromPath: shared/config.yaml\n      toPath: apps/config.yaml\n"),
+      "clusters/prod/apps.yaml": fluxKustomization("apps", { path: "./apps" }),
+      "apps/config.yaml": configMap("mine"),
+      "shared/config.yaml": configMap("shared"),
+    };
+    const result = await buildChange({}, fleet);
+    expect(result.head.map((build) => [build.report.name, build.report.ok, names(build)])).toEqual([["flux-system/apps (clusters/prod)", true, ["shared"]]]);
   });
 
   it("leaves included folders, and folders above them, to the build in flux-path-exists", async () => {
@@ -243,6 +326,15 @@ describe("an ArtifactGenerator copying from such a GitRepository", () => {
     ]);
     const elsewhere = await buildChange({}, fleet("  include:\n    - repository:\n        name: shared\n      toPath: vendor\n", "@monorepo/apps/**"));
     expect(only(elsewhere.head, "flux-system/apps (clusters/prod)")?.report.ok).toBe(true);
+  });
+
+  it("copies nothing from a GitRepository of this repository that follows another revision", async () => {
+    const pinned = gitRepository("").replace("    branch: main\n", "    tag: v0.0.1\n").replace("name: flux-system\n  namespace", "name: pinned\n  namespace");
+    const result = await buildChange({}, { ...fleet("", "@monorepo/apps/**"), "clusters/prod/artifacts.yaml": generator("@monorepo/apps/**").replace("name: flux-system\n  artifacts", "name: pinned\n  artifacts"), "clusters/prod/pinned.yaml": pinned });
+    expect(result.head).toEqual([]);
+    expect(result.notes).toEqual([
+      `flux-system/apps (clusters/prod) reads the ExternalArtifact flux-system/apps, which is not built: ArtifactGenerator flux-system/flux-system, artifact apps: copy source "@monorepo/apps/**" is not this repository at the commit under review (only GitRepository sources of this repository on its branch are emulated).`,
+    ]);
   });
 
   it("rebuilds the Kustomization on the artifact when the GitRepository's spec changes", async () => {

@@ -47,6 +47,11 @@ describe("sourcesThisRepository", () => {
       expect(reads(url, fleet)).toBe(true);
     }
     for (const url of ["https://evil.example.com/acme/fleet.git", "ssh://git@github.com.evil.example/acme/fleet", "https://github.com/other/acme/fleet"]) expect(reads(url, fleet)).toBe(false);
+    // Go's url.Parse ends the host at ? or #: these name evil.example, whatever follows.
+    for (const url of ["https://evil.example?@github.com/acme/fleet", "https://evil.example#@github.com/acme/fleet", "https://evil.example\\@github.com/acme/fleet"]) {
+      expect(reads(url, fleet)).toBe(false);
+      expect(reads(url, { owner: "acme", name: "fleet" })).toBe(false);
+    }
     expect(reads("https://ghe.acme.internal/acme/fleet", { ...fleet, host: "ghe.acme.internal" })).toBe(true);
   });
 

@@ -27,7 +27,8 @@ export function externalArtifactTree(
   near: string,
   model: FleetModel,
   repository: { owner: string; name: string },
-  gitTree: (sourceName: string, sourceNamespace: string) => SourceTree,
+  /** The source's tree when it is this repository at the commit under review. */
+  gitTree: (sourceName: string, sourceNamespace: string) => SourceTree | undefined,
 ): ArtifactResolution {
   const generators = model
     .objects()
@@ -41,9 +42,8 @@ export function externalArtifactTree(
   const sources = new Map<string, SourceTree>();
   for (const source of (Array.isArray(specOf(doc).sources) ? specOf(doc).sources : []) as Array<Record<string, unknown>>) {
     const sourceNamespace = typeof source.namespace === "string" ? source.namespace : (doc.ref?.namespace ?? FLUX_SYSTEM);
-    if (source.kind === "GitRepository" && typeof source.name === "string" && isThisRepository(source.name, sourceNamespace, model, repository)) {
-      sources.set(String(source.alias), gitTree(source.name, sourceNamespace));
-    }
+    const tree = source.kind === "GitRepository" && typeof source.name === "string" && isThisRepository(source.name, sourceNamespace, model, repository) ? gitTree(source.name, sourceNamespace) : undefined;
+    if (tree) sources.set(String(source.alias), tree);
   }
   const staged = new Map<string, string>();
   const copies = Array.isArray(artifact.copy) ? (artifact.copy as Array<Record<string, unknown>>) : [];
@@ -85,7 +85,7 @@ function applyCopy(copy: Record<string, unknown>, sources: Map<string, SourceTre
   const source = /^@([^/]+)\/(.*)$/.exec(from);
   if (!source) return failure(`copy source "${from}" must be "@alias/pattern"`);
   const tree = sources.get(source[1]!);
-  if (!tree) return notEmulated(`copy source "${from}" is not this repository (only GitRepository sources of this repository are emulated)`);
+  if (!tree) return notEmulated(`copy source "${from}" is not this repository at the commit under review (only GitRepository sources of this repository on its branch are emulated)`);
   if (tree.fails) return failure(`the GitRepository of copy source "${from}" fails: ${tree.fails}`);
   const literal = source[2]!.replace(/[*?[{].*$/, "");
   const included = tree.included?.find((folder) => folder.path === "" || literal.startsWith(folder.path) || folder.path.startsWith(literal));

@@ -8,8 +8,9 @@ import { clusterOf, FLUX_KUSTOMIZE_GROUP, FLUX_SYSTEM, gitRepositorySpec, isFlux
 import type { Build, SpecialFile } from "../types.js";
 import { ClosureWalker, foldersOf, join, KUSTOMIZATION_FILES, remoteReason, type Closure } from "./kustomization.js";
 import { externalArtifactTree } from "./artifacts.js";
-import { gitRepositoryOptions, gitRepositoryTree, includedFolderOf, pathsUnder, plainTree, repoFolder, type SourceTree } from "./tree.js";
+import { gitRepositoryOptions, gitRepositoryTree, includedFolderOf, isInFolder, pathsUnder, plainTree, repoFolder, type SourceTree } from "./tree.js";
 import { resolveVariables, type Variables } from "./variables.js";
+import { isRecord } from "../values.js";
 
 export interface FluxSettings {
   /** The source document the Kustomization comes from (for lines); its spec may differ from `object`'s. */
@@ -121,7 +122,7 @@ function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: M
   const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (refOf(target.object).namespace ?? FLUX_SYSTEM);
   if (sourceRef.kind === "ExternalArtifact") {
     const artifact = externalArtifactTree(String(sourceRef.name), namespace, target.doc.path, input.model, input.repository, (name, sourceNamespace) =>
-      gitSourceTree(name, sourceNamespace, input, trees, siblings, target.cluster),
+      otherRevisionOf(name, sourceNamespace, input.model, siblings, target.cluster) ? undefined : gitSourceTree(name, sourceNamespace, input, trees, siblings, target.cluster),
     );
     if (artifact.tree) return { ...target, tree: artifact.tree };
     if (artifact.fails) return { ...target, tree: NO_FILES, sourceFails: `spec.sourceRef: the ExternalArtifact ${namespace}/${String(sourceRef.name)} is never produced (${artifact.problem}), so the Kustomization fails.` };
@@ -144,14 +145,23 @@ function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: M
  * semver range or commit: the pull request's content is not what Flux reads through it.
  */
 function otherRevisionOf(name: string, namespace: string, model: FleetModel, siblings: readonly KubeObject[], cluster: string): string | undefined {
-  const refOfSource = (sourceName: string, sourceNamespace: string) => gitRepositorySpec(sourceName, sourceNamespace, model, siblings, cluster)?.ref as Record<string, unknown> | undefined;
+  const specOfSource = (sourceName: string, sourceNamespace: string) => gitRepositorySpec(sourceName, sourceNamespace, model, siblings, cluster);
+  // The branch a GitRepository follows: source-controller's default is master when its ref names nothing.
+  const branchOf = (spec: Record<string, unknown>) => {
+    const ref = isRecord(spec.ref) ? spec.ref : {};
+    return typeof ref.branch === "string" ? ref.branch : "master";
+  };
   if (name === FLUX_SYSTEM && namespace === FLUX_SYSTEM) return undefined;
-  const ref = refOfSource(name, namespace) ?? {};
+  const spec = specOfSource(name, namespace) ?? {};
+  // Suspended, it keeps serving its last artifact.
+  if (spec.suspend === true) return "the last artifact (it is suspended)";
+  const ref = isRecord(spec.ref) ? spec.ref : {};
   for (const pinned of ["tag", "semver", "commit", "name"]) if (typeof ref[pinned] === "string") return `${pinned} ${String(ref[pinned])}`;
-  const branch = ref.branch;
   // Without flux-system's own GitRepository in the repository, `flux bootstrap`'s default branch.
-  const fleetBranch = refOfSource(FLUX_SYSTEM, FLUX_SYSTEM)?.branch ?? "main";
-  return typeof branch === "string" && branch !== fleetBranch ? `branch ${branch}` : undefined;
+  const fluxSystem = specOfSource(FLUX_SYSTEM, FLUX_SYSTEM);
+  const fleetBranch = fluxSystem ? branchOf(fluxSystem) : "main";
+  const branch = branchOf(spec);
+  return branch !== fleetBranch ? `branch ${branch}` : undefined;
 }
 
 /** True when the plan's files hold Flux Kustomizations: building it tells which Kustomizations Flux then builds. */
@@ -222,10 +232,12 @@ export function planFlux(target: FluxTarget, input: PlanInput): BuildPlan {
     walker.refuse(doc.path, doc.keyLine(["spec", "sourceRef"]) ?? doc.startLine, target.sourceFails);
     return plan;
   }
-  // Under a folder another GitRepository provides, or above one where Flux's generated kustomization lists its files.
-  const included = includedFolderOf(tree, folder) ?? (walker.kustomizationFile(folder) ? undefined : tree.included?.find((candidate) => folder === "" || candidate.path.startsWith(`${folder}/`)));
+  // Under a folder another GitRepository provides, or above one that Flux's generated kustomization reaches.
+  const included = includedFolderOf(tree, folder) ?? (walker.kustomizationFile(folder) ? undefined : tree.included?.find((candidate) => generationReaches(folder, candidate.path, walker)));
   if (included) {
     walker.unsee(`its spec.path ${rawPath || "."} reads ${included.path || "."}, which ${included.source} copies in (spec.include)`);
+    // Whatever changes below it changes what Flux applies from it.
+    for (const path of pathsUnder(tree, folder)) plan.inputs.add(tree.repoPath(path));
     return plan;
   }
   if (!foldersOf(tree.paths).has(folder)) {
@@ -250,6 +262,17 @@ export function planFlux(target: FluxTarget, input: PlanInput): BuildPlan {
     else walker.walkFolder(resolved.path, [], { path: doc.path, line });
   });
   return plan;
+}
+
+/**
+ * Whether the kustomization Flux generates for `folder` reads `target` below it: it lists every manifest below,
+ * but adds a sub-folder with its own kustomization as a whole (whose entries then decide).
+ */
+function generationReaches(folder: string, target: string, walker: ClosureWalker): boolean {
+  if (target === folder || !isInFolder(target, folder)) return false;
+  const segments = (folder === "" ? target : target.slice(folder.length + 1)).split("/");
+  for (let depth = 1; depth < segments.length; depth++) if (walker.kustomizationFile(join(folder, segments.slice(0, depth).join("/")))) return false;
+  return true;
 }
 
 const NO_FILES: SourceTree = { paths: [], repoPath: (path) => path, definitionPaths: [] };
@@ -332,8 +355,12 @@ function generateResources(tree: SourceTree, folder: string, walker: ClosureWalk
 
 /** Kustomization folders that nothing else builds: bases used by no overlay, overlays, tenant repositories. */
 export function planPlainRoots(input: PlanInput, fluxPlans: BuildPlan[]): BuildPlan[] {
-  const tree = plainTree(input.model);
-  const reached = new Set<string>(fluxPlans.flatMap((plan) => [...plan.closure.folders].map((folder) => repoFolder(plan.tree, folder))));
+  // Folders a GitRepository fills from another (spec.include) are unseen here: built from the repository's own files,
+  // a kustomization reading them would fail for nothing.
+  const included = [...new Map(fluxPlans.flatMap((plan) => [...(plan.tree.included ?? []), ...(plan.tree.copied ?? [])]).map((folder) => [folder.path, folder])).values()];
+  const tree: SourceTree = { ...plainTree(input.model), ...(included.length ? { included } : {}) };
+  // A Flux build that cannot be judged reaches nothing: what it reads of this repository is judged as plain roots.
+  const reached = new Set<string>(fluxPlans.filter((plan) => !plan.closure.unseen).flatMap((plan) => [...plan.closure.folders].map((folder) => repoFolder(plan.tree, folder))));
   const candidates = new Map<string, { folder: string; walker: ClosureWalker }>();
   for (const path of tree.paths) {
     const name = posix.basename(path);
@@ -348,6 +375,7 @@ export function planPlainRoots(input: PlanInput, fluxPlans: BuildPlan[]): BuildP
   }
   const reachers = new Map<string, string[]>();
   for (const { folder, walker } of candidates.values()) {
+    if (walker.closure.unseen) continue;
     for (const walked of walker.closure.folders) {
       if (walked === folder) continue;
       let list = reachers.get(walked);

@@ -17,6 +17,8 @@ export interface SourceTree {
   definitionPaths: readonly string[];
   /** Folders whose files another GitRepository provides (`spec.include`): not in this repository, so never seen. */
   included?: readonly IncludedFolder[];
+  /** Folders copied in from an included GitRepository of this repository (`spec.include`), seen through repoPath. */
+  copied?: readonly IncludedFolder[];
   /** Why source-controller produces no artifact from this tree: every build on it fails. */
   fails?: string;
   /** What shapes a GitRepository's tree besides files (spec.ignore, sparseCheckout, include): builds on it are affected when it changes. */
@@ -126,9 +128,13 @@ export function gitRepositoryTree(model: FleetModel, options: GitRepositoryOptio
   const copied = new Map<string, string>();
   const definitions: string[] = [];
   const unseen: IncludedFolder[] = [];
+  const copiedFolders: IncludedFolder[] = [];
   for (const include of options.includes ?? []) {
-    // A rename onto what the checkout holds fails, and so does the GitRepository.
-    if (holds(include.path)) fails ??= `its spec.include of ${include.source} copies to ${include.path || "."}, which the checkout already holds, and source-controller cannot copy onto it`;
+    // source-controller moves the included folder or file there: onto a folder the checkout holds that fails, and
+    // so does the GitRepository; a file replaces a file.
+    const ontoFolder = include.path === "" || checkedOutFolders.has(include.path);
+    const cannotCopy = `its spec.include of ${include.source} copies to ${include.path || "."}, which the checkout already holds, and source-controller cannot copy onto it`;
+    if (ontoFolder) fails ??= cannotCopy;
     if (!include.tree) {
       unseen.push({ path: include.path, source: include.source });
       continue;
@@ -142,9 +148,11 @@ export function gitRepositoryTree(model: FleetModel, options: GitRepositoryOptio
     const fromFile = include.tree.paths.includes(include.from) ? include.from : undefined;
     const under = include.tree.paths.filter((path) => include.from === "" || path.startsWith(`${include.from}/`));
     if (!fromFile && under.length === 0) fails ??= `its spec.include of ${include.source} copies fromPath ${include.from}, which that artifact does not hold`;
+    if (!fromFile && checkedOutFiles.has(include.path)) fails ??= cannotCopy;
     if (fromFile) copied.set(include.path, include.tree.repoPath(fromFile));
     for (const path of under) copied.set(join(include.path, include.from === "" ? path : path.slice(include.from.length + 1)), include.tree.repoPath(path));
     definitions.push(...include.tree.definitionPaths);
+    copiedFolders.push({ path: include.path, source: include.source });
   }
   const all = copied.size > 0 ? [...new Set([...checkedOut, ...copied.keys()])].sort() : checkedOut;
   const repoPath = (path: string) => copied.get(path) ?? path;
@@ -157,6 +165,7 @@ export function gitRepositoryTree(model: FleetModel, options: GitRepositoryOptio
     repoPath,
     definitionPaths: [...new Set([...ignoreFiles.map(repoPath), ...definitions])],
     ...(unseen.length ? { included: unseen } : {}),
+    ...(copiedFolders.length ? { copied: copiedFolders } : {}),
     ...(fails !== undefined ? { fails } : {}),
   };
 }
