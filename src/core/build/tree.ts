@@ -112,9 +112,9 @@ export function sparsePrefixes(entries: readonly string[] | undefined): string[]
 }
 
 /**
- * The repository as a GitRepository artifact, in source-controller's order: the files a sparse checkout keeps, the
- * included artifacts copied in, then less default ignores, every `.sourceignore` (scoped to its folder) and
- * `spec.ignore`. An include without a tree (another repository's) leaves its folder unseen.
+ * The repository as a GitRepository artifact, in source-controller's order: the files a sparse checkout keeps and
+ * the included artifacts copied in, less what default ignores, every `.sourceignore` (scoped to its folder) and
+ * `spec.ignore` exclude. An include without a tree (another repository's) leaves its folder unseen.
  */
 export function gitRepositoryTree(model: FleetModel, options: GitRepositoryOptions = {}): SourceTree {
   const sparse = sparsePrefixes(options.sparseCheckout);
