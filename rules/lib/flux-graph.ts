@@ -3,7 +3,7 @@
 // kustomization.yaml resources), with overlay patches and namespaces applied to their spec, and where
 // every spec field was last written so that findings land on the line to fix.
 import { posix } from "node:path";
-import { foldersOf, isKustomizationFile, KUSTOMIZATION_FILES } from "../../src/core/build/kustomization.js";
+import { foldersOf, isKustomizationFile, kustomizationFileIn } from "../../src/core/build/kustomization.js";
 import { isFluxApi, isYamlPath, type FleetModel, type SourceDocument } from "../../src/core/fleet.js";
 import { canonicalGitUrl, FLUX_SYSTEM, isFluxKustomization, normalizeRepoPath, specOf } from "../../src/core/flux.js";
 import { asArray, asRecord, escapeRegExp, isRecord, valueAt } from "../../src/core/values.js";
@@ -392,7 +392,7 @@ class Resolver {
   }
 
   private kustomizationFile(dir: string): string | undefined {
-    return KUSTOMIZATION_FILES.map((name) => (dir === "" ? name : `${dir}/${name}`)).find((path) => this.exists(path));
+    return kustomizationFileIn(dir, (path) => this.exists(path));
   }
 
   private resolveOnce(dir: string, depth: number): Resolution {

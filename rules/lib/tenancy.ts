@@ -2,7 +2,7 @@
 // and which flags each cluster's Flux controllers run with (gotk-components.yaml as patched by the
 // cluster's flux-system/kustomization.yaml).
 import { posix } from "node:path";
-import { KUSTOMIZATION_FILES } from "../../src/core/build/kustomization.js";
+import { kustomizationFileIn } from "../../src/core/build/kustomization.js";
 import { apiGroup, type FleetModel, type KubeObject, type SourceDocument } from "../../src/core/fleet.js";
 import { isFluxKustomization, specOf, sourcesThisRepository, normalizeRepoPath } from "../../src/core/flux.js";
 import { asArray, asRecord, valueAt } from "../../src/core/values.js";
@@ -279,7 +279,7 @@ function readClusterControllers(model: FleetModel): ClusterControllers[] {
     }
     const args = new Map<string, string[]>();
     for (const [name, doc] of deployments) args.set(name, containerArgs(doc.object!));
-    const kustomizationPath = KUSTOMIZATION_FILES.map((file) => `${dir}/${file}`).find((path) => model.exists(path));
+    const kustomizationPath = kustomizationFileIn(dir, (path) => model.exists(path));
     const kustomization = kustomizationPath ? model.file(kustomizationPath)?.documents[0] : undefined;
     if (kustomization) applyPatches(model, dir, kustomization, deployments, args);
     return { cluster, dir, ...(kustomization ? { kustomization } : {}), args, deployments };

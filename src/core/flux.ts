@@ -61,17 +61,16 @@ export function isThisRepository(
  * cluster's (each cluster's source-controller reads its own, with its own ignore rules).
  */
 export function gitRepositorySpec(name: string, namespace: string, model: FleetModel, rendered: readonly KubeObject[] = [], cluster?: string): Record<string, unknown> | undefined {
-  const named = (ref: ObjectRef | undefined) =>
-    ref?.kind === "GitRepository" && apiGroup(ref.apiVersion) === "source.toolkit.fluxcd.io" && ref.name === name && (ref.namespace ?? FLUX_SYSTEM) === namespace;
+  const named = (ref: ObjectRef) => isGitRepository(ref) && ref.name === name && (ref.namespace ?? FLUX_SYSTEM) === namespace;
   const renderedObject = rendered.find((candidate) => named(refOf(candidate)));
   if (renderedObject) return specOf({ object: renderedObject });
-  const written = gitRepositoriesNamed(model).get(`${namespace}/${name}`)?.filter((doc) => named(doc.ref)) ?? [];
-  const clusterOfDoc = (doc: SourceDocument) => clusterOf(doc.path);
-  const found =
-    cluster === undefined
-      ? written[0]
-      : (written.find((doc) => clusterOfDoc(doc) === cluster) ?? written.find((doc) => !inClusterFolder(doc.path)));
+  const written = gitRepositoriesNamed(model).get(`${namespace}/${name}`) ?? [];
+  const found = cluster === undefined ? written[0] : (written.find((doc) => clusterOf(doc.path) === cluster) ?? written.find((doc) => visibleFrom(doc.path, cluster)));
   return found ? specOf(found) : undefined;
+}
+
+function isGitRepository(ref: ObjectRef | undefined): boolean {
+  return ref?.kind === "GitRepository" && apiGroup(ref.apiVersion) === "source.toolkit.fluxcd.io";
 }
 
 const gitRepositoryIndexes = new WeakMap<FleetModel, Map<string, SourceDocument[]>>();
@@ -81,7 +80,7 @@ function gitRepositoriesNamed(model: FleetModel): Map<string, SourceDocument[]> 
   let index = gitRepositoryIndexes.get(model);
   if (!index) {
     index = new Map();
-    for (const doc of model.fluxObjectsOfKind("GitRepository")) {
+    for (const doc of model.fluxObjectsOfKind("GitRepository").filter((candidate) => isGitRepository(candidate.ref))) {
       const key = `${doc.ref!.namespace ?? FLUX_SYSTEM}/${doc.ref!.name}`;
       index.set(key, [...(index.get(key) ?? []), doc]);
     }
@@ -153,4 +152,9 @@ export function clusterOf(path: string): string {
 /** Whether a path lies in a cluster's own folder (`clusters/<name>/…`), which only that cluster reads. */
 export function inClusterFolder(path: string): boolean {
   return clusterOf(path).startsWith(`${CLUSTERS_DIR}/`);
+}
+
+/** Whether a definition at `path` can be what `cluster` reads: in that cluster's folder, or in no cluster's (any, without a cluster). */
+export function visibleFrom(path: string, cluster: string | undefined): boolean {
+  return cluster === undefined || !inClusterFolder(path) || clusterOf(path) === cluster;
 }

@@ -6,7 +6,7 @@ import { major, parse, satisfies, validRange, coerce, gt, type SemVer } from "se
 import { parseAllDocuments } from "yaml";
 import type { Config } from "./config.js";
 import { apiGroup, isYamlPath, type FleetModel, type SourceDocument, type SourceFile } from "./fleet.js";
-import { clusterOf, inClusterFolder, specOf } from "./flux.js";
+import { clusterOf, inClusterFolder, specOf, visibleFrom } from "./flux.js";
 import { findImagePolicies, parseImageMarkerLine, type ImageMarker, type ImageMarkerProblem, type ImagePolicyRef } from "./image-markers.js";
 import type { AutoMergeReport, ChangedFile, OwnershipReport, PullRequestFacts } from "./types.js";
 import { isRecord } from "./values.js";
@@ -276,6 +276,8 @@ export function describeYamlPath(path: YamlPath): string {
 // ---- markers ---------------------------------------------------------------------------------
 
 type Marker = ImageMarker | ImageMarkerProblem;
+/** A marker with the YAML path of the scalar it marks. */
+type PlacedMarker = Marker & { path: YamlPath };
 
 /** How a marker is written (`ns:name:tag`), or the problem with it: what must not differ between base and head. */
 function markerText(marker: Marker): string {
@@ -287,9 +289,7 @@ function markerText(marker: Marker): string {
 interface DocumentSide {
   doc: ParsedDocument;
   /** Image-policy markers by YAML path (see `describeYamlPath`). */
-  markers: Map<string, Marker>;
-  /** The YAML path of each marked scalar, by its description. */
-  markedPaths: Map<string, YamlPath>;
+  markers: Map<string, PlacedMarker>;
 }
 
 interface DocumentPair {
@@ -315,15 +315,12 @@ function documentSide(file: SourceFile, doc: ParsedDocument): DocumentSide {
     if (line === undefined || line !== doc.valueEndLine(path)) continue;
     byLine.set(line, [...(byLine.get(line) ?? []), path]);
   }
-  const markers = new Map<string, Marker>();
-  const markedPaths = new Map<string, YamlPath>();
+  const markers = new Map<string, PlacedMarker>();
   for (const [line, paths] of byLine) {
     const marker = parseImageMarkerLine(file.lines[line - 1] ?? "", line);
-    if (!marker || paths.length !== 1) continue;
-    markers.set(describeYamlPath(paths[0]!), marker);
-    markedPaths.set(describeYamlPath(paths[0]!), paths[0]!);
+    if (marker && paths.length === 1) markers.set(describeYamlPath(paths[0]!), { ...marker, path: paths[0]! });
   }
-  return { doc, markers, markedPaths };
+  return { doc, markers };
 }
 
 /**
@@ -332,10 +329,10 @@ function documentSide(file: SourceFile, doc: ParsedDocument): DocumentSide {
  */
 function markedTextChanges(pair: DocumentPair, differences: readonly Difference[]): Difference[] {
   const seen = new Set(differences.map((difference) => describeYamlPath(difference.path)));
-  return [...pair.after.markedPaths].flatMap(([key, path]) => {
-    const [old, next] = [pair.before.markers.get(key), pair.after.markers.get(key)];
-    if (seen.has(key) || !old || !next || "message" in old || "message" in next || old.value === next.value) return [];
-    return [{ path, change: "changed" as const, before: old.value, after: next.value }];
+  return [...pair.after.markers].flatMap(([key, next]) => {
+    const old = pair.before.markers.get(key);
+    if (seen.has(key) || !old || "message" in old || "message" in next || old.value === next.value) return [];
+    return [{ path: next.path, change: "changed" as const, before: old.value, after: next.value }];
   });
 }
 
@@ -649,7 +646,7 @@ class PolicyIndex {
   find(ref: ImagePolicyRef, markedPath: string): PolicySet | string {
     const named = findImagePolicies(this.model, ref).filter((doc) => doc.ref && apiGroup(doc.ref.apiVersion) === IMAGE_API_GROUP);
     const cluster = inClusterFolder(markedPath) ? clusterOf(markedPath) : undefined;
-    const reachable = named.filter((doc) => cluster === undefined || !inClusterFolder(doc.path) || clusterOf(doc.path) === cluster);
+    const reachable = named.filter((doc) => visibleFrom(doc.path, cluster));
     if (reachable.length > 0) return new PolicySet(reachable.map((doc) => new ImagePolicy(doc)));
     if (named.length > 0) return `exists only in another cluster's folder (${named.map((doc) => doc.path).join(", ")})`;
     return "does not exist in the repository";

@@ -4,7 +4,7 @@
 import { posix } from "node:path";
 import { minimatch } from "minimatch";
 import type { FleetModel, SourceDocument } from "../fleet.js";
-import { FLUX_SYSTEM, isThisRepository, specOf } from "../flux.js";
+import { FLUX_SYSTEM, specOf } from "../flux.js";
 import { defaultIgnored, sharedSegments, type SourceTree } from "./tree.js";
 
 export interface ArtifactResolution {
@@ -26,7 +26,6 @@ export function externalArtifactTree(
   namespace: string,
   near: string,
   model: FleetModel,
-  repository: { owner: string; name: string },
   /** The source's tree when it is this repository at the commit under review. */
   gitTree: (sourceName: string, sourceNamespace: string) => SourceTree | undefined,
 ): ArtifactResolution {
@@ -42,7 +41,7 @@ export function externalArtifactTree(
   const sources = new Map<string, SourceTree>();
   for (const source of (Array.isArray(specOf(doc).sources) ? specOf(doc).sources : []) as Array<Record<string, unknown>>) {
     const sourceNamespace = typeof source.namespace === "string" ? source.namespace : (doc.ref?.namespace ?? FLUX_SYSTEM);
-    const tree = source.kind === "GitRepository" && typeof source.name === "string" && isThisRepository(source.name, sourceNamespace, model, repository) ? gitTree(source.name, sourceNamespace) : undefined;
+    const tree = source.kind === "GitRepository" && typeof source.name === "string" ? gitTree(source.name, sourceNamespace) : undefined;
     if (tree) sources.set(String(source.alias), tree);
   }
   const staged = new Map<string, string>();

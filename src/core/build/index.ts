@@ -23,7 +23,7 @@ import {
   type PlanInput,
 } from "./plan.js";
 import type { SourceTree } from "./tree.js";
-import { refusalOf, renderPlan } from "./render.js";
+import { failedBuild, refusalOf, renderPlan } from "./render.js";
 import { loadSchemas } from "./schema.js";
 
 export interface BuildInput {
@@ -218,11 +218,11 @@ function unseenBuild(plan: BuildPlan, onHead: boolean): Build {
           message: `${plan.name} cannot be judged: ${reason}, and fleet-warden cannot see another repository's files, so nothing Flux applies from this build is reviewed here. If that is intended, a platform owner can accept it with fleet-warden.io/ignore: kustomize-build on this Kustomization.`,
         }
       : undefined;
-  return { report: { name: plan.name, path: plan.path, ok: false, error: `not built: ${reason}`, objects: 0 }, objects: [], issues: [...plan.closure.issues, ...(issue ? [issue] : [])] };
+  return failedBuild(plan, `not built: ${reason}`, [...plan.closure.issues, ...(issue ? [issue] : [])]);
 }
 
 function refusedOnly(plan: BuildPlan): Build {
-  return { report: { name: plan.name, path: plan.path, ok: false, error: refusalOf(plan), objects: 0 }, objects: [], issues: [...plan.closure.issues] };
+  return failedBuild(plan, refusalOf(plan), [...plan.closure.issues]);
 }
 
 export async function pool<T>(tasks: Array<() => Promise<T>>, limit: number): Promise<T[]> {

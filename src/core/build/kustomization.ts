@@ -15,6 +15,11 @@ export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "
 export function isKustomizationFile(path: string): boolean {
   return KUSTOMIZATION_FILES.includes(path.slice(path.lastIndexOf("/") + 1));
 }
+
+/** The kustomization file of `folder` ("" is the root) among the paths `has` knows, in kustomize's order. */
+export function kustomizationFileIn(folder: string, has: (path: string) => boolean): string | undefined {
+  return KUSTOMIZATION_FILES.map((name) => join(folder, name)).find(has);
+}
 const FUNCTION_ANNOTATIONS = ["config.kubernetes.io/function", "config.k8s.io/function"];
 /** Fields whose files kustomize reads as data, not as YAML. */
 const GENERATOR_INPUTS = new Set(["configMapGenerator", "secretGenerator"]);
@@ -100,7 +105,7 @@ export class ClosureWalker {
   }
 
   kustomizationFile(folder: string): string | undefined {
-    return KUSTOMIZATION_FILES.map((name) => join(folder, name)).find((path) => this.pathSet.has(path));
+    return kustomizationFileIn(folder, (path) => this.pathSet.has(path));
   }
 
   /** Walks the kustomization in `folder`; `via` is the entry that referenced it (for cycle findings). */

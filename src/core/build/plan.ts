@@ -6,7 +6,7 @@ import { posix } from "node:path";
 import { isYamlPath, mayMention, refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
 import { clusterOf, FLUX_KUSTOMIZE_GROUP, FLUX_SYSTEM, gitRepositorySpec, isFluxKustomization, isThisRepository, normalizeRepoPath, sourcesThisRepository, specOf } from "../flux.js";
 import type { Build, SpecialFile } from "../types.js";
-import { ClosureWalker, foldersOf, join, KUSTOMIZATION_FILES, remoteReason, type Closure } from "./kustomization.js";
+import { ClosureWalker, foldersOf, join, kustomizationFileIn, remoteReason, type Closure } from "./kustomization.js";
 import { externalArtifactTree } from "./artifacts.js";
 import { gitRepositoryOptions, gitRepositoryTree, includedFolderOf, isInFolder, pathsUnder, plainTree, repoFolder, type SourceTree } from "./tree.js";
 import { resolveVariables, type Variables } from "./variables.js";
@@ -120,10 +120,9 @@ export function renderedFluxTargets(parent: BuildPlan, build: Build, input: Plan
 function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: Map<string, SourceTree>, notes: string[], siblings: readonly KubeObject[] = []): FluxTarget | undefined {
   const sourceRef = (specOf(target).sourceRef ?? {}) as Record<string, unknown>;
   const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (refOf(target.object).namespace ?? FLUX_SYSTEM);
+  const at: SourceLookup = { input, trees, siblings, cluster: target.cluster };
   if (sourceRef.kind === "ExternalArtifact") {
-    const artifact = externalArtifactTree(String(sourceRef.name), namespace, target.doc.path, input.model, input.repository, (name, sourceNamespace) =>
-      otherRevisionOf(name, sourceNamespace, input.model, siblings, target.cluster) ? undefined : gitSourceTree(name, sourceNamespace, input, trees, siblings, target.cluster),
-    );
+    const artifact = externalArtifactTree(String(sourceRef.name), namespace, target.doc.path, input.model, (name, sourceNamespace) => thisCommitTree(name, sourceNamespace, at));
     if (artifact.tree) return { ...target, tree: artifact.tree };
     if (artifact.fails) return { ...target, tree: NO_FILES, sourceFails: `spec.sourceRef: the ExternalArtifact ${namespace}/${String(sourceRef.name)} is never produced (${artifact.problem}), so the Kustomization fails.` };
     notes.push(`${fluxName(target)} reads the ExternalArtifact ${namespace}/${String(sourceRef.name)}, which is not built: ${artifact.problem}.`);
@@ -135,7 +134,7 @@ function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: M
     notes.push(`${fluxName(target)} reads ${otherRevision} of this repository, not the commit under review: it is not built.`);
     return undefined;
   }
-  const tree = gitSourceTree(String(sourceRef.name), namespace, input, trees, siblings, target.cluster);
+  const tree = gitSourceTree(String(sourceRef.name), namespace, at);
   if (tree.fails) return { ...target, tree: { ...tree, paths: [] }, sourceFails: `spec.sourceRef: the GitRepository ${namespace}/${String(sourceRef.name)} fails: ${tree.fails}, so the Kustomization fails.` };
   return { ...target, tree };
 }
@@ -198,7 +197,7 @@ const LISTING_ONLY = new Set(["apiVersion", "kind", "metadata", "resources", "ba
 export function rendersAsWritten(plan: BuildPlan, model: FleetModel): boolean {
   if (TRANSFORMING_SPEC.some((key) => plan.flux?.spec[key] !== undefined && plan.flux?.spec[key] !== null)) return false;
   return [...plan.closure.folders].every((folder) => {
-    const file = KUSTOMIZATION_FILES.map((name) => join(folder, name)).find((path) => plan.closure.files.has(path));
+    const file = kustomizationFileIn(folder, (path) => plan.closure.files.has(path));
     const value = file === undefined ? undefined : model.file(plan.tree.repoPath(file))?.documents[0]?.value;
     return value !== null && typeof value === "object" && Object.keys(value).every((key) => LISTING_ONLY.has(key));
   });
@@ -278,26 +277,35 @@ function generationReaches(folder: string, target: string, walker: ClosureWalker
 const NO_FILES: SourceTree = { paths: [], repoPath: (path) => path, definitionPaths: [] };
 
 /**
+ * The artifact of GitRepository `namespace/name` when Flux reads the commit under review through it (it is this
+ * repository, on flux-system's branch); undefined otherwise, or when it is already being included (a cycle).
+ */
+function thisCommitTree(name: string, namespace: string, at: SourceLookup, including: ReadonlySet<string> = new Set()): SourceTree | undefined {
+  const { input, siblings, cluster } = at;
+  if (including.has(`${namespace}/${name}`) || !isThisRepository(name, namespace, input.model, input.repository, siblings, cluster)) return undefined;
+  if (otherRevisionOf(name, namespace, input.model, siblings, cluster)) return undefined;
+  return gitSourceTree(name, namespace, at, including);
+}
+
+/** Where a Kustomization looks its sources up: its side's trees so far, the sources rendered with it, its cluster. */
+interface SourceLookup {
+  input: PlanInput;
+  trees: Map<string, SourceTree>;
+  siblings: readonly KubeObject[];
+  cluster: string;
+}
+
+/**
  * A GitRepository artifact of this repository, shaped by its ignore rules, sparse checkout and includes (shared by
  * equal specs). An included GitRepository that is this repository at the same revision is rebuilt the same way.
  */
-function gitSourceTree(
-  name: string,
-  namespace: string,
-  input: PlanInput,
-  trees: Map<string, SourceTree>,
-  siblings: readonly KubeObject[],
-  cluster: string,
-  including: ReadonlySet<string> = new Set(),
-): SourceTree {
-  const { model, repository } = input;
+function gitSourceTree(name: string, namespace: string, at: SourceLookup, including: ReadonlySet<string> = new Set()): SourceTree {
+  const { input: { model }, trees, siblings, cluster } = at;
   const options = gitRepositoryOptions(gitRepositorySpec(name, namespace, model, siblings, cluster) ?? {}, namespace);
-  const self = `${namespace}/${name}`;
   const includes = (options.includes ?? []).map((include) => {
-    const key = `${include.namespace}/${include.name}`;
     // A GitRepository that includes itself, directly or not, waits for ever: left unseen.
-    const emulated = key !== self && !including.has(key) && isThisRepository(include.name, include.namespace, model, repository, siblings, cluster) && !otherRevisionOf(include.name, include.namespace, model, siblings, cluster);
-    return emulated ? { ...include, tree: gitSourceTree(include.name, include.namespace, input, trees, siblings, cluster, new Set([...including, self])) } : include;
+    const tree = thisCommitTree(include.name, include.namespace, at, new Set([...including, `${namespace}/${name}`]));
+    return tree ? { ...include, tree } : include;
   });
   // The artifact depends only on these rules: every source of this repository with the same rules (one per tenant,
   // often hundreds) shares one tree instead of matching every path against the ignore patterns again.

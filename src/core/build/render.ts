@@ -11,7 +11,7 @@ import { asArray, asRecord, isRecord, lowerBound } from "../values.js";
 import { errorMessage, GO_YAML } from "../yaml.js";
 import { ContainedWords } from "./contained-words.js";
 import { runKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
-import { KUSTOMIZATION_FILES, KUSTOMIZATION_TOP_FIELDS } from "./kustomization.js";
+import { isKustomizationFile, KUSTOMIZATION_TOP_FIELDS, kustomizationFileIn } from "./kustomization.js";
 import type { BuildPlan, FluxSettings } from "./plan.js";
 import { substituteObject } from "./variables.js";
 
@@ -22,7 +22,7 @@ const MAX_ALIASES = 100;
 
 export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: KustomizeEngine, limits?: EngineLimits): Promise<Build> {
   const issues: BuildIssue[] = [...plan.closure.issues, ...(plan.flux?.variables.issues ?? [])];
-  const failed = (error: string): Build => ({ report: { name: plan.name, path: plan.path, ok: false, error, objects: 0 }, objects: [], issues });
+  const failed = (error: string) => failedBuild(plan, error, issues);
   if (plan.closure.refused) return failed(refusalOf(plan));
   const invalidPatch = plan.flux && invalidSpecPatch(plan.flux);
   if (invalidPatch) {
@@ -61,6 +61,11 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
   }
 }
 
+/** A build that rendered nothing: why, and its issues. */
+export function failedBuild(plan: BuildPlan, error: string, issues: BuildIssue[]): Build {
+  return { report: { name: plan.name, path: plan.path, ok: false, error, objects: 0 }, objects: [], issues };
+}
+
 /** Why a refused plan is not built: its first refusal, not a link warning that may come before it. */
 export function refusalOf(plan: BuildPlan): string {
   return plan.closure.issues.find((issue) => issue.rule === "kustomize-build" && isBuildFailure(issue))?.message ?? "refused";
@@ -72,7 +77,7 @@ function isBuildFailure(issue: BuildIssue): boolean {
 
 /** The tree path of the built folder's own kustomization file, if it has one. */
 function rootKustomizationFile(plan: BuildPlan): string | undefined {
-  return KUSTOMIZATION_FILES.map((name) => posix.join(plan.folder, name)).find((path) => plan.closure.files.has(path));
+  return kustomizationFileIn(plan.folder, (path) => plan.closure.files.has(path));
 }
 
 /**
@@ -479,7 +484,7 @@ function unmatchedPatchFile(plan: BuildPlan, model: FleetModel, error: string): 
   const id = /no resource matches strategic merge patch "([^".]+)\.[^"/]*\/([^"]+)\.[^".]+"/.exec(error);
   if (!id) return undefined;
   const [, kind, name] = id;
-  return [...plan.closure.files].find((file) => model.file(plan.tree.repoPath(file))?.documents.some((doc) => doc.ref?.kind === kind && doc.ref?.name === name) && !KUSTOMIZATION_FILES.includes(posix.basename(file)));
+  return [...plan.closure.files].find((file) => model.file(plan.tree.repoPath(file))?.documents.some((doc) => doc.ref?.kind === kind && doc.ref?.name === name) && !isKustomizationFile(file));
 }
 
 /** A kustomize error on the kustomization file, at the entry it names when it names one (innermost kustomization first). */
@@ -489,7 +494,7 @@ function attributeError(plan: BuildPlan, model: FleetModel, error: string): Buil
   const named = (value: string, folder: string) =>
     [`'${value}'`, `"${value}"`, `(${value})`].some((quoted) => error.includes(quoted)) || (unmatched !== undefined && posix.join(folder, value) === unmatched);
   for (const folder of [...plan.closure.folders].reverse()) {
-    const kustomization = KUSTOMIZATION_FILES.map((name) => (folder === "" ? name : `${folder}/${name}`)).find((file) => plan.closure.files.has(file));
+    const kustomization = kustomizationFileIn(folder, (file) => plan.closure.files.has(file));
     if (!kustomization) continue;
     const repoPath = plan.tree.repoPath(kustomization);
     const lines = model.file(repoPath)?.lines ?? [];

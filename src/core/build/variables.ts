@@ -2,7 +2,7 @@
 // in the repository, in order, then spec.postBuild.substitute), and its application to rendered objects
 // exactly as kustomize-controller applies it.
 import { refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
-import { clusterOf, inClusterFolder, specOf } from "../flux.js";
+import { clusterOf, specOf, visibleFrom } from "../flux.js";
 import type { BuildIssue } from "../types.js";
 import { errorMessage } from "../yaml.js";
 import { substitute, SubstitutionError, SubstitutionTooCostly } from "./envsubst.js";
@@ -32,14 +32,13 @@ export function resolveVariables({ doc, object, cluster }: { doc: SourceDocument
   // Another cluster's same-named source is not the one Flux reads: a source found only there is not in the
   // repository. The cluster's own folder comes first, then shared folders, nearest to the Kustomization first.
   const ownCluster = (path: string) => clusterOf(path) === cluster;
-  const eligible = (path: string) => ownCluster(path) || !inClusterFolder(path);
   for (const reference of references as Array<Record<string, unknown>>) {
     const kind = reference?.kind;
     const name = reference?.name;
     if ((kind !== "ConfigMap" && kind !== "Secret") || typeof name !== "string") continue;
     const candidates = model
       .objects()
-      .filter((candidate) => candidate.ref?.kind === kind && candidate.ref.name === name && (!namespace || !candidate.ref.namespace || candidate.ref.namespace === namespace) && eligible(candidate.path))
+      .filter((candidate) => candidate.ref?.kind === kind && candidate.ref.name === name && (!namespace || !candidate.ref.namespace || candidate.ref.namespace === namespace) && visibleFrom(candidate.path, cluster))
       .sort((a, b) => Number(ownCluster(b.path)) - Number(ownCluster(a.path)) || sharedSegments(b.path, doc.path) - sharedSegments(a.path, doc.path));
     const source = candidates[0];
     if (!source?.object) {
