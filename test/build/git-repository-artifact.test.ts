@@ -222,16 +222,27 @@ describe("spec.include", () => {
     expect(verdict.renderedDiff.find((diff) => diff.build === "flux-system/apps (clusters/prod)")).toBeUndefined();
   });
 
-  it("fails the GitRepository when it copies onto a folder the checkout holds, or onto the root; a file it may replace", async () => {
-    const onto = (toPath: string) => buildChange({}, { ...fleet, "clusters/prod/flux-system/gotk-sync.yaml": gitRepository(`  include:\n${include("shared", `      toPath: ${toPath}\n`)}`) });
-    const ontoFile = await onto("infra/c.yaml");
-    expect(only(ontoFile.head, "flux-system/infra (clusters/prod)")?.issues.map((issue) => issue.message)).toEqual([
+  const sourceFails = (reason: string) => `spec.sourceRef: the GitRepository flux-system/flux-system fails: ${reason}, so the Kustomization fails.`;
+
+  it("fails the GitRepository when it copies onto a folder the checkout holds, onto the root, or a folder onto or below a file", async () => {
+    const infraIssues = async (toPath: string, fromPath = "") => {
+      const result = await buildChange({}, { ...fleet, "clusters/prod/flux-system/gotk-sync.yaml": gitRepository(`  include:\n${include("shared", `${fromPath ? `      fromPath: ${fromPath}\n` : ""}      toPath: ${toPath}\n`)}`) });
+      return only(result.head, "flux-system/infra (clusters/prod)")?.issues.map((issue) => issue.message);
+    };
+    // Another repository's fromPath may be a file, which replaces the checkout's: left unseen, not failed.
+    expect(await infraIssues("infra/c.yaml", "deploy/c.yaml")).toEqual([
       cannotJudge("infra", "its spec.path ./infra reads infra/c.yaml, which GitRepository flux-system/shared copies in (spec.include)"),
     ]);
+    // All of its artifact is a folder: os.Rename cannot move it onto a file.
+    expect(await infraIssues("infra/c.yaml")).toEqual([
+      sourceFails("its spec.include of GitRepository flux-system/shared copies a folder to infra/c.yaml, which the checkout already holds, and source-controller cannot copy onto it"),
+    ]);
+    expect(await infraIssues("infra/c.yaml/vendor", "deploy/c.yaml")).toEqual([
+      sourceFails("its spec.include of GitRepository flux-system/shared copies to infra/c.yaml/vendor, below infra/c.yaml, which the checkout already holds as a file, and source-controller cannot make a folder there"),
+    ]);
     for (const toPath of ["infra", ".", "./"]) {
-      const result = await onto(toPath);
-      expect(only(result.head, "flux-system/infra (clusters/prod)")?.issues.map((issue) => issue.message)).toEqual([
-        `spec.sourceRef: the GitRepository flux-system/flux-system fails: its spec.include of GitRepository flux-system/shared copies to ${toPath.startsWith(".") ? "." : toPath}, which the checkout already holds, and source-controller cannot copy onto it, so the Kustomization fails.`,
+      expect(await infraIssues(toPath)).toEqual([
+        sourceFails(`its spec.include of GitRepository flux-system/shared copies to ${toPath.startsWith(".") ? "." : toPath}, which the checkout already holds, and source-controller cannot copy onto it`),
       ]);
     }
   });
@@ -301,6 +312,71 @@ describe("spec.include", () => {
     expect(verdict.findings).toEqual([]);
     const without = await evaluateTrees({}, { ...fleet, "clusters/prod/flux-system/gotk-sync.yaml": gitRepository("") }, [fluxPathExists]);
     expect(without.findings.map((finding) => finding.path).sort()).toEqual(["clusters/prod/charts.yaml", "clusters/prod/vendor.yaml", "clusters/prod/vendored.yaml"]);
+  });
+
+  describe("in order, as source-controller copies each include in turn", () => {
+    const thisRepository = (name: string, spec = "") => gitRepository(spec).replace("name: flux-system\n", `name: ${name}\n`).replace("ssh://git@github.com/acme/fleet", "https://github.com/acme/fleet.git");
+    const library = {
+      "clusters/prod/flux-system/fleet-a.yaml": thisRepository("fleet-a"),
+      "clusters/prod/flux-system/fleet-b.yaml": thisRepository("fleet-b"),
+      "clusters/prod/flux-system/shared.yaml": otherRepository("shared", "https://github.com/acme/shared.git"),
+      "clusters/prod/vendor.yaml": fluxKustomization("vendor", { path: "./vendor" }),
+      "lib/one/config.yaml": configMap("one"),
+      "lib/two/config.yaml": configMap("two"),
+      "lib/file.yaml": configMap("file"),
+      "lib/other.yaml": configMap("other"),
+      // Every file of it is ignored (*.png), the folder itself is not.
+      "lib/images/diagram.png": "not an image\n",
+    };
+    /** What Flux builds at ./vendor when flux-system includes `[repository, fromPath, toPath]` in this order: the names it renders, or its issues. */
+    const vendor = async (entries: [string, string, string][], files: Record<string, string> = {}) => {
+      const includes = entries.map(([name, from, to]) => include(name, `${from ? `      fromPath: ${from}\n` : ""}      toPath: ${to}\n`)).join("");
+      const result = await buildChange({}, { ...library, ...files, "clusters/prod/flux-system/gotk-sync.yaml": gitRepository(`  include:\n${includes}`) });
+      const build = only(result.head, "flux-system/vendor (clusters/prod)");
+      return build?.report.ok ? names(build) : build?.issues.map((issue) => issue.message);
+    };
+    const ontoFolder = (later: string, to: string, earlier: string) =>
+      sourceFails(`its spec.include of GitRepository flux-system/${later} copies to ${to}, which its spec.include of GitRepository flux-system/${earlier} already put there, and source-controller cannot copy onto it`);
+
+    it("copies a fromPath folder whose every file is ignored as the empty folder the artifact holds, and fails one it does not hold", async () => {
+      expect(await vendor([["fleet-a", "lib/one", "vendor"], ["fleet-b", "lib/images", "vendor/images"]])).toEqual(["one"]);
+      // The empty folder is there: a later include cannot be moved onto it.
+      expect(await vendor([["fleet-b", "lib/images", "vendor/images"], ["fleet-a", "lib/two", "vendor/images"]])).toEqual([ontoFolder("fleet-a", "vendor/images", "fleet-b")]);
+      const notHeld = (from: string) => [sourceFails(`its spec.include of GitRepository flux-system/fleet-b copies fromPath ${from}, which that artifact does not hold`)];
+      expect(await vendor([["fleet-a", "lib/one", "vendor"], ["fleet-b", "lib/missing", "vendor/images"]])).toEqual(notHeld("lib/missing"));
+      // A folder its ignore rules match is not archived at all.
+      const ignoringImages = { "clusters/prod/flux-system/fleet-b.yaml": thisRepository("fleet-b", "  ignore: |\n    lib/images/\n") };
+      expect(await vendor([["fleet-a", "lib/one", "vendor"], ["fleet-b", "lib/images", "vendor/images"]], ignoringImages)).toEqual(notHeld("lib/images"));
+      // What the included copy itself cannot see (another repository's include) may hold it: unseen, not failed.
+      const includingShared = { "clusters/prod/flux-system/fleet-b.yaml": thisRepository("fleet-b", `  include:\n${include("shared", "      toPath: lib/shared\n")}`) };
+      expect(await vendor([["fleet-a", "lib/one", "vendor"], ["fleet-b", "lib/shared/base", "vendor/base"]], includingShared)).toEqual([
+        cannotJudge("vendor", "its spec.path ./vendor reads vendor/base, which GitRepository flux-system/shared copies in (spec.include)"),
+      ]);
+    });
+
+    it("copies a later include into a folder an earlier one made, and fails one onto any folder an include made, as os.Rename does", async () => {
+      expect(await vendor([["fleet-a", "lib/one", "vendor"], ["fleet-b", "lib/two", "vendor/nested"]])).toEqual(["one", "two"]);
+      expect(await vendor([["fleet-a", "lib", "vendor"], ["fleet-b", "lib/two", "vendor/one"]])).toEqual([ontoFolder("fleet-b", "vendor/one", "fleet-a")]);
+      // The earlier include made vendor to hold vendor/nested.
+      expect(await vendor([["fleet-a", "lib/two", "vendor/nested"], ["fleet-b", "lib/one", "vendor"]])).toEqual([ontoFolder("fleet-b", "vendor", "fleet-a")]);
+      expect(await vendor([["fleet-a", "lib/one", "vendor"], ["fleet-b", "lib/two", "vendor"]])).toEqual([ontoFolder("fleet-b", "vendor", "fleet-a")]);
+      // Whatever another repository holds, an include below it made vendor.
+      expect(await vendor([["shared", "", "vendor/nested"], ["fleet-a", "lib/one", "vendor"]])).toEqual([ontoFolder("fleet-a", "vendor", "shared")]);
+    });
+
+    it("replaces an earlier include's file with a later one, and fails a folder onto it or an include below it", async () => {
+      expect(await vendor([["fleet-a", "lib/file.yaml", "vendor/config.yaml"], ["fleet-b", "lib/other.yaml", "vendor/config.yaml"]])).toEqual(["other"]);
+      expect(await vendor([["fleet-a", "lib/file.yaml", "vendor/x.yaml"], ["fleet-b", "lib/one", "vendor/x.yaml"]])).toEqual([
+        sourceFails("its spec.include of GitRepository flux-system/fleet-b copies a folder to vendor/x.yaml, which its spec.include of GitRepository flux-system/fleet-a already put there, and source-controller cannot copy onto it"),
+      ]);
+      expect(await vendor([["fleet-a", "lib/file.yaml", "vendor/x.yaml"], ["fleet-b", "lib/other.yaml", "vendor/x.yaml/y.yaml"]])).toEqual([
+        sourceFails("its spec.include of GitRepository flux-system/fleet-b copies to vendor/x.yaml/y.yaml, below vendor/x.yaml, which its spec.include of GitRepository flux-system/fleet-a already put there as a file, and source-controller cannot make a folder there"),
+      ]);
+      // Another repository's fromPath may be a file: a later file replaces it, or does not, unseen either way.
+      expect(await vendor([["shared", "deploy/x.yaml", "vendor/x.yaml"], ["fleet-a", "lib/file.yaml", "vendor/x.yaml"]])).toEqual([
+        cannotJudge("vendor", "its spec.path ./vendor reads vendor/x.yaml, which GitRepository flux-system/shared copies in (spec.include)"),
+      ]);
+    });
   });
 });
 

@@ -19,6 +19,11 @@ export interface SourceTree {
   included?: readonly IncludedFolder[];
   /** Folders copied in from an included GitRepository of this repository (`spec.include`), seen through repoPath. */
   copied?: readonly IncludedFolder[];
+  /**
+   * Folders the artifact holds with no file below them: source-controller archives every folder it does not ignore,
+   * so a folder whose every file is ignored is still there, empty. Computed when asked (an include copies from it).
+   */
+  emptyFolders?: () => readonly string[];
   /** Why source-controller produces no artifact from this tree: every build on it fails. */
   fails?: string;
   /** What shapes a GitRepository's tree besides files (spec.ignore, sparseCheckout, include): builds on it are affected when it changes. */
@@ -117,57 +122,154 @@ export function sparsePrefixes(entries: readonly string[] | undefined): string[]
  * `spec.ignore` exclude. An include without a tree (another repository's) leaves its folder unseen.
  */
 export function gitRepositoryTree(model: FleetModel, options: GitRepositoryOptions = {}): SourceTree {
+  const includes = options.includes ?? [];
   const sparse = sparsePrefixes(options.sparseCheckout);
   const checkedOut = sparse ? model.paths().filter((path) => sparse.some((prefix) => path.startsWith(prefix))) : model.paths();
   const checkedOutFolders = foldersOf(checkedOut);
   const checkedOutFiles = new Set(checkedOut);
   const holds = (path: string) => checkedOutFolders.has(path) || checkedOutFiles.has(path);
   const missing = options.sparseCheckout && missingSparseEntry(options.sparseCheckout, holds);
-  let fails = missing === undefined ? undefined : `its spec.sparseCheckout entry "${missing}" names nothing in the repository (source-controller: "sparse checkout dir '${missing}' does not exist")`;
-  // Included files: tree path -> repository path.
-  const copied = new Map<string, string>();
-  const definitions: string[] = [];
-  const unseen: IncludedFolder[] = [];
-  const copiedFolders: IncludedFolder[] = [];
-  for (const include of options.includes ?? []) {
-    // source-controller moves the included folder or file there: onto a folder the checkout holds that fails, and
-    // so does the GitRepository; a file replaces a file.
-    const ontoFolder = include.path === "" || checkedOutFolders.has(include.path);
-    const cannotCopy = `its spec.include of ${include.source} copies to ${include.path || "."}, which the checkout already holds, and source-controller cannot copy onto it`;
-    if (ontoFolder) fails ??= cannotCopy;
-    if (!include.tree) {
-      unseen.push({ path: include.path, source: include.source });
-      continue;
-    }
-    // What the included artifact itself could not see stays unseen where it lands.
-    for (const folder of include.tree.included ?? []) {
-      if (isInFolder(include.from, folder.path)) unseen.push({ path: include.path, source: folder.source });
-      else if (isInFolder(folder.path, include.from)) unseen.push({ path: join(include.path, include.from === "" ? folder.path : folder.path.slice(include.from.length + 1)), source: folder.source });
-    }
-    if (include.tree.fails) fails ??= `its spec.include of ${include.source} has no artifact: that GitRepository fails (${include.tree.fails})`;
-    const fromFile = include.tree.paths.includes(include.from) ? include.from : undefined;
-    const under = include.tree.paths.filter((path) => include.from === "" || path.startsWith(`${include.from}/`));
-    if (!fromFile && under.length === 0) fails ??= `its spec.include of ${include.source} copies fromPath ${include.from}, which that artifact does not hold`;
-    if (!fromFile && checkedOutFiles.has(include.path)) fails ??= cannotCopy;
-    if (fromFile) copied.set(include.path, include.tree.repoPath(fromFile));
-    for (const path of under) copied.set(join(include.path, include.from === "" ? path : path.slice(include.from.length + 1)), include.tree.repoPath(path));
-    definitions.push(...include.tree.definitionPaths);
-    copiedFolders.push({ path: include.path, source: include.source });
-  }
+  // source-controller asks for every included artifact before it checks out, then checks the sparse entries, then copies.
+  const noArtifact = includes.find((include) => include.tree?.fails);
+  const assembly = assembleIncludes(includes, checkedOutFiles, checkedOutFolders);
+  const fails = noArtifact
+    ? `its spec.include of ${noArtifact.source} has no artifact: that GitRepository fails (${noArtifact.tree!.fails})`
+    : missing !== undefined
+      ? `its spec.sparseCheckout entry "${missing}" names nothing in the repository (source-controller: "sparse checkout dir '${missing}' does not exist")`
+      : assembly.fails;
+  const { copied, madeFolders } = assembly;
   const all = copied.size > 0 ? [...new Set([...checkedOut, ...copied.keys()])].sort() : checkedOut;
   const repoPath = (path: string) => copied.get(path) ?? path;
   const ignoreFiles = all.filter((path) => posix.basename(path) === SOURCE_IGNORE);
   const patterns = [...defaultPatterns];
   for (const file of ignoreFiles) patterns.push(...ignoreLines(model.readText(repoPath(file)) ?? "").map((line) => parseIgnore(line, posix.dirname(file) === "." ? "" : posix.dirname(file))));
   if (options.ignore) patterns.push(...ignoreLines(options.ignore).map((line) => parseIgnore(line, "")));
+  const paths = all.filter((path) => !ignored(path, patterns));
+  let emptyFolders: readonly string[] | undefined;
   return {
-    paths: all.filter((path) => !ignored(path, patterns)),
+    paths,
     repoPath,
-    definitionPaths: [...new Set([...ignoreFiles.map(repoPath), ...definitions])],
-    ...(unseen.length ? { included: unseen } : {}),
-    ...(copiedFolders.length ? { copied: copiedFolders } : {}),
+    definitionPaths: [...new Set([...ignoreFiles.map(repoPath), ...assembly.definitions])],
+    emptyFolders: () => (emptyFolders ??= foldersWithoutFiles(paths, [...foldersOf(all), ...madeFolders.keys()], (folder) => ignored(folder, patterns, true))),
+    ...(assembly.unseen.length ? { included: assembly.unseen } : {}),
+    ...(assembly.copiedFolders.length ? { copied: assembly.copiedFolders } : {}),
     ...(fails !== undefined ? { fails } : {}),
   };
+}
+
+/**
+ * The folders of the working tree that the archive keeps although no file below them is kept: the archive walk
+ * writes every folder its ignore rules do not exclude (fluxcd/pkg/artifact/storage Archive), and extracting it
+ * makes their parents too.
+ */
+function foldersWithoutFiles(paths: readonly string[], folders: Iterable<string>, ignoredFolder: (folder: string) => boolean): string[] {
+  const withFiles = foldersOf(paths);
+  const empty = new Set<string>();
+  for (const folder of folders) {
+    if (withFiles.has(folder) || empty.has(folder) || ignoredFolder(folder)) continue;
+    for (let kept = folder; kept !== "." && !withFiles.has(kept) && !empty.has(kept); kept = posix.dirname(kept)) empty.add(kept);
+  }
+  return [...empty].sort();
+}
+
+/** The working tree with the includes copied in, and the first copy that source-controller fails. */
+interface Assembly {
+  /** Included files: tree path -> the repository file behind it. */
+  copied: Map<string, string>;
+  /** Folders the includes made (tree path -> the include's source), empty ones too. */
+  madeFolders: Map<string, string>;
+  unseen: IncludedFolder[];
+  copiedFolders: IncludedFolder[];
+  definitions: string[];
+  fails?: string;
+}
+
+/** What a path of the working tree is, and which include put it there (none: the checkout). */
+interface Occupant {
+  /** "unknown": another repository's include put a file or a folder there; "maybe": below one, it may not exist. */
+  kind: "file" | "folder" | "unknown" | "maybe";
+  by?: string;
+}
+
+/**
+ * The includes copied in turn, as source-controller's CopyToPath does: it makes the parent folders of `toPath`
+ * (os.MkdirAll: fails below a file), checks `fromPath` exists in the extracted artifact (an empty folder does), then
+ * moves it there with os.Rename, which refuses any existing folder (EEXIST, even an empty one) and a folder onto a
+ * file (ENOTDIR), and replaces a file with a file. So a later include fails onto a folder an earlier one made, and a
+ * later file wins over an earlier one. What another repository's include holds is unknown: only what fails
+ * whatever it holds fails.
+ */
+function assembleIncludes(includes: readonly Include[], checkedOutFiles: ReadonlySet<string>, checkedOutFolders: ReadonlySet<string>): Assembly {
+  const assembly: Assembly = { copied: new Map(), madeFolders: new Map(), unseen: [], copiedFolders: [], definitions: [] };
+  const { copied, madeFolders } = assembly;
+  const copiedBy = new Map<string, string>();
+  // Where another repository's include landed, and whether that is known to be a folder (all of its artifact).
+  const regions: { path: string; source: string; folder: boolean }[] = [];
+  const occupant = (path: string): Occupant | undefined => {
+    const by = copiedBy.get(path) ?? madeFolders.get(path);
+    if (by) return { kind: copied.has(path) ? "file" : "folder", by };
+    if (path === "" || checkedOutFolders.has(path)) return { kind: "folder" };
+    if (checkedOutFiles.has(path)) return { kind: "file" };
+    const region = regions.find((candidate) => candidate.path === path) ?? regions.find((candidate) => isInFolder(path, candidate.path));
+    if (!region) return undefined;
+    return { kind: region.path !== path ? "maybe" : region.folder ? "folder" : "unknown", by: region.source };
+  };
+  const heldBy = (by: string | undefined) => (by ? `its spec.include of ${by} already put there` : "the checkout already holds");
+  for (const include of includes) {
+    const { path: to, from, source, tree } = include;
+    // A fromPath in what the included artifact itself cannot see is as unknown as another repository's include.
+    const seen = tree?.included?.some((folder) => isInFolder(from, folder.path)) ? undefined : tree;
+    const fromFile = seen && seen.paths[lowerBound(seen.paths, from)] === from ? from : undefined;
+    const under = seen && from !== "" ? pathsUnder(seen, from) : (seen?.paths ?? []);
+    const fromFolder = seen ? !fromFile : from === "" || undefined;
+    const parents = to === "" ? [] : ancestorsOf(to);
+    const fileAbove = parents.map((folder) => ({ folder, held: occupant(folder) })).find(({ held }) => held?.kind === "file");
+    const target = occupant(to);
+    let problem: string | undefined;
+    if (fileAbove) problem = `its spec.include of ${source} copies to ${to}, below ${fileAbove.folder}, which ${heldBy(fileAbove.held!.by)} as a file, and source-controller cannot make a folder there`;
+    else if (seen && !fromFile && from !== "" && under.length === 0 && !seen.emptyFolders?.().some((folder) => isInFolder(folder, from))) problem = `its spec.include of ${source} copies fromPath ${from}, which that artifact does not hold`;
+    else if (target?.kind === "folder" || (fromFolder && (target?.kind === "file" || target?.kind === "unknown"))) {
+      problem = `its spec.include of ${source} copies ${target.kind === "folder" ? "" : "a folder "}to ${to || "."}, which ${heldBy(target.by)}, and source-controller cannot copy onto it`;
+    }
+    assembly.fails ??= problem;
+    if (tree) assembly.copiedFolders.push({ path: to, source });
+    else assembly.unseen.push({ path: to, source });
+    // What the included artifact itself could not see stays unseen where it lands.
+    const nested = (tree?.included ?? []).flatMap((folder) => {
+      if (isInFolder(from, folder.path)) return [{ path: to, source: folder.source }];
+      return isInFolder(folder.path, from) ? [{ path: join(to, from === "" ? folder.path : folder.path.slice(from.length + 1)), source: folder.source }] : [];
+    });
+    assembly.unseen.push(...nested);
+    if (tree) assembly.definitions.push(...tree.definitionPaths);
+    if (problem) continue;
+    for (const folder of parents) if (occupant(folder)?.kind !== "folder") madeFolders.set(folder, source);
+    regions.push(...nested.map((folder) => ({ ...folder, folder: false })));
+    if (!seen) regions.push({ path: to, source, folder: from === "" });
+    else if (fromFile) {
+      copied.set(to, seen.repoPath(fromFile));
+      copiedBy.set(to, source);
+    } else {
+      const landing = (path: string) => join(to, from === "" ? path : path.slice(from.length + 1));
+      const made = (path: string) => {
+        for (const folder of [...ancestorsOf(path), path]) if (isInFolder(folder, to)) madeFolders.set(folder, source);
+      };
+      made(to);
+      for (const folder of seen.emptyFolders?.() ?? []) if (from === "" || folder.startsWith(`${from}/`)) made(landing(folder));
+      for (const path of under) {
+        const file = landing(path);
+        copied.set(file, seen.repoPath(path));
+        copiedBy.set(file, source);
+        made(posix.dirname(file));
+      }
+    }
+  }
+  return assembly;
+}
+
+/** The folders above a tree path, the root excepted, outermost first. */
+function ancestorsOf(path: string): string[] {
+  const segments = path.split("/");
+  return segments.slice(1).map((_, index) => segments.slice(0, index + 1).join("/"));
 }
 
 /** The entry naming no file or folder of the checkout: source-controller checks each one exists after checking out. */
@@ -239,8 +341,8 @@ function parseIgnore(line: string, domain: string): IgnorePattern {
   };
 }
 
-/** The last pattern matching the path or one of its parent folders decides. */
-function ignored(path: string, patterns: IgnorePattern[]): boolean {
+/** The last pattern matching the path or one of its parent folders decides; a folder-only pattern matches a `folder` itself too. */
+function ignored(path: string, patterns: IgnorePattern[], folder = false): boolean {
   const segments = path.split("/");
   let result = false;
   for (const pattern of patterns) {
@@ -248,7 +350,7 @@ function ignored(path: string, patterns: IgnorePattern[]): boolean {
     if (!path.startsWith(prefix)) continue;
     const relativeSegments = segments.slice(prefix === "" ? 0 : pattern.domain.split("/").length);
     for (let depth = 1; depth <= relativeSegments.length; depth++) {
-      const isFolder = depth < relativeSegments.length;
+      const isFolder = folder || depth < relativeSegments.length;
       if (pattern.dirOnly && !isFolder) continue;
       if (pattern.matches(relativeSegments, depth)) {
         result = !pattern.negate;
