@@ -61,8 +61,7 @@ export function isThisRepository(
  * cluster's (each cluster's source-controller reads its own, with its own ignore rules).
  */
 export function gitRepositorySpec(name: string, namespace: string, model: FleetModel, rendered: readonly KubeObject[] = [], cluster?: string): Record<string, unknown> | undefined {
-  const named = (ref: ObjectRef) => isGitRepository(ref) && ref.name === name && (ref.namespace ?? FLUX_SYSTEM) === namespace;
-  const renderedObject = rendered.find((candidate) => named(refOf(candidate)));
+  const renderedObject = renderedGitRepositories(rendered).get(`${namespace}/${name}`);
   if (renderedObject) return specOf({ object: renderedObject });
   const written = gitRepositoriesNamed(model).get(`${namespace}/${name}`) ?? [];
   const found = cluster === undefined ? written[0] : (written.find((doc) => clusterOf(doc.path) === cluster) ?? written.find((doc) => visibleFrom(doc.path, cluster)));
@@ -71,6 +70,23 @@ export function gitRepositorySpec(name: string, namespace: string, model: FleetM
 
 function isGitRepository(ref: ObjectRef | undefined): boolean {
   return ref?.kind === "GitRepository" && apiGroup(ref.apiVersion) === "source.toolkit.fluxcd.io";
+}
+
+const renderedIndexes = new WeakMap<readonly KubeObject[], Map<string, KubeObject>>();
+
+/** The GitRepositories among rendered objects by namespace/name, the first of each: one parent renders hundreds. */
+function renderedGitRepositories(rendered: readonly KubeObject[]): Map<string, KubeObject> {
+  let index = renderedIndexes.get(rendered);
+  if (!index) {
+    index = new Map();
+    for (const object of rendered) {
+      const ref = refOf(object);
+      const key = `${ref.namespace ?? FLUX_SYSTEM}/${ref.name}`;
+      if (isGitRepository(ref) && !index.has(key)) index.set(key, object);
+    }
+    renderedIndexes.set(rendered, index);
+  }
+  return index;
 }
 
 const gitRepositoryIndexes = new WeakMap<FleetModel, Map<string, SourceDocument[]>>();
