@@ -1,7 +1,7 @@
 import { normalizeRepoPath } from "../src/core/flux.js";
 import { asRecord } from "../src/core/values.js";
 import type { RuleContext, Rule, RuleFinding } from "../src/core/types.js";
-import { clusterReadsOtherRepositories, findingOnSpec, fluxGraph, type ClusterObject, type FluxGraph } from "./lib/flux-graph.js";
+import { clusterReadsOtherRepositories, findingOnSpec, fluxGraph, prepareFluxGraph, type ClusterObject, type FluxGraph } from "./lib/flux-graph.js";
 
 type Layer = "infrastructure" | "tenants";
 
@@ -21,6 +21,7 @@ export const fluxDependsOn: Rule = {
     rationale:
       "Flux waits forever on a dependency that does not exist or that waits on itself, so everything downstream stops reconciling without an error anyone sees in review. A platform component that depends on a tenant's Kustomization lets any tenant change hold back (or break) the platform.",
   },
+  prepare: prepareFluxGraph,
   check(context) {
     const graph = fluxGraph(context.head);
     const findings: RuleFinding[] = [];

@@ -3,7 +3,7 @@ import { valueAt } from "../src/core/values.js";
 import { isFluxKustomization } from "../src/core/flux.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
 import type { YamlPath } from "../src/core/yaml.js";
-import { changedFluxObjects, findingOnSpec, replaceSpecValueFix } from "./lib/flux-graph.js";
+import { changedFluxObjects, findingOnSpec, prepareFluxGraph, replaceSpecValueFix } from "./lib/flux-graph.js";
 
 /** Where each Flux kind turns on replace-on-conflict (paths inside spec): a Kustomization's force, a HelmRelease's upgrade and rollback. */
 function forcePaths(ref: { apiVersion: string; kind: string }): YamlPath[] {
@@ -25,6 +25,7 @@ export const fluxForce: Rule = {
     rationale:
       "With force, a change to an immutable field (a Deployment selector, a Job template, a PVC's storage class) silently deletes and recreates the object: pods restart all at once and a recreated volume claim can lose its data. Such changes should be made deliberately, not on every reconciliation.",
   },
+  prepare: prepareFluxGraph,
   check(context) {
     const findings: RuleFinding[] = [];
     for (const object of changedFluxObjects(context)) {

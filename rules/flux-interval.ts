@@ -3,7 +3,7 @@ import { valueAt } from "../src/core/values.js";
 import { isFluxKustomization } from "../src/core/flux.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
 import type { YamlPath } from "../src/core/yaml.js";
-import { changedFluxObjects, findingOnSpec, replaceSpecValueFix } from "./lib/flux-graph.js";
+import { changedFluxObjects, findingOnSpec, prepareFluxGraph, replaceSpecValueFix } from "./lib/flux-graph.js";
 
 /** The pattern Flux's CRDs validate durations with (a Go duration restricted to ms, s, m and h). */
 const FLUX_DURATION = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
@@ -34,6 +34,7 @@ export const fluxInterval: Rule = {
     rationale:
       "Flux rejects a duration it cannot parse, so the object never reconciles. Sub-minute intervals multiply Git and registry requests (rate limits then stall every tenant's sources) and API-server load across the fleet; a timeout longer than the interval lets one stuck health check delay every later reconciliation.",
   },
+  prepare: prepareFluxGraph,
   check(context) {
     const findings: RuleFinding[] = [];
     for (const object of changedFluxObjects(context)) {

@@ -3,7 +3,7 @@ import { gitRepositoryOptions, isInFolder, sparsePrefixes } from "../src/core/bu
 import { describeRef } from "../src/core/fleet.js";
 import { FLUX_SYSTEM, normalizeRepoPath } from "../src/core/flux.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
-import { findingOnSpec, fluxGraph } from "./lib/flux-graph.js";
+import { findingOnSpec, fluxGraph, prepareFluxGraph } from "./lib/flux-graph.js";
 
 export const fluxPathExists: Rule = {
   meta: {
@@ -13,6 +13,7 @@ export const fluxPathExists: Rule = {
     rationale:
       "A Kustomization whose path is missing fails to build and stops reconciling: nothing under it is updated any more, including security fixes, and a folder renamed in one pull request silently strands every cluster that still points at the old name.",
   },
+  prepare: prepareFluxGraph,
   check(context) {
     const graph = fluxGraph(context.head);
     const folders = foldersOf(context.head.paths());

@@ -1,7 +1,7 @@
 import { describeRef } from "../src/core/fleet.js";
 import { isFluxKustomization } from "../src/core/flux.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
-import { changedFluxObjects, findingOnSpec, insertUnderFix, replaceSpecValueFix } from "./lib/flux-graph.js";
+import { changedFluxObjects, findingOnSpec, insertUnderFix, prepareFluxGraph, replaceSpecValueFix } from "./lib/flux-graph.js";
 
 const FIX_DESCRIPTION = "Turn on garbage collection";
 
@@ -13,6 +13,7 @@ export const fluxPrune: Rule = {
     rationale:
       "Without garbage collection, an object removed from the repository keeps running: a revoked RoleBinding still grants access, a deleted Deployment still serves, and the cluster silently drifts from what review approved.",
   },
+  prepare: prepareFluxGraph,
   check(context) {
     const findings: RuleFinding[] = [];
     for (const kustomization of changedFluxObjects(context)) {

@@ -3,7 +3,7 @@ import { FLUX_SYSTEM } from "../src/core/flux.js";
 import type { Rule, RuleContext, RuleFinding } from "../src/core/types.js";
 import { asRecord, valueAt } from "../src/core/values.js";
 import type { YamlPath } from "../src/core/yaml.js";
-import { clusterReadsOtherRepositories, findingOnSpec, fluxGraph, type ClusterObject, type FluxGraph } from "./lib/flux-graph.js";
+import { clusterReadsOtherRepositories, findingOnSpec, fluxGraph, prepareFluxGraph, type ClusterObject, type FluxGraph } from "./lib/flux-graph.js";
 
 /** Per deploying kind: where it names its source, and the kind a reference without one means. */
 const SOURCE_REFERENCES: Record<string, Array<{ path: string[]; defaultKind?: string }>> = {
@@ -19,6 +19,7 @@ export const fluxSourceExists: Rule = {
     rationale:
       "A Kustomization or HelmRelease whose source does not exist is never reconciled again: Flux reports 'source not found' on the cluster, prunes nothing and applies nothing, so every later change to it is silently ignored. A misspelt name or a deleted source passes every other check.",
   },
+  prepare: prepareFluxGraph,
   check(context) {
     const graph = fluxGraph(context.head);
     const findings: RuleFinding[] = [];

@@ -2,7 +2,7 @@ import semver from "semver";
 import { valueAt } from "../src/core/values.js";
 import { describeRef } from "../src/core/fleet.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
-import { changedFluxObjects, findingOnSpec, replaceSpecValueFix } from "./lib/flux-graph.js";
+import { changedFluxObjects, findingOnSpec, prepareFluxGraph, replaceSpecValueFix } from "./lib/flux-graph.js";
 
 /** Inside spec. */
 const RANGE_PATH = ["policy", "semver", "range"];
@@ -17,6 +17,7 @@ export const imagePolicyMajor: Rule = {
     rationale:
       "A major version announces breaking changes. An unbounded range lets image automation roll one out to every cluster as soon as it is tagged, with no one deciding to: an open door for a hijacked or careless upstream release.",
   },
+  prepare: prepareFluxGraph,
   check(context) {
     const findings: RuleFinding[] = [];
     for (const policy of changedFluxObjects(context)) {

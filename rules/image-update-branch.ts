@@ -3,7 +3,7 @@ import { asRecord, escapeRegExp, valueAt } from "../src/core/values.js";
 import { describeRef } from "../src/core/fleet.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
 import { canonicalGitUrl } from "../src/core/flux.js";
-import { changedFluxObjects, findingOnSpec, fluxGraph, insertUnderFix, replaceSpecValueFix, type ClusterObject, type FluxGraph } from "./lib/flux-graph.js";
+import { changedFluxObjects, findingOnSpec, fluxGraph, insertUnderFix, prepareFluxGraph, replaceSpecValueFix, type ClusterObject, type FluxGraph } from "./lib/flux-graph.js";
 
 const DEFAULT_BRANCH = "flux-image-updates";
 /** The branch source-controller follows when a GitRepository's ref names none (fluxcd/pkg git.DefaultBranch). */
@@ -77,6 +77,7 @@ export const imageUpdateBranch: Rule = {
     rationale:
       "Pushing straight to the reconciled branch deploys every new image the policy admits with no pull request, no review and no check: a compromised or broken image reaches the cluster within one interval. On its own branch, fleet-warden reviews the update and only auto-merges tag bumps that pass.",
   },
+  prepare: prepareFluxGraph,
   check(context) {
     const suggested = context.config.imageUpdates.branches.find((branch) => !/[*?[\]{}]/.test(branch)) ?? DEFAULT_BRANCH;
     const graph = fluxGraph(context.head);

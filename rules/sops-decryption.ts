@@ -1,7 +1,7 @@
 import { describeRef, isYamlPath, type FleetModel } from "../src/core/fleet.js";
 import { asRecord } from "../src/core/values.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
-import { findingOnSpec, fluxGraph, insertUnderFix, type ClusterObject } from "./lib/flux-graph.js";
+import { findingOnSpec, fluxGraph, insertUnderFix, prepareFluxGraph, type ClusterObject } from "./lib/flux-graph.js";
 
 /** True when the file carries SOPS metadata: a `sops` map in YAML or JSON, `sops_*=` keys in a dotenv file. */
 export function isSopsEncrypted(model: FleetModel, path: string): boolean {
@@ -39,6 +39,7 @@ export const sopsDecryption: Rule = {
     rationale:
       "Without spec.decryption, kustomize-controller applies the ciphertext as it is: the Secret is rejected or lands with encrypted values, the workload that needs it fails, and the whole Kustomization stops reconciling.",
   },
+  prepare: prepareFluxGraph,
   check(context) {
     const graph = fluxGraph(context.head);
     const changed = new Set(context.changedFiles.map((file) => file.path));

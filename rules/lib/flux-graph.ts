@@ -63,6 +63,10 @@ export function fluxGraph(model: FleetModel): FluxGraph {
   return graph;
 }
 
+/** A rule's `prepare`: the graph is built once per model, whichever rule asks first. */
+export function prepareFluxGraph(model: FleetModel): void {
+  fluxGraph(model);
+}
 
 /**
  * The Flux objects a change touches, as the clusters apply them: declared in a changed file, or patched from

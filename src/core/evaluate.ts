@@ -59,6 +59,8 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
     buildAffected({ config, base, head, changedFiles: facts.changedFiles, repository: facts.repository, specialFiles: facts.specialFiles ?? [] }).catch(
       (error): BuildResult => ({ base: [], head: [], renderedDiff: [], problems: [`builds failed: ${errorMessage(error)}`], notes: [] }),
     ),
+    // Once planning has started kustomize (child processes, started in the same turn), the rules prepare meanwhile.
+    new Promise((resolve) => setImmediate(resolve)).then(() => prepareRules(rules, config, [head, base])),
   ]);
   problems.push(...builds.problems);
 
@@ -180,6 +182,19 @@ function ruleContext(
     builds,
     ownership,
   };
+}
+
+function prepareRules(rules: readonly Rule[], config: Config, models: FleetModel[]): void {
+  for (const rule of rules) {
+    if (!rule.prepare || config.rules[rule.meta.id] === "off") continue;
+    for (const model of models) {
+      try {
+        rule.prepare(model);
+      } catch {
+        // The rule's check meets the same failure and reports it.
+      }
+    }
+  }
 }
 
 function runRules(rules: readonly Rule[], context: RuleContext, config: Config): { findings: Finding[]; problems: string[] } {

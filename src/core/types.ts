@@ -265,5 +265,7 @@ export interface RuleMeta {
 
 export interface Rule {
   meta: RuleMeta;
+  /** Work `check` needs that builds do not change (the Flux graph of a side), done while kustomize runs. */
+  prepare?(model: FleetModel): void;
   check(context: RuleContext): RuleFinding[];
 }
