@@ -8,6 +8,7 @@ import { diffChangedFiles } from "./diff.js";
 import type { TreeFiles } from "./files.js";
 import { FleetModel, isYamlPath, objectKey, type SourceDocument } from "./fleet.js";
 import { specOf } from "./flux.js";
+import { helmReleaseNote } from "./helm.js";
 import { classifyImageUpdate, ownershipWaivedForImageUpdate } from "./imageupdate.js";
 import { evaluateOwnership, platformApproval } from "./ownership.js";
 import { touchesAddedLines } from "./patch.js";
@@ -90,6 +91,7 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
   const keptPreExisting = withoutRestatedFindings(uniqueFindings(keptUntouched));
 
   const diff = diffChangedFiles(changedFiles, base, head);
+  const helmNote = helmReleaseNote(builds.head, builds.renderedDiff, headContext.changedDocuments, byPath);
   const conclusion = problems.length > 0 || kept.some((finding) => finding.severity === "error") ? "failure" : "success";
 
   return {
@@ -105,7 +107,7 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
     diff,
     ...(autoMerge ? { autoMerge } : {}),
     problems,
-    notes: [...gaps.notes, ...builds.notes],
+    notes: [...gaps.notes, ...builds.notes, ...(helmNote ? [helmNote] : [])],
     stats: {
       changedFiles: facts.changedFiles.length,
       documents: changedFiles.reduce((count, file) => count + (head.file(file.path)?.documents.length ?? 0), 0),
