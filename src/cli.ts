@@ -12,7 +12,7 @@ import { renderJson, renderSarif, renderText, terminalText } from "./report/text
 
 const USAGE = `Usage: fleet-warden check [--repo DIR] [--base REF] [--head REF] [--author LOGIN]
                           [--teams org/team,...] [--approved-by LOGIN,...]
-                          [--format text|json|sarif|markdown]
+                          [--head-branch NAME] [--format text|json|sarif|markdown]
 
 Evaluates the change between two commits of a local git repository exactly as the
 fleet-warden GitHub App evaluates a pull request.
@@ -23,6 +23,8 @@ fleet-warden GitHub App evaluates a pull request.
   --author LOGIN     the pull request's author, for ownership (a leading @ is dropped)
   --teams LIST       the teams the author belongs to, as org/team or @org/team
   --approved-by LIST logins that approved the head commit
+  --head-branch NAME the pull request's head branch, for auto-merge of image updates
+                     (default: the branch --head names, if it names one)
   --format FORMAT    text (default), json, sarif or markdown
 
 Commits are evaluated, never the working tree: uncommitted changes are not part of the check.
@@ -53,6 +55,7 @@ export async function runCli(argv: string[]): Promise<CliResult> {
         author: { type: "string" },
         teams: { type: "string" },
         "approved-by": { type: "string" },
+        "head-branch": { type: "string" },
         format: { type: "string", default: "text" },
         help: { type: "boolean", short: "h" },
       },
@@ -91,6 +94,7 @@ export async function runCli(argv: string[]): Promise<CliResult> {
       ...(author ? { author } : {}),
       teams,
       approvedBy: logins(values["approved-by"]),
+      ...(values["head-branch"] !== undefined ? { headBranch: values["head-branch"] } : {}),
     });
   } catch (error) {
     if (error instanceof GitError) return { code: 2, stdout: "", stderr: `fleet-warden: ${terminalText(error.message)}\n` };

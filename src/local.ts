@@ -21,6 +21,8 @@ export interface LocalOptions {
   teams?: string[];
   /** Logins that approved the head commit. */
   approvedBy?: string[];
+  /** The pull request's head branch, for auto-merge (default: the branch `head` names, if it names one). */
+  headBranch?: string;
 }
 
 export interface LocalFacts {
@@ -60,6 +62,7 @@ export async function localFacts(options: LocalOptions): Promise<LocalFacts> {
     changedFilesBetween(repo, mergeBase, headSha),
     readPolicy((path) => git(repo, ["show", `${baseTip}:${path}`]).catch(() => undefined)),
     originRepository(repo),
+    options.headBranch !== undefined ? { name: options.headBranch, remote: undefined } : branchNamed(repo, options.head),
   ]);
   details.catch(() => undefined);
   const teams = new Set((options.teams ?? []).map((team) => team.toLowerCase()));
@@ -71,7 +74,7 @@ export async function localFacts(options: LocalOptions): Promise<LocalFacts> {
       ...(mergeBase !== baseTip ? { baseTip: () => archive(repo, baseTip, "base tip") } : {}),
     },
     async (pair): Promise<PullRequestFacts> => {
-      const [changedFiles, policy, origin] = await details;
+      const [changedFiles, policy, origin, branch] = await details;
       return {
         repository: origin ?? { owner: "local", name: repo.split("/").filter(Boolean).pop() ?? "repository" },
         baseSha: mergeBase,
@@ -84,10 +87,25 @@ export async function localFacts(options: LocalOptions): Promise<LocalFacts> {
         policy,
         // Offline, team membership is what --teams says about the author, and nothing about anybody else.
         isTeamMember: async (team, login) => login.toLowerCase() === author.toLowerCase() && teams.has(team.toLowerCase()),
+        // Git knows commit authors by name and email, not by GitHub login: every commit is credited to the author.
+        commitAuthors: async () => (await git(repo, ["rev-list", `${mergeBase}..${headSha}`])).split("\n").filter(Boolean).map(() => author),
+        ...(branch ? { headBranch: branch.name, fromFork: branch.remote !== undefined && branch.remote !== "origin" } : {}),
+        draft: false,
       };
     },
   );
   return { facts, dispose };
+}
+
+/**
+ * The branch a ref names: a local branch, or a remote-tracking one with its remote (a pull request's head branch
+ * lives on a remote; another remote than origin may be a fork). None for a commit or a tag.
+ */
+async function branchNamed(repo: string, ref: string): Promise<{ name: string; remote: string | undefined } | undefined> {
+  const full = (await git(repo, ["rev-parse", "--symbolic-full-name", ref]).catch(() => "")).trim();
+  if (full.startsWith("refs/heads/")) return { name: full.slice("refs/heads/".length), remote: undefined };
+  const remote = /^refs\/remotes\/([^/]+)\/(.+)$/.exec(full);
+  return remote && remote[2] !== "HEAD" ? { name: remote[2]!, remote: remote[1]! } : undefined;
 }
 
 /** Host, owner and name from the `origin` remote (`git@github.com:o/n.git`, `https://github.com/o/n`), when there is one. */

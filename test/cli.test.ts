@@ -155,6 +155,32 @@ describe("fleet-warden check", () => {
     expect((await runCli(args)).stderr).toContain("has uncommitted changes");
   });
 
+  it("says whether an image update would be auto-merged, for the head branch --head or --head-branch names", async () => {
+    const policy = "apiVersion: image.toolkit.fluxcd.io/v1\nkind: ImagePolicy\nmetadata:\n  name: web\n  namespace: flux-system\nspec:\n  imageRepositoryRef:\n    name: web\n  policy:\n    semver:\n      range: 1.x\n";
+    const deployment = (tag: string) => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: web\n      image: ghcr.io/acme/web:${tag} # {"$imagepolicy": "flux-system:web"}\n`;
+    const repo = repoWithChange({ "infrastructure/policy.yaml": policy, "apps/web.yaml": deployment("1.4.2") }, { "apps/web.yaml": deployment("1.5.0") });
+    repo.git("branch", "flux-image-updates", "change");
+    const autoMerge = async (...args: string[]) => JSON.parse((await runCli(["check", "--repo", repo.dir, "--author", "fluxcdbot", "--format", "json", ...args])).stdout).autoMerge;
+    const eligible = {
+      eligible: true,
+      mergeMethod: "squash",
+      reasons: [
+        "same repository, author `fluxcdbot` is in imageUpdates.authors, not a draft; its commit is authored by @fluxcdbot",
+        "line 8 of apps/web.yaml: tag of `ghcr.io/acme/web` `1.4.2` → `1.5.0` (ImagePolicy flux-system/web (infrastructure/policy.yaml))",
+      ],
+    };
+    expect(await autoMerge("--head", "flux-image-updates")).toEqual(eligible);
+    // A commit names no branch, nor does a branch the configuration does not list.
+    expect(await autoMerge("--head", repo.git("rev-parse", "change").trim())).toBeUndefined();
+    expect(await autoMerge("--head", "change")).toBeUndefined();
+    expect(await autoMerge("--head", "change", "--head-branch", "flux-image-updates")).toEqual(eligible);
+    // A remote-tracking branch of another remote than origin may be a fork's.
+    repo.git("update-ref", "refs/remotes/fork/flux-image-updates", "change");
+    expect(await autoMerge("--head", "fork/flux-image-updates")).toEqual({ eligible: false, reasons: ["the head branch is in a fork, not in this repository"] });
+    repo.git("update-ref", "refs/remotes/origin/flux-image-updates", "change");
+    expect(await autoMerge("--head", "origin/flux-image-updates")).toEqual(eligible);
+  });
+
   it("prints usage with --help", async () => {
     expect(await runCli(["--help"])).toMatchObject({ code: 0, stdout: expect.stringContaining("Usage: fleet-warden check") });
   });
