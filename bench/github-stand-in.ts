@@ -22,6 +22,30 @@ interface Reply {
   headers?: Record<string, string>;
 }
 
+/** Only the fields of a check run that GitHub's listing filters on. */
+interface ListedCheckRun {
+  id: number;
+  head_sha: string;
+  name: string;
+  app?: { id: number };
+}
+
+/**
+ * `GET /commits/{sha}/check-runs` as GitHub answers it: `check_name` keeps that name, and `filter=latest` (the
+ * default) keeps only each app's most recent run of a name, so a re-run hides the run it replaced.
+ */
+export function checkRunsListed<T extends ListedCheckRun>(runs: readonly T[], sha: string, query: URLSearchParams): T[] {
+  const name = query.get("check_name");
+  const matching = runs.filter((run) => run.head_sha === sha && (name === null || run.name === name));
+  if (query.get("filter") === "all") return matching;
+  const latest = new Map<string, T>();
+  for (const run of matching) {
+    const key = `${run.app?.id ?? ""}/${run.name}`;
+    if ((latest.get(key)?.id ?? -1) < run.id) latest.set(key, run);
+  }
+  return matching.filter((run) => latest.get(`${run.app?.id ?? ""}/${run.name}`) === run);
+}
+
 export class GitHubStandIn {
   /** "METHOD /path" of every request since the last reset. */
   readonly requests: string[] = [];
@@ -29,7 +53,7 @@ export class GitHubStandIn {
   private server?: Server;
   private pull?: StandInPullRequest;
   private files: unknown[] = [];
-  private checkRuns: Array<Record<string, unknown>> = [];
+  private checkRuns: Array<Record<string, unknown> & ListedCheckRun> = [];
   private nextId = 1;
   private readonly tarballs = new Map<string, Buffer>();
 
@@ -118,11 +142,11 @@ export class GitHubStandIn {
     if (is("GET", new RegExp(`^${pullPath}$`))) return { status: 200, body: this.pullBody() };
     if (is("GET", new RegExp(`^${prefix}/commits/[0-9a-f]+/check-runs$`))) {
       const sha = path.split("/")[5];
-      const runs = this.checkRuns.filter((candidate) => candidate.head_sha === sha);
+      const runs = checkRunsListed(this.checkRuns, sha!, url.searchParams);
       return { status: 200, body: { total_count: runs.length, check_runs: runs } };
     }
     if (is("POST", new RegExp(`^${prefix}/check-runs$`))) {
-      const checkRun = { id: this.nextId++, head_sha: body.head_sha, name: body.name, status: body.status ?? "queued", conclusion: null, output: body.output ?? {}, app: { id: 1, slug: "fleet-warden" } };
+      const checkRun = { id: this.nextId++, head_sha: String(body.head_sha), name: String(body.name), status: body.status ?? "queued", conclusion: null, output: body.output ?? {}, app: { id: 1, slug: "fleet-warden" } };
       this.checkRuns.push(checkRun);
       return { status: 201, body: checkRun };
     }

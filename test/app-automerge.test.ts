@@ -81,6 +81,15 @@ describe("auto-merge of image updates", () => {
     expect(ourRun(github).output.summary).toContain("Eligible, but not merged: check run `ci/build`: failure.");
   });
 
+  it("merges once a failed check is re-run green: GitHub lists only the latest run of each check", async () => {
+    github = new FakeGitHub({ base, head: bump, ...imageUpdate });
+    const failed = otherCheck(github, "completed", "failure");
+    github.checkRuns.push({ ...failed, id: failed.id + 1, conclusion: "success" });
+    const app = testApp();
+    await app.deliver("pull_request", github.payload("pull_request", "opened"));
+    expect(github.merges).toEqual([{ sha: github.headSha, merge_method: "squash" }]);
+  });
+
   it("never merges a fork, even with the image-update branch name and green checks", async () => {
     github = new FakeGitHub({ base, head: bump, ...imageUpdate, fromFork: true });
     otherCheck(github, "completed", "success");

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import nock from "nock";
 import { Probot, ProbotOctokit, type Logger } from "probot";
+import { checkRunsListed } from "../../bench/github-stand-in.js";
 import { createApp, type AppOptions, type EvaluationJob } from "../../src/app/index.js";
 import type { Scheduler } from "../../src/app/scheduler.js";
 import { repoWithChange, writeTree, type ChangeRepo, type Tree } from "./fleet.js";
@@ -262,8 +263,8 @@ export class FakeGitHub {
     });
     route("get", new RegExp(`^${prefix}/pulls/${this.number}$`), () => [200, this.pull]);
     route("get", new RegExp(`^${prefix}/commits/[0-9a-f]+/check-runs`), (uri) => {
-      const sha = /commits\/([0-9a-f]+)\//.exec(uri)![1];
-      const runs = this.checkRuns.filter((run) => run.head_sha === sha);
+      const sha = /commits\/([0-9a-f]+)\//.exec(uri)![1]!;
+      const runs = checkRunsListed(this.checkRuns, sha, new URL(uri, "https://api.github.com").searchParams);
       return [200, { total_count: runs.length, check_runs: runs }];
     });
     route("get", new RegExp(`^${prefix}/commits/[0-9a-f]+/check-suites`), (uri) => {
