@@ -68,8 +68,11 @@ export function gitRepositorySpec(name: string, namespace: string, model: FleetM
   return found ? specOf(found) : undefined;
 }
 
-function isGitRepository(ref: ObjectRef | undefined): boolean {
-  return ref?.kind === "GitRepository" && apiGroup(ref.apiVersion) === "source.toolkit.fluxcd.io";
+export const FLUX_SOURCE_GROUP = "source.toolkit.fluxcd.io";
+
+/** A Flux GitRepository (source.toolkit.fluxcd.io). */
+export function isGitRepository(ref: Pick<ObjectRef, "apiVersion" | "kind"> | undefined): boolean {
+  return ref?.kind === "GitRepository" && apiGroup(ref.apiVersion) === FLUX_SOURCE_GROUP;
 }
 
 const renderedIndexes = new WeakMap<readonly KubeObject[], Map<string, KubeObject>>();

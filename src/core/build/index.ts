@@ -5,7 +5,7 @@ import { isDeepStrictEqual } from "node:util";
 import { structuredPatch } from "diff";
 import { stringify } from "yaml";
 import type { Config } from "../config.js";
-import { describeRef, isYamlPath, objectKey, type FleetModel, type SourceDocument } from "../fleet.js";
+import { describeRef, isYamlPath, objectKey, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
 import type { Build, BuildIssue, ChangedFile, ObjectChange, RenderedDiff, RenderedObject, SpecialFile } from "../types.js";
 import { findKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
 import { vetClosure } from "./kustomization.js";
@@ -17,10 +17,13 @@ import {
   renderedFluxTargets,
   rendersAsWritten,
   rendersFluxKustomizations,
+  rendersGitRepositories,
+  reshapedSources,
   sourceFluxTargets,
   writtenFluxTargets,
   type BuildPlan,
   type PlanInput,
+  type RenderedSources,
 } from "./plan.js";
 import type { SourceTree } from "./tree.js";
 import { failedBuild, refusalOf, renderPlan } from "./render.js";
@@ -104,13 +107,37 @@ export interface PlannedSide {
 
 /** How deep Kustomizations that render Kustomizations are followed (flux-system → tenants → tenant). */
 const MAX_NESTING = 4;
+/**
+ * How many times a side is planned with the GitRepositories its parents render: a parent reshaping a source that
+ * decides which parents are built is rare, and a chain of them rarer.
+ */
+const MAX_SOURCE_ROUNDS = 3;
 
 /**
  * Every build of one side. Flux applies the Kustomizations a parent Kustomization renders, patched by the
- * parent's overlays: parents are built to find them, and they replace the Kustomizations as written.
+ * parent's overlays: parents are built to find them, and they replace the Kustomizations as written. So are the
+ * GitRepositories parents render: when one renders a source otherwise than written, the side is planned again with
+ * it (the parents' builds are cached), until the sources rendered are the ones planned with.
  */
 export async function planSide(input: PlanInput, engine: KustomizeEngine | undefined, limits?: EngineLimits, renders: RenderCache = new Map()): Promise<PlannedSide> {
+  // Trees depend only on the model and a GitRepository's spec: shared by every round.
   const trees = new Map<string, SourceTree>();
+  let renderedSources: RenderedSources = new Map();
+  for (let round = 1; ; round++) {
+    const planned = await planWithSources({ ...input, renderedSources }, engine, limits, renders, trees);
+    if (round === MAX_SOURCE_ROUNDS || isDeepStrictEqual(planned.renderedSources, renderedSources)) return planned.side;
+    renderedSources = planned.renderedSources;
+  }
+}
+
+/** One plan of the side, with the GitRepositories found rendered by a previous one; returns those it found. */
+async function planWithSources(
+  input: PlanInput,
+  engine: KustomizeEngine | undefined,
+  limits: EngineLimits | undefined,
+  renders: RenderCache,
+  trees: Map<string, SourceTree>,
+): Promise<{ side: PlannedSide; renderedSources: RenderedSources }> {
   const { targets, notes: writtenNotes } = sourceFluxTargets(input, trees);
   const plans = new Map<string, BuildPlan>();
   const written = new Map<BuildPlan, SourceDocument>();
@@ -125,7 +152,10 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
   const planned = new Set<string>();
   const deployedDocuments = new Set<SourceDocument>();
   const deployedNotes: string[] = [];
-  let queue = engine ? [...plans.values()].filter((plan) => !plan.closure.unseen && rendersFluxKustomizations(plan, input.model)) : [];
+  const renderedSources = new Map<string, KubeObject[]>();
+  // A parent is built when what it deploys may differ from its files: the Kustomizations, or the sources, it renders.
+  const isParent = (plan: BuildPlan) => !plan.closure.unseen && (rendersFluxKustomizations(plan, input.model) || rendersGitRepositories(plan, input.model));
+  let queue = engine ? [...plans.values()].filter(isParent) : [];
   for (let depth = 0; depth < MAX_NESTING && queue.length > 0; depth++) {
     queue = queue.filter((plan) => !expanded.has(plan.name));
     for (const plan of queue) expanded.add(plan.name);
@@ -137,6 +167,10 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
     const next: BuildPlan[] = [];
     queue.forEach((parent, index) => {
       const build = builds[index];
+      if (build) {
+        const sources = renderedSources.get(parent.flux!.cluster) ?? [];
+        renderedSources.set(parent.flux!.cluster, [...sources, ...reshapedSources(parent, build, input.model)]);
+      }
       const deployed = build ? renderedFluxTargets(parent, build, input, trees) : writtenFluxTargets(parent, input, trees);
       deployedNotes.push(...deployed.notes);
       for (const doc of deployed.documents) deployedDocuments.add(doc);
@@ -146,7 +180,7 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
         const existing = plans.get(plan.name);
         if (existing?.flux && isDeepStrictEqual(existing.flux.object, target.object)) continue;
         plans.set(plan.name, plan);
-        if (!plan.closure.unseen && rendersFluxKustomizations(plan, input.model)) next.push(plan);
+        if (isParent(plan)) next.push(plan);
       }
       // A Kustomization as written is superseded by what its parent deploys from it (nothing to build, when that
       // reads another source).
@@ -161,7 +195,8 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
   const fluxPlans = [...plans.values()];
   // What a parent deploys is what Flux applies: a note on the same Kustomization as written would mislead.
   const notes = [...writtenNotes.filter((note) => !deployedDocuments.has(note.doc)).map((note) => note.text), ...deployedNotes];
-  return { plans: finishPlans([...fluxPlans, ...planPlainRoots(input, fluxPlans)], input.specialFiles), notes };
+  const side = { plans: finishPlans([...fluxPlans, ...planPlainRoots(input, fluxPlans)], input.specialFiles), notes };
+  return { side, renderedSources: new Map([...renderedSources].filter(([, sources]) => sources.length > 0)) };
 }
 
 /** Renders by what they read: a build whose inputs are identical on base and head (a parent found unchanged) runs once. */

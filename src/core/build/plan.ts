@@ -3,9 +3,10 @@
 // kustomization reaches (built with kustomize's defaults, so that bases and tenant repositories are
 // validated too). Each plan knows every repository file that can change its output.
 import { posix } from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { isYamlPath, mayMention, refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
-import { clusterOf, FLUX_KUSTOMIZE_GROUP, FLUX_SYSTEM, gitRepositorySpec, isFluxKustomization, isThisRepository, normalizeRepoPath, sourcesThisRepository, specOf } from "../flux.js";
-import type { Build, SpecialFile } from "../types.js";
+import { clusterOf, FLUX_KUSTOMIZE_GROUP, FLUX_SOURCE_GROUP, FLUX_SYSTEM, gitRepositorySpec, isFluxKustomization, isGitRepository, isThisRepository, normalizeRepoPath, sourcesThisRepository, specOf } from "../flux.js";
+import type { Build, ObjectRef, SpecialFile } from "../types.js";
 import { ClosureWalker, foldersOf, join, kustomizationFileIn, remoteReason, type Closure } from "./kustomization.js";
 import { externalArtifactTree } from "./artifacts.js";
 import { gitRepositoryOptions, gitRepositoryTree, includedFolderOf, isInFolder, pathsUnder, plainTree, repoFolder, type SourceTree } from "./tree.js";
@@ -43,7 +44,14 @@ export interface PlanInput {
   model: FleetModel;
   repository: { owner: string; name: string };
   specialFiles: readonly SpecialFile[];
+  /**
+   * By cluster, the GitRepositories that parent Kustomizations render otherwise than the repository writes them
+   * (patched, moved to another namespace): Flux applies those, so they come before the written ones.
+   */
+  renderedSources?: RenderedSources;
 }
+
+export type RenderedSources = ReadonlyMap<string, readonly KubeObject[]>;
 
 /** A Flux Kustomization to build: where it is written, and what Flux sees. */
 export interface FluxTarget {
@@ -117,9 +125,10 @@ export function renderedFluxTargets(parent: BuildPlan, build: Build, input: Plan
 }
 
 /** The target with its source's files, when its source is this repository (directly, or through an ArtifactGenerator). */
-function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: Map<string, SourceTree>, notes: string[], siblings: readonly KubeObject[] = []): FluxTarget | undefined {
+function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: Map<string, SourceTree>, notes: string[], renderedAlong: readonly KubeObject[] = NO_OBJECTS): FluxTarget | undefined {
   const sourceRef = (specOf(target).sourceRef ?? {}) as Record<string, unknown>;
   const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (refOf(target.object).namespace ?? FLUX_SYSTEM);
+  const siblings = withRenderedSources(renderedAlong, input.renderedSources?.get(target.cluster));
   const at: SourceLookup = { input, trees, siblings, cluster: target.cluster };
   if (sourceRef.kind === "ExternalArtifact") {
     const artifact = externalArtifactTree(String(sourceRef.name), namespace, target.doc.path, input.model, (name, sourceNamespace) => thisCommitTree(name, sourceNamespace, at));
@@ -137,6 +146,35 @@ function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: M
   const tree = gitSourceTree(String(sourceRef.name), namespace, at);
   if (tree.fails) return { ...target, tree: { ...tree, paths: [] }, sourceFails: `spec.sourceRef: the GitRepository ${namespace}/${String(sourceRef.name)} fails: ${tree.fails}, so the Kustomization fails.` };
   return { ...target, tree };
+}
+
+const NO_OBJECTS: readonly KubeObject[] = [];
+const layered = new WeakMap<readonly KubeObject[], WeakMap<readonly KubeObject[], readonly KubeObject[]>>();
+
+/**
+ * The sources rendered along with a Kustomization, then those its cluster's other parents render: one array per
+ * pair, so that the index gitRepositorySpec keeps of it is built once, not once per Kustomization.
+ */
+function withRenderedSources(siblings: readonly KubeObject[], clusterSources: readonly KubeObject[] | undefined): readonly KubeObject[] {
+  if (!clusterSources?.length) return siblings;
+  let bySiblings = layered.get(siblings);
+  if (!bySiblings) layered.set(siblings, (bySiblings = new WeakMap()));
+  let merged = bySiblings.get(clusterSources);
+  if (!merged) bySiblings.set(clusterSources, (merged = [...siblings, ...clusterSources]));
+  return merged;
+}
+
+/**
+ * The GitRepositories a parent's build renders otherwise than the repository writes them for its cluster (a patched
+ * ref, url, ignore or include; another namespace): what Flux fetches through them, for every Kustomization reading them.
+ */
+export function reshapedSources(parent: BuildPlan, build: Build, model: FleetModel): KubeObject[] {
+  return build.objects.flatMap((rendered) => {
+    if (!isGitRepository(rendered.ref)) return [];
+    const object = rendered.object as KubeObject;
+    const written = gitRepositorySpec(rendered.ref.name, rendered.ref.namespace ?? FLUX_SYSTEM, model, [], parent.flux!.cluster);
+    return isDeepStrictEqual(specOf({ object }), written) ? [] : [object];
+  });
 }
 
 /**
@@ -165,23 +203,34 @@ function otherRevisionOf(name: string, namespace: string, model: FleetModel, sib
 
 /** True when the plan's files hold Flux Kustomizations: building it tells which Kustomizations Flux then builds. */
 export function rendersFluxKustomizations(plan: BuildPlan, model: FleetModel): boolean {
-  const holders = fluxKustomizationFiles(model);
+  return holdsFluxObject(plan, model, "Kustomization", FLUX_KUSTOMIZE_GROUP, isFluxKustomization);
+}
+
+/** True when the plan's files hold GitRepositories: building it tells what Flux fetches through them. */
+export function rendersGitRepositories(plan: BuildPlan, model: FleetModel): boolean {
+  return holdsFluxObject(plan, model, "GitRepository", FLUX_SOURCE_GROUP, isGitRepository);
+}
+
+function holdsFluxObject(plan: BuildPlan, model: FleetModel, kind: string, group: string, isKind: (ref: ObjectRef | undefined) => boolean): boolean {
+  const holders = fluxObjectFiles(model, kind, isKind);
   return [...plan.closure.files].some((file) => {
     const path = plan.tree.repoPath(file);
     if (holders.has(path)) return true;
     // The model finds Flux objects in *.yaml files only; kustomize also reads a resource such as team.json. Other
     // files (generator inputs, mostly) are parsed only when their text can hold one, as the model decides.
-    if (isYamlPath(path) || !mayMention(model.readText(path) ?? "", FLUX_KUSTOMIZE_GROUP)) return false;
-    return model.file(path)?.documents.some((doc) => isFluxKustomization(doc.ref)) ?? false;
+    if (isYamlPath(path) || !mayMention(model.readText(path) ?? "", group)) return false;
+    return model.file(path)?.documents.some((doc) => isKind(doc.ref)) ?? false;
   });
 }
 
-const kustomizationHolders = new WeakMap<FleetModel, ReadonlySet<string>>();
+const objectHolders = new WeakMap<FleetModel, Map<string, ReadonlySet<string>>>();
 
-/** Repository files holding a Flux Kustomization, found once per model (without parsing every other file). */
-function fluxKustomizationFiles(model: FleetModel): ReadonlySet<string> {
-  let holders = kustomizationHolders.get(model);
-  if (!holders) kustomizationHolders.set(model, (holders = new Set(model.fluxObjects().filter((doc) => isFluxKustomization(doc.ref)).map((doc) => doc.path))));
+/** Repository files holding a Flux object of a kind, found once per model and kind (without parsing every other file). */
+function fluxObjectFiles(model: FleetModel, kind: string, isKind: (ref: ObjectRef | undefined) => boolean): ReadonlySet<string> {
+  let byKind = objectHolders.get(model);
+  if (!byKind) objectHolders.set(model, (byKind = new Map()));
+  let holders = byKind.get(kind);
+  if (!holders) byKind.set(kind, (holders = new Set(model.fluxObjectsOfKind(kind).filter((doc) => isKind(doc.ref)).map((doc) => doc.path))));
   return holders;
 }
 
