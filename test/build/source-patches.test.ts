@@ -47,6 +47,23 @@ describe("a GitRepository reshaped by the parent that deploys it", () => {
     expect(result.notes).toEqual([`${TEAM} reads tag v0.0.1-evil of this repository, not the commit under review: it is not built.`]);
   });
 
+  it("reads this commit when the parent patches a pinned ref onto the fleet's branch: the Kustomization is built", async () => {
+    const toMain = jsonPatch("      - op: replace\n        path: /spec/ref\n        value:\n          branch: main\n");
+    const result = await buildChange({}, { ...fleet(sourcesKustomization(toMain)), "team-sources/lib.yaml": gitRepository("lib", "team").replace("branch: main", "tag: v1.0.0") });
+    expect(objectNames(only(result.head, TEAM))).toEqual(["a", "b"]);
+    expect(result.notes).toEqual([]);
+  });
+
+  it("is read as rendered when the parent that patches it is itself deployed by a parent", async () => {
+    const result = await buildChange({}, {
+      ...fleet(sourcesKustomization(toTag)),
+      "clusters/prod/sources.yaml": fluxKustomization("platform", { path: "./platform" }),
+      "platform/sources.yaml": fluxKustomization("sources", { path: "./team-sources" }),
+    });
+    expect(only(result.head, TEAM)).toBeUndefined();
+    expect(result.notes).toEqual([`${TEAM} reads tag v0.0.1-evil of this repository, not the commit under review: it is not built.`]);
+  });
+
   it("is read in the namespace the parent moves it to, before one written there", async () => {
     // team/lib as written follows main, but Flux applies the tag-pinned lib that the parent moves into team.
     const result = await buildChange({}, {
