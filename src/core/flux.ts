@@ -55,13 +55,14 @@ export function isThisRepository(
 }
 
 /**
- * The spec of the GitRepository `namespace/name`: among the objects a parent Kustomization rendered along with
- * the one that reads it (where kustomize may have set their namespace), else as written in the repository. With
+ * The spec of the GitRepository `namespace/name`: among rendered objects, the first (those a parent Kustomization
+ * rendered along with the one that reads it, then those its cluster's other parents render; kustomize may have
+ * patched them or set their namespace), else as written in the repository. With
  * `cluster` ("clusters/prod"), as that cluster defines it: its own folder's definition first, never another
  * cluster's (each cluster's source-controller reads its own, with its own ignore rules).
  */
 export function gitRepositorySpec(name: string, namespace: string, model: FleetModel, rendered: readonly KubeObject[] = [], cluster?: string): Record<string, unknown> | undefined {
-  const renderedObject = renderedGitRepositories(rendered).get(`${namespace}/${name}`);
+  const renderedObject = renderedGitRepository(rendered, name, namespace);
   if (renderedObject) return specOf({ object: renderedObject });
   const written = gitRepositoriesNamed(model).get(`${namespace}/${name}`) ?? [];
   const found = cluster === undefined ? written[0] : (written.find((doc) => clusterOf(doc.path) === cluster) ?? written.find((doc) => visibleFrom(doc.path, cluster)));
@@ -76,6 +77,11 @@ export function isGitRepository(ref: Pick<ObjectRef, "apiVersion" | "kind"> | un
 }
 
 const renderedIndexes = new WeakMap<readonly KubeObject[], Map<string, KubeObject>>();
+
+/** The first GitRepository `namespace/name` among rendered objects (a namespace left out is flux-system). */
+export function renderedGitRepository(rendered: readonly KubeObject[], name: string, namespace: string): KubeObject | undefined {
+  return renderedGitRepositories(rendered).get(`${namespace}/${name}`);
+}
 
 /** The GitRepositories among rendered objects by namespace/name, the first of each: one parent renders hundreds. */
 function renderedGitRepositories(rendered: readonly KubeObject[]): Map<string, KubeObject> {

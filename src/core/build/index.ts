@@ -14,6 +14,7 @@ import {
   planFlux,
   planInputs,
   planPlainRoots,
+  readsChange,
   renderedFluxTargets,
   rendersAsWritten,
   rendersFluxKustomizations,
@@ -24,6 +25,7 @@ import {
   type BuildPlan,
   type PlanInput,
   type RenderedSources,
+  type SourceReading,
 } from "./plan.js";
 import type { SourceTree } from "./tree.js";
 import { failedBuild, refusalOf, renderPlan } from "./render.js";
@@ -116,17 +118,18 @@ const MAX_SOURCE_ROUNDS = 3;
 /**
  * Every build of one side. Flux applies the Kustomizations a parent Kustomization renders, patched by the
  * parent's overlays: parents are built to find them, and they replace the Kustomizations as written. So are the
- * GitRepositories parents render: when one renders a source otherwise than written, the side is planned again with
- * it (the parents' builds are cached), until the sources rendered are the ones planned with.
+ * GitRepositories parents render: when a Kustomization reads one that another parent renders otherwise than
+ * written, the side is planned again with it (the parents' builds are cached), until the plan read them as rendered.
  */
 export async function planSide(input: PlanInput, engine: KustomizeEngine | undefined, limits?: EngineLimits, renders: RenderCache = new Map()): Promise<PlannedSide> {
   // Trees depend only on the model and a GitRepository's spec: shared by every round.
   const trees = new Map<string, SourceTree>();
-  let renderedSources: RenderedSources = new Map();
+  let rendered: RenderedSources = new Map();
   for (let round = 1; ; round++) {
-    const planned = await planWithSources({ ...input, renderedSources }, engine, limits, renders, trees);
-    if (round === MAX_SOURCE_ROUNDS || isDeepStrictEqual(planned.renderedSources, renderedSources)) return planned.side;
-    renderedSources = planned.renderedSources;
+    const sources: SourceReading = { rendered, readPastParent: new Map() };
+    const planned = await planWithSources({ ...input, sources }, engine, limits, renders, trees);
+    if (round === MAX_SOURCE_ROUNDS || !readsChange(sources, planned.renderedSources)) return planned.side;
+    rendered = planned.renderedSources;
   }
 }
 
@@ -138,7 +141,7 @@ async function planWithSources(
   renders: RenderCache,
   trees: Map<string, SourceTree>,
 ): Promise<{ side: PlannedSide; renderedSources: RenderedSources }> {
-  const { targets, notes: writtenNotes } = sourceFluxTargets(input, trees);
+  const { targets, notes: writtenNotes, reads: writtenReads } = sourceFluxTargets(input, trees);
   const plans = new Map<string, BuildPlan>();
   const written = new Map<BuildPlan, SourceDocument>();
   for (const target of targets) {
@@ -195,8 +198,9 @@ async function planWithSources(
   const fluxPlans = [...plans.values()];
   // What a parent deploys is what Flux applies: a note on the same Kustomization as written would mislead.
   const notes = [...writtenNotes.filter((note) => !deployedDocuments.has(note.doc)).map((note) => note.text), ...deployedNotes];
+  for (const { doc, reads } of writtenReads) if (!deployedDocuments.has(doc)) for (const [key, read] of reads) input.sources?.readPastParent.set(key, read);
   const side = { plans: finishPlans([...fluxPlans, ...planPlainRoots(input, fluxPlans)], input.specialFiles), notes };
-  return { side, renderedSources: new Map([...renderedSources].filter(([, sources]) => sources.length > 0)) };
+  return { side, renderedSources };
 }
 
 /** Renders by what they read: a build whose inputs are identical on base and head (a parent found unchanged) runs once. */
