@@ -47,6 +47,13 @@ describe("a GitRepository reshaped by the parent that deploys it", () => {
     expect(result.notes).toEqual([`${TEAM} reads tag v0.0.1-evil of this repository, not the commit under review: it is not built.`]);
   });
 
+  it("reads another repository when a strategic-merge patch of that parent changes its url: nothing is built from this one", async () => {
+    const toOther = "patches:\n  - patch: |-\n      apiVersion: source.toolkit.fluxcd.io/v1\n      kind: GitRepository\n      metadata:\n        name: lib\n        namespace: team\n      spec:\n        url: https://github.com/evil/fleet\n";
+    const result = await buildChange({}, fleet(sourcesKustomization(toOther)));
+    expect(result.head.map((build) => build.report.name)).toEqual(["flux-system/sources (clusters/prod)", "lib"]);
+    expect(result.notes).toEqual([]);
+  });
+
   it("reads this commit when the parent patches a pinned ref onto the fleet's branch: the Kustomization is built", async () => {
     const toMain = jsonPatch("      - op: replace\n        path: /spec/ref\n        value:\n          branch: main\n");
     const result = await buildChange({}, { ...fleet(sourcesKustomization(toMain)), "team-sources/lib.yaml": gitRepository("lib", "team").replace("branch: main", "tag: v1.0.0") });
