@@ -62,7 +62,7 @@ export async function localFacts(options: LocalOptions): Promise<LocalFacts> {
     changedFilesBetween(repo, mergeBase, headSha),
     readPolicy((path) => git(repo, ["show", `${baseTip}:${path}`]).catch(() => undefined)),
     originRepository(repo),
-    options.headBranch !== undefined ? { name: options.headBranch, remote: undefined } : branchNamed(repo, options.head),
+    branchNamed(repo, options.head),
   ]);
   details.catch(() => undefined);
   const teams = new Set((options.teams ?? []).map((team) => team.toLowerCase()));
@@ -89,7 +89,8 @@ export async function localFacts(options: LocalOptions): Promise<LocalFacts> {
         isTeamMember: async (team, login) => login.toLowerCase() === author.toLowerCase() && teams.has(team.toLowerCase()),
         // Git knows commit authors by name and email, not by GitHub login: every commit is credited to the author.
         commitAuthors: async () => (await git(repo, ["rev-list", `${mergeBase}..${headSha}`])).split("\n").filter(Boolean).map(() => author),
-        ...(branch ? { headBranch: branch.name, fromFork: branch.remote !== undefined && branch.remote !== "origin" } : {}),
+        // --head-branch names the branch; where --head says it is another remote's than origin's, that may be a fork.
+        ...(branch || options.headBranch !== undefined ? { headBranch: options.headBranch ?? branch!.name, fromFork: branch?.remote !== undefined && branch.remote !== "origin" } : {}),
         draft: false,
       };
     },

@@ -176,7 +176,9 @@ describe("fleet-warden check", () => {
     expect(await autoMerge("--head", "change", "--head-branch", "flux-image-updates")).toEqual(eligible);
     // A remote-tracking branch of another remote than origin may be a fork's.
     repo.git("update-ref", "refs/remotes/fork/flux-image-updates", "change");
-    expect(await autoMerge("--head", "fork/flux-image-updates")).toEqual({ eligible: false, reasons: ["the head branch is in a fork, not in this repository"] });
+    const fork = { eligible: false, reasons: ["the head branch is in a fork, not in this repository"] };
+    expect(await autoMerge("--head", "fork/flux-image-updates")).toEqual(fork);
+    expect(await autoMerge("--head", "fork/flux-image-updates", "--head-branch", "flux-image-updates")).toEqual(fork);
     repo.git("update-ref", "refs/remotes/origin/flux-image-updates", "change");
     expect(await autoMerge("--head", "origin/flux-image-updates")).toEqual(eligible);
   });

@@ -234,6 +234,12 @@ describe("classifyImageUpdate: which pull requests it judges", () => {
       reasons: ["GitHub maps no account to the author of commit 2 of 2"],
     });
     expect((await classify(base, bump, authored()))?.reasons).toEqual(["GitHub lists no commit of the pull request"]);
+    // Read locally (the CLI), as many commits as the App could not read.
+    expect((await classify(base, bump, authored(...Array<string>(249).fill("fluxcdbot"))))?.eligible).toBe(true);
+    expect(await classify(base, bump, authored(...Array<string>(250).fill("fluxcdbot")))).toEqual({
+      eligible: false,
+      reasons: ["GitHub lists only the first 250 commits of a pull request, so the authors of the others are unknown"],
+    });
     expect((await classify(base, bump, authored("fluxcdbot", "FluxCDBot")))?.reasons[0]).toBe(
       "same repository, author `fluxcdbot` is in imageUpdates.authors, not a draft; its 2 commits are authored by @fluxcdbot, @FluxCDBot",
     );

@@ -51,6 +51,13 @@ export async function classifyImageUpdate(input: ImageUpdateInput): Promise<Auto
   };
 }
 
+/** GitHub lists at most this many commits of a pull request: the authors of more are unknown. */
+export const GITHUB_LISTED_COMMITS = 250;
+
+export function tooManyCommits(): string {
+  return `GitHub lists only the first ${GITHUB_LISTED_COMMITS} commits of a pull request, so the authors of the others are unknown`;
+}
+
 /**
  * Anyone who can push to the image-update branch could add a commit to the bot's pull request, which keeps its
  * opener: every commit must be authored by an imageUpdates author too. The description of the commits when they
@@ -65,6 +72,8 @@ async function commitAuthorship(facts: PullRequestFacts, config: Config): Promis
     return [`the authors of the pull request's commits could not be read: ${errorMessage(error)}`];
   }
   if (logins.length === 0) return ["GitHub lists no commit of the pull request"];
+  // Where the commits are read locally (the CLI), the App's answer all the same.
+  if (logins.length >= GITHUB_LISTED_COMMITS) return [tooManyCommits()];
   const authors = new Set(config.imageUpdates.authors.map((login) => login.toLowerCase()));
   const count = logins.length;
   const failures = logins.flatMap((login, i) => {

@@ -2,6 +2,7 @@
 // two tarballs, the file listing and the reviews; team membership only when ownership asks, once per team.
 import type { TreeFiles } from "../core/files.js";
 import { splitLines } from "../core/fleet.js";
+import { GITHUB_LISTED_COMMITS, tooManyCommits } from "../core/imageupdate.js";
 import type { ChangedFile, PullRequestFacts, Review } from "../core/types.js";
 import { snapshotFacts, withSnapshots, type SnapshotCache } from "../snapshot.js";
 import { listChangedFiles, MAX_LISTED_FILES } from "./files.js";
@@ -105,12 +106,10 @@ export async function gatherFacts(octokit: Octokit, repo: RepoRef, pull: PullReq
 }
 
 /** GitHub lists at most this many commits of a pull request; past it, the authorship of the rest is unknown. */
-const MAX_LISTED_COMMITS = 250;
-
 /** The GitHub login of each commit's author (undefined where GitHub maps none); fails past GitHub's listing limit. */
 async function commitAuthorsOf(octokit: Octokit, repo: RepoRef, pullNumber: number): Promise<Array<string | undefined>> {
   const commits = await octokit.paginate(octokit.rest.pulls.listCommits, { ...repo, pull_number: pullNumber, per_page: 100 });
-  if (commits.length >= MAX_LISTED_COMMITS) throw new Error(`GitHub lists only the first ${MAX_LISTED_COMMITS} commits of a pull request, so the authors of the others are unknown`);
+  if (commits.length >= GITHUB_LISTED_COMMITS) throw new Error(tooManyCommits());
   return commits.map((commit) => commit.author?.login ?? undefined);
 }
 
