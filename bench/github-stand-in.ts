@@ -28,22 +28,22 @@ interface ListedCheckRun {
   head_sha: string;
   name: string;
   app?: { id: number };
+  check_suite?: { id: number };
 }
 
 /**
  * `GET /commits/{sha}/check-runs` as GitHub answers it: `check_name` keeps that name, and `filter=latest` (the
- * default) keeps only each app's most recent run of a name, so a re-run hides the run it replaced.
+ * default) keeps only the most recent run of a name in each check suite (a run created without one joins its app's
+ * suite for the sha), so a re-run hides the run it replaced, but not a same-named run of another suite.
  */
 export function checkRunsListed<T extends ListedCheckRun>(runs: readonly T[], sha: string, query: URLSearchParams): T[] {
   const name = query.get("check_name");
   const matching = runs.filter((run) => run.head_sha === sha && (name === null || run.name === name));
   if (query.get("filter") === "all") return matching;
   const latest = new Map<string, T>();
-  for (const run of matching) {
-    const key = `${run.app?.id ?? ""}/${run.name}`;
-    if ((latest.get(key)?.id ?? -1) < run.id) latest.set(key, run);
-  }
-  return matching.filter((run) => latest.get(`${run.app?.id ?? ""}/${run.name}`) === run);
+  const key = (run: T) => `${run.check_suite?.id ?? `app ${run.app?.id ?? ""}`}/${run.name}`;
+  for (const run of matching) if ((latest.get(key(run))?.id ?? -1) < run.id) latest.set(key(run), run);
+  return matching.filter((run) => latest.get(key(run)) === run);
 }
 
 export class GitHubStandIn {

@@ -90,6 +90,16 @@ describe("auto-merge of image updates", () => {
     expect(github.merges).toEqual([{ sha: github.headSha, merge_method: "squash" }]);
   });
 
+  it("does not merge while a same-named check of another suite failed: GitHub lists the latest run of each suite", async () => {
+    github = new FakeGitHub({ base, head: bump, ...imageUpdate });
+    const failed = { ...otherCheck(github, "completed", "failure"), check_suite: { id: 5 } };
+    github.checkRuns.splice(0, github.checkRuns.length, failed, { ...failed, id: failed.id + 1, conclusion: "success", check_suite: { id: 6 } });
+    const app = testApp();
+    await app.deliver("pull_request", github.payload("pull_request", "opened"));
+    expect(mergeCalls(github)).toEqual([]);
+    expect(ourRun(github).output.summary).toContain("Eligible, but not merged: check run `ci/build`: failure.");
+  });
+
   it("never merges a fork, even with the image-update branch name and green checks", async () => {
     github = new FakeGitHub({ base, head: bump, ...imageUpdate, fromFork: true });
     otherCheck(github, "completed", "success");
