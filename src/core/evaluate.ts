@@ -60,8 +60,7 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
     buildAffected({ config, base, head, changedFiles: facts.changedFiles, repository: facts.repository, specialFiles: facts.specialFiles ?? [] }).catch(
       (error): BuildResult => ({ base: [], head: [], renderedDiff: [], problems: [`builds failed: ${errorMessage(error)}`], notes: [] }),
     ),
-    // Once planning has started kustomize (child processes, started in the same turn), the rules prepare meanwhile.
-    new Promise((resolve) => setImmediate(resolve)).then(() => prepareRules(rules, config, [head, base])),
+    prepareRules(rules, config, [head, base]),
   ]);
   problems.push(...builds.problems);
 
@@ -186,10 +185,15 @@ function ruleContext(
   };
 }
 
-function prepareRules(rules: readonly Rule[], config: Config, models: FleetModel[]): void {
+/**
+ * The rules' preparation, while kustomize runs: each step after a turn of the event loop, the first once planning has
+ * started kustomize (child processes, in the same turn), the others so that its output and timers are not held up.
+ */
+async function prepareRules(rules: readonly Rule[], config: Config, models: FleetModel[]): Promise<void> {
   for (const rule of rules) {
     if (!rule.prepare || config.rules[rule.meta.id] === "off") continue;
     for (const model of models) {
+      await new Promise((resolve) => setImmediate(resolve));
       try {
         rule.prepare(model);
       } catch {

@@ -164,6 +164,8 @@ export interface BuildIssue {
   severity?: Severity;
   /** See Finding.restatedBy. */
   restatedBy?: string;
+  /** kustomize was stopped at fleet-warden's own time or output limit: Flux may well build it. */
+  limit?: true;
 }
 
 export interface Build {

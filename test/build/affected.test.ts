@@ -254,3 +254,17 @@ describe("builds run once for identical inputs", () => {
     expect(result.renderedDiff.map((diff) => diff.changes.map((change) => `${change.change} ${change.ref.kind} ${change.ref.name}`))).toEqual([["modified ConfigMap blob"]]);
   });
 });
+
+describe("a build stopped at fleet-warden's own limits", () => {
+  it("is a finding of the head alone: never pre-existing, since Flux may apply what was not judged", async () => {
+    const sleeper = { description: "slow kustomize", command: "/bin/sh", args: () => ["-c", "sleep 5"] };
+    const stopped = "kustomize build failed: kustomize did not finish within 0.2 s and was stopped";
+    const result = await buildChange(fleet, { "apps/base/deployment.yaml": deployment("api") }, { engine: sleeper, limits: { timeoutMs: 200, maxOutputBytes: 1024 } });
+    expect(result.base.map((build) => build.report.ok)).toEqual([false, false]);
+    expect(result.base.flatMap((build) => build.issues)).toEqual([]);
+    expect(result.head.flatMap((build) => build.issues.map((issue) => [issue.path, issue.message, issue.limit]))).toEqual([
+      ["apps/production/kustomization.yaml", stopped, true],
+      ["apps/staging/kustomization.yaml", stopped, true],
+    ]);
+  });
+});

@@ -58,12 +58,12 @@ describe("the sandbox", () => {
 
   it("stops a build whose output exceeds the cap", async () => {
     const result = await runKustomize(shell("head -c 100000 /dev/zero"), tempDir(), { timeoutMs: 30_000, maxOutputBytes: 16 * 1024 });
-    expect(result).toEqual({ ok: false, error: "kustomize output exceeded 16.0 KiB and was stopped" });
+    expect(result).toEqual({ ok: false, error: "kustomize output exceeded 16.0 KiB and was stopped", limit: true });
   });
 
   it("stops a build that does not finish in time", async () => {
     const result = await runKustomize(shell("sleep 30"), tempDir(), { timeoutMs: 200, maxOutputBytes: 1024 });
-    expect(result).toEqual({ ok: false, error: "kustomize did not finish within 0.2 s and was stopped" });
+    expect(result).toEqual({ ok: false, error: "kustomize did not finish within 0.2 s and was stopped", limit: true });
   });
 
   it("stops a build, and what it started, when its signal aborts; an aborted signal starts nothing", async () => {

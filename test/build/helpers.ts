@@ -1,7 +1,7 @@
 // Builds from in-memory trees through buildAffected, with an engine that records every run.
 import { cpSync } from "node:fs";
 import { buildAffected, type BuildResult } from "../../src/core/build/index.js";
-import { findKustomize, type KustomizeEngine } from "../../src/core/build/engine.js";
+import { findKustomize, type EngineLimits, type KustomizeEngine } from "../../src/core/build/engine.js";
 import { configSchema } from "../../src/core/config.js";
 import { evaluate } from "../../src/core/evaluate.js";
 import { folderFiles } from "../../src/core/files.js";
@@ -36,6 +36,7 @@ export interface ChangeOptions {
   changed?: string[];
   specialFiles?: SpecialFile[];
   engine?: KustomizeEngine | null;
+  limits?: EngineLimits;
 }
 
 /** Every line of a changed head file counts as added. */
@@ -85,6 +86,7 @@ export async function buildChange(base: Tree, head: Tree, options: ChangeOptions
     repository,
     specialFiles: options.specialFiles ?? [],
     ...(options.engine !== undefined ? { engine: options.engine } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
   });
 }
 

@@ -21,7 +21,8 @@ export interface EngineLimits {
 
 export const defaultEngineLimits: EngineLimits = { timeoutMs: 30_000, maxOutputBytes: 64 * 1024 * 1024 };
 
-export type EngineResult = { ok: true; output: string } | { ok: false; error: string };
+/** `limit`: stopped at fleet-warden's own time or output limit, which Flux does not share. */
+export type EngineResult = { ok: true; output: string } | { ok: false; error: string; limit?: true };
 
 const STOPPED = "kustomize was stopped: the evaluation ended";
 const LOAD_RESTRICTOR = ["--load-restrictor", "LoadRestrictionsNone"];
@@ -106,21 +107,21 @@ export function runKustomize(engine: KustomizeEngine, folder: string, limits: En
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let size = 0;
-    let stopped: string | undefined;
-    const stop = (reason: string) => {
-      stopped ??= reason;
+    let stopped: { error: string; limit?: true } | undefined;
+    const stop = (error: string, limit?: true) => {
+      stopped ??= { error, ...(limit ? { limit } : {}) };
       try {
         process.kill(-child.pid!, "SIGKILL");
       } catch {
         child.kill("SIGKILL");
       }
     };
-    const timer = setTimeout(() => stop(`kustomize did not finish within ${limits.timeoutMs / 1000} s and was stopped`), limits.timeoutMs);
+    const timer = setTimeout(() => stop(`kustomize did not finish within ${limits.timeoutMs / 1000} s and was stopped`, true), limits.timeoutMs);
     const onAbort = () => stop(STOPPED);
     signal?.addEventListener("abort", onAbort, { once: true });
     child.stdout.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limits.maxOutputBytes) stop(`kustomize output exceeded ${formatBytes(limits.maxOutputBytes)} and was stopped`);
+      if (size > limits.maxOutputBytes) stop(`kustomize output exceeded ${formatBytes(limits.maxOutputBytes)} and was stopped`, true);
       else stdout.push(chunk);
     });
     child.stderr.on("data", (chunk: Buffer) => {
@@ -134,7 +135,7 @@ export function runKustomize(engine: KustomizeEngine, folder: string, limits: En
     };
     child.on("error", (error) => finish({ ok: false, error: `cannot run ${engine.description}: ${error.message}` }));
     child.on("close", (code) => {
-      if (stopped) return finish({ ok: false, error: stopped });
+      if (stopped) return finish({ ok: false, ...stopped });
       if (code === 0) return finish({ ok: true, output: Buffer.concat(stdout).toString("utf8") });
       finish({ ok: false, error: cleanError(Buffer.concat(stderr).toString("utf8")) || `${engine.description} exited with code ${code}` });
     });

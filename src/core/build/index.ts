@@ -94,7 +94,8 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
     ...runnable(headTasks).map((plan) => () => run(plan, input.head, true)),
   ];
   const results = await pool(tasks, availableParallelism());
-  const base = results.slice(0, runnable(baseTasks).length);
+  // A build stopped at our limit is not judged, while Flux may apply it: the head's never counts as pre-existing.
+  const base = results.slice(0, runnable(baseTasks).length).map((build) => (build.issues.some((issue) => issue.limit) ? { ...build, issues: build.issues.filter((issue) => !issue.limit) } : build));
   const head = results.slice(runnable(baseTasks).length);
   await loadSchemas([...base, ...head].flatMap((build) => build.objects.map((object) => object.ref)));
   const renderedDiff = diffBuilds(base, head);

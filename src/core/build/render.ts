@@ -45,7 +45,7 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
     const result = await runKustomize(engine, folder, limits);
     if (!result.ok) {
       const error = result.error.split(sandbox + "/").join("").split(sandbox).join(".");
-      issues.push(attributeError(plan, model, error));
+      issues.push({ ...attributeError(plan, model, error), ...(result.limit ? { limit: true as const } : {}) });
       return failed(error);
     }
     const objects = renderedObjects(plan, model, result.output, issues);
