@@ -90,7 +90,7 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
   const keptPreExisting = withoutRestatedFindings(uniqueFindings(keptUntouched));
 
   const diff = diffChangedFiles(changedFiles, base, head);
-  const helmNote = helmReleaseNote(builds.head, builds.renderedDiff, headContext.changedDocuments, byPath);
+  const helmNote = helmReleaseNote({ headBuilds: builds.head, renderedDiff: builds.renderedDiff, changedDocuments: headContext.changedDocuments, changedFiles: byPath, head });
   const conclusion = problems.length > 0 || kept.some((finding) => finding.severity === "error") ? "failure" : "success";
 
   return {

@@ -75,3 +75,48 @@ describe("a change to what a HelmRelease installs", () => {
     expect(helmNotes(beside.notes)).toEqual([]);
   });
 });
+
+describe("a change to a HelmRelease's chart or values elsewhere", () => {
+  const source = (kind: string, spec: string) => `apiVersion: source.toolkit.fluxcd.io/v1\nkind: ${kind}\nmetadata:\n  name: podinfo\nspec:\n  interval: 10m\n${spec}`;
+  const chartRefRelease = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\nspec:\n  interval: 10m\n  chartRef:\n    kind: OCIRepository\n    name: podinfo\n";
+  const chartFrom = (kind: string, name: string, chart: string) =>
+    `apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\nspec:\n  interval: 10m\n  chart:\n    spec:\n      chart: ${chart}\n      sourceRef:\n        kind: ${kind}\n        name: ${name}\n        namespace: flux-system\n`;
+  const folder = (...files: string[]) => `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: podinfo\nresources:\n${files.map((file) => `  - ${file}\n`).join("")}`;
+  const noted = async (base: Tree, head: Tree) => helmNotes((await evaluateChange(base, head)).notes);
+  // A release whose own build the change leaves alone is named as written: kustomize sets its namespace.
+  const AS_WRITTEN = NOTE.replace("HelmRelease podinfo/podinfo", "HelmRelease podinfo");
+
+  it("names the release when its chart source changes: chartRef, or chart.spec.sourceRef in another namespace and build", async () => {
+    const oci = (tag: string): Tree => ({ "apps/podinfo/kustomization.yaml": folder("release.yaml", "oci.yaml"), "apps/podinfo/release.yaml": chartRefRelease, "apps/podinfo/oci.yaml": source("OCIRepository", `  url: oci://ghcr.io/stefanprodan/charts/podinfo\n  ref:\n    tag: ${tag}\n`) });
+    expect(await noted(oci("6.7.0"), oci("6.9.9"))).toEqual([NOTE]);
+    const repository = (url: string): Tree => ({
+      "apps/podinfo/kustomization.yaml": folder("release.yaml"),
+      "apps/podinfo/release.yaml": chartFrom("HelmRepository", "podinfo", "podinfo"),
+      "infrastructure/sources/kustomization.yaml": "namespace: flux-system\nresources:\n  - podinfo.yaml\n",
+      "infrastructure/sources/podinfo.yaml": source("HelmRepository", `  url: ${url}\n`),
+    });
+    expect(await noted(repository("https://stefanprodan.github.io/podinfo"), repository("https://charts.evil.example"))).toEqual([AS_WRITTEN]);
+  });
+
+  it("names the release when its chart in this repository changes, and not for a change beside it", async () => {
+    const chart = (privileged: boolean, readme = "podinfo"): Tree => ({
+      "apps/podinfo/kustomization.yaml": folder("release.yaml"),
+      "apps/podinfo/release.yaml": chartFrom("GitRepository", "flux-system", "./charts/app"),
+      "charts/app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+      "charts/app/templates/pod.yaml": `apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n    - name: app\n      image: busybox:1.36\n      securityContext:\n        privileged: ${privileged}\n`,
+      "charts/README.md": readme,
+    });
+    expect(await noted(chart(false), chart(true))).toEqual([AS_WRITTEN]);
+    expect(await noted(chart(false), chart(false, "the app chart"))).toEqual([]);
+  });
+
+  it("names the release when a ConfigMap it reads values from changes in another build", async () => {
+    const values = (level: string): Tree => ({
+      "apps/podinfo/kustomization.yaml": folder("release.yaml"),
+      "apps/podinfo/release.yaml": release(1, valuesFrom),
+      "config/podinfo/kustomization.yaml": folder("values.yaml"),
+      "config/podinfo/values.yaml": configMap("podinfo-values", level),
+    });
+    expect(await noted(values("info"), values("debug"))).toEqual([AS_WRITTEN]);
+  });
+});
