@@ -18,7 +18,8 @@ describe("generated kustomization", () => {
     "apps/with-kustomization/ignored-by-kustomization.yaml": configMap("not-listed"),
     "apps/.github/workflow.yaml": "on: push\n",
     "apps/skipped/d.yaml": configMap("skipped-by-sourceignore"),
-    ".sourceignore": "apps/skipped/\n",
+    // A pattern written turns Flux's default ignores (.github/ among them) off, but for the VCS ones.
+    ".sourceignore": "apps/skipped/\n.github/\n",
   };
 
   it("lists every manifest, adds folders with a kustomization without descending, and applies the ignore rules", async () => {

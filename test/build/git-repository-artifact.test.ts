@@ -5,8 +5,10 @@ import { describe, expect, it } from "vitest";
 import { fluxPathExists } from "../../rules/flux-path-exists.js";
 import { kustomizeBuild } from "../../rules/kustomize-build.js";
 import { podPrivileged } from "../../rules/pod-privileged.js";
+import { gitRepositoryTree } from "../../src/core/build/tree.js";
+import { FleetModel } from "../../src/core/fleet.js";
 import type { Build } from "../../src/core/types.js";
-import { buildChange, configMap, evaluateTrees, fluxKustomization } from "./helpers.js";
+import { buildChange, configMap, evaluateTrees, fluxKustomization, treeDir } from "./helpers.js";
 
 const only = (builds: Build[], name: string) => builds.find((build) => build.report.name === name);
 const names = (build: Build | undefined) => build?.objects.map((object) => object.ref.name).sort();
@@ -418,5 +420,128 @@ describe("an ArtifactGenerator copying from such a GitRepository", () => {
     const result = await buildChange(before, { "clusters/prod/flux-system/gotk-sync.yaml": gitRepository("  ignore: |\n    /apps/a.yaml\n") });
     expect(result.head.map((build) => [build.report.name, build.objects.length])).toEqual([["flux-system/apps (clusters/prod)", 0]]);
     expect(result.base.map((build) => [build.report.name, build.objects.length])).toEqual([["flux-system/apps (clusters/prod)", 1]]);
+  });
+});
+
+describe("the ignore rules source-controller archives with", () => {
+  const files = {
+    "apps/ok.yaml": configMap("ok"),
+    "apps/cloudbuild.yaml": "steps: []\n",
+    "apps/logo.png": "png",
+    "apps/.gitignore": "*.tmp\n",
+    ".github/workflows/ci.yaml": "on: push\n",
+  };
+  const pathsWith = (extra: Record<string, string>, ignore?: string) => gitRepositoryTree(new FleetModel(treeDir({ ...files, ...extra })), ignore === undefined ? {} : { ignore }).paths;
+
+  it("drop Flux's default ignores, but for the VCS ones, once a .sourceignore anywhere or spec.ignore writes a pattern", () => {
+    const defaultsOnly = ["apps/ok.yaml"];
+    expect(pathsWith({})).toEqual(defaultsOnly);
+    // Comments and blank lines are no pattern (fluxcd/pkg/sourceignore ReadPatterns).
+    expect(pathsWith({ "docs/.sourceignore": "# nothing\n\n" }, "# nothing either\n")).toEqual(["apps/ok.yaml", "docs/.sourceignore"]);
+    const vcsOnly = [".github/workflows/ci.yaml", "apps/cloudbuild.yaml", "apps/logo.png", "apps/ok.yaml"];
+    expect(pathsWith({ "docs/.sourceignore": "/nothing/\n" })).toEqual([...vcsOnly, "docs/.sourceignore"]);
+    expect(pathsWith({}, "/nothing/\n")).toEqual(vcsOnly);
+  });
+
+  it("fail a Flux build on a file the defaults no longer leave out", async () => {
+    const build = async (extra: Record<string, string>) => {
+      const result = await buildChange({}, { "clusters/prod/flux-system/gotk-sync.yaml": gitRepository(""), "clusters/prod/apps.yaml": fluxKustomization("apps", { path: "./apps" }), ...files, ...extra });
+      return only(result.head, "flux-system/apps (clusters/prod)")?.issues.map((issue) => [issue.path, issue.message]);
+    };
+    expect(await build({})).toEqual([]);
+    expect(await build({ ".sourceignore": "/docs/\n" })).toEqual([
+      [
+        "apps/cloudbuild.yaml",
+        "apps/cloudbuild.yaml is not a Kubernetes manifest (a document without apiVersion and kind), and Flux generates a kustomization listing every YAML file under apps: the build fails. Move the file out of the folder or exclude it with .sourceignore.",
+      ],
+    ]);
+  });
+
+  it("are read a folder's own .sourceignore first, then its sub-folders' in name order, the last match winning", () => {
+    const tree = gitRepositoryTree(
+      new FleetModel(
+        treeDir({
+          "apps/ok.yaml": configMap("ok"),
+          "apps/.sourceignore": "extra.yaml\n",
+          // "-x" sorts before ".sourceignore" as a string, but Flux reads apps/.sourceignore first all the same.
+          "apps/-x/.sourceignore": "!extra.yaml\n",
+          "apps/-x/extra.yaml": configMap("kept"),
+          "apps/x/extra.yaml": configMap("ignored"),
+        }),
+      ),
+    );
+    expect(tree.paths).toEqual(["apps/-x/.sourceignore", "apps/-x/extra.yaml", "apps/.sourceignore", "apps/ok.yaml"]);
+  });
+});
+
+describe("spec.include through the checkout", () => {
+  const thisRepository = (name: string) =>
+    gitRepository("").replace("name: flux-system\n", `name: ${name}\n`).replace("ssh://git@github.com/acme/fleet", "https://github.com/acme/fleet.git");
+  const privileged = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: miner\nspec:\n  containers:\n    - name: miner\n      image: busybox:1.36\n      securityContext:\n        privileged: true\n";
+  const fleet = (fromPath: string, toPath: string) => ({
+    "clusters/prod/flux-system/gotk-sync.yaml": gitRepository(`  include:\n    - repository:\n        name: fleet-a\n      fromPath: ${fromPath}\n      toPath: ${toPath}\n`),
+    "clusters/prod/flux-system/fleet-a.yaml": thisRepository("fleet-a"),
+    "clusters/prod/apps.yaml": fluxKustomization("apps", { path: "./apps" }),
+    "apps/ok.yaml": configMap("ok"),
+    "lib/pod.yaml": privileged,
+  });
+  const sourceFails = (reason: string) => `spec.sourceRef: the GitRepository flux-system/flux-system fails: ${reason}, so the Kustomization fails.`;
+  const link = (path: string, target: string) => ({ path, kind: "symlink" as const, target });
+
+  it("fails onto .git, the folder go-git keeps in the checkout", async () => {
+    const result = await buildChange({}, fleet("apps", ".git"));
+    expect(only(result.head, "flux-system/apps (clusters/prod)")?.issues.map((issue) => issue.message)).toEqual([
+      sourceFails("its spec.include of GitRepository flux-system/fleet-a copies to .git, which the checkout already holds, and source-controller cannot copy onto it"),
+    ]);
+  });
+
+  it("lands where a symbolic link of the checkout points, as securejoin resolves it (relative, absolute, above the root)", async () => {
+    for (const target of ["apps", "/apps", "../../apps", "./other/../apps"]) {
+      const result = await buildChange({}, fleet("lib", "vendor/x"), { specialFiles: [link("vendor", target)] });
+      const apps = only(result.head, "flux-system/apps (clusters/prod)");
+      expect(apps?.report.ok).toBe(true);
+      expect(apps?.objects.map((object) => [object.ref.name, object.source?.path])).toEqual([
+        ["ok", "apps/ok.yaml"],
+        ["miner", "lib/pod.yaml"],
+      ]);
+    }
+    // Without the link, the copy lands in vendor/x, which ./apps does not read.
+    const plain = await buildChange({}, fleet("lib", "vendor/x"));
+    expect(names(only(plain.head, "flux-system/apps (clusters/prod)"))).toEqual(["ok"]);
+  });
+
+  it("fails onto a folder a link names, or through a loop of links", async () => {
+    const onto = await buildChange({}, fleet("lib", "vendor"), { specialFiles: [link("vendor", "apps")] });
+    expect(only(onto.head, "flux-system/apps (clusters/prod)")?.issues.map((issue) => issue.message)).toEqual([
+      sourceFails("its spec.include of GitRepository flux-system/fleet-a copies to apps (its toPath vendor goes through the symbolic link vendor), which the checkout already holds, and source-controller cannot copy onto it"),
+    ]);
+    const loop = await buildChange({}, fleet("lib", "a/x"), { specialFiles: [link("a", "b"), link("b", "a")] });
+    expect(only(loop.head, "flux-system/apps (clusters/prod)")?.issues.map((issue) => issue.message)).toEqual([
+      sourceFails("its spec.include of GitRepository flux-system/fleet-a copies to a/x, which goes through more than 255 symbolic links, and source-controller cannot resolve it"),
+    ]);
+  });
+
+  it("rebuilds what reads the tree when a link it follows changes", () => {
+    const model = new FleetModel(treeDir(fleet("lib", "vendor/x")));
+    const includes = [{ path: "vendor/x", toPath: "vendor/x", from: "lib", source: "GitRepository flux-system/fleet-a", namespace: "flux-system", name: "fleet-a", tree: gitRepositoryTree(model) }];
+    const tree = gitRepositoryTree(model, { includes }, [link("vendor", "apps"), link("unused", "apps")]);
+    expect(tree.paths).toContain("apps/x/pod.yaml");
+    expect(tree.definitionPaths).toEqual(["vendor"]);
+    // A sparse checkout leaves the link out: the copy lands in vendor/x.
+    expect(gitRepositoryTree(model, { includes, sparseCheckout: ["apps", "clusters", "lib"] }, [link("vendor", "apps")]).paths).toContain("vendor/x/pod.yaml");
+  });
+
+  it("maps a folder whose first file an include replaced back through one of its own files", async () => {
+    const result = await buildChange({}, {
+      ...fleet("lib/kustomization.yaml", "apps/kustomization.yaml"),
+      "apps/kustomization.yaml": "resources:\n  - unused.yaml\n",
+      "apps/unused.yaml": configMap("not-deployed"),
+      "apps/used.yaml": configMap("deployed"),
+      "lib/kustomization.yaml": "resources:\n  - used.yaml\n",
+    });
+    expect(only(result.head, "flux-system/apps (clusters/prod)")?.report).toEqual({ name: "flux-system/apps (clusters/prod)", path: "apps", ok: true, objects: 1 });
+    expect(names(only(result.head, "flux-system/apps (clusters/prod)"))).toEqual(["deployed"]);
+    // apps/ is what Flux builds: not a plain root rendering the repository's own apps/kustomization.yaml.
+    expect(result.head.map((build) => build.report.name)).not.toContain("apps");
   });
 });

@@ -22,16 +22,19 @@ const fleet = {
 };
 
 describe("GitRepository artifact", () => {
-  it("applies default ignores, folder-scoped .sourceignore rules (unanchored, anchored, folders only, negated) and spec.ignore last", () => {
+  it("applies folder-scoped .sourceignore rules (unanchored, anchored, folders only, negated) and spec.ignore last, and then no default ignore but the VCS ones", () => {
     const tree = gitRepositoryTree(new FleetModel(treeDir(fleet)), { ignore: "/clusters/**/local.yaml\n" });
     expect(tree.paths).toEqual([
+      ".github/workflows/ci.yaml",
       "apps/.sourceignore",
       "apps/nested/tmp/kept.yaml",
       "apps/web/deployment.yaml",
       "apps/web/keep.md",
+      "apps/web/logo.png",
       "clusters/prod/apps.yaml",
       "docs/README.md",
       "docs/cache",
+      "secrets/.sops.yaml",
     ]);
     expect(tree.definitionPaths).toEqual(["apps/.sourceignore"]);
   });

@@ -404,7 +404,7 @@ function gitSourceTree(name: string, namespace: string, at: SourceLookup, includ
   const key = `git-repository:${JSON.stringify({ ...options, includes: includes.map(({ tree, ...include }) => ({ ...include, tree: tree?.key })) })}`;
   let tree = trees.get(key);
   if (!tree) {
-    tree = { ...gitRepositoryTree(model, { ...options, includes }), key };
+    tree = { ...gitRepositoryTree(model, { ...options, includes }, at.input.specialFiles), key };
     trees.set(key, tree);
   }
   return tree;

@@ -5,6 +5,7 @@ import { posix } from "node:path";
 import { Minimatch } from "minimatch";
 import type { FleetModel } from "../fleet.js";
 import { normalizeRepoPath } from "../flux.js";
+import type { SpecialFile } from "../types.js";
 import { isRecord, lowerBound } from "../values.js";
 import { foldersOf, join } from "./kustomization.js";
 
@@ -24,8 +25,10 @@ export interface SourceTree {
    * so a folder whose every file is ignored is still there, empty. Computed when asked (an include copies from it).
    */
   emptyFolders?: () => readonly string[];
-  /** Why source-controller produces no artifact from this tree: every build on it fails. */
+  /** Why source-controller produces no artifact from this tree, or no controller can extract it: every build on it fails. */
   fails?: string;
+  /** An entry of the stored artifact that Flux's untar refuses (what `fails` says, when nothing failed before). */
+  refusedEntry?: string;
   /** What shapes a GitRepository's tree besides files (spec.ignore, sparseCheckout, include): builds on it are affected when it changes. */
   key?: string;
 }
@@ -48,10 +51,13 @@ export function isInFolder(path: string, folder: string): boolean {
 }
 
 const SOURCE_IGNORE = ".sourceignore";
+/** go-git's repository folder, in source-controller's checkout beside the files. */
+const GIT_FOLDER = ".git";
 
-/** fluxcd/pkg/sourceignore defaults: VCS files, binary extensions, CI configuration and a few tool files. */
+/** fluxcd/pkg/sourceignore ExcludeVCS: excluded from every artifact. */
+const VCS_IGNORES = [".git/", ".gitignore", ".gitmodules", ".gitattributes"];
+/** fluxcd/pkg/sourceignore ExcludeExt, ExcludeCI, ExcludeExtra: excluded only while no ignore pattern is written. */
 const DEFAULT_IGNORES = [
-  ".git/", ".gitignore", ".gitmodules", ".gitattributes",
   "*.jpg", "*.jpeg", "*.gif", "*.png", "*.wmv", "*.flv", "*.tar.gz", "*.zip",
   ".github/", ".circleci/", ".travis.yml", ".gitlab-ci.yml", "appveyor.yml", ".drone.yml", "cloudbuild.yaml", "codeship-services.yml", "codeship-steps.yml",
   "**/.goreleaser.yml", "**/.sops.yaml", "**/.flux.yaml",
@@ -75,8 +81,10 @@ export interface GitRepositoryOptions {
 
 /** A `spec.include` entry: another GitRepository's artifact (or its `fromPath`) copied to `path`. */
 export interface Include {
-  /** Tree path of `toPath` ("" is the root). */
+  /** Tree path of `toPath` ("" is the root), were the checkout to hold no symbolic link. */
   path: string;
+  /** `toPath` as written (`path` when absent): source-controller resolves it against the checkout's links. */
+  toPath?: string;
   /** Path of `fromPath` in the included artifact ("" is all of it). */
   from: string;
   /** "GitRepository flux-system/shared", for messages. */
@@ -104,7 +112,7 @@ function includesOf(include: unknown, namespace: string): Include[] {
     if (typeof repository?.name !== "string") return [];
     const toPath = typeof entry.toPath === "string" && entry.toPath !== "" ? entry.toPath : repository.name;
     const fromPath = typeof entry.fromPath === "string" ? entry.fromPath : "";
-    return [{ path: normalizeRepoPath(toPath), from: normalizeRepoPath(fromPath), source: `GitRepository ${namespace}/${repository.name}`, namespace, name: repository.name }];
+    return [{ path: normalizeRepoPath(toPath), toPath, from: normalizeRepoPath(fromPath), source: `GitRepository ${namespace}/${repository.name}`, namespace, name: repository.name }];
   });
 }
 
@@ -118,43 +126,84 @@ export function sparsePrefixes(entries: readonly string[] | undefined): string[]
 
 /**
  * The repository as a GitRepository artifact, in source-controller's order: the files a sparse checkout keeps and
- * the included artifacts copied in, less what default ignores, every `.sourceignore` (scoped to its folder) and
- * `spec.ignore` exclude. An include without a tree (another repository's) leaves its folder unseen.
+ * the included artifacts copied in (through the checkout's symbolic links, `links`), less what the ignore rules
+ * exclude: every `.sourceignore` (scoped to its folder) and `spec.ignore`, or Flux's default exclusions when neither
+ * writes a pattern. An include without a tree (another repository's) leaves its folder unseen.
  */
-export function gitRepositoryTree(model: FleetModel, options: GitRepositoryOptions = {}): SourceTree {
+export function gitRepositoryTree(model: FleetModel, options: GitRepositoryOptions = {}, links: readonly SpecialFile[] = []): SourceTree {
   const includes = options.includes ?? [];
   const sparse = sparsePrefixes(options.sparseCheckout);
   const checkedOut = sparse ? model.paths().filter((path) => sparse.some((prefix) => path.startsWith(prefix))) : model.paths();
   const checkedOutFolders = foldersOf(checkedOut);
   const checkedOutFiles = new Set(checkedOut);
-  const holds = (path: string) => checkedOutFolders.has(path) || checkedOutFiles.has(path);
+  // go-git writes links as links (checked out like files); they are no tree path, but the include copies follow them.
+  const checkedOutLinks = new Map(links.filter((link) => link.kind === "symlink" && (!sparse || sparse.some((prefix) => link.path.startsWith(prefix)))).map((link) => [link.path, link.target ?? ""]));
+  const holds = (path: string) => checkedOutFolders.has(path) || checkedOutFiles.has(path) || checkedOutLinks.has(path);
   const missing = options.sparseCheckout && missingSparseEntry(options.sparseCheckout, holds);
   // source-controller asks for every included artifact before it checks out, then checks the sparse entries, then copies.
-  const noArtifact = includes.find((include) => include.tree?.fails);
-  const assembly = assembleIncludes(includes, checkedOutFiles, checkedOutFolders);
-  const fails = noArtifact
+  const noArtifact = includes.find((include) => include.tree?.fails && !include.tree.refusedEntry);
+  const assembly = assembleIncludes(includes, checkedOutFiles, checkedOutFolders, checkedOutLinks);
+  const { copied, madeFolders } = assembly;
+  const all = copied.size > 0 ? [...new Set([...checkedOut, ...copied.keys()])].sort() : checkedOut;
+  const repoPath = (path: string) => copied.get(path) ?? path;
+  const ignoreFiles = sourceIgnoreFiles(all);
+  const written: IgnorePattern[] = [];
+  for (const file of ignoreFiles) written.push(...ignoreLines(model.readText(repoPath(file)) ?? "").map((line) => parseIgnore(line, posix.dirname(file) === "." ? "" : posix.dirname(file))));
+  if (options.ignore) written.push(...ignoreLines(options.ignore).map((line) => parseIgnore(line, "")));
+  // fluxcd/pkg/artifact/storage SourceIgnoreFilter: the default exclusions apply only while no pattern is written.
+  const patterns = written.length > 0 ? [...vcsPatterns, ...written] : defaultPatterns;
+  const paths = all.filter((path) => !ignored(path, patterns));
+  const allFolders = () => [...foldersOf(all), ...madeFolders.keys()];
+  const sourceFails = noArtifact
     ? `its spec.include of ${noArtifact.source} has no artifact: that GitRepository fails (${noArtifact.tree!.fails})`
     : missing !== undefined
       ? `its spec.sparseCheckout entry "${missing}" names nothing in the repository (source-controller: "sparse checkout dir '${missing}' does not exist")`
       : assembly.fails;
-  const { copied, madeFolders } = assembly;
-  const all = copied.size > 0 ? [...new Set([...checkedOut, ...copied.keys()])].sort() : checkedOut;
-  const repoPath = (path: string) => copied.get(path) ?? path;
-  const ignoreFiles = all.filter((path) => posix.basename(path) === SOURCE_IGNORE);
-  const patterns = [...defaultPatterns];
-  for (const file of ignoreFiles) patterns.push(...ignoreLines(model.readText(repoPath(file)) ?? "").map((line) => parseIgnore(line, posix.dirname(file) === "." ? "" : posix.dirname(file))));
-  if (options.ignore) patterns.push(...ignoreLines(options.ignore).map((line) => parseIgnore(line, "")));
-  const paths = all.filter((path) => !ignored(path, patterns));
+  const refused = sourceFails === undefined ? firstRefusedEntry(paths, allFolders, (folder) => ignored(folder, patterns, true)) : undefined;
+  const fails = sourceFails ?? (refused && `Flux's untar refuses ${refused.name} in its artifact (${refused.reason}; rename it, or exclude it in .sourceignore)`);
   let emptyFolders: readonly string[] | undefined;
   return {
     paths,
     repoPath,
     definitionPaths: [...new Set([...ignoreFiles.map(repoPath), ...assembly.definitions])],
-    emptyFolders: () => (emptyFolders ??= foldersWithoutFiles(paths, [...foldersOf(all), ...madeFolders.keys()], (folder) => ignored(folder, patterns, true))),
+    emptyFolders: () => (emptyFolders ??= foldersWithoutFiles(paths, allFolders(), (folder) => ignored(folder, patterns, true))),
     ...(assembly.unseen.length ? { included: assembly.unseen } : {}),
     ...(assembly.copiedFolders.length ? { copied: assembly.copiedFolders } : {}),
     ...(fails !== undefined ? { fails } : {}),
+    ...(refused ? { refusedEntry: refused.name } : {}),
   };
+}
+
+/**
+ * The `.sourceignore` files in the order fluxcd/pkg/sourceignore LoadIgnorePatterns reads them: a folder's own file,
+ * then its sub-folders' in name order (os.ReadDir, byte order), never inside a `.git` folder. A later pattern wins.
+ */
+function sourceIgnoreFiles(paths: readonly string[]): string[] {
+  const files = paths.filter((path) => posix.basename(path) === SOURCE_IGNORE).map((path) => ({ path, folders: path.split("/").slice(0, -1) }));
+  return files
+    .filter(({ folders }) => !folders.includes(GIT_FOLDER))
+    .sort((a, b) => {
+      for (let index = 0; index < Math.min(a.folders.length, b.folders.length); index++) {
+        const order = Buffer.compare(Buffer.from(a.folders[index]!), Buffer.from(b.folders[index]!));
+        if (order !== 0) return order;
+      }
+      return a.folders.length - b.folders.length;
+    })
+    .map(({ path }) => path);
+}
+
+/**
+ * The first entry of the archive (a kept file, or a folder the archive writes) whose name fluxcd/pkg/tar's Untar
+ * refuses (validRelPath: a `\` or a `../`, which a folder named `x..` makes): kustomize-controller, source-watcher
+ * and source-controller's include copy all extract artifacts with it, so none can use this one.
+ */
+function firstRefusedEntry(paths: readonly string[], folders: () => Iterable<string>, ignoredFolder: (folder: string) => boolean): { name: string; reason: string } | undefined {
+  const refusal = (name: string) => (name.includes("\\") ? "a name containing a backslash" : name.includes("../") ? `a name containing "../": a folder name ends in ".."` : undefined);
+  const file = paths.find((path) => refusal(path));
+  // A kept file below a refused folder is refused too; without one, the archive may still write the folder itself.
+  const folder = file === undefined ? [...folders()].filter((candidate) => refusal(candidate) && !ignoredFolder(candidate)).sort()[0] : undefined;
+  const name = file ?? folder;
+  return name === undefined ? undefined : { name, reason: refusal(name)! };
 }
 
 /**
@@ -197,26 +246,51 @@ interface Occupant {
  * moves it there with os.Rename, which refuses any existing folder (EEXIST, even an empty one) and a folder onto a
  * file (ENOTDIR), and replaces a file with a file. So a later include fails onto a folder an earlier one made, and a
  * later file wins over an earlier one. What another repository's include holds is unknown: only what fails
- * whatever it holds fails.
+ * whatever it holds fails. `toPath` is securejoined to the checkout, so it follows the checkout's links (`links`:
+ * path -> target), and the checkout holds go-git's `.git` folder too.
  */
-function assembleIncludes(includes: readonly Include[], checkedOutFiles: ReadonlySet<string>, checkedOutFolders: ReadonlySet<string>): Assembly {
+function assembleIncludes(includes: readonly Include[], checkedOutFiles: ReadonlySet<string>, checkedOutFolders: ReadonlySet<string>, links: ReadonlyMap<string, string>): Assembly {
   const assembly: Assembly = { copied: new Map(), madeFolders: new Map(), unseen: [], copiedFolders: [], definitions: [] };
   const { copied, madeFolders } = assembly;
   const copiedBy = new Map<string, string>();
-  // Where another repository's include landed, and whether that is known to be a folder (all of its artifact).
-  const regions: { path: string; source: string; folder: boolean }[] = [];
+  // Where another repository's include landed, and whether that is known to be a folder (all of its artifact); the
+  // first include to land on a path is the one asked about.
+  const regions = new Map<string, { source: string; folder: boolean; order: number }>();
+  const regionOf = (path: string) => {
+    const exact = regions.get(path);
+    if (exact) return { ...exact, path };
+    let found: { source: string; folder: boolean; order: number; path: string } | undefined;
+    for (const folder of ["", ...ancestorsOf(path)]) {
+      const region = regions.get(folder);
+      if (region && (!found || region.order < found.order)) found = { ...region, path: folder };
+    }
+    return found;
+  };
+  const addRegion = (path: string, source: string, folder: boolean) => {
+    if (!regions.has(path)) regions.set(path, { source, folder, order: regions.size });
+  };
   const occupant = (path: string): Occupant | undefined => {
     const by = copiedBy.get(path) ?? madeFolders.get(path);
     if (by) return { kind: copied.has(path) ? "file" : "folder", by };
-    if (path === "" || checkedOutFolders.has(path)) return { kind: "folder" };
+    if (path === "" || path === GIT_FOLDER || checkedOutFolders.has(path)) return { kind: "folder" };
     if (checkedOutFiles.has(path)) return { kind: "file" };
-    const region = regions.find((candidate) => candidate.path === path) ?? regions.find((candidate) => isInFolder(path, candidate.path));
+    const region = regionOf(path);
     if (!region) return undefined;
     return { kind: region.path !== path ? "maybe" : region.folder ? "folder" : "unknown", by: region.source };
   };
   const heldBy = (by: string | undefined) => (by ? `its spec.include of ${by} already put there` : "the checkout already holds");
   for (const include of includes) {
-    const { path: to, from, source, tree } = include;
+    const { from, source, tree } = include;
+    const toPath = include.toPath ?? include.path;
+    const joined = secureJoin(toPath, links);
+    if (!joined) {
+      assembly.fails ??= `its spec.include of ${source} copies to ${toPath}, which goes through more than ${MAX_LINKS} symbolic links, and source-controller cannot resolve it`;
+      continue;
+    }
+    const to = joined.path;
+    // Where the copy lands, as the messages name it: through a link, that is not where toPath says.
+    const destination = joined.through.length ? `${to || "."} (its toPath ${toPath} goes through the symbolic link ${joined.through.join(", ")})` : to || ".";
+    assembly.definitions.push(...joined.through);
     // A fromPath in what the included artifact itself cannot see is as unknown as another repository's include.
     const seen = tree?.included?.some((folder) => isInFolder(from, folder.path)) ? undefined : tree;
     const fromFile = seen && seen.paths[lowerBound(seen.paths, from)] === from ? from : undefined;
@@ -226,10 +300,12 @@ function assembleIncludes(includes: readonly Include[], checkedOutFiles: Readonl
     const fileAbove = parents.map((folder) => ({ folder, held: occupant(folder) })).find(({ held }) => held?.kind === "file");
     const target = occupant(to);
     let problem: string | undefined;
-    if (fileAbove) problem = `its spec.include of ${source} copies to ${to}, below ${fileAbove.folder}, which ${heldBy(fileAbove.held!.by)} as a file, and source-controller cannot make a folder there`;
+    // source-controller extracts the included artifact first, with Flux's untar.
+    if (tree?.refusedEntry) problem = `its spec.include of ${source} cannot be copied: ${tree.fails}`;
+    else if (fileAbove) problem = `its spec.include of ${source} copies to ${destination}, below ${fileAbove.folder}, which ${heldBy(fileAbove.held!.by)} as a file, and source-controller cannot make a folder there`;
     else if (seen && !fromFile && from !== "" && under.length === 0 && !seen.emptyFolders?.().some((folder) => isInFolder(folder, from))) problem = `its spec.include of ${source} copies fromPath ${from}, which that artifact does not hold`;
     else if (target?.kind === "folder" || (fromFolder && (target?.kind === "file" || target?.kind === "unknown"))) {
-      problem = `its spec.include of ${source} copies ${target.kind === "folder" ? "" : "a folder "}to ${to || "."}, which ${heldBy(target.by)}, and source-controller cannot copy onto it`;
+      problem = `its spec.include of ${source} copies ${target.kind === "folder" ? "" : "a folder "}to ${destination}, which ${heldBy(target.by)}, and source-controller cannot copy onto it`;
     }
     assembly.fails ??= problem;
     if (tree) assembly.copiedFolders.push({ path: to, source });
@@ -243,8 +319,8 @@ function assembleIncludes(includes: readonly Include[], checkedOutFiles: Readonl
     if (tree) assembly.definitions.push(...tree.definitionPaths);
     if (problem) continue;
     for (const folder of parents) if (occupant(folder)?.kind !== "folder") madeFolders.set(folder, source);
-    regions.push(...nested.map((folder) => ({ ...folder, folder: false })));
-    if (!seen) regions.push({ path: to, source, folder: from === "" });
+    for (const folder of nested) addRegion(folder.path, folder.source, false);
+    if (!seen) addRegion(to, source, from === "");
     else if (fromFile) {
       copied.set(to, seen.repoPath(fromFile));
       copiedBy.set(to, source);
@@ -272,6 +348,37 @@ function ancestorsOf(path: string): string[] {
   return segments.slice(1).map((_, index) => segments.slice(0, index + 1).join("/"));
 }
 
+/** securejoin's limit (maxSymlinkLimit): a path through more links fails with ELOOP. */
+const MAX_LINKS = 255;
+
+/**
+ * Where cyphar/filepath-securejoin SecureJoin, which source-controller applies to an include's `toPath`, puts `path`
+ * in the checkout: component by component, `..` stopping at the root and each symbolic link (`links`: path -> target)
+ * replaced by its target, read from the link's folder or, absolute, from the root. So a copy lands where the link
+ * points, inside the checkout. Undefined past MAX_LINKS links; `through` names the links followed.
+ */
+function secureJoin(path: string, links: ReadonlyMap<string, string>): { path: string; through: string[] } | undefined {
+  const through: string[] = [];
+  let current = "";
+  let remaining = path;
+  while (remaining !== "") {
+    const slash = remaining.indexOf("/");
+    const part = slash === -1 ? remaining : remaining.slice(0, slash);
+    remaining = slash === -1 ? "" : remaining.slice(slash + 1);
+    const next = normalizeRepoPath(`${current}/${part}`);
+    const target = next === "" ? undefined : links.get(next);
+    if (target === undefined) {
+      current = next;
+      continue;
+    }
+    if (through.length === MAX_LINKS) return undefined;
+    through.push(next);
+    remaining = `${target}/${remaining}`;
+    if (target.startsWith("/")) current = "";
+  }
+  return { path: current, through: [...new Set(through)] };
+}
+
 /** The entry naming no file or folder of the checkout: source-controller checks each one exists after checking out. */
 function missingSparseEntry(entries: readonly string[], holds: (path: string) => boolean): string | undefined {
   return entries.find((entry) => {
@@ -282,9 +389,11 @@ function missingSparseEntry(entries: readonly string[], holds: (path: string) =>
   });
 }
 
-const defaultPatterns = DEFAULT_IGNORES.map((line) => parseIgnore(line, ""));
+const vcsPatterns = VCS_IGNORES.map((line) => parseIgnore(line, ""));
+/** fluxcd/pkg/sourceignore NewDefaultMatcher without patterns: what an archive that no ignore pattern shapes leaves out. */
+const defaultPatterns = [...VCS_IGNORES, ...DEFAULT_IGNORES].map((line) => parseIgnore(line, ""));
 
-/** Excluded by Flux's default ignore rules alone (what an artifact archive leaves out). */
+/** Excluded by Flux's default ignore rules alone (what an artifact archive leaves out when no pattern is written). */
 export function defaultIgnored(path: string): boolean {
   return ignored(path, defaultPatterns);
 }
@@ -372,10 +481,15 @@ export function pathsUnder(tree: SourceTree, folder: string): readonly string[] 
   return paths.slice(low, end);
 }
 
-/** The repository folder behind a tree folder (an artifact may move folders), found through a file in it. */
+/**
+ * The repository folder behind a tree folder (an artifact may move folders), found through a file in it: one the
+ * includes did not copy when there is one, since a copied file comes from another folder.
+ */
 export function repoFolder(tree: SourceTree, folder: string): string {
   const prefix = folder === "" ? "" : `${folder}/`;
-  const file = pathsUnder(tree, folder)[0];
+  const files = pathsUnder(tree, folder);
+  const copiedIn = (path: string) => tree.copied?.some((copy) => isInFolder(path, copy.path)) ?? false;
+  const file = copiedIn(folder) ? files[0] : (files.find((path) => !copiedIn(path)) ?? files[0]);
   if (!file) return folder;
   const relative = file.slice(prefix.length);
   const repoFile = tree.repoPath(file);
