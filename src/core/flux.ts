@@ -55,33 +55,24 @@ export function isThisRepository(
 }
 
 /**
- * The spec of the GitRepository `namespace/name`: among rendered objects, the first (those a parent Kustomization
- * rendered along with the one that reads it, then those its cluster's other parents render; kustomize may have
- * patched them or set their namespace), else as written in the repository. With
+ * The spec of the GitRepository `namespace/name`: among the objects a parent Kustomization rendered along with
+ * the one that reads it (where kustomize may have set their namespace), else as written in the repository. With
  * `cluster` ("clusters/prod"), as that cluster defines it: its own folder's definition first, never another
  * cluster's (each cluster's source-controller reads its own, with its own ignore rules).
  */
 export function gitRepositorySpec(name: string, namespace: string, model: FleetModel, rendered: readonly KubeObject[] = [], cluster?: string): Record<string, unknown> | undefined {
-  const renderedObject = renderedGitRepository(rendered, name, namespace);
+  const renderedObject = renderedGitRepositories(rendered).get(`${namespace}/${name}`);
   if (renderedObject) return specOf({ object: renderedObject });
   const written = gitRepositoriesNamed(model).get(`${namespace}/${name}`) ?? [];
   const found = cluster === undefined ? written[0] : (written.find((doc) => clusterOf(doc.path) === cluster) ?? written.find((doc) => visibleFrom(doc.path, cluster)));
   return found ? specOf(found) : undefined;
 }
 
-export const FLUX_SOURCE_GROUP = "source.toolkit.fluxcd.io";
-
-/** A Flux GitRepository (source.toolkit.fluxcd.io). */
-export function isGitRepository(ref: Pick<ObjectRef, "apiVersion" | "kind"> | undefined): boolean {
-  return ref?.kind === "GitRepository" && apiGroup(ref.apiVersion) === FLUX_SOURCE_GROUP;
+function isGitRepository(ref: ObjectRef | undefined): boolean {
+  return ref?.kind === "GitRepository" && apiGroup(ref.apiVersion) === "source.toolkit.fluxcd.io";
 }
 
 const renderedIndexes = new WeakMap<readonly KubeObject[], Map<string, KubeObject>>();
-
-/** The first GitRepository `namespace/name` among rendered objects (a namespace left out is flux-system). */
-export function renderedGitRepository(rendered: readonly KubeObject[], name: string, namespace: string): KubeObject | undefined {
-  return renderedGitRepositories(rendered).get(`${namespace}/${name}`);
-}
 
 /** The GitRepositories among rendered objects by namespace/name, the first of each: one parent renders hundreds. */
 function renderedGitRepositories(rendered: readonly KubeObject[]): Map<string, KubeObject> {

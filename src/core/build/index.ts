@@ -5,7 +5,7 @@ import { isDeepStrictEqual } from "node:util";
 import { structuredPatch } from "diff";
 import { stringify } from "yaml";
 import type { Config } from "../config.js";
-import { describeRef, isYamlPath, objectKey, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
+import { describeRef, isYamlPath, objectKey, type FleetModel, type SourceDocument } from "../fleet.js";
 import type { Build, BuildIssue, ChangedFile, ObjectChange, RenderedDiff, RenderedObject, SpecialFile } from "../types.js";
 import { findKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
 import { vetClosure } from "./kustomization.js";
@@ -14,18 +14,13 @@ import {
   planFlux,
   planInputs,
   planPlainRoots,
-  readsChange,
   renderedFluxTargets,
   rendersAsWritten,
   rendersFluxKustomizations,
-  rendersGitRepositories,
-  reshapedSources,
   sourceFluxTargets,
   writtenFluxTargets,
   type BuildPlan,
   type PlanInput,
-  type RenderedSources,
-  type SourceReading,
 } from "./plan.js";
 import type { SourceTree } from "./tree.js";
 import { failedBuild, refusalOf, renderPlan } from "./render.js";
@@ -110,39 +105,14 @@ export interface PlannedSide {
 
 /** How deep Kustomizations that render Kustomizations are followed (flux-system → tenants → tenant). */
 const MAX_NESTING = 4;
-/**
- * How many times a side is planned with the GitRepositories its parents render: a parent reshaping a source that
- * decides which parents are built is rare, and a chain of them rarer.
- */
-const MAX_SOURCE_ROUNDS = 3;
 
 /**
  * Every build of one side. Flux applies the Kustomizations a parent Kustomization renders, patched by the
- * parent's overlays: parents are built to find them, and they replace the Kustomizations as written. So are the
- * GitRepositories parents render: when a Kustomization reads one that another parent renders otherwise than
- * written, the side is planned again with it (the parents' builds are cached), until the plan read them as rendered.
+ * parent's overlays: parents are built to find them, and they replace the Kustomizations as written.
  */
 export async function planSide(input: PlanInput, engine: KustomizeEngine | undefined, limits?: EngineLimits, renders: RenderCache = new Map()): Promise<PlannedSide> {
-  // Trees depend only on the model and a GitRepository's spec: shared by every round.
   const trees = new Map<string, SourceTree>();
-  let rendered: RenderedSources = new Map();
-  for (let round = 1; ; round++) {
-    const sources: SourceReading = { rendered, readPastParent: new Map() };
-    const planned = await planWithSources({ ...input, sources }, engine, limits, renders, trees);
-    if (round === MAX_SOURCE_ROUNDS || !readsChange(sources, planned.renderedSources)) return planned.side;
-    rendered = planned.renderedSources;
-  }
-}
-
-/** One plan of the side, with the GitRepositories found rendered by a previous one; returns those it found. */
-async function planWithSources(
-  input: PlanInput,
-  engine: KustomizeEngine | undefined,
-  limits: EngineLimits | undefined,
-  renders: RenderCache,
-  trees: Map<string, SourceTree>,
-): Promise<{ side: PlannedSide; renderedSources: RenderedSources }> {
-  const { targets, notes: writtenNotes, reads: writtenReads } = sourceFluxTargets(input, trees);
+  const { targets, notes: writtenNotes } = sourceFluxTargets(input, trees);
   const plans = new Map<string, BuildPlan>();
   const written = new Map<BuildPlan, SourceDocument>();
   for (const target of targets) {
@@ -156,10 +126,7 @@ async function planWithSources(
   const planned = new Set<string>();
   const deployedDocuments = new Set<SourceDocument>();
   const deployedNotes: string[] = [];
-  const renderedSources = new Map<string, KubeObject[]>();
-  // A parent is built when what it deploys may differ from its files: the Kustomizations, or the sources, it renders.
-  const isParent = (plan: BuildPlan) => !plan.closure.unseen && (rendersFluxKustomizations(plan, input.model) || rendersGitRepositories(plan, input.model));
-  let queue = engine ? [...plans.values()].filter(isParent) : [];
+  let queue = engine ? [...plans.values()].filter((plan) => !plan.closure.unseen && rendersFluxKustomizations(plan, input.model)) : [];
   for (let depth = 0; depth < MAX_NESTING && queue.length > 0; depth++) {
     queue = queue.filter((plan) => !expanded.has(plan.name));
     for (const plan of queue) expanded.add(plan.name);
@@ -171,10 +138,6 @@ async function planWithSources(
     const next: BuildPlan[] = [];
     queue.forEach((parent, index) => {
       const build = builds[index];
-      if (build) {
-        const sources = renderedSources.get(parent.flux!.cluster) ?? [];
-        renderedSources.set(parent.flux!.cluster, [...sources, ...reshapedSources(parent, build, input.model)]);
-      }
       const deployed = build ? renderedFluxTargets(parent, build, input, trees) : writtenFluxTargets(parent, input, trees);
       deployedNotes.push(...deployed.notes);
       for (const doc of deployed.documents) deployedDocuments.add(doc);
@@ -184,7 +147,7 @@ async function planWithSources(
         const existing = plans.get(plan.name);
         if (existing?.flux && isDeepStrictEqual(existing.flux.object, target.object)) continue;
         plans.set(plan.name, plan);
-        if (isParent(plan)) next.push(plan);
+        if (!plan.closure.unseen && rendersFluxKustomizations(plan, input.model)) next.push(plan);
       }
       // A Kustomization as written is superseded by what its parent deploys from it (nothing to build, when that
       // reads another source).
@@ -199,9 +162,7 @@ async function planWithSources(
   const fluxPlans = [...plans.values()];
   // What a parent deploys is what Flux applies: a note on the same Kustomization as written would mislead.
   const notes = [...writtenNotes.filter((note) => !deployedDocuments.has(note.doc)).map((note) => note.text), ...deployedNotes];
-  for (const { doc, reads } of writtenReads) if (!deployedDocuments.has(doc)) for (const [key, read] of reads) input.sources?.readPastParent.set(key, read);
-  const side = { plans: finishPlans([...fluxPlans, ...planPlainRoots(input, fluxPlans)], input.specialFiles), notes };
-  return { side, renderedSources };
+  return { plans: finishPlans([...fluxPlans, ...planPlainRoots(input, fluxPlans)], input.specialFiles), notes };
 }
 
 /** Renders by what they read: a build whose inputs are identical on base and head (a parent found unchanged) runs once. */

@@ -3,10 +3,9 @@
 // kustomization reaches (built with kustomize's defaults, so that bases and tenant repositories are
 // validated too). Each plan knows every repository file that can change its output.
 import { posix } from "node:path";
-import { isDeepStrictEqual } from "node:util";
 import { isYamlPath, mayMention, refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
-import { clusterOf, FLUX_KUSTOMIZE_GROUP, FLUX_SOURCE_GROUP, FLUX_SYSTEM, gitRepositorySpec, isFluxKustomization, isGitRepository, isThisRepository, normalizeRepoPath, renderedGitRepository, sourcesThisRepository, specOf } from "../flux.js";
-import type { Build, ObjectRef, SpecialFile } from "../types.js";
+import { clusterOf, FLUX_KUSTOMIZE_GROUP, FLUX_SYSTEM, gitRepositorySpec, isFluxKustomization, isThisRepository, normalizeRepoPath, sourcesThisRepository, specOf } from "../flux.js";
+import type { Build, SpecialFile } from "../types.js";
 import { ClosureWalker, foldersOf, join, kustomizationFileIn, remoteReason, type Closure } from "./kustomization.js";
 import { externalArtifactTree } from "./artifacts.js";
 import { gitRepositoryOptions, gitRepositoryTree, includedFolderOf, isInFolder, pathsUnder, plainTree, repoFolder, type SourceTree } from "./tree.js";
@@ -44,39 +43,6 @@ export interface PlanInput {
   model: FleetModel;
   repository: { owner: string; name: string };
   specialFiles: readonly SpecialFile[];
-  /** The GitRepositories parents render; without it, each is read as written or as its own parent renders it. */
-  sources?: SourceReading;
-}
-
-/**
- * By cluster, the GitRepositories that parent Kustomizations render otherwise than the repository writes them
- * (patched, moved to another namespace): Flux applies those, so they come before the written ones.
- */
-export type RenderedSources = ReadonlyMap<string, readonly KubeObject[]>;
-
-export interface SourceReading {
-  rendered: RenderedSources;
-  /**
-   * Filled by planning: each GitRepository a Kustomization looked up that its parent does not render along with it
-   * (by cluster, namespace and name). Only there can rendered sources found later change the plan.
-   */
-  readPastParent: Map<string, SourceRead>;
-}
-
-export interface SourceRead {
-  cluster: string;
-  name: string;
-  namespace: string;
-}
-
-const NO_OBJECTS: readonly KubeObject[] = [];
-
-/** Whether a GitRepository the plan read past its parent is rendered otherwise in `found` than in what the plan used. */
-export function readsChange(reading: SourceReading, found: RenderedSources): boolean {
-  return [...reading.readPastParent.values()].some(({ cluster, name, namespace }) => {
-    const renderedIn = (sources: RenderedSources) => renderedGitRepository(sources.get(cluster) ?? NO_OBJECTS, name, namespace);
-    return !isDeepStrictEqual(renderedIn(reading.rendered), renderedIn(found));
-  });
 }
 
 /** A Flux Kustomization to build: where it is written, and what Flux sees. */
@@ -96,26 +62,17 @@ export interface PlanNote {
   text: string;
 }
 
-/** What a Kustomization as written read of sources past its parent: it counts only while no parent deploys it. */
-export interface WrittenReads {
-  doc: SourceDocument;
-  reads: ReadonlyMap<string, SourceRead>;
-}
-
 /** Flux Kustomizations as written in the repository whose source is this repository. */
-export function sourceFluxTargets(input: PlanInput, trees: Map<string, SourceTree>): { targets: FluxTarget[]; notes: PlanNote[]; reads: WrittenReads[] } {
+export function sourceFluxTargets(input: PlanInput, trees: Map<string, SourceTree>): { targets: FluxTarget[]; notes: PlanNote[] } {
   const notes: PlanNote[] = [];
   const targets: FluxTarget[] = [];
-  const reads: WrittenReads[] = [];
   for (const doc of input.model.fluxObjects().filter((doc) => isFluxKustomization(doc.ref))) {
     const texts: string[] = [];
-    const readPastParent = new Map<string, SourceRead>();
-    const target = withSource({ doc, object: doc.object!, cluster: clusterOf(doc.path) }, input.sources ? { ...input, sources: { ...input.sources, readPastParent } } : input, trees, texts);
+    const target = withSource({ doc, object: doc.object!, cluster: clusterOf(doc.path) }, input, trees, texts);
     if (target) targets.push(target);
     notes.push(...texts.map((text) => ({ doc, text })));
-    reads.push({ doc, reads: readPastParent });
   }
-  return { targets, notes, reads };
+  return { targets, notes };
 }
 
 /** What a parent Kustomization deploys: the Kustomizations to build from this repository, and the documents of every one. */
@@ -160,11 +117,10 @@ export function renderedFluxTargets(parent: BuildPlan, build: Build, input: Plan
 }
 
 /** The target with its source's files, when its source is this repository (directly, or through an ArtifactGenerator). */
-function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: Map<string, SourceTree>, notes: string[], renderedAlong: readonly KubeObject[] = NO_OBJECTS): FluxTarget | undefined {
+function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: Map<string, SourceTree>, notes: string[], siblings: readonly KubeObject[] = []): FluxTarget | undefined {
   const sourceRef = (specOf(target).sourceRef ?? {}) as Record<string, unknown>;
   const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (refOf(target.object).namespace ?? FLUX_SYSTEM);
-  const siblings = withRenderedSources(renderedAlong, input.sources?.rendered.get(target.cluster));
-  const at: SourceLookup = { input, trees, renderedAlong, siblings, cluster: target.cluster };
+  const at: SourceLookup = { input, trees, siblings, cluster: target.cluster };
   if (sourceRef.kind === "ExternalArtifact") {
     const artifact = externalArtifactTree(String(sourceRef.name), namespace, target.doc.path, input.model, (name, sourceNamespace) => thisCommitTree(name, sourceNamespace, at));
     if (artifact.tree) return { ...target, tree: artifact.tree };
@@ -172,8 +128,8 @@ function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: M
     notes.push(`${fluxName(target)} reads the ExternalArtifact ${namespace}/${String(sourceRef.name)}, which is not built: ${artifact.problem}.`);
     return undefined;
   }
-  if (!sourcesThisRepository({ object: target.object, ref: refOf(target.object) }, input.model, input.repository, sourcesFor(at, String(sourceRef.name), namespace), target.cluster)) return undefined;
-  const otherRevision = otherRevisionOf(String(sourceRef.name), namespace, at);
+  if (!sourcesThisRepository({ object: target.object, ref: refOf(target.object) }, input.model, input.repository, siblings, target.cluster)) return undefined;
+  const otherRevision = otherRevisionOf(String(sourceRef.name), namespace, input.model, siblings, target.cluster);
   if (otherRevision) {
     notes.push(`${fluxName(target)} reads ${otherRevision} of this repository, not the commit under review: it is not built.`);
     return undefined;
@@ -183,40 +139,12 @@ function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: M
   return { ...target, tree };
 }
 
-const layered = new WeakMap<readonly KubeObject[], WeakMap<readonly KubeObject[], readonly KubeObject[]>>();
-
-/**
- * The sources rendered along with a Kustomization, then those its cluster's other parents render: one array per
- * pair, so that the index gitRepositorySpec keeps of it is built once, not once per Kustomization.
- */
-function withRenderedSources(siblings: readonly KubeObject[], clusterSources: readonly KubeObject[] | undefined): readonly KubeObject[] {
-  if (!clusterSources?.length) return siblings;
-  let bySiblings = layered.get(siblings);
-  if (!bySiblings) layered.set(siblings, (bySiblings = new WeakMap()));
-  let merged = bySiblings.get(clusterSources);
-  if (!merged) bySiblings.set(clusterSources, (merged = [...siblings, ...clusterSources]));
-  return merged;
-}
-
-/**
- * The GitRepositories a parent's build renders otherwise than the repository writes them for its cluster (a patched
- * ref, url, ignore or include; another namespace): what Flux fetches through them, for every Kustomization reading them.
- */
-export function reshapedSources(parent: BuildPlan, build: Build, model: FleetModel): KubeObject[] {
-  return build.objects.flatMap((rendered) => {
-    if (!isGitRepository(rendered.ref)) return [];
-    const object = rendered.object as KubeObject;
-    const written = gitRepositorySpec(rendered.ref.name, rendered.ref.namespace ?? FLUX_SYSTEM, model, [], parent.flux!.cluster);
-    return isDeepStrictEqual(specOf({ object }), written) ? [] : [object];
-  });
-}
-
 /**
  * A GitRepository of this repository that follows another branch than flux-system's, or a pinned tag,
  * semver range or commit: the pull request's content is not what Flux reads through it.
  */
-function otherRevisionOf(name: string, namespace: string, at: SourceLookup): string | undefined {
-  const specOfSource = (sourceName: string, sourceNamespace: string) => gitRepositorySpec(sourceName, sourceNamespace, at.input.model, sourcesFor(at, sourceName, sourceNamespace), at.cluster);
+function otherRevisionOf(name: string, namespace: string, model: FleetModel, siblings: readonly KubeObject[], cluster: string): string | undefined {
+  const specOfSource = (sourceName: string, sourceNamespace: string) => gitRepositorySpec(sourceName, sourceNamespace, model, siblings, cluster);
   // The branch a GitRepository follows: source-controller's default is master when its ref names nothing.
   const branchOf = (spec: Record<string, unknown>) => {
     const ref = isRecord(spec.ref) ? spec.ref : {};
@@ -237,34 +165,23 @@ function otherRevisionOf(name: string, namespace: string, at: SourceLookup): str
 
 /** True when the plan's files hold Flux Kustomizations: building it tells which Kustomizations Flux then builds. */
 export function rendersFluxKustomizations(plan: BuildPlan, model: FleetModel): boolean {
-  return holdsFluxObject(plan, model, "Kustomization", FLUX_KUSTOMIZE_GROUP, isFluxKustomization);
-}
-
-/** True when the plan's files hold GitRepositories: building it tells what Flux fetches through them. */
-export function rendersGitRepositories(plan: BuildPlan, model: FleetModel): boolean {
-  return holdsFluxObject(plan, model, "GitRepository", FLUX_SOURCE_GROUP, isGitRepository);
-}
-
-function holdsFluxObject(plan: BuildPlan, model: FleetModel, kind: string, group: string, isKind: (ref: ObjectRef | undefined) => boolean): boolean {
-  const holders = fluxObjectFiles(model, kind, isKind);
+  const holders = fluxKustomizationFiles(model);
   return [...plan.closure.files].some((file) => {
     const path = plan.tree.repoPath(file);
     if (holders.has(path)) return true;
     // The model finds Flux objects in *.yaml files only; kustomize also reads a resource such as team.json. Other
     // files (generator inputs, mostly) are parsed only when their text can hold one, as the model decides.
-    if (isYamlPath(path) || !mayMention(model.readText(path) ?? "", group)) return false;
-    return model.file(path)?.documents.some((doc) => isKind(doc.ref)) ?? false;
+    if (isYamlPath(path) || !mayMention(model.readText(path) ?? "", FLUX_KUSTOMIZE_GROUP)) return false;
+    return model.file(path)?.documents.some((doc) => isFluxKustomization(doc.ref)) ?? false;
   });
 }
 
-const objectHolders = new WeakMap<FleetModel, Map<string, ReadonlySet<string>>>();
+const kustomizationHolders = new WeakMap<FleetModel, ReadonlySet<string>>();
 
-/** Repository files holding a Flux object of a kind, found once per model and kind (without parsing every other file). */
-function fluxObjectFiles(model: FleetModel, kind: string, isKind: (ref: ObjectRef | undefined) => boolean): ReadonlySet<string> {
-  let byKind = objectHolders.get(model);
-  if (!byKind) objectHolders.set(model, (byKind = new Map()));
-  let holders = byKind.get(kind);
-  if (!holders) byKind.set(kind, (holders = new Set(model.fluxObjectsOfKind(kind).filter((doc) => isKind(doc.ref)).map((doc) => doc.path))));
+/** Repository files holding a Flux Kustomization, found once per model (without parsing every other file). */
+function fluxKustomizationFiles(model: FleetModel): ReadonlySet<string> {
+  let holders = kustomizationHolders.get(model);
+  if (!holders) kustomizationHolders.set(model, (holders = new Set(model.fluxObjects().filter((doc) => isFluxKustomization(doc.ref)).map((doc) => doc.path))));
   return holders;
 }
 
@@ -364,9 +281,9 @@ const NO_FILES: SourceTree = { paths: [], repoPath: (path) => path, definitionPa
  * repository, on flux-system's branch); undefined otherwise, or when it is already being included (a cycle).
  */
 function thisCommitTree(name: string, namespace: string, at: SourceLookup, including: ReadonlySet<string> = new Set()): SourceTree | undefined {
-  const { input, cluster } = at;
-  if (including.has(`${namespace}/${name}`) || !isThisRepository(name, namespace, input.model, input.repository, sourcesFor(at, name, namespace), cluster)) return undefined;
-  if (otherRevisionOf(name, namespace, at)) return undefined;
+  const { input, siblings, cluster } = at;
+  if (including.has(`${namespace}/${name}`) || !isThisRepository(name, namespace, input.model, input.repository, siblings, cluster)) return undefined;
+  if (otherRevisionOf(name, namespace, input.model, siblings, cluster)) return undefined;
   return gitSourceTree(name, namespace, at, including);
 }
 
@@ -374,17 +291,8 @@ function thisCommitTree(name: string, namespace: string, at: SourceLookup, inclu
 interface SourceLookup {
   input: PlanInput;
   trees: Map<string, SourceTree>;
-  /** The GitRepositories its parent renders along with it. */
-  renderedAlong: readonly KubeObject[];
-  /** Those, then the ones its cluster's other parents render. */
   siblings: readonly KubeObject[];
   cluster: string;
-}
-
-/** The rendered sources to look GitRepository `namespace/name` up in, noting a lookup past the parent's. */
-function sourcesFor(at: SourceLookup, name: string, namespace: string): readonly KubeObject[] {
-  if (!renderedGitRepository(at.renderedAlong, name, namespace)) at.input.sources?.readPastParent.set(`${at.cluster}\0${namespace}/${name}`, { cluster: at.cluster, name, namespace });
-  return at.siblings;
 }
 
 /**
@@ -392,8 +300,8 @@ function sourcesFor(at: SourceLookup, name: string, namespace: string): readonly
  * equal specs). An included GitRepository that is this repository at the same revision is rebuilt the same way.
  */
 function gitSourceTree(name: string, namespace: string, at: SourceLookup, including: ReadonlySet<string> = new Set()): SourceTree {
-  const { input: { model }, trees, cluster } = at;
-  const options = gitRepositoryOptions(gitRepositorySpec(name, namespace, model, sourcesFor(at, name, namespace), cluster) ?? {}, namespace);
+  const { input: { model }, trees, siblings, cluster } = at;
+  const options = gitRepositoryOptions(gitRepositorySpec(name, namespace, model, siblings, cluster) ?? {}, namespace);
   const includes = (options.includes ?? []).map((include) => {
     // A GitRepository that includes itself, directly or not, waits for ever: left unseen.
     const tree = thisCommitTree(include.name, include.namespace, at, new Set([...including, `${namespace}/${name}`]));
