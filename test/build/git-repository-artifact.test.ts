@@ -521,7 +521,7 @@ describe("spec.include through the checkout", () => {
     ]);
   });
 
-  it("rebuilds what reads the tree when a link it follows changes", () => {
+  it("counts the links it follows among what shapes the tree, and checks links out as a sparse checkout does", () => {
     const model = new FleetModel(treeDir(fleet("lib", "vendor/x")));
     const includes = [{ path: "vendor/x", toPath: "vendor/x", from: "lib", source: "GitRepository flux-system/fleet-a", namespace: "flux-system", name: "fleet-a", tree: gitRepositoryTree(model) }];
     const tree = gitRepositoryTree(model, { includes }, [link("vendor", "apps"), link("unused", "apps")]);
@@ -529,6 +529,9 @@ describe("spec.include through the checkout", () => {
     expect(tree.definitionPaths).toEqual(["vendor"]);
     // A sparse checkout leaves the link out: the copy lands in vendor/x.
     expect(gitRepositoryTree(model, { includes, sparseCheckout: ["apps", "clusters", "lib"] }, [link("vendor", "apps")]).paths).toContain("vendor/x/pod.yaml");
+    // A sparse entry naming a link names something: source-controller's os.Lstat finds it.
+    expect(gitRepositoryTree(model, { sparseCheckout: ["vendor", "apps"] }, [link("vendor", "apps")]).fails).toBeUndefined();
+    expect(gitRepositoryTree(model, { sparseCheckout: ["vendor", "apps"] }).fails).toContain(`entry "vendor" names nothing`);
   });
 
   it("maps a folder whose first file an include replaced back through one of its own files", async () => {
