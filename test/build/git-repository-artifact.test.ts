@@ -544,7 +544,8 @@ describe("spec.include through the checkout", () => {
     });
     expect(only(result.head, "flux-system/apps (clusters/prod)")?.report).toEqual({ name: "flux-system/apps (clusters/prod)", path: "apps", ok: true, objects: 1 });
     expect(names(only(result.head, "flux-system/apps (clusters/prod)"))).toEqual(["deployed"]);
-    // apps/ is what Flux builds: not a plain root rendering the repository's own apps/kustomization.yaml.
-    expect(result.head.map((build) => build.report.name)).not.toContain("apps");
+    // apps/ is what Flux builds: not a plain root rendering the repository's own apps/kustomization.yaml; nor is lib/,
+    // whose kustomization Flux reads as apps'.
+    expect(result.head.map((build) => build.report.name)).toEqual(["flux-system/apps (clusters/prod)"]);
   });
 });

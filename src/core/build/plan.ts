@@ -6,7 +6,7 @@ import { posix } from "node:path";
 import { isYamlPath, mayMention, refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
 import { clusterOf, FLUX_KUSTOMIZE_GROUP, FLUX_SYSTEM, gitRepositorySpec, isFluxKustomization, isThisRepository, normalizeRepoPath, sourcesThisRepository, specOf } from "../flux.js";
 import type { Build, SpecialFile } from "../types.js";
-import { ClosureWalker, foldersOf, join, kustomizationFileIn, remoteReason, type Closure } from "./kustomization.js";
+import { ClosureWalker, foldersOf, isKustomizationFile, join, kustomizationFileIn, remoteReason, type Closure } from "./kustomization.js";
 import { externalArtifactTree } from "./artifacts.js";
 import { gitRepositoryOptions, gitRepositoryTree, includedFolderOf, isInFolder, pathsUnder, plainTree, repoFolder, type SourceTree } from "./tree.js";
 import { resolveVariables, type Variables } from "./variables.js";
@@ -368,7 +368,15 @@ export function planPlainRoots(input: PlanInput, fluxPlans: BuildPlan[]): BuildP
   const included = [...new Map(fluxPlans.flatMap((plan) => [...(plan.tree.included ?? []), ...(plan.tree.copied ?? [])]).map((folder) => [folder.path, folder])).values()];
   const tree: SourceTree = { ...plainTree(input.model), ...(included.length ? { included } : {}) };
   // A Flux build that cannot be judged reaches nothing: what it reads of this repository is judged as plain roots.
-  const reached = new Set<string>(fluxPlans.filter((plan) => !plan.closure.unseen).flatMap((plan) => [...plan.closure.folders].map((folder) => repoFolder(plan.tree, folder))));
+  const reached = new Set<string>(
+    fluxPlans
+      .filter((plan) => !plan.closure.unseen)
+      .flatMap((plan) => [
+        ...[...plan.closure.folders].map((folder) => repoFolder(plan.tree, folder)),
+        // A kustomization file an include copies in is Flux's where it lands: its own folder is not a root of its own.
+        ...[...plan.closure.files].filter(isKustomizationFile).map((file) => posix.dirname(plan.tree.repoPath(file)).replace(/^\.$/, "")),
+      ]),
+  );
   const candidates = new Map<string, { folder: string; walker: ClosureWalker }>();
   for (const path of tree.paths) {
     const name = posix.basename(path);
