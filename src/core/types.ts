@@ -99,8 +99,8 @@ export interface PullRequestFacts {
   author: string;
   /**
    * GitHub logins of the authors of the pull request's commits, one per commit (undefined where GitHub maps the
-   * commit's author to no account), asked only when authorship decides (owner credit, auto-merge). Absent when
-   * nobody can tell (the CLI).
+   * commit's author to no account), asked only when authorship decides (owner credit, auto-merge). The CLI, which
+   * knows no logins, credits the pull request's author with every commit.
    */
   commitAuthors?(): Promise<Array<string | undefined>>;
   headBranch?: string;
