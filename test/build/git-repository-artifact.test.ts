@@ -517,8 +517,15 @@ describe("spec.include through the checkout", () => {
     ]);
     const loop = await buildChange({}, fleet("lib", "a/x"), { specialFiles: [link("a", "b"), link("b", "a")] });
     expect(only(loop.head, "flux-system/apps (clusters/prod)")?.issues.map((issue) => issue.message)).toEqual([
-      sourceFails("its spec.include of GitRepository flux-system/fleet-a copies to a/x, which goes through more than 255 symbolic links, and source-controller cannot resolve it"),
+      sourceFails(
+        "its spec.include of GitRepository flux-system/fleet-a copies to a/x, which goes through more than 255 symbolic links or resolves to a path longer than 4096 bytes, and source-controller cannot resolve it",
+      ),
     ]);
+    // A link to a path longer than Linux allows: Lstat fails with ENAMETOOLONG, at once, whatever the depth.
+    const model = new FleetModel(treeDir(fleet("lib", "vendor/x")));
+    const includes = [{ path: "vendor/x", toPath: "vendor/x", from: "lib", source: "GitRepository flux-system/fleet-a", namespace: "flux-system", name: "fleet-a", tree: gitRepositoryTree(model) }];
+    expect(gitRepositoryTree(model, { includes }, [link("vendor", "x/".repeat(2048))]).fails).toContain("longer than 4096 bytes");
+    expect(gitRepositoryTree(model, { includes }, [link("vendor", "x/".repeat(2000))]).fails).toBeUndefined();
   });
 
   it("counts the links it follows among what shapes the tree, and checks links out as a sparse checkout does", () => {

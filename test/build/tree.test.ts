@@ -55,6 +55,20 @@ describe("GitRepository artifact", () => {
     expect(tree.paths).toEqual(["a/.sourceignore", "a/evil.yaml", "a/vil.yaml"]);
   });
 
+  it("reads .sourceignore lines as Go's bufio.Scanner and TrimSpace do", () => {
+    const paths = (sourceignore: string) =>
+      gitRepositoryTree(new FleetModel(treeDir({ "a/.sourceignore": sourceignore, "a/x.yaml": "kind: A\n", "a/cloudbuild.yaml": "kind: B\n" }))).paths;
+    // A byte-order mark is no space to Go: a pattern, so the default ignores are off and cloudbuild.yaml is kept.
+    expect(paths("\uFEFF")).toEqual(["a/.sourceignore", "a/cloudbuild.yaml", "a/x.yaml"]);
+    // NEL is a space to Go: no pattern, the defaults stay.
+    expect(paths("\u0085\n")).toEqual(["a/.sourceignore", "a/x.yaml"]);
+    // The last line's \r is dropped too.
+    expect(paths("*.yaml\n!x.yaml\r")).toEqual(["a/.sourceignore", "a/x.yaml"]);
+    // A line of 64 KiB ends the scan: the pattern after it is never read.
+    expect(paths(`#${"-".repeat(64 * 1024)}\nx.yaml\n`)).toEqual(["a/.sourceignore", "a/x.yaml"]);
+    expect(paths(`#${"-".repeat(64 * 1024 - 2)}\nx.yaml\n`)).toEqual(["a/.sourceignore", "a/cloudbuild.yaml"]);
+  });
+
   it("keeps everything but the defaults without ignore rules", () => {
     const withoutRules = Object.fromEntries(Object.entries(fleet).filter(([path]) => path !== "apps/.sourceignore"));
     expect(gitRepositoryTree(new FleetModel(treeDir(withoutRules))).paths).toEqual(

@@ -269,12 +269,14 @@ function assembleIncludes(includes: readonly Include[], checkedOutFiles: Readonl
   const addRegion = (path: string, source: string, folder: boolean) => {
     if (!regions.has(path)) regions.set(path, { source, folder, order: regions.size });
   };
-  const occupant = (path: string): Occupant | undefined => {
+  // `withRegions: false` for the folders above a toPath: a region is never a file, and walking them per folder would
+  // cost the cube of the path's depth.
+  const occupant = (path: string, withRegions = true): Occupant | undefined => {
     const by = copiedBy.get(path) ?? madeFolders.get(path);
     if (by) return { kind: copied.has(path) ? "file" : "folder", by };
     if (path === "" || path === GIT_FOLDER || checkedOutFolders.has(path)) return { kind: "folder" };
     if (checkedOutFiles.has(path)) return { kind: "file" };
-    const region = regionOf(path);
+    const region = withRegions && regions.size > 0 ? regionOf(path) : undefined;
     if (!region) return undefined;
     return { kind: region.path !== path ? "maybe" : region.folder ? "folder" : "unknown", by: region.source };
   };
@@ -284,7 +286,7 @@ function assembleIncludes(includes: readonly Include[], checkedOutFiles: Readonl
     const toPath = include.toPath ?? include.path;
     const joined = secureJoin(toPath, links);
     if (!joined) {
-      assembly.fails ??= `its spec.include of ${source} copies to ${toPath}, which goes through more than ${MAX_LINKS} symbolic links, and source-controller cannot resolve it`;
+      assembly.fails ??= `its spec.include of ${source} copies to ${toPath}, which goes through more than ${MAX_LINKS} symbolic links or resolves to a path longer than ${MAX_PATH_BYTES} bytes, and source-controller cannot resolve it`;
       continue;
     }
     const to = joined.path;
@@ -297,7 +299,7 @@ function assembleIncludes(includes: readonly Include[], checkedOutFiles: Readonl
     const under = seen && from !== "" ? pathsUnder(seen, from) : (seen?.paths ?? []);
     const fromFolder = seen ? !fromFile : from === "" || undefined;
     const parents = to === "" ? [] : ancestorsOf(to);
-    const fileAbove = parents.map((folder) => ({ folder, held: occupant(folder) })).find(({ held }) => held?.kind === "file");
+    const fileAbove = parents.map((folder) => ({ folder, held: occupant(folder, false) })).find(({ held }) => held?.kind === "file");
     const target = occupant(to);
     let problem: string | undefined;
     // source-controller extracts the included artifact first, with Flux's untar.
@@ -318,7 +320,7 @@ function assembleIncludes(includes: readonly Include[], checkedOutFiles: Readonl
     assembly.unseen.push(...nested);
     if (tree) assembly.definitions.push(...tree.definitionPaths);
     if (problem) continue;
-    for (const folder of parents) if (occupant(folder)?.kind !== "folder") madeFolders.set(folder, source);
+    for (const folder of parents) if (occupant(folder, false)?.kind !== "folder") madeFolders.set(folder, source);
     for (const folder of nested) addRegion(folder.path, folder.source, false);
     if (!seen) addRegion(to, source, from === "");
     else if (fromFile) {
@@ -350,18 +352,21 @@ function ancestorsOf(path: string): string[] {
 
 /** securejoin's limit (maxSymlinkLimit): a path through more links fails with ELOOP. */
 const MAX_LINKS = 255;
+/** Linux's PATH_MAX: securejoin's Lstat of a longer path fails with ENAMETOOLONG. */
+const MAX_PATH_BYTES = 4096;
 
 /**
  * Where cyphar/filepath-securejoin SecureJoin, which source-controller applies to an include's `toPath`, puts `path`
  * in the checkout: component by component, `..` stopping at the root and each symbolic link (`links`: path -> target)
  * replaced by its target, read from the link's folder or, absolute, from the root. So a copy lands where the link
- * points, inside the checkout. Undefined past MAX_LINKS links; `through` names the links followed.
+ * points, inside the checkout. Undefined past MAX_LINKS links or MAX_PATH_BYTES; `through` names the links followed.
  */
 function secureJoin(path: string, links: ReadonlyMap<string, string>): { path: string; through: string[] } | undefined {
   const through: string[] = [];
   let current = "";
   let remaining = path;
   while (remaining !== "") {
+    if (Buffer.byteLength(current) + Buffer.byteLength(remaining) > MAX_PATH_BYTES) return undefined;
     const slash = remaining.indexOf("/");
     const part = slash === -1 ? remaining : remaining.slice(0, slash);
     remaining = slash === -1 ? "" : remaining.slice(slash + 1);
@@ -412,8 +417,24 @@ export function plainTree(model: FleetModel): SourceTree {
   return { paths: model.paths(), repoPath: (path) => path, definitionPaths: [] };
 }
 
+/** Go's unicode.IsSpace, which strings.TrimSpace trims: NEL (U+0085) is one, the byte-order mark (U+FEFF) is not. */
+const GO_BLANK = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/;
+/** bufio.Scanner's default limit: a line this long stops the scan. */
+const MAX_SCANNED_LINE = 64 * 1024;
+
+/**
+ * The patterns of an ignore text as fluxcd/pkg/sourceignore ReadPatterns reads them: bufio.Scanner's lines (a
+ * trailing `\r` dropped, the last line's too; a line of 64 KiB or more ends the scan, whose error is not checked),
+ * without `#` comments and lines that Go's TrimSpace leaves empty.
+ */
 function ignoreLines(text: string): string[] {
-  return text.split(/\r?\n/).filter((line) => !line.startsWith("#") && line.trim() !== "");
+  const lines: string[] = [];
+  for (const scanned of text.split("\n")) {
+    if (Buffer.byteLength(scanned) >= MAX_SCANNED_LINE) break;
+    const line = scanned.endsWith("\r") ? scanned.slice(0, -1) : scanned;
+    if (!line.startsWith("#") && !GO_BLANK.test(line)) lines.push(line);
+  }
+  return lines;
 }
 
 /**
