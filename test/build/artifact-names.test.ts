@@ -52,6 +52,15 @@ describe("an artifact entry Flux's untar refuses", () => {
     expect(gitRepositoryTree(new FleetModel(treeDir({ ...files, ".sourceignore": "*.md\na\\\\b/\n" }))).fails).toBeUndefined();
   });
 
+  it("names a symbolic link, or a folder holding only one: the archive writes both", () => {
+    const model = new FleetModel(treeDir({ "apps/ok.yaml": configMap("ok") }));
+    const link = (path: string) => ({ path, kind: "symlink" as const, target: "../ok.yaml" });
+    expect(gitRepositoryTree(model, {}, [link("apps/x../sub/l")]).fails).toBe(refuses("apps/x../sub/l", DOTS));
+    expect(gitRepositoryTree(model, {}, [link("apps/a\\b")]).fails).toBe(refuses("apps/a\\b", BACKSLASH));
+    expect(gitRepositoryTree(model, {}, [link("apps/plain")]).fails).toBeUndefined();
+    expect(gitRepositoryTree(model, { ignore: "/apps/x../\n" }, [link("apps/x../sub/l")]).fails).toBeUndefined();
+  });
+
   it("fails a GitRepository that includes such an artifact: source-controller cannot extract it to copy it", async () => {
     const result = await buildChange({}, {
       ...fleet,

@@ -159,7 +159,11 @@ export function gitRepositoryTree(model: FleetModel, options: GitRepositoryOptio
     : missing !== undefined
       ? `its spec.sparseCheckout entry "${missing}" names nothing in the repository (source-controller: "sparse checkout dir '${missing}' does not exist")`
       : assembly.fails;
-  const refused = sourceFails === undefined ? firstRefusedEntry(paths, allFolders, (folder) => ignored(folder, patterns, true)) : undefined;
+  // The archive writes a checked-out link as an entry of its own (and its folders), though no build reads it.
+  const keptLinks = [...checkedOutLinks.keys()].filter((link) => !ignored(link, patterns));
+  const archived = keptLinks.length ? [...paths, ...keptLinks] : paths;
+  const archivedFolders = keptLinks.length ? () => [...allFolders(), ...foldersOf(keptLinks)] : allFolders;
+  const refused = sourceFails === undefined ? firstRefusedEntry(archived, archivedFolders, (folder) => ignored(folder, patterns, true)) : undefined;
   const fails = sourceFails ?? (refused && `Flux's untar refuses ${refused.name} in its artifact (${refused.reason}; rename it, or exclude it in .sourceignore)`);
   let emptyFolders: readonly string[] | undefined;
   return {
