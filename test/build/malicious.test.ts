@@ -57,6 +57,23 @@ describe("malicious repositories", () => {
     ]);
   });
 
+  it("warns of a link in a built folder, saying what Flux does with it", async () => {
+    const tree = { "app/kustomization.yaml": "resources:\n  - cm.yaml\n", "app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n" };
+    const links: SpecialFile[] = [
+      { path: "app/extra.yaml", kind: "symlink", target: "cm.yaml" },
+      { path: "app/.sourceignore", kind: "symlink", target: "cm.yaml" },
+    ];
+    const result = await buildChange({}, tree, { specialFiles: links });
+    expect(result.head.flatMap((build) => build.issues).map(({ path, severity, message }) => ({ path, severity, message }))).toEqual([
+      { path: "app/extra.yaml", severity: "warning", message: "app/extra.yaml is a symbolic link to cm.yaml: links are never followed, and Flux's source artifact leaves them out, so no build uses it. Commit the file itself instead." },
+      {
+        path: "app/.sourceignore",
+        severity: "warning",
+        message: "app/.sourceignore is a symbolic link to cm.yaml: source-controller reads its ignore rules through the link, and fleet-warden follows it only to a file of this repository. Commit the file itself instead.",
+      },
+    ]);
+  });
+
   it("refuses a link to /etc/passwd", async () => {
     const { engine, issues } = await refusals("link", [{ path: "passwd.yaml", kind: "symlink", target: "/etc/passwd" }]);
     expect(engine.runs).toEqual([]);

@@ -69,6 +69,17 @@ describe("GitRepository artifact", () => {
     expect(paths(`#${"-".repeat(64 * 1024 - 2)}\nx.yaml\n`)).toEqual(["a/.sourceignore", "a/cloudbuild.yaml"]);
   });
 
+  it("reads a .sourceignore that is a symbolic link through it, as Flux's os.Open does", () => {
+    const model = new FleetModel(treeDir({ "a/patterns.txt": "/nothing/\n", "a/cloudbuild.yaml": "kind: B\n", "a/x.yaml": "kind: A\n" }));
+    const link = (target: string) => [{ path: "a/.sourceignore", kind: "symlink" as const, target }];
+    // The linked file writes a pattern: Flux's default ignores are off, cloudbuild.yaml is deployed.
+    const tree = gitRepositoryTree(model, {}, link("patterns.txt"));
+    expect(tree.paths).toEqual(["a/cloudbuild.yaml", "a/patterns.txt", "a/x.yaml"]);
+    expect(tree.definitionPaths).toEqual(["a/.sourceignore", "a/patterns.txt"]);
+    // A link out of the checkout names no file we can read: no pattern.
+    expect(gitRepositoryTree(model, {}, link("../../etc/hostname")).paths).toEqual(["a/patterns.txt", "a/x.yaml"]);
+  });
+
   it("keeps everything but the defaults without ignore rules", () => {
     const withoutRules = Object.fromEntries(Object.entries(fleet).filter(([path]) => path !== "apps/.sourceignore"));
     expect(gitRepositoryTree(new FleetModel(treeDir(withoutRules))).paths).toEqual(

@@ -435,7 +435,11 @@ function addLinkWarnings(plan: BuildPlan, specialFiles: readonly SpecialFile[]):
       path: special.path,
       line: 1,
       severity: "warning",
-      message: `${special.path} is a ${what}${special.target ? ` to ${special.target}` : ""}: links are never followed, and Flux's source artifact leaves them out, so no build uses it. Commit the file itself instead.`,
+      message: `${special.path} is a ${what}${special.target ? ` to ${special.target}` : ""}: ${
+        posix.basename(special.path) === ".sourceignore"
+          ? "source-controller reads its ignore rules through the link, and fleet-warden follows it only to a file of this repository."
+          : "links are never followed, and Flux's source artifact leaves them out, so no build uses it."
+      } Commit the file itself instead.`,
     });
     plan.inputs.add(special.path);
   }

@@ -146,9 +146,21 @@ export function gitRepositoryTree(model: FleetModel, options: GitRepositoryOptio
   const { copied, madeFolders } = assembly;
   const all = copied.size > 0 ? [...new Set([...checkedOut, ...copied.keys()])].sort() : checkedOut;
   const repoPath = (path: string) => copied.get(path) ?? path;
-  const ignoreFiles = sourceIgnoreFiles(all);
+  // A `.sourceignore` that is a symbolic link is read through it (ReadIgnoreFile's os.Open follows links): the file
+  // it names in the checkout, when it names one.
+  const linkedIgnoreFiles = new Map(
+    [...checkedOutLinks]
+      .filter(([link]) => posix.basename(link) === SOURCE_IGNORE)
+      .map(([link, target]) => [link, target.startsWith("/") ? undefined : posix.normalize(posix.join(posix.dirname(link), target))] as const),
+  );
+  const ignoreFiles = sourceIgnoreFiles(linkedIgnoreFiles.size ? [...all, ...linkedIgnoreFiles.keys()] : all);
+  const ignoreFileOf = (file: string) => (linkedIgnoreFiles.has(file) ? linkedIgnoreFiles.get(file) : repoPath(file));
   const written: IgnorePattern[] = [];
-  for (const file of ignoreFiles) written.push(...ignoreLines(model.readText(repoPath(file)) ?? "").map((line) => parseIgnore(line, posix.dirname(file) === "." ? "" : posix.dirname(file))));
+  for (const file of ignoreFiles) {
+    const read = ignoreFileOf(file);
+    const text = read === undefined || read.startsWith("../") ? undefined : model.readText(read);
+    written.push(...ignoreLines(text ?? "").map((line) => parseIgnore(line, posix.dirname(file) === "." ? "" : posix.dirname(file))));
+  }
   if (options.ignore) written.push(...ignoreLines(options.ignore).map((line) => parseIgnore(line, "")));
   // fluxcd/pkg/artifact/storage SourceIgnoreFilter: the default exclusions apply only while no pattern is written.
   const patterns = written.length > 0 ? [...vcsPatterns, ...written] : defaultPatterns;
@@ -169,7 +181,7 @@ export function gitRepositoryTree(model: FleetModel, options: GitRepositoryOptio
   return {
     paths,
     repoPath,
-    definitionPaths: [...new Set([...ignoreFiles.map(repoPath), ...assembly.definitions])],
+    definitionPaths: [...new Set([...ignoreFiles.map(repoPath), ...[...linkedIgnoreFiles.values()].filter((target) => target !== undefined), ...assembly.definitions])],
     emptyFolders: () => (emptyFolders ??= foldersWithoutFiles(paths, allFolders(), (folder) => ignored(folder, patterns, true))),
     ...(assembly.unseen.length ? { included: assembly.unseen } : {}),
     ...(assembly.copiedFolders.length ? { copied: assembly.copiedFolders } : {}),
