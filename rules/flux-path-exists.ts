@@ -1,5 +1,5 @@
 import { foldersOf } from "../src/core/build/kustomization.js";
-import { gitRepositoryOptions, isInFolder, sparsePrefixes } from "../src/core/build/tree.js";
+import { gitRepositoryOptions, isInFolder, sparseCheckoutKeeps } from "../src/core/build/tree.js";
 import { describeRef } from "../src/core/fleet.js";
 import { FLUX_SYSTEM, normalizeRepoPath } from "../src/core/flux.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
@@ -29,12 +29,12 @@ export const fluxPathExists: Rule = {
       const options = gitRepositoryOptions(source?.spec ?? {}, source?.ref.namespace ?? FLUX_SYSTEM);
       // Filled (or held) by an included artifact: the build of the Kustomization judges it.
       if (options.includes?.some((include) => isInFolder(path, include.path) || isInFolder(include.path, path))) continue;
-      const sparse = sparsePrefixes(options.sparseCheckout);
+      const sparseKeeps = sparseCheckoutKeeps(options.sparseCheckout);
       let problem: string | undefined;
       if (path !== "" && context.head.exists(path)) problem = `${name}: spec.path ${written} is a file; Flux builds a folder.`;
       else if (path !== "" && !folders.has(path)) {
         problem = `${name}: spec.path ${written} does not exist in this repository; Flux fails to build the Kustomization and stops reconciling it.`;
-      } else if (sparse && !context.head.paths().some((file) => isInFolder(file, path) && sparse.some((prefix) => file.startsWith(prefix)))) {
+      } else if (sparseKeeps && !context.head.paths().some((file) => isInFolder(file, path) && sparseKeeps(file))) {
         problem = `${name}: spec.path ${written} is outside the spec.sparseCheckout of ${describeRef(source!.ref)}, so Flux's artifact leaves it out; Flux fails to build the Kustomization and stops reconciling it.`;
       }
       if (problem) findings.push(findingOnSpec(context, kustomization, ["path"], problem));

@@ -3,7 +3,7 @@
 // kustomization.yaml resources), with overlay patches and namespaces applied to their spec, and where
 // every spec field was last written so that findings land on the line to fix.
 import { posix } from "node:path";
-import { foldersOf, isKustomizationFile, kustomizationFileIn } from "../../src/core/build/kustomization.js";
+import { folderOf, foldersOf, isKustomizationFile, kustomizationFileIn } from "../../src/core/build/kustomization.js";
 import { isFluxApi, isYamlPath, type FleetModel, type SourceDocument } from "../../src/core/fleet.js";
 import { canonicalGitUrl, FLUX_SYSTEM, isFluxKustomization, normalizeRepoPath, specOf } from "../../src/core/flux.js";
 import { asArray, asRecord, escapeRegExp, isRecord, valueAt } from "../../src/core/values.js";
@@ -234,7 +234,7 @@ function buildGraph(model: FleetModel): FluxGraph {
   // What no cluster reaches (a tenant repository, a fleet without clusters/): each top-level kustomization
   // (one that no other includes) as kustomize would build it, overlay patches applied; then the bare documents.
   const unreachedKustomizations = model.paths().filter((path) => isKustomizationFile(path) && !reachedFiles.has(path));
-  const unreachedRoots = unreachedKustomizations.map((path) => ({ path, resolution: resolver.resolve(posix.dirname(path).replace(/^\.$/, "")) }));
+  const unreachedRoots = unreachedKustomizations.map((path) => ({ path, resolution: resolver.resolve(folderOf(path)) }));
   const included = new Set(unreachedRoots.flatMap(({ path, resolution }) => [...resolution.files].filter((file) => file !== path)));
   for (const { resolution } of unreachedRoots.filter(({ path }) => !included.has(path))) {
     const seen = new Set<SourceDocument>();

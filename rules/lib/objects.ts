@@ -1,10 +1,9 @@
 // The objects a rule judges: what the change renders to (when builds exist) or its source documents,
 // each located on a source line so that findings land where a person can fix them.
-import { posix } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import type { KubeObject, SourceDocument } from "../../src/core/fleet.js";
 import { apiGroup, asKubeObject, objectKey, refOf } from "../../src/core/fleet.js";
-import { isKustomizationFile } from "../../src/core/build/kustomization.js";
+import { folderOf, isKustomizationFile } from "../../src/core/build/kustomization.js";
 import { isFluxKustomization } from "../../src/core/flux.js";
 import type { Build, ObjectRef, RuleContext, RuleFinding, Severity, Territory } from "../../src/core/types.js";
 import { isRecord, valueAt } from "../../src/core/values.js";
@@ -63,7 +62,7 @@ export function objectsToCheck(context: RuleContext): LocatedObject[] {
       const path = item.source?.path ?? build.report.path;
       // The root's own kustomization, and those of the folders that hold the object's file (its bases).
       const ofBuild = (doc: SourceDocument) => {
-        const folder = posix.dirname(doc.path).replace(/^\.$/, "");
+        const folder = folderOf(doc.path);
         return folder === root || (folder !== "" && path.startsWith(`${folder}/`));
       };
       const kustomizations = [...changedKustomizations.filter(ofBuild), ...(deployer ? [deployer] : [])];

@@ -98,7 +98,9 @@ function gitRepositoriesNamed(model: FleetModel): Map<string, SourceDocument[]> 
     index = new Map();
     for (const doc of model.fluxObjectsOfKind("GitRepository").filter((candidate) => isGitRepository(candidate.ref))) {
       const key = `${doc.ref!.namespace ?? FLUX_SYSTEM}/${doc.ref!.name}`;
-      index.set(key, [...(index.get(key) ?? []), doc]);
+      const named = index.get(key);
+      if (named) named.push(doc);
+      else index.set(key, [doc]);
     }
     gitRepositoryIndexes.set(model, index);
   }

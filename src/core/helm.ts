@@ -1,6 +1,7 @@
 // What the rules cannot see: the workloads a HelmRelease installs. helm-controller renders the chart in the cluster and
 // fleet-warden never runs Helm, so a change to what a HelmRelease installs is named in a note, lest a green check
 // read as a review of it.
+import { isInFolder } from "./build/tree.js";
 import { apiGroup, describeRef, type FleetModel, type SourceDocument } from "./fleet.js";
 import { normalizeRepoPath } from "./flux.js";
 import { touchesAddedLines } from "./patch.js";
@@ -86,7 +87,7 @@ export function helmReleaseNote(input: HelmChangeInput): string | undefined {
       refers(chart.sourceRef) ||
       refers(spec.chartRef) ||
       asArray(spec.valuesFrom).some(refers) ||
-      (chartFolder !== undefined && changedPaths.some((path) => chartFolder === "" || path.startsWith(`${chartFolder}/`)));
+      (chartFolder !== undefined && changedPaths.some((path) => isInFolder(path, chartFolder)));
     if (alters) named.set(`${namespace ?? ""}/${ref.name}`, ref);
   }
   // A release rendered with its namespace and written without it is one release.

@@ -387,6 +387,12 @@ export function join(folder: string, path: string): string {
   return folder === "" ? path : `${folder}/${path}`;
 }
 
+/** The folder of a tree path ("" for the root's files). */
+export function folderOf(path: string): string {
+  const folder = posix.dirname(path);
+  return folder === "." ? "" : folder;
+}
+
 // One index per tree listing, not per walker: a fleet has hundreds of kustomizations over thousands of files.
 const folderIndexes = new WeakMap<readonly string[], ReadonlySet<string>>();
 const pathIndexes = new WeakMap<readonly string[], ReadonlySet<string>>();

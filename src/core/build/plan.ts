@@ -6,7 +6,7 @@ import { posix } from "node:path";
 import { isYamlPath, mayMention, refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
 import { clusterOf, FLUX_KUSTOMIZE_GROUP, FLUX_SYSTEM, gitRepositorySpec, isFluxKustomization, isThisRepository, normalizeRepoPath, sourcesThisRepository, specOf } from "../flux.js";
 import type { Build, SpecialFile } from "../types.js";
-import { ClosureWalker, foldersOf, isKustomizationFile, join, kustomizationFileIn, remoteReason, type Closure } from "./kustomization.js";
+import { ClosureWalker, folderOf, foldersOf, isKustomizationFile, join, kustomizationFileIn, remoteReason, type Closure } from "./kustomization.js";
 import { externalArtifactTree } from "./artifacts.js";
 import { gitRepositoryOptions, gitRepositoryTree, includedFolderOf, isInFolder, pathsUnder, plainTree, repoFolder, type SourceTree } from "./tree.js";
 import { resolveVariables, type Variables } from "./variables.js";
@@ -374,14 +374,14 @@ export function planPlainRoots(input: PlanInput, fluxPlans: BuildPlan[]): BuildP
       .flatMap((plan) => [
         ...[...plan.closure.folders].map((folder) => repoFolder(plan.tree, folder)),
         // A kustomization file an include copies in is Flux's where it lands: its own folder is not a root of its own.
-        ...[...plan.closure.files].filter(isKustomizationFile).map((file) => posix.dirname(plan.tree.repoPath(file)).replace(/^\.$/, "")),
+        ...[...plan.closure.files].filter(isKustomizationFile).map((file) => folderOf(plan.tree.repoPath(file))),
       ]),
   );
   const candidates = new Map<string, { folder: string; walker: ClosureWalker }>();
   for (const path of tree.paths) {
     const name = posix.basename(path);
     if (name !== "kustomization.yaml" && name !== "kustomization.yml" && name !== "Kustomization") continue;
-    const folder = posix.dirname(path) === "." ? "" : posix.dirname(path);
+    const folder = folderOf(path);
     if (candidates.has(folder)) continue;
     const value = input.model.file(path)?.documents[0]?.value as Record<string, unknown> | undefined;
     if (value?.kind === "Component") continue;
@@ -425,7 +425,7 @@ function uniqueNames(plans: BuildPlan[]): BuildPlan[] {
 /** Links inside a built folder are left out (by fleet-warden's snapshot and by Flux's source artifact): say so. */
 function addLinkWarnings(plan: BuildPlan, specialFiles: readonly SpecialFile[]): void {
   for (const special of specialFiles) {
-    const folder = posix.dirname(special.path) === "." ? "" : posix.dirname(special.path);
+    const folder = folderOf(special.path);
     const walked = plan.generated !== undefined && (plan.folder === "" || special.path.startsWith(`${plan.folder}/`));
     if (!plan.closure.folders.has(folder) && !walked) continue;
     if (plan.closure.issues.some((issue) => issue.message.includes(`${special.path} is a`))) continue;

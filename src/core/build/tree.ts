@@ -7,7 +7,7 @@ import type { FleetModel } from "../fleet.js";
 import { normalizeRepoPath } from "../flux.js";
 import type { SpecialFile } from "../types.js";
 import { isRecord, lowerBound } from "../values.js";
-import { foldersOf, join } from "./kustomization.js";
+import { folderOf, foldersOf, join } from "./kustomization.js";
 
 export interface SourceTree {
   /** Sorted tree paths of regular files. */
@@ -117,11 +117,13 @@ function includesOf(include: unknown, namespace: string): Include[] {
 }
 
 /**
- * The path prefixes go-git checks out for `spec.sparseCheckout`: source-controller trims a leading `./`, and go-git
- * keeps every file whose path merely starts with one (`apps` keeps `apps2/x.yaml` too). An empty list keeps everything.
+ * Which paths go-git checks out for `spec.sparseCheckout`: source-controller trims a leading `./`, and go-git keeps
+ * every path that merely starts with an entry (`apps` keeps `apps2/x.yaml` too). Undefined when it keeps everything.
  */
-export function sparsePrefixes(entries: readonly string[] | undefined): string[] | undefined {
-  return entries?.length ? entries.map((entry) => (entry.startsWith("./") ? entry.slice(2) : entry)) : undefined;
+export function sparseCheckoutKeeps(entries: readonly string[] | undefined): ((path: string) => boolean) | undefined {
+  if (!entries?.length) return undefined;
+  const prefixes = entries.map((entry) => (entry.startsWith("./") ? entry.slice(2) : entry));
+  return (path) => prefixes.some((prefix) => path.startsWith(prefix));
 }
 
 /**
@@ -132,12 +134,12 @@ export function sparsePrefixes(entries: readonly string[] | undefined): string[]
  */
 export function gitRepositoryTree(model: FleetModel, options: GitRepositoryOptions = {}, links: readonly SpecialFile[] = []): SourceTree {
   const includes = options.includes ?? [];
-  const sparse = sparsePrefixes(options.sparseCheckout);
-  const checkedOut = sparse ? model.paths().filter((path) => sparse.some((prefix) => path.startsWith(prefix))) : model.paths();
+  const sparseKeeps = sparseCheckoutKeeps(options.sparseCheckout);
+  const checkedOut = sparseKeeps ? model.paths().filter(sparseKeeps) : model.paths();
   const checkedOutFolders = foldersOf(checkedOut);
   const checkedOutFiles = new Set(checkedOut);
   // go-git writes links as links (checked out like files); they are no tree path, but the include copies follow them.
-  const checkedOutLinks = new Map(links.filter((link) => link.kind === "symlink" && (!sparse || sparse.some((prefix) => link.path.startsWith(prefix)))).map((link) => [link.path, link.target ?? ""]));
+  const checkedOutLinks = new Map(links.filter((link) => link.kind === "symlink" && (!sparseKeeps || sparseKeeps(link.path))).map((link) => [link.path, link.target ?? ""]));
   const holds = (path: string) => checkedOutFolders.has(path) || checkedOutFiles.has(path) || checkedOutLinks.has(path);
   const missing = options.sparseCheckout && missingSparseEntry(options.sparseCheckout, holds);
   // source-controller asks for every included artifact before it checks out, then checks the sparse entries, then copies.
@@ -159,12 +161,13 @@ export function gitRepositoryTree(model: FleetModel, options: GitRepositoryOptio
   for (const file of ignoreFiles) {
     const read = ignoreFileOf(file);
     const text = read === undefined || read.startsWith("../") ? undefined : model.readText(read);
-    written.push(...ignoreLines(text ?? "").map((line) => parseIgnore(line, posix.dirname(file) === "." ? "" : posix.dirname(file))));
+    written.push(...ignoreLines(text ?? "").map((line) => parseIgnore(line, folderOf(file))));
   }
   if (options.ignore) written.push(...ignoreLines(options.ignore).map((line) => parseIgnore(line, "")));
   // fluxcd/pkg/artifact/storage SourceIgnoreFilter: the default exclusions apply only while no pattern is written.
   const patterns = written.length > 0 ? [...vcsPatterns, ...written] : defaultPatterns;
   const paths = all.filter((path) => !ignored(path, patterns));
+  const ignoredFolder = (folder: string) => ignored(folder, patterns, true);
   const allFolders = () => [...foldersOf(all), ...madeFolders.keys()];
   const sourceFails = noArtifact
     ? `its spec.include of ${noArtifact.source} has no artifact: that GitRepository fails (${noArtifact.tree!.fails})`
@@ -175,14 +178,14 @@ export function gitRepositoryTree(model: FleetModel, options: GitRepositoryOptio
   const keptLinks = [...checkedOutLinks.keys()].filter((link) => !ignored(link, patterns));
   const archived = keptLinks.length ? [...paths, ...keptLinks] : paths;
   const archivedFolders = keptLinks.length ? () => [...allFolders(), ...foldersOf(keptLinks)] : allFolders;
-  const refused = sourceFails === undefined ? firstRefusedEntry(archived, archivedFolders, (folder) => ignored(folder, patterns, true)) : undefined;
+  const refused = sourceFails === undefined ? firstRefusedEntry(archived, archivedFolders, ignoredFolder) : undefined;
   const fails = sourceFails ?? (refused && `Flux's untar refuses ${refused.name} in its artifact (${refused.reason}; rename it, or exclude it in .sourceignore)`);
   let emptyFolders: readonly string[] | undefined;
   return {
     paths,
     repoPath,
     definitionPaths: [...new Set([...ignoreFiles.map(repoPath), ...[...linkedIgnoreFiles.values()].filter((target) => target !== undefined), ...assembly.definitions])],
-    emptyFolders: () => (emptyFolders ??= foldersWithoutFiles(paths, allFolders(), (folder) => ignored(folder, patterns, true))),
+    emptyFolders: () => (emptyFolders ??= foldersWithoutFiles(paths, allFolders(), ignoredFolder)),
     ...(assembly.unseen.length ? { included: assembly.unseen } : {}),
     ...(assembly.copiedFolders.length ? { copied: assembly.copiedFolders } : {}),
     ...(fails !== undefined ? { fails } : {}),
@@ -353,7 +356,7 @@ function assembleIncludes(includes: readonly Include[], checkedOutFiles: Readonl
         const file = landing(path);
         copied.set(file, seen.repoPath(path));
         copiedBy.set(file, source);
-        made(posix.dirname(file));
+        made(folderOf(file));
       }
     }
   }
