@@ -1,9 +1,18 @@
 // Small facts about Flux objects shared by tenants, builds and rules.
 import { posix } from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { apiGroup, refOf, type FleetModel, type KubeObject, type SourceDocument } from "./fleet.js";
 import type { ObjectRef, PullRequestFacts } from "./types.js";
 
 export const FLUX_SYSTEM = "flux-system";
+
+/** Where a source is looked up. */
+export interface SourceScope {
+  /** `clusters/prod`: each cluster's source-controller reads its own definitions, never another cluster's. */
+  cluster: string;
+  /** Repository files the cluster's Kustomizations deploy, once planning has found them. */
+  deployed?: ReadonlySet<string>;
+}
 
 export function specOf(doc: Pick<SourceDocument, "object">): Record<string, unknown> {
   const spec = doc.object?.spec;
@@ -29,14 +38,14 @@ export function sourcesThisRepository(
   model: FleetModel,
   repository?: PullRequestFacts["repository"],
   rendered: readonly KubeObject[] = [],
-  cluster?: string,
+  scope?: SourceScope,
 ): boolean {
   const sourceRef = (specOf(doc).sourceRef ?? {}) as Record<string, unknown>;
   if (sourceRef.kind !== undefined && sourceRef.kind !== "GitRepository") return false;
   const name = typeof sourceRef.name === "string" ? sourceRef.name : undefined;
   if (!name) return false;
   const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (doc.ref?.namespace ?? FLUX_SYSTEM);
-  return isThisRepository(name, namespace, model, repository, rendered, cluster);
+  return isThisRepository(name, namespace, model, repository, rendered, scope);
 }
 
 /** True when the GitRepository `namespace/name` is this repository: flux-system's own, or one whose URL names it. */
@@ -46,26 +55,61 @@ export function isThisRepository(
   model: FleetModel,
   repository?: PullRequestFacts["repository"],
   rendered: readonly KubeObject[] = [],
-  cluster?: string,
+  scope?: SourceScope,
 ): boolean {
   if (name === FLUX_SYSTEM && namespace === FLUX_SYSTEM) return true;
   if (!repository) return false;
-  const url = gitRepositorySpec(name, namespace, model, rendered, cluster)?.url;
+  const url = gitRepositorySpec(name, namespace, model, rendered, scope)?.url;
   return typeof url === "string" && urlNamesRepository(url, repository);
 }
 
 /**
  * The spec of the GitRepository `namespace/name`: among the objects a parent Kustomization rendered along with
- * the one that reads it (where kustomize may have set their namespace), else as written in the repository. With
- * `cluster` ("clusters/prod"), as that cluster defines it: its own folder's definition first, never another
- * cluster's (each cluster's source-controller reads its own, with its own ignore rules).
+ * the one that reads it (where kustomize may have set their namespace), else as written in the repository (see
+ * writtenDefinitions).
  */
-export function gitRepositorySpec(name: string, namespace: string, model: FleetModel, rendered: readonly KubeObject[] = [], cluster?: string): Record<string, unknown> | undefined {
+export function gitRepositorySpec(name: string, namespace: string, model: FleetModel, rendered: readonly KubeObject[] = [], scope?: SourceScope): Record<string, unknown> | undefined {
   const renderedObject = renderedGitRepositories(rendered).get(`${namespace}/${name}`);
   if (renderedObject) return specOf({ object: renderedObject });
-  const written = gitRepositoriesNamed(model).get(`${namespace}/${name}`) ?? [];
-  const found = cluster === undefined ? written[0] : (written.find((doc) => clusterOf(doc.path) === cluster) ?? written.find((doc) => visibleFrom(doc.path, cluster)));
+  const found = writtenDefinitions(name, namespace, model, scope)[0];
   return found ? specOf(found) : undefined;
+}
+
+/**
+ * The written definitions of GitRepository `namespace/name` a cluster may read, the one it reads first: among those
+ * its Kustomizations deploy, once known (a copy nothing deploys, a decoy in any folder, is not what Flux reads), its
+ * own folder's before the others; never another cluster's.
+ */
+function writtenDefinitions(name: string, namespace: string, model: FleetModel, scope: SourceScope | undefined): SourceDocument[] {
+  const written = gitRepositoriesNamed(model).get(`${namespace}/${name}`) ?? [];
+  if (!scope) return written;
+  const visible = written.filter((doc) => visibleFrom(doc.path, scope.cluster));
+  const deployed = visible.filter((doc) => scope.deployed?.has(doc.path));
+  const candidates = deployed.length > 0 ? deployed : visible;
+  const own = (doc: SourceDocument) => clusterOf(doc.path) === scope.cluster;
+  return [...candidates.filter(own), ...candidates.filter((doc) => !own(doc))];
+}
+
+/**
+ * The definitions of GitRepository `namespace/name` that the cluster deploys when they disagree: Flux applies each
+ * in turn, so what a Kustomization reading it builds keeps changing. Empty when they agree, or a parent renders it.
+ */
+export function rivalDefinitions(name: string, namespace: string, model: FleetModel, rendered: readonly KubeObject[], scope: SourceScope): SourceDocument[] {
+  if (!scope.deployed || renderedGitRepositories(rendered).has(`${namespace}/${name}`)) return [];
+  const deployed = writtenDefinitions(name, namespace, model, scope).filter((doc) => scope.deployed!.has(doc.path));
+  return deployed.some((doc) => !isDeepStrictEqual(specOf(doc), specOf(deployed[0]!))) ? deployed : [];
+}
+
+/**
+ * Whether a cluster may read one of several differing definitions of a GitRepository: which one it reads then depends
+ * on what its Kustomizations deploy. False for most fleets, whose clusters each define their own.
+ */
+export function hasRivalDefinitions(model: FleetModel): boolean {
+  // Two definitions a cluster may both read: not each in its own cluster's folder.
+  const readTogether = (one: SourceDocument, other: SourceDocument) => !inClusterFolder(one.path) || visibleFrom(other.path, clusterOf(one.path));
+  return [...gitRepositoriesNamed(model).values()].some((written) =>
+    written.some((one, index) => written.slice(index + 1).some((other) => readTogether(one, other) && !isDeepStrictEqual(specOf(one), specOf(other)))),
+  );
 }
 
 function isGitRepository(ref: ObjectRef | undefined): boolean {

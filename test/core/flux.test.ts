@@ -86,6 +86,6 @@ describe("each cluster's own sources", () => {
     const result = await buildChange({}, head);
     const prod = result.head.find((build) => build.report.name === "flux-system/apps (clusters/prod)");
     expect(prod?.objects.map((object) => object.ref.name).sort()).toEqual(["hidden", "kept"]);
-    expect(gitRepositorySpec("flux-system", "flux-system", new FleetModel(treeDir(head)), [], "clusters/a-lab")?.ignore).toBe("/apps/prod/hidden.yaml\n");
+    expect(gitRepositorySpec("flux-system", "flux-system", new FleetModel(treeDir(head)), [], { cluster: "clusters/a-lab" })?.ignore).toBe("/apps/prod/hidden.yaml\n");
   });
 });

@@ -8,6 +8,7 @@ import type { Config } from "../config.js";
 import { describeRef, isYamlPath, objectKey, type FleetModel, type SourceDocument } from "../fleet.js";
 import type { Build, BuildIssue, ChangedFile, ObjectChange, RenderedDiff, RenderedObject, SpecialFile } from "../types.js";
 import { findKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
+import { hasRivalDefinitions } from "../flux.js";
 import { vetClosure } from "./kustomization.js";
 import {
   finishPlans,
@@ -111,6 +112,46 @@ const MAX_NESTING = 4;
  * parent's overlays: parents are built to find them, and they replace the Kustomizations as written.
  */
 export async function planSide(input: PlanInput, engine: KustomizeEngine | undefined, limits?: EngineLimits, renders: RenderCache = new Map()): Promise<PlannedSide> {
+  let planned = await planFluxKustomizations(input, engine, limits, renders);
+  // When a cluster may read one of several differing copies of a GitRepository, it reads the one its Kustomizations
+  // deploy, and what they deploy depends on the copies read: planned again while what they deploy grows.
+  if (hasRivalDefinitions(input.model)) {
+    const deployed = new Map<string, Set<string>>();
+    let rounds = 0;
+    while (addDeployed(deployed, planned.fluxPlans)) {
+      if (++rounds > MAX_SOURCE_ROUNDS) {
+        planned.notes.push(`Which copy of a GitRepository each cluster deploys was still changing after ${MAX_SOURCE_ROUNDS} plannings: builds may read another copy than Flux does.`);
+        break;
+      }
+      planned = await planFluxKustomizations({ ...input, deployed }, engine, limits, renders);
+    }
+  }
+  return { plans: finishPlans([...planned.fluxPlans, ...planPlainRoots(input, planned.fluxPlans)], input.specialFiles), notes: planned.notes };
+}
+
+/** Plannings of one side at most, when copies of a GitRepository compete (each one can only add deployed files). */
+const MAX_SOURCE_ROUNDS = 8;
+
+/** Adds the files each Flux build deploys to its cluster's; true when any was new. */
+function addDeployed(deployed: Map<string, Set<string>>, fluxPlans: readonly BuildPlan[]): boolean {
+  let grew = false;
+  for (const plan of fluxPlans) {
+    if (!plan.flux || plan.closure.unseen) continue;
+    let files = deployed.get(plan.flux.cluster);
+    if (!files) deployed.set(plan.flux.cluster, (files = new Set()));
+    for (const file of plan.closure.files) {
+      const path = plan.tree.repoPath(file);
+      if (!files.has(path)) {
+        files.add(path);
+        grew = true;
+      }
+    }
+  }
+  return grew;
+}
+
+/** The Flux builds of one side, and the notes on Kustomizations not built. */
+async function planFluxKustomizations(input: PlanInput, engine: KustomizeEngine | undefined, limits: EngineLimits | undefined, renders: RenderCache): Promise<{ fluxPlans: BuildPlan[]; notes: string[] }> {
   const trees = new Map<string, SourceTree>();
   const { targets, notes: writtenNotes } = sourceFluxTargets(input, trees);
   const plans = new Map<string, BuildPlan>();
@@ -162,7 +203,7 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
   const fluxPlans = [...plans.values()];
   // What a parent deploys is what Flux applies: a note on the same Kustomization as written would mislead.
   const notes = [...writtenNotes.filter((note) => !deployedDocuments.has(note.doc)).map((note) => note.text), ...deployedNotes];
-  return { plans: finishPlans([...fluxPlans, ...planPlainRoots(input, fluxPlans)], input.specialFiles), notes };
+  return { fluxPlans, notes };
 }
 
 /** Renders by what they read: a build whose inputs are identical on base and head (a parent found unchanged) runs once. */

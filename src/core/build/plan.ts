@@ -4,7 +4,19 @@
 // validated too). Each plan knows every repository file that can change its output.
 import { posix } from "node:path";
 import { isYamlPath, mayMention, refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
-import { clusterOf, FLUX_KUSTOMIZE_GROUP, FLUX_SYSTEM, gitRepositorySpec, isFluxKustomization, isThisRepository, normalizeRepoPath, sourcesThisRepository, specOf } from "../flux.js";
+import {
+  clusterOf,
+  FLUX_KUSTOMIZE_GROUP,
+  FLUX_SYSTEM,
+  gitRepositorySpec,
+  isFluxKustomization,
+  isThisRepository,
+  normalizeRepoPath,
+  rivalDefinitions,
+  sourcesThisRepository,
+  specOf,
+  type SourceScope,
+} from "../flux.js";
 import type { Build, SpecialFile } from "../types.js";
 import { ClosureWalker, folderOf, foldersOf, isKustomizationFile, join, kustomizationFileIn, remoteReason, type Closure } from "./kustomization.js";
 import { externalArtifactTree } from "./artifacts.js";
@@ -43,6 +55,8 @@ export interface PlanInput {
   model: FleetModel;
   repository: { owner: string; name: string };
   specialFiles: readonly SpecialFile[];
+  /** Per cluster, the repository files its Kustomizations deploy, from an earlier planning: which source copies count. */
+  deployed?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /** A Flux Kustomization to build: where it is written, and what Flux sees. */
@@ -120,7 +134,8 @@ export function renderedFluxTargets(parent: BuildPlan, build: Build, input: Plan
 function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: Map<string, SourceTree>, notes: string[], siblings: readonly KubeObject[] = []): FluxTarget | undefined {
   const sourceRef = (specOf(target).sourceRef ?? {}) as Record<string, unknown>;
   const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (refOf(target.object).namespace ?? FLUX_SYSTEM);
-  const at: SourceLookup = { input, trees, siblings, cluster: target.cluster };
+  const scope: SourceScope = { cluster: target.cluster, ...(input.deployed ? { deployed: input.deployed.get(target.cluster) ?? new Set() } : {}) };
+  const at: SourceLookup = { input, trees, siblings, scope };
   if (sourceRef.kind === "ExternalArtifact") {
     const artifact = externalArtifactTree(String(sourceRef.name), namespace, target.doc.path, input.model, (name, sourceNamespace) => thisCommitTree(name, sourceNamespace, at));
     if (artifact.tree) return { ...target, tree: artifact.tree };
@@ -128,8 +143,17 @@ function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: M
     notes.push(`${fluxName(target)} reads the ExternalArtifact ${namespace}/${String(sourceRef.name)}, which is not built: ${artifact.problem}.`);
     return undefined;
   }
-  if (!sourcesThisRepository({ object: target.object, ref: refOf(target.object) }, input.model, input.repository, siblings, target.cluster)) return undefined;
-  const otherRevision = otherRevisionOf(String(sourceRef.name), namespace, input.model, siblings, target.cluster);
+  const rivals = sourceRef.kind === undefined || sourceRef.kind === "GitRepository" ? rivalDefinitions(String(sourceRef.name), namespace, input.model, siblings, scope) : [];
+  if (rivals.length > 0) {
+    const where = rivals.map((doc) => doc.path).join(", ");
+    return {
+      ...target,
+      tree: NO_FILES,
+      sourceFails: `spec.sourceRef: cluster ${target.cluster} deploys the GitRepository ${namespace}/${String(sourceRef.name)} ${rivals.length} times, differently (${where}); Flux applies each in turn, so what this Kustomization builds keeps changing. Keep one definition.`,
+    };
+  }
+  if (!sourcesThisRepository({ object: target.object, ref: refOf(target.object) }, input.model, input.repository, siblings, scope)) return undefined;
+  const otherRevision = otherRevisionOf(String(sourceRef.name), namespace, input.model, siblings, scope);
   if (otherRevision) {
     notes.push(`${fluxName(target)} reads ${otherRevision} of this repository, not the commit under review: it is not built.`);
     return undefined;
@@ -143,8 +167,8 @@ function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: M
  * A GitRepository of this repository that follows another branch than flux-system's, or a pinned tag,
  * semver range or commit: the pull request's content is not what Flux reads through it.
  */
-function otherRevisionOf(name: string, namespace: string, model: FleetModel, siblings: readonly KubeObject[], cluster: string): string | undefined {
-  const specOfSource = (sourceName: string, sourceNamespace: string) => gitRepositorySpec(sourceName, sourceNamespace, model, siblings, cluster);
+function otherRevisionOf(name: string, namespace: string, model: FleetModel, siblings: readonly KubeObject[], scope: SourceScope): string | undefined {
+  const specOfSource = (sourceName: string, sourceNamespace: string) => gitRepositorySpec(sourceName, sourceNamespace, model, siblings, scope);
   // The branch a GitRepository follows: source-controller's default is master when its ref names nothing.
   const branchOf = (spec: Record<string, unknown>) => {
     const ref = isRecord(spec.ref) ? spec.ref : {};
@@ -281,9 +305,9 @@ const NO_FILES: SourceTree = { paths: [], repoPath: (path) => path, definitionPa
  * repository, on flux-system's branch); undefined otherwise, or when it is already being included (a cycle).
  */
 function thisCommitTree(name: string, namespace: string, at: SourceLookup, including: ReadonlySet<string> = new Set()): SourceTree | undefined {
-  const { input, siblings, cluster } = at;
-  if (including.has(`${namespace}/${name}`) || !isThisRepository(name, namespace, input.model, input.repository, siblings, cluster)) return undefined;
-  if (otherRevisionOf(name, namespace, input.model, siblings, cluster)) return undefined;
+  const { input, siblings, scope } = at;
+  if (including.has(`${namespace}/${name}`) || !isThisRepository(name, namespace, input.model, input.repository, siblings, scope)) return undefined;
+  if (otherRevisionOf(name, namespace, input.model, siblings, scope)) return undefined;
   return gitSourceTree(name, namespace, at, including);
 }
 
@@ -292,7 +316,7 @@ interface SourceLookup {
   input: PlanInput;
   trees: Map<string, SourceTree>;
   siblings: readonly KubeObject[];
-  cluster: string;
+  scope: SourceScope;
 }
 
 /**
@@ -300,8 +324,8 @@ interface SourceLookup {
  * equal specs). An included GitRepository that is this repository at the same revision is rebuilt the same way.
  */
 function gitSourceTree(name: string, namespace: string, at: SourceLookup, including: ReadonlySet<string> = new Set()): SourceTree {
-  const { input: { model }, trees, siblings, cluster } = at;
-  const options = gitRepositoryOptions(gitRepositorySpec(name, namespace, model, siblings, cluster) ?? {}, namespace);
+  const { input: { model }, trees, siblings, scope } = at;
+  const options = gitRepositoryOptions(gitRepositorySpec(name, namespace, model, siblings, scope) ?? {}, namespace);
   const includes = (options.includes ?? []).map((include) => {
     // A GitRepository that includes itself, directly or not, waits for ever: left unseen.
     const tree = thisCommitTree(include.name, include.namespace, at, new Set([...including, `${namespace}/${name}`]));

@@ -1,0 +1,78 @@
+// Several written copies of one GitRepository: a cluster reads the one its Kustomizations deploy.
+import { describe, expect, it } from "vitest";
+import { FleetModel } from "../../src/core/fleet.js";
+import { hasRivalDefinitions } from "../../src/core/flux.js";
+import type { BuildResult } from "../../src/core/build/index.js";
+import { buildChange, configMap, fluxKustomization, treeDir } from "./helpers.js";
+
+const gitRepository = (name: string, namespace: string, ref = "branch: main") =>
+  `apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\nspec:\n  interval: 1m\n  url: ssh://git@github.com/acme/fleet\n  ref:\n    ${ref}\n`;
+
+const TEAM = "team/team (clusters/prod)";
+/** flux-system/sources deploys team/lib from team-sources/; team/team builds ./lib through it. */
+const base = {
+  "clusters/prod/flux-system/gotk-sync.yaml": gitRepository("flux-system", "flux-system"),
+  "clusters/prod/sources.yaml": fluxKustomization("sources", { path: "./team-sources" }),
+  "team-sources/kustomization.yaml": "resources:\n  - lib.yaml\n",
+  "team-sources/lib.yaml": gitRepository("lib", "team"),
+  "clusters/prod/team.yaml": fluxKustomization("team", { path: "./lib", sourceRef: { kind: "GitRepository", name: "lib" } }, "team"),
+  "lib/a.yaml": configMap("a"),
+};
+/** Not a manifest: Flux's generated kustomization for ./lib fails on it, which only a build of team/team shows. */
+const breaksTheBuild = { "lib/b.yaml": "just: text\n" };
+
+const teamBuild = (result: BuildResult) => result.head.find((build) => build.report.name === TEAM);
+const issuesOf = (result: BuildResult) => teamBuild(result)?.issues.map((issue) => issue.message) ?? [];
+
+describe("which copy of a GitRepository a cluster reads", () => {
+  it("builds the change when nothing deploys the other copy", async () => {
+    const alone = await buildChange(base, breaksTheBuild);
+    expect(teamBuild(alone)?.report.ok).toBe(false);
+    // A pinned copy in a folder no Kustomization deploys (first in path order) must not hide the failure.
+    const decoyed = await buildChange(base, { ...breaksTheBuild, "attic/lib.yaml": gitRepository("lib", "team", "tag: v0.0.1") });
+    expect(teamBuild(decoyed)?.report.ok).toBe(false);
+    expect(decoyed.notes.join("\n")).not.toContain("tag v0.0.1");
+  });
+
+  it("honours the deployed copy's pin over an undeployed copy on the fleet's branch", async () => {
+    const pinned = { ...base, "team-sources/lib.yaml": gitRepository("lib", "team", "tag: v1.0.0"), "attic/lib.yaml": gitRepository("lib", "team") };
+    const result = await buildChange(pinned, breaksTheBuild);
+    expect(teamBuild(result)).toBeUndefined();
+    expect(result.notes).toContain("team/team (clusters/prod) reads tag v1.0.0 of this repository, not the commit under review: it is not built.");
+  });
+
+  it("fails a Kustomization whose source the cluster deploys twice, differently", async () => {
+    // The tenant's own folder deploys a copy pinned to a tag: Flux would apply both copies in turn.
+    const result = await buildChange(base, { "lib/source.yaml": gitRepository("lib", "team", "tag: v0.0.1") });
+    expect(teamBuild(result)?.report.ok).toBe(false);
+    expect(issuesOf(result).join("\n")).toContain(
+      "spec.sourceRef: cluster clusters/prod deploys the GitRepository team/lib 2 times, differently (lib/source.yaml, team-sources/lib.yaml)",
+    );
+    expect(result.base.find((build) => build.report.name === TEAM)?.report.ok).toBe(true);
+  });
+
+  it("builds from a source the cluster deploys twice alike", async () => {
+    const result = await buildChange(base, { "lib/source.yaml": gitRepository("lib", "team") });
+    expect(teamBuild(result)?.report.ok).toBe(true);
+    expect(teamBuild(result)?.objects.map((object) => object.ref.kind).sort()).toEqual(["ConfigMap", "GitRepository"]);
+  });
+});
+
+describe("hasRivalDefinitions", () => {
+  const rivals = (tree: Record<string, string>) => hasRivalDefinitions(new FleetModel(treeDir(tree)));
+
+  it("is false for clusters that each define their own copy", () => {
+    expect(
+      rivals({
+        "clusters/a/flux-system/gotk-sync.yaml": gitRepository("flux-system", "flux-system"),
+        "clusters/b/flux-system/gotk-sync.yaml": gitRepository("flux-system", "flux-system", "branch: b"),
+      }),
+    ).toBe(false);
+  });
+
+  it("is true for differing copies one cluster may read", () => {
+    expect(rivals({ "clusters/a/lib.yaml": gitRepository("lib", "team"), "shared/lib.yaml": gitRepository("lib", "team", "tag: v1") })).toBe(true);
+    expect(rivals({ "clusters/a/lib.yaml": gitRepository("lib", "team"), "clusters/a/x/lib.yaml": gitRepository("lib", "team", "tag: v1") })).toBe(true);
+    expect(rivals({ "clusters/a/lib.yaml": gitRepository("lib", "team"), "shared/lib.yaml": gitRepository("lib", "team") })).toBe(false);
+  });
+});
