@@ -462,12 +462,13 @@ export async function withSnapshots<T>(
 }
 
 /** The fields of PullRequestFacts that come from the two snapshots. */
-export function snapshotFacts({ base, head, baseTip }: SnapshotPair): Pick<PullRequestFacts, "baseFiles" | "headFiles" | "baseTipFiles" | "problems" | "specialFiles"> {
+export function snapshotFacts({ base, head, baseTip }: SnapshotPair): Pick<PullRequestFacts, "baseFiles" | "headFiles" | "baseTipFiles" | "problems" | "specialFiles" | "baseSpecialFiles"> {
   return {
     baseFiles: base.files,
     headFiles: head.files,
     ...(baseTip ? { baseTipFiles: baseTip.files } : {}),
     problems: [...base.problems, ...head.problems, ...(baseTip?.problems ?? [])],
     specialFiles: head.special,
+    baseSpecialFiles: base.special,
   };
 }

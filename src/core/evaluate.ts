@@ -57,7 +57,15 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
     // An eligible image update needs no owner's approval: the classifier is its authorization.
     autoMerge?.eligible ? ownershipWaivedForImageUpdate() : evaluateOwnership(facts, config, tenants),
     // Every changed file, excluded ones too: what Flux deploys from them is judged all the same.
-    buildAffected({ config, base, head, changedFiles: facts.changedFiles, repository: facts.repository, specialFiles: facts.specialFiles ?? [] }).catch(
+    buildAffected({
+      config,
+      base,
+      head,
+      changedFiles: facts.changedFiles,
+      repository: facts.repository,
+      specialFiles: facts.specialFiles ?? [],
+      baseSpecialFiles: facts.baseSpecialFiles ?? [],
+    }).catch(
       (error): BuildResult => ({ base: [], head: [], renderedDiff: [], problems: [`builds failed: ${errorMessage(error)}`], notes: [] }),
     ),
     prepareRules(rules, config, [head, base]),

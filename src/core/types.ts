@@ -116,6 +116,8 @@ export interface PullRequestFacts {
   problems?: string[];
   /** Links and special files found in the head snapshot; they were not extracted. */
   specialFiles?: SpecialFile[];
+  /** The same of the base snapshot: a build that used one on both sides failed before the change too. */
+  baseSpecialFiles?: SpecialFile[];
 }
 
 export interface SpecialFile {

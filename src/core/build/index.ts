@@ -35,6 +35,8 @@ export interface BuildInput {
   repository: { owner: string; name: string };
   /** Links and special files of the head snapshot (not extracted): a build that uses one is refused. */
   specialFiles?: SpecialFile[];
+  /** The same of the base snapshot. */
+  baseSpecialFiles?: SpecialFile[];
   /** The kustomize engine; default: found on this machine. `null` means none. */
   engine?: KustomizeEngine | null;
   limits?: EngineLimits;
@@ -60,7 +62,7 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
   const discoveryEngine = discover ? engine : undefined;
   const renders: RenderCache = new Map();
   const sides = await Promise.allSettled([
-    planSide(planInput(input.base, []), discoveryEngine, input.limits, renders),
+    planSide(planInput(input.base, input.baseSpecialFiles ?? []), discoveryEngine, input.limits, renders),
     planSide(planInput(input.head, input.specialFiles ?? []), discoveryEngine, input.limits, renders),
   ]);
   const [basePlan, headPlan] = sides.map((side) => {

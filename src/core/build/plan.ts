@@ -452,6 +452,8 @@ function addLinkWarnings(plan: BuildPlan, specialFiles: readonly SpecialFile[]):
     const folder = folderOf(special.path);
     const walked = plan.generated !== undefined && (plan.folder === "" || special.path.startsWith(`${plan.folder}/`));
     if (!plan.closure.folders.has(folder) && !walked) continue;
+    // Deleting or replacing it changes the build, reported or not.
+    plan.inputs.add(special.path);
     if (plan.closure.issues.some((issue) => issue.message.includes(`${special.path} is a`))) continue;
     const what = special.kind === "symlink" ? "symbolic link" : special.kind === "hardlink" ? "hard link" : "special file";
     plan.closure.issues.push({
@@ -465,7 +467,6 @@ function addLinkWarnings(plan: BuildPlan, specialFiles: readonly SpecialFile[]):
           : "links are never followed, and Flux's source artifact leaves them out, so no build uses it."
       } Commit the file itself instead.`,
     });
-    plan.inputs.add(special.path);
   }
 }
 
