@@ -173,6 +173,7 @@ interface Row {
   shape: PullRequestShape;
   changedFiles: number;
   builds: number;
+  kustomizeRuns: number;
   evaluationMs: number;
   bareMs: number;
   appMs: number;
@@ -220,6 +221,7 @@ async function measure(options: Options): Promise<void> {
         shape,
         changedFiles: verdict.stats.changedFiles,
         builds: verdict.stats.builds,
+        kustomizeRuns: verdict.stats.kustomizeRuns,
         evaluationMs: median(result.evaluations.map((evaluation) => evaluation.ms)),
         bareMs: median(result.bare),
         appMs: median(result.appRuns.map((appRun) => appRun.ms)),
@@ -264,13 +266,14 @@ function print(options: Options, files: number, rows: Row[], engine: KustomizeEn
     `fleet-warden benchmark: ${options.clusters} clusters × ${options.tenants} tenants, ${files} files; median of ${options.runs} run(s); engine: ${engine.description}`,
     `machine: ${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? "unknown"}), ${mib(totalmem())} memory (${mib(freemem())} free), node ${process.version}, temporary files in ${tmpdir()} (snapshots and build sandboxes: a tmpfs is much faster than a disk here, e.g. TMPDIR=/dev/shm)`,
     "",
-    `| pull request | changed files | kustomize builds (base+head) | evaluation | bare kustomize, same roots | ratio | ratio above no-op | App end to end | App, snapshots cached | GitHub calls (writes) | ${second ? `GitHub calls at ${options.secondTenants} tenants (${second.files} files) | ` : ""}peak RSS | verdict |`,
-    `|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|${second ? "---:|" : ""}---:|---|`,
+    `| pull request | changed files | kustomize builds (base+head) | kustomize runs | evaluation | bare kustomize, same roots | ratio | ratio above no-op | App end to end | App, snapshots cached | GitHub calls (writes) | ${second ? `GitHub calls at ${options.secondTenants} tenants (${second.files} files) | ` : ""}peak RSS | verdict |`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|${second ? "---:|" : ""}---:|---|`,
     ...rows.map((row, i) =>
       [
         `| ${row.shape.id}: ${row.shape.description}`,
         row.changedFiles,
         row.builds,
+        row.kustomizeRuns,
         s(row.evaluationMs),
         s(row.bareMs),
         ratio(row.evaluationMs, row),
@@ -284,6 +287,7 @@ function print(options: Options, files: number, rows: Row[], engine: KustomizeEn
       ].join(" | "),
     ),
     "",
+    "kustomize runs: the builds, less those both sides share, plus parents built to find the Kustomizations they deploy.",
     "evaluation: `fleet-warden check` on the local repository (snapshots by git archive, facts, builds, rules). Ratio above no-op: the evaluation time less the no-op change's (what judging any change costs before building), over bare kustomize.",
     "App end to end: webhook to completed check run and review, through Probot's Octokit (retry and throttling plugins on: GitHub's write pacing of one write per second is included) against a local GitHub stand-in; tarballs are prepared before the clock starts. Snapshots cached: the same evaluation again with the App's snapshot cache warm (what every later push pays for its base).",
     "GitHub calls: every request of one evaluation but the installation token (fetched once an hour); writes are check-run, review and merge calls. The image update also runs the auto-merge gate (statuses, check runs, merge).",

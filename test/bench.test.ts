@@ -38,6 +38,7 @@ describe("the benchmark", () => {
     expect(verdict.findings).toEqual([]);
     expect(verdict.conclusion).toBe("success");
     expect(verdict.stats.builds).toBe(2);
+    expect(verdict.stats.kustomizeRuns).toBe(2);
     expect(verdict.renderedDiff.flatMap((diff) => diff.changes.map((change) => `${change.change} ${change.ref.kind} ${change.ref.name}`))).toEqual(["modified Deployment web"]);
   });
 

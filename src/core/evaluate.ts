@@ -66,7 +66,7 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
       specialFiles: facts.specialFiles ?? [],
       baseSpecialFiles: facts.baseSpecialFiles ?? [],
     }).catch(
-      (error): BuildResult => ({ base: [], head: [], renderedDiff: [], problems: [`builds failed: ${errorMessage(error)}`], notes: [] }),
+      (error): BuildResult => ({ base: [], head: [], renderedDiff: [], problems: [`builds failed: ${errorMessage(error)}`], notes: [], kustomizeRuns: 0 }),
     ),
     prepareRules(rules, config, [head, base]),
   ]);
@@ -119,6 +119,7 @@ export async function evaluate(facts: PullRequestFacts, options: EvaluateOptions
       changedFiles: facts.changedFiles.length,
       documents: changedFiles.reduce((count, file) => count + (head.file(file.path)?.documents.length ?? 0), 0),
       builds: builds.head.length + builds.base.length,
+      kustomizeRuns: builds.kustomizeRuns,
       durationMs: Math.round(performance.now() - started),
     },
   };

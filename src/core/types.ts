@@ -241,6 +241,8 @@ export interface Verdict {
     changedFiles: number;
     documents: number;
     builds: number;
+    /** Times kustomize ran: a build both sides share runs once, a parent built to find its Kustomizations counts. */
+    kustomizeRuns: number;
     durationMs: number;
   };
 }

@@ -210,6 +210,8 @@ describe("Kustomizations rendered by Kustomizations", () => {
       const engine = recordingEngine();
       const result = await buildChange(listing({ namePrefix: "prod-" }), change, { engine });
       expect(engine.runs).toHaveLength(3);
+      // The parent, built once for both sides to find the Kustomization, counts: two builds, three runs.
+      expect([result.base.length + result.head.length, result.kustomizeRuns]).toEqual([2, 3]);
       expect(result.head.map((build) => build.report.name)).toEqual(["apps/prod-team (clusters/prod)"]);
     });
 

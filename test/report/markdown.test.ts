@@ -32,7 +32,7 @@ const verdict: Verdict = {
   diff: [{ path: PATH, status: "modified", objects: [] } as unknown as Verdict["diff"][number]],
   problems: [HOSTILE],
   notes: [],
-  stats: { changedFiles: 1, documents: 1, builds: 1, durationMs: 1 },
+  stats: { changedFiles: 1, documents: 1, builds: 1, kustomizeRuns: 1, durationMs: 1 },
 };
 
 describe("Markdown from pull request content", () => {

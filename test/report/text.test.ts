@@ -67,7 +67,7 @@ const verdict: Verdict = {
   autoMerge: { eligible: false, reasons: [`image ${HOSTILE}`] },
   problems: [`.github/fleet-warden.yml: ${HOSTILE}`],
   notes: [`skipped ${HOSTILE}\nsecond line`],
-  stats: { changedFiles: 1, documents: 1, builds: 1, durationMs: 1 },
+  stats: { changedFiles: 1, documents: 1, builds: 1, kustomizeRuns: 1, durationMs: 1 },
 };
 
 describe("the text report of a hostile pull request", () => {

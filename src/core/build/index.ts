@@ -49,13 +49,18 @@ export interface BuildResult {
   problems: string[];
   /** Informational, never failing (e.g. no kustomize binary: builds are skipped, the check says so). */
   notes: string[];
+  /** Times kustomize ran, parents built to find the Kustomizations they deploy included. */
+  kustomizeRuns: number;
 }
 
 /** Deleting these with prune: true loses data or every custom resource of a type. */
 const DANGEROUS_PRUNE_KINDS = new Set(["Namespace", "PersistentVolumeClaim", "CustomResourceDefinition"]);
 
 export async function buildAffected(input: BuildInput): Promise<BuildResult> {
-  const engine = input.engine === undefined ? findKustomize() : (input.engine ?? undefined);
+  const found = input.engine === undefined ? findKustomize() : (input.engine ?? undefined);
+  // Counted where kustomize starts: discovery builds too, and once for a build both sides share.
+  let kustomizeRuns = 0;
+  const engine = found && { ...found, args: (folder: string) => (kustomizeRuns++, found.args(folder)) };
   const planInput = (model: FleetModel, specialFiles: readonly SpecialFile[]): PlanInput => ({ model, repository: input.repository, specialFiles });
   // Finding the Kustomizations that Kustomizations render takes builds: only when a manifest changed.
   const discover = input.changedFiles.some((file) => [file.path, file.previousPath].some((path) => path !== undefined && (isYamlPath(path) || path.endsWith(".sourceignore"))));
@@ -98,7 +103,7 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
   await loadSchemas([...base, ...head].flatMap((build) => build.objects.map((object) => object.ref)));
   const renderedDiff = diffBuilds(base, head);
   addPruneWarnings(renderedDiff, headPlan.plans, basePlan.plans, head, base);
-  return { base, head, renderedDiff, problems: [], notes };
+  return { base, head, renderedDiff, problems: [], notes, kustomizeRuns };
 }
 
 export interface PlannedSide {
