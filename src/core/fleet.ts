@@ -162,19 +162,20 @@ export class FleetModel {
   }
 
   /**
-   * Kubernetes objects of the files whose text mentions `needle`: parsing every file of a large fleet costs
-   * seconds (see mayMention). Files over the size limit hold no objects.
+   * Kubernetes objects of the YAML (or JSON) files whose text mentions `needle`: parsing every file of a large fleet
+   * costs seconds (see mayMention). Files over the size limit hold no objects.
    */
-  objectsMentioning(needle: string): SourceDocument[] {
-    let found = this.mentionCache.get(needle);
+  objectsMentioning(needle: string, format: "yaml" | "json" = "yaml"): SourceDocument[] {
+    const key = `${format}:${needle}`;
+    let found = this.mentionCache.get(key);
     if (!found) {
-      found = this.yamlPaths()
+      found = (format === "yaml" ? this.yamlPaths() : this.paths().filter((path) => path.endsWith(".json")))
         .filter((path) => {
           if ((this.sizeOf(path) ?? 0) > this.limits.maxBytes) return false;
           return mayMention(this.readText(path) ?? "", needle);
         })
         .flatMap((path) => this.file(path)?.documents.filter((doc) => doc.object) ?? []);
-      this.mentionCache.set(needle, found);
+      this.mentionCache.set(key, found);
     }
     return found;
   }

@@ -135,12 +135,17 @@ function renderedGitRepositories(rendered: readonly KubeObject[]): Map<string, K
 
 const gitRepositoryIndexes = new WeakMap<FleetModel, Map<string, SourceDocument[]>>();
 
-/** The GitRepositories of the model by namespace/name: asked for each of a fleet's hundreds of Kustomizations, several times. */
+/**
+ * The GitRepositories of the model by namespace/name, in path order: asked for each of a fleet's hundreds of
+ * Kustomizations, several times. A kustomization may list a JSON file as a resource, so JSON files count too.
+ */
 function gitRepositoriesNamed(model: FleetModel): Map<string, SourceDocument[]> {
   let index = gitRepositoryIndexes.get(model);
   if (!index) {
     index = new Map();
-    for (const doc of model.fluxObjectsOfKind("GitRepository").filter((candidate) => isGitRepository(candidate.ref))) {
+    // A stable sort: documents of one file keep their order.
+    const written = [...model.fluxObjectsOfKind("GitRepository"), ...model.objectsMentioning("source.toolkit.fluxcd.io", "json")].sort((one, other) => (one.path < other.path ? -1 : one.path > other.path ? 1 : 0));
+    for (const doc of written.filter((candidate) => isGitRepository(candidate.ref))) {
       const key = `${doc.ref!.namespace ?? FLUX_SYSTEM}/${doc.ref!.name}`;
       const named = index.get(key);
       if (named) named.push(doc);

@@ -58,6 +58,21 @@ describe("which copy of a GitRepository a cluster reads", () => {
   });
 });
 
+describe("a GitRepository written in JSON", () => {
+  it("is found where a kustomization lists it, and what reads it is built", async () => {
+    const json = {
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "GitRepository",
+      metadata: { name: "lib", namespace: "team" },
+      spec: { interval: "1m", url: "ssh://git@github.com/acme/fleet", ref: { branch: "main" } },
+    };
+    const fleet = { ...base, "team-sources/kustomization.yaml": "resources:\n  - lib.json\n", "team-sources/lib.json": `${JSON.stringify(json)}\n` };
+    delete (fleet as Record<string, string>)["team-sources/lib.yaml"];
+    const result = await buildChange(fleet, breaksTheBuild);
+    expect(teamBuild(result)?.report.ok).toBe(false);
+  });
+});
+
 describe("hasRivalDefinitions", () => {
   const rivals = (tree: Record<string, string>) => hasRivalDefinitions(new FleetModel(treeDir(tree)));
 
