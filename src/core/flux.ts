@@ -59,45 +59,34 @@ export function isThisRepository(
 ): boolean {
   if (name === FLUX_SYSTEM && namespace === FLUX_SYSTEM) return true;
   if (!repository) return false;
-  const url = gitRepositorySpec(name, namespace, model, rendered, scope)?.url;
-  return typeof url === "string" && urlNamesRepository(url, repository);
+  const spec = gitRepositorySpec(name, namespace, model, rendered, scope);
+  return spec !== undefined && specNamesRepository(spec, repository);
 }
 
-/**
- * The spec of the GitRepository `namespace/name`: among the objects a parent Kustomization rendered along with
- * the one that reads it (where kustomize may have set their namespace), else as written in the repository (see
- * writtenDefinitions).
- */
+/** Whether a GitRepository spec's URL names the repository. */
+export function specNamesRepository(spec: Record<string, unknown>, repository: PullRequestFacts["repository"]): boolean {
+  return typeof spec.url === "string" && urlNamesRepository(spec.url, repository);
+}
+
+/** The spec of the GitRepository `namespace/name` the cluster most likely reads (see gitRepositoryCopies). */
 export function gitRepositorySpec(name: string, namespace: string, model: FleetModel, rendered: readonly KubeObject[] = [], scope?: SourceScope): Record<string, unknown> | undefined {
+  return gitRepositoryCopies(name, namespace, model, rendered, scope)[0];
+}
+
+/**
+ * The specs of GitRepository `namespace/name` a cluster may read, likeliest first: the one a parent Kustomization
+ * rendered along with the one that reads it (where kustomize may have set its namespace), then those written in the
+ * repository: those the cluster's Kustomizations deploy, once known (a copy nothing deploys is not what Flux reads),
+ * else every one it may read; its own folder's first, never another cluster's.
+ */
+export function gitRepositoryCopies(name: string, namespace: string, model: FleetModel, rendered: readonly KubeObject[] = [], scope?: SourceScope): Record<string, unknown>[] {
   const renderedObject = renderedGitRepositories(rendered).get(`${namespace}/${name}`);
-  if (renderedObject) return specOf({ object: renderedObject });
-  const found = writtenDefinitions(name, namespace, model, scope)[0];
-  return found ? specOf(found) : undefined;
-}
-
-/**
- * The written definitions of GitRepository `namespace/name` a cluster may read, the one it reads first: among those
- * its Kustomizations deploy, once known (a copy nothing deploys, a decoy in any folder, is not what Flux reads), its
- * own folder's before the others; never another cluster's.
- */
-function writtenDefinitions(name: string, namespace: string, model: FleetModel, scope: SourceScope | undefined): SourceDocument[] {
   const written = gitRepositoriesNamed(model).get(`${namespace}/${name}`) ?? [];
-  if (!scope) return written;
-  const visible = written.filter((doc) => visibleFrom(doc.path, scope.cluster));
-  const deployed = visible.filter((doc) => scope.deployed?.has(doc.path));
+  const visible = scope ? written.filter((doc) => visibleFrom(doc.path, scope.cluster)) : written;
+  const deployed = visible.filter((doc) => scope?.deployed?.has(doc.path));
   const candidates = deployed.length > 0 ? deployed : visible;
-  const own = (doc: SourceDocument) => clusterOf(doc.path) === scope.cluster;
-  return [...candidates.filter(own), ...candidates.filter((doc) => !own(doc))];
-}
-
-/**
- * The definitions of GitRepository `namespace/name` that the cluster deploys when they disagree: Flux applies each
- * in turn, so what a Kustomization reading it builds keeps changing. Empty when they agree, or a parent renders it.
- */
-export function rivalDefinitions(name: string, namespace: string, model: FleetModel, rendered: readonly KubeObject[], scope: SourceScope): SourceDocument[] {
-  if (!scope.deployed || renderedGitRepositories(rendered).has(`${namespace}/${name}`)) return [];
-  const deployed = writtenDefinitions(name, namespace, model, scope).filter((doc) => scope.deployed!.has(doc.path));
-  return deployed.some((doc) => !isDeepStrictEqual(specOf(doc), specOf(deployed[0]!))) ? deployed : [];
+  const own = (doc: SourceDocument) => clusterOf(doc.path) === scope?.cluster;
+  return [...(renderedObject ? [specOf({ object: renderedObject })] : []), ...[...candidates.filter(own), ...candidates.filter((doc) => !own(doc))].map(specOf)];
 }
 
 /**

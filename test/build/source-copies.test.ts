@@ -22,7 +22,6 @@ const base = {
 const breaksTheBuild = { "lib/b.yaml": "just: text\n" };
 
 const teamBuild = (result: BuildResult) => result.head.find((build) => build.report.name === TEAM);
-const issuesOf = (result: BuildResult) => teamBuild(result)?.issues.map((issue) => issue.message) ?? [];
 
 describe("which copy of a GitRepository a cluster reads", () => {
   it("builds the change when nothing deploys the other copy", async () => {
@@ -41,20 +40,70 @@ describe("which copy of a GitRepository a cluster reads", () => {
     expect(result.notes).toContain("team/team (clusters/prod) reads tag v1.0.0 of this repository, not the commit under review: it is not built.");
   });
 
-  it("fails a Kustomization whose source the cluster deploys twice, differently", async () => {
-    // The tenant's own folder deploys a copy pinned to a tag: Flux would apply both copies in turn.
-    const result = await buildChange(base, { "lib/source.yaml": gitRepository("lib", "team", "tag: v0.0.1") });
+  it("builds a Kustomization when any copy the cluster deploys reads this commit, and says so", async () => {
+    // The tenant's own folder deploys a copy pinned to a tag: Flux applies both copies in turn.
+    const result = await buildChange(base, { ...breaksTheBuild, "lib/source.yaml": gitRepository("lib", "team", "tag: v0.0.1") });
     expect(teamBuild(result)?.report.ok).toBe(false);
-    expect(issuesOf(result).join("\n")).toContain(
-      "spec.sourceRef: cluster clusters/prod deploys the GitRepository team/lib 2 times, differently (lib/source.yaml, team-sources/lib.yaml)",
-    );
-    expect(result.base.find((build) => build.report.name === TEAM)?.report.ok).toBe(true);
+    expect(result.notes).toEqual(["team/team (clusters/prod) reads the GitRepository team/lib, of which one copy reads tag v0.0.1 and another this commit: it is built."]);
+  });
+
+  // In the next two, the base holds the pinned copy already: the change only breaks the build.
+  it("builds when a pinned copy is rendered beside the Kustomization and another parent deploys one on the branch", async () => {
+    const fleet = {
+      ...base,
+      "clusters/prod/team.yaml": fluxKustomization("tenants", { path: "./tenants" }),
+      "tenants/team/team.yaml": fluxKustomization("team", { path: "./lib", sourceRef: { kind: "GitRepository", name: "lib" } }, "team"),
+      "tenants/team/lib.yaml": gitRepository("lib", "team", "tag: v0.0.1"),
+    };
+    const result = await buildChange(fleet, breaksTheBuild);
+    expect(teamBuild(result)?.report.ok).toBe(false);
+  });
+
+  it("builds when the Kustomization deploying the source reads it too, whatever an undeployed copy says", async () => {
+    const fleet = {
+      "clusters/prod/flux-system/gotk-sync.yaml": gitRepository("flux-system", "flux-system"),
+      "clusters/prod/team.yaml": fluxKustomization("team", { path: "./lib", sourceRef: { kind: "GitRepository", name: "lib" } }, "team"),
+      "clusters/prod/lib-sources.yaml": fluxKustomization("lib-sources", { path: "./infra/lib-sources", sourceRef: { kind: "GitRepository", name: "lib" } }, "team"),
+      "infra/lib-sources/lib.yaml": gitRepository("lib", "team"),
+      "lib/a.yaml": configMap("a"),
+      "attic/lib.yaml": gitRepository("lib", "team", "tag: v0.0.1"),
+    };
+    const result = await buildChange(fleet, breaksTheBuild);
+    expect(teamBuild(result)?.report.ok).toBe(false);
+  });
+
+  it("takes a GitRepository patch for no copy of its own", async () => {
+    const patched = {
+      ...base,
+      "team-sources/kustomization.yaml": "resources:\n  - lib.yaml\npatches:\n  - path: slower.yaml\n",
+      "team-sources/slower.yaml": "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: lib\n  namespace: team\nspec:\n  interval: 10m\n",
+    };
+    const result = await buildChange(patched, breaksTheBuild);
+    expect(teamBuild(result)?.report.ok).toBe(false);
+    expect(result.notes).toEqual([]);
   });
 
   it("builds from a source the cluster deploys twice alike", async () => {
     const result = await buildChange(base, { "lib/source.yaml": gitRepository("lib", "team") });
     expect(teamBuild(result)?.report.ok).toBe(true);
     expect(teamBuild(result)?.objects.map((object) => object.ref.kind).sort()).toEqual(["ConfigMap", "GitRepository"]);
+  });
+});
+
+describe("a source the change pins or suspends", () => {
+  it("still serves the merged commit until the change is applied: what reads it is built", async () => {
+    for (const pinned of [gitRepository("lib", "team", "tag: v0.0.1"), `${gitRepository("lib", "team")}  suspend: true\n`]) {
+      const result = await buildChange(base, { ...breaksTheBuild, "team-sources/lib.yaml": pinned });
+      expect(teamBuild(result)?.report.ok).toBe(false);
+      expect(result.notes.join("\n")).toMatch(/^team\/team \(clusters\/prod\) will read (tag v0\.0\.1|the last artifact \(it is suspended\)) of this repository, but until that change is applied source-controller serves it the merged commit: it is built\.$/);
+    }
+  });
+
+  it("is not built when the base pinned it already", async () => {
+    const pinned = { ...base, "team-sources/lib.yaml": gitRepository("lib", "team", "tag: v0.0.1") };
+    const result = await buildChange(pinned, { ...breaksTheBuild, "team-sources/lib.yaml": gitRepository("lib", "team", "tag: v0.0.2") });
+    expect(teamBuild(result)).toBeUndefined();
+    expect(result.notes).toEqual(["team/team (clusters/prod) reads tag v0.0.2 of this repository, not the commit under review: it is not built."]);
   });
 });
 

@@ -57,18 +57,15 @@ export interface BuildResult {
 const DANGEROUS_PRUNE_KINDS = new Set(["Namespace", "PersistentVolumeClaim", "CustomResourceDefinition"]);
 
 export async function buildAffected(input: BuildInput): Promise<BuildResult> {
-  const found = input.engine === undefined ? findKustomize() : (input.engine ?? undefined);
-  // Counted where kustomize starts: discovery builds too, and once for a build both sides share.
-  let kustomizeRuns = 0;
-  const engine = found && { ...found, args: (folder: string) => (kustomizeRuns++, found.args(folder)) };
+  const engine = input.engine === undefined ? findKustomize() : (input.engine ?? undefined);
   const planInput = (model: FleetModel, specialFiles: readonly SpecialFile[]): PlanInput => ({ model, repository: input.repository, specialFiles });
   // Finding the Kustomizations that Kustomizations render takes builds: only when a manifest changed.
   const discover = input.changedFiles.some((file) => [file.path, file.previousPath].some((path) => path !== undefined && (isYamlPath(path) || path.endsWith(".sourceignore"))));
   const discoveryEngine = discover ? engine : undefined;
-  const renders: RenderCache = new Map();
+  const renders = new RenderCache();
   const sides = await Promise.allSettled([
     planSide(planInput(input.base, input.baseSpecialFiles ?? []), discoveryEngine, input.limits, renders),
-    planSide(planInput(input.head, input.specialFiles ?? []), discoveryEngine, input.limits, renders),
+    planSide({ ...planInput(input.head, input.specialFiles ?? []), before: input.base }, discoveryEngine, input.limits, renders),
   ]);
   const [basePlan, headPlan] = sides.map((side) => {
     if (side.status === "rejected") throw side.reason;
@@ -103,7 +100,7 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
   await loadSchemas([...base, ...head].flatMap((build) => build.objects.map((object) => object.ref)));
   const renderedDiff = diffBuilds(base, head);
   addPruneWarnings(renderedDiff, headPlan.plans, basePlan.plans, head, base);
-  return { base, head, renderedDiff, problems: [], notes, kustomizeRuns };
+  return { base, head, renderedDiff, problems: [], notes, kustomizeRuns: renders.kustomizeRuns };
 }
 
 export interface PlannedSide {
@@ -118,8 +115,10 @@ const MAX_NESTING = 4;
  * Every build of one side. Flux applies the Kustomizations a parent Kustomization renders, patched by the
  * parent's overlays: parents are built to find them, and they replace the Kustomizations as written.
  */
-export async function planSide(input: PlanInput, engine: KustomizeEngine | undefined, limits?: EngineLimits, renders: RenderCache = new Map()): Promise<PlannedSide> {
-  let planned = await planFluxKustomizations(input, engine, limits, renders);
+export async function planSide(input: PlanInput, engine: KustomizeEngine | undefined, limits?: EngineLimits, renders = new RenderCache()): Promise<PlannedSide> {
+  // Every copy of a GitRepository taken as one the cluster may read: a copy that reads this commit builds.
+  const anyCopy = await planFluxKustomizations(input, engine, limits, renders);
+  let planned = anyCopy;
   // When a cluster may read one of several differing copies of a GitRepository, it reads the one its Kustomizations
   // deploy, and what they deploy depends on the copies read: planned again while what they deploy grows.
   if (hasRivalDefinitions(input.model)) {
@@ -127,7 +126,9 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
     let rounds = 0;
     while (addDeployed(deployed, planned.fluxPlans)) {
       if (++rounds > MAX_SOURCE_ROUNDS) {
-        planned.notes.push(`Which copy of a GitRepository each cluster deploys was still changing after ${MAX_SOURCE_ROUNDS} plannings: builds may read another copy than Flux does.`);
+        // Undecided: back to every copy, so that a copy reading this commit builds.
+        const note = `Which copy of a GitRepository each cluster deploys was still changing after ${MAX_SOURCE_ROUNDS} plannings: every copy was taken as one it may read.`;
+        planned = { ...anyCopy, notes: [...anyCopy.notes, note] };
         break;
       }
       planned = await planFluxKustomizations({ ...input, deployed }, engine, limits, renders);
@@ -214,7 +215,11 @@ async function planFluxKustomizations(input: PlanInput, engine: KustomizeEngine 
 }
 
 /** Renders by what they read: a build whose inputs are identical on base and head (a parent found unchanged) runs once. */
-export type RenderCache = Map<string, Promise<Build>>;
+export class RenderCache {
+  readonly builds = new Map<string, Promise<Build>>();
+  /** Times kustomize ran: discovery builds too, and once for a build both sides share. */
+  kustomizeRuns = 0;
+}
 
 function renderOnce(plan: BuildPlan, model: FleetModel, engine: KustomizeEngine, limits: EngineLimits | undefined, renders: RenderCache): Promise<Build> {
   vetClosure(plan.closure, model);
@@ -227,8 +232,8 @@ function renderOnce(plan: BuildPlan, model: FleetModel, engine: KustomizeEngine,
     if (data) hash.update(data);
   }
   const key = hash.digest("hex");
-  let render = renders.get(key);
-  if (!render) renders.set(key, (render = renderPlan(plan, model, engine, limits)));
+  let render = renders.builds.get(key);
+  if (!render) renders.builds.set(key, (render = renderPlan(plan, model, engine, limits, () => renders.kustomizeRuns++)));
   return render;
 }
 

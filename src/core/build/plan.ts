@@ -8,12 +8,11 @@ import {
   clusterOf,
   FLUX_KUSTOMIZE_GROUP,
   FLUX_SYSTEM,
+  gitRepositoryCopies,
   gitRepositorySpec,
   isFluxKustomization,
-  isThisRepository,
   normalizeRepoPath,
-  rivalDefinitions,
-  sourcesThisRepository,
+  specNamesRepository,
   specOf,
   type SourceScope,
 } from "../flux.js";
@@ -57,6 +56,8 @@ export interface PlanInput {
   specialFiles: readonly SpecialFile[];
   /** Per cluster, the repository files its Kustomizations deploy, from an earlier planning: which source copies count. */
   deployed?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** The base side's model, on the head side: a GitRepository reads the merged commit as the base defines it first. */
+  before?: FleetModel;
 }
 
 /** A Flux Kustomization to build: where it is written, and what Flux sees. */
@@ -143,46 +144,66 @@ function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: M
     notes.push(`${fluxName(target)} reads the ExternalArtifact ${namespace}/${String(sourceRef.name)}, which is not built: ${artifact.problem}.`);
     return undefined;
   }
-  const rivals = sourceRef.kind === undefined || sourceRef.kind === "GitRepository" ? rivalDefinitions(String(sourceRef.name), namespace, input.model, siblings, scope) : [];
-  if (rivals.length > 0) {
-    const where = rivals.map((doc) => doc.path).join(", ");
-    return {
-      ...target,
-      tree: NO_FILES,
-      sourceFails: `spec.sourceRef: cluster ${target.cluster} deploys the GitRepository ${namespace}/${String(sourceRef.name)} ${rivals.length} times, differently (${where}); Flux applies each in turn, so what this Kustomization builds keeps changing. Keep one definition.`,
-    };
-  }
-  if (!sourcesThisRepository({ object: target.object, ref: refOf(target.object) }, input.model, input.repository, siblings, scope)) return undefined;
-  const otherRevision = otherRevisionOf(String(sourceRef.name), namespace, input.model, siblings, scope);
-  if (otherRevision) {
-    notes.push(`${fluxName(target)} reads ${otherRevision} of this repository, not the commit under review: it is not built.`);
+  if ((sourceRef.kind !== undefined && sourceRef.kind !== "GitRepository") || typeof sourceRef.name !== "string" || sourceRef.name === "") return undefined;
+  const reading = sourceReading(sourceRef.name, namespace, input, siblings, scope);
+  if (!reading) return undefined;
+  const source = `GitRepository ${namespace}/${sourceRef.name}`;
+  if (reading.otherCopy) notes.push(`${fluxName(target)} reads the ${source}, of which one copy reads ${reading.otherCopy} and another this commit: it is built.`);
+  // A change that pins or suspends the source takes effect once a Kustomization applies it, after source-controller
+  // has fetched the merged commit through the source as it was: what this commit holds is applied meanwhile.
+  const before = reading.otherRevision && input.before ? sourceReading(sourceRef.name, namespace, { ...input, model: input.before }, [], scope) : undefined;
+  if (before && !before.otherRevision) {
+    notes.push(`${fluxName(target)} will read ${reading.otherRevision} of this repository, but until that change is applied source-controller serves it the merged commit: it is built.`);
+  } else if (reading.otherRevision) {
+    notes.push(`${fluxName(target)} reads ${reading.otherRevision} of this repository, not the commit under review: it is not built.`);
     return undefined;
   }
-  const tree = gitSourceTree(String(sourceRef.name), namespace, at);
-  if (tree.fails) return { ...target, tree: { ...tree, paths: [] }, sourceFails: `spec.sourceRef: the GitRepository ${namespace}/${String(sourceRef.name)} fails: ${tree.fails}, so the Kustomization fails.` };
+  const tree = gitSourceTree(sourceRef.name, namespace, reading.spec, at);
+  if (tree.fails) return { ...target, tree: { ...tree, paths: [] }, sourceFails: `spec.sourceRef: the ${source} fails: ${tree.fails}, so the Kustomization fails.` };
   return { ...target, tree };
 }
 
+/** How Flux reads GitRepository `namespace/name` of this repository (undefined: it is another repository). */
+interface SourceReading {
+  /** The copy read: the first that reads this commit, else the likeliest. */
+  spec: Record<string, unknown>;
+  /** What every copy reads instead of this commit: another branch, a pinned revision, the last artifact. */
+  otherRevision?: string;
+  /** What a likelier copy than the one read reads instead of this commit. */
+  otherCopy?: string;
+}
+
 /**
- * A GitRepository of this repository that follows another branch than flux-system's, or a pinned tag,
- * semver range or commit: the pull request's content is not what Flux reads through it.
+ * How Flux reads GitRepository `namespace/name` where `scope` says. Of several copies the cluster may read, the first
+ * that reads this commit decides: a copy that reads another revision, a tenant's pinned decoy, can add a build but
+ * never skip one.
  */
-function otherRevisionOf(name: string, namespace: string, model: FleetModel, siblings: readonly KubeObject[], scope: SourceScope): string | undefined {
-  const specOfSource = (sourceName: string, sourceNamespace: string) => gitRepositorySpec(sourceName, sourceNamespace, model, siblings, scope);
-  // The branch a GitRepository follows: source-controller's default is master when its ref names nothing.
-  const branchOf = (spec: Record<string, unknown>) => {
-    const ref = isRecord(spec.ref) ? spec.ref : {};
-    return typeof ref.branch === "string" ? ref.branch : "master";
-  };
-  if (name === FLUX_SYSTEM && namespace === FLUX_SYSTEM) return undefined;
-  const spec = specOfSource(name, namespace) ?? {};
+function sourceReading(name: string, namespace: string, input: Pick<PlanInput, "model" | "repository">, siblings: readonly KubeObject[], scope: SourceScope): SourceReading | undefined {
+  const copies = gitRepositoryCopies(name, namespace, input.model, siblings, scope);
+  if (name === FLUX_SYSTEM && namespace === FLUX_SYSTEM) return { spec: copies[0] ?? {} };
+  const ours = copies.filter((spec) => specNamesRepository(spec, input.repository));
+  if (ours.length === 0) return undefined;
+  // Without flux-system's own GitRepository in the repository, `flux bootstrap`'s default branch.
+  const fluxSystem = gitRepositorySpec(FLUX_SYSTEM, FLUX_SYSTEM, input.model, siblings, scope);
+  const fleetBranch = fluxSystem ? branchOf(fluxSystem) : "main";
+  const reading = ours.find((spec) => otherRevisionOf(spec, fleetBranch) === undefined);
+  const likeliest = otherRevisionOf(ours[0]!, fleetBranch);
+  if (!reading) return { spec: ours[0]!, otherRevision: likeliest! };
+  return { spec: reading, ...(likeliest ? { otherCopy: likeliest } : {}) };
+}
+
+/** The branch a GitRepository follows: source-controller's default is master when its ref names nothing. */
+function branchOf(spec: Record<string, unknown>): string {
+  const ref = isRecord(spec.ref) ? spec.ref : {};
+  return typeof ref.branch === "string" ? ref.branch : "master";
+}
+
+/** What a GitRepository of this repository reads instead of the commit under review: another branch, a pin, its last artifact. */
+function otherRevisionOf(spec: Record<string, unknown>, fleetBranch: string): string | undefined {
   // Suspended, it keeps serving its last artifact.
   if (spec.suspend === true) return "the last artifact (it is suspended)";
   const ref = isRecord(spec.ref) ? spec.ref : {};
   for (const pinned of ["tag", "semver", "commit", "name"]) if (typeof ref[pinned] === "string") return `${pinned} ${String(ref[pinned])}`;
-  // Without flux-system's own GitRepository in the repository, `flux bootstrap`'s default branch.
-  const fluxSystem = specOfSource(FLUX_SYSTEM, FLUX_SYSTEM);
-  const fleetBranch = fluxSystem ? branchOf(fluxSystem) : "main";
   const branch = branchOf(spec);
   return branch !== fleetBranch ? `branch ${branch}` : undefined;
 }
@@ -305,10 +326,9 @@ const NO_FILES: SourceTree = { paths: [], repoPath: (path) => path, definitionPa
  * repository, on flux-system's branch); undefined otherwise, or when it is already being included (a cycle).
  */
 function thisCommitTree(name: string, namespace: string, at: SourceLookup, including: ReadonlySet<string> = new Set()): SourceTree | undefined {
-  const { input, siblings, scope } = at;
-  if (including.has(`${namespace}/${name}`) || !isThisRepository(name, namespace, input.model, input.repository, siblings, scope)) return undefined;
-  if (otherRevisionOf(name, namespace, input.model, siblings, scope)) return undefined;
-  return gitSourceTree(name, namespace, at, including);
+  if (including.has(`${namespace}/${name}`)) return undefined;
+  const reading = sourceReading(name, namespace, at.input, at.siblings, at.scope);
+  return reading && !reading.otherRevision ? gitSourceTree(name, namespace, reading.spec, at, including) : undefined;
 }
 
 /** Where a Kustomization looks its sources up: its side's trees so far, the sources rendered with it, its cluster. */
@@ -323,9 +343,9 @@ interface SourceLookup {
  * A GitRepository artifact of this repository, shaped by its ignore rules, sparse checkout and includes (shared by
  * equal specs). An included GitRepository that is this repository at the same revision is rebuilt the same way.
  */
-function gitSourceTree(name: string, namespace: string, at: SourceLookup, including: ReadonlySet<string> = new Set()): SourceTree {
-  const { input: { model }, trees, siblings, scope } = at;
-  const options = gitRepositoryOptions(gitRepositorySpec(name, namespace, model, siblings, scope) ?? {}, namespace);
+function gitSourceTree(name: string, namespace: string, spec: Record<string, unknown>, at: SourceLookup, including: ReadonlySet<string> = new Set()): SourceTree {
+  const { input: { model }, trees } = at;
+  const options = gitRepositoryOptions(spec, namespace);
   const includes = (options.includes ?? []).map((include) => {
     // A GitRepository that includes itself, directly or not, waits for ever: left unseen.
     const tree = thisCommitTree(include.name, include.namespace, at, new Set([...including, `${namespace}/${name}`]));

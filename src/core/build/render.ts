@@ -20,7 +20,8 @@ const TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations";
 const ORIGIN_ANNOTATIONS = "originAnnotations";
 const MAX_ALIASES = 100;
 
-export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: KustomizeEngine, limits?: EngineLimits): Promise<Build> {
+/** `onRun` is told when kustomize starts: a refused build never runs it. */
+export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: KustomizeEngine, limits?: EngineLimits, onRun?: () => void): Promise<Build> {
   const issues: BuildIssue[] = [...plan.closure.issues, ...(plan.flux?.variables.issues ?? [])];
   const failed = (error: string) => failedBuild(plan, error, issues);
   if (plan.closure.refused) return failed(refusalOf(plan));
@@ -42,6 +43,7 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
     const folder = join(sandbox, plan.folder);
     mkdirSync(folder, { recursive: true });
     issues.push(...writeRootKustomization(plan, model, folder));
+    onRun?.();
     const result = await runKustomize(engine, folder, limits);
     if (!result.ok) {
       const error = result.error.split(sandbox + "/").join("").split(sandbox).join(".");
