@@ -449,12 +449,15 @@ describe("the ignore rules source-controller archives with", () => {
       return only(result.head, "flux-system/apps (clusters/prod)")?.issues.map((issue) => [issue.path, issue.message]);
     };
     expect(await build({})).toEqual([]);
-    expect(await build({ ".sourceignore": "/docs/\n" })).toEqual([
+    const failure = (by: string) => [
       [
         "apps/cloudbuild.yaml",
-        "apps/cloudbuild.yaml is not a Kubernetes manifest (a document without apiVersion and kind), and Flux generates a kustomization listing every YAML file under apps: the build fails. Move the file out of the folder or exclude it with .sourceignore.",
+        `apps/cloudbuild.yaml is not a Kubernetes manifest (a document without apiVersion and kind), and Flux generates a kustomization listing every YAML file under apps: the build fails. Move the file out of the folder or exclude it with .sourceignore. Flux's default ignores would leave it out, but ${by} writes an ignore pattern, and then they are off.`,
       ],
-    ]);
+    ];
+    // The message names what turned the defaults off: the first file, in source-controller's order, to write a pattern.
+    expect(await build({ "docs/.sourceignore": "# nothing\n", "team/.sourceignore": "/docs/\n", "zoo/.sourceignore": "x\n" })).toEqual(failure("team/.sourceignore"));
+    expect(await build({ "clusters/prod/flux-system/gotk-sync.yaml": gitRepository("  ignore: /docs/\n") })).toEqual(failure("the GitRepository's spec.ignore"));
   });
 
   it("are read a folder's own .sourceignore first, then its sub-folders' in name order, the last match winning", () => {

@@ -19,7 +19,7 @@ import {
 import type { Build, SpecialFile } from "../types.js";
 import { ClosureWalker, folderOf, foldersOf, isKustomizationFile, join, kustomizationFileIn, remoteReason, type Closure } from "./kustomization.js";
 import { externalArtifactTree } from "./artifacts.js";
-import { gitRepositoryOptions, gitRepositoryTree, includedFolderOf, isInFolder, pathsUnder, plainTree, repoFolder, type SourceTree } from "./tree.js";
+import { defaultIgnored, gitRepositoryOptions, gitRepositoryTree, includedFolderOf, isInFolder, pathsUnder, plainTree, repoFolder, type SourceTree } from "./tree.js";
 import { resolveVariables, type Variables } from "./variables.js";
 import { isRecord } from "../values.js";
 
@@ -395,7 +395,9 @@ function generateResources(tree: SourceTree, folder: string, walker: ClosureWalk
       const repoPath = tree.repoPath(full);
       const notObject = model.file(repoPath)?.documents.find((doc) => !doc.object?.kind && doc.value !== null && doc.value !== undefined);
       if (notObject) {
-        walker.refuse(repoPath, notObject.startLine, `${repoPath} is not a Kubernetes manifest (a document without apiVersion and kind), and Flux generates a kustomization listing every YAML file under ${folder || "."}: the build fails. Move the file out of the folder or exclude it with .sourceignore.`);
+        // A file Flux's defaults leave out (.sops.yaml, .github/…) is here because some ignore pattern turned them off.
+        const defaultsOff = tree.defaultsOffBy !== undefined && defaultIgnored(full) ? ` Flux's default ignores would leave it out, but ${tree.defaultsOffBy} writes an ignore pattern, and then they are off.` : "";
+        walker.refuse(repoPath, notObject.startLine, `${repoPath} is not a Kubernetes manifest (a document without apiVersion and kind), and Flux generates a kustomization listing every YAML file under ${folder || "."}: the build fails. Move the file out of the folder or exclude it with .sourceignore.${defaultsOff}`);
       }
       resources.push(`./${child}`);
       walker.addGeneratedResource(full, false, via);

@@ -31,6 +31,8 @@ export interface SourceTree {
   refusedEntry?: string;
   /** What shapes a GitRepository's tree besides files (spec.ignore, sparseCheckout, include): builds on it are affected when it changes. */
   key?: string;
+  /** What writes the first ignore pattern (a `.sourceignore`, or `spec.ignore`), which turns Flux's default ignores off. */
+  defaultsOffBy?: string;
 }
 
 export interface IncludedFolder {
@@ -158,12 +160,15 @@ export function gitRepositoryTree(model: FleetModel, options: GitRepositoryOptio
   const ignoreFiles = sourceIgnoreFiles(linkedIgnoreFiles.size ? [...all, ...linkedIgnoreFiles.keys()] : all);
   const ignoreFileOf = (file: string) => (linkedIgnoreFiles.has(file) ? linkedIgnoreFiles.get(file) : repoPath(file));
   const written: IgnorePattern[] = [];
+  let defaultsOffBy: string | undefined;
   for (const file of ignoreFiles) {
     const read = ignoreFileOf(file);
     const text = read === undefined || read.startsWith("../") ? undefined : model.readText(read);
     written.push(...ignoreLines(text ?? "").map((line) => parseIgnore(line, folderOf(file))));
+    if (written.length > 0) defaultsOffBy ??= repoPath(file);
   }
   if (options.ignore) written.push(...ignoreLines(options.ignore).map((line) => parseIgnore(line, "")));
+  if (written.length > 0) defaultsOffBy ??= "the GitRepository's spec.ignore";
   // fluxcd/pkg/artifact/storage SourceIgnoreFilter: the default exclusions apply only while no pattern is written.
   const patterns = written.length > 0 ? [...vcsPatterns, ...written] : defaultPatterns;
   const paths = all.filter((path) => !ignored(path, patterns));
@@ -190,6 +195,7 @@ export function gitRepositoryTree(model: FleetModel, options: GitRepositoryOptio
     ...(assembly.copiedFolders.length ? { copied: assembly.copiedFolders } : {}),
     ...(fails !== undefined ? { fails } : {}),
     ...(refused ? { refusedEntry: refused.name } : {}),
+    ...(defaultsOffBy !== undefined ? { defaultsOffBy } : {}),
   };
 }
 
