@@ -460,6 +460,19 @@ describe("the ignore rules source-controller archives with", () => {
     expect(await build({ "clusters/prod/flux-system/gotk-sync.yaml": gitRepository("  ignore: /docs/\n") })).toEqual(failure("the GitRepository's spec.ignore"));
   });
 
+  it("fail a Flux build whose folder they empty, saying that Flux applies nothing from it", async () => {
+    const build = async (prune: boolean, ignore: string) => {
+      const fleet = { "clusters/prod/flux-system/gotk-sync.yaml": gitRepository(""), "clusters/prod/apps.yaml": fluxKustomization("apps", { path: "./apps", prune }), "apps/ok.yaml": configMap("ok") };
+      const result = await buildChange({}, { ...fleet, ".sourceignore": ignore });
+      return only(result.head, "flux-system/apps (clusters/prod)")?.issues.map((issue) => `${issue.rule} ${issue.path}:${issue.line} ${issue.message}`);
+    };
+    const empty = `spec.path "./apps" holds no file of the Flux source (.sourceignore or the GitRepository's spec.ignore leaves out every file under it): Flux applies nothing from it`;
+    expect(await build(true, "apps/*.yaml\n")).toEqual([`kustomize-build clusters/prod/apps.yaml:11 ${empty}, and with prune: true it deletes everything it applied before.`]);
+    expect(await build(false, "apps/*.yaml\n")).toEqual([`kustomize-build clusters/prod/apps.yaml:11 ${empty}.`]);
+    // An ignored folder is not in the artifact at all.
+    expect((await build(true, "/apps/\n"))?.[0]).toContain('spec.path "./apps" is not a folder of the Flux source');
+  });
+
   it("are read a folder's own .sourceignore first, then its sub-folders' in name order, the last match winning", () => {
     const tree = gitRepositoryTree(
       new FleetModel(

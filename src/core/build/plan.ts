@@ -284,6 +284,12 @@ export function planFlux(target: FluxTarget, input: PlanInput): BuildPlan {
     for (const path of pathsUnder(tree, folder)) plan.inputs.add(tree.repoPath(path));
     return plan;
   }
+  if (!foldersOf(tree.paths).has(folder) && tree.emptyFolders?.().includes(folder)) {
+    // The artifact keeps the folder, empty: Flux builds nothing from it, and prune deletes what it applied before.
+    const prune = spec.prune === true ? ", and with prune: true it deletes everything it applied before" : "";
+    walker.refuse(doc.path, specLine("path"), `spec.path "${rawPath}" holds no file of the Flux source (.sourceignore or the GitRepository's spec.ignore leaves out every file under it): Flux applies nothing from it${prune}.`);
+    return plan;
+  }
   if (!foldersOf(tree.paths).has(folder)) {
     walker.refuse(doc.path, specLine("path"), `spec.path "${rawPath}" is not a folder of the Flux source (it does not exist, or .sourceignore or the GitRepository's spec.sparseCheckout leaves it out), so the Kustomization fails to build.`, "flux-path-exists");
     return plan;
