@@ -140,7 +140,7 @@ describe("spec.include", () => {
   });
 
   const cannotJudge = (name: string, reason: string) =>
-    `flux-system/${name} (clusters/prod) cannot be judged: ${reason}, and fleet-warden cannot see another repository's files, so nothing Flux applies from this build is reviewed here. If that is intended, a platform owner can accept it with fleet-warden.io/ignore: kustomize-build on this Kustomization.`;
+    `flux-system/${name} (clusters/prod) cannot be judged: ${reason}, and fleet-warden sees only the files of the commit under review, so nothing Flux applies from this build is reviewed here. If that is intended, a platform owner can accept it with fleet-warden.io/ignore: kustomize-build on this Kustomization.`;
 
   it("keeps what an included copy of this repository cannot see unseen where it lands", async () => {
     const fleet = {
@@ -400,7 +400,7 @@ describe("an ArtifactGenerator copying from such a GitRepository", () => {
     const included = await buildChange({}, fleet("  include:\n    - repository:\n        name: shared\n      toPath: apps/shared\n", "@monorepo/apps/**"));
     expect(included.head).toEqual([]);
     expect(included.notes).toEqual([
-      `flux-system/apps (clusters/prod) reads the ExternalArtifact flux-system/apps, which is not built: ArtifactGenerator flux-system/flux-system, artifact apps: copy source "@monorepo/apps/**" may read apps/shared, which GitRepository flux-system/shared provides (spec.include), and fleet-warden cannot see another repository's files.`,
+      `flux-system/apps (clusters/prod) reads the ExternalArtifact flux-system/apps, which is not built: ArtifactGenerator flux-system/flux-system, artifact apps: copy source "@monorepo/apps/**" may read apps/shared, which GitRepository flux-system/shared provides (spec.include), and fleet-warden sees only the files of the commit under review.`,
     ]);
     const elsewhere = await buildChange({}, fleet("  include:\n    - repository:\n        name: shared\n      toPath: vendor\n", "@monorepo/apps/**"));
     expect(only(elsewhere.head, "flux-system/apps (clusters/prod)")?.report.ok).toBe(true);

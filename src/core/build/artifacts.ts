@@ -88,7 +88,7 @@ function applyCopy(copy: Record<string, unknown>, sources: Map<string, SourceTre
   if (tree.fails) return failure(`the GitRepository of copy source "${from}" fails: ${tree.fails}`);
   const literal = source[2]!.replace(/[*?[{].*$/, "");
   const included = tree.included?.find((folder) => folder.path === "" || literal.startsWith(folder.path) || folder.path.startsWith(literal));
-  if (included) return notEmulated(`copy source "${from}" may read ${included.path}, which ${included.source} provides (spec.include), and fleet-warden cannot see another repository's files`);
+  if (included) return notEmulated(`copy source "${from}" may read ${included.path}, which ${included.source} provides (spec.include), and fleet-warden sees only the files of the commit under review`);
   if (!to.startsWith("@artifact/")) return failure(`copy destination "${to}" must start with "@artifact/"`);
   const destination = posix.normalize(to.slice("@artifact/".length) || ".").replace(/\/$/, "");
   if (destination.startsWith("..")) return failure(`copy destination "${to}" leaves the artifact`);

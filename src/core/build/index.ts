@@ -269,7 +269,7 @@ function unseenBuild(plan: BuildPlan, onHead: boolean): Build {
           rule: "kustomize-build",
           path: doc.path,
           line: doc.keyLine(["spec", "path"]) ?? doc.startLine,
-          message: `${plan.name} cannot be judged: ${reason}, and fleet-warden cannot see another repository's files, so nothing Flux applies from this build is reviewed here. If that is intended, a platform owner can accept it with fleet-warden.io/ignore: kustomize-build on this Kustomization.`,
+          message: `${plan.name} cannot be judged: ${reason}, and fleet-warden sees only the files of the commit under review, so nothing Flux applies from this build is reviewed here. If that is intended, a platform owner can accept it with fleet-warden.io/ignore: kustomize-build on this Kustomization.`,
         }
       : undefined;
   return failedBuild(plan, `not built: ${reason}`, [...plan.closure.issues, ...(issue ? [issue] : [])]);
