@@ -99,6 +99,16 @@ describe("a source the change pins or suspends", () => {
     }
   });
 
+  it("is built from the source as it was: its new ignore rules or URL take effect later too", async () => {
+    // The pinned copy also ignores the broken file: until it is applied, Flux reads the merged commit without that rule.
+    const hiding = `${gitRepository("lib", "team", "tag: v0.0.1")}  ignore: /lib/b.yaml\n`;
+    const result = await buildChange(base, { ...breaksTheBuild, "team-sources/lib.yaml": hiding });
+    expect(teamBuild(result)?.report.ok).toBe(false);
+    const moved = await buildChange(base, { ...breaksTheBuild, "team-sources/lib.yaml": gitRepository("lib", "team").replace("acme/fleet", "acme/elsewhere") });
+    expect(teamBuild(moved)?.report.ok).toBe(false);
+    expect(moved.notes).toEqual(["team/team (clusters/prod) will read another repository, but until that change is applied source-controller serves it the merged commit: it is built."]);
+  });
+
   it("is not built when the base pinned it already", async () => {
     const pinned = { ...base, "team-sources/lib.yaml": gitRepository("lib", "team", "tag: v0.0.1") };
     const result = await buildChange(pinned, { ...breaksTheBuild, "team-sources/lib.yaml": gitRepository("lib", "team", "tag: v0.0.2") });

@@ -146,19 +146,22 @@ function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: M
   }
   if ((sourceRef.kind !== undefined && sourceRef.kind !== "GitRepository") || typeof sourceRef.name !== "string" || sourceRef.name === "") return undefined;
   const reading = sourceReading(sourceRef.name, namespace, input, siblings, scope);
-  if (!reading) return undefined;
   const source = `GitRepository ${namespace}/${sourceRef.name}`;
-  if (reading.otherCopy) notes.push(`${fluxName(target)} reads the ${source}, of which one copy reads ${reading.otherCopy} and another this commit: it is built.`);
-  // A change that pins or suspends the source takes effect once a Kustomization applies it, after source-controller
-  // has fetched the merged commit through the source as it was: what this commit holds is applied meanwhile.
-  const before = reading.otherRevision && input.before ? sourceReading(sourceRef.name, namespace, { ...input, model: input.before }, [], scope) : undefined;
-  if (before && !before.otherRevision) {
-    notes.push(`${fluxName(target)} will read ${reading.otherRevision} of this repository, but until that change is applied source-controller serves it the merged commit: it is built.`);
+  if (reading?.otherCopy) notes.push(`${fluxName(target)} reads the ${source}, of which one copy reads ${reading.otherCopy} and another this commit: it is built.`);
+  // A change that pins, suspends or moves the source takes effect once a Kustomization applies it, after
+  // source-controller has fetched the merged commit through the source as it was: that commit is applied meanwhile.
+  const before = (!reading || reading.otherRevision) && input.before ? sourceReading(sourceRef.name, namespace, { ...input, model: input.before }, [], scope) : undefined;
+  const raced = before && !before.otherRevision ? before.spec : undefined;
+  if (raced) {
+    const next = reading ? `${reading.otherRevision} of this repository` : "another repository";
+    notes.push(`${fluxName(target)} will read ${next}, but until that change is applied source-controller serves it the merged commit: it is built.`);
+  } else if (!reading) {
+    return undefined;
   } else if (reading.otherRevision) {
     notes.push(`${fluxName(target)} reads ${reading.otherRevision} of this repository, not the commit under review: it is not built.`);
     return undefined;
   }
-  const tree = gitSourceTree(sourceRef.name, namespace, reading.spec, at);
+  const tree = gitSourceTree(sourceRef.name, namespace, raced ?? reading!.spec, at);
   if (tree.fails) return { ...target, tree: { ...tree, paths: [] }, sourceFails: `spec.sourceRef: the ${source} fails: ${tree.fails}, so the Kustomization fails.` };
   return { ...target, tree };
 }
