@@ -4,7 +4,7 @@
 // every spec field was last written so that findings land on the line to fix.
 import { posix } from "node:path";
 import { folderOf, foldersOf, isKustomizationFile, kustomizationFileIn } from "../../src/core/build/kustomization.js";
-import { isFluxApi, isYamlPath, type FleetModel, type SourceDocument } from "../../src/core/fleet.js";
+import { isFluxApi, isYamlPath, mayMention, type FleetModel, type SourceDocument } from "../../src/core/fleet.js";
 import { canonicalGitUrl, FLUX_SYSTEM, isFluxKustomization, normalizeRepoPath, specOf } from "../../src/core/flux.js";
 import { asArray, asRecord, escapeRegExp, isRecord, valueAt } from "../../src/core/values.js";
 import type { ObjectRef, RuleContext, RuleFinding, Severity } from "../../src/core/types.js";
@@ -453,7 +453,7 @@ class Resolver {
   private addFile(path: string, resolution: Resolution): void {
     resolution.files.add(path);
     // Only files that mention Flux's API groups can hold Flux objects: the others need not be parsed.
-    const documents = (this.model.readText(path) ?? "").includes(".fluxcd.io/") ? (this.model.file(path)?.documents ?? []) : [];
+    const documents = mayMention(this.model.readText(path) ?? "", ".fluxcd.io/") ? (this.model.file(path)?.documents ?? []) : [];
     for (const doc of documents) {
       if (!doc.ref || !isFluxApi(doc.ref.apiVersion)) continue;
       resolution.entries.push({ doc, ...(doc.ref.namespace ? { namespace: doc.ref.namespace } : {}), spec: structuredClone(specOf(doc)), specOrigin: new Map() });

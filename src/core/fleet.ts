@@ -200,11 +200,23 @@ export class FleetModel {
 }
 
 /**
- * Whether a file's text can hold `needle` once parsed: it contains it, or a backslash (a double-quoted escape such
- * as `fluxcd\x2eio` spells the needle without containing it, and Kubernetes decodes it all the same).
+ * Whether a file's text can hold `needle` once parsed: it contains it, or does once the escapes of a double-quoted
+ * string that spell a character or join lines are decoded (`fluxcd\x2eio` is `fluxcd.io` to every YAML decoder,
+ * Kubernetes' included). The others (`\n`, `\"`, …) spell nothing a needle holds: a JSON dashboard full of them is
+ * not parsed for nothing.
  */
 export function mayMention(text: string, needle: string): boolean {
-  return text.includes(needle) || text.includes("\\");
+  if (text.includes(needle)) return true;
+  return text.includes("\\") && text.replace(SPELLING_ESCAPE, spelled).includes(needle);
+}
+
+const SPELLING_ESCAPE = /\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(\/)|\r?\n[ \t]*)/g;
+
+function spelled(_escape: string, x?: string, u?: string, U?: string, slash?: string): string {
+  if (slash) return slash;
+  const code = parseInt(x ?? u ?? U ?? "", 16);
+  // An escaped line break joins the lines; a code point past Unicode's is no character.
+  return Number.isNaN(code) || code > 0x10ffff ? "" : String.fromCodePoint(code);
 }
 
 export function parseSourceFile(path: string, text: string, limits: YamlLimits = defaultYamlLimits, sizeOverride?: number): SourceFile {

@@ -12,6 +12,8 @@ export interface SourceScope {
   cluster: string;
   /** Repository files the cluster's Kustomizations deploy, once planning has found them. */
   deployed?: ReadonlySet<string>;
+  /** Repository files of the parent that rendered the sources looked up first: their written copies are those. */
+  renderedFrom?: ReadonlySet<string>;
 }
 
 export function specOf(doc: Pick<SourceDocument, "object">): Record<string, unknown> {
@@ -83,10 +85,12 @@ export function gitRepositoryCopies(name: string, namespace: string, model: Flee
   const renderedObject = renderedGitRepositories(rendered).get(`${namespace}/${name}`);
   const written = gitRepositoriesNamed(model).get(`${namespace}/${name}`) ?? [];
   const visible = scope ? written.filter((doc) => visibleFrom(doc.path, scope.cluster)) : written;
-  const deployed = visible.filter((doc) => scope?.deployed?.has(doc.path));
-  const candidates = deployed.length > 0 ? deployed : visible;
+  // Only a cluster's own Kustomizations say what it deploys: a Kustomization found outside clusters/ and planned
+  // alone (without a parent's build) deploys its own folder, decoys included.
+  const deployed = scope && inClusterFolder(`${scope.cluster}/`) ? visible.filter((doc) => scope.deployed?.has(doc.path)) : [];
+  const others = (deployed.length > 0 ? deployed : visible).filter((doc) => !(renderedObject && scope?.renderedFrom?.has(doc.path)));
   const own = (doc: SourceDocument) => clusterOf(doc.path) === scope?.cluster;
-  return [...(renderedObject ? [specOf({ object: renderedObject })] : []), ...[...candidates.filter(own), ...candidates.filter((doc) => !own(doc))].map(specOf)];
+  return [...(renderedObject ? [specOf({ object: renderedObject })] : []), ...[...others.filter(own), ...others.filter((doc) => !own(doc))].map(specOf)];
 }
 
 /**

@@ -177,7 +177,7 @@ describe("Kustomizations rendered by Kustomizations", () => {
       expect(await notes("  ref:\n    branch: main\n", "")).toEqual(["apps/team (clusters/prod) reads branch master of this repository, not the commit under review: it is not built."]);
       expect(await notes("", "")).toEqual([]);
       expect(await notes("", "  ref:\n    branch: master\n")).toEqual([]);
-      expect(await notes("", "  suspend: true\n")).toEqual(["apps/team (clusters/prod) reads the last artifact (it is suspended) of this repository, not the commit under review: it is not built."]);
+      expect(await notes("", "  suspend: true\n")).toEqual(["apps/team (clusters/prod) reads its last artifact (it is suspended), not the commit under review: it is not built."]);
     });
 
     it("in every cluster that deploys the same file", async () => {

@@ -44,7 +44,7 @@ describe("which copy of a GitRepository a cluster reads", () => {
     // The tenant's own folder deploys a copy pinned to a tag: Flux applies both copies in turn.
     const result = await buildChange(base, { ...breaksTheBuild, "lib/source.yaml": gitRepository("lib", "team", "tag: v0.0.1") });
     expect(teamBuild(result)?.report.ok).toBe(false);
-    expect(result.notes).toEqual(["team/team (clusters/prod) reads the GitRepository team/lib, of which one copy reads tag v0.0.1 and another this commit: it is built."]);
+    expect(result.notes).toEqual(["team/team (clusters/prod) reads the GitRepository team/lib, of which one copy reads tag v0.0.1 of this repository and another this commit: it is built."]);
   });
 
   // In the next two, the base holds the pinned copy already: the change only breaks the build.
@@ -95,7 +95,7 @@ describe("a source the change pins or suspends", () => {
     for (const pinned of [gitRepository("lib", "team", "tag: v0.0.1"), `${gitRepository("lib", "team")}  suspend: true\n`]) {
       const result = await buildChange(base, { ...breaksTheBuild, "team-sources/lib.yaml": pinned });
       expect(teamBuild(result)?.report.ok).toBe(false);
-      expect(result.notes.join("\n")).toMatch(/^team\/team \(clusters\/prod\) will read (tag v0\.0\.1|the last artifact \(it is suspended\)) of this repository, but until that change is applied source-controller serves it the merged commit: it is built\.$/);
+      expect(result.notes.join("\n")).toMatch(/^team\/team \(clusters\/prod\) will read (tag v0\.0\.1 of this repository|its last artifact \(it is suspended\)), but until that change is applied source-controller serves it the merged commit: it is built\.$/);
     }
   });
 
@@ -109,11 +109,86 @@ describe("a source the change pins or suspends", () => {
     expect(moved.notes).toEqual(["team/team (clusters/prod) will read another repository, but until that change is applied source-controller serves it the merged commit: it is built."]);
   });
 
+  it("is built when kustomize gives the source its namespace, or an overlay unpinned it on the base", async () => {
+    const unnamespaced = (ref: string) => gitRepository("lib", "team", ref).replace("  namespace: team\n", "");
+    const tenant: Record<string, string> = {
+      ...base,
+      "clusters/prod/team.yaml": fluxKustomization("tenants", { path: "./tenants" }),
+      "tenants/team/kustomization.yaml": "namespace: team\nresources:\n  - lib.yaml\n  - team.yaml\n",
+      "tenants/team/lib.yaml": unnamespaced("branch: main"),
+      "tenants/team/team.yaml": fluxKustomization("team", { path: "./lib", sourceRef: { kind: "GitRepository", name: "lib" } }, "x").replace("  namespace: x\n", ""),
+    };
+    delete tenant["team-sources/lib.yaml"];
+    expect(teamBuild(await buildChange(tenant, { ...breaksTheBuild, "tenants/team/lib.yaml": unnamespaced("tag: v0.0.1") }))?.report.ok).toBe(false);
+    // On the base, the overlay's patch makes the pinned source follow main; the change drops the patch.
+    const patch = "patches:\n  - target:\n      kind: GitRepository\n    patch: |\n      - op: replace\n        path: /spec/ref\n        value: {branch: main}\n";
+    const unpinned = { ...tenant, "tenants/team/lib.yaml": unnamespaced("tag: v1.0.0"), "tenants/team/kustomization.yaml": `${tenant["tenants/team/kustomization.yaml"]}${patch}` };
+    expect(teamBuild(await buildChange(unpinned, { ...breaksTheBuild, "tenants/team/kustomization.yaml": tenant["tenants/team/kustomization.yaml"]! }))?.report.ok).toBe(false);
+  });
+
+  it("is not taken for a change when the base had no such Kustomization", async () => {
+    const env = (name: string, branch: string) => ({
+      [`clusters/${name}/tenants.yaml`]: fluxKustomization("tenants", { path: `./tenants/${name}` }),
+      [`tenants/${name}/lib.yaml`]: gitRepository("lib", "team", `branch: ${branch}`),
+      [`tenants/${name}/team.yaml`]: fluxKustomization("team", { path: "./lib", sourceRef: { kind: "GitRepository", name: "lib" } }, "team"),
+    });
+    const prod = { "clusters/prod/flux-system/gotk-sync.yaml": gitRepository("flux-system", "flux-system"), ...env("prod", "main"), "lib/a.yaml": configMap("a"), ...breaksTheBuild };
+    const added = await buildChange(prod, { "clusters/staging/flux-system/gotk-sync.yaml": gitRepository("flux-system", "flux-system"), ...env("staging", "staging") });
+    expect(added.head.map((build) => build.report.name)).not.toContain("team/team (clusters/staging)");
+    expect(added.notes).toContain("team/team (clusters/staging) reads branch staging of this repository, not the commit under review: it is not built.");
+  });
+
   it("is not built when the base pinned it already", async () => {
     const pinned = { ...base, "team-sources/lib.yaml": gitRepository("lib", "team", "tag: v0.0.1") };
     const result = await buildChange(pinned, { ...breaksTheBuild, "team-sources/lib.yaml": gitRepository("lib", "team", "tag: v0.0.2") });
     expect(teamBuild(result)).toBeUndefined();
     expect(result.notes).toEqual(["team/team (clusters/prod) reads tag v0.0.2 of this repository, not the commit under review: it is not built."]);
+  });
+});
+
+describe("what a GitRepository's ref reads", () => {
+  const read = async (ref: string) => {
+    const result = await buildChange({ ...base, "team-sources/lib.yaml": gitRepository("lib", "team", ref) }, breaksTheBuild);
+    return teamBuild(result) ? "built" : result.notes.join("\n");
+  };
+
+  it("is the fleet's branch for an empty pin or the branch's own ref name, as source-controller's CheckoutStrategyForRef", async () => {
+    expect(await read('branch: main\n    commit: ""')).toBe("built");
+    expect(await read("branch: main\n    tag: ''")).toBe("built");
+    expect(await read("name: refs/heads/main")).toBe("built");
+    expect(await read("name: refs/tags/v1")).toBe("team/team (clusters/prod) reads name refs/tags/v1 of this repository, not the commit under review: it is not built.");
+  });
+});
+
+describe("a GitRepository an overlay patches", () => {
+  it("is one copy, as the parent renders it: the written one it came from is no other", async () => {
+    const fleet = {
+      "clusters/staging/flux-system/gotk-sync.yaml": gitRepository("flux-system", "flux-system"),
+      "clusters/staging/tenants.yaml": fluxKustomization("tenants", { path: "./tenants/staging" }),
+      "tenants/base/team/kustomization.yaml": "resources:\n  - lib.yaml\n  - team.yaml\n",
+      "tenants/base/team/lib.yaml": gitRepository("lib", "team"),
+      "tenants/base/team/team.yaml": fluxKustomization("team", { path: "./lib", sourceRef: { kind: "GitRepository", name: "lib" } }, "team"),
+      "tenants/staging/kustomization.yaml": "resources:\n  - ../base/team\npatches:\n  - target:\n      kind: GitRepository\n      name: lib\n    patch: |\n      - op: replace\n        path: /spec/ref/branch\n        value: staging\n",
+      "lib/a.yaml": configMap("a"),
+    };
+    const result = await buildChange(fleet, breaksTheBuild);
+    expect(result.head.map((build) => build.report.name)).not.toContain("team/team (clusters/staging)");
+    expect(result.notes).toEqual(["team/team (clusters/staging) reads branch staging of this repository, not the commit under review: it is not built."]);
+  });
+});
+
+describe("a Kustomization planned outside any cluster (no parent built: the change holds no manifest)", () => {
+  it("reads every copy of its source, its own folder's pinned one no more than the others", async () => {
+    const fleet = {
+      ...base,
+      "clusters/prod/team.yaml": fluxKustomization("tenants", { path: "./tenants" }),
+      "tenants/team/team.yaml": fluxKustomization("team", { path: "./lib", sourceRef: { kind: "GitRepository", name: "lib" } }, "team"),
+      "lib/kustomization.yaml": "resources:\n  - a.yaml\n  - cm.json\n  - source.yaml\n",
+      "lib/source.yaml": gitRepository("lib", "team", "tag: v0.0.1"),
+      "lib/cm.json": `${JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "j" } })}\n`,
+    };
+    const result = await buildChange(fleet, { "lib/cm.json": "[not, a, manifest]\n" });
+    expect(result.head.find((build) => build.report.name === "team/team (tenants/team)")?.report.ok).toBe(false);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { diffChangedFiles } from "../../src/core/diff.js";
-import { FleetModel, objectKey } from "../../src/core/fleet.js";
+import { FleetModel, mayMention, objectKey } from "../../src/core/fleet.js";
 import type { ChangedFile } from "../../src/core/types.js";
 import { tempDir, writeTree, type Tree } from "../helpers/fleet.js";
 
@@ -132,5 +132,18 @@ describe("diffChangedFiles", () => {
     expect(files.map((file) => file.path)).toEqual(["list.yaml", "broken.yaml"]);
     expect(files[0]!.objects.map((entry) => `${entry.change} ${entry.ref.name}`)).toEqual(["added three", "removed one"]);
     expect(files[1]!.note).toMatch(/^broken.yaml \(head\) does not parse: line \d+/);
+  });
+});
+
+describe("mayMention", () => {
+  it("finds a needle that double-quoted escapes spell or split across lines", () => {
+    for (const text of ['apiVersion: "kustomize.toolkit.fluxcd\\x2eio/v1"', '"kustomize.toolkit.fluxcd\\u002eio"', '"kustomize.toolkit.fluxcd\\U0000002eio"', '"kustomize.toolkit.\\\n    fluxcd.io"']) {
+      expect(mayMention(text, "toolkit.fluxcd.io")).toBe(true);
+    }
+    expect(mayMention('{"apiVersion": "source.toolkit.fluxcd.io\\/v1"}', "fluxcd.io/v1")).toBe(true);
+  });
+
+  it("does not take any backslash for one: a JSON dashboard's \\n and \\\" spell no name", () => {
+    expect(mayMention('{"expr": "rate(x[5m])\\n", "legend": "\\"fluxcd\\" io", "bad": "\\U99999999"}', "toolkit.fluxcd.io")).toBe(false);
   });
 });

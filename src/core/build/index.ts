@@ -17,6 +17,7 @@ import {
   planPlainRoots,
   renderedFluxTargets,
   rendersAsWritten,
+  repoFilesOf,
   rendersFluxKustomizations,
   sourceFluxTargets,
   writtenFluxTargets,
@@ -63,14 +64,9 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
   const discover = input.changedFiles.some((file) => [file.path, file.previousPath].some((path) => path !== undefined && (isYamlPath(path) || path.endsWith(".sourceignore"))));
   const discoveryEngine = discover ? engine : undefined;
   const renders = new RenderCache();
-  const sides = await Promise.allSettled([
-    planSide(planInput(input.base, input.baseSpecialFiles ?? []), discoveryEngine, input.limits, renders),
-    planSide({ ...planInput(input.head, input.specialFiles ?? []), before: input.base }, discoveryEngine, input.limits, renders),
-  ]);
-  const [basePlan, headPlan] = sides.map((side) => {
-    if (side.status === "rejected") throw side.reason;
-    return side.value;
-  }) as [PlannedSide, PlannedSide];
+  // The base first: how its sources read this commit is how they read the merged commit, whatever the change does to them.
+  const basePlan = await planSide(planInput(input.base, input.baseSpecialFiles ?? []), discoveryEngine, input.limits, renders);
+  const headPlan = await planSide({ ...planInput(input.head, input.specialFiles ?? []), readBefore: basePlan.readings }, discoveryEngine, input.limits, renders);
   const affected = affectedNames(basePlan.plans, headPlan.plans, input.changedFiles);
   const notes = [...new Set(headPlan.notes)];
   const baseTasks = basePlan.plans.filter((plan) => affected.has(plan.name));
@@ -106,6 +102,8 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
 export interface PlannedSide {
   plans: BuildPlan[];
   notes: string[];
+  /** See PlanInput.readings. */
+  readings: ReadonlyMap<string, Record<string, unknown>>;
 }
 
 /** How deep Kustomizations that render Kustomizations are followed (flux-system → tenants → tenant). */
@@ -134,7 +132,7 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
       planned = await planFluxKustomizations({ ...input, deployed }, engine, limits, renders);
     }
   }
-  return { plans: finishPlans([...planned.fluxPlans, ...planPlainRoots(input, planned.fluxPlans)], input.specialFiles), notes: planned.notes };
+  return { plans: finishPlans([...planned.fluxPlans, ...planPlainRoots(input, planned.fluxPlans)], input.specialFiles), notes: planned.notes, readings: planned.readings };
 }
 
 /** Plannings of one side at most, when copies of a GitRepository compete (each one can only add deployed files). */
@@ -147,8 +145,7 @@ function addDeployed(deployed: Map<string, Set<string>>, fluxPlans: readonly Bui
     if (!plan.flux || plan.closure.unseen) continue;
     let files = deployed.get(plan.flux.cluster);
     if (!files) deployed.set(plan.flux.cluster, (files = new Set()));
-    for (const file of plan.closure.files) {
-      const path = plan.tree.repoPath(file);
+    for (const path of repoFilesOf(plan)) {
       if (!files.has(path)) {
         files.add(path);
         grew = true;
@@ -159,7 +156,13 @@ function addDeployed(deployed: Map<string, Set<string>>, fluxPlans: readonly Bui
 }
 
 /** The Flux builds of one side, and the notes on Kustomizations not built. */
-async function planFluxKustomizations(input: PlanInput, engine: KustomizeEngine | undefined, limits: EngineLimits | undefined, renders: RenderCache): Promise<{ fluxPlans: BuildPlan[]; notes: string[] }> {
+async function planFluxKustomizations(
+  planInput: PlanInput,
+  engine: KustomizeEngine | undefined,
+  limits: EngineLimits | undefined,
+  renders: RenderCache,
+): Promise<{ fluxPlans: BuildPlan[]; notes: string[]; readings: ReadonlyMap<string, Record<string, unknown>> }> {
+  const input = { ...planInput, readings: new Map<string, Record<string, unknown>>() };
   const trees = new Map<string, SourceTree>();
   const { targets, notes: writtenNotes } = sourceFluxTargets(input, trees);
   const plans = new Map<string, BuildPlan>();
@@ -211,7 +214,7 @@ async function planFluxKustomizations(input: PlanInput, engine: KustomizeEngine 
   const fluxPlans = [...plans.values()];
   // What a parent deploys is what Flux applies: a note on the same Kustomization as written would mislead.
   const notes = [...writtenNotes.filter((note) => !deployedDocuments.has(note.doc)).map((note) => note.text), ...deployedNotes];
-  return { fluxPlans, notes };
+  return { fluxPlans, notes, readings: input.readings };
 }
 
 /** Renders by what they read: a build whose inputs are identical on base and head (a parent found unchanged) runs once. */

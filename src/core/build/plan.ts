@@ -56,8 +56,10 @@ export interface PlanInput {
   specialFiles: readonly SpecialFile[];
   /** Per cluster, the repository files its Kustomizations deploy, from an earlier planning: which source copies count. */
   deployed?: ReadonlyMap<string, ReadonlySet<string>>;
-  /** The base side's model, on the head side: a GitRepository reads the merged commit as the base defines it first. */
-  before?: FleetModel;
+  /** Filled while planning: per `cluster|namespace/name`, the spec of a GitRepository through which Flux reads this commit. */
+  readings?: Map<string, Record<string, unknown>>;
+  /** On the head side, the base side's `readings`: how the source read the merged commit before the change applies. */
+  readBefore?: ReadonlyMap<string, Record<string, unknown>>;
 }
 
 /** A Flux Kustomization to build: where it is written, and what Flux sees. */
@@ -105,10 +107,11 @@ export function writtenFluxTargets(parent: BuildPlan, input: PlanInput, trees: M
   const documents = [...parent.closure.files].sort().flatMap((file) => input.model.file(parent.tree.repoPath(file))?.documents ?? []);
   // Sources deployed alongside, as renderedFluxTargets finds them: not a same-named source of another cluster.
   const siblings = documents.filter((doc) => doc.ref?.kind === "GitRepository").map((doc) => doc.object!);
+  const parentFiles = new Set(repoFilesOf(parent));
   for (const doc of documents) {
     if (!isFluxKustomization(doc.ref)) continue;
     deployed.documents.push(doc);
-    const target = withSource({ doc, object: doc.object!, cluster: parent.flux!.cluster }, input, trees, deployed.notes, siblings);
+    const target = withSource({ doc, object: doc.object!, cluster: parent.flux!.cluster }, input, trees, deployed.notes, siblings, parentFiles);
     if (target) deployed.targets.push(target);
   }
   return deployed;
@@ -119,23 +122,38 @@ export function renderedFluxTargets(parent: BuildPlan, build: Build, input: Plan
   const deployed: Deployed = { targets: [], documents: [], notes: [] };
   // Sources rendered alongside, with the namespace the parent's kustomization gave them.
   const siblings = build.objects.filter((rendered) => rendered.ref.kind === "GitRepository").map((rendered) => rendered.object as KubeObject);
+  const parentFiles = new Set(repoFilesOf(parent));
   for (const rendered of build.objects) {
     if (!isFluxKustomization(rendered.ref)) continue;
     const object = rendered.object as KubeObject;
     const source = rendered.source ? input.model.documentAt(rendered.source.path, rendered.source.line) : undefined;
     const doc = source?.ref?.kind === "Kustomization" ? source : undefined;
     if (doc) deployed.documents.push(doc);
-    const target = withSource({ doc: doc ?? parent.flux!.doc, object, cluster: parent.flux!.cluster }, input, trees, deployed.notes, siblings);
+    const target = withSource({ doc: doc ?? parent.flux!.doc, object, cluster: parent.flux!.cluster }, input, trees, deployed.notes, siblings, parentFiles);
     if (target) deployed.targets.push(target);
   }
   return deployed;
 }
 
-/** The target with its source's files, when its source is this repository (directly, or through an ArtifactGenerator). */
-function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: Map<string, SourceTree>, notes: string[], siblings: readonly KubeObject[] = []): FluxTarget | undefined {
+/**
+ * The target with its source's files, when its source is this repository (directly, or through an ArtifactGenerator).
+ * `siblings`: the sources its parent renders with it, from the parent's files `renderedFrom`.
+ */
+function withSource(
+  target: Omit<FluxTarget, "tree">,
+  input: PlanInput,
+  trees: Map<string, SourceTree>,
+  notes: string[],
+  siblings: readonly KubeObject[] = [],
+  renderedFrom?: ReadonlySet<string>,
+): FluxTarget | undefined {
   const sourceRef = (specOf(target).sourceRef ?? {}) as Record<string, unknown>;
   const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (refOf(target.object).namespace ?? FLUX_SYSTEM);
-  const scope: SourceScope = { cluster: target.cluster, ...(input.deployed ? { deployed: input.deployed.get(target.cluster) ?? new Set() } : {}) };
+  const scope: SourceScope = {
+    cluster: target.cluster,
+    ...(input.deployed ? { deployed: input.deployed.get(target.cluster) ?? new Set() } : {}),
+    ...(renderedFrom ? { renderedFrom } : {}),
+  };
   const at: SourceLookup = { input, trees, siblings, scope };
   if (sourceRef.kind === "ExternalArtifact") {
     const artifact = externalArtifactTree(String(sourceRef.name), namespace, target.doc.path, input.model, (name, sourceNamespace) => thisCommitTree(name, sourceNamespace, at));
@@ -145,25 +163,37 @@ function withSource(target: Omit<FluxTarget, "tree">, input: PlanInput, trees: M
     return undefined;
   }
   if ((sourceRef.kind !== undefined && sourceRef.kind !== "GitRepository") || typeof sourceRef.name !== "string" || sourceRef.name === "") return undefined;
-  const reading = sourceReading(sourceRef.name, namespace, input, siblings, scope);
+  const reading = readSource(sourceRef.name, namespace, at);
   const source = `GitRepository ${namespace}/${sourceRef.name}`;
   if (reading?.otherCopy) notes.push(`${fluxName(target)} reads the ${source}, of which one copy reads ${reading.otherCopy} and another this commit: it is built.`);
-  // A change that pins, suspends or moves the source takes effect once a Kustomization applies it, after
-  // source-controller has fetched the merged commit through the source as it was: that commit is applied meanwhile.
-  const before = (!reading || reading.otherRevision) && input.before ? sourceReading(sourceRef.name, namespace, { ...input, model: input.before }, [], scope) : undefined;
-  const raced = before && !before.otherRevision ? before.spec : undefined;
-  if (raced) {
-    const next = reading ? `${reading.otherRevision} of this repository` : "another repository";
-    notes.push(`${fluxName(target)} will read ${next}, but until that change is applied source-controller serves it the merged commit: it is built.`);
+  if (reading?.raced) {
+    notes.push(`${fluxName(target)} will read ${reading.raced}, but until that change is applied source-controller serves it the merged commit: it is built.`);
   } else if (!reading) {
     return undefined;
   } else if (reading.otherRevision) {
-    notes.push(`${fluxName(target)} reads ${reading.otherRevision} of this repository, not the commit under review: it is not built.`);
+    notes.push(`${fluxName(target)} reads ${reading.otherRevision}, not the commit under review: it is not built.`);
     return undefined;
   }
-  const tree = gitSourceTree(sourceRef.name, namespace, raced ?? reading!.spec, at);
+  const tree = gitSourceTree(sourceRef.name, namespace, reading.spec, at);
   if (tree.fails) return { ...target, tree: { ...tree, paths: [] }, sourceFails: `spec.sourceRef: the ${source} fails: ${tree.fails}, so the Kustomization fails.` };
   return { ...target, tree };
+}
+
+/**
+ * How Flux reads GitRepository `namespace/name` where `at` says, a change to it included: if the base read this
+ * commit through it, a change that pins, suspends or moves it takes effect once a Kustomization applies it, after
+ * source-controller has fetched the merged commit through the source as it was, which is then applied meanwhile.
+ */
+function readSource(name: string, namespace: string, at: SourceLookup): SourceReading | undefined {
+  const { input, siblings, scope } = at;
+  const reading = sourceReading(name, namespace, input, siblings, scope);
+  const key = `${scope.cluster}|${namespace}/${name}`;
+  if (reading && !reading.otherRevision) {
+    input.readings?.set(key, reading.spec);
+    return reading;
+  }
+  const before = input.readBefore?.get(key);
+  return before ? { spec: before, raced: reading?.otherRevision ?? "another repository" } : reading;
 }
 
 /** How Flux reads GitRepository `namespace/name` of this repository (undefined: it is another repository). */
@@ -174,6 +204,8 @@ interface SourceReading {
   otherRevision?: string;
   /** What a likelier copy than the one read reads instead of this commit. */
   otherCopy?: string;
+  /** What the change makes it read, while Flux reads this commit through `spec`, the source as it was. */
+  raced?: string;
 }
 
 /**
@@ -198,17 +230,27 @@ function sourceReading(name: string, namespace: string, input: Pick<PlanInput, "
 /** The branch a GitRepository follows: source-controller's default is master when its ref names nothing. */
 function branchOf(spec: Record<string, unknown>): string {
   const ref = isRecord(spec.ref) ? spec.ref : {};
-  return typeof ref.branch === "string" ? ref.branch : "master";
+  return typeof ref.branch === "string" && ref.branch !== "" ? ref.branch : "master";
 }
 
-/** What a GitRepository of this repository reads instead of the commit under review: another branch, a pin, its last artifact. */
+/**
+ * What a GitRepository of this repository reads instead of the commit under review: another branch, a pin, its last
+ * artifact. As source-controller's CheckoutStrategyForRef: an empty field is unset; a commit, then a ref name, then a
+ * semver range, then a tag wins over the branch.
+ */
 function otherRevisionOf(spec: Record<string, unknown>, fleetBranch: string): string | undefined {
   // Suspended, it keeps serving its last artifact.
-  if (spec.suspend === true) return "the last artifact (it is suspended)";
+  if (spec.suspend === true) return "its last artifact (it is suspended)";
   const ref = isRecord(spec.ref) ? spec.ref : {};
-  for (const pinned of ["tag", "semver", "commit", "name"]) if (typeof ref[pinned] === "string") return `${pinned} ${String(ref[pinned])}`;
+  for (const pinned of ["commit", "name", "semver", "tag"]) {
+    const value = ref[pinned];
+    if (typeof value !== "string" || value === "") continue;
+    // A ref name of the fleet's branch is that branch's head.
+    if (pinned === "name" && value === `refs/heads/${fleetBranch}`) return undefined;
+    return `${pinned} ${value} of this repository`;
+  }
   const branch = branchOf(spec);
-  return branch !== fleetBranch ? `branch ${branch}` : undefined;
+  return branch !== fleetBranch ? `branch ${branch} of this repository` : undefined;
 }
 
 /** True when the plan's files hold Flux Kustomizations: building it tells which Kustomizations Flux then builds. */
@@ -336,7 +378,7 @@ const NO_FILES: SourceTree = { paths: [], repoPath: (path) => path, definitionPa
  */
 function thisCommitTree(name: string, namespace: string, at: SourceLookup, including: ReadonlySet<string> = new Set()): SourceTree | undefined {
   if (including.has(`${namespace}/${name}`)) return undefined;
-  const reading = sourceReading(name, namespace, at.input, at.siblings, at.scope);
+  const reading = readSource(name, namespace, at);
   return reading && !reading.otherRevision ? gitSourceTree(name, namespace, reading.spec, at, including) : undefined;
 }
 
@@ -501,10 +543,15 @@ function addLinkWarnings(plan: BuildPlan, specialFiles: readonly SpecialFile[]):
   }
 }
 
+/** The repository files the plan's build reads. */
+export function repoFilesOf(plan: BuildPlan): string[] {
+  return [...plan.closure.files].map((file) => plan.tree.repoPath(file));
+}
+
 /** Every repository file the plan reads or depends on. */
 export function planInputs(plan: BuildPlan): Set<string> {
   const inputs = new Set(plan.inputs);
-  for (const file of plan.closure.files) inputs.add(plan.tree.repoPath(file));
+  for (const path of repoFilesOf(plan)) inputs.add(path);
   for (const issue of plan.closure.issues) inputs.add(issue.path);
   return inputs;
 }
