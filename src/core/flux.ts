@@ -40,14 +40,13 @@ export function sourcesThisRepository(
   model: FleetModel,
   repository?: PullRequestFacts["repository"],
   rendered: readonly KubeObject[] = [],
-  scope?: SourceScope,
 ): boolean {
   const sourceRef = (specOf(doc).sourceRef ?? {}) as Record<string, unknown>;
   if (sourceRef.kind !== undefined && sourceRef.kind !== "GitRepository") return false;
   const name = typeof sourceRef.name === "string" ? sourceRef.name : undefined;
   if (!name) return false;
   const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (doc.ref?.namespace ?? FLUX_SYSTEM);
-  return isThisRepository(name, namespace, model, repository, rendered, scope);
+  return isThisRepository(name, namespace, model, repository, rendered);
 }
 
 /** True when the GitRepository `namespace/name` is this repository: flux-system's own, or one whose URL names it. */
@@ -57,11 +56,10 @@ export function isThisRepository(
   model: FleetModel,
   repository?: PullRequestFacts["repository"],
   rendered: readonly KubeObject[] = [],
-  scope?: SourceScope,
 ): boolean {
   if (name === FLUX_SYSTEM && namespace === FLUX_SYSTEM) return true;
   if (!repository) return false;
-  const spec = gitRepositorySpec(name, namespace, model, rendered, scope);
+  const spec = gitRepositorySpec(name, namespace, model, rendered);
   return spec !== undefined && specNamesRepository(spec, repository);
 }
 

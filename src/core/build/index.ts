@@ -7,8 +7,8 @@ import { stringify } from "yaml";
 import type { Config } from "../config.js";
 import { describeRef, isYamlPath, objectKey, type FleetModel, type SourceDocument } from "../fleet.js";
 import type { Build, BuildIssue, ChangedFile, ObjectChange, RenderedDiff, RenderedObject, SpecialFile } from "../types.js";
-import { findKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
 import { hasRivalDefinitions } from "../flux.js";
+import { findKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
 import { vetClosure } from "./kustomization.js";
 import {
   finishPlans,
