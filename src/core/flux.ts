@@ -124,6 +124,11 @@ function renderedGitRepositories(rendered: readonly KubeObject[]): Map<string, K
   return index;
 }
 
+/** Every GitRepository written in the model. */
+export function gitRepositoryDocuments(model: FleetModel): SourceDocument[] {
+  return [...gitRepositoriesNamed(model).values()].flat();
+}
+
 const gitRepositoryIndexes = new WeakMap<FleetModel, Map<string, SourceDocument[]>>();
 
 /**

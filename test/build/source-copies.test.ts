@@ -21,6 +21,8 @@ const base = {
 /** Not a manifest: Flux's generated kustomization for ./lib fails on it, which only a build of team/team shows. */
 const breaksTheBuild = { "lib/b.yaml": "just: text\n" };
 
+const raced = (change: string) =>
+  `team/team (clusters/prod) is built from its GitRepository team/lib as it was: the change to it (it ${change}) takes effect once a Kustomization applies it, and until then source-controller serves the merged commit through it.`;
 const teamBuild = (result: BuildResult) => result.head.find((build) => build.report.name === TEAM);
 
 describe("which copy of a GitRepository a cluster reads", () => {
@@ -95,7 +97,9 @@ describe("a source the change pins or suspends", () => {
     for (const pinned of [gitRepository("lib", "team", "tag: v0.0.1"), `${gitRepository("lib", "team")}  suspend: true\n`]) {
       const result = await buildChange(base, { ...breaksTheBuild, "team-sources/lib.yaml": pinned });
       expect(teamBuild(result)?.report.ok).toBe(false);
-      expect(result.notes.join("\n")).toMatch(/^team\/team \(clusters\/prod\) will read (tag v0\.0\.1 of this repository|its last artifact \(it is suspended\)), but until that change is applied source-controller serves it the merged commit: it is built\.$/);
+      expect(result.notes.join("\n")).toMatch(
+        /^team\/team \(clusters\/prod\) is built from its GitRepository team\/lib as it was: the change to it \(it reads (tag v0\.0\.1 of this repository|its last artifact \(it is suspended\))\) takes effect once a Kustomization applies it, and until then source-controller serves the merged commit through it\.$/,
+      );
     }
   });
 
@@ -106,7 +110,16 @@ describe("a source the change pins or suspends", () => {
     expect(teamBuild(result)?.report.ok).toBe(false);
     const moved = await buildChange(base, { ...breaksTheBuild, "team-sources/lib.yaml": gitRepository("lib", "team").replace("acme/fleet", "acme/elsewhere") });
     expect(teamBuild(moved)?.report.ok).toBe(false);
-    expect(moved.notes).toEqual(["team/team (clusters/prod) will read another repository, but until that change is applied source-controller serves it the merged commit: it is built."]);
+    expect(moved.notes).toEqual([raced("reads another repository")]);
+    // So does a deletion.
+    const deleted = await buildChange(base, { ...breaksTheBuild, "team-sources/lib.yaml": null });
+    expect(teamBuild(deleted)?.report.ok).toBe(false);
+    expect(deleted.notes).toEqual([raced("is deleted")]);
+  });
+
+  it("is built when no Kustomization of the base read it, and the change adds one that does", async () => {
+    const result = await buildChange({ ...base, "clusters/prod/team.yaml": null }, { ...breaksTheBuild, "clusters/prod/team.yaml": base["clusters/prod/team.yaml"], "team-sources/lib.yaml": gitRepository("lib", "team", "tag: v0.0.1") });
+    expect(teamBuild(result)?.report.ok).toBe(false);
   });
 
   it("is built when kustomize gives the source its namespace, or an overlay unpinned it on the base", async () => {

@@ -15,6 +15,7 @@ import {
   planFlux,
   planInputs,
   planPlainRoots,
+  recordDeployedReadings,
   renderedFluxTargets,
   rendersAsWritten,
   repoFilesOf,
@@ -23,6 +24,7 @@ import {
   writtenFluxTargets,
   type BuildPlan,
   type PlanInput,
+  type SourceReadings,
 } from "./plan.js";
 import type { SourceTree } from "./tree.js";
 import { failedBuild, refusalOf, renderPlan } from "./render.js";
@@ -103,7 +105,7 @@ export interface PlannedSide {
   plans: BuildPlan[];
   notes: string[];
   /** See PlanInput.readings. */
-  readings: ReadonlyMap<string, Record<string, unknown>>;
+  readings: SourceReadings;
 }
 
 /** How deep Kustomizations that render Kustomizations are followed (flux-system → tenants → tenant). */
@@ -132,6 +134,7 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
       planned = await planFluxKustomizations({ ...input, deployed }, engine, limits, renders);
     }
   }
+  recordDeployedReadings(planned.fluxPlans, input, planned.readings);
   return { plans: finishPlans([...planned.fluxPlans, ...planPlainRoots(input, planned.fluxPlans)], input.specialFiles), notes: planned.notes, readings: planned.readings };
 }
 
@@ -161,8 +164,8 @@ async function planFluxKustomizations(
   engine: KustomizeEngine | undefined,
   limits: EngineLimits | undefined,
   renders: RenderCache,
-): Promise<{ fluxPlans: BuildPlan[]; notes: string[]; readings: ReadonlyMap<string, Record<string, unknown>> }> {
-  const input = { ...planInput, readings: new Map<string, Record<string, unknown>>() };
+): Promise<{ fluxPlans: BuildPlan[]; notes: string[]; readings: SourceReadings }> {
+  const input = { ...planInput, readings: new Map() as SourceReadings };
   const trees = new Map<string, SourceTree>();
   const { targets, notes: writtenNotes } = sourceFluxTargets(input, trees);
   const plans = new Map<string, BuildPlan>();

@@ -9,6 +9,7 @@ import {
   FLUX_KUSTOMIZE_GROUP,
   FLUX_SYSTEM,
   gitRepositoryCopies,
+  gitRepositoryDocuments,
   gitRepositorySpec,
   isFluxKustomization,
   normalizeRepoPath,
@@ -56,11 +57,13 @@ export interface PlanInput {
   specialFiles: readonly SpecialFile[];
   /** Per cluster, the repository files its Kustomizations deploy, from an earlier planning: which source copies count. */
   deployed?: ReadonlyMap<string, ReadonlySet<string>>;
-  /** Filled while planning: per `cluster|namespace/name`, the spec of a GitRepository through which Flux reads this commit. */
-  readings?: Map<string, Record<string, unknown>>;
+  /** Filled while planning: per `cluster|namespace/name`, the spec through which Flux reads this commit (null: it does not). */
+  readings?: SourceReadings;
   /** On the head side, the base side's `readings`: how the source read the merged commit before the change applies. */
-  readBefore?: ReadonlyMap<string, Record<string, unknown>>;
+  readBefore?: ReadonlyMap<string, Record<string, unknown> | null>;
 }
+
+export type SourceReadings = Map<string, Record<string, unknown> | null>;
 
 /** A Flux Kustomization to build: where it is written, and what Flux sees. */
 export interface FluxTarget {
@@ -167,7 +170,7 @@ function withSource(
   const source = `GitRepository ${namespace}/${sourceRef.name}`;
   if (reading?.otherCopy) notes.push(`${fluxName(target)} reads the ${source}, of which one copy reads ${reading.otherCopy} and another this commit: it is built.`);
   if (reading?.raced) {
-    notes.push(`${fluxName(target)} will read ${reading.raced}, but until that change is applied source-controller serves it the merged commit: it is built.`);
+    notes.push(`${fluxName(target)} is built from its ${source} as it was: the change to it (it ${reading.raced}) takes effect once a Kustomization applies it, and until then source-controller serves the merged commit through it.`);
   } else if (!reading) {
     return undefined;
   } else if (reading.otherRevision) {
@@ -187,13 +190,43 @@ function withSource(
 function readSource(name: string, namespace: string, at: SourceLookup): SourceReading | undefined {
   const { input, siblings, scope } = at;
   const reading = sourceReading(name, namespace, input, siblings, scope);
-  const key = `${scope.cluster}|${namespace}/${name}`;
+  const key = readingKey(scope.cluster, namespace, name);
+  const before = input.readBefore?.get(key);
   if (reading && !reading.otherRevision) {
     input.readings?.set(key, reading.spec);
     return reading;
   }
-  const before = input.readBefore?.get(key);
-  return before ? { spec: before, raced: reading?.otherRevision ?? "another repository" } : reading;
+  // One parent's copy reading this commit is enough for the cluster to read it: none undoes it.
+  if (!input.readings?.has(key)) input.readings?.set(key, null);
+  if (!before) return reading;
+  const raced = reading ? `reads ${reading.otherRevision}` : gitRepositorySpec(name, namespace, input.model, siblings, scope) ? "reads another repository" : "is deleted";
+  return { spec: before, raced };
+}
+
+function readingKey(cluster: string, namespace: string, name: string): string {
+  return `${cluster}|${namespace}/${name}`;
+}
+
+/**
+ * Records, for every GitRepository of this repository a cluster deploys that no Kustomization looked up, its spec when
+ * it reads this commit: the head races a change to it too (a Kustomization the change adds reads it).
+ */
+export function recordDeployedReadings(fluxPlans: readonly BuildPlan[], input: PlanInput, readings: SourceReadings): void {
+  const deployed = new Map<string, Set<string>>();
+  for (const plan of fluxPlans) {
+    if (!plan.flux || plan.closure.unseen) continue;
+    const files = deployed.get(plan.flux.cluster) ?? new Set<string>();
+    for (const path of repoFilesOf(plan)) files.add(path);
+    deployed.set(plan.flux.cluster, files);
+  }
+  for (const [cluster, files] of deployed) {
+    for (const doc of gitRepositoryDocuments(input.model).filter((candidate) => files.has(candidate.path))) {
+      const namespace = doc.ref!.namespace ?? FLUX_SYSTEM;
+      const key = readingKey(cluster, namespace, doc.ref!.name);
+      const reading = readings.has(key) ? undefined : sourceReading(doc.ref!.name, namespace, input, [], { cluster, deployed: files });
+      if (reading && !reading.otherRevision) readings.set(key, reading.spec);
+    }
+  }
 }
 
 /** How Flux reads GitRepository `namespace/name` of this repository (undefined: it is another repository). */
@@ -204,7 +237,7 @@ interface SourceReading {
   otherRevision?: string;
   /** What a likelier copy than the one read reads instead of this commit. */
   otherCopy?: string;
-  /** What the change makes it read, while Flux reads this commit through `spec`, the source as it was. */
+  /** What the change makes of it ("reads tag v2 of this repository", "is deleted"), while Flux reads this commit through `spec`, the source as it was. */
   raced?: string;
 }
 
