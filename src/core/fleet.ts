@@ -126,8 +126,9 @@ export class FleetModel {
     if (parsed && parsed.text !== "") return parsed.text;
     let text = this.unparsedTexts.get(path);
     if (text !== undefined) return text;
-    text = this.files.read(path)?.toString("utf8");
-    if (text === undefined) return undefined;
+    const data = this.files.read(path);
+    if (data === undefined) return undefined;
+    text = isYamlPath(path) || path.endsWith(".json") ? decodeManifest(data) : data.toString("utf8");
     // Kept until the file is parsed (which keeps the text itself): scans over every file read each file once.
     if (Buffer.byteLength(text) <= this.limits.maxBytes) this.unparsedTexts.set(path, text);
     return text;
@@ -200,6 +201,16 @@ export class FleetModel {
 }
 
 /**
+ * A manifest's text as kustomize's YAML reader (yaml.v3) decodes it: UTF-16 when it starts with a byte-order mark,
+ * else UTF-8. Read as UTF-8, a UTF-16 Flux object would hold no name fleet-warden can find, while Flux applies it.
+ */
+export function decodeManifest(data: Buffer): string {
+  if (data[0] === 0xff && data[1] === 0xfe) return data.subarray(2).toString("utf16le");
+  if (data[0] === 0xfe && data[1] === 0xff) return Buffer.from(data.subarray(2, data.length - (data.length % 2))).swap16().toString("utf16le");
+  return data.toString("utf8");
+}
+
+/**
  * Whether a file's text can hold `needle` once parsed: it contains it, or does once the escapes of a double-quoted
  * string that spell a character or join lines are decoded (`fluxcd\x2eio` is `fluxcd.io` to every YAML decoder,
  * Kubernetes' included). The others (`\n`, `\"`, …) spell nothing a needle holds: a JSON dashboard full of them is
@@ -210,7 +221,7 @@ export function mayMention(text: string, needle: string): boolean {
   return text.includes("\\") && text.replace(SPELLING_ESCAPE, spelled).includes(needle);
 }
 
-const SPELLING_ESCAPE = /\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(\/)|\r?\n[ \t]*)/g;
+const SPELLING_ESCAPE = /\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(\/)|(?:\r\n?|[\n\u0085\u2028\u2029])[ \t]*)/g;
 
 function spelled(_escape: string, x?: string, u?: string, U?: string, slash?: string): string {
   if (slash) return slash;

@@ -1,6 +1,8 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { diffChangedFiles } from "../../src/core/diff.js";
-import { FleetModel, mayMention, objectKey } from "../../src/core/fleet.js";
+import { decodeManifest, FleetModel, mayMention, objectKey } from "../../src/core/fleet.js";
 import type { ChangedFile } from "../../src/core/types.js";
 import { tempDir, writeTree, type Tree } from "../helpers/fleet.js";
 
@@ -137,7 +139,8 @@ describe("diffChangedFiles", () => {
 
 describe("mayMention", () => {
   it("finds a needle that double-quoted escapes spell or split across lines", () => {
-    for (const text of ['apiVersion: "kustomize.toolkit.fluxcd\\x2eio/v1"', '"kustomize.toolkit.fluxcd\\u002eio"', '"kustomize.toolkit.fluxcd\\U0000002eio"', '"kustomize.toolkit.\\\n    fluxcd.io"']) {
+    const escapedBreaks = ["\n", "\r\n", "\r", "\u0085", "\u2028", "\u2029"].map((lineBreak) => `"kustomize.toolkit.\\${lineBreak}    fluxcd.io"`);
+    for (const text of ['apiVersion: "kustomize.toolkit.fluxcd\\x2eio/v1"', '"kustomize.toolkit.fluxcd\\u002eio"', '"kustomize.toolkit.fluxcd\\U0000002eio"', ...escapedBreaks]) {
       expect(mayMention(text, "toolkit.fluxcd.io")).toBe(true);
     }
     expect(mayMention('{"apiVersion": "source.toolkit.fluxcd.io\\/v1"}', "fluxcd.io/v1")).toBe(true);
@@ -145,5 +148,25 @@ describe("mayMention", () => {
 
   it("does not take any backslash for one: a JSON dashboard's \\n and \\\" spell no name", () => {
     expect(mayMention('{"expr": "rate(x[5m])\\n", "legend": "\\"fluxcd\\" io", "bad": "\\U99999999"}', "toolkit.fluxcd.io")).toBe(false);
+  });
+});
+
+describe("manifests in UTF-16", () => {
+  const kustomization = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: team\n";
+  const utf16le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(kustomization, "utf16le")]);
+  const utf16be = Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(kustomization, "utf16le").swap16()]);
+
+  it("are decoded as kustomize's YAML reader decodes them: by their byte-order mark", () => {
+    expect(decodeManifest(utf16le)).toBe(kustomization);
+    expect(decodeManifest(utf16be)).toBe(kustomization);
+    // An odd last byte is no character; without a mark, UTF-8.
+    expect(decodeManifest(Buffer.concat([utf16be, Buffer.from([0x41])]))).toBe(kustomization);
+    expect(decodeManifest(Buffer.from(kustomization))).toBe(kustomization);
+  });
+
+  it("hold Flux objects fleet-warden finds, as Flux applies them", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "team.yaml"), utf16le);
+    expect(new FleetModel(dir).fluxObjects().map((doc) => `${doc.ref?.kind} ${doc.ref?.name}`)).toEqual(["Kustomization team"]);
   });
 });
