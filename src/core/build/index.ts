@@ -18,7 +18,7 @@ import {
   recordDeployedReadings,
   renderedFluxTargets,
   rendersAsWritten,
-  repoFilesOf,
+  deployedFiles,
   rendersFluxKustomizations,
   sourceFluxTargets,
   writtenFluxTargets,
@@ -144,16 +144,14 @@ const MAX_SOURCE_ROUNDS = 8;
 /** Adds the files each Flux build deploys to its cluster's; true when any was new. */
 function addDeployed(deployed: Map<string, Set<string>>, fluxPlans: readonly BuildPlan[]): boolean {
   let grew = false;
-  for (const plan of fluxPlans) {
-    if (!plan.flux || plan.closure.unseen) continue;
-    let files = deployed.get(plan.flux.cluster);
-    if (!files) deployed.set(plan.flux.cluster, (files = new Set()));
-    for (const path of repoFilesOf(plan)) {
-      if (!files.has(path)) {
-        files.add(path);
-        grew = true;
-      }
+  for (const [cluster, files] of deployedFiles(fluxPlans)) {
+    const all = deployed.get(cluster) ?? new Set<string>();
+    for (const path of files) {
+      if (all.has(path)) continue;
+      all.add(path);
+      grew = true;
     }
+    deployed.set(cluster, all);
   }
   return grew;
 }

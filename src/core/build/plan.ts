@@ -212,14 +212,7 @@ function readingKey(cluster: string, namespace: string, name: string): string {
  * it reads this commit: the head races a change to it too (a Kustomization the change adds reads it).
  */
 export function recordDeployedReadings(fluxPlans: readonly BuildPlan[], input: PlanInput, readings: SourceReadings): void {
-  const deployed = new Map<string, Set<string>>();
-  for (const plan of fluxPlans) {
-    if (!plan.flux || plan.closure.unseen) continue;
-    const files = deployed.get(plan.flux.cluster) ?? new Set<string>();
-    for (const path of repoFilesOf(plan)) files.add(path);
-    deployed.set(plan.flux.cluster, files);
-  }
-  for (const [cluster, files] of deployed) {
+  for (const [cluster, files] of deployedFiles(fluxPlans)) {
     for (const doc of gitRepositoryDocuments(input.model).filter((candidate) => files.has(candidate.path))) {
       const namespace = doc.ref!.namespace ?? FLUX_SYSTEM;
       const key = readingKey(cluster, namespace, doc.ref!.name);
@@ -576,8 +569,20 @@ function addLinkWarnings(plan: BuildPlan, specialFiles: readonly SpecialFile[]):
   }
 }
 
+/** Per cluster, the repository files its Flux builds read (what an unseen one reads is not known). */
+export function deployedFiles(fluxPlans: readonly BuildPlan[]): Map<string, Set<string>> {
+  const deployed = new Map<string, Set<string>>();
+  for (const plan of fluxPlans) {
+    if (!plan.flux || plan.closure.unseen) continue;
+    const files = deployed.get(plan.flux.cluster) ?? new Set<string>();
+    for (const path of repoFilesOf(plan)) files.add(path);
+    deployed.set(plan.flux.cluster, files);
+  }
+  return deployed;
+}
+
 /** The repository files the plan's build reads. */
-export function repoFilesOf(plan: BuildPlan): string[] {
+function repoFilesOf(plan: BuildPlan): string[] {
   return [...plan.closure.files].map((file) => plan.tree.repoPath(file));
 }
 
