@@ -5,6 +5,7 @@ import { apiGroup, refOf, type FleetModel, type KubeObject, type SourceDocument 
 import type { ObjectRef, PullRequestFacts } from "./types.js";
 
 export const FLUX_SYSTEM = "flux-system";
+const FLUX_SOURCE_GROUP = "source.toolkit.fluxcd.io";
 
 /** Where a source is looked up. */
 export interface SourceScope {
@@ -41,12 +42,18 @@ export function sourcesThisRepository(
   repository?: PullRequestFacts["repository"],
   rendered: readonly KubeObject[] = [],
 ): boolean {
+  const { kind, name, namespace } = sourceRefOf(doc);
+  return kind === "GitRepository" && name !== "" && isThisRepository(name, namespace, model, repository, rendered);
+}
+
+/** A Flux Kustomization's `spec.sourceRef`: a GitRepository when its kind is left out, in the object's namespace when its own is. */
+export function sourceRefOf(doc: Pick<SourceDocument, "object" | "ref">): { kind: unknown; name: string; namespace: string } {
   const sourceRef = (specOf(doc).sourceRef ?? {}) as Record<string, unknown>;
-  if (sourceRef.kind !== undefined && sourceRef.kind !== "GitRepository") return false;
-  const name = typeof sourceRef.name === "string" ? sourceRef.name : undefined;
-  if (!name) return false;
-  const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (doc.ref?.namespace ?? FLUX_SYSTEM);
-  return isThisRepository(name, namespace, model, repository, rendered);
+  return {
+    kind: sourceRef.kind === undefined ? "GitRepository" : sourceRef.kind,
+    name: typeof sourceRef.name === "string" ? sourceRef.name : "",
+    namespace: typeof sourceRef.namespace === "string" ? sourceRef.namespace : (doc.ref?.namespace ?? FLUX_SYSTEM),
+  };
 }
 
 /** True when the GitRepository `namespace/name` is this repository: flux-system's own, or one whose URL names it. */
@@ -104,7 +111,7 @@ export function hasRivalDefinitions(model: FleetModel): boolean {
 }
 
 function isGitRepository(ref: ObjectRef | undefined): boolean {
-  return ref?.kind === "GitRepository" && apiGroup(ref.apiVersion) === "source.toolkit.fluxcd.io";
+  return ref?.kind === "GitRepository" && apiGroup(ref.apiVersion) === FLUX_SOURCE_GROUP;
 }
 
 const renderedIndexes = new WeakMap<readonly KubeObject[], Map<string, KubeObject>>();
@@ -140,7 +147,7 @@ function gitRepositoriesNamed(model: FleetModel): Map<string, SourceDocument[]> 
   if (!index) {
     index = new Map();
     // A stable sort: documents of one file keep their order.
-    const written = [...model.fluxObjectsOfKind("GitRepository"), ...model.objectsMentioning("source.toolkit.fluxcd.io", "json")].sort((one, other) => (one.path < other.path ? -1 : one.path > other.path ? 1 : 0));
+    const written = [...model.fluxObjectsOfKind("GitRepository"), ...model.objectsMentioning(FLUX_SOURCE_GROUP, "json")].sort((one, other) => (one.path < other.path ? -1 : one.path > other.path ? 1 : 0));
     for (const doc of written.filter((candidate) => isGitRepository(candidate.ref))) {
       const key = `${doc.ref!.namespace ?? FLUX_SYSTEM}/${doc.ref!.name}`;
       const named = index.get(key);

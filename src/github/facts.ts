@@ -105,7 +105,6 @@ export async function gatherFacts(octokit: Octokit, repo: RepoRef, pull: PullReq
   return { facts, dispose };
 }
 
-/** GitHub lists at most this many commits of a pull request; past it, the authorship of the rest is unknown. */
 /** The GitHub login of each commit's author (undefined where GitHub maps none); fails past GitHub's listing limit. */
 async function commitAuthorsOf(octokit: Octokit, repo: RepoRef, pullNumber: number): Promise<Array<string | undefined>> {
   const commits = await octokit.paginate(octokit.rest.pulls.listCommits, { ...repo, pull_number: pullNumber, per_page: 100 });

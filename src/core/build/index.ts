@@ -11,6 +11,7 @@ import { hasRivalDefinitions } from "../flux.js";
 import { findKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
 import { vetClosure } from "./kustomization.js";
 import {
+  deployedFiles,
   finishPlans,
   planFlux,
   planInputs,
@@ -18,7 +19,6 @@ import {
   recordDeployedReadings,
   renderedFluxTargets,
   rendersAsWritten,
-  deployedFiles,
   rendersFluxKustomizations,
   sourceFluxTargets,
   writtenFluxTargets,
@@ -116,8 +116,10 @@ const MAX_NESTING = 4;
  * parent's overlays: parents are built to find them, and they replace the Kustomizations as written.
  */
 export async function planSide(input: PlanInput, engine: KustomizeEngine | undefined, limits?: EngineLimits, renders = new RenderCache()): Promise<PlannedSide> {
+  // A GitRepository's tree depends only on the model and its spec: shared by every planning.
+  const trees = new Map<string, SourceTree>();
   // Every copy of a GitRepository taken as one the cluster may read: a copy that reads this commit builds.
-  const anyCopy = await planFluxKustomizations(input, engine, limits, renders);
+  const anyCopy = await planFluxKustomizations(input, engine, limits, renders, trees);
   let planned = anyCopy;
   // When a cluster may read one of several differing copies of a GitRepository, it reads the one its Kustomizations
   // deploy, and what they deploy depends on the copies read: planned again while what they deploy grows.
@@ -131,7 +133,7 @@ export async function planSide(input: PlanInput, engine: KustomizeEngine | undef
         planned = { ...anyCopy, notes: [...anyCopy.notes, note] };
         break;
       }
-      planned = await planFluxKustomizations({ ...input, deployed }, engine, limits, renders);
+      planned = await planFluxKustomizations({ ...input, deployed }, engine, limits, renders, trees);
     }
   }
   recordDeployedReadings(planned.fluxPlans, input, planned.readings);
@@ -162,9 +164,9 @@ async function planFluxKustomizations(
   engine: KustomizeEngine | undefined,
   limits: EngineLimits | undefined,
   renders: RenderCache,
+  trees: Map<string, SourceTree>,
 ): Promise<{ fluxPlans: BuildPlan[]; notes: string[]; readings: SourceReadings }> {
   const input = { ...planInput, readings: new Map() as SourceReadings };
-  const trees = new Map<string, SourceTree>();
   const { targets, notes: writtenNotes } = sourceFluxTargets(input, trees);
   const plans = new Map<string, BuildPlan>();
   const written = new Map<BuildPlan, SourceDocument>();

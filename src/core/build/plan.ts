@@ -13,6 +13,7 @@ import {
   gitRepositorySpec,
   isFluxKustomization,
   normalizeRepoPath,
+  sourceRefOf,
   specNamesRepository,
   specOf,
   type SourceScope,
@@ -150,24 +151,23 @@ function withSource(
   siblings: readonly KubeObject[] = [],
   renderedFrom?: ReadonlySet<string>,
 ): FluxTarget | undefined {
-  const sourceRef = (specOf(target).sourceRef ?? {}) as Record<string, unknown>;
-  const namespace = typeof sourceRef.namespace === "string" ? sourceRef.namespace : (refOf(target.object).namespace ?? FLUX_SYSTEM);
+  const { kind, name, namespace } = sourceRefOf({ object: target.object, ref: refOf(target.object) });
   const scope: SourceScope = {
     cluster: target.cluster,
     ...(input.deployed ? { deployed: input.deployed.get(target.cluster) ?? new Set() } : {}),
     ...(renderedFrom ? { renderedFrom } : {}),
   };
   const at: SourceLookup = { input, trees, siblings, scope };
-  if (sourceRef.kind === "ExternalArtifact") {
-    const artifact = externalArtifactTree(String(sourceRef.name), namespace, target.doc.path, input.model, (name, sourceNamespace) => thisCommitTree(name, sourceNamespace, at));
+  if (kind === "ExternalArtifact") {
+    const artifact = externalArtifactTree(name, namespace, target.doc.path, input.model, (sourceName, sourceNamespace) => thisCommitTree(sourceName, sourceNamespace, at));
     if (artifact.tree) return { ...target, tree: artifact.tree };
-    if (artifact.fails) return { ...target, tree: NO_FILES, sourceFails: `spec.sourceRef: the ExternalArtifact ${namespace}/${String(sourceRef.name)} is never produced (${artifact.problem}), so the Kustomization fails.` };
-    notes.push(`${fluxName(target)} reads the ExternalArtifact ${namespace}/${String(sourceRef.name)}, which is not built: ${artifact.problem}.`);
+    if (artifact.fails) return { ...target, tree: NO_FILES, sourceFails: `spec.sourceRef: the ExternalArtifact ${namespace}/${name} is never produced (${artifact.problem}), so the Kustomization fails.` };
+    notes.push(`${fluxName(target)} reads the ExternalArtifact ${namespace}/${name}, which is not built: ${artifact.problem}.`);
     return undefined;
   }
-  if ((sourceRef.kind !== undefined && sourceRef.kind !== "GitRepository") || typeof sourceRef.name !== "string" || sourceRef.name === "") return undefined;
-  const reading = readSource(sourceRef.name, namespace, at);
-  const source = `GitRepository ${namespace}/${sourceRef.name}`;
+  if (kind !== "GitRepository" || name === "") return undefined;
+  const reading = readSource(name, namespace, at);
+  const source = `GitRepository ${namespace}/${name}`;
   if (reading?.otherCopy) notes.push(`${fluxName(target)} reads the ${source}, of which one copy reads ${reading.otherCopy} and another this commit: it is built.`);
   if (reading?.raced) {
     notes.push(`${fluxName(target)} is built from its ${source} as it was: the change to it (it ${reading.raced}) takes effect once a Kustomization applies it, and until then source-controller serves the merged commit through it.`);
@@ -177,7 +177,7 @@ function withSource(
     notes.push(`${fluxName(target)} reads ${reading.otherRevision}, not the commit under review: it is not built.`);
     return undefined;
   }
-  const tree = gitSourceTree(sourceRef.name, namespace, reading.spec, at);
+  const tree = gitSourceTree(name, namespace, reading.spec, at);
   if (tree.fails) return { ...target, tree: { ...tree, paths: [] }, sourceFails: `spec.sourceRef: the ${source} fails: ${tree.fails}, so the Kustomization fails.` };
   return { ...target, tree };
 }
@@ -191,13 +191,13 @@ function readSource(name: string, namespace: string, at: SourceLookup): SourceRe
   const { input, siblings, scope } = at;
   const reading = sourceReading(name, namespace, input, siblings, scope);
   const key = readingKey(scope.cluster, namespace, name);
-  const before = input.readBefore?.get(key);
   if (reading && !reading.otherRevision) {
     input.readings?.set(key, reading.spec);
     return reading;
   }
   // One parent's copy reading this commit is enough for the cluster to read it: none undoes it.
   if (!input.readings?.has(key)) input.readings?.set(key, null);
+  const before = input.readBefore?.get(key);
   if (!before) return reading;
   const raced = reading ? `reads ${reading.otherRevision}` : gitRepositorySpec(name, namespace, input.model, siblings, scope) ? "reads another repository" : "is deleted";
   return { spec: before, raced };
@@ -212,8 +212,9 @@ function readingKey(cluster: string, namespace: string, name: string): string {
  * it reads this commit: the head races a change to it too (a Kustomization the change adds reads it).
  */
 export function recordDeployedReadings(fluxPlans: readonly BuildPlan[], input: PlanInput, readings: SourceReadings): void {
+  const documents = gitRepositoryDocuments(input.model);
   for (const [cluster, files] of deployedFiles(fluxPlans)) {
-    for (const doc of gitRepositoryDocuments(input.model).filter((candidate) => files.has(candidate.path))) {
+    for (const doc of documents.filter((candidate) => files.has(candidate.path))) {
       const namespace = doc.ref!.namespace ?? FLUX_SYSTEM;
       const key = readingKey(cluster, namespace, doc.ref!.name);
       const reading = readings.has(key) ? undefined : sourceReading(doc.ref!.name, namespace, input, [], { cluster, deployed: files });
