@@ -77,7 +77,13 @@ export function specNamesRepository(spec: Record<string, unknown>, repository: P
 
 /** The spec of the GitRepository `namespace/name` the cluster most likely reads (see gitRepositoryCopies). */
 export function gitRepositorySpec(name: string, namespace: string, model: FleetModel, rendered: readonly KubeObject[] = [], scope?: SourceScope): Record<string, unknown> | undefined {
-  return gitRepositoryCopies(name, namespace, model, rendered, scope)[0];
+  return gitRepositoryCopies(name, namespace, model, rendered, scope)[0]?.spec;
+}
+
+/** A copy of a GitRepository: its spec, and the file it is written in (none for the copy a parent rendered). */
+export interface GitRepositoryCopy {
+  spec: Record<string, unknown>;
+  path?: string;
 }
 
 /**
@@ -86,7 +92,7 @@ export function gitRepositorySpec(name: string, namespace: string, model: FleetM
  * repository: those the cluster's Kustomizations deploy, once known (a copy nothing deploys is not what Flux reads),
  * else every one it may read; its own folder's first, never another cluster's.
  */
-export function gitRepositoryCopies(name: string, namespace: string, model: FleetModel, rendered: readonly KubeObject[] = [], scope?: SourceScope): Record<string, unknown>[] {
+export function gitRepositoryCopies(name: string, namespace: string, model: FleetModel, rendered: readonly KubeObject[] = [], scope?: SourceScope): GitRepositoryCopy[] {
   const renderedObject = renderedGitRepositories(rendered).get(`${namespace}/${name}`);
   const written = gitRepositoriesNamed(model).get(`${namespace}/${name}`) ?? [];
   const visible = scope ? written.filter((doc) => visibleFrom(doc.path, scope.cluster)) : written;
@@ -95,7 +101,8 @@ export function gitRepositoryCopies(name: string, namespace: string, model: Flee
   const deployed = scope && inClusterFolder(`${scope.cluster}/`) ? visible.filter((doc) => scope.deployed?.has(doc.path)) : [];
   const others = (deployed.length > 0 ? deployed : visible).filter((doc) => !(renderedObject && scope?.renderedFrom?.has(doc.path)));
   const own = (doc: SourceDocument) => clusterOf(doc.path) === scope?.cluster;
-  return [...(renderedObject ? [specOf({ object: renderedObject })] : []), ...[...others.filter(own), ...others.filter((doc) => !own(doc))].map(specOf)];
+  const writtenCopies = [...others.filter(own), ...others.filter((doc) => !own(doc))].map((doc) => ({ spec: specOf(doc), path: doc.path }));
+  return [...(renderedObject ? [{ spec: specOf({ object: renderedObject }) }] : []), ...writtenCopies];
 }
 
 /**

@@ -154,6 +154,8 @@ export interface BuildReport {
   ok: boolean;
   error?: string;
   objects: number;
+  /** For a build of a Kustomization from another artifact Flux may serve it: its likeliest build's name. */
+  variantOf?: string;
 }
 
 /** A problem found while building, attributed to the source line that caused it. */

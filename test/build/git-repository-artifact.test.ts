@@ -77,11 +77,12 @@ describe("a change to the GitRepository", () => {
     return result.head.map((built) => [built.report.name, built.report.ok]);
   };
 
-  it("rebuilds what it reads when spec.ignore, sparseCheckout or include changes, and nothing otherwise", async () => {
-    expect(await build("  ignore: |\n    /infra/\n")).toEqual([["flux-system/infra (clusters/prod)", false]]);
-    expect(await build("  sparseCheckout:\n    - clusters\n")).toEqual([["flux-system/infra (clusters/prod)", false]]);
-    expect(await build("  sparseCheckout:\n    - infra\n")).toEqual([["flux-system/infra (clusters/prod)", true]]);
-    expect(await build("  include:\n    - repository:\n        name: infra\n")).toEqual([["flux-system/infra (clusters/prod)", false]]);
+  it("rebuilds what it reads when spec.ignore, sparseCheckout or include changes (and as it was, applied meanwhile), and nothing otherwise", async () => {
+    const asItWas = ["flux-system/infra (clusters/prod) with GitRepository flux-system/flux-system as it was", true];
+    expect(await build("  ignore: |\n    /infra/\n")).toEqual([["flux-system/infra (clusters/prod)", false], asItWas]);
+    expect(await build("  sparseCheckout:\n    - clusters\n")).toEqual([["flux-system/infra (clusters/prod)", false], asItWas]);
+    expect(await build("  sparseCheckout:\n    - infra\n")).toEqual([["flux-system/infra (clusters/prod)", true], asItWas]);
+    expect(await build("  include:\n    - repository:\n        name: infra\n")).toEqual([["flux-system/infra (clusters/prod)", false], asItWas]);
     expect(await build("  timeout: 2m\n")).toEqual([]);
   });
 

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { FleetModel } from "../../src/core/fleet.js";
 import { hasRivalDefinitions } from "../../src/core/flux.js";
 import type { BuildResult } from "../../src/core/build/index.js";
-import { buildChange, configMap, fluxKustomization, treeDir } from "./helpers.js";
+import { podPrivileged } from "../../rules/pod-privileged.js";
+import { buildChange, configMap, deployment, evaluateTrees, fluxKustomization, treeDir } from "./helpers.js";
 
 const gitRepository = (name: string, namespace: string, ref = "branch: main") =>
   `apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\nspec:\n  interval: 1m\n  url: ssh://git@github.com/acme/fleet\n  ref:\n    ${ref}\n`;
@@ -236,5 +237,60 @@ describe("hasRivalDefinitions", () => {
     expect(rivals({ "clusters/a/lib.yaml": gitRepository("lib", "team"), "shared/lib.yaml": gitRepository("lib", "team", "tag: v1") })).toBe(true);
     expect(rivals({ "clusters/a/lib.yaml": gitRepository("lib", "team"), "clusters/a/x/lib.yaml": gitRepository("lib", "team", "tag: v1") })).toBe(true);
     expect(rivals({ "clusters/a/lib.yaml": gitRepository("lib", "team"), "shared/lib.yaml": gitRepository("lib", "team") })).toBe(false);
+  });
+});
+
+describe("a Kustomization Flux may build from more than one artifact", () => {
+  const ignoring = (pattern: string) => `${gitRepository("lib", "team")}  ignore: ${pattern}\n`;
+  const AS_IT_WAS = `${TEAM} with GitRepository team/lib as it was`;
+  const build = (result: BuildResult, name: string) => result.head.find((candidate) => candidate.report.name === name);
+
+  it("is built with its source's old rules too when the change adds an ignore rule (applied only later)", async () => {
+    const result = await buildChange(base, { ...breaksTheBuild, "team-sources/lib.yaml": ignoring("/lib/b.yaml") });
+    // Once applied, the new rule leaves the file out; until then, the merged commit is served without it.
+    expect(teamBuild(result)?.report.ok).toBe(true);
+    expect(build(result, AS_IT_WAS)?.report).toMatchObject({ ok: false, variantOf: TEAM });
+    expect(result.notes).toEqual([
+      `${TEAM} is also built with GitRepository team/lib as it was: a change to its spec.ignore, sparseCheckout or include takes effect once a Kustomization applies it, and until then source-controller serves the merged commit with the rules it had.`,
+    ]);
+  });
+
+  it("judges what the source as it was applies", async () => {
+    const privileged = deployment("evil").replace(/(\n\s*)image: (.*)/, "$1image: $2$1securityContext:$1  privileged: true");
+    const verdict = await evaluateTrees(base, { "lib/evil.yaml": privileged, "team-sources/lib.yaml": ignoring("/lib/evil.yaml") }, [podPrivileged]);
+    expect(verdict.findings.map((finding) => `${finding.rule} ${finding.path} ${finding.build}`)).toEqual([`pod-privileged lib/evil.yaml ${AS_IT_WAS}`]);
+  });
+
+  it("diffs the build from the source as it was against the base's", async () => {
+    const result = await buildChange(base, { "lib/c.yaml": configMap("c"), "team-sources/lib.yaml": ignoring("/lib/c.yaml") });
+    const changes = (name: string) => result.renderedDiff.find((diff) => diff.build === name)?.changes.map((change) => `${change.change} ${change.ref.name}`);
+    expect(changes(TEAM)).toEqual([]);
+    expect(changes(AS_IT_WAS)).toEqual(["added c"]);
+  });
+
+  it("is not built twice when the change to its source leaves the artifact as it was", async () => {
+    const slower = gitRepository("lib", "team").replace("interval: 1m", "interval: 5m");
+    const result = await buildChange(base, { ...breaksTheBuild, "team-sources/lib.yaml": slower });
+    expect(result.head.map((candidate) => candidate.report.name)).not.toContain(AS_IT_WAS);
+    expect(result.notes).toEqual([]);
+  });
+
+  it("is built through every copy the cluster deploys, whatever copy comes first", async () => {
+    // The tenant's own folder deploys a copy on the fleet's branch that ignores the broken file: Flux applies both copies in turn.
+    const result = await buildChange(base, { ...breaksTheBuild, "lib/source.yaml": ignoring("/lib/b.yaml") });
+    const other = `${TEAM} with the GitRepository team/lib of team-sources/lib.yaml`;
+    expect(teamBuild(result)?.report.ok).toBe(true);
+    expect(build(result, other)?.report).toMatchObject({ ok: false, variantOf: TEAM });
+    expect(result.notes).toContain(
+      `${TEAM} is also built with the GitRepository team/lib of team-sources/lib.yaml: the cluster deploys more than one copy of the GitRepository team/lib, and each one serves this commit with its own spec.ignore, sparseCheckout or include.`,
+    );
+  });
+
+  it("diffs a copy's build against the base's likeliest build when the base had no such copy", async () => {
+    // Another deployed copy whose rules leave out nothing the build reads: its build renders what the base's did.
+    const copied = { "clusters/prod/more-sources.yaml": fluxKustomization("more-sources", { path: "./zz-sources" }), "zz-sources/lib.yaml": ignoring("/unrelated.yaml") };
+    const result = await buildChange(base, copied);
+    const copy = result.renderedDiff.find((diff) => diff.build === `${TEAM} with the GitRepository team/lib of zz-sources/lib.yaml`);
+    expect(copy?.changes).toEqual([]);
   });
 });

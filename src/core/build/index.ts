@@ -13,7 +13,7 @@ import { vetClosure } from "./kustomization.js";
 import {
   deployedFiles,
   finishPlans,
-  planFlux,
+  planFluxVariants,
   planInputs,
   planPlainRoots,
   recordDeployedReadings,
@@ -171,10 +171,12 @@ async function planFluxKustomizations(
   const plans = new Map<string, BuildPlan>();
   const written = new Map<BuildPlan, SourceDocument>();
   for (const target of targets) {
-    const plan = planFlux(target, input);
-    if (plans.has(plan.name)) continue;
-    plans.set(plan.name, plan);
-    written.set(plan, target.doc);
+    const builds = planFluxVariants(target, input);
+    if (plans.has(builds[0].name)) continue;
+    for (const plan of builds) {
+      plans.set(plan.name, plan);
+      written.set(plan, target.doc);
+    }
   }
   const expanded = new Set<string>();
   // Every Kustomization a parent deploys, by any parent: another parent deploying the same file elsewhere does not undo it.
@@ -197,11 +199,16 @@ async function planFluxKustomizations(
       deployedNotes.push(...deployed.notes);
       for (const doc of deployed.documents) deployedDocuments.add(doc);
       for (const target of deployed.targets) {
-        const plan = planFlux(target, input);
+        const [plan, ...variants] = planFluxVariants(target, input);
+        for (const variant of variants) {
+          planned.add(variant.name);
+          plans.set(variant.name, variant);
+        }
         planned.add(plan.name);
         const existing = plans.get(plan.name);
         if (existing?.flux && isDeepStrictEqual(existing.flux.object, target.object)) continue;
         plans.set(plan.name, plan);
+        // A variant is a leaf: the Kustomizations it deploys are those of the likeliest build, or as written.
         if (!plan.closure.unseen && rendersFluxKustomizations(plan, input.model)) next.push(plan);
       }
       // A Kustomization as written is superseded by what its parent deploys from it (nothing to build, when that
@@ -259,6 +266,8 @@ function affectedNames(base: BuildPlan[], head: BuildPlan[], changedFiles: Chang
       else if (other.tree.key !== plan.tree.key || other.tree.fails !== plan.tree.fails) affected.add(plan.name);
     }
   }
+  // A variant's diff is against its likeliest build on the other side, when that side has no such variant.
+  for (const plan of [...base, ...head]) if (plan.variantOf && affected.has(plan.name)) affected.add(plan.variantOf);
   return affected;
 }
 
@@ -311,9 +320,11 @@ export async function pool<T>(tasks: Array<() => Promise<T>>, limit: number): Pr
 export function diffBuilds(base: Build[], head: Build[]): RenderedDiff[] {
   const names = [...new Set([...head.map((build) => build.report.name), ...base.map((build) => build.report.name)])];
   const diffs: RenderedDiff[] = [];
+  const named = (builds: Build[], name: string) => builds.find((build) => build.report.name === name);
   for (const name of names) {
-    const before = base.find((build) => build.report.name === name);
-    const after = head.find((build) => build.report.name === name);
+    const variantOf = (named(head, name) ?? named(base, name))!.report.variantOf;
+    const before = named(base, name) ?? (variantOf === undefined ? undefined : named(base, variantOf));
+    const after = named(head, name) ?? (variantOf === undefined ? undefined : named(head, variantOf));
     if ((before && !before.report.ok) || (after && !after.report.ok)) continue;
     const beforeObjects = indexObjects(before?.objects ?? []);
     const afterObjects = indexObjects(after?.objects ?? []);

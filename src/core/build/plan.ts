@@ -50,6 +50,8 @@ export interface BuildPlan {
   flux?: FluxSettings;
   /** Every repository file whose change can change this build. */
   inputs: Set<string>;
+  /** For a build of a Kustomization from another artifact than its likeliest (FluxVariant): the name of its likeliest build. */
+  variantOf?: string;
 }
 
 export interface PlanInput {
@@ -74,6 +76,16 @@ export interface FluxTarget {
   /** The files of its source: this repository as a GitRepository artifact, or an ExternalArtifact rebuilt from it. */
   tree: SourceTree;
   /** Why Flux cannot produce its source: the Kustomization then fails, as a build refused for that reason. */
+  sourceFails?: string;
+  /** The other artifacts Flux may build it from (another copy of its GitRepository, or the source as it was): each one is built too. */
+  variants?: FluxVariant[];
+}
+
+/** An artifact of the commit under review that Flux may serve a Kustomization besides its likeliest one. */
+export interface FluxVariant {
+  /** Appended to the Kustomization's name: "with GitRepository team/lib as it was". */
+  label: string;
+  tree: SourceTree;
   sourceFails?: string;
 }
 
@@ -177,9 +189,22 @@ function withSource(
     notes.push(`${fluxName(target)} reads ${reading.otherRevision}, not the commit under review: it is not built.`);
     return undefined;
   }
-  const tree = gitSourceTree(name, namespace, reading.spec, at);
-  if (tree.fails) return { ...target, tree: { ...tree, paths: [] }, sourceFails: `spec.sourceRef: the ${source} fails: ${tree.fails}, so the Kustomization fails.` };
-  return { ...target, tree };
+  const sourced = (spec: Record<string, unknown>) => {
+    const tree = gitSourceTree(name, namespace, spec, at);
+    return tree.fails ? { tree: { ...tree, paths: [] }, sourceFails: `spec.sourceRef: the ${source} fails: ${tree.fails}, so the Kustomization fails.` } : { tree };
+  };
+  const main = sourced(reading.spec);
+  // Every other artifact Flux may serve this commit through (other ignore rules, sparse checkout or includes) is built too.
+  const seen = new Set([main.tree.key]);
+  const variants: FluxVariant[] = [];
+  for (const alternative of reading.alternatives ?? []) {
+    const variant = sourced(alternative.spec);
+    if (seen.has(variant.tree.key)) continue;
+    seen.add(variant.tree.key);
+    variants.push({ label: alternative.label, ...variant });
+    notes.push(`${fluxName(target)} is also built ${alternative.label}: ${alternative.why}.`);
+  }
+  return { ...target, ...main, ...(variants.length > 0 ? { variants } : {}) };
 }
 
 /**
@@ -193,7 +218,14 @@ function readSource(name: string, namespace: string, at: SourceLookup): SourceRe
   const key = readingKey(scope.cluster, namespace, name);
   if (reading && !reading.otherRevision) {
     input.readings?.set(key, reading.spec);
-    return reading;
+    const before = input.readBefore?.get(key);
+    if (!before) return reading;
+    const asItWas: SourceAlternative = {
+      spec: before,
+      label: `with GitRepository ${namespace}/${name} as it was`,
+      why: "a change to its spec.ignore, sparseCheckout or include takes effect once a Kustomization applies it, and until then source-controller serves the merged commit with the rules it had",
+    };
+    return { ...reading, alternatives: [...(reading.alternatives ?? []), asItWas] };
   }
   // One parent's copy reading this commit is enough for the cluster to read it: none undoes it.
   if (!input.readings?.has(key)) input.readings?.set(key, null);
@@ -233,6 +265,16 @@ interface SourceReading {
   otherCopy?: string;
   /** What the change makes of it ("reads tag v2 of this repository", "is deleted"), while Flux reads this commit through `spec`, the source as it was. */
   raced?: string;
+  /** Other specs through which Flux reads this commit too: other copies the cluster deploys, the source as it was. */
+  alternatives?: SourceAlternative[];
+}
+
+interface SourceAlternative {
+  spec: Record<string, unknown>;
+  /** See FluxVariant.label. */
+  label: string;
+  /** Why Flux may build from it: the end of a note. */
+  why: string;
 }
 
 /**
@@ -242,16 +284,22 @@ interface SourceReading {
  */
 function sourceReading(name: string, namespace: string, input: Pick<PlanInput, "model" | "repository">, siblings: readonly KubeObject[], scope: SourceScope): SourceReading | undefined {
   const copies = gitRepositoryCopies(name, namespace, input.model, siblings, scope);
-  if (name === FLUX_SYSTEM && namespace === FLUX_SYSTEM) return { spec: copies[0] ?? {} };
-  const ours = copies.filter((spec) => specNamesRepository(spec, input.repository));
+  if (name === FLUX_SYSTEM && namespace === FLUX_SYSTEM) return { spec: copies[0]?.spec ?? {} };
+  const ours = copies.filter((copy) => specNamesRepository(copy.spec, input.repository));
   if (ours.length === 0) return undefined;
   // Without flux-system's own GitRepository in the repository, `flux bootstrap`'s default branch.
   const fluxSystem = gitRepositorySpec(FLUX_SYSTEM, FLUX_SYSTEM, input.model, siblings, scope);
   const fleetBranch = fluxSystem ? branchOf(fluxSystem) : "main";
-  const reading = ours.find((spec) => otherRevisionOf(spec, fleetBranch) === undefined);
-  const likeliest = otherRevisionOf(ours[0]!, fleetBranch);
-  if (!reading) return { spec: ours[0]!, otherRevision: likeliest! };
-  return { spec: reading, ...(likeliest ? { otherCopy: likeliest } : {}) };
+  const [reading, ...others] = ours.filter((copy) => otherRevisionOf(copy.spec, fleetBranch) === undefined);
+  const likeliest = otherRevisionOf(ours[0]!.spec, fleetBranch);
+  if (!reading) return { spec: ours[0]!.spec, otherRevision: likeliest! };
+  // Flux applies each copy in turn: whichever was applied last serves this commit, with its own rules.
+  const alternatives = others.map((copy) => ({
+    spec: copy.spec,
+    label: `with the GitRepository ${namespace}/${name} of ${copy.path ?? "its parent's build"}`,
+    why: `the cluster deploys more than one copy of the GitRepository ${namespace}/${name}, and each one serves this commit with its own spec.ignore, sparseCheckout or include`,
+  }));
+  return { spec: reading.spec, ...(likeliest ? { otherCopy: likeliest } : {}), ...(alternatives.length > 0 ? { alternatives } : {}) };
 }
 
 /** The branch a GitRepository follows: source-controller's default is master when its ref names nothing. */
@@ -323,6 +371,18 @@ export function rendersAsWritten(plan: BuildPlan, model: FleetModel): boolean {
 export function fluxName(target: Pick<FluxTarget, "object" | "cluster">): string {
   const ref = refOf(target.object);
   return `${ref.namespace ?? FLUX_SYSTEM}/${ref.name} (${target.cluster})`;
+}
+
+/** The builds of a Flux Kustomization: from its likeliest artifact, then from each of its variants. */
+export function planFluxVariants(target: FluxTarget, input: PlanInput): [BuildPlan, ...BuildPlan[]] {
+  const plan = planFlux(target, input);
+  const { sourceFails: _, variants: __, ...source } = target;
+  const variants = (target.variants ?? []).map((variant) => ({
+    ...planFlux({ ...source, ...variant }, input),
+    name: `${plan.name} ${variant.label}`,
+    variantOf: plan.name,
+  }));
+  return [plan, ...variants];
 }
 
 export function planFlux(target: FluxTarget, input: PlanInput): BuildPlan {

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import { parseAllDocuments, parse as parseYaml, stringify } from "yaml";
 import { asKubeObject, refOf, type FleetModel, type SourceDocument, type SourceFile } from "../fleet.js";
-import type { Build, BuildIssue, ObjectRef, RenderedObject } from "../types.js";
+import type { Build, BuildIssue, BuildReport, ObjectRef, RenderedObject } from "../types.js";
 import { asArray, asRecord, isRecord, lowerBound } from "../values.js";
 import { errorMessage, GO_YAML } from "../yaml.js";
 import { ContainedWords } from "./contained-words.js";
@@ -52,7 +52,7 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
     }
     const objects = renderedObjects(plan, model, result.output, issues);
     const deployer = plan.flux ? { deployer: { path: plan.flux.doc.path, line: plan.flux.doc.startLine, object: plan.flux.object } } : {};
-    return { report: { name: plan.name, path: plan.path, ok: !issues.some(isBuildFailure), objects: objects.length }, objects, issues, ...deployer };
+    return { report: { ...reportOf(plan), ok: !issues.some(isBuildFailure), objects: objects.length }, objects, issues, ...deployer };
   } catch (error) {
     // Whatever stopped the build, it is a finding: a build that fails silently would let the check pass.
     const message = errorMessage(error);
@@ -65,7 +65,11 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
 
 /** A build that rendered nothing: why, and its issues. */
 export function failedBuild(plan: BuildPlan, error: string, issues: BuildIssue[]): Build {
-  return { report: { name: plan.name, path: plan.path, ok: false, error, objects: 0 }, objects: [], issues };
+  return { report: { ...reportOf(plan), ok: false, error, objects: 0 }, objects: [], issues };
+}
+
+function reportOf(plan: BuildPlan): Pick<BuildReport, "name" | "path" | "variantOf"> {
+  return { name: plan.name, path: plan.path, ...(plan.variantOf ? { variantOf: plan.variantOf } : {}) };
 }
 
 /** Why a refused plan is not built: its first refusal, not a link warning that may come before it. */
