@@ -61,11 +61,17 @@ export function parseYamlSafely(text: string, path: string, limits: YamlLimits =
   const tooDeep = findExcessiveNesting(text, limits.maxDepth);
   if (tooDeep) return failure(tooDeep, `nesting deeper than ${limits.maxDepth} levels`);
 
-  const lineCounter = new LineCounter();
+  let lineCounter = new LineCounter();
   const lineOf = (offset: number) => lineCounter.linePos(offset).line;
   let docs: Document.Parsed[];
   try {
-    docs = parseAllDocuments(text, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[];
+    const parse = (source: string) => parseAllDocuments(source, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[];
+    docs = parse(text);
+    const joined = Array.isArray(docs) ? withoutEscapedYaml11Breaks(text, docs) : undefined;
+    if (joined !== undefined) {
+      lineCounter = new LineCounter();
+      docs = parse(joined);
+    }
   } catch (error) {
     return failure(1, `cannot parse: ${errorMessage(error)}`);
   }
@@ -96,6 +102,38 @@ export function parseYamlSafely(text: string, path: string, limits: YamlLimits =
     documents.push(describeDocument(doc, index, value, lineOf));
   }
   return { documents };
+}
+
+/**
+ * A line break to yaml.v3 (YAML 1.1) that is none to YAML 1.2: a lone CR, NEL, LS or PS; then the blanks after it,
+ * and the line feed that may follow them.
+ */
+const YAML_11_BREAK = /(?:\r(?!\n)|[\u0085\u2028\u2029])[ \t]*(\r?\n)?/y;
+
+/**
+ * The text with each escaped YAML 1.1 line break of a double-quoted string written as YAML 1.2 reads what yaml.v3
+ * (kustomize's reader) makes of it, or undefined when it has none. To YAML 1.2 a backslash before one is an invalid
+ * escape: without this, a Kustomization that Flux applies would be a parse error here, and what it deploys never
+ * judged. yaml.v3 joins the lines, but keeps the line feeds that come next: `\n\` says that in YAML 1.2. No line
+ * feed is added or removed, so lines stay where they are.
+ */
+function withoutEscapedYaml11Breaks(text: string, docs: readonly Document.Parsed[]): string | undefined {
+  const cuts: Array<{ start: number; end: number; replacement: string }> = [];
+  for (const error of docs.flatMap((doc) => doc.errors)) {
+    const start = error.pos[0];
+    if (error.code !== "BAD_DQ_ESCAPE" || text[start] !== "\\") continue;
+    YAML_11_BREAK.lastIndex = start + 1;
+    const found = YAML_11_BREAK.exec(text);
+    if (found) cuts.push({ start, end: start + 1 + found[0].length, replacement: found[1] ? `\\n\\${found[1]}` : "" });
+  }
+  if (cuts.length === 0) return undefined;
+  let joined = "";
+  let from = 0;
+  for (const cut of cuts.sort((a, b) => a.start - b.start)) {
+    joined += text.slice(from, cut.start) + cut.replacement;
+    from = cut.end;
+  }
+  return joined + text.slice(from);
 }
 
 function describeDocument(doc: Document.Parsed, index: number, value: unknown, lineOf: (offset: number) => number): ParsedDocument {

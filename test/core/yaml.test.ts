@@ -44,6 +44,17 @@ describe("parseYamlSafely", () => {
     expect(error?.message).toMatch(/flow sequence|Missing , or ]/i);
   });
 
+  it("reads an escaped lone CR, NEL, LS or PS in a double-quoted string as kustomize's yaml.v3 does, lines unmoved", () => {
+    // The values are kubectl kustomize's (v5.5.0) output for this file.
+    const text = 'apiVersion: "v\\\r  1"\nkind: ConfigMap\nmetadata:\n  name: "a\\\u0085\t b"\ndata:\n  ls: "x\\\u2028   y"\n  ps: "p\\\u2029\n   q"\n  plain: x\\y\n';
+    const { documents, error } = parseYamlSafely(text, "cm.yaml");
+    expect(error).toBeUndefined();
+    expect(documents[0]!.value).toEqual({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "ab" }, data: { ls: "xy", ps: "p\nq", plain: "x\\y" } });
+    expect([documents[0]!.keyLine(["kind"]), documents[0]!.keyLine(["data", "ps"]), documents[0]!.keyLine(["data", "plain"])]).toEqual([2, 7, 9]);
+    // Outside a double-quoted string a backslash escapes nothing, and an invalid escape stays an error.
+    expect(parseYamlSafely('a: "x\\q"\n', "bad.yaml").error?.message).toMatch(/escape/i);
+  });
+
   it("rejects duplicate keys, as Kubernetes' YAML decoder does", () => {
     const { error } = parseYamlSafely("a: 1\na: 2\n", "dup.yaml");
     expect(error).toEqual({ line: 2, message: expect.stringMatching(/unique/i) });
