@@ -58,6 +58,9 @@ export function apiGroup(apiVersion: string): string {
   return slash === -1 ? "" : apiVersion.slice(0, slash);
 }
 
+/** What every Flux API group ends with. */
+const FLUX_API_GROUPS = "toolkit.fluxcd.io";
+
 export function isFluxApi(apiVersion: string): boolean {
   return apiGroup(apiVersion).endsWith(".toolkit.fluxcd.io");
 }
@@ -163,17 +166,18 @@ export class FleetModel {
   }
 
   /**
-   * Kubernetes objects of the YAML (or JSON) files whose text mentions `needle`: parsing every file of a large fleet
-   * costs seconds (see mayMention). Files over the size limit hold no objects.
+   * Kubernetes objects of the YAML (or JSON) files whose text mentions `needle` (and `alsoNeedle`): parsing every file
+   * of a large fleet costs seconds (see mayMention). Files over the size limit hold no objects.
    */
-  objectsMentioning(needle: string, format: "yaml" | "json" = "yaml"): SourceDocument[] {
-    const key = `${format}:${needle}`;
+  objectsMentioning(needle: string, format: "yaml" | "json" = "yaml", alsoNeedle?: string): SourceDocument[] {
+    const key = `${format}:${needle}:${alsoNeedle ?? ""}`;
     let found = this.mentionCache.get(key);
     if (!found) {
       found = (format === "yaml" ? this.yamlPaths() : this.paths().filter((path) => path.endsWith(".json")))
         .filter((path) => {
           if ((this.sizeOf(path) ?? 0) > this.limits.maxBytes) return false;
-          return mayMention(this.readText(path) ?? "", needle);
+          const text = this.readText(path) ?? "";
+          return mayMention(text, needle) && (alsoNeedle === undefined || mayMention(text, alsoNeedle));
         })
         .flatMap((path) => this.file(path)?.documents.filter((doc) => doc.object) ?? []);
       this.mentionCache.set(key, found);
@@ -181,9 +185,16 @@ export class FleetModel {
     return found;
   }
 
-  /** Flux objects (any *.toolkit.fluxcd.io API). Only files that mention Flux's API group are parsed. */
+  /**
+   * Flux objects (any *.toolkit.fluxcd.io API), in path order. Only files that mention Flux's API group are parsed: YAML
+   * files, and JSON files that a kustomization may list as a resource (a dashboard that names Flux's API group without
+   * an apiVersion is no manifest, and it can be large).
+   */
   fluxObjects(): SourceDocument[] {
-    this.fluxCache ??= this.objectsMentioning("toolkit.fluxcd.io").filter((doc) => doc.ref && isFluxApi(doc.ref.apiVersion));
+    this.fluxCache ??= [...this.objectsMentioning(FLUX_API_GROUPS), ...this.objectsMentioning(FLUX_API_GROUPS, "json", "apiVersion")]
+      .filter((doc) => doc.ref && isFluxApi(doc.ref.apiVersion))
+      // A stable sort: documents of one file keep their order.
+      .sort((one, other) => (one.path < other.path ? -1 : one.path > other.path ? 1 : 0));
     return this.fluxCache;
   }
 

@@ -153,9 +153,7 @@ function gitRepositoriesNamed(model: FleetModel): Map<string, SourceDocument[]> 
   let index = gitRepositoryIndexes.get(model);
   if (!index) {
     index = new Map();
-    // A stable sort: documents of one file keep their order.
-    const written = [...model.fluxObjectsOfKind("GitRepository"), ...model.objectsMentioning(FLUX_SOURCE_GROUP, "json")].sort((one, other) => (one.path < other.path ? -1 : one.path > other.path ? 1 : 0));
-    for (const doc of written.filter((candidate) => isGitRepository(candidate.ref))) {
+    for (const doc of model.fluxObjectsOfKind("GitRepository").filter((candidate) => isGitRepository(candidate.ref))) {
       const key = `${doc.ref!.namespace ?? FLUX_SYSTEM}/${doc.ref!.name}`;
       const named = index.get(key);
       if (named) named.push(doc);

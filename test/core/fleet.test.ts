@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { diffChangedFiles } from "../../src/core/diff.js";
 import { decodeManifest, FleetModel, mayMention, objectKey } from "../../src/core/fleet.js";
 import type { ChangedFile } from "../../src/core/types.js";
@@ -77,6 +77,15 @@ describe("FleetModel", () => {
     expect(fleet.fluxObjectsOfKind("Kustomization")).toHaveLength(1);
     expect(fleet.yamlPaths()).toEqual(["apps/cm.yaml", "clusters/prod/apps.yaml"]);
     expect(fleet.objects()).toHaveLength(2);
+  });
+
+  it("finds Flux objects in JSON files too (a kustomization may list one), in path order, but not in JSON that writes no apiVersion", () => {
+    const json = JSON.stringify({ apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata: { name: "team", namespace: "team" }, spec: { path: "./team" } });
+    const dashboard = JSON.stringify({ panels: [{ expr: 'gotk_reconcile_condition{kind="kustomize.toolkit.fluxcd.io"}' }] });
+    const fleet = model({ "clusters/prod/apps.yaml": flux, "a/team.json": json, "z/team.json": json.replace('"team"}', '"other"}'), "dashboards/flux.json": dashboard });
+    const parsed = vi.spyOn(fleet, "file");
+    expect(fleet.fluxObjects().map((doc) => `${doc.path} ${doc.ref?.namespace}/${doc.ref?.name}`)).toEqual(["a/team.json team/team", "clusters/prod/apps.yaml flux-system/apps", "z/team.json other/team"]);
+    expect(parsed.mock.calls.map(([path]) => path)).not.toContain("dashboards/flux.json");
   });
 
   it("keeps a parse error on the file instead of throwing", () => {

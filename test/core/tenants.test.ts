@@ -4,7 +4,8 @@ import { rules } from "../../rules/index.js";
 import { parseConfig } from "../../src/core/config.js";
 import { FleetModel } from "../../src/core/fleet.js";
 import { resolveTenants } from "../../src/core/tenants.js";
-import { treeDir } from "../build/helpers.js";
+import { rbacClusterAdmin } from "../../rules/rbac-cluster-admin.js";
+import { configMap, evaluateTrees, fluxKustomization, treeDir } from "../build/helpers.js";
 import { corpusTree } from "../rules/lib/tenancy-fixtures.js";
 
 const config = parseConfig(undefined, rules.map((rule) => rule.meta.id)).config;
@@ -29,5 +30,30 @@ describe.skipIf(Object.keys(platform).length === 0)("tenant inference", () => {
       { name: "ml-team", serviceAccount: undefined, namespaces: ["ml"] },
     ]);
     expect(resolveTenants(config, model(platform)).map((tenant) => tenant.name)).toEqual(["dev-team"]);
+  });
+});
+
+describe("a tenant's Kustomization Flux reads where YAML 1.2 alone would not", () => {
+  const clusterAdmin = `apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: team-admin\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n  - kind: ServiceAccount\n    name: default\n    namespace: team\n`;
+  const fromFleet = { kind: "GitRepository", name: "flux-system", namespace: "flux-system" };
+  const team = fluxKustomization("team", { path: "./apps/team", sourceRef: fromFleet, serviceAccountName: "team", targetNamespace: "team" }, "team");
+  const fleet = (file: string, text: string) => ({
+    "clusters/prod/tenants.yaml": fluxKustomization("tenants", { path: "./tenants" }),
+    "tenants/kustomization.yaml": `resources:\n  - ${file}\n`,
+    [`tenants/${file}`]: text,
+    "apps/team/a.yaml": configMap("a"),
+  });
+  const verdictOn = async (file: string, text: string) => {
+    const verdict = await evaluateTrees(fleet(file, text), { "apps/team/crb.yaml": clusterAdmin }, [rbacClusterAdmin]);
+    return verdict.findings.map((finding) => `${finding.rule} ${finding.path}`);
+  };
+
+  it("is a tenant when written in a JSON file a kustomization lists", async () => {
+    expect(await verdictOn("team.json", team)).toEqual(["rbac-cluster-admin apps/team/crb.yaml"]);
+  });
+
+  it("is a tenant when its apiVersion is broken by an escaped line break only YAML 1.1 takes (kustomize reads YAML 1.1 breaks)", async () => {
+    const broken = team.replace("apiVersion: kustomize.toolkit.fluxcd.io/v1", 'apiVersion: "kustomize.toolkit.fluxcd\\\u2028  .io/v1"');
+    expect(await verdictOn("team.yaml", broken)).toEqual(["rbac-cluster-admin apps/team/crb.yaml"]);
   });
 });
