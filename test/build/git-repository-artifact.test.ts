@@ -140,6 +140,20 @@ describe("spec.include", () => {
     expect(verdict.findings.map((finding) => [finding.rule, finding.path, finding.line])).toEqual([["pod-privileged", "shared/base/pod.yaml", 10]]);
   });
 
+  it("builds from what the included GitRepository served before the change too: its new ignore rule applies only later", async () => {
+    const fleet = {
+      ...includingThisRepository("      fromPath: shared/base\n      toPath: apps/vendor\n"),
+      "clusters/prod/apps.yaml": fluxKustomization("apps", { path: "./apps" }),
+      "apps/local.yaml": configMap("local"),
+      "shared/base/config.yaml": configMap("shared"),
+    };
+    const hidden = otherRepository("fleet-copy", "https://github.com/acme/fleet.git") + "  ignore: /shared/base/pod.yaml\n";
+    const verdict = await evaluateTrees(fleet, { "shared/base/pod.yaml": privileged, "clusters/prod/flux-system/fleet-copy.yaml": hidden }, [kustomizeBuild, podPrivileged]);
+    expect(verdict.findings.map((finding) => [finding.rule, finding.path, finding.build])).toEqual([
+      ["pod-privileged", "shared/base/pod.yaml", "flux-system/apps (clusters/prod) with GitRepository flux-system/flux-system as it was"],
+    ]);
+  });
+
   const cannotJudge = (name: string, reason: string) =>
     `flux-system/${name} (clusters/prod) cannot be judged: ${reason}, and fleet-warden sees only the files of the commit under review, so nothing Flux applies from this build is reviewed here. If that is intended, a platform owner can accept it with fleet-warden.io/ignore: kustomize-build on this Kustomization.`;
 
@@ -416,10 +430,14 @@ describe("an ArtifactGenerator copying from such a GitRepository", () => {
     ]);
   });
 
-  it("rebuilds the Kustomization on the artifact when the GitRepository's spec changes", async () => {
+  it("rebuilds the Kustomization on the artifact when the GitRepository's spec changes, and from the sources as they were", async () => {
     const before = fleet("", "@monorepo/apps/**");
     const result = await buildChange(before, { "clusters/prod/flux-system/gotk-sync.yaml": gitRepository("  ignore: |\n    /apps/a.yaml\n") });
-    expect(result.head.map((build) => [build.report.name, build.objects.length])).toEqual([["flux-system/apps (clusters/prod)", 0]]);
+    // Until the new spec is applied, source-controller serves the merged commit without the ignore rule: the artifact as it was.
+    expect(result.head.map((build) => [build.report.name, build.report.ok, build.objects.length])).toEqual([
+      ["flux-system/apps (clusters/prod)", false, 0],
+      ["flux-system/apps (clusters/prod) with the ExternalArtifact flux-system/apps built from its sources as they were", true, 1],
+    ]);
     expect(result.base.map((build) => [build.report.name, build.objects.length])).toEqual([["flux-system/apps (clusters/prod)", 1]]);
   });
 });

@@ -251,7 +251,7 @@ describe("a Kustomization Flux may build from more than one artifact", () => {
     expect(teamBuild(result)?.report.ok).toBe(true);
     expect(build(result, AS_IT_WAS)?.report).toMatchObject({ ok: false, variantOf: TEAM });
     expect(result.notes).toEqual([
-      `${TEAM} is also built with GitRepository team/lib as it was: a change to its spec.ignore, sparseCheckout or include takes effect once a Kustomization applies it, and until then source-controller serves the merged commit with the rules it had.`,
+      `${TEAM} is also built with GitRepository team/lib as it was: a change to a GitRepository's spec.ignore, sparseCheckout or include takes effect once a Kustomization applies it, and until then source-controller serves the merged commit with the rules it had.`,
     ]);
   });
 

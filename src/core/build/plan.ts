@@ -9,6 +9,7 @@ import {
   FLUX_KUSTOMIZE_GROUP,
   FLUX_SYSTEM,
   gitRepositoryCopies,
+  type GitRepositoryCopy,
   gitRepositoryDocuments,
   gitRepositorySpec,
   isFluxKustomization,
@@ -170,12 +171,23 @@ function withSource(
     ...(renderedFrom ? { renderedFrom } : {}),
   };
   const at: SourceLookup = { input, trees, siblings, scope };
+  const asTheyWere: SourceLookup = { ...at, asItWas: true };
+  const asItWasNote = (label: string) =>
+    `${fluxName(target)} is also built ${label}: a change to a GitRepository's spec.ignore, sparseCheckout or include takes effect once a Kustomization applies it, and until then source-controller serves the merged commit with the rules it had.`;
   if (kind === "ExternalArtifact") {
-    const artifact = externalArtifactTree(name, namespace, target.doc.path, input.model, (sourceName, sourceNamespace) => thisCommitTree(sourceName, sourceNamespace, at));
-    if (artifact.tree) return { ...target, tree: artifact.tree };
-    if (artifact.fails) return { ...target, tree: NO_FILES, sourceFails: `spec.sourceRef: the ExternalArtifact ${namespace}/${name} is never produced (${artifact.problem}), so the Kustomization fails.` };
-    notes.push(`${fluxName(target)} reads the ExternalArtifact ${namespace}/${name}, which is not built: ${artifact.problem}.`);
-    return undefined;
+    const artifactOf = (lookup: SourceLookup) => externalArtifactTree(name, namespace, target.doc.path, input.model, (sourceName, sourceNamespace) => thisCommitTree(sourceName, sourceNamespace, lookup));
+    const artifact = artifactOf(at);
+    if (!artifact.tree && !artifact.fails) {
+      notes.push(`${fluxName(target)} reads the ExternalArtifact ${namespace}/${name}, which is not built: ${artifact.problem}.`);
+      return undefined;
+    }
+    const main = artifact.tree ? { tree: artifact.tree } : { tree: NO_FILES, sourceFails: `spec.sourceRef: the ExternalArtifact ${namespace}/${name} is never produced (${artifact.problem}), so the Kustomization fails.` };
+    // On the head only: the base's sources are as they were.
+    const before = input.readBefore ? artifactOf(asTheyWere).tree : undefined;
+    if (!before || before.key === artifact.tree?.key) return { ...target, ...main };
+    const label = `with the ExternalArtifact ${namespace}/${name} built from its sources as they were`;
+    notes.push(asItWasNote(label));
+    return { ...target, ...main, variants: [{ label, tree: before }] };
   }
   if (kind !== "GitRepository" || name === "") return undefined;
   const reading = readSource(name, namespace, at);
@@ -189,21 +201,27 @@ function withSource(
     notes.push(`${fluxName(target)} reads ${reading.otherRevision}, not the commit under review: it is not built.`);
     return undefined;
   }
-  const sourced = (spec: Record<string, unknown>) => {
-    const tree = gitSourceTree(name, namespace, spec, at);
+  const sourced = (spec: Record<string, unknown>, lookup = at) => {
+    const tree = gitSourceTree(name, namespace, spec, lookup);
     return tree.fails ? { tree: { ...tree, paths: [] }, sourceFails: `spec.sourceRef: the ${source} fails: ${tree.fails}, so the Kustomization fails.` } : { tree };
   };
   const main = sourced(reading.spec);
   // Every other artifact Flux may serve this commit through (other ignore rules, sparse checkout or includes) is built too.
   const seen = new Set([main.tree.key]);
   const variants: FluxVariant[] = [];
-  for (const alternative of reading.alternatives ?? []) {
-    const variant = sourced(alternative.spec);
-    if (seen.has(variant.tree.key)) continue;
+  const addVariant = (variant: ReturnType<typeof sourced>, label: string, note: string) => {
+    if (seen.has(variant.tree.key)) return;
     seen.add(variant.tree.key);
-    variants.push({ label: alternative.label, ...variant });
-    notes.push(`${fluxName(target)} is also built ${alternative.label}: ${alternative.why}.`);
+    variants.push({ label, ...variant });
+    notes.push(note);
+  };
+  for (const copy of reading.otherCopies ?? []) {
+    const label = `with the GitRepository ${namespace}/${name} of ${copy.path ?? "its parent's build"}`;
+    addVariant(sourced(copy.spec), label, `${fluxName(target)} is also built ${label}: the cluster deploys more than one copy of the ${source}, and each one serves this commit with its own spec.ignore, sparseCheckout or include.`);
   }
+  // On the head: the source, and what it includes, as the base read this commit through them.
+  const asItWas = `with ${source} as it was`;
+  if (input.readBefore) addVariant(sourced(reading.before ?? reading.spec, asTheyWere), asItWas, asItWasNote(asItWas));
   return { ...target, ...main, ...(variants.length > 0 ? { variants } : {}) };
 }
 
@@ -219,13 +237,7 @@ function readSource(name: string, namespace: string, at: SourceLookup): SourceRe
   if (reading && !reading.otherRevision) {
     input.readings?.set(key, reading.spec);
     const before = input.readBefore?.get(key);
-    if (!before) return reading;
-    const asItWas: SourceAlternative = {
-      spec: before,
-      label: `with GitRepository ${namespace}/${name} as it was`,
-      why: "a change to its spec.ignore, sparseCheckout or include takes effect once a Kustomization applies it, and until then source-controller serves the merged commit with the rules it had",
-    };
-    return { ...reading, alternatives: [...(reading.alternatives ?? []), asItWas] };
+    return before ? { ...reading, before } : reading;
   }
   // One parent's copy reading this commit is enough for the cluster to read it: none undoes it.
   if (!input.readings?.has(key)) input.readings?.set(key, null);
@@ -265,16 +277,10 @@ interface SourceReading {
   otherCopy?: string;
   /** What the change makes of it ("reads tag v2 of this repository", "is deleted"), while Flux reads this commit through `spec`, the source as it was. */
   raced?: string;
-  /** Other specs through which Flux reads this commit too: other copies the cluster deploys, the source as it was. */
-  alternatives?: SourceAlternative[];
-}
-
-interface SourceAlternative {
-  spec: Record<string, unknown>;
-  /** See FluxVariant.label. */
-  label: string;
-  /** Why Flux may build from it: the end of a note. */
-  why: string;
+  /** The other copies the cluster deploys that read this commit too (Flux applies each in turn). */
+  otherCopies?: GitRepositoryCopy[];
+  /** The spec through which the base read this commit, when it did: the source as it was until the change applies. */
+  before?: Record<string, unknown>;
 }
 
 /**
@@ -293,13 +299,7 @@ function sourceReading(name: string, namespace: string, input: Pick<PlanInput, "
   const [reading, ...others] = ours.filter((copy) => otherRevisionOf(copy.spec, fleetBranch) === undefined);
   const likeliest = otherRevisionOf(ours[0]!.spec, fleetBranch);
   if (!reading) return { spec: ours[0]!.spec, otherRevision: likeliest! };
-  // Flux applies each copy in turn: whichever was applied last serves this commit, with its own rules.
-  const alternatives = others.map((copy) => ({
-    spec: copy.spec,
-    label: `with the GitRepository ${namespace}/${name} of ${copy.path ?? "its parent's build"}`,
-    why: `the cluster deploys more than one copy of the GitRepository ${namespace}/${name}, and each one serves this commit with its own spec.ignore, sparseCheckout or include`,
-  }));
-  return { spec: reading.spec, ...(likeliest ? { otherCopy: likeliest } : {}), ...(alternatives.length > 0 ? { alternatives } : {}) };
+  return { spec: reading.spec, ...(likeliest ? { otherCopy: likeliest } : {}), ...(others.length > 0 ? { otherCopies: others } : {}) };
 }
 
 /** The branch a GitRepository follows: source-controller's default is master when its ref names nothing. */
@@ -466,7 +466,8 @@ const NO_FILES: SourceTree = { paths: [], repoPath: (path) => path, definitionPa
 function thisCommitTree(name: string, namespace: string, at: SourceLookup, including: ReadonlySet<string> = new Set()): SourceTree | undefined {
   if (including.has(`${namespace}/${name}`)) return undefined;
   const reading = readSource(name, namespace, at);
-  return reading && !reading.otherRevision ? gitSourceTree(name, namespace, reading.spec, at, including) : undefined;
+  if (!reading || reading.otherRevision) return undefined;
+  return gitSourceTree(name, namespace, at.asItWas ? (reading.before ?? reading.spec) : reading.spec, at, including);
 }
 
 /** Where a Kustomization looks its sources up: its side's trees so far, the sources rendered with it, its cluster. */
@@ -475,6 +476,8 @@ interface SourceLookup {
   trees: Map<string, SourceTree>;
   siblings: readonly KubeObject[];
   scope: SourceScope;
+  /** Sources as the base read this commit through them (see SourceReading.before): what Flux serves until the change applies. */
+  asItWas?: boolean;
 }
 
 /**
