@@ -430,13 +430,22 @@ describe("an ArtifactGenerator copying from such a GitRepository", () => {
     ]);
   });
 
+  it("is built as the ArtifactGenerator generated it before the change too: its new copy patterns apply only later", async () => {
+    const privileged = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: miner\nspec:\n  containers:\n    - name: miner\n      image: busybox:1.36\n      securityContext:\n        privileged: true\n";
+    const before = fleet("", "@monorepo/apps/**");
+    const verdict = await evaluateTrees(before, { "apps/miner.yaml": privileged, "clusters/prod/artifacts.yaml": generator("@monorepo/apps/a.yaml") }, [kustomizeBuild, podPrivileged]);
+    expect(verdict.findings.map((finding) => [finding.rule, finding.path, finding.build])).toEqual([
+      ["pod-privileged", "apps/miner.yaml", "flux-system/apps (clusters/prod) with the ExternalArtifact flux-system/apps generated as it was"],
+    ]);
+  });
+
   it("rebuilds the Kustomization on the artifact when the GitRepository's spec changes, and from the sources as they were", async () => {
     const before = fleet("", "@monorepo/apps/**");
     const result = await buildChange(before, { "clusters/prod/flux-system/gotk-sync.yaml": gitRepository("  ignore: |\n    /apps/a.yaml\n") });
     // Until the new spec is applied, source-controller serves the merged commit without the ignore rule: the artifact as it was.
     expect(result.head.map((build) => [build.report.name, build.report.ok, build.objects.length])).toEqual([
       ["flux-system/apps (clusters/prod)", false, 0],
-      ["flux-system/apps (clusters/prod) with the ExternalArtifact flux-system/apps built from its sources as they were", true, 1],
+      ["flux-system/apps (clusters/prod) with the ExternalArtifact flux-system/apps generated as it was", true, 1],
     ]);
     expect(result.base.map((build) => [build.report.name, build.objects.length])).toEqual([["flux-system/apps (clusters/prod)", 1]]);
   });

@@ -56,8 +56,8 @@ export function externalArtifactTree(
       paths,
       repoPath: (path) => staged.get(path) ?? path,
       definitionPaths: [doc.path, ...[...sources.values()].flatMap((tree) => tree.definitionPaths)],
-      // Its sources' specs shape it too: a Kustomization on it is rebuilt when one changes.
-      key: `external-artifact:${JSON.stringify([...sources.values()].map((tree) => tree.key ?? ""))}`,
+      // Its copy operations and its sources' specs shape it: a Kustomization on it is rebuilt when one changes.
+      key: `external-artifact:${JSON.stringify([artifact, [...sources.values()].map((tree) => tree.key ?? "")])}`,
     },
   };
 }

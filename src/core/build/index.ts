@@ -68,7 +68,7 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
   const renders = new RenderCache();
   // The base first: how its sources read this commit is how they read the merged commit, whatever the change does to them.
   const basePlan = await planSide(planInput(input.base, input.baseSpecialFiles ?? []), discoveryEngine, input.limits, renders);
-  const headPlan = await planSide({ ...planInput(input.head, input.specialFiles ?? []), readBefore: basePlan.readings }, discoveryEngine, input.limits, renders);
+  const headPlan = await planSide({ ...planInput(input.head, input.specialFiles ?? []), readBefore: basePlan.readings, baseModel: input.base }, discoveryEngine, input.limits, renders);
   const affected = affectedNames(basePlan.plans, headPlan.plans, input.changedFiles);
   const notes = [...new Set(headPlan.notes)];
   const baseTasks = basePlan.plans.filter((plan) => affected.has(plan.name));

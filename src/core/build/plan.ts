@@ -65,6 +65,8 @@ export interface PlanInput {
   readings?: SourceReadings;
   /** On the head side, the base side's `readings`: how the source read the merged commit before the change applies. */
   readBefore?: ReadonlyMap<string, Record<string, unknown> | null>;
+  /** On the head side, the base's model: the ArtifactGenerators as they were, which generate from the merged commit until the change applies. */
+  baseModel?: FleetModel;
 }
 
 export type SourceReadings = Map<string, Record<string, unknown> | null>;
@@ -175,17 +177,18 @@ function withSource(
   const asItWasNote = (label: string) =>
     `${fluxName(target)} is also built ${label}: a change to a GitRepository's spec.ignore, sparseCheckout or include takes effect once a Kustomization applies it, and until then source-controller serves the merged commit with the rules it had.`;
   if (kind === "ExternalArtifact") {
-    const artifactOf = (lookup: SourceLookup) => externalArtifactTree(name, namespace, target.doc.path, input.model, (sourceName, sourceNamespace) => thisCommitTree(sourceName, sourceNamespace, lookup));
-    const artifact = artifactOf(at);
+    const artifactOf = (lookup: SourceLookup, generators: FleetModel) =>
+      externalArtifactTree(name, namespace, target.doc.path, generators, (sourceName, sourceNamespace) => thisCommitTree(sourceName, sourceNamespace, lookup));
+    const artifact = artifactOf(at, input.model);
     if (!artifact.tree && !artifact.fails) {
       notes.push(`${fluxName(target)} reads the ExternalArtifact ${namespace}/${name}, which is not built: ${artifact.problem}.`);
       return undefined;
     }
     const main = artifact.tree ? { tree: artifact.tree } : { tree: NO_FILES, sourceFails: `spec.sourceRef: the ExternalArtifact ${namespace}/${name} is never produced (${artifact.problem}), so the Kustomization fails.` };
-    // On the head only: the base's sources are as they were.
-    const before = input.readBefore ? artifactOf(asTheyWere).tree : undefined;
+    // On the head only (the base's generators and sources are as they were): the merged commit generated as before the change.
+    const before = input.baseModel ? artifactOf(asTheyWere, input.baseModel).tree : undefined;
     if (!before || before.key === artifact.tree?.key) return { ...target, ...main };
-    const label = `with the ExternalArtifact ${namespace}/${name} built from its sources as they were`;
+    const label = `with the ExternalArtifact ${namespace}/${name} generated as it was`;
     notes.push(asItWasNote(label));
     return { ...target, ...main, variants: [{ label, tree: before }] };
   }
