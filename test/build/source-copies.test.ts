@@ -4,6 +4,7 @@ import { FleetModel } from "../../src/core/fleet.js";
 import { hasRivalDefinitions } from "../../src/core/flux.js";
 import type { BuildResult } from "../../src/core/build/index.js";
 import { podPrivileged } from "../../rules/pod-privileged.js";
+import { postbuildVariables } from "../../rules/postbuild-variables.js";
 import { buildChange, configMap, deployment, evaluateTrees, fluxKustomization, treeDir } from "./helpers.js";
 
 const gitRepository = (name: string, namespace: string, ref = "branch: main") =>
@@ -191,8 +192,8 @@ describe("a GitRepository an overlay patches", () => {
   });
 });
 
-describe("a Kustomization planned outside any cluster (no parent built: the change holds no manifest)", () => {
-  it("reads every copy of its source, its own folder's pinned one no more than the others", async () => {
+describe("a change that holds no manifest, where copies of a GitRepository compete", () => {
+  it("finds what each cluster deploys all the same: its own folder's pinned copy counts no more than the others", async () => {
     const fleet = {
       ...base,
       "clusters/prod/team.yaml": fluxKustomization("tenants", { path: "./tenants" }),
@@ -202,7 +203,7 @@ describe("a Kustomization planned outside any cluster (no parent built: the chan
       "lib/cm.json": `${JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "j" } })}\n`,
     };
     const result = await buildChange(fleet, { "lib/cm.json": "[not, a, manifest]\n" });
-    expect(result.head.find((build) => build.report.name === "team/team (tenants/team)")?.report.ok).toBe(false);
+    expect(result.head.map((build) => `${build.report.name} ${build.report.ok}`)).toEqual(["team/team (clusters/prod) false"]);
   });
 });
 
@@ -255,10 +256,40 @@ describe("a Kustomization Flux may build from more than one artifact", () => {
     ]);
   });
 
+  it("is built as every copy the cluster deployed was, not only the first", async () => {
+    // The first copy leaves b.yaml out already; the change gives the second the same rule together with b.yaml.
+    const fleet = {
+      ...base,
+      "team-sources/lib.yaml": ignoring("/lib/b.yaml"),
+      "clusters/prod/more-sources.yaml": fluxKustomization("more-sources", { path: "./zz-sources" }),
+      "zz-sources/lib.yaml": gitRepository("lib", "team"),
+    };
+    const result = await buildChange(fleet, { ...breaksTheBuild, "zz-sources/lib.yaml": ignoring("/lib/b.yaml") });
+    expect(result.head.filter((candidate) => candidate.report.name.startsWith(TEAM)).map((candidate) => `${candidate.report.name} ${candidate.report.ok}`)).toEqual([
+      `${TEAM} true`,
+      // The base built that artifact already, under this name: the two are compared.
+      `${TEAM} with the GitRepository team/lib of zz-sources/lib.yaml false`,
+    ]);
+    expect(result.notes).toContain(
+      `${TEAM} is also built with GitRepository team/lib as it was (its copy 2): a change to a GitRepository's spec.ignore, sparseCheckout or include takes effect once a Kustomization applies it, and until then source-controller serves the merged commit with the rules it had.`,
+    );
+  });
+
   it("judges what the source as it was applies", async () => {
     const privileged = deployment("evil").replace(/(\n\s*)image: (.*)/, "$1image: $2$1securityContext:$1  privileged: true");
     const verdict = await evaluateTrees(base, { "lib/evil.yaml": privileged, "team-sources/lib.yaml": ignoring("/lib/evil.yaml") }, [podPrivileged]);
     expect(verdict.findings.map((finding) => `${finding.rule} ${finding.path} ${finding.build}`)).toEqual([`pod-privileged lib/evil.yaml ${AS_IT_WAS}`]);
+  });
+
+  it("names the Kustomization, not the build, in its findings: one the base had too stays pre-existing", async () => {
+    const usesVariable = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  url: "https://${UNDEFINED}/x"\n';
+    const postBuild = { postBuild: { substitute: { CLUSTER: "prod" } } };
+    const fleet = { ...base, "clusters/prod/team.yaml": fluxKustomization("team", { path: "./lib", sourceRef: { kind: "GitRepository", name: "lib" }, ...postBuild }, "team"), "lib/a.yaml": usesVariable };
+    const verdict = await evaluateTrees(fleet, { "team-sources/lib.yaml": ignoring("/lib/drafts/") }, [postbuildVariables]);
+    expect(verdict.findings).toEqual([]);
+    expect(verdict.preExisting.map((finding) => finding.message)).toEqual([
+      "${UNDEFINED} in ConfigMap a is not defined by team/team (clusters/prod)'s postBuild variables, so Flux replaces it with an empty string. Define UNDEFINED in postBuild.substitute or substituteFrom, or give a default with ${UNDEFINED:=value}.",
+    ]);
   });
 
   it("diffs the build from the source as it was against the base's", async () => {
@@ -286,11 +317,116 @@ describe("a Kustomization Flux may build from more than one artifact", () => {
     );
   });
 
+  it("is compared with the build it was when the copy's file is renamed", async () => {
+    const fleet = {
+      ...base,
+      "lib/b.yaml": configMap("b"),
+      "clusters/prod/more-sources.yaml": fluxKustomization("more-sources", { path: "./zz-sources" }),
+      "zz-sources/lib.yaml": ignoring("/lib/b.yaml"),
+    };
+    const result = await buildChange(fleet, { "zz-sources/lib.yaml": null, "zz-sources/renamed.yaml": ignoring("/lib/b.yaml"), "lib/a.yaml": configMap("a", { key: "changed" }) });
+    const changes = result.renderedDiff.filter((diff) => diff.build.startsWith(TEAM)).map((diff) => `${diff.build}: ${diff.changes.map((change) => `${change.change} ${change.ref.name}`).join(", ")}`);
+    expect(changes).toEqual([`${TEAM}: modified a`, `${TEAM} with the GitRepository team/lib of zz-sources/lib.yaml: modified a`]);
+  });
+
+  it("says so only when such a build runs", async () => {
+    const fleet = {
+      ...base,
+      "lib/source.yaml": ignoring("/lib/b.yaml"),
+      "clusters/prod/other.yaml": fluxKustomization("other", { path: "./other" }),
+      "other/x.yaml": configMap("x"),
+    };
+    const result = await buildChange(fleet, { "other/x.yaml": configMap("x", { key: "changed" }) });
+    expect(result.head.map((candidate) => candidate.report.name)).toEqual(["flux-system/other (clusters/prod)"]);
+    expect(result.notes).toEqual([]);
+  });
+
   it("diffs a copy's build against the base's likeliest build when the base had no such copy", async () => {
     // Another deployed copy whose rules leave out nothing the build reads: its build renders what the base's did.
     const copied = { "clusters/prod/more-sources.yaml": fluxKustomization("more-sources", { path: "./zz-sources" }), "zz-sources/lib.yaml": ignoring("/unrelated.yaml") };
     const result = await buildChange(base, copied);
     const copy = result.renderedDiff.find((diff) => diff.build === `${TEAM} with the GitRepository team/lib of zz-sources/lib.yaml`);
     expect(copy?.changes).toEqual([]);
+  });
+});
+
+describe("a parent built from another copy of its source", () => {
+  const lib = { kind: "GitRepository", name: "lib" };
+  const fleet = (sources: string) => ({
+    "clusters/prod/flux-system/gotk-sync.yaml": gitRepository("flux-system", "flux-system"),
+    "clusters/prod/sources.yaml": fluxKustomization("sources", { path: `./${sources}` }),
+    [`${sources}/kustomization.yaml`]: "resources:\n  - lib.yaml\n",
+    [`${sources}/lib.yaml`]: gitRepository("lib", "team"),
+    "clusters/prod/team.yaml": fluxKustomization("team", { path: "./lib", sourceRef: lib }, "team"),
+    "lib/a.yaml": configMap("a"),
+  });
+  // Through the tenant's copy, which leaves out lib/kustomization.yaml, team/team deploys c as written: ./lib/evil.
+  // Through the platform's, the kustomization patches c to ./lib/c.
+  const retarget = JSON.stringify([{ op: "replace", path: "/spec/path", value: "./lib/c" }]);
+  const change = {
+    "lib/source.yaml": `${gitRepository("lib", "team")}  ignore: /lib/kustomization.yaml\n`,
+    "lib/kustomization.yaml": `resources:\n  - a.yaml\n  - c.yaml\n  - source.yaml\npatches:\n  - target:\n      kind: Kustomization\n      name: c\n    patch: '${retarget}'\n`,
+    "lib/c.yaml": fluxKustomization("c", { path: "./lib/evil", sourceRef: lib }, "team"),
+    "lib/c/cm.yaml": configMap("c"),
+    "lib/evil/cm.yaml": configMap("evil"),
+  };
+  const rendered = (result: BuildResult) =>
+    result.head
+      .filter((build) => build.report.name.startsWith("team/c (clusters/prod)"))
+      .map((build) => `${build.report.name}: ${build.objects.map((object) => object.ref.name).join(",")}`)
+      .sort();
+
+  it("deploys its own rendering of a child Kustomization, built as a variant of the child, whichever copy comes first", async () => {
+    // The tenant's copy (lib/source.yaml) comes first, then second. c reads team/lib too: through either copy (its parent
+    // renders the tenant's along with it: that one comes first for c).
+    expect(rendered(await buildChange(fleet("team-sources"), change))).toEqual([
+      "team/c (clusters/prod) as team/team (clusters/prod) with the GitRepository team/lib of team-sources/lib.yaml deploys it: c",
+      "team/c (clusters/prod) with the GitRepository team/lib of team-sources/lib.yaml: evil",
+      "team/c (clusters/prod): evil",
+    ]);
+    expect(rendered(await buildChange(fleet("a-sources"), change))).toEqual([
+      "team/c (clusters/prod) as team/team (clusters/prod) with the GitRepository team/lib of lib/source.yaml deploys it: evil",
+      "team/c (clusters/prod) with the GitRepository team/lib of a-sources/lib.yaml: c",
+      "team/c (clusters/prod): c",
+    ]);
+  });
+});
+
+describe("per-cluster copies of one GitRepository, each cluster deploying its own", () => {
+  const ignoring = (path: string) => `${gitRepository("team", "team")}  ignore: ${path}\n`;
+  const fleet: Record<string, string> = { "apps/team/base/kustomization.yaml": "resources:\n  - cm.yaml\n", "apps/team/base/cm.yaml": configMap("base") };
+  for (const [cluster, other] of [["production", "staging"], ["staging", "production"]]) {
+    fleet[`clusters/${cluster}/flux-system/gotk-sync.yaml`] = gitRepository("flux-system", "flux-system");
+    fleet[`clusters/${cluster}/tenants.yaml`] = fluxKustomization("tenants", { path: `./tenants/${cluster}` });
+    fleet[`tenants/${cluster}/kustomization.yaml`] = "resources:\n  - team.yaml\n";
+    // Each copy leaves out the other cluster's settings: built through it, the other cluster's overlay fails.
+    fleet[`tenants/${cluster}/team.yaml`] = `${ignoring(`/apps/team/${other}/settings.properties`)}---\n${fluxKustomization("team", { path: `./apps/team/${cluster}`, sourceRef: { kind: "GitRepository", name: "team" } }, "team")}`;
+    fleet[`apps/team/${cluster}/kustomization.yaml`] = "resources:\n  - ../base\nconfigMapGenerator:\n  - name: settings\n    files:\n      - settings.properties\n";
+    fleet[`apps/team/${cluster}/settings.properties`] = `cluster=${cluster}\n`;
+  }
+
+  it("are told apart by what each cluster deploys, also when the change holds no manifest: one build each, no note", async () => {
+    const result = await buildChange(fleet, { "apps/team/production/settings.properties": "cluster=production\nreplicas=3\n" });
+    expect(result.head.map((build) => `${build.report.name} ${build.report.ok}`)).toEqual(["team/team (clusters/production) true"]);
+    expect(result.notes).toEqual([]);
+  });
+});
+
+describe("a second copy of flux-system/flux-system", () => {
+  it("is one more artifact; the cluster's own copy, which bootstrap applies, comes first, deployed by a Kustomization or not", async () => {
+    const fleet = {
+      "clusters/prod/flux-system/gotk-sync.yaml": gitRepository("flux-system", "flux-system"),
+      "clusters/prod/team.yaml": fluxKustomization("team", { path: "./lib" }),
+      "lib/a.yaml": configMap("a"),
+      "lib/source.yaml": `${gitRepository("flux-system", "flux-system")}  ignore: /lib/local/\n`,
+    };
+    const result = await buildChange(fleet, { "lib/local/evil.yaml": "just: text\n" });
+    // The build through lib/source.yaml reads nothing the change touches: only the other one runs.
+    expect(result.head.map((build) => `${build.report.name} ${build.report.ok}`)).toEqual(["flux-system/team (clusters/prod) false"]);
+    const both = await buildChange(fleet, { "lib/a.yaml": "just: text\n" });
+    expect(both.head.map((build) => `${build.report.name} ${build.report.ok}`)).toEqual([
+      "flux-system/team (clusters/prod) false",
+      "flux-system/team (clusters/prod) with the GitRepository flux-system/flux-system of lib/source.yaml false",
+    ]);
   });
 });

@@ -62,17 +62,23 @@ const DANGEROUS_PRUNE_KINDS = new Set(["Namespace", "PersistentVolumeClaim", "Cu
 export async function buildAffected(input: BuildInput): Promise<BuildResult> {
   const engine = input.engine === undefined ? findKustomize() : (input.engine ?? undefined);
   const planInput = (model: FleetModel, specialFiles: readonly SpecialFile[]): PlanInput => ({ model, repository: input.repository, specialFiles });
-  // Finding the Kustomizations that Kustomizations render takes builds: only when a manifest changed.
-  const discover = input.changedFiles.some((file) => [file.path, file.previousPath].some((path) => path !== undefined && (isYamlPath(path) || path.endsWith(".sourceignore"))));
+  // Finding the Kustomizations that Kustomizations render takes builds: only when a manifest changed, or when which
+  // copy of a GitRepository a cluster reads depends on what its Kustomizations deploy.
+  const discover =
+    input.changedFiles.some((file) => [file.path, file.previousPath].some((path) => path !== undefined && (isYamlPath(path) || path.endsWith(".sourceignore")))) ||
+    hasRivalDefinitions(input.base) ||
+    hasRivalDefinitions(input.head);
   const discoveryEngine = discover ? engine : undefined;
   const renders = new RenderCache();
   // The base first: how its sources read this commit is how they read the merged commit, whatever the change does to them.
   const basePlan = await planSide(planInput(input.base, input.baseSpecialFiles ?? []), discoveryEngine, input.limits, renders);
   const headPlan = await planSide({ ...planInput(input.head, input.specialFiles ?? []), readBefore: basePlan.readings, baseModel: input.base }, discoveryEngine, input.limits, renders);
+  headPlan.plans = namedAsOnBase(headPlan.plans, basePlan.plans);
   const affected = affectedNames(basePlan.plans, headPlan.plans, input.changedFiles);
-  const notes = [...new Set(headPlan.notes)];
   const baseTasks = basePlan.plans.filter((plan) => affected.has(plan.name));
   const headTasks = headPlan.plans.filter((plan) => affected.has(plan.name));
+  // A variant's note says why it is built: only for those that are.
+  const notes = [...new Set([...headPlan.notes, ...headTasks.flatMap((plan) => (plan.variantNote ? [plan.variantNote] : []))])];
   for (const plan of baseTasks) vetClosure(plan.closure, input.base);
   for (const plan of headTasks) vetClosure(plan.closure, input.head);
   if (!engine) {
@@ -199,17 +205,26 @@ async function planFluxKustomizations(
       deployedNotes.push(...deployed.notes);
       for (const doc of deployed.documents) deployedDocuments.add(doc);
       for (const target of deployed.targets) {
-        const [plan, ...variants] = planFluxVariants(target, input);
-        for (const variant of variants) {
-          planned.add(variant.name);
-          plans.set(variant.name, variant);
+        const [likeliest, ...variants] = planFluxVariants(target, input);
+        const existing = plans.get(likeliest.name);
+        const same = existing?.flux !== undefined && isDeepStrictEqual(existing.flux.object, target.object);
+        planned.add(likeliest.name);
+        const expand = (plan: BuildPlan) => {
+          planned.add(plan.name);
+          plans.set(plan.name, plan);
+          if (!plan.closure.unseen && rendersFluxKustomizations(plan, input.model)) next.push(plan);
+        };
+        if (parent.world !== undefined) {
+          // What a parent built from another artifact deploys otherwise is a variant of its own, read the same way.
+          if (same) continue;
+          const sameWay = variants.find((variant) => variant.world === parent.world) ?? likeliest;
+          const name = `${likeliest.name} as ${parent.name} deploys it`;
+          const variantNote = `${name} is built too: that build of its parent, from another artifact, deploys it otherwise.`;
+          expand({ ...sameWay, name, variantOf: likeliest.name, world: parent.world, variantNote });
+          continue;
         }
-        planned.add(plan.name);
-        const existing = plans.get(plan.name);
-        if (existing?.flux && isDeepStrictEqual(existing.flux.object, target.object)) continue;
-        plans.set(plan.name, plan);
-        // A variant is a leaf: the Kustomizations it deploys are those of the likeliest build, or as written.
-        if (!plan.closure.unseen && rendersFluxKustomizations(plan, input.model)) next.push(plan);
+        for (const variant of variants) expand(variant);
+        if (!same) expand(likeliest);
       }
       // A Kustomization as written is superseded by what its parent deploys from it (nothing to build, when that
       // reads another source).
@@ -250,6 +265,21 @@ function renderOnce(plan: BuildPlan, model: FleetModel, engine: KustomizeEngine,
   return render;
 }
 
+/**
+ * The head's variants named as the base's variant of the same Kustomization from the same artifact, when the name
+ * differs (a copy's file renamed): each is compared with the build it was, not with the likeliest one.
+ */
+function namedAsOnBase(head: BuildPlan[], base: BuildPlan[]): BuildPlan[] {
+  const names = new Set(head.map((plan) => plan.name));
+  return head.map((plan) => {
+    if (plan.variantOf === undefined || base.some((other) => other.name === plan.name)) return plan;
+    const was = base.find((other) => other.variantOf === plan.variantOf && other.tree.key === plan.tree.key && !names.has(other.name));
+    if (!was) return plan;
+    names.add(was.name);
+    return { ...plan, name: was.name };
+  });
+}
+
 /** Builds whose inputs a changed file touches, on either side, or whose Flux Kustomization changed. */
 function affectedNames(base: BuildPlan[], head: BuildPlan[], changedFiles: ChangedFile[]): Set<string> {
   const changed = new Set(changedFiles.flatMap((file) => (file.previousPath ? [file.path, file.previousPath] : [file.path])));
@@ -284,7 +314,7 @@ function unseenBuild(plan: BuildPlan, onHead: boolean): Build {
           rule: "kustomize-build",
           path: doc.path,
           line: doc.keyLine(["spec", "path"]) ?? doc.startLine,
-          message: `${plan.name} cannot be judged: ${reason}, and fleet-warden sees only the files of the commit under review, so nothing Flux applies from this build is reviewed here. If that is intended, a platform owner can accept it with fleet-warden.io/ignore: kustomize-build on this Kustomization.`,
+          message: `${plan.variantOf ?? plan.name} cannot be judged: ${reason}, and fleet-warden sees only the files of the commit under review, so nothing Flux applies from this build is reviewed here. If that is intended, a platform owner can accept it with fleet-warden.io/ignore: kustomize-build on this Kustomization.`,
         }
       : undefined;
   return failedBuild(plan, `not built: ${reason}`, [...plan.closure.issues, ...(issue ? [issue] : [])]);

@@ -3,6 +3,7 @@
 // kustomization reaches (built with kustomize's defaults, so that bases and tenant repositories are
 // validated too). Each plan knows every repository file that can change its output.
 import { posix } from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { isYamlPath, mayMention, refOf, type FleetModel, type KubeObject, type SourceDocument } from "../fleet.js";
 import {
   clusterOf,
@@ -53,6 +54,10 @@ export interface BuildPlan {
   inputs: Set<string>;
   /** For a build of a Kustomization from another artifact than its likeliest (FluxVariant): the name of its likeliest build. */
   variantOf?: string;
+  /** The label of that other artifact: what the Kustomizations such a build deploys read their sources through too. */
+  world?: string;
+  /** Why a variant is built: a note, given when it runs. */
+  variantNote?: string;
 }
 
 export interface PlanInput {
@@ -61,15 +66,15 @@ export interface PlanInput {
   specialFiles: readonly SpecialFile[];
   /** Per cluster, the repository files its Kustomizations deploy, from an earlier planning: which source copies count. */
   deployed?: ReadonlyMap<string, ReadonlySet<string>>;
-  /** Filled while planning: per `cluster|namespace/name`, the spec through which Flux reads this commit (null: it does not). */
+  /** Filled while planning: per `cluster|namespace/name`, the specs through which Flux reads this commit (null: none does). */
   readings?: SourceReadings;
   /** On the head side, the base side's `readings`: how the source read the merged commit before the change applies. */
-  readBefore?: ReadonlyMap<string, Record<string, unknown> | null>;
+  readBefore?: ReadonlyMap<string, readonly Record<string, unknown>[] | null>;
   /** On the head side, the base's model: the ArtifactGenerators as they were, which generate from the merged commit until the change applies. */
   baseModel?: FleetModel;
 }
 
-export type SourceReadings = Map<string, Record<string, unknown> | null>;
+export type SourceReadings = Map<string, Record<string, unknown>[] | null>;
 
 /** A Flux Kustomization to build: where it is written, and what Flux sees. */
 export interface FluxTarget {
@@ -90,6 +95,8 @@ export interface FluxVariant {
   label: string;
   tree: SourceTree;
   sourceFails?: string;
+  /** Why it is built: a note, given when the build runs. */
+  note: string;
 }
 
 /** A note on a Kustomization that is not built, with the document it is about. */
@@ -189,8 +196,7 @@ function withSource(
     const before = input.baseModel ? artifactOf(asTheyWere, input.baseModel).tree : undefined;
     if (!before || before.key === artifact.tree?.key) return { ...target, ...main };
     const label = `with the ExternalArtifact ${namespace}/${name} generated as it was`;
-    notes.push(asItWasNote(label));
-    return { ...target, ...main, variants: [{ label, tree: before }] };
+    return { ...target, ...main, variants: [{ label, tree: before, note: asItWasNote(label) }] };
   }
   if (kind !== "GitRepository" || name === "") return undefined;
   const reading = readSource(name, namespace, at);
@@ -215,8 +221,7 @@ function withSource(
   const addVariant = (variant: ReturnType<typeof sourced>, label: string, note: string) => {
     if (seen.has(variant.tree.key)) return;
     seen.add(variant.tree.key);
-    variants.push({ label, ...variant });
-    notes.push(note);
+    variants.push({ label, ...variant, note });
   };
   for (const copy of reading.otherCopies ?? []) {
     const label = `with the GitRepository ${namespace}/${name} of ${copy.path ?? "its parent's build"}`;
@@ -224,7 +229,12 @@ function withSource(
   }
   // On the head: the source, and what it includes, as the base read this commit through them.
   const asItWas = `with ${source} as it was`;
-  if (input.readBefore) addVariant(sourced(reading.before ?? reading.spec, asTheyWere), asItWas, asItWasNote(asItWas));
+  if (input.readBefore) {
+    (reading.before ?? [reading.spec]).forEach((spec, index) => {
+      const label = index === 0 ? asItWas : `${asItWas} (its copy ${index + 1})`;
+      addVariant(sourced(spec, asTheyWere), label, asItWasNote(label));
+    });
+  }
   return { ...target, ...main, ...(variants.length > 0 ? { variants } : {}) };
 }
 
@@ -238,7 +248,7 @@ function readSource(name: string, namespace: string, at: SourceLookup): SourceRe
   const reading = sourceReading(name, namespace, input, siblings, scope);
   const key = readingKey(scope.cluster, namespace, name);
   if (reading && !reading.otherRevision) {
-    input.readings?.set(key, reading.spec);
+    if (input.readings) addReadings(input.readings, key, reading);
     const before = input.readBefore?.get(key);
     return before ? { ...reading, before } : reading;
   }
@@ -247,11 +257,18 @@ function readSource(name: string, namespace: string, at: SourceLookup): SourceRe
   const before = input.readBefore?.get(key);
   if (!before) return reading;
   const raced = reading ? `reads ${reading.otherRevision}` : gitRepositorySpec(name, namespace, input.model, siblings, scope) ? "reads another repository" : "is deleted";
-  return { spec: before, raced };
+  return { spec: before[0]!, raced, before };
 }
 
 function readingKey(cluster: string, namespace: string, name: string): string {
   return `${cluster}|${namespace}/${name}`;
+}
+
+/** Adds the specs through which the cluster reads this commit: each copy it deploys that does. */
+function addReadings(readings: SourceReadings, key: string, reading: SourceReading): void {
+  const specs = readings.get(key) ?? [];
+  for (const spec of [reading.spec, ...(reading.otherCopies ?? []).map((copy) => copy.spec)]) if (!specs.some((known) => isDeepStrictEqual(known, spec))) specs.push(spec);
+  readings.set(key, specs);
 }
 
 /**
@@ -265,7 +282,7 @@ export function recordDeployedReadings(fluxPlans: readonly BuildPlan[], input: P
       const namespace = doc.ref!.namespace ?? FLUX_SYSTEM;
       const key = readingKey(cluster, namespace, doc.ref!.name);
       const reading = readings.has(key) ? undefined : sourceReading(doc.ref!.name, namespace, input, [], { cluster, deployed: files });
-      if (reading && !reading.otherRevision) readings.set(key, reading.spec);
+      if (reading && !reading.otherRevision) addReadings(readings, key, reading);
     }
   }
 }
@@ -282,8 +299,8 @@ interface SourceReading {
   raced?: string;
   /** The other copies the cluster deploys that read this commit too (Flux applies each in turn). */
   otherCopies?: GitRepositoryCopy[];
-  /** The spec through which the base read this commit, when it did: the source as it was until the change applies. */
-  before?: Record<string, unknown>;
+  /** The specs through which the base read this commit, when it did, likeliest first: the source as it was until the change applies. */
+  before?: readonly Record<string, unknown>[];
 }
 
 /**
@@ -293,7 +310,16 @@ interface SourceReading {
  */
 function sourceReading(name: string, namespace: string, input: Pick<PlanInput, "model" | "repository">, siblings: readonly KubeObject[], scope: SourceScope): SourceReading | undefined {
   const copies = gitRepositoryCopies(name, namespace, input.model, siblings, scope);
-  if (name === FLUX_SYSTEM && namespace === FLUX_SYSTEM) return { spec: copies[0]?.spec ?? {} };
+  if (name === FLUX_SYSTEM && namespace === FLUX_SYSTEM) {
+    // The cluster's own, which bootstrap applies whether a Kustomization deploys it or not, decides whatever it reads.
+    // Another copy the cluster deploys that reads this commit is one more artifact.
+    const own = gitRepositoryCopies(name, namespace, input.model, [], { cluster: scope.cluster }).flatMap((copy) => (copy.path?.startsWith(`${scope.cluster}/`) ? [copy.path] : []));
+    const deployed = scope.deployed && new Set([...scope.deployed, ...own]);
+    const [first, ...rest] = deployed ? gitRepositoryCopies(name, namespace, input.model, siblings, { ...scope, deployed }) : copies;
+    if (!first) return { spec: {} };
+    const others = rest.filter((copy) => specNamesRepository(copy.spec, input.repository) && otherRevisionOf(copy.spec, branchOf(first.spec)) === undefined);
+    return { spec: first.spec, ...(others.length > 0 ? { otherCopies: others } : {}) };
+  }
   const ours = copies.filter((copy) => specNamesRepository(copy.spec, input.repository));
   if (ours.length === 0) return undefined;
   // Without flux-system's own GitRepository in the repository, `flux bootstrap`'s default branch.
@@ -380,10 +406,12 @@ export function fluxName(target: Pick<FluxTarget, "object" | "cluster">): string
 export function planFluxVariants(target: FluxTarget, input: PlanInput): [BuildPlan, ...BuildPlan[]] {
   const plan = planFlux(target, input);
   const { sourceFails: _, variants: __, ...source } = target;
-  const variants = (target.variants ?? []).map((variant) => ({
-    ...planFlux({ ...source, ...variant }, input),
-    name: `${plan.name} ${variant.label}`,
+  const variants = (target.variants ?? []).map(({ label, note, ...artifact }) => ({
+    ...planFlux({ ...source, ...artifact }, input),
+    name: `${plan.name} ${label}`,
     variantOf: plan.name,
+    world: label,
+    variantNote: note,
   }));
   return [plan, ...variants];
 }
@@ -470,7 +498,7 @@ function thisCommitTree(name: string, namespace: string, at: SourceLookup, inclu
   if (including.has(`${namespace}/${name}`)) return undefined;
   const reading = readSource(name, namespace, at);
   if (!reading || reading.otherRevision) return undefined;
-  return gitSourceTree(name, namespace, at.asItWas ? (reading.before ?? reading.spec) : reading.spec, at, including);
+  return gitSourceTree(name, namespace, at.asItWas ? (reading.before?.[0] ?? reading.spec) : reading.spec, at, including);
 }
 
 /** Where a Kustomization looks its sources up: its side's trees so far, the sources rendered with it, its cluster. */

@@ -237,7 +237,7 @@ function renderedObjects(plan: BuildPlan, model: FleetModel, output: string, iss
             path: at.path,
             line: lineContaining(at, `\${${name}`) ?? at.line,
             severity: "warning",
-            message: `\${${name}} in ${ref.kind} ${ref.name} is not defined by ${plan.name}'s postBuild variables, so Flux replaces it with an empty string. Define ${name} in postBuild.substitute or substituteFrom, or give a default with \${${name}:=value}.`,
+            message: `\${${name}} in ${ref.kind} ${ref.name} is not defined by ${plan.variantOf ?? plan.name}'s postBuild variables, so Flux replaces it with an empty string. Define ${name} in postBuild.substitute or substituteFrom, or give a default with \${${name}:=value}.`,
           });
         }
       }
