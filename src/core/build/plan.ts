@@ -406,14 +406,22 @@ export function fluxName(target: Pick<FluxTarget, "object" | "cluster">): string
 export function planFluxVariants(target: FluxTarget, input: PlanInput): [BuildPlan, ...BuildPlan[]] {
   const plan = planFlux(target, input);
   const { sourceFails: _, variants: __, ...source } = target;
-  const variants = (target.variants ?? []).map(({ label, note, ...artifact }) => ({
-    ...planFlux({ ...source, ...artifact }, input),
-    name: `${plan.name} ${label}`,
-    variantOf: plan.name,
-    world: label,
-    variantNote: note,
-  }));
+  const variants = (target.variants ?? [])
+    .map(({ label, note, ...artifact }) => ({
+      ...planFlux({ ...source, ...artifact }, input),
+      name: `${plan.name} ${label}`,
+      variantOf: plan.name,
+      world: label,
+      variantNote: note,
+    }))
+    // Rules that leave out nothing the build reads make the same build.
+    .filter((variant) => buildShape(variant) !== buildShape(plan));
   return [plan, ...variants];
+}
+
+/** What a plan's build reads and does, whatever artifact it comes from: equal shapes render the same. */
+function buildShape(plan: BuildPlan): string {
+  return JSON.stringify([repoFilesOf(plan).sort(), plan.generated ?? null, plan.closure.issues, plan.closure.unseen ?? null, plan.tree.fails ?? null]);
 }
 
 export function planFlux(target: FluxTarget, input: PlanInput): BuildPlan {
