@@ -424,3 +424,15 @@ describe("a second copy of flux-system/flux-system", () => {
     ]);
   });
 });
+
+describe("a kustomization folder named like a Flux build", () => {
+  it("is named apart, on both sides alike, and compared with its own base build", async () => {
+    const folder = `${TEAM} with GitRepository team/lib as it was`;
+    const namespace = (labels = "") => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: payments\n${labels}`;
+    const fleet = { ...base, [`${folder}/kustomization.yaml`]: "resources:\n  - ns.yaml\n", [`${folder}/ns.yaml`]: namespace() };
+    const lib = (lines: string) => gitRepository("lib", "team") + lines;
+    const result = await buildChange(fleet, { "team-sources/lib.yaml": lib("  ignore: /lib/b.yaml\n"), "lib/b.yaml": configMap("b"), [`${folder}/ns.yaml`]: namespace("  labels:\n    a: b\n") });
+    const diff = result.renderedDiff.find((candidate) => candidate.build === `${folder} (folder)`);
+    expect(diff?.changes.map((change) => `${change.change} ${change.ref.name}`)).toEqual(["modified payments"]);
+  });
+});

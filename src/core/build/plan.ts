@@ -629,7 +629,15 @@ export function planPlainRoots(input: PlanInput, fluxPlans: BuildPlan[]): BuildP
   const reachedByOther = (folder: string, own: Set<string>) => (reachers.get(folder) ?? []).some((other) => !own.has(other));
   return [...candidates.values()]
     .filter(({ folder, walker }) => !reached.has(folder) && !reachedByOther(folder, walker.closure.folders))
-    .map(({ folder, walker }) => ({ name: folder || ".", path: folder, tree, folder, closure: walker.closure, inputs: new Set<string>() }));
+    .map(({ folder, walker }) => ({ name: plainRootName(folder), path: folder, tree, folder, closure: walker.closure, inputs: new Set<string>() }));
+}
+
+/**
+ * A folder's build is named after the folder; one whose name could be a Flux build's ("ns/name (cluster) …") is told
+ * apart, on both sides alike: a build is compared with the other side's of the same name.
+ */
+function plainRootName(folder: string): string {
+  return folder === "" ? "." : folder.includes(" (") ? `${folder} (folder)` : folder;
 }
 
 /** Names made unique, and links inside built folders reported. */
