@@ -436,3 +436,27 @@ describe("a kustomization folder named like a Flux build", () => {
     expect(diff?.changes.map((change) => `${change.change} ${change.ref.name}`)).toEqual(["modified payments"]);
   });
 });
+
+describe("another copy of a GitRepository that a GitRepository includes", () => {
+  it("is one more artifact of what includes it: its rules cannot keep a file out of every build", async () => {
+    const include = "  include:\n    - repository:\n        name: lib\n      fromPath: lib/shared\n      toPath: app/vendor\n";
+    const fleet = {
+      ...base,
+      "team-sources/kustomization.yaml": "resources:\n  - lib.yaml\n  - app.yaml\n",
+      "team-sources/app.yaml": gitRepository("app", "team") + include,
+      "clusters/prod/team.yaml": fluxKustomization("team", { path: "./app", sourceRef: { kind: "GitRepository", name: "app" } }, "team"),
+      "clusters/prod/team-lib.yaml": fluxKustomization("team-lib", { path: "./lib/deploy", sourceRef: { kind: "GitRepository", name: "lib" } }, "team"),
+      "app/local.yaml": configMap("local"),
+      "lib/deploy/a.yaml": configMap("a"),
+      // The tenant's own copy of team/lib, on the base already, leaves out what the change adds.
+      "lib/deploy/source.yaml": `${gitRepository("lib", "team")}  ignore: /lib/shared/evil.yaml\n`,
+      "lib/shared/b.yaml": configMap("b"),
+    };
+    const result = await buildChange(fleet, { "lib/shared/evil.yaml": "just: text\n" });
+    expect(result.head.filter((build) => build.report.name.startsWith(TEAM)).map((build) => `${build.report.name} ${build.report.ok}`)).toEqual([
+      // The tenant's copy comes first in path order: the platform's makes the other build.
+      `${TEAM} true`,
+      `${TEAM} with the GitRepository team/lib of team-sources/lib.yaml included false`,
+    ]);
+  });
+});

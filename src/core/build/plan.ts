@@ -227,6 +227,14 @@ function withSource(
     const label = `with the GitRepository ${namespace}/${name} of ${copy.path ?? "its parent's build"}`;
     addVariant(sourced(copy.spec), label, `${fluxName(target)} is also built ${label}: the cluster deploys more than one copy of the ${source}, and each one serves this commit with its own spec.ignore, sparseCheckout or include.`);
   }
+  // Each other copy of a GitRepository it includes that reads this commit makes one more artifact too.
+  for (const include of gitRepositoryOptions(reading.spec, namespace).includes ?? []) {
+    for (const copy of readSource(include.name, include.namespace, at)?.otherCopies ?? []) {
+      const label = `with the GitRepository ${include.namespace}/${include.name} of ${copy.path ?? "its parent's build"} included`;
+      const picked = { ...at, picked: { source: `${include.namespace}/${include.name}`, spec: copy.spec } };
+      addVariant(sourced(reading.spec, picked), label, `${fluxName(target)} is also built ${label}: the cluster deploys more than one copy of the GitRepository ${include.namespace}/${include.name}, and each one serves this commit with its own rules.`);
+    }
+  }
   // On the head: the source, and what it includes, as the base read this commit through them.
   const asItWas = `with ${source} as it was`;
   if (input.readBefore) {
@@ -506,7 +514,8 @@ function thisCommitTree(name: string, namespace: string, at: SourceLookup, inclu
   if (including.has(`${namespace}/${name}`)) return undefined;
   const reading = readSource(name, namespace, at);
   if (!reading || reading.otherRevision) return undefined;
-  return gitSourceTree(name, namespace, at.asItWas ? (reading.before?.[0] ?? reading.spec) : reading.spec, at, including);
+  const spec = at.picked?.source === `${namespace}/${name}` ? at.picked.spec : at.asItWas ? (reading.before?.[0] ?? reading.spec) : reading.spec;
+  return gitSourceTree(name, namespace, spec, at, including);
 }
 
 /** Where a Kustomization looks its sources up: its side's trees so far, the sources rendered with it, its cluster. */
@@ -517,6 +526,8 @@ interface SourceLookup {
   scope: SourceScope;
   /** Sources as the base read this commit through them (see SourceReading.before): what Flux serves until the change applies. */
   asItWas?: boolean;
+  /** One included source (`namespace/name`) read through this copy rather than its likeliest. */
+  picked?: { source: string; spec: Record<string, unknown> };
 }
 
 /**
