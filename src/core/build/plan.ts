@@ -223,17 +223,17 @@ function withSource(
     seen.add(variant.tree.key);
     variants.push({ label, ...variant, note });
   };
-  for (const copy of reading.otherCopies ?? []) {
-    const label = `with the GitRepository ${namespace}/${name} of ${copy.path ?? "its parent's build"}`;
-    addVariant(sourced(copy.spec), label, `${fluxName(target)} is also built ${label}: the cluster deploys more than one copy of the ${source}, and each one serves this commit with its own spec.ignore, sparseCheckout or include.`);
-  }
-  // Each other copy of a GitRepository it includes that reads this commit makes one more artifact too.
+  // Flux applies each copy the cluster deploys in turn: whichever was applied last serves this commit, with its rules.
+  const addCopy = (copied: string, copy: GitRepositoryCopy, lookup: SourceLookup, spec = copy.spec, included = "") => {
+    const label = `with the GitRepository ${copied} of ${copy.path ?? "its parent's build"}${included}`;
+    const note = `${fluxName(target)} is also built ${label}: the cluster deploys more than one copy of the GitRepository ${copied}, and each one serves this commit with its own spec.ignore, sparseCheckout or include.`;
+    addVariant(sourced(spec, lookup), label, note);
+  };
+  for (const copy of reading.otherCopies ?? []) addCopy(`${namespace}/${name}`, copy, at);
+  // So does each copy of a GitRepository it includes.
   for (const include of gitRepositoryOptions(reading.spec, namespace).includes ?? []) {
-    for (const copy of readSource(include.name, include.namespace, at)?.otherCopies ?? []) {
-      const label = `with the GitRepository ${include.namespace}/${include.name} of ${copy.path ?? "its parent's build"} included`;
-      const picked = { ...at, picked: { source: `${include.namespace}/${include.name}`, spec: copy.spec } };
-      addVariant(sourced(reading.spec, picked), label, `${fluxName(target)} is also built ${label}: the cluster deploys more than one copy of the GitRepository ${include.namespace}/${include.name}, and each one serves this commit with its own rules.`);
-    }
+    const included = `${include.namespace}/${include.name}`;
+    for (const copy of readSource(include.name, include.namespace, at)?.otherCopies ?? []) addCopy(included, copy, { ...at, picked: { source: included, spec: copy.spec } }, reading.spec, " included");
   }
   // On the head: the source, and what it includes, as the base read this commit through them.
   const asItWas = `with ${source} as it was`;
