@@ -67,8 +67,11 @@ export function parseYamlSafely(text: string, path: string, limits: YamlLimits =
   try {
     const parse = (source: string) => parseAllDocuments(source, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[];
     docs = parse(text);
-    const joined = Array.isArray(docs) ? withoutEscapedYaml11Breaks(text, docs) : undefined;
-    if (joined !== undefined) {
+    if (YAML_11_BREAK.test(text)) {
+      const joined = Array.isArray(docs) ? withoutEscapedYaml11Breaks(text, docs) : text;
+      // Any other such break is a new line to kustomize and none here: what Flux reads cannot be read here.
+      const stray = YAML_11_BREAK.exec(joined);
+      if (stray) return failure(lineOfOffset(joined, stray.index), YAML_11_BREAK_MESSAGE);
       lineCounter = new LineCounter();
       docs = parse(joined);
     }
@@ -104,36 +107,40 @@ export function parseYamlSafely(text: string, path: string, limits: YamlLimits =
   return { documents };
 }
 
-/**
- * A line break to yaml.v3 (YAML 1.1) that is none to YAML 1.2: a lone CR, NEL, LS or PS; then the blanks after it,
- * and the line feed that may follow them.
- */
-const YAML_11_BREAK = /(?:\r(?!\n)|[\u0085\u2028\u2029])[ \t]*(\r?\n)?/y;
+/** A line break to yaml.v3 (YAML 1.1), kustomize's reader, that is none to YAML 1.2: a lone CR, NEL, LS or PS. */
+const YAML_11_BREAK = /\r(?!\n)|[\u0085\u2028\u2029]/;
+/** An escaped one in a double-quoted string, with the blanks after it, when the string goes on on the same line. */
+const ESCAPED_YAML_11_BREAK = /(?:\r(?!\n)|[\u0085\u2028\u2029])[ \t]*(?=[^\r\n\u0085\u2028\u2029])/y;
+const YAML_11_BREAK_MESSAGE =
+  "a lone CR, NEL (U+0085), LS (U+2028) or PS (U+2029): kustomize's YAML reader takes it for a line break and fleet-warden's does not, so what Flux applies from this file cannot be read here. Use a line feed, or an escape such as \\u2028 in a double-quoted string.";
 
 /**
- * The text with each escaped YAML 1.1 line break of a double-quoted string written as YAML 1.2 reads what yaml.v3
- * (kustomize's reader) makes of it, or undefined when it has none. To YAML 1.2 a backslash before one is an invalid
- * escape: without this, a Kustomization that Flux applies would be a parse error here, and what it deploys never
- * judged. yaml.v3 joins the lines, but keeps the line feeds that come next: `\n\` says that in YAML 1.2. No line
- * feed is added or removed, so lines stay where they are.
+ * The text with each escaped YAML 1.1 line break of a double-quoted string joined as yaml.v3 joins it (the blanks
+ * after it dropped), when the string goes on on the same line. To YAML 1.2 the backslash is an invalid escape, and a
+ * Kustomization Flux applies would be a parse error here. No line feed is added or removed.
  */
-function withoutEscapedYaml11Breaks(text: string, docs: readonly Document.Parsed[]): string | undefined {
-  const cuts: Array<{ start: number; end: number; replacement: string }> = [];
+function withoutEscapedYaml11Breaks(text: string, docs: readonly Document.Parsed[]): string {
+  const cuts: Array<{ start: number; end: number }> = [];
   for (const error of docs.flatMap((doc) => doc.errors)) {
     const start = error.pos[0];
     if (error.code !== "BAD_DQ_ESCAPE" || text[start] !== "\\") continue;
-    YAML_11_BREAK.lastIndex = start + 1;
-    const found = YAML_11_BREAK.exec(text);
-    if (found) cuts.push({ start, end: start + 1 + found[0].length, replacement: found[1] ? `\\n\\${found[1]}` : "" });
+    ESCAPED_YAML_11_BREAK.lastIndex = start + 1;
+    const found = ESCAPED_YAML_11_BREAK.exec(text);
+    if (found) cuts.push({ start, end: start + 1 + found[0].length });
   }
-  if (cuts.length === 0) return undefined;
   let joined = "";
   let from = 0;
   for (const cut of cuts.sort((a, b) => a.start - b.start)) {
-    joined += text.slice(from, cut.start) + cut.replacement;
+    joined += text.slice(from, cut.start);
     from = cut.end;
   }
   return joined + text.slice(from);
+}
+
+function lineOfOffset(text: string, offset: number): number {
+  let line = 1;
+  for (let index = text.indexOf("\n"); index !== -1 && index < offset; index = text.indexOf("\n", index + 1)) line++;
+  return line;
 }
 
 function describeDocument(doc: Document.Parsed, index: number, value: unknown, lineOf: (offset: number) => number): ParsedDocument {

@@ -46,13 +46,24 @@ describe("parseYamlSafely", () => {
 
   it("reads an escaped lone CR, NEL, LS or PS in a double-quoted string as kustomize's yaml.v3 does, lines unmoved", () => {
     // The values are kubectl kustomize's (v5.5.0) output for this file.
-    const text = 'apiVersion: "v\\\r  1"\nkind: ConfigMap\nmetadata:\n  name: "a\\\u0085\t b"\ndata:\n  ls: "x\\\u2028   y"\n  ps: "p\\\u2029\n   q"\n  plain: x\\y\n';
+    const text = 'apiVersion: "v\\\r  1"\nkind: ConfigMap\nmetadata:\n  name: "a\\\u0085\t b"\ndata:\n  ls: "x\\\u2028   y"\n  plain: x\\y\n';
     const { documents, error } = parseYamlSafely(text, "cm.yaml");
     expect(error).toBeUndefined();
-    expect(documents[0]!.value).toEqual({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "ab" }, data: { ls: "xy", ps: "p\nq", plain: "x\\y" } });
-    expect([documents[0]!.keyLine(["kind"]), documents[0]!.keyLine(["data", "ps"]), documents[0]!.keyLine(["data", "plain"])]).toEqual([2, 7, 9]);
+    expect(documents[0]!.value).toEqual({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "ab" }, data: { ls: "xy", plain: "x\\y" } });
+    expect([documents[0]!.keyLine(["kind"]), documents[0]!.keyLine(["data", "plain"])]).toEqual([2, 7]);
     // Outside a double-quoted string a backslash escapes nothing, and an invalid escape stays an error.
     expect(parseYamlSafely('a: "x\\q"\n', "bad.yaml").error?.message).toMatch(/escape/i);
+  });
+
+  it("refuses any other lone CR, NEL, LS or PS: a line break to kustomize, none to YAML 1.2", () => {
+    const refused = (text: string) => parseYamlSafely(text, "x.yaml").error;
+    const message = expect.stringContaining("kustomize's YAML reader takes it for a line break and fleet-warden's does not");
+    // Here it ends a comment for kustomize, which then reads a key where YAML 1.2 reads more comment.
+    expect(refused("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c # x\u2028  namespace: kube-system\n")).toEqual({ line: 4, message });
+    expect(refused("a: b\rc: d\n")).toEqual({ line: 1, message });
+    // An escaped one followed by more line breaks folds otherwise in each reader.
+    expect(refused('a: "p\\\u2029\n\n   q"\n')).toEqual({ line: 1, message });
+    expect(refused("a: b\r\nc: d\r\n")).toBeUndefined();
   });
 
   it("rejects duplicate keys, as Kubernetes' YAML decoder does", () => {
