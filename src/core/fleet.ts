@@ -1,5 +1,6 @@
 // The fleet model: every YAML document of a tree (a snapshot or a folder), parsed lazily with source positions,
 // Kubernetes objects indexed by apiVersion/kind/namespace/name, Flux objects recognised.
+import { posix } from "node:path";
 import { folderFiles, type TreeFiles } from "./files.js";
 import type { ObjectRef } from "./types.js";
 import { defaultYamlLimits, formatBytes, parseYamlSafely, type ParsedDocument, type YamlError, type YamlLimits, type YamlPath } from "./yaml.js";
@@ -40,6 +41,7 @@ export interface SourceFile {
 }
 
 const YAML_FILE = /\.ya?ml$/i;
+const KUSTOMIZATION_FILE = /^(kustomization\.ya?ml|Kustomization)$/;
 
 export function isYamlPath(path: string): boolean {
   return YAML_FILE.test(path);
@@ -166,14 +168,15 @@ export class FleetModel {
   }
 
   /**
-   * Kubernetes objects of the YAML (or JSON) files whose text mentions `needle` (and `alsoNeedle`): parsing every file
-   * of a large fleet costs seconds (see mayMention). Files over the size limit hold no objects.
+   * Kubernetes objects of the YAML files (or the other manifests, see otherManifestPaths) whose text mentions `needle`
+   * (and `alsoNeedle`): parsing every file of a large fleet costs seconds (see mayMention). Files over the size limit
+   * hold no objects.
    */
-  objectsMentioning(needle: string, format: "yaml" | "json" = "yaml", alsoNeedle?: string): SourceDocument[] {
-    const key = `${format}:${needle}:${alsoNeedle ?? ""}`;
+  objectsMentioning(needle: string, among: "yaml" | "other" = "yaml", alsoNeedle?: string): SourceDocument[] {
+    const key = `${among}:${needle}:${alsoNeedle ?? ""}`;
     let found = this.mentionCache.get(key);
     if (!found) {
-      found = (format === "yaml" ? this.yamlPaths() : this.paths().filter((path) => path.endsWith(".json")))
+      found = (among === "yaml" ? this.yamlPaths() : this.otherManifestPaths())
         .filter((path) => {
           if ((this.sizeOf(path) ?? 0) > this.limits.maxBytes) return false;
           const text = this.readText(path) ?? "";
@@ -186,12 +189,30 @@ export class FleetModel {
   }
 
   /**
+   * Files besides YAML ones that kustomize may read as manifests: JSON files, and any file a kustomization lists as a
+   * resource (kustomize reads a resource whatever its name).
+   */
+  private otherManifestPaths(): string[] {
+    const other = new Set(this.paths().filter((path) => path.endsWith(".json")));
+    for (const path of this.paths()) {
+      const slash = path.lastIndexOf("/");
+      if (!KUSTOMIZATION_FILE.test(path.slice(slash + 1))) continue;
+      const resources = (this.file(path)?.documents[0]?.value as { resources?: unknown } | undefined)?.resources;
+      for (const resource of Array.isArray(resources) ? resources : []) {
+        const listed = typeof resource === "string" ? posix.normalize(posix.join(path.slice(0, slash + 1), resource)) : "";
+        if (listed !== "" && !isYamlPath(listed) && this.exists(listed)) other.add(listed);
+      }
+    }
+    return [...other].sort();
+  }
+
+  /**
    * Flux objects (any *.toolkit.fluxcd.io API), in path order. Only files that mention Flux's API group are parsed: YAML
-   * files, and JSON files that a kustomization may list as a resource (a dashboard that names Flux's API group without
-   * an apiVersion is no manifest, and it can be large).
+   * files, and other files kustomize may read as manifests (a JSON dashboard that names Flux's API group without an
+   * apiVersion is no manifest, and it can be large).
    */
   fluxObjects(): SourceDocument[] {
-    this.fluxCache ??= [...this.objectsMentioning(FLUX_API_GROUPS), ...this.objectsMentioning(FLUX_API_GROUPS, "json", "apiVersion")]
+    this.fluxCache ??= [...this.objectsMentioning(FLUX_API_GROUPS), ...this.objectsMentioning(FLUX_API_GROUPS, "other", "apiVersion")]
       .filter((doc) => doc.ref && isFluxApi(doc.ref.apiVersion))
       // A stable sort: documents of one file keep their order.
       .sort((one, other) => (one.path < other.path ? -1 : one.path > other.path ? 1 : 0));

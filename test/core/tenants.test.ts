@@ -48,8 +48,8 @@ describe("a tenant's Kustomization Flux reads where YAML 1.2 alone would not", (
     return verdict.findings.map((finding) => `${finding.rule} ${finding.path}`);
   };
 
-  it("is a tenant when written in a JSON file a kustomization lists", async () => {
-    expect(await verdictOn("team.json", team)).toEqual(["rbac-cluster-admin apps/team/crb.yaml"]);
+  it("is a tenant when written in a JSON file, or any file, a kustomization lists", async () => {
+    for (const file of ["team.json", "team.txt", "team"]) expect(await verdictOn(file, team)).toEqual(["rbac-cluster-admin apps/team/crb.yaml"]);
   });
 
   it("is a tenant when its apiVersion is broken by an escaped line break only YAML 1.1 takes (kustomize reads YAML 1.1 breaks)", async () => {
