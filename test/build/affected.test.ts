@@ -126,6 +126,18 @@ describe("Kustomizations rendered by Kustomizations", () => {
     expect(engine.runs).toEqual([]);
   });
 
+  it("builds parents when the change touches a file one reads that is no manifest (a JSON patch, a `Kustomization`)", async () => {
+    const timeout = (value: string) => JSON.stringify([{ op: "add", path: "/spec/timeout", value }]);
+    const patched = {
+      ...tenants,
+      "tenants/prod/kustomization.yaml": `resources:\n  - ../base\npatches:\n${pathPatch("./team/prod")}  - path: timeout.json\n    target:\n      kind: Kustomization\n`,
+      "tenants/prod/timeout.json": timeout("1m"),
+    };
+    const result = await buildChange(patched, { "tenants/prod/timeout.json": timeout("5m") });
+    // The tenant Kustomization as the parent renders it changed: it is built, on both sides.
+    expect(result.head.map((build) => build.report.name)).toEqual(["flux-system/tenants (clusters/prod)", "apps/team (clusters/prod)"]);
+  });
+
   describe("a parent that only lists resources deploys its Kustomizations as written", () => {
     const listing = (spec: Record<string, unknown> = {}) => ({
       "clusters/prod/tenants.yaml": fluxKustomization("tenants", { path: "./tenants/prod", ...spec }),

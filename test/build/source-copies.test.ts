@@ -351,6 +351,31 @@ describe("a Kustomization Flux may build from more than one artifact", () => {
 });
 
 describe("a parent built from another copy of its source", () => {
+  it("deploys children that are built from every artifact their source may serve: the copies take turns", async () => {
+    // Copy A (bootstrap's) leaves out child-b.yaml; copy B (a team's) leaves out child-a.yaml and apps/b/evil.yaml.
+    // Through B, flux-system deploys apps from child-b.yaml: ./apps/b, whose evil.yaml copy A serves.
+    const withIgnore = (name: string, rules: string) => `${gitRepository(name, "flux-system")}  ignore: |\n${rules.split(" ").map((rule) => `    ${rule}\n`).join("")}`;
+    const fleet = {
+      "clusters/prod/flux-system/gotk-sync.yaml": `${withIgnore("flux-system", "/clusters/prod/child-b.yaml")}---\n${fluxKustomization("flux-system", { path: "./clusters/prod" })}`,
+      "clusters/prod/flux-system/kustomization.yaml": "resources:\n  - gotk-sync.yaml\n",
+      "clusters/prod/team.yaml": fluxKustomization("team", { path: "./teams/team" }),
+      "teams/team/source.yaml": withIgnore("flux-system", "/clusters/prod/child-a.yaml /apps/b/evil.yaml"),
+      "clusters/prod/child-a.yaml": fluxKustomization("apps", { path: "./apps/a" }),
+      "clusters/prod/child-b.yaml": fluxKustomization("apps", { path: "./apps/b" }),
+      "apps/a/a.yaml": configMap("a"),
+      "apps/b/b.yaml": configMap("b"),
+    };
+    const result = await buildChange(fleet, { "apps/b/evil.yaml": configMap("evil") });
+    const apps = result.head.filter((build) => build.report.name.startsWith("flux-system/apps (clusters/prod)"));
+    const viaB = "flux-system/flux-system (clusters/prod) with the GitRepository flux-system/flux-system of teams/team/source.yaml";
+    expect(apps.map((build) => `${build.report.name}: ${build.objects.map((object) => object.ref.name).join(",")}`)).toEqual([
+      "flux-system/apps (clusters/prod): a",
+      // apps as B's build deploys it, read through A (the likeliest) and through B.
+      `flux-system/apps (clusters/prod) as ${viaB} deploys it: b,evil`,
+      `flux-system/apps (clusters/prod) with the GitRepository flux-system/flux-system of teams/team/source.yaml as ${viaB} deploys it: b`,
+    ]);
+  });
+
   const lib = { kind: "GitRepository", name: "lib" };
   const fleet = (sources: string) => ({
     "clusters/prod/flux-system/gotk-sync.yaml": gitRepository("flux-system", "flux-system"),
@@ -410,6 +435,19 @@ describe("per-cluster copies of one GitRepository, each cluster deploying its ow
 });
 
 describe("a second copy of flux-system/flux-system", () => {
+  it("never comes before bootstrap's, in clusters/<name>/flux-system/, even first in path order and on another branch", async () => {
+    const fleet = {
+      "clusters/prod/flux-system/gotk-sync.yaml": `${gitRepository("flux-system", "flux-system")}---\n${fluxKustomization("flux-system", { path: "./clusters/prod" })}`,
+      "clusters/prod/team.yaml": fluxKustomization("team", { path: "./lib" }),
+      // Not even applied: its folder's kustomization lists nothing.
+      "clusters/prod/dev-team/kustomization.yaml": "resources: []\n",
+      "clusters/prod/dev-team/source.yaml": `${gitRepository("flux-system", "flux-system", "branch: decoy")}  ignore: /lib/local/\n`,
+      "lib/a.yaml": configMap("a"),
+    };
+    const result = await buildChange(fleet, { "lib/local/evil.yaml": "just: text\n" });
+    expect(result.head.map((build) => `${build.report.name} ${build.report.ok}`)).toEqual(["flux-system/team (clusters/prod) false"]);
+  });
+
   it("is one more artifact; the cluster's own copy, which bootstrap applies, comes first, deployed by a Kustomization or not", async () => {
     const fleet = {
       "clusters/prod/flux-system/gotk-sync.yaml": gitRepository("flux-system", "flux-system"),

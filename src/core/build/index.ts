@@ -68,11 +68,18 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
     input.changedFiles.some((file) => [file.path, file.previousPath].some((path) => path !== undefined && (isYamlPath(path) || path.endsWith(".sourceignore")))) ||
     hasRivalDefinitions(input.base) ||
     hasRivalDefinitions(input.head);
-  const discoveryEngine = discover ? engine : undefined;
   const renders = new RenderCache();
-  // The base first: how its sources read this commit is how they read the merged commit, whatever the change does to them.
-  const basePlan = await planSide(planInput(input.base, input.baseSpecialFiles ?? []), discoveryEngine, input.limits, renders);
-  const headPlan = await planSide({ ...planInput(input.head, input.specialFiles ?? []), readBefore: basePlan.readings, baseModel: input.base }, discoveryEngine, input.limits, renders);
+  const planBoth = async (discoveryEngine: KustomizeEngine | undefined) => {
+    // The base first: how its sources read this commit is how they read the merged commit, whatever the change does to them.
+    const base = await planSide(planInput(input.base, input.baseSpecialFiles ?? []), discoveryEngine, input.limits, renders);
+    const head = await planSide({ ...planInput(input.head, input.specialFiles ?? []), readBefore: base.readings, baseModel: input.base }, discoveryEngine, input.limits, renders);
+    return { basePlan: base, headPlan: head };
+  };
+  let { basePlan, headPlan } = await planBoth(discover ? engine : undefined);
+  // Any other file a parent reads (a patch in JSON, a kustomization named `Kustomization`) can change what it deploys too.
+  const changedPaths = new Set(input.changedFiles.flatMap((file) => (file.previousPath ? [file.path, file.previousPath] : [file.path])));
+  const readByParent = (side: PlannedSide, model: FleetModel) => side.plans.some((plan) => [...planInputs(plan)].some((path) => changedPaths.has(path)) && rendersFluxKustomizations(plan, model));
+  if (!discover && engine && (readByParent(basePlan, input.base) || readByParent(headPlan, input.head))) ({ basePlan, headPlan } = await planBoth(engine));
   headPlan.plans = namedAsOnBase(headPlan.plans, basePlan.plans);
   const affected = affectedNames(basePlan.plans, headPlan.plans, input.changedFiles);
   const baseTasks = basePlan.plans.filter((plan) => affected.has(plan.name));
@@ -215,12 +222,12 @@ async function planFluxKustomizations(
           if (!plan.closure.unseen && rendersFluxKustomizations(plan, input.model)) next.push(plan);
         };
         if (parent.world !== undefined) {
-          // What a parent built from another artifact deploys otherwise is a variant of its own, read the same way.
+          // What a parent built from another artifact deploys otherwise is one more variant, from every artifact its
+          // source may serve: the copies take turns, and it reconciles with whichever is served then.
           if (same) continue;
-          const sameWay = variants.find((variant) => variant.world === parent.world) ?? likeliest;
-          const name = `${likeliest.name} as ${parent.name} deploys it`;
-          const variantNote = `${name} is built too: that build of its parent, from another artifact, deploys it otherwise.`;
-          expand({ ...sameWay, name, variantOf: likeliest.name, world: parent.world, variantNote });
+          const deploys = `as ${parent.name} deploys it`;
+          const variantNote = `${likeliest.name} is also built ${deploys}: that build of its parent, from another artifact, deploys it otherwise.`;
+          for (const build of [likeliest, ...variants]) expand({ ...build, name: `${build.name} ${deploys}`, variantOf: likeliest.name, world: parent.world, variantNote });
           continue;
         }
         for (const variant of variants) expand(variant);

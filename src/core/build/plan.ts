@@ -319,11 +319,13 @@ interface SourceReading {
 function sourceReading(name: string, namespace: string, input: Pick<PlanInput, "model" | "repository">, siblings: readonly KubeObject[], scope: SourceScope): SourceReading | undefined {
   const copies = gitRepositoryCopies(name, namespace, input.model, siblings, scope);
   if (name === FLUX_SYSTEM && namespace === FLUX_SYSTEM) {
-    // The cluster's own, which bootstrap applies whether a Kustomization deploys it or not, decides whatever it reads.
-    // Another copy the cluster deploys that reads this commit is one more artifact.
-    const own = gitRepositoryCopies(name, namespace, input.model, [], { cluster: scope.cluster }).flatMap((copy) => (copy.path?.startsWith(`${scope.cluster}/`) ? [copy.path] : []));
-    const deployed = scope.deployed && new Set([...scope.deployed, ...own]);
-    const [first, ...rest] = deployed ? gitRepositoryCopies(name, namespace, input.model, siblings, { ...scope, deployed }) : copies;
+    // Bootstrap's own (in clusters/<name>/flux-system/), which it applies whether a Kustomization deploys it or not,
+    // decides whatever it reads. Another copy the cluster deploys that reads this commit is one more artifact.
+    const isBootstraps = (copy: GitRepositoryCopy) => copy.path?.startsWith(`${scope.cluster}/${FLUX_SYSTEM}/`) === true;
+    const own = gitRepositoryCopies(name, namespace, input.model, [], { cluster: scope.cluster }).filter(isBootstraps);
+    const deployed = scope.deployed && new Set([...scope.deployed, ...own.map((copy) => copy.path!)]);
+    const visible = deployed ? gitRepositoryCopies(name, namespace, input.model, siblings, { ...scope, deployed }) : copies;
+    const [first, ...rest] = [...visible.filter(isBootstraps), ...visible.filter((copy) => !isBootstraps(copy))];
     if (!first) return { spec: {} };
     const others = rest.filter((copy) => specNamesRepository(copy.spec, input.repository) && otherRevisionOf(copy.spec, branchOf(first.spec)) === undefined);
     return { spec: first.spec, ...(others.length > 0 ? { otherCopies: others } : {}) };
