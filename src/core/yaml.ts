@@ -1,5 +1,6 @@
 // YAML parsing for hostile input: size, document, alias and depth limits; every failure becomes an error with a line.
 import { isCollection, isMap, isPair, isScalar, LineCounter, parseAllDocuments, visit, type Document, type Node, type Tags } from "yaml";
+import { lowerBound } from "./values.js";
 
 export interface YamlLimits {
   maxBytes: number;
@@ -61,19 +62,19 @@ export function parseYamlSafely(text: string, path: string, limits: YamlLimits =
   const tooDeep = findExcessiveNesting(text, limits.maxDepth);
   if (tooDeep) return failure(tooDeep, `nesting deeper than ${limits.maxDepth} levels`);
 
-  let lineCounter = new LineCounter();
-  const lineOf = (offset: number) => lineCounter.linePos(offset).line;
+  const lineCounter = new LineCounter();
+  // kustomize's YAML reader (yaml.v3) also breaks lines at a lone CR, NEL, LS or PS: read as it reads them, each
+  // one a line feed (offsets unchanged), while lines are still counted as GitHub shows them.
+  let lineOf = (offset: number) => lineCounter.linePos(offset).line;
   let docs: Document.Parsed[];
   try {
     const parse = (source: string) => parseAllDocuments(source, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[];
     docs = parse(text);
     if (YAML_11_BREAK.test(text)) {
+      // An escaped one joins the string's lines where YAML 1.2 sees an invalid escape; any other is a line feed.
       const joined = Array.isArray(docs) ? withoutEscapedYaml11Breaks(text, docs) : text;
-      // Any other such break is a new line to kustomize and none here: what Flux reads cannot be read here.
-      const stray = YAML_11_BREAK.exec(joined);
-      if (stray) return failure(lineOfOffset(joined, stray.index), YAML_11_BREAK_MESSAGE);
-      lineCounter = new LineCounter();
-      docs = parse(joined);
+      lineOf = lineFeedCounter(joined);
+      docs = parse(joined.replace(YAML_11_BREAKS, "\n"));
     }
   } catch (error) {
     return failure(1, `cannot parse: ${errorMessage(error)}`);
@@ -109,10 +110,10 @@ export function parseYamlSafely(text: string, path: string, limits: YamlLimits =
 
 /** A line break to yaml.v3 (YAML 1.1), kustomize's reader, that is none to YAML 1.2: a lone CR, NEL, LS or PS. */
 const YAML_11_BREAK = /\r(?!\n)|[\u0085\u2028\u2029]/;
+const YAML_11_BREAKS = new RegExp(YAML_11_BREAK.source, "g");
+
 /** An escaped one in a double-quoted string, with the blanks after it, when the string goes on on the same line. */
 const ESCAPED_YAML_11_BREAK = /(?:\r(?!\n)|[\u0085\u2028\u2029])[ \t]*(?=[^\r\n\u0085\u2028\u2029])/y;
-const YAML_11_BREAK_MESSAGE =
-  "a lone CR, NEL (U+0085), LS (U+2028) or PS (U+2029): kustomize's YAML reader takes it for a line break and fleet-warden's does not, so what Flux applies from this file cannot be read here. Use a line feed, or an escape such as \\u2028 in a double-quoted string.";
 
 /**
  * The text with each escaped YAML 1.1 line break of a double-quoted string joined as yaml.v3 joins it (the blanks
@@ -137,10 +138,11 @@ function withoutEscapedYaml11Breaks(text: string, docs: readonly Document.Parsed
   return joined + text.slice(from);
 }
 
-function lineOfOffset(text: string, offset: number): number {
-  let line = 1;
-  for (let index = text.indexOf("\n"); index !== -1 && index < offset; index = text.indexOf("\n", index + 1)) line++;
-  return line;
+/** The line of an offset, counting line feeds only (as GitHub numbers a file's lines). */
+function lineFeedCounter(text: string): (offset: number) => number {
+  const feeds: number[] = [];
+  for (let index = text.indexOf("\n"); index !== -1; index = text.indexOf("\n", index + 1)) feeds.push(index);
+  return (offset) => lowerBound(feeds, offset) + 1;
 }
 
 function describeDocument(doc: Document.Parsed, index: number, value: unknown, lineOf: (offset: number) => number): ParsedDocument {

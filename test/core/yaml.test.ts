@@ -55,15 +55,15 @@ describe("parseYamlSafely", () => {
     expect(parseYamlSafely('a: "x\\q"\n', "bad.yaml").error?.message).toMatch(/escape/i);
   });
 
-  it("refuses any other lone CR, NEL, LS or PS: a line break to kustomize, none to YAML 1.2", () => {
-    const refused = (text: string) => parseYamlSafely(text, "x.yaml").error;
-    const message = expect.stringContaining("kustomize's YAML reader takes it for a line break and fleet-warden's does not");
-    // Here it ends a comment for kustomize, which then reads a key where YAML 1.2 reads more comment.
-    expect(refused("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c # x\u2028  namespace: kube-system\n")).toEqual({ line: 4, message });
-    expect(refused("a: b\rc: d\n")).toEqual({ line: 1, message });
-    // An escaped one followed by more line breaks folds otherwise in each reader.
-    expect(refused('a: "p\\\u2029\n\n   q"\n')).toEqual({ line: 1, message });
-    expect(refused("a: b\r\nc: d\r\n")).toBeUndefined();
+  it("reads any other lone CR, NEL, LS or PS as the line break kustomize reads, numbering lines by line feeds", () => {
+    // kustomize ends the comment at the LS and reads a namespace: so does fleet-warden (the key on line 4, as GitHub shows it).
+    const comment = parseYamlSafely("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c # x\u2028  namespace: kube-system\ndata:\n  k: v\n", "cm.yaml");
+    expect(comment.documents[0]!.value).toEqual({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", namespace: "kube-system" }, data: { k: "v" } });
+    expect([comment.documents[0]!.keyLine(["metadata", "namespace"]), comment.documents[0]!.keyLine(["data", "k"])]).toEqual([4, 6]);
+    expect(parseYamlSafely("a: b\rc: d\n", "cr.yaml").documents[0]!.value).toEqual({ a: "b", c: "d" });
+    // CR CR LF (line ends converted twice) is two line breaks to kustomize.
+    const twice = parseYamlSafely("a: b\r\r\nc: d\r\r\n", "crcrlf.yaml");
+    expect([twice.documents[0]!.value, twice.documents[0]!.keyLine(["c"])]).toEqual([{ a: "b", c: "d" }, 2]);
   });
 
   it("rejects duplicate keys, as Kubernetes' YAML decoder does", () => {
