@@ -133,7 +133,8 @@ export class FleetModel {
     if (text !== undefined) return text;
     const data = this.files.read(path);
     if (data === undefined) return undefined;
-    text = isYamlPath(path) || path.endsWith(".json") ? decodeManifest(data) : data.toString("utf8");
+    // kustomize reads any file it lists as a manifest, in UTF-16 too: decoded the same way whatever its name.
+    text = decodeManifest(data);
     // Kept until the file is parsed (which keeps the text itself): scans over every file read each file once.
     if (Buffer.byteLength(text) <= this.limits.maxBytes) this.unparsedTexts.set(path, text);
     return text;

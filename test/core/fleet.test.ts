@@ -178,4 +178,11 @@ describe("manifests in UTF-16", () => {
     writeFileSync(join(dir, "team.yaml"), utf16le);
     expect(new FleetModel(dir).fluxObjects().map((doc) => `${doc.ref?.kind} ${doc.ref?.name}`)).toEqual(["Kustomization team"]);
   });
+
+  it("are decoded so whatever their name, in a file a kustomization lists", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "kustomization.yaml"), "resources:\n  - team.txt\n");
+    writeFileSync(join(dir, "team.txt"), utf16le);
+    expect(new FleetModel(dir).fluxObjects().map((doc) => `${doc.path} ${doc.ref?.name}`)).toEqual(["team.txt team"]);
+  });
 });

@@ -52,6 +52,10 @@ describe("a tenant's Kustomization Flux reads where YAML 1.2 alone would not", (
     for (const file of ["team.json", "team.txt", "team"]) expect(await verdictOn(file, team)).toEqual(["rbac-cluster-admin apps/team/crb.yaml"]);
   });
 
+  it("is a tenant when its file, untouched, breaks a line with a lone CR (kustomize reads YAML 1.1 breaks)", async () => {
+    expect(await verdictOn("team.yaml", `# team\r# owned by team\n${team}`)).toEqual(["rbac-cluster-admin apps/team/crb.yaml"]);
+  });
+
   it("is a tenant when its apiVersion is broken by an escaped line break only YAML 1.1 takes (kustomize reads YAML 1.1 breaks)", async () => {
     const broken = team.replace("apiVersion: kustomize.toolkit.fluxcd.io/v1", 'apiVersion: "kustomize.toolkit.fluxcd\\\u2028  .io/v1"');
     expect(await verdictOn("team.yaml", broken)).toEqual(["rbac-cluster-admin apps/team/crb.yaml"]);
