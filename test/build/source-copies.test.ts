@@ -476,6 +476,28 @@ describe("a kustomization folder named like a Flux build", () => {
 });
 
 describe("another copy of a GitRepository that a GitRepository includes", () => {
+  it("is paired with each copy of what includes it, and each copy's own includes are read", async () => {
+    const including = (from: string) => `${gitRepository("app", "team")}  include:\n    - repository:\n        name: lib\n      fromPath: ${from}\n      toPath: app/vendor\n`;
+    const fleet = {
+      ...base,
+      "team-sources/kustomization.yaml": "resources:\n  - lib.yaml\n  - app.yaml\n",
+      "team-sources/app.yaml": including("lib/other"),
+      "clusters/prod/team.yaml": fluxKustomization("team", { path: "./app", sourceRef: { kind: "GitRepository", name: "app" } }, "team"),
+      "clusters/prod/team-lib.yaml": fluxKustomization("team-lib", { path: "./lib/deploy", sourceRef: { kind: "GitRepository", name: "lib" } }, "team"),
+      "app/local.yaml": configMap("local"),
+      "lib/other/c.yaml": configMap("c"),
+      "lib/shared/b.yaml": configMap("b"),
+      // The tenant's copies, first in path order: app includes lib/shared instead, lib leaves out what the change adds.
+      "lib/deploy/app.yaml": including("lib/shared"),
+      "lib/deploy/lib.yaml": `${gitRepository("lib", "team")}  ignore: /lib/other/evil.yaml\n`,
+    };
+    const result = await buildChange(fleet, { "lib/other/evil.yaml": "just: text\n" });
+    // Only the platform's copies of both serve it.
+    expect(result.head.filter((build) => build.report.name.startsWith(TEAM) && !build.report.ok).map((build) => build.report.name)).toEqual([
+      `${TEAM} with the GitRepository team/lib of team-sources/lib.yaml included and the GitRepository team/app of team-sources/app.yaml`,
+    ]);
+  });
+
   it("is one more artifact of what includes it: its rules cannot keep a file out of every build", async () => {
     const include = "  include:\n    - repository:\n        name: lib\n      fromPath: lib/shared\n      toPath: app/vendor\n";
     const fleet = {

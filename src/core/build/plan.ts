@@ -229,11 +229,18 @@ function withSource(
     const note = `${fluxName(target)} is also built ${label}: the cluster deploys more than one copy of the GitRepository ${copied}, and each one serves this commit with its own spec.ignore, sparseCheckout or include.`;
     addVariant(sourced(spec, lookup), label, note);
   };
-  for (const copy of reading.otherCopies ?? []) addCopy(`${namespace}/${name}`, copy, at);
-  // So does each copy of a GitRepository it includes.
-  for (const include of gitRepositoryOptions(reading.spec, namespace).includes ?? []) {
-    const included = `${include.namespace}/${include.name}`;
-    for (const copy of readSource(include.name, include.namespace, at)?.otherCopies ?? []) addCopy(included, copy, { ...at, picked: { source: included, spec: copy.spec } }, reading.spec, " included");
+  const likeliest: GitRepositoryCopy = { spec: reading.spec, ...(reading.path ? { path: reading.path } : {}) };
+  for (const [index, copy] of [likeliest, ...(reading.otherCopies ?? [])].entries()) {
+    if (index > 0) addCopy(`${namespace}/${name}`, copy, at);
+    // So does each copy of a GitRepository it includes, with each copy of the source: the copies of each take turns.
+    for (const include of gitRepositoryOptions(copy.spec, namespace).includes ?? []) {
+      const included = `${include.namespace}/${include.name}`;
+      const includedReading = readSource(include.name, include.namespace, at);
+      if (!includedReading || includedReading.otherRevision) continue;
+      const includedCopies = [{ spec: includedReading.spec, ...(includedReading.path ? { path: includedReading.path } : {}) }, ...(includedReading.otherCopies ?? [])];
+      const of = index > 0 ? ` and the GitRepository ${namespace}/${name} of ${copy.path ?? "its parent's build"}` : "";
+      for (const includedCopy of includedCopies) addCopy(included, includedCopy, { ...at, picked: { source: included, spec: includedCopy.spec } }, copy.spec, ` included${of}`);
+    }
   }
   // On the head: the source, and what it includes, as the base read this commit through them.
   const asItWas = `with ${source} as it was`;
@@ -299,6 +306,8 @@ export function recordDeployedReadings(fluxPlans: readonly BuildPlan[], input: P
 interface SourceReading {
   /** The copy read: the first that reads this commit, else the likeliest. */
   spec: Record<string, unknown>;
+  /** The file it is written in (none when its parent rendered it). */
+  path?: string;
   /** What every copy reads instead of this commit: another branch, a pinned revision, the last artifact. */
   otherRevision?: string;
   /** What a likelier copy than the one read reads instead of this commit. */
@@ -328,7 +337,7 @@ function sourceReading(name: string, namespace: string, input: Pick<PlanInput, "
     const [first, ...rest] = [...visible.filter(isBootstraps), ...visible.filter((copy) => !isBootstraps(copy))];
     if (!first) return { spec: {} };
     const others = rest.filter((copy) => specNamesRepository(copy.spec, input.repository) && otherRevisionOf(copy.spec, branchOf(first.spec)) === undefined);
-    return { spec: first.spec, ...(others.length > 0 ? { otherCopies: others } : {}) };
+    return { spec: first.spec, ...(first.path ? { path: first.path } : {}), ...(others.length > 0 ? { otherCopies: others } : {}) };
   }
   const ours = copies.filter((copy) => specNamesRepository(copy.spec, input.repository));
   if (ours.length === 0) return undefined;
@@ -338,7 +347,7 @@ function sourceReading(name: string, namespace: string, input: Pick<PlanInput, "
   const [reading, ...others] = ours.filter((copy) => otherRevisionOf(copy.spec, fleetBranch) === undefined);
   const likeliest = otherRevisionOf(ours[0]!.spec, fleetBranch);
   if (!reading) return { spec: ours[0]!.spec, otherRevision: likeliest! };
-  return { spec: reading.spec, ...(likeliest ? { otherCopy: likeliest } : {}), ...(others.length > 0 ? { otherCopies: others } : {}) };
+  return { spec: reading.spec, ...(reading.path ? { path: reading.path } : {}), ...(likeliest ? { otherCopy: likeliest } : {}), ...(others.length > 0 ? { otherCopies: others } : {}) };
 }
 
 /** The branch a GitRepository follows: source-controller's default is master when its ref names nothing. */
