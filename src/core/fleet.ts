@@ -96,6 +96,8 @@ export class FleetModel {
   private readonly mentionCache = new Map<string, SourceDocument[]>();
   private readonly unparsedTexts = new Map<string, string>();
   private readonly sizes = new Map<string, number | undefined>();
+  private otherManifests?: string[];
+  private otherManifestSet?: Set<string>;
 
   readonly files: TreeFiles;
 
@@ -133,8 +135,8 @@ export class FleetModel {
     if (text !== undefined) return text;
     const data = this.files.read(path);
     if (data === undefined) return undefined;
-    // kustomize reads any file it lists as a manifest, in UTF-16 too: decoded the same way whatever its name.
-    text = decodeManifest(data);
+    // A manifest, in UTF-16 too, whatever its name; any other file (.sourceignore, generator inputs) as bytes.
+    text = this.isManifest(path) ? decodeManifest(data) : data.toString("utf8");
     // Kept until the file is parsed (which keeps the text itself): scans over every file read each file once.
     if (Buffer.byteLength(text) <= this.limits.maxBytes) this.unparsedTexts.set(path, text);
     return text;
@@ -194,6 +196,7 @@ export class FleetModel {
    * resource (kustomize reads a resource whatever its name).
    */
   private otherManifestPaths(): string[] {
+    if (this.otherManifests) return this.otherManifests;
     const other = new Set(this.paths().filter((path) => path.endsWith(".json")));
     for (const path of this.paths()) {
       const slash = path.lastIndexOf("/");
@@ -204,7 +207,16 @@ export class FleetModel {
         if (listed !== "" && !isYamlPath(listed) && this.exists(listed)) other.add(listed);
       }
     }
-    return [...other].sort();
+    this.otherManifests = [...other].sort();
+    this.otherManifestSet = new Set(this.otherManifests);
+    return this.otherManifests;
+  }
+
+  /** Whether kustomize may read the file as a manifest (see otherManifestPaths). */
+  private isManifest(path: string): boolean {
+    if (isYamlPath(path) || path.endsWith(".json") || KUSTOMIZATION_FILE.test(path.slice(path.lastIndexOf("/") + 1))) return true;
+    this.otherManifestPaths();
+    return this.otherManifestSet!.has(path);
   }
 
   /**

@@ -1,6 +1,8 @@
 // What a GitRepository of this repository puts in its artifact besides ignore rules: a sparse checkout keeps only
 // some folders (go-git's prefix match, checked by source-controller), and `include` copies in another repository's
 // files, which fleet-warden cannot see: builds that read them are not run, and say so.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { fluxPathExists } from "../../rules/flux-path-exists.js";
 import { kustomizeBuild } from "../../rules/kustomize-build.js";
@@ -461,6 +463,12 @@ describe("the ignore rules source-controller archives with", () => {
     ".github/workflows/ci.yaml": "on: push\n",
   };
   const pathsWith = (extra: Record<string, string>, ignore?: string) => gitRepositoryTree(new FleetModel(treeDir({ ...files, ...extra })), ignore === undefined ? {} : { ignore }).paths;
+
+  it("are read from a .sourceignore as bytes, as source-controller reads them: in UTF-16 its patterns match nothing", () => {
+    const dir = treeDir(files);
+    writeFileSync(join(dir, ".sourceignore"), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("apps/ok.yaml\n", "utf16le")]));
+    expect(gitRepositoryTree(new FleetModel(dir)).paths).toContain("apps/ok.yaml");
+  });
 
   it("drop Flux's default ignores, but for the VCS ones, once a .sourceignore anywhere or spec.ignore writes a pattern", () => {
     const defaultsOnly = ["apps/ok.yaml"];
