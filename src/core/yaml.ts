@@ -73,8 +73,14 @@ export function parseYamlSafely(text: string, path: string, limits: YamlLimits =
     if (YAML_11_BREAK.test(text)) {
       // An escaped one joins the string's lines where YAML 1.2 sees an invalid escape; any other is a line feed.
       const joined = Array.isArray(docs) ? withoutEscapedYaml11Breaks(text, docs) : text;
+      const normalized = joined.replace(YAML_11_BREAKS, "\n");
       lineOf = lineFeedCounter(joined);
-      docs = parse(joined.replace(YAML_11_BREAKS, "\n"));
+      // kustomize splits documents at line feeds only: a document marker against such a break is no split to it.
+      const atMarker = breakAtDocumentMarker(joined, normalized);
+      if (atMarker !== undefined) return failure(lineOf(atMarker), "a document marker (--- or ...) next to a lone CR, NEL (U+0085), LS (U+2028) or PS (U+2029): kustomize does not split documents there (it drops or refuses what follows), so the file cannot be read as Flux reads it. Use line feeds around it.");
+      const deeper = findExcessiveNesting(normalized, limits.maxDepth);
+      if (deeper) return failure(deeper, `nesting deeper than ${limits.maxDepth} levels`);
+      docs = parse(normalized);
     }
   } catch (error) {
     return failure(1, `cannot parse: ${errorMessage(error)}`);
@@ -136,6 +142,19 @@ function withoutEscapedYaml11Breaks(text: string, docs: readonly Document.Parsed
     from = cut.end;
   }
   return joined + text.slice(from);
+}
+
+/** The offset of a YAML 1.1 break that begins or ends a document marker line, once breaks are line feeds. */
+function breakAtDocumentMarker(joined: string, normalized: string): number | undefined {
+  const marker = /^(?:---|\.\.\.)(?:[ \t]|$)/;
+  for (const found of joined.matchAll(YAML_11_BREAKS)) {
+    const at = found.index;
+    const before = normalized.slice(normalized.lastIndexOf("\n", at - 1) + 1, at);
+    const end = normalized.indexOf("\n", at + 1);
+    const after = normalized.slice(at + 1, end === -1 ? undefined : end);
+    if (marker.test(before) || marker.test(after)) return at;
+  }
+  return undefined;
 }
 
 /** The line of an offset, counting line feeds only (as GitHub numbers a file's lines). */

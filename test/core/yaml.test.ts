@@ -66,6 +66,15 @@ describe("parseYamlSafely", () => {
     expect([twice.documents[0]!.value, twice.documents[0]!.keyLine(["c"])]).toEqual([{ a: "b", c: "d" }, 2]);
   });
 
+  it("refuses a document marker next to one: kustomize splits documents at line feeds only", () => {
+    const message = expect.stringContaining("kustomize does not split documents there");
+    expect(parseYamlSafely("a: 1\r---\nb: 2\n", "x.yaml").error).toEqual({ line: 1, message });
+    expect(parseYamlSafely("a: 1\n---\u2028b: 2\n", "x.yaml").error).toEqual({ line: 2, message });
+    // Deep nesting written with such breaks is caught before the parser recurses.
+    const deep = Array.from({ length: 100 }, (_, depth) => `${" ".repeat(depth)}k:`).join("\r");
+    expect(parseYamlSafely(deep, "deep.yaml").error?.message).toBe("nesting deeper than 64 levels");
+  });
+
   it("rejects duplicate keys, as Kubernetes' YAML decoder does", () => {
     const { error } = parseYamlSafely("a: 1\na: 2\n", "dup.yaml");
     expect(error).toEqual({ line: 2, message: expect.stringMatching(/unique/i) });
