@@ -475,6 +475,27 @@ describe("a kustomization folder named like a Flux build", () => {
   });
 });
 
+describe("more copies than fleet-warden builds", () => {
+  it("refuse the Kustomization, rather than build some of its artifacts", async () => {
+    const fleet: Record<string, string> = { ...base };
+    for (let index = 0; index < 16; index++) {
+      fleet[`lib/f${index}.yaml`] = configMap(`f${index}`);
+      fleet[`clusters/prod/copy-${index}.yaml`] = fluxKustomization(`copy-${index}`, { path: `./copies/${index}` });
+      fleet[`copies/${index}/lib.yaml`] = `${gitRepository("lib", "team")}  ignore: /lib/f${index}.yaml\n`;
+    }
+    const result = await buildChange(fleet, { "lib/a.yaml": configMap("a", { key: "changed" }) });
+    expect(teamBuild(result)?.issues.map((issue) => issue.message)).toEqual([
+      "spec.sourceRef: Flux may serve this Kustomization 17 different artifacts (copies of the GitRepository team/lib and of what it includes, each with its own rules), more than the 16 fleet-warden builds, so what it applies is not judged. Remove the extra copies.",
+    ]);
+    expect(result.head.filter((build) => build.report.name.startsWith(TEAM))).toHaveLength(1);
+    // The change that adds the copy past the limit is refused too.
+    const last = ["lib/f15.yaml", "clusters/prod/copy-15.yaml", "copies/15/lib.yaml"];
+    const before = Object.fromEntries(Object.entries(fleet).filter(([path]) => !last.includes(path)));
+    const added = await buildChange(before, Object.fromEntries(last.map((path) => [path, fleet[path]!])));
+    expect(teamBuild(added)?.issues.map((issue) => issue.message.slice(0, 52))).toEqual(["spec.sourceRef: Flux may serve this Kustomization 17"]);
+  });
+});
+
 describe("another copy of a GitRepository that a GitRepository includes", () => {
   it("is paired with each copy of what includes it, and each copy's own includes are read", async () => {
     const including = (from: string) => `${gitRepository("app", "team")}  include:\n    - repository:\n        name: lib\n      fromPath: ${from}\n      toPath: app/vendor\n`;

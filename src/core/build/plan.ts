@@ -83,7 +83,7 @@ export interface FluxTarget {
   cluster: string;
   /** The files of its source: this repository as a GitRepository artifact, or an ExternalArtifact rebuilt from it. */
   tree: SourceTree;
-  /** Why Flux cannot produce its source: the Kustomization then fails, as a build refused for that reason. */
+  /** Why the Kustomization is refused before it is built: Flux cannot produce its source, or fleet-warden cannot build every artifact. */
   sourceFails?: string;
   /** The other artifacts Flux may build it from (another copy of its GitRepository, or the source as it was): each one is built too. */
   variants?: FluxVariant[];
@@ -250,8 +250,18 @@ function withSource(
       addVariant(sourced(spec, asTheyWere), label, asItWasNote(label));
     });
   }
+  if (variants.length > MAX_VARIANTS) {
+    // Copies multiply (each copy of the source with each copy of what it includes): refused rather than built partly.
+    const refused = `spec.sourceRef: Flux may serve this Kustomization ${variants.length + 1} different artifacts (copies of the ${source} and of what it includes, each with its own rules), more than the ${MAX_VARIANTS + 1} fleet-warden builds, so what it applies is not judged. Remove the extra copies.`;
+    // Whatever changes the copies or the folder changes what Flux may apply from it.
+    const definitionPaths = [...new Set([main.tree, ...variants.map((variant) => variant.tree)].flatMap((tree) => tree.definitionPaths))];
+    return { ...target, tree: { ...main.tree, definitionPaths }, sourceFails: refused };
+  }
   return { ...target, ...main, ...(variants.length > 0 ? { variants } : {}) };
 }
+
+/** Builds of one Kustomization from other artifacts than its likeliest, at most: past that it is refused. */
+const MAX_VARIANTS = 15;
 
 /**
  * How Flux reads GitRepository `namespace/name` where `at` says, a change to it included: if the base read this
@@ -464,6 +474,7 @@ export function planFlux(target: FluxTarget, input: PlanInput): BuildPlan {
   };
   if (target.sourceFails) {
     walker.refuse(doc.path, doc.keyLine(["spec", "sourceRef"]) ?? doc.startLine, target.sourceFails);
+    for (const path of pathsUnder(tree, folder)) plan.inputs.add(tree.repoPath(path));
     return plan;
   }
   // Under a folder another GitRepository provides, or above one that Flux's generated kustomization reaches.
