@@ -98,11 +98,19 @@ export function gitRepositoryCopies(name: string, namespace: string, model: Flee
   const visible = scope ? written.filter((doc) => visibleFrom(doc.path, scope.cluster)) : written;
   // Only a cluster's own Kustomizations say what it deploys: a Kustomization found outside clusters/ and planned
   // alone (without a parent's build) deploys its own folder, decoys included.
-  const deployed = scope && inClusterFolder(`${scope.cluster}/`) ? visible.filter((doc) => scope.deployed?.has(doc.path)) : [];
+  // flux bootstrap applies the cluster's own flux-system GitRepository (in clusters/<name>/flux-system/), deployed by a
+  // Kustomization or not: it counts, and comes first.
+  const bootstraps = (doc: SourceDocument) => scope !== undefined && name === FLUX_SYSTEM && namespace === FLUX_SYSTEM && doc.path.startsWith(`${scope.cluster}/${FLUX_SYSTEM}/`);
+  const deployed = scope && inClusterFolder(`${scope.cluster}/`) ? visible.filter((doc) => scope.deployed !== undefined && (scope.deployed.has(doc.path) || bootstraps(doc))) : [];
   const others = (deployed.length > 0 ? deployed : visible).filter((doc) => !(renderedObject && scope?.renderedFrom?.has(doc.path)));
-  const own = (doc: SourceDocument) => clusterOf(doc.path) === scope?.cluster;
-  const writtenCopies = [...others.filter(own), ...others.filter((doc) => !own(doc))].map((doc) => ({ spec: specOf(doc), path: doc.path }));
-  return [...(renderedObject ? [{ spec: specOf({ object: renderedObject }) }] : []), ...writtenCopies];
+  const own = (doc: SourceDocument) => clusterOf(doc.path) === scope?.cluster && !bootstraps(doc);
+  const copyOf = (doc: SourceDocument) => ({ spec: specOf(doc), path: doc.path });
+  return [
+    ...others.filter(bootstraps).map(copyOf),
+    ...(renderedObject ? [{ spec: specOf({ object: renderedObject }) }] : []),
+    ...others.filter(own).map(copyOf),
+    ...others.filter((doc) => !own(doc) && !bootstraps(doc)).map(copyOf),
+  ];
 }
 
 /**

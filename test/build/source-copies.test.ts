@@ -435,6 +435,16 @@ describe("per-cluster copies of one GitRepository, each cluster deploying its ow
 });
 
 describe("a second copy of flux-system/flux-system", () => {
+  it("does not set the fleet's branch: bootstrap's copy does, even when another, first in path order, is deployed", async () => {
+    const fleet = {
+      ...base,
+      "clusters/prod/flux-system/gotk-sync.yaml": `${gitRepository("flux-system", "flux-system")}---\n${fluxKustomization("flux-system", { path: "./clusters/prod" })}`,
+      "clusters/prod/dev-team/kustomization.yaml": "resources:\n  - source.yaml\n",
+      "clusters/prod/dev-team/source.yaml": gitRepository("flux-system", "flux-system", "branch: decoy"),
+    };
+    // team/lib follows main, the fleet's branch: what reads it is built.
+    expect(teamBuild(await buildChange(fleet, breaksTheBuild))?.report.ok).toBe(false);
+  });
   it("never comes before bootstrap's, in clusters/<name>/flux-system/, even first in path order and on another branch", async () => {
     const fleet = {
       "clusters/prod/flux-system/gotk-sync.yaml": `${gitRepository("flux-system", "flux-system")}---\n${fluxKustomization("flux-system", { path: "./clusters/prod" })}`,

@@ -338,13 +338,9 @@ interface SourceReading {
 function sourceReading(name: string, namespace: string, input: Pick<PlanInput, "model" | "repository">, siblings: readonly KubeObject[], scope: SourceScope): SourceReading | undefined {
   const copies = gitRepositoryCopies(name, namespace, input.model, siblings, scope);
   if (name === FLUX_SYSTEM && namespace === FLUX_SYSTEM) {
-    // Bootstrap's own (in clusters/<name>/flux-system/), which it applies whether a Kustomization deploys it or not,
-    // decides whatever it reads. Another copy the cluster deploys that reads this commit is one more artifact.
-    const isBootstraps = (copy: GitRepositoryCopy) => copy.path?.startsWith(`${scope.cluster}/${FLUX_SYSTEM}/`) === true;
-    const own = gitRepositoryCopies(name, namespace, input.model, [], { cluster: scope.cluster }).filter(isBootstraps);
-    const deployed = scope.deployed && new Set([...scope.deployed, ...own.map((copy) => copy.path!)]);
-    const visible = deployed ? gitRepositoryCopies(name, namespace, input.model, siblings, { ...scope, deployed }) : copies;
-    const [first, ...rest] = [...visible.filter(isBootstraps), ...visible.filter((copy) => !isBootstraps(copy))];
+    // The cluster's own (bootstrap's) decides whatever it reads; another copy it deploys that reads this commit is one
+    // more artifact.
+    const [first, ...rest] = copies;
     if (!first) return { spec: {} };
     const others = rest.filter((copy) => specNamesRepository(copy.spec, input.repository) && otherRevisionOf(copy.spec, branchOf(first.spec)) === undefined);
     return { spec: first.spec, ...(first.path ? { path: first.path } : {}), ...(others.length > 0 ? { otherCopies: others } : {}) };
