@@ -41,7 +41,14 @@ export interface SourceFile {
 }
 
 const YAML_FILE = /\.ya?ml$/i;
-const KUSTOMIZATION_FILE = /^(kustomization\.ya?ml|Kustomization)$/;
+
+/** kustomize's kustomization file names, in the order it looks for them. */
+export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/** Whether a path names a kustomization file (by its file name). */
+export function isKustomizationFile(path: string): boolean {
+  return KUSTOMIZATION_FILES.includes(path.slice(path.lastIndexOf("/") + 1));
+}
 
 export function isYamlPath(path: string): boolean {
   return YAML_FILE.test(path);
@@ -199,11 +206,10 @@ export class FleetModel {
     if (this.otherManifests) return this.otherManifests;
     const other = new Set(this.paths().filter((path) => path.endsWith(".json")));
     for (const path of this.paths()) {
-      const slash = path.lastIndexOf("/");
-      if (!KUSTOMIZATION_FILE.test(path.slice(slash + 1))) continue;
+      if (!isKustomizationFile(path)) continue;
       const resources = (this.file(path)?.documents[0]?.value as { resources?: unknown } | undefined)?.resources;
       for (const resource of Array.isArray(resources) ? resources : []) {
-        const listed = typeof resource === "string" ? posix.normalize(posix.join(path.slice(0, slash + 1), resource)) : "";
+        const listed = typeof resource === "string" ? posix.normalize(posix.join(posix.dirname(path), resource)) : "";
         if (listed !== "" && !isYamlPath(listed) && this.exists(listed)) other.add(listed);
       }
     }
@@ -214,7 +220,7 @@ export class FleetModel {
 
   /** Whether kustomize may read the file as a manifest (see otherManifestPaths). */
   private isManifest(path: string): boolean {
-    if (isYamlPath(path) || path.endsWith(".json") || KUSTOMIZATION_FILE.test(path.slice(path.lastIndexOf("/") + 1))) return true;
+    if (isYamlPath(path) || path.endsWith(".json") || isKustomizationFile(path)) return true;
     this.otherManifestPaths();
     return this.otherManifestSet!.has(path);
   }

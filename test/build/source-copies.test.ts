@@ -10,6 +10,9 @@ import { buildChange, configMap, deployment, evaluateTrees, fluxKustomization, t
 const gitRepository = (name: string, namespace: string, ref = "branch: main") =>
   `apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\nspec:\n  interval: 1m\n  url: ssh://git@github.com/acme/fleet\n  ref:\n    ${ref}\n`;
 
+/** A GitRepository of this repository whose spec.ignore writes `pattern`. */
+const ignoring = (pattern: string, name = "lib", namespace = "team", ref = "branch: main") => `${gitRepository(name, namespace, ref)}  ignore: ${pattern}\n`;
+
 const TEAM = "team/team (clusters/prod)";
 /** flux-system/sources deploys team/lib from team-sources/; team/team builds ./lib through it. */
 const base = {
@@ -107,7 +110,7 @@ describe("a source the change pins or suspends", () => {
 
   it("is built from the source as it was: its new ignore rules or URL take effect later too", async () => {
     // The pinned copy also ignores the broken file: until it is applied, Flux reads the merged commit without that rule.
-    const hiding = `${gitRepository("lib", "team", "tag: v0.0.1")}  ignore: /lib/b.yaml\n`;
+    const hiding = ignoring("/lib/b.yaml", "lib", "team", "tag: v0.0.1");
     const result = await buildChange(base, { ...breaksTheBuild, "team-sources/lib.yaml": hiding });
     expect(teamBuild(result)?.report.ok).toBe(false);
     const moved = await buildChange(base, { ...breaksTheBuild, "team-sources/lib.yaml": gitRepository("lib", "team").replace("acme/fleet", "acme/elsewhere") });
@@ -242,7 +245,6 @@ describe("hasRivalDefinitions", () => {
 });
 
 describe("a Kustomization Flux may build from more than one artifact", () => {
-  const ignoring = (pattern: string) => `${gitRepository("lib", "team")}  ignore: ${pattern}\n`;
   const AS_IT_WAS = `${TEAM} with GitRepository team/lib as it was`;
   const build = (result: BuildResult, name: string) => result.head.find((candidate) => candidate.report.name === name);
 
@@ -354,7 +356,7 @@ describe("a parent built from another copy of its source", () => {
   it("deploys children that are built from every artifact their source may serve: the copies take turns", async () => {
     // Copy A (bootstrap's) leaves out child-b.yaml; copy B (a team's) leaves out child-a.yaml and apps/b/evil.yaml.
     // Through B, flux-system deploys apps from child-b.yaml: ./apps/b, whose evil.yaml copy A serves.
-    const withIgnore = (name: string, rules: string) => `${gitRepository(name, "flux-system")}  ignore: |\n${rules.split(" ").map((rule) => `    ${rule}\n`).join("")}`;
+    const withIgnore = (name: string, rules: string) => ignoring(`|\n${rules.split(" ").map((rule) => `    ${rule}`).join("\n")}`, name, "flux-system");
     const fleet = {
       "clusters/prod/flux-system/gotk-sync.yaml": `${withIgnore("flux-system", "/clusters/prod/child-b.yaml")}---\n${fluxKustomization("flux-system", { path: "./clusters/prod" })}`,
       "clusters/prod/flux-system/kustomization.yaml": "resources:\n  - gotk-sync.yaml\n",
@@ -389,7 +391,7 @@ describe("a parent built from another copy of its source", () => {
   // Through the platform's, the kustomization patches c to ./lib/c.
   const retarget = JSON.stringify([{ op: "replace", path: "/spec/path", value: "./lib/c" }]);
   const change = {
-    "lib/source.yaml": `${gitRepository("lib", "team")}  ignore: /lib/kustomization.yaml\n`,
+    "lib/source.yaml": ignoring("/lib/kustomization.yaml"),
     "lib/kustomization.yaml": `resources:\n  - a.yaml\n  - c.yaml\n  - source.yaml\npatches:\n  - target:\n      kind: Kustomization\n      name: c\n    patch: '${retarget}'\n`,
     "lib/c.yaml": fluxKustomization("c", { path: "./lib/evil", sourceRef: lib }, "team"),
     "lib/c/cm.yaml": configMap("c"),
@@ -415,14 +417,13 @@ describe("a parent built from another copy of its source", () => {
 });
 
 describe("per-cluster copies of one GitRepository, each cluster deploying its own", () => {
-  const ignoring = (path: string) => `${gitRepository("team", "team")}  ignore: ${path}\n`;
   const fleet: Record<string, string> = { "apps/team/base/kustomization.yaml": "resources:\n  - cm.yaml\n", "apps/team/base/cm.yaml": configMap("base") };
   for (const [cluster, other] of [["production", "staging"], ["staging", "production"]]) {
     fleet[`clusters/${cluster}/flux-system/gotk-sync.yaml`] = gitRepository("flux-system", "flux-system");
     fleet[`clusters/${cluster}/tenants.yaml`] = fluxKustomization("tenants", { path: `./tenants/${cluster}` });
     fleet[`tenants/${cluster}/kustomization.yaml`] = "resources:\n  - team.yaml\n";
     // Each copy leaves out the other cluster's settings: built through it, the other cluster's overlay fails.
-    fleet[`tenants/${cluster}/team.yaml`] = `${ignoring(`/apps/team/${other}/settings.properties`)}---\n${fluxKustomization("team", { path: `./apps/team/${cluster}`, sourceRef: { kind: "GitRepository", name: "team" } }, "team")}`;
+    fleet[`tenants/${cluster}/team.yaml`] = `${ignoring(`/apps/team/${other}/settings.properties`, "team")}---\n${fluxKustomization("team", { path: `./apps/team/${cluster}`, sourceRef: { kind: "GitRepository", name: "team" } }, "team")}`;
     fleet[`apps/team/${cluster}/kustomization.yaml`] = "resources:\n  - ../base\nconfigMapGenerator:\n  - name: settings\n    files:\n      - settings.properties\n";
     fleet[`apps/team/${cluster}/settings.properties`] = `cluster=${cluster}\n`;
   }
@@ -445,13 +446,14 @@ describe("a second copy of flux-system/flux-system", () => {
     // team/lib follows main, the fleet's branch: what reads it is built.
     expect(teamBuild(await buildChange(fleet, breaksTheBuild))?.report.ok).toBe(false);
   });
+
   it("never comes before bootstrap's, in clusters/<name>/flux-system/, even first in path order and on another branch", async () => {
     const fleet = {
       "clusters/prod/flux-system/gotk-sync.yaml": `${gitRepository("flux-system", "flux-system")}---\n${fluxKustomization("flux-system", { path: "./clusters/prod" })}`,
       "clusters/prod/team.yaml": fluxKustomization("team", { path: "./lib" }),
       // Not even applied: its folder's kustomization lists nothing.
       "clusters/prod/dev-team/kustomization.yaml": "resources: []\n",
-      "clusters/prod/dev-team/source.yaml": `${gitRepository("flux-system", "flux-system", "branch: decoy")}  ignore: /lib/local/\n`,
+      "clusters/prod/dev-team/source.yaml": ignoring("/lib/local/", "flux-system", "flux-system", "branch: decoy"),
       "lib/a.yaml": configMap("a"),
     };
     const result = await buildChange(fleet, { "lib/local/evil.yaml": "just: text\n" });
@@ -463,7 +465,7 @@ describe("a second copy of flux-system/flux-system", () => {
       "clusters/prod/flux-system/gotk-sync.yaml": gitRepository("flux-system", "flux-system"),
       "clusters/prod/team.yaml": fluxKustomization("team", { path: "./lib" }),
       "lib/a.yaml": configMap("a"),
-      "lib/source.yaml": `${gitRepository("flux-system", "flux-system")}  ignore: /lib/local/\n`,
+      "lib/source.yaml": ignoring("/lib/local/", "flux-system", "flux-system"),
     };
     const result = await buildChange(fleet, { "lib/local/evil.yaml": "just: text\n" });
     expect(result.head.map((build) => `${build.report.name} ${build.report.ok}`)).toEqual([
@@ -478,8 +480,7 @@ describe("a kustomization folder named like a Flux build", () => {
     const folder = `${TEAM} with GitRepository team/lib as it was`;
     const namespace = (labels = "") => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: payments\n${labels}`;
     const fleet = { ...base, [`${folder}/kustomization.yaml`]: "resources:\n  - ns.yaml\n", [`${folder}/ns.yaml`]: namespace() };
-    const lib = (lines: string) => gitRepository("lib", "team") + lines;
-    const result = await buildChange(fleet, { "team-sources/lib.yaml": lib("  ignore: /lib/b.yaml\n"), "lib/b.yaml": configMap("b"), [`${folder}/ns.yaml`]: namespace("  labels:\n    a: b\n") });
+    const result = await buildChange(fleet, { "team-sources/lib.yaml": ignoring("/lib/b.yaml"), "lib/b.yaml": configMap("b"), [`${folder}/ns.yaml`]: namespace("  labels:\n    a: b\n") });
     const diff = result.renderedDiff.find((candidate) => candidate.build === `${folder} (folder)`);
     expect(diff?.changes.map((change) => `${change.change} ${change.ref.name}`)).toEqual(["modified payments"]);
   });
@@ -491,7 +492,7 @@ describe("more copies than fleet-warden builds", () => {
     for (let index = 0; index < 16; index++) {
       fleet[`lib/f${index}.yaml`] = configMap(`f${index}`);
       fleet[`clusters/prod/copy-${index}.yaml`] = fluxKustomization(`copy-${index}`, { path: `./copies/${index}` });
-      fleet[`copies/${index}/lib.yaml`] = `${gitRepository("lib", "team")}  ignore: /lib/f${index}.yaml\n`;
+      fleet[`copies/${index}/lib.yaml`] = ignoring(`/lib/f${index}.yaml`);
     }
     const result = await buildChange(fleet, { "lib/a.yaml": configMap("a", { key: "changed" }) });
     expect(teamBuild(result)?.issues.map((issue) => issue.message)).toEqual([
@@ -520,7 +521,7 @@ describe("another copy of a GitRepository that a GitRepository includes", () => 
       "lib/shared/b.yaml": configMap("b"),
       // The tenant's copies, first in path order: app includes lib/shared instead, lib leaves out what the change adds.
       "lib/deploy/app.yaml": including("lib/shared"),
-      "lib/deploy/lib.yaml": `${gitRepository("lib", "team")}  ignore: /lib/other/evil.yaml\n`,
+      "lib/deploy/lib.yaml": ignoring("/lib/other/evil.yaml"),
     };
     const result = await buildChange(fleet, { "lib/other/evil.yaml": "just: text\n" });
     // Only the platform's copies of both serve it.
@@ -540,7 +541,7 @@ describe("another copy of a GitRepository that a GitRepository includes", () => 
       "app/local.yaml": configMap("local"),
       "lib/deploy/a.yaml": configMap("a"),
       // The tenant's own copy of team/lib, on the base already, leaves out what the change adds.
-      "lib/deploy/source.yaml": `${gitRepository("lib", "team")}  ignore: /lib/shared/evil.yaml\n`,
+      "lib/deploy/source.yaml": ignoring("/lib/shared/evil.yaml"),
       "lib/shared/b.yaml": configMap("b"),
     };
     const result = await buildChange(fleet, { "lib/shared/evil.yaml": "just: text\n" });

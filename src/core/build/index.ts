@@ -64,10 +64,8 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
   const planInput = (model: FleetModel, specialFiles: readonly SpecialFile[]): PlanInput => ({ model, repository: input.repository, specialFiles });
   // Finding the Kustomizations that Kustomizations render takes builds: only when a manifest changed, or when which
   // copy of a GitRepository a cluster reads depends on what its Kustomizations deploy.
-  const discover =
-    input.changedFiles.some((file) => [file.path, file.previousPath].some((path) => path !== undefined && (isYamlPath(path) || path.endsWith(".sourceignore")))) ||
-    hasRivalDefinitions(input.base) ||
-    hasRivalDefinitions(input.head);
+  const changedPaths = new Set(input.changedFiles.flatMap((file) => (file.previousPath ? [file.path, file.previousPath] : [file.path])));
+  const discover = [...changedPaths].some((path) => isYamlPath(path) || path.endsWith(".sourceignore")) || hasRivalDefinitions(input.base) || hasRivalDefinitions(input.head);
   const renders = new RenderCache();
   const planBoth = async (discoveryEngine: KustomizeEngine | undefined) => {
     // The base first: how its sources read this commit is how they read the merged commit, whatever the change does to them.
@@ -77,11 +75,10 @@ export async function buildAffected(input: BuildInput): Promise<BuildResult> {
   };
   let { basePlan, headPlan } = await planBoth(discover ? engine : undefined);
   // Any other file a parent reads (a patch in JSON, a kustomization named `Kustomization`) can change what it deploys too.
-  const changedPaths = new Set(input.changedFiles.flatMap((file) => (file.previousPath ? [file.path, file.previousPath] : [file.path])));
   const readByParent = (side: PlannedSide, model: FleetModel) => side.plans.some((plan) => [...planInputs(plan)].some((path) => changedPaths.has(path)) && rendersFluxKustomizations(plan, model));
   if (!discover && engine && (readByParent(basePlan, input.base) || readByParent(headPlan, input.head))) ({ basePlan, headPlan } = await planBoth(engine));
   headPlan.plans = namedAsOnBase(headPlan.plans, basePlan.plans);
-  const affected = affectedNames(basePlan.plans, headPlan.plans, input.changedFiles);
+  const affected = affectedNames(basePlan.plans, headPlan.plans, changedPaths);
   const baseTasks = basePlan.plans.filter((plan) => affected.has(plan.name));
   const headTasks = headPlan.plans.filter((plan) => affected.has(plan.name));
   // A variant's note says why it is built: only for those that are.
@@ -288,8 +285,7 @@ function namedAsOnBase(head: BuildPlan[], base: BuildPlan[]): BuildPlan[] {
 }
 
 /** Builds whose inputs a changed file touches, on either side, or whose Flux Kustomization changed. */
-function affectedNames(base: BuildPlan[], head: BuildPlan[], changedFiles: ChangedFile[]): Set<string> {
-  const changed = new Set(changedFiles.flatMap((file) => (file.previousPath ? [file.path, file.previousPath] : [file.path])));
+function affectedNames(base: BuildPlan[], head: BuildPlan[], changed: ReadonlySet<string>): Set<string> {
   const affected = new Set<string>();
   const baseByName = new Map(base.map((plan) => [plan.name, plan]));
   const headByName = new Map(head.map((plan) => [plan.name, plan]));

@@ -3,18 +3,13 @@
 // (remote bases, paths leaving the repository, links, Helm charts, plugins, KRM functions, cycles,
 // files that trip the YAML safety limits).
 import { posix } from "node:path";
-import type { FleetModel, SourceDocument } from "../fleet.js";
+import { isKustomizationFile, KUSTOMIZATION_FILES, type FleetModel, type SourceDocument } from "../fleet.js";
 import type { BuildIssue, SpecialFile } from "../types.js";
 import { isRecord } from "../values.js";
 import { parseYamlSafely } from "../yaml.js";
 import { includedFolderOf, type SourceTree } from "./tree.js";
 
-export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
-
-/** Whether a path names a kustomization file (by its file name). */
-export function isKustomizationFile(path: string): boolean {
-  return KUSTOMIZATION_FILES.includes(path.slice(path.lastIndexOf("/") + 1));
-}
+export { isKustomizationFile, KUSTOMIZATION_FILES };
 
 /** The kustomization file of `folder` ("" is the root) among the paths `has` knows, in kustomize's order. */
 export function kustomizationFileIn(folder: string, has: (path: string) => boolean): string | undefined {

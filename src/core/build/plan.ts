@@ -224,22 +224,21 @@ function withSource(
     variants.push({ label, ...variant, note });
   };
   // Flux applies each copy the cluster deploys in turn: whichever was applied last serves this commit, with its rules.
-  const addCopy = (copied: string, copy: GitRepositoryCopy, lookup: SourceLookup, spec = copy.spec, included = "") => {
-    const label = `with the GitRepository ${copied} of ${copy.path ?? "its parent's build"}${included}`;
+  const copyOf = (copied: string, copy: GitRepositoryCopy) => `the GitRepository ${copied} of ${copy.path ?? "its parent's build"}`;
+  const addCopy = (copied: string, copy: GitRepositoryCopy, lookup: SourceLookup, spec = copy.spec, also = "") => {
+    const label = `with ${copyOf(copied, copy)}${also}`;
     const note = `${fluxName(target)} is also built ${label}: the cluster deploys more than one copy of the GitRepository ${copied}, and each one serves this commit with its own spec.ignore, sparseCheckout or include.`;
     addVariant(sourced(spec, lookup), label, note);
   };
-  const likeliest: GitRepositoryCopy = { spec: reading.spec, ...(reading.path ? { path: reading.path } : {}) };
-  for (const [index, copy] of [likeliest, ...(reading.otherCopies ?? [])].entries()) {
+  for (const [index, copy] of [reading, ...(reading.otherCopies ?? [])].entries()) {
     if (index > 0) addCopy(`${namespace}/${name}`, copy, at);
     // So does each copy of a GitRepository it includes, with each copy of the source: the copies of each take turns.
     for (const include of gitRepositoryOptions(copy.spec, namespace).includes ?? []) {
       const included = `${include.namespace}/${include.name}`;
       const includedReading = readSource(include.name, include.namespace, at);
       if (!includedReading || includedReading.otherRevision) continue;
-      const includedCopies = [{ spec: includedReading.spec, ...(includedReading.path ? { path: includedReading.path } : {}) }, ...(includedReading.otherCopies ?? [])];
-      const of = index > 0 ? ` and the GitRepository ${namespace}/${name} of ${copy.path ?? "its parent's build"}` : "";
-      for (const includedCopy of includedCopies) addCopy(included, includedCopy, { ...at, picked: { source: included, spec: includedCopy.spec } }, copy.spec, ` included${of}`);
+      const also = ` included${index > 0 ? ` and ${copyOf(`${namespace}/${name}`, copy)}` : ""}`;
+      for (const includedCopy of [includedReading, ...(includedReading.otherCopies ?? [])]) addCopy(included, includedCopy, { ...at, picked: { source: included, spec: includedCopy.spec } }, copy.spec, also);
     }
   }
   // On the head: the source, and what it includes, as the base read this commit through them.
@@ -312,12 +311,11 @@ export function recordDeployedReadings(fluxPlans: readonly BuildPlan[], input: P
   }
 }
 
-/** How Flux reads GitRepository `namespace/name` of this repository (undefined: it is another repository). */
-interface SourceReading {
-  /** The copy read: the first that reads this commit, else the likeliest. */
-  spec: Record<string, unknown>;
-  /** The file it is written in (none when its parent rendered it). */
-  path?: string;
+/**
+ * How Flux reads GitRepository `namespace/name` of this repository (undefined: it is another repository): the copy read,
+ * the first that reads this commit, else the likeliest.
+ */
+interface SourceReading extends GitRepositoryCopy {
   /** What every copy reads instead of this commit: another branch, a pinned revision, the last artifact. */
   otherRevision?: string;
   /** What a likelier copy than the one read reads instead of this commit. */
@@ -343,7 +341,7 @@ function sourceReading(name: string, namespace: string, input: Pick<PlanInput, "
     const [first, ...rest] = copies;
     if (!first) return { spec: {} };
     const others = rest.filter((copy) => specNamesRepository(copy.spec, input.repository) && otherRevisionOf(copy.spec, branchOf(first.spec)) === undefined);
-    return { spec: first.spec, ...(first.path ? { path: first.path } : {}), ...(others.length > 0 ? { otherCopies: others } : {}) };
+    return { ...first, ...(others.length > 0 ? { otherCopies: others } : {}) };
   }
   const ours = copies.filter((copy) => specNamesRepository(copy.spec, input.repository));
   if (ours.length === 0) return undefined;
@@ -353,7 +351,7 @@ function sourceReading(name: string, namespace: string, input: Pick<PlanInput, "
   const [reading, ...others] = ours.filter((copy) => otherRevisionOf(copy.spec, fleetBranch) === undefined);
   const likeliest = otherRevisionOf(ours[0]!.spec, fleetBranch);
   if (!reading) return { spec: ours[0]!.spec, otherRevision: likeliest! };
-  return { spec: reading.spec, ...(reading.path ? { path: reading.path } : {}), ...(likeliest ? { otherCopy: likeliest } : {}), ...(others.length > 0 ? { otherCopies: others } : {}) };
+  return { ...reading, ...(likeliest ? { otherCopy: likeliest } : {}), ...(others.length > 0 ? { otherCopies: others } : {}) };
 }
 
 /** The branch a GitRepository follows: source-controller's default is master when its ref names nothing. */
@@ -634,8 +632,7 @@ export function planPlainRoots(input: PlanInput, fluxPlans: BuildPlan[]): BuildP
   );
   const candidates = new Map<string, { folder: string; walker: ClosureWalker }>();
   for (const path of tree.paths) {
-    const name = posix.basename(path);
-    if (name !== "kustomization.yaml" && name !== "kustomization.yml" && name !== "Kustomization") continue;
+    if (!isKustomizationFile(path)) continue;
     const folder = folderOf(path);
     if (candidates.has(folder)) continue;
     const value = input.model.file(path)?.documents[0]?.value as Record<string, unknown> | undefined;
