@@ -1,8 +1,10 @@
 // The kustomize engine: how it is found, the sandbox it runs in, its limits, and its error messages.
-import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cleanError, findKustomize, runKustomize, sandboxEnv, type KustomizeEngine } from "../../src/core/build/engine.js";
+import { canUnshare, cleanError, findKustomize, networkIsolationOf, networkIsolationSetting, networkIsolationWarning, runKustomize, sandboxEnv, type KustomizeEngine } from "../../src/core/build/engine.js";
 import { tempDir } from "../helpers/fleet.js";
 
 function executable(dir: string, name: string): string {
@@ -80,6 +82,52 @@ describe("the sandbox", () => {
 
     expect(await runKustomize(shell(`touch ${dir}/ran`), dir, undefined, stopped.signal)).toEqual({ ok: false, error: "kustomize was stopped: the evaluation ended" });
     expect(existsSync(join(dir, "ran"))).toBe(false);
+  });
+});
+
+describe("the network", () => {
+  // Every machine this suite runs on in CI allows unprivileged user namespaces; elsewhere the isolation is off, and says so.
+  it.runIf(canUnshare())("is out of reach: a remote resource on the host's loopback, which no proxy setting covers, is never fetched", async () => {
+    let requests = 0;
+    const server = createServer((_request, response) => {
+      requests++;
+      response.end("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fetched\n");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const folder = join(tempDir(), "build");
+      mkdirSync(folder);
+      writeFileSync(join(folder, "kustomization.yaml"), `resources:\n- http://127.0.0.1:${(server.address() as AddressInfo).port}/cm.yaml\n`);
+      const result = await runKustomize(findKustomize()!, folder);
+      expect(result.ok).toBe(false);
+      expect(!result.ok && result.error).toMatch(/network is unreachable/);
+      expect(requests).toBe(0);
+    } finally {
+      server.close();
+    }
+  });
+
+  it("is isolated where the machine allows it; where it does not, builds run only when isolation is not required", () => {
+    const unshare = { prefix: ["unshare", "-Un", "--"] };
+    expect(networkIsolationOf("auto", () => true)).toEqual(unshare);
+    expect(networkIsolationOf("required", () => true)).toEqual(unshare);
+    expect(networkIsolationOf("auto", () => false)).toEqual({ prefix: [] });
+    expect(networkIsolationOf("required", () => false)).toEqual({ refused: expect.stringMatching(/^kustomize was not run: KUSTOMIZE_NETWORK_ISOLATION=required/) });
+    expect(networkIsolationOf("off", () => true)).toEqual({ prefix: [] });
+  });
+
+  it("is logged at the App's start when it is off and nobody asked for that", () => {
+    expect(networkIsolationWarning({ prefix: [] }, "auto")).toMatch(/^kustomize runs with this machine's network/);
+    expect(networkIsolationWarning({ refused: "kustomize was not run: …" }, "required")).toBe("every build will fail: kustomize was not run: …");
+    expect(networkIsolationWarning({ prefix: ["unshare", "-Un", "--"] }, "auto")).toBeUndefined();
+    expect(networkIsolationWarning({ prefix: [] }, "off")).toBeUndefined();
+  });
+
+  it("reads KUSTOMIZE_NETWORK_ISOLATION, and takes a value it does not know as `required`", () => {
+    expect(networkIsolationSetting({})).toBe("auto");
+    expect(networkIsolationSetting({ KUSTOMIZE_NETWORK_ISOLATION: " Off " })).toBe("off");
+    expect(networkIsolationSetting({ KUSTOMIZE_NETWORK_ISOLATION: "required" })).toBe("required");
+    expect(networkIsolationSetting({ KUSTOMIZE_NETWORK_ISOLATION: "of" })).toBe("required");
   });
 });
 

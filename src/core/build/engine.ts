@@ -1,7 +1,7 @@
 // The kustomize engine behind one interface: the standalone binary when present, else `kubectl kustomize`,
 // always run in a sandbox (scrubbed environment, empty HOME, proxies pointing nowhere, git protocols off,
-// a time limit and an output cap).
-import { spawn } from "node:child_process";
+// a network namespace of its own where the machine allows one, a time limit and an output cap).
+import { spawn, spawnSync } from "node:child_process";
 import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, delimiter, join } from "node:path";
@@ -85,6 +85,57 @@ export function sandboxEnv(home: string): NodeJS.ProcessEnv {
   };
 }
 
+/**
+ * `KUSTOMIZE_NETWORK_ISOLATION`: `auto` (the default) runs kustomize without a network where the machine allows
+ * unprivileged user namespaces, `required` fails every build where it does not, `off` never isolates.
+ */
+export type NetworkIsolationSetting = "auto" | "required" | "off";
+
+/** How kustomize is started: under `unshare`, as it is, or not at all (and why). */
+export type NetworkIsolation = { prefix: string[] } | { refused: string };
+
+/**
+ * A user and network namespace of its own (`unshare -Un`) holds nothing but a loopback that is down. Vetting
+ * refuses every remote reference before kustomize runs; this is the wall behind it, since Go's proxy settings
+ * never cover loopback addresses: a reference that vetting missed would reach the host's own services.
+ */
+export function networkIsolationOf(setting: NetworkIsolationSetting, canUnshare: () => boolean): NetworkIsolation {
+  if (setting === "off") return { prefix: [] };
+  if (canUnshare()) return { prefix: ["unshare", "-Un", "--"] };
+  if (setting === "required") {
+    return { refused: "kustomize was not run: KUSTOMIZE_NETWORK_ISOLATION=required, and this machine gives it no network namespace of its own (`unshare -Un` fails: unprivileged user namespaces are off)" };
+  }
+  return { prefix: [] };
+}
+
+export function networkIsolationSetting(env: NodeJS.ProcessEnv = process.env): NetworkIsolationSetting {
+  const value = env.KUSTOMIZE_NETWORK_ISOLATION?.trim().toLowerCase() || "auto";
+  if (value === "auto" || value === "required" || value === "off") return value;
+  // A misspelt setting must not turn isolation off.
+  return "required";
+}
+
+let unshareWorks: boolean | undefined;
+/** Whether `unshare -Un` runs here, asked once per process. */
+export function canUnshare(): boolean {
+  unshareWorks ??= spawnSync("unshare", ["-Un", "true"], { stdio: "ignore", timeout: 5_000 }).status === 0;
+  return unshareWorks;
+}
+
+/** What the App logs at start when kustomize is not isolated (and that was not asked for). */
+export function networkIsolationWarning(isolation: NetworkIsolation, setting: NetworkIsolationSetting): string | undefined {
+  if ("refused" in isolation) return `every build will fail: ${isolation.refused}`;
+  if (isolation.prefix.length > 0 || setting === "off") return undefined;
+  return "kustomize runs with this machine's network: unprivileged user namespaces are off (`unshare -Un` fails), so only vetting keeps builds from remote references. Allow them, or set KUSTOMIZE_NETWORK_ISOLATION=required to fail builds instead.";
+}
+
+let isolation: NetworkIsolation | undefined;
+/** This process's isolation of kustomize, from KUSTOMIZE_NETWORK_ISOLATION and the machine. */
+export function kustomizeNetworkIsolation(): NetworkIsolation {
+  isolation ??= networkIsolationOf(networkIsolationSetting(), canUnshare);
+  return isolation;
+}
+
 type Delegate = (folder: string, limits: EngineLimits) => Promise<EngineResult>;
 let delegate: Delegate | undefined;
 
@@ -100,10 +151,13 @@ export function delegateKustomize(run: Delegate | undefined): void {
 export function runKustomize(engine: KustomizeEngine, folder: string, limits: EngineLimits = defaultEngineLimits, signal?: AbortSignal): Promise<EngineResult> {
   if (delegate) return delegate(folder, limits);
   if (signal?.aborted) return Promise.resolve({ ok: false, error: STOPPED });
+  const isolated = kustomizeNetworkIsolation();
+  if ("refused" in isolated) return Promise.resolve({ ok: false, error: isolated.refused });
+  const [command, ...args] = [...isolated.prefix, engine.command, ...engine.args(folder)];
   const home = mkdtempSync(join(tmpdir(), "fleet-warden-home-"));
   return new Promise<EngineResult>((resolve) => {
     // Its own process group, so that a stop also ends anything it started.
-    const child = spawn(engine.command, engine.args(folder), { cwd: folder, env: sandboxEnv(home), stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(command!, args, { cwd: folder, env: sandboxEnv(home), stdio: ["ignore", "pipe", "pipe"], detached: true });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let size = 0;
