@@ -477,9 +477,9 @@ class Resolver {
         const entry = typeof item === "string" ? (item.includes("\n") ? { patch: item } : { path: item }) : asRecord(item);
         if (typeof entry.path === "string") {
           const path = normalizeRepoPath(posix.join(dir, entry.path));
-          for (const doc of path === undefined ? [] : (this.model.file(path)?.documents ?? [])) {
-            applyPatch(resolution.entries, doc.value, asRecord(entry.target), { doc, path: [] });
-          }
+          const target = asRecord(entry.target);
+          if (path === undefined || !mayPatch(this.model.readText(path) ?? "", target, resolution.entries)) return;
+          for (const doc of this.model.file(path)?.documents ?? []) applyPatch(resolution.entries, doc.value, target, { doc, path: [] });
         } else {
           applyPatchEntry(resolution.entries, entry, { doc: kustomizationDoc, path: [key, index] });
         }
@@ -502,6 +502,17 @@ function indexFolders(paths: readonly string[], directories: ReadonlySet<string>
     contents.get(parentOf(path))!.files.push(path);
   }
   return { contents, pathOrder, folderOrder };
+}
+
+/**
+ * Whether a patch file can reach any of the Flux objects, told without parsing it: a fleet's overlays patch its
+ * Deployments and ConfigMaps, and parsing them all costs a large fleet a second on every change. A targeted patch
+ * reaches what its target selects; an untargeted one is a strategic-merge patch that names the kind it patches
+ * (kustomize refuses an untargeted JSON6902 patch, and one without a kind).
+ */
+function mayPatch(text: string, target: Record<string, unknown>, entries: readonly Entry[]): boolean {
+  if (Object.keys(target).length > 0) return entries.some((entry) => selectsPatchTarget(target, candidateOf(entry)));
+  return entries.some((entry) => mayMention(text, entry.doc.ref!.kind));
 }
 
 /** A `{patch: "<yaml text>", target}` entry of a kustomization or of a Flux Kustomization's spec.patches. */

@@ -122,6 +122,26 @@ describe("flux graph", () => {
     expect(originOf(graph.objects[0]!, ["path"]).doc.path).toBe("tenants/production/dev-team-patch.yaml");
   });
 
+  it("parses only the patch files that can reach a Flux object: by their target, or by the kind they name, however it is spelt", () => {
+    const overlay = (patches: string) => `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../base/dev-team\npatches:\n${patches}`;
+    const setPath = (kind: string) => `apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: ${kind}\nmetadata:\n  name: dev-team\nspec:\n  path: ./apps/dev-team/production\n`;
+    const operations = "- op: replace\n  path: /spec/path\n  value: ./apps/dev-team/production\n";
+    const evaluated = (patches: string, files: Tree) => {
+      const fleetModel = model({ "tenants/base/dev-team/sync.yaml": tenant, "tenants/production/kustomization.yaml": overlay(patches), ...files });
+      const parsed: string[] = [];
+      const parse = fleetModel.file.bind(fleetModel);
+      fleetModel.file = (path) => (parsed.push(path), parse(path));
+      const devTeam = fluxGraph(fleetModel).objects.find((object) => object.ref.name === "dev-team")!;
+      return { path: devTeam.spec.path, parsed: [...new Set(parsed)].filter((path) => path.startsWith("tenants/production/") && !path.endsWith("kustomization.yaml")) };
+    };
+    const replicas = { "tenants/production/replicas.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: dev-team\nspec:\n  replicas: 2\n" };
+    expect(evaluated("  - path: replicas.yaml\n", replicas)).toEqual({ path: "./apps/dev-team/staging", parsed: [] });
+    expect(evaluated("  - path: ops.yaml\n    target: {kind: Deployment}\n", { "tenants/production/ops.yaml": operations })).toEqual({ path: "./apps/dev-team/staging", parsed: [] });
+    // What can reach it is parsed and applied: the kind escaped in a double-quoted string is the same kind.
+    expect(evaluated("  - path: ops.yaml\n    target: {kind: Kustomization, name: dev-team}\n", { "tenants/production/ops.yaml": operations })).toEqual({ path: "./apps/dev-team/production", parsed: ["tenants/production/ops.yaml"] });
+    expect(evaluated("  - path: patch.yaml\n", { "tenants/production/patch.yaml": setPath('"Kustomi\\x7Aation"') })).toEqual({ path: "./apps/dev-team/production", parsed: ["tenants/production/patch.yaml"] });
+  });
+
   it("keeps __proto__, constructor and prototype keys of a strategic-merge patch as data, never as a prototype", () => {
     // As with a JSON6902 patch, `__proto__` names a field; it must never become the merged object's prototype (the field was dropped).
     const patch = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: dev-team\nspec:\n  __proto__:\n    serviceAccountName: dev-team\n  sourceRef:\n    __proto__: {namespace: dev-team}\n    constructor: {prototype: {polluted: yes}}\n";
