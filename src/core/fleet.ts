@@ -28,6 +28,8 @@ export interface SourceDocument {
   keyLine(path: YamlPath): number | undefined;
   valueLine(path: YamlPath): number | undefined;
   valueEndLine(path: YamlPath): number | undefined;
+  /** See ParsedDocument.readerHazard: the whole YAML document's. */
+  readerHazard(): YamlError | undefined;
   file: SourceFile;
 }
 
@@ -321,6 +323,7 @@ function sourceDocument(file: SourceFile, doc: ParsedDocument, basePath: YamlPat
     keyLine: (path) => doc.keyLine(at(path)),
     valueLine: (path) => doc.valueLine(at(path)),
     valueEndLine: (path) => doc.valueEndLine(at(path)),
+    readerHazard: () => doc.readerHazard(),
     file,
   };
 }

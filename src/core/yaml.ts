@@ -29,6 +29,8 @@ export interface ParsedDocument {
   valueLine(path: YamlPath): number | undefined;
   /** Last line of the value at `path`. */
   valueEndLine(path: YamlPath): number | undefined;
+  /** What other YAML readers may read otherwise in this document (see readerHazard), or nothing. */
+  readerHazard(): YamlError | undefined;
 }
 
 export interface YamlError {
@@ -53,7 +55,8 @@ export const GO_YAML = {
     tags.filter((tag) => (typeof tag === "string" ? !["timestamp", "intTime", "floatTime"].includes(tag) : tag.tag !== "tag:yaml.org,2002:timestamp" && tag.format !== "TIME")),
 } as const;
 
-export function parseYamlSafely(text: string, path: string, limits: YamlLimits = defaultYamlLimits): ParsedYaml {
+/** `schema`: how scalars resolve; YAML 1.2's core schema unless GO_YAML is given. */
+export function parseYamlSafely(text: string, path: string, limits: YamlLimits = defaultYamlLimits, schema?: typeof GO_YAML): ParsedYaml {
   const bytes = Buffer.byteLength(text, "utf8");
   if (bytes > limits.maxBytes) {
     return failure(1, `${path} is ${formatBytes(bytes)}, over the ${formatBytes(limits.maxBytes)} limit for a manifest`);
@@ -68,7 +71,7 @@ export function parseYamlSafely(text: string, path: string, limits: YamlLimits =
   let lineOf = (offset: number) => lineCounter.linePos(offset).line;
   let docs: Document.Parsed[];
   try {
-    const parse = (source: string) => parseAllDocuments(source, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[];
+    const parse = (source: string) => parseAllDocuments(source, { ...schema, lineCounter, merge: true, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[];
     docs = parse(text);
     if (YAML_11_BREAK.test(text)) {
       // An escaped one joins the string's lines where YAML 1.2 sees an invalid escape; any other is a line feed.
@@ -93,6 +96,8 @@ export function parseYamlSafely(text: string, path: string, limits: YamlLimits =
   const documents: ParsedDocument[] = [];
   const mayHaveCollectionKeys = /[?[{]/.test(text);
   const mayHaveAliases = text.includes("*");
+  // Only a `%` directive, a `!` tag or a `<<` key is a reader hazard: most files skip the walk.
+  const mayHaveHazards = /[%!]|<</.test(text);
   for (const [index, doc] of docs.entries()) {
     const firstError = doc.errors[0];
     if (firstError) return failure(lineOf(firstError.pos[0]), firstError.message.split("\n")[0] ?? "invalid YAML");
@@ -109,7 +114,7 @@ export function parseYamlSafely(text: string, path: string, limits: YamlLimits =
     }
     if (value === null || value === undefined) continue; // an empty document (`---` followed by nothing or comments)
     if (depthOf(value) > limits.maxDepth) return failure(lineOf(doc.range[0]), `nesting deeper than ${limits.maxDepth} levels`);
-    documents.push(describeDocument(doc, index, value, lineOf));
+    documents.push(describeDocument(doc, index, value, lineOf, mayHaveHazards));
   }
   return { documents };
 }
@@ -164,8 +169,9 @@ function lineFeedCounter(text: string): (offset: number) => number {
   return (offset) => lowerBound(feeds, offset) + 1;
 }
 
-function describeDocument(doc: Document.Parsed, index: number, value: unknown, lineOf: (offset: number) => number): ParsedDocument {
+function describeDocument(doc: Document.Parsed, index: number, value: unknown, lineOf: (offset: number) => number, mayHaveHazard: boolean): ParsedDocument {
   const contents = doc.contents as Node;
+  let hazard: YamlError | null | undefined;
   const nodeAt = (path: YamlPath): Node | undefined => (path.length === 0 ? contents : (doc.getIn(path, true) as Node | undefined));
   const startOffset = contents.range?.[0] ?? doc.range[0];
   const endOffset = Math.max(startOffset, (contents.range?.[1] ?? doc.range[1]) - 1);
@@ -194,7 +200,41 @@ function describeDocument(doc: Document.Parsed, index: number, value: unknown, l
       const node = nodeAt(path);
       return node?.range ? lineOf(Math.max(node.range[0], node.range[1] - 1)) : undefined;
     },
+    readerHazard: () => {
+      if (!mayHaveHazard) return undefined;
+      hazard ??= readerHazard(doc, lineOf) ?? null;
+      return hazard ?? undefined;
+    },
   };
+}
+
+/**
+ * What Go's YAML readers (kustomize's, Flux's) may read otherwise than this parser: a directive (`%YAML 1.1` changes
+ * how scalars resolve), an explicit tag (`!!binary` decodes base64 into other bytes, a custom tag into anything) and a
+ * `<<` merge key (goyaml.v2 lets merged keys replace those written beside it). Harmless in a manifest, whose rendering
+ * is judged; in a file that tells kustomize what to read, a kustomization or a generator's config, it would have
+ * kustomize and Flux read another file than the one judged.
+ */
+function readerHazard(doc: Document.Parsed, lineOf: (offset: number) => number): YamlError | undefined {
+  if (doc.directives?.yaml.explicit || Object.keys(doc.directives?.tags ?? {}).some((handle) => handle !== "!!")) {
+    return { line: lineOf(doc.range[0]), message: "a YAML directive (%YAML or %TAG): it changes how Go's YAML readers resolve the document" };
+  }
+  let hazard: YamlError | undefined;
+  visit(doc, {
+    Node(_, node) {
+      if (node.tag === undefined) return undefined;
+      const tag = node.tag.replace(/^tag:yaml\.org,2002:/, "!!");
+      hazard = { line: lineOf(node.range?.[0] ?? doc.range[0]), message: `an explicit YAML tag (${tag}): Go's YAML readers resolve tags otherwise (\`!!binary\` decodes base64 into other bytes)` };
+      return visit.BREAK;
+    },
+    Pair(_, pair) {
+      if (!isScalar(pair.key) || typeof pair.key.value !== "symbol") return undefined;
+      const offset = pair.key.range?.[0] ?? doc.range[0];
+      hazard = { line: lineOf(offset), message: "a YAML merge key (<<): goyaml.v2, which kustomize and Flux decode kustomizations with, lets merged keys replace the ones written beside them" };
+      return visit.BREAK;
+    },
+  });
+  return hazard;
 }
 
 /**

@@ -2,9 +2,10 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { canUnshare, cleanError, findKustomize, networkIsolationOf, networkIsolationSetting, networkIsolationWarning, runKustomize, sandboxEnv, type KustomizeEngine } from "../../src/core/build/engine.js";
+import { canLimitMemory, canUnshare, cleanError, findKustomize, networkIsolationOf, networkIsolationSetting, networkIsolationWarning, runKustomize, sandboxEnv, type KustomizeEngine } from "../../src/core/build/engine.js";
 import { tempDir } from "../helpers/fleet.js";
 
 function executable(dir: string, name: string): string {
@@ -82,6 +83,29 @@ describe("the sandbox", () => {
 
     expect(await runKustomize(shell(`touch ${dir}/ran`), dir, undefined, stopped.signal)).toEqual({ ok: false, error: "kustomize was stopped: the evaluation ended" });
     expect(existsSync(join(dir, "ran"))).toBe(false);
+  });
+});
+
+describe("memory and processes", () => {
+  it.runIf(canLimitMemory())("stops a run past its memory limit, as fleet-warden's limit", async () => {
+    const folder = tempDir();
+    writeFileSync(join(folder, "kustomization.yaml"), "resources: []\n");
+    expect(await runKustomize(findKustomize()!, folder, { timeoutMs: 30_000, maxOutputBytes: 1024, memoryMb: 16 })).toEqual({
+      ok: false,
+      error: "kustomize needed more than 16 MiB of memory and was stopped",
+      limit: true,
+    });
+    expect(await runKustomize(findKustomize()!, folder, { timeoutMs: 30_000, maxOutputBytes: 1024, memoryMb: 256 })).toEqual({ ok: true, output: "" });
+  });
+
+  it("runs at most as many at once as the machine has cores (two at least), however many are asked for", async () => {
+    const log = join(tempDir(), "log");
+    const logging = shell(`echo start >> ${log}; sleep 0.2; echo end >> ${log}`);
+    await Promise.all(Array.from({ length: 6 }, () => runKustomize(logging, tempDir())));
+    const events = readFileSync(log, "utf8").trim().split("\n");
+    let running = 0;
+    const most = Math.max(...events.map((event) => (running += event === "start" ? 1 : -1)));
+    expect([events.length, most]).toEqual([12, Math.max(2, availableParallelism())]);
   });
 });
 

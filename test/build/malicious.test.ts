@@ -2,6 +2,7 @@
 // is made and nothing outside the snapshot is read, and the evaluation finishes.
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { KustomizeEngine } from "../../src/core/build/engine.js";
 import type { SpecialFile } from "../../src/core/types.js";
 import { folderTree, type Tree } from "../helpers/fleet.js";
 import { buildChange, recordingEngine } from "./helpers.js";
@@ -168,9 +169,81 @@ describe("malicious repositories", () => {
         path: "kustomization.yaml",
         line: 7,
         message:
-          "a YAML merge key (<<): kustomize and Flux decode kustomizations with a YAML library that lets merged keys replace the ones written beside them, so what they build can differ from what was reviewed. Write the keys out.",
+          "a YAML merge key (<<): goyaml.v2, which kustomize and Flux decode kustomizations with, lets merged keys replace the ones written beside them, so kustomize and Flux could read another file than the one reviewed. Write plain YAML.",
       },
     ]);
+  });
+
+  it("refuses YAML that kustomize's reader resolves otherwise, in a kustomization or a generator's config: a tag, a directive, an explicit merge key", async () => {
+    const hostname = Buffer.from("/etc/hostname").toString("base64");
+    const hazard = "so kustomize and Flux could read another file than the one reviewed. Write plain YAML.";
+    const built = async (head: Tree) => {
+      const engine = recordingEngine();
+      const result = await buildChange({}, { "kustomization.yaml": "resources:\n  - sub\n", ...head, [`sub/${hostname}`]: "decoy\n" }, { engine });
+      return [engine.runs.length, result.head.flatMap((build) => build.issues).map(({ path, line, message }) => `${path}:${line} ${message}`)];
+    };
+    const generator = (file: string) => `configMapGenerator:\n  - name: leak\n    files:\n      - ${file}\n`;
+    expect(await built({ "sub/kustomization.yaml": generator(`!!binary ${hostname}`) })).toEqual([
+      0,
+      [`sub/kustomization.yaml:4 an explicit YAML tag (!!binary): Go's YAML readers resolve tags otherwise (\`!!binary\` decodes base64 into other bytes), ${hazard}`],
+    ]);
+    expect(await built({ "sub/kustomization.yaml": `%YAML 1.1\n---\n${generator(hostname)}` })).toEqual([
+      0,
+      [`sub/kustomization.yaml:2 a YAML directive (%YAML or %TAG): it changes how Go's YAML readers resolve the document, ${hazard}`],
+    ]);
+    const explicitMerge = "labels:\n  - pairs: {team: a}\n    fields:\n      - &other {path: other.yaml}\npatches:\n  - path: ok.yaml\n    ? <<\n    : *other\n";
+    expect(await built({ "sub/kustomization.yaml": explicitMerge })).toEqual([
+      0,
+      [`sub/kustomization.yaml:7 a YAML merge key (<<): goyaml.v2, which kustomize and Flux decode kustomizations with, lets merged keys replace the ones written beside them, ${hazard}`],
+    ]);
+    const config = `apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: leak\nfiles:\n  - !!binary ${hostname}\n`;
+    expect(await built({ "sub/kustomization.yaml": "generators:\n  - generator.yaml\n", "sub/generator.yaml": config })).toEqual([
+      0,
+      [`sub/kustomization.yaml:2 generators entry "generator.yaml", line 6: an explicit YAML tag (!!binary): Go's YAML readers resolve tags otherwise (\`!!binary\` decodes base64 into other bytes), ${hazard}`],
+    ]);
+    const inline = `generators:\n  - |-\n${config.replace(/^/gm, "    ").trimEnd()}\n`;
+    expect(await built({ "sub/kustomization.yaml": inline })).toEqual([
+      0,
+      [`sub/kustomization.yaml:2 generators entry, line 6: an explicit YAML tag (!!binary): Go's YAML readers resolve tags otherwise (\`!!binary\` decodes base64 into other bytes), ${hazard}`],
+    ]);
+  });
+
+  it("refuses an inline entry that, read as the path kustomize also tries, leaves the repository", async () => {
+    const climb = "/..".repeat(12);
+    const built = async (kustomization: string) => {
+      const engine = recordingEngine();
+      const result = await buildChange({}, { "kustomization.yaml": kustomization, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n" }, { engine });
+      return [engine.runs.length, result.head.flatMap((build) => build.issues).map(({ line, message }) => `${line} ${message}`)] as const;
+    };
+    const leaves = "kustomize reads this inline YAML as a path when it holds no complete object, and that path leaves the repository root: builds never read outside the repository.";
+    expect(await built(`resources:\n  - cm.yaml\npatchesStrategicMerge:\n  - "kind: x${climb}/etc/hostname"\n`)).toEqual([0, [`4 patchesStrategicMerge entry: ${leaves}`]]);
+    expect(await built(`generators:\n  - "x\\n${climb}/tmp/generator.yaml"\n`)).toEqual([0, [`2 generators entry: ${leaves}`]]);
+    // Inside the repository, it is kustomize's to read or refuse: no such file.
+    const [runs, [issue]] = await built(`resources:\n  - cm.yaml\npatchesStrategicMerge:\n  - "kind: x\\n/etc/hostname"\n`);
+    expect([runs, issue]).toEqual([1, expect.stringMatching(/^1 kustomize build failed: .*: open kind: x\n\/etc\/hostname: no such file or directory$/s)]);
+  });
+
+  it("refuses a folder named user@host/path, which kustomize tries as a git URL (and runs git) before it reads the folder", async () => {
+    const engine = recordingEngine();
+    const head = { "kustomization.yaml": "resources:\n  - team@example.com/org/app\n", "team@example.com/org/app/kustomization.yaml": "resources: []\n", "config@v2.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n" };
+    const result = await buildChange({}, head, { engine });
+    // The folder is built on its own, by its absolute path, which kustomize never takes for a URL.
+    expect(engine.runs.map((folder) => folder.replace(/^.*fleet-warden-build-\w+\//, ""))).toEqual(["team@example.com/org/app"]);
+    expect(result.head.map((build) => [build.report.name, build.issues.map(({ line, message }) => `${line} ${message}`)])).toEqual([
+      [".", ['2 resources entry "team@example.com/org/app": a remote resource; fleet-warden never fetches remote bases (Flux refuses them too when kustomize-controller runs with --no-remote-bases=true).']],
+      ["team@example.com/org/app", []],
+    ]);
+    // A file whose name holds an @ is no URL.
+    const file = await buildChange({}, { ...head, "kustomization.yaml": "resources:\n  - config@v2.yaml\n" }, { engine });
+    expect(file.head[0]!.report).toMatchObject({ ok: true, objects: 1 });
+  });
+
+  it("gives kustomize its kustomizations as read and vetted, as JSON, with scalars resolved as Go's YAML reader resolves them", async () => {
+    // The engine prints the files it would build from, and fails.
+    const dump: KustomizeEngine = { description: "dump", command: "/bin/sh", args: (folder) => ["-c", `cat ${folder}/kustomization.yaml ${folder}/sub/kustomization.yaml >&2; exit 1`] };
+    const nested = "# a comment\nresources: ['cm.yaml']\ngeneratorOptions:\n  disableNameSuffixHash: yes\n";
+    const result = await buildChange({}, { "kustomization.yaml": "resources:\n  - sub\nlabels:\n  - pairs: {\"<<\": x}\n", "sub/kustomization.yaml": nested, "sub/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n" }, { engine: dump });
+    expect(result.head[0]!.report.error).toBe('{"resources":["sub"],"labels":[{"pairs":{"<<":"x"}}],"buildMetadata":["originAnnotations"]}{"resources":["cm.yaml"],"generatorOptions":{"disableNameSuffixHash":true}}');
   });
 
   it("refuses Helm chart inflation", async () => {

@@ -1,9 +1,9 @@
 // The kustomize engine behind one interface: the standalone binary when present, else `kubectl kustomize`,
 // always run in a sandbox (scrubbed environment, empty HOME, proxies pointing nowhere, git protocols off,
-// a network namespace of its own where the machine allows one, a time limit and an output cap).
+// a network namespace of its own where the machine allows one, a time, output and memory limit).
 import { spawn, spawnSync } from "node:child_process";
 import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { basename, delimiter, join } from "node:path";
 import { formatBytes } from "../yaml.js";
 
@@ -17,9 +17,59 @@ export interface KustomizeEngine {
 export interface EngineLimits {
   timeoutMs: number;
   maxOutputBytes: number;
+  /** Memory one kustomize run may take, in MiB (its data segment: Go's heap); default KUSTOMIZE_MEMORY_MB, else 1024. */
+  memoryMb?: number;
 }
 
 export const defaultEngineLimits: EngineLimits = { timeoutMs: 30_000, maxOutputBytes: 64 * 1024 * 1024 };
+
+const DEFAULT_MEMORY_MB = 1024;
+
+function memoryMbOf(limits: EngineLimits): number {
+  const configured = Number(process.env.KUSTOMIZE_MEMORY_MB);
+  return limits.memoryMb ?? (Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_MEMORY_MB);
+}
+
+let prlimitWorks: boolean | undefined;
+/** Whether `prlimit` (util-linux) can cap a process's memory here, asked once per process. */
+export function canLimitMemory(): boolean {
+  prlimitWorks ??= spawnSync("prlimit", [`--data=${256 * 1024 * 1024}`, "--", "true"], { stdio: "ignore", timeout: 5_000 }).status === 0;
+  return prlimitWorks;
+}
+
+/**
+ * kustomize runs at once in this process, whatever the evaluations (each may take its memory limit): a pull request
+ * that makes every build large cannot multiply them by the evaluations running.
+ */
+const MAX_RUNNING = Math.max(2, availableParallelism());
+let running = 0;
+const waiting: Array<() => void> = [];
+
+/** A run's turn; false when `signal` aborted first. */
+function turn(signal?: AbortSignal): Promise<boolean> {
+  if (running < MAX_RUNNING) {
+    running++;
+    return Promise.resolve(true);
+  }
+  return new Promise((resolve) => {
+    const start = () => {
+      signal?.removeEventListener("abort", stop);
+      running++;
+      resolve(true);
+    };
+    const stop = () => {
+      waiting.splice(waiting.indexOf(start), 1);
+      resolve(false);
+    };
+    waiting.push(start);
+    signal?.addEventListener("abort", stop, { once: true });
+  });
+}
+
+function endTurn(): void {
+  running--;
+  waiting.shift()?.();
+}
 
 /** `limit`: stopped at fleet-warden's own time or output limit, which Flux does not share. */
 export type EngineResult = { ok: true; output: string } | { ok: false; error: string; limit?: true };
@@ -148,12 +198,23 @@ export function delegateKustomize(run: Delegate | undefined): void {
 }
 
 /** Runs the engine on `folder` (an absolute path inside a sandbox copy); `signal` stops it. */
-export function runKustomize(engine: KustomizeEngine, folder: string, limits: EngineLimits = defaultEngineLimits, signal?: AbortSignal): Promise<EngineResult> {
+export async function runKustomize(engine: KustomizeEngine, folder: string, limits: EngineLimits = defaultEngineLimits, signal?: AbortSignal): Promise<EngineResult> {
   if (delegate) return delegate(folder, limits);
+  if (signal?.aborted || !(await turn(signal))) return { ok: false, error: STOPPED };
+  try {
+    return await runNow(engine, folder, limits, signal);
+  } finally {
+    endTurn();
+  }
+}
+
+function runNow(engine: KustomizeEngine, folder: string, limits: EngineLimits, signal?: AbortSignal): Promise<EngineResult> {
   if (signal?.aborted) return Promise.resolve({ ok: false, error: STOPPED });
   const isolated = kustomizeNetworkIsolation();
   if ("refused" in isolated) return Promise.resolve({ ok: false, error: isolated.refused });
-  const [command, ...args] = [...isolated.prefix, engine.command, ...engine.args(folder)];
+  const memoryMb = memoryMbOf(limits);
+  const memoryCap = canLimitMemory() ? ["prlimit", `--data=${Math.round(memoryMb * 1024 * 1024)}`, "--"] : [];
+  const [command, ...args] = [...isolated.prefix, ...memoryCap, engine.command, ...engine.args(folder)];
   const home = mkdtempSync(join(tmpdir(), "fleet-warden-home-"));
   return new Promise<EngineResult>((resolve) => {
     // Its own process group, so that a stop also ends anything it started.
@@ -191,7 +252,12 @@ export function runKustomize(engine: KustomizeEngine, folder: string, limits: En
     child.on("close", (code) => {
       if (stopped) return finish({ ok: false, ...stopped });
       if (code === 0) return finish({ ok: true, output: Buffer.concat(stdout).toString("utf8") });
-      finish({ ok: false, error: cleanError(Buffer.concat(stderr).toString("utf8")) || `${engine.description} exited with code ${code}` });
+      const error = Buffer.concat(stderr).toString("utf8");
+      // Go's runtime when the cap stops its heap from growing.
+      if (memoryCap.length > 0 && /^fatal error: (?:runtime: )?(?:out of memory|cannot allocate memory)/m.test(error)) {
+        return finish({ ok: false, error: `kustomize needed more than ${memoryMb} MiB of memory and was stopped`, limit: true });
+      }
+      finish({ ok: false, error: cleanError(error) || `${engine.description} exited with code ${code}` });
     });
   });
 }

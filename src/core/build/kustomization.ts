@@ -6,7 +6,7 @@ import { posix } from "node:path";
 import { isKustomizationFile, KUSTOMIZATION_FILES, type FleetModel, type SourceDocument } from "../fleet.js";
 import type { BuildIssue, SpecialFile } from "../types.js";
 import { isRecord } from "../values.js";
-import { parseYamlSafely } from "../yaml.js";
+import { parseYamlSafely, type YamlError } from "../yaml.js";
 import { includedFolderOf, type SourceTree } from "./tree.js";
 
 export { isKustomizationFile, KUSTOMIZATION_FILES };
@@ -46,8 +46,6 @@ const CANONICAL_FIELDS = new Map<string, string[]>();
 for (const field of KUSTOMIZE_FIELDS) CANONICAL_FIELDS.set(foldName(field), [...(CANONICAL_FIELDS.get(foldName(field)) ?? []), field]);
 /** Maps of the user's own keys (labels, annotations, Helm values, object metadata), where any spelling is data. */
 const USER_DATA_FIELDS = new Set(["metadata", "commonLabels", "commonAnnotations", "labels", "annotations", "pairs", "valuesInline", "patch"]);
-/** A `<<` merge key, in block or flow style. */
-const MERGE_KEY = /(^|[\s{,-])<<[ \t]*:/m;
 /** Fields of builtin generator and transformer configs that name files kustomize reads. */
 const CONFIG_FILE_FIELDS = new Set(["files", "envs", "env", "path", "paths", "valuesFile", "additionalValuesFiles", "chartHome", "configHome"]);
 
@@ -63,6 +61,11 @@ export interface Closure {
   unseen?: string;
   /** YAML files read as they are, not yet checked against the safety limits and for KRM functions (see vetClosure). */
   unvetted: UnvettedFile[];
+  /**
+   * Tree paths of the files kustomize reads as instructions (kustomizations, generator and transformer configs): the
+   * build gets them as fleet-warden read them (see render.ts), so that kustomize reads no other file than those vetted.
+   */
+  instructions: Set<string>;
 }
 
 interface UnvettedFile {
@@ -96,7 +99,7 @@ export class ClosureWalker {
     this.files = new Set<string>();
     this.folderSet = foldersOf(tree.paths);
     this.pathSet = pathSetOf(tree.paths);
-    this.closure = { files: this.files, folders: this.folders, issues: [], refused: false, unvetted: [] };
+    this.closure = { files: this.files, folders: this.folders, issues: [], refused: false, unvetted: [], instructions: new Set() };
   }
 
   kustomizationFile(folder: string): string | undefined {
@@ -124,6 +127,7 @@ export class ClosureWalker {
     }
     this.folders.add(folder);
     this.files.add(file);
+    this.closure.instructions.add(file);
     const doc = this.document(file);
     if (!doc) return;
     const next = [...stack, folder];
@@ -131,11 +135,8 @@ export class ClosureWalker {
     const repoFile = this.tree.repoPath(file);
     const lineOf = (path: Array<string | number>) => doc.valueLine(path) ?? doc.keyLine(path.slice(0, 1)) ?? 1;
     if (this.refuseMiscasedFields(kustomization, doc, repoFile)) return;
-    const mergeKey = MERGE_KEY.exec(doc.file.text);
-    if (mergeKey) {
-      const line = doc.file.text.slice(0, mergeKey.index + mergeKey[1]!.length).split("\n").length;
-      return this.refuse(repoFile, line, "a YAML merge key (<<): kustomize and Flux decode kustomizations with a YAML library that lets merged keys replace the ones written beside them, so what they build can differ from what was reviewed. Write the keys out.");
-    }
+    const hazard = doc.readerHazard();
+    if (hazard) return this.refuse(repoFile, hazard.line, readerHazardMessage(hazard));
 
     for (const field of ["helmCharts", "helmChartInflationGenerator", "helmGlobals"]) {
       if (kustomization[field] !== undefined && kustomization[field] !== null) {
@@ -172,7 +173,9 @@ export class ClosureWalker {
       if (typeof value.path === "string") fileEntry(value.path, ["replacements", index, "path"], "replacements");
     });
     entries("patchesStrategicMerge").forEach(({ value, index }) => {
-      if (!isInlineYaml(value)) fileEntry(value, ["patchesStrategicMerge", index], "patchesStrategicMerge");
+      if (!isInlineYaml(value)) return fileEntry(value, ["patchesStrategicMerge", index], "patchesStrategicMerge");
+      const escape = escapeOf(folder, value);
+      if (escape) this.refuse(repoFile, lineOf(["patchesStrategicMerge", index]), `patchesStrategicMerge entry: ${inlineEscapeMessage(escape)}`);
     });
     for (const field of ["crds", "configurations"]) entries(field).forEach(({ value, index }) => fileEntry(value, [field, index], field));
     const openapi = kustomization.openapi as Record<string, unknown> | undefined;
@@ -226,12 +229,14 @@ export class ClosureWalker {
   }
 
   private checkPluginEntry(folder: string, field: string, value: string, repoFile: string, line: number): void {
-    let configs: unknown[];
     let entry: string;
+    let documents: ReadonlyArray<{ value: unknown; readerHazard(): YamlError | undefined }>;
     if (isInlineYaml(value)) {
+      const escape = escapeOf(folder, value);
+      if (escape) return this.refuse(repoFile, line, `${field} entry: ${inlineEscapeMessage(escape)}`);
       const parsed = parseYamlSafely(value, `${field} entry`);
       if (parsed.error) return this.refuse(repoFile, line, `${field} entry: ${parsed.error.message}`);
-      configs = parsed.documents.map((doc) => doc.value);
+      documents = parsed.documents;
       entry = `${field} entry`;
     } else {
       const target = this.resolve(folder, value);
@@ -239,10 +244,13 @@ export class ClosureWalker {
       if (target.kind === "unseen") return;
       if (target.kind === "folder") return this.refuse(repoFile, line, `${field} entry "${value}" is a folder of plugin configurations; fleet-warden only builds builtin transformer files listed one by one.`);
       this.addFile(target.path, repoFile, line, field, value);
-      configs = (this.model.file(this.tree.repoPath(target.path))?.documents ?? []).map((doc) => doc.value);
+      this.closure.instructions.add(target.path);
+      documents = this.model.file(this.tree.repoPath(target.path))?.documents ?? [];
       entry = `${field} entry "${value}"`;
     }
-    for (const config of configs.filter(isRecord)) {
+    const hazard = documents.map((doc) => doc.readerHazard()).find((found) => found !== undefined);
+    if (hazard) return this.refuse(repoFile, line, `${entry}, line ${hazard.line}: ${readerHazardMessage(hazard)}`);
+    for (const config of documents.map((doc) => doc.value).filter(isRecord)) {
       const annotations = isRecord(config.metadata) && isRecord(config.metadata.annotations) ? config.metadata.annotations : {};
       if (config.apiVersion !== "builtin" || FUNCTION_ANNOTATIONS.some((key) => annotations[key] !== undefined)) {
         return this.refuse(repoFile, line, `${entry} configures ${String(config.kind ?? "a plugin")} (${String(config.apiVersion ?? "no apiVersion")}), a plugin that runs code; only kustomize's builtin transformers are built.`);
@@ -272,9 +280,9 @@ export class ClosureWalker {
   resolve(folder: string, value: string): Target {
     const remote = remoteReason(value);
     if (remote) return { kind: "refused", reason: remote };
-    if (value.startsWith("/")) return { kind: "refused", reason: "an absolute path, outside the repository; builds never read outside the repository root." };
+    const escape = escapeOf(folder, value);
+    if (escape) return { kind: "refused", reason: ESCAPE_REASONS[escape] };
     const path = posix.normalize(join(folder, value)).replace(/\/+$/, "");
-    if (path === ".." || path.startsWith("../")) return { kind: "refused", reason: "leaves the repository root; builds never read outside the repository." };
     const normalized = path === "." ? "" : path;
     const link = this.specialFiles.find((special) => special.path === normalized || normalized.startsWith(`${special.path}/`));
     if (link) return { kind: "refused", reason: `${link.path} is a ${link.kind === "symlink" ? "symbolic link" : link.kind === "hardlink" ? "hard link" : "special file"}${link.target ? ` to ${link.target}` : ""}; links are never followed, so the build cannot use it.` };
@@ -322,12 +330,45 @@ function refuseFunctions(closure: Closure, documents: SourceDocument[], repoFile
   }
 }
 
-/** Remote resources in any of kustomize's spellings. */
+/**
+ * Why an entry, read as a path from `folder`, is outside the repository: kustomize reads an absolute path as it is, and
+ * cleans `..` as Go does (a first segment such as `kind: x` or `x<LF>` is a folder name that `..` removes).
+ */
+function escapeOf(folder: string, value: string): Escape | undefined {
+  if (value.startsWith("/")) return "absolute";
+  const path = posix.normalize(join(folder, value));
+  if (path === ".." || path.startsWith("../")) return "leaves";
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? "url" : undefined;
+}
+
+type Escape = "absolute" | "leaves" | "url";
+
+const ESCAPE_REASONS: Record<Escape, string> = {
+  absolute: "an absolute path, outside the repository; builds never read outside the repository root.",
+  leaves: "leaves the repository root; builds never read outside the repository.",
+  url: "a URL, which kustomize fetches; fleet-warden never fetches anything.",
+};
+
+/** An inline entry kustomize may also read as a path: when its YAML holds no complete object, it does. */
+function inlineEscapeMessage(escape: Escape): string {
+  const path = { absolute: "is absolute", leaves: "leaves the repository root", url: "is a URL, which kustomize fetches" }[escape];
+  return `kustomize reads this inline YAML as a path when it holds no complete object, and that path ${path}: builds never read outside the repository.`;
+}
+
+function readerHazardMessage(hazard: YamlError): string {
+  return `${hazard.message}, so kustomize and Flux could read another file than the one reviewed. Write plain YAML.`;
+}
+
+/**
+ * Remote resources in any of kustomize's spellings. `user@host/path` too: kustomize tries an entry that names a folder
+ * as a git URL before it reads the folder, and takes a user name before the first `/` for SSH.
+ */
 export function remoteReason(value: string): string | undefined {
   const remote =
     /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ||
     /^git::/i.test(value) ||
     /^[\w.-]+@[\w.-]+:/.test(value) ||
+    /^[^/?]*@[^/?:]*[:/]./.test(value) ||
     /^(gh:|github\.com[:/]|gitlab\.com[:/]|bitbucket\.org[:/])/i.test(value);
   return remote ? "a remote resource; fleet-warden never fetches remote bases (Flux refuses them too when kustomize-controller runs with --no-remote-bases=true)." : undefined;
 }

@@ -8,7 +8,7 @@ import { parseAllDocuments, parse as parseYaml, stringify } from "yaml";
 import { asKubeObject, refOf, type FleetModel, type SourceDocument, type SourceFile } from "../fleet.js";
 import type { Build, BuildIssue, BuildReport, ObjectRef, RenderedObject } from "../types.js";
 import { asArray, asRecord, isRecord, lowerBound } from "../values.js";
-import { errorMessage, GO_YAML } from "../yaml.js";
+import { errorMessage, GO_YAML, parseYamlSafely } from "../yaml.js";
 import { ContainedWords } from "./contained-words.js";
 import { runKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
 import { isKustomizationFile, KUSTOMIZATION_TOP_FIELDS, kustomizationFileIn } from "./kustomization.js";
@@ -36,8 +36,8 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
       const target = join(sandbox, file);
       mkdirSync(dirname(target), { recursive: true });
       const path = plan.tree.repoPath(file);
-      const data = model.files.read(path);
-      if (!data) throw new Error(`cannot copy ${path} into the build: it is not a regular file of the repository`);
+      const data = plan.closure.instructions.has(file) ? goValues(model, path)?.map((value) => JSON.stringify(value)).join("\n---\n") : model.files.read(path);
+      if (data === undefined) throw new Error(`cannot copy ${path} into the build: it is not a regular file of the repository`);
       writeFileSync(target, data);
     }
     const folder = join(sandbox, plan.folder);
@@ -61,6 +61,19 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
   } finally {
     rmSync(sandbox, { recursive: true, force: true });
   }
+}
+
+/**
+ * The documents of a file kustomize reads as instructions (a kustomization, a generator's or transformer's config),
+ * as fleet-warden read them, with scalars resolved as Go's YAML reader resolves them (YAML 1.1 booleans and octals).
+ * The build gets them as JSON: whatever the file's bytes spell, kustomize then reads the entries that were vetted.
+ */
+function goValues(model: FleetModel, path: string): unknown[] | undefined {
+  const text = model.readText(path);
+  if (text === undefined) return undefined;
+  const parsed = parseYamlSafely(text, path, undefined, GO_YAML);
+  if (parsed.error) throw new Error(`${path} line ${parsed.error.line}: ${parsed.error.message}`);
+  return parsed.documents.map((doc) => doc.value);
 }
 
 /** A build that rendered nothing: why, and its issues. */
@@ -94,9 +107,9 @@ function writeRootKustomization(plan: BuildPlan, model: FleetModel, folder: stri
   const existing = rootKustomizationFile(plan);
   const fileName = existing ? existing.slice(existing.lastIndexOf("/") + 1) : "kustomization.yaml";
   const doc = existing ? model.file(plan.tree.repoPath(existing))?.documents[0] : undefined;
-  const original = existing ? (doc?.value ?? {}) : undefined;
+  const original = existing ? (goValues(model, plan.tree.repoPath(existing))?.[0] ?? {}) : undefined;
   const kustomization: Record<string, unknown> = original
-    ? structuredClone(original as Record<string, unknown>)
+    ? (original as Record<string, unknown>)
     : { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: plan.generated ?? [] };
   const warnings: BuildIssue[] = [];
   if (plan.flux) {
@@ -116,7 +129,8 @@ function writeRootKustomization(plan: BuildPlan, model: FleetModel, folder: stri
   }
   const metadata = Array.isArray(kustomization.buildMetadata) ? (kustomization.buildMetadata as unknown[]) : [];
   if (!metadata.includes(ORIGIN_ANNOTATIONS)) kustomization.buildMetadata = [...metadata, ORIGIN_ANNOTATIONS];
-  writeFileSync(join(folder, fileName), stringify(kustomization));
+  // JSON: a key written back as YAML can turn into another (a quoted "<<" into a merge key).
+  writeFileSync(join(folder, fileName), JSON.stringify(kustomization));
   return warnings;
 }
 
