@@ -208,19 +208,47 @@ describe("malicious repositories", () => {
     ]);
   });
 
-  it("refuses an inline entry that, read as the path kustomize also tries, leaves the repository", async () => {
+  it("reads an entry as kustomize does, inline only when it holds complete objects, and vets the path it also tries", async () => {
     const climb = "/..".repeat(12);
-    const built = async (kustomization: string) => {
+    const built = async (kustomization: string, files: Tree = {}) => {
       const engine = recordingEngine();
-      const result = await buildChange({}, { "kustomization.yaml": kustomization, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n" }, { engine });
+      const result = await buildChange({}, { "kustomization.yaml": kustomization, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n", ...files }, { engine });
       return [engine.runs.length, result.head.flatMap((build) => build.issues).map(({ line, message }) => `${line} ${message}`)] as const;
     };
-    const leaves = "kustomize reads this inline YAML as a path when it holds no complete object, and that path leaves the repository root: builds never read outside the repository.";
-    expect(await built(`resources:\n  - cm.yaml\npatchesStrategicMerge:\n  - "kind: x${climb}/etc/hostname"\n`)).toEqual([0, [`4 patchesStrategicMerge entry: ${leaves}`]]);
-    expect(await built(`generators:\n  - "x\\n${climb}/tmp/generator.yaml"\n`)).toEqual([0, [`2 generators entry: ${leaves}`]]);
-    // Inside the repository, it is kustomize's to read or refuse: no such file.
-    const [runs, [issue]] = await built(`resources:\n  - cm.yaml\npatchesStrategicMerge:\n  - "kind: x\\n/etc/hostname"\n`);
-    expect([runs, issue]).toEqual([1, expect.stringMatching(/^1 kustomize build failed: .*: open kind: x\n\/etc\/hostname: no such file or directory$/s)]);
+    const leaves = "leaves the repository root; builds never read outside the repository.";
+    // No complete object: a path, which Go cleans (`kind: x` and `x<LF>` are folder names that `..` removes).
+    expect(await built(`resources:\n  - cm.yaml\npatchesStrategicMerge:\n  - "kind: x${climb}/etc/hostname"\n`)).toEqual([0, [`4 patchesStrategicMerge entry "kind: x${climb}/etc/hostname": ${leaves}`]]);
+    expect(await built(`generators:\n  - "x\\n${climb}/tmp/generator.yaml"\n`)).toEqual([0, [`2 generators entry "x\n${climb}/tmp/generator.yaml": ${leaves}`]]);
+    // Such a path into the repository is a config file like any other: vetted.
+    const config = "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: leak\nfiles:\n  - /etc/hostname\n";
+    expect(await built('generators:\n  - "x\\n#/../data.txt"\n', { "data.txt": config })).toEqual([
+      0,
+      ['2 generators entry "x\n#/../data.txt" reads "/etc/hostname": an absolute path, outside the repository; builds never read outside the repository root.'],
+    ]);
+    // Complete objects, on one line too: inline, and what they read is vetted; their path form must not leave the repository.
+    const flow = "{apiVersion: builtin, kind: ConfigMapGenerator, metadata: {name: leak}, files: [/etc/hostname]}";
+    expect(await built(`generators:\n  - "${flow}"\n`)).toEqual([0, ['2 generators entry reads "/etc/hostname": an absolute path, outside the repository; builds never read outside the repository root.']]);
+    // Should kustomize read it as a path all the same, that path is vetted too.
+    const named = "{apiVersion: builtin, kind: ConfigMapGenerator, metadata: {name: a}, literals: [a=b]} #/../data.txt";
+    expect(await built(`generators:\n  - "${named}"\n`, { "data.txt": config })).toEqual([
+      0,
+      [`2 generators entry "${named}" reads "/etc/hostname": an absolute path, outside the repository; builds never read outside the repository root.`],
+    ]);
+    const escaping = `{apiVersion: builtin, kind: ConfigMapGenerator, metadata: {name: a}, literals: [a=b]} #${climb}/etc/x`;
+    expect(await built(`generators:\n  - "${escaping}"\n`)).toEqual([
+      0,
+      ["2 generators entry: kustomize may also read this inline YAML as a path (it does when two of its objects share a name), and that path leaves the repository root: builds never read outside the repository."],
+    ]);
+  });
+
+  it("fails a build whose kustomization Go's YAML reader reads a string from that the review's reader did not (never vetted)", async () => {
+    const engine = recordingEngine();
+    const config = "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: leak\nfiles:\n  - /etc/hostname\n";
+    const result = await buildChange({}, { "kustomization.yaml": "resources:\n  - sub\n", "sub/kustomization.yaml": "generators:\n  - 0o17\n", "sub/0o17": config }, { engine });
+    expect(engine.runs).toEqual([]);
+    expect(result.head[0]!.report.error).toBe(
+      "sub/kustomization.yaml line 2: Go's YAML reader reads `generators.0` as a string where fleet-warden's reader (YAML 1.2) does not, so kustomize would read what was never checked. Quote the value.",
+    );
   });
 
   it("refuses a folder named user@host/path, which kustomize tries as a git URL (and runs git) before it reads the folder", async () => {

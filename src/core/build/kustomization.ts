@@ -6,7 +6,7 @@ import { posix } from "node:path";
 import { isKustomizationFile, KUSTOMIZATION_FILES, type FleetModel, type SourceDocument } from "../fleet.js";
 import type { BuildIssue, SpecialFile } from "../types.js";
 import { isRecord } from "../values.js";
-import { parseYamlSafely, type YamlError } from "../yaml.js";
+import { parseYamlSafely, type ParsedDocument, type YamlError } from "../yaml.js";
 import { includedFolderOf, type SourceTree } from "./tree.js";
 
 export { isKustomizationFile, KUSTOMIZATION_FILES };
@@ -173,9 +173,12 @@ export class ClosureWalker {
       if (typeof value.path === "string") fileEntry(value.path, ["replacements", index, "path"], "replacements");
     });
     entries("patchesStrategicMerge").forEach(({ value, index }) => {
-      if (!isInlineYaml(value)) return fileEntry(value, ["patchesStrategicMerge", index], "patchesStrategicMerge");
+      if (!inlineObjects(value)) return fileEntry(value, ["patchesStrategicMerge", index], "patchesStrategicMerge");
+      const line = lineOf(["patchesStrategicMerge", index]);
       const escape = escapeOf(folder, value);
-      if (escape) this.refuse(repoFile, lineOf(["patchesStrategicMerge", index]), `patchesStrategicMerge entry: ${inlineEscapeMessage(escape)}`);
+      if (escape) return this.refuse(repoFile, line, `patchesStrategicMerge entry: ${inlineEscapeMessage(escape)}`);
+      const file = this.fileAt(folder, value);
+      if (file) this.addFile(file, repoFile, line, "patchesStrategicMerge", value);
     });
     for (const field of ["crds", "configurations"]) entries(field).forEach(({ value, index }) => fileEntry(value, [field, index], field));
     const openapi = kustomization.openapi as Record<string, unknown> | undefined;
@@ -228,26 +231,37 @@ export class ClosureWalker {
     this.closure.unvetted.push({ repoFile: this.tree.repoPath(path), fromFile, line, field, value });
   }
 
+  /**
+   * A generator, transformer or validator entry: kustomize reads it as YAML when it holds complete objects, else (or
+   * when two of them share a name) as a path. The path must stay in the repository, and a file it names is vetted as
+   * a config file whichever way kustomize reads the entry.
+   */
   private checkPluginEntry(folder: string, field: string, value: string, repoFile: string, line: number): void {
-    let entry: string;
-    let documents: ReadonlyArray<{ value: unknown; readerHazard(): YamlError | undefined }>;
-    if (isInlineYaml(value)) {
-      const escape = escapeOf(folder, value);
-      if (escape) return this.refuse(repoFile, line, `${field} entry: ${inlineEscapeMessage(escape)}`);
-      const parsed = parseYamlSafely(value, `${field} entry`);
-      if (parsed.error) return this.refuse(repoFile, line, `${field} entry: ${parsed.error.message}`);
-      documents = parsed.documents;
-      entry = `${field} entry`;
-    } else {
-      const target = this.resolve(folder, value);
-      if (target.kind === "refused") return this.refuse(repoFile, line, `${field} entry "${value}": ${target.reason}`);
-      if (target.kind === "unseen") return;
-      if (target.kind === "folder") return this.refuse(repoFile, line, `${field} entry "${value}" is a folder of plugin configurations; fleet-warden only builds builtin transformer files listed one by one.`);
-      this.addFile(target.path, repoFile, line, field, value);
-      this.closure.instructions.add(target.path);
-      documents = this.model.file(this.tree.repoPath(target.path))?.documents ?? [];
-      entry = `${field} entry "${value}"`;
-    }
+    const inline = inlineObjects(value);
+    if (!inline) return this.checkPluginFile(folder, field, value, repoFile, line);
+    const escape = escapeOf(folder, value);
+    if (escape) return this.refuse(repoFile, line, `${field} entry: ${inlineEscapeMessage(escape)}`);
+    this.checkPluginConfigs(folder, inline, `${field} entry`, repoFile, line);
+    if (this.fileAt(folder, value)) this.checkPluginFile(folder, field, value, repoFile, line);
+  }
+
+  private checkPluginFile(folder: string, field: string, value: string, repoFile: string, line: number): void {
+    const target = this.resolve(folder, value);
+    if (target.kind === "refused") return this.refuse(repoFile, line, `${field} entry "${value}": ${target.reason}`);
+    if (target.kind === "unseen") return;
+    if (target.kind === "folder") return this.refuse(repoFile, line, `${field} entry "${value}" is a folder of plugin configurations; fleet-warden only builds builtin transformer files listed one by one.`);
+    this.addFile(target.path, repoFile, line, field, value);
+    this.closure.instructions.add(target.path);
+    this.checkPluginConfigs(folder, this.model.file(this.tree.repoPath(target.path))?.documents ?? [], `${field} entry "${value}"`, repoFile, line);
+  }
+
+  /** The tree path of the repository file an entry names, read as a path; undefined when it names none. */
+  private fileAt(folder: string, value: string): string | undefined {
+    const path = posix.normalize(join(folder, value));
+    return this.pathSet.has(path) ? path : undefined;
+  }
+
+  private checkPluginConfigs(folder: string, documents: readonly ParsedDocument[], entry: string, repoFile: string, line: number): void {
     const hazard = documents.map((doc) => doc.readerHazard()).find((found) => found !== undefined);
     if (hazard) return this.refuse(repoFile, line, `${entry}, line ${hazard.line}: ${readerHazardMessage(hazard)}`);
     for (const config of documents.map((doc) => doc.value).filter(isRecord)) {
@@ -349,10 +363,10 @@ const ESCAPE_REASONS: Record<Escape, string> = {
   url: "a URL, which kustomize fetches; fleet-warden never fetches anything.",
 };
 
-/** An inline entry kustomize may also read as a path: when its YAML holds no complete object, it does. */
+/** An inline entry kustomize may also read as a path (see inlineObjects). */
 function inlineEscapeMessage(escape: Escape): string {
   const path = { absolute: "is absolute", leaves: "leaves the repository root", url: "is a URL, which kustomize fetches" }[escape];
-  return `kustomize reads this inline YAML as a path when it holds no complete object, and that path ${path}: builds never read outside the repository.`;
+  return `kustomize may also read this inline YAML as a path (it does when two of its objects share a name), and that path ${path}: builds never read outside the repository.`;
 }
 
 function readerHazardMessage(hazard: YamlError): string {
@@ -378,8 +392,18 @@ function hostLike(value: string): boolean {
   return /^[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?$/i.test(first) && !/\.ya?ml$/i.test(first) && (value.includes("/") || value.includes("?ref="));
 }
 
-function isInlineYaml(value: string): boolean {
-  return value.includes("\n") || /^\s*(apiVersion|kind)\s*:/.test(value);
+/**
+ * The documents of an entry kustomize reads as inline YAML rather than as a path: complete objects (a kind and a
+ * name), no two of the same kind and name. Undefined when kustomize reads it as a path.
+ */
+function inlineObjects(value: string): ParsedDocument[] | undefined {
+  const parsed = parseYamlSafely(value, "entry");
+  if (parsed.error || parsed.documents.length === 0) return undefined;
+  const ids = parsed.documents.map(({ value: object }) => {
+    const metadata = isRecord(object) && isRecord(object.metadata) ? object.metadata : {};
+    return isRecord(object) && typeof object.kind === "string" && typeof metadata.name === "string" ? `${object.kind}/${String(metadata.namespace ?? "")}/${metadata.name}` : undefined;
+  });
+  return ids.every((id) => id !== undefined) && new Set(ids).size === ids.length ? parsed.documents : undefined;
 }
 
 interface MiscasedField {

@@ -73,7 +73,36 @@ function goValues(model: FleetModel, path: string): unknown[] | undefined {
   if (text === undefined) return undefined;
   const parsed = parseYamlSafely(text, path, undefined, GO_YAML);
   if (parsed.error) throw new Error(`${path} line ${parsed.error.line}: ${parsed.error.message}`);
+  const vetted = model.file(path)?.documents ?? [];
+  // Vetting read every entry as YAML 1.2 does: a string only Go reads (`0o17`, a number to YAML 1.2) was never vetted.
+  for (const [index, doc] of parsed.documents.entries()) {
+    const at = vetted.length === parsed.documents.length ? stringNotIn(doc.value, vetted[index]!.value) : [];
+    if (!at) continue;
+    const what = at.length > 0 ? `\`${at.join(".")}\` as a string where fleet-warden's reader (YAML 1.2) does not` : "the file otherwise than fleet-warden's reader (YAML 1.2)";
+    throw new Error(`${path} line ${vetted[index]?.valueLine(at) ?? doc.startLine}: Go's YAML reader reads ${what}, so kustomize would read what was never checked. Quote the value.`);
+  }
   return parsed.documents.map((doc) => doc.value);
+}
+
+/** The path of a string in `read` that `vetted` does not hold at the same place (a key included); undefined when none. */
+function stringNotIn(read: unknown, vetted: unknown): Array<string | number> | undefined {
+  if (typeof read === "string") return read === vetted ? undefined : [];
+  if (Array.isArray(read)) {
+    if (!Array.isArray(vetted) || vetted.length !== read.length) return [];
+    for (const [index, item] of read.entries()) {
+      const at = stringNotIn(item, vetted[index]);
+      if (at) return [index, ...at];
+    }
+    return undefined;
+  }
+  if (!isRecord(read)) return undefined;
+  if (!isRecord(vetted)) return [];
+  for (const [key, value] of Object.entries(read)) {
+    if (!Object.hasOwn(vetted, key)) return [key];
+    const at = stringNotIn(value, vetted[key]);
+    if (at) return [key, ...at];
+  }
+  return undefined;
 }
 
 /** A build that rendered nothing: why, and its issues. */
