@@ -234,11 +234,32 @@ describe("malicious repositories", () => {
       0,
       [`2 generators entry "${named}" reads "/etc/hostname": an absolute path, outside the repository; builds never read outside the repository root.`],
     ]);
+    // Two of the same kind and name (kustomize takes no namespace and `default` for one): a path, here a folder (built
+    // on its own: the one run).
+    const twins = "{apiVersion: builtin, kind: ConfigMapGenerator, metadata: {name: a}, literals: [a=b]}\\n---\\n{apiVersion: builtin, kind: ConfigMapGenerator, metadata: {name: a, namespace: default}, literals: [a=b]} #/../sub";
+    expect(await built(`generators:\n  - "${twins}"\n`, { "sub/kustomization.yaml": "resources: []\n" })).toEqual([
+      1,
+      [`2 generators entry "${twins.replaceAll("\\n", "\n")}" is a folder of plugin configurations; fleet-warden only builds builtin transformer files listed one by one.`],
+    ]);
+    const single = "{apiVersion: builtin, kind: ConfigMapGenerator, metadata: {name: a}, literals: [a=b]} #/../sub";
+    expect(await built(`generators:\n  - "${single}"\n`, { "sub/kustomization.yaml": "resources: []\n" })).toEqual([
+      1,
+      ["2 generators entry: kustomize may also read this inline YAML as a path, and that path is the folder sub, which it would build as generators. Rename the folder or the objects."],
+    ]);
     const escaping = `{apiVersion: builtin, kind: ConfigMapGenerator, metadata: {name: a}, literals: [a=b]} #${climb}/etc/x`;
     expect(await built(`generators:\n  - "${escaping}"\n`)).toEqual([
       0,
       ["2 generators entry: kustomize may also read this inline YAML as a path (it does when two of its objects share a name), and that path leaves the repository root: builds never read outside the repository."],
     ]);
+  });
+
+  it("writes a NEL, LS or PS escaped, which kustomize's reader would fold as a line break, and builds a List of configs", async () => {
+    const config = (name: string, literal: string) => `apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: ${name}\nliterals:\n  - ${literal}\n`;
+    const built = async (head: Tree) => (await buildChange({}, head, { engine: recordingEngine() })).head[0]!.objects.map((object) => object.ref.name.replace(/-\w{10}$/, ""));
+    // "a b.yaml" is what kustomize would read for a raw NEL; the vetted file is "a<NEL>b.yaml".
+    expect(await built({ "kustomization.yaml": 'generators:\n  - "a\\x85b.yaml"\n', "a\u0085b.yaml": config("vetted", "a=b"), "a b.yaml": config("unvetted", "c=d") })).toEqual(["vetted"]);
+    const list = `apiVersion: builtin\nkind: GeneratorList\nmetadata:\n  name: l\nitems:\n${[config("one", "a=b"), config("two", "c=d")].map((item) => `  - ${item.trimEnd().replace(/\n/g, "\n    ")}\n`).join("")}`;
+    expect(await built({ "kustomization.yaml": "generators:\n  - list.yaml\n", "list.yaml": list })).toEqual(["one", "two"]);
   });
 
   it("fails a build whose kustomization Go's YAML reader reads a string from that the review's reader did not (never vetted)", async () => {

@@ -241,8 +241,10 @@ export class ClosureWalker {
     if (!inline) return this.checkPluginFile(folder, field, value, repoFile, line);
     const escape = escapeOf(folder, value);
     if (escape) return this.refuse(repoFile, line, `${field} entry: ${inlineEscapeMessage(escape)}`);
+    const path = posix.normalize(join(folder, value));
+    if (this.folderSet.has(path)) return this.refuse(repoFile, line, `${field} entry: kustomize may also read this inline YAML as a path, and that path is the folder ${path}, which it would build as ${field}. Rename the folder or the objects.`);
     this.checkPluginConfigs(folder, inline, `${field} entry`, repoFile, line);
-    if (this.fileAt(folder, value)) this.checkPluginFile(folder, field, value, repoFile, line);
+    if (this.pathSet.has(path)) this.checkPluginFile(folder, field, value, repoFile, line);
   }
 
   private checkPluginFile(folder: string, field: string, value: string, repoFile: string, line: number): void {
@@ -393,15 +395,17 @@ function hostLike(value: string): boolean {
 }
 
 /**
- * The documents of an entry kustomize reads as inline YAML rather than as a path: complete objects (a kind and a
- * name), no two of the same kind and name. Undefined when kustomize reads it as a path.
+ * The documents of an entry kustomize reads as inline YAML rather than as a path: objects with a kind and a name, no
+ * two with the same kind and name (kustomize tells them apart by namespace too, but takes none and `default` for one,
+ * and none for a cluster-scoped kind: stricter is safer). Undefined when kustomize may read it as a path.
  */
 function inlineObjects(value: string): ParsedDocument[] | undefined {
   const parsed = parseYamlSafely(value, "entry");
   if (parsed.error || parsed.documents.length === 0) return undefined;
   const ids = parsed.documents.map(({ value: object }) => {
     const metadata = isRecord(object) && isRecord(object.metadata) ? object.metadata : {};
-    return isRecord(object) && typeof object.kind === "string" && typeof metadata.name === "string" ? `${object.kind}/${String(metadata.namespace ?? "")}/${metadata.name}` : undefined;
+    const complete = isRecord(object) && typeof object.kind === "string" && object.kind !== "" && typeof metadata.name === "string" && metadata.name !== "";
+    return complete ? `${String(object.kind)}/${String(metadata.name)}` : undefined;
   });
   return ids.every((id) => id !== undefined) && new Set(ids).size === ids.length ? parsed.documents : undefined;
 }

@@ -36,7 +36,7 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
       const target = join(sandbox, file);
       mkdirSync(dirname(target), { recursive: true });
       const path = plan.tree.repoPath(file);
-      const data = plan.closure.instructions.has(file) ? goValues(model, path)?.map((value) => JSON.stringify(value)).join("\n---\n") : model.files.read(path);
+      const data = plan.closure.instructions.has(file) ? goValues(model, path)?.map(goJson).join("\n---\n") : model.files.read(path);
       if (data === undefined) throw new Error(`cannot copy ${path} into the build: it is not a regular file of the repository`);
       writeFileSync(target, data);
     }
@@ -73,8 +73,8 @@ function goValues(model: FleetModel, path: string): unknown[] | undefined {
   if (text === undefined) return undefined;
   const parsed = parseYamlSafely(text, path, undefined, GO_YAML);
   if (parsed.error) throw new Error(`${path} line ${parsed.error.line}: ${parsed.error.message}`);
-  const vetted = model.file(path)?.documents ?? [];
   // Vetting read every entry as YAML 1.2 does: a string only Go reads (`0o17`, a number to YAML 1.2) was never vetted.
+  const vetted = parseYamlSafely(text, path).documents;
   for (const [index, doc] of parsed.documents.entries()) {
     const at = vetted.length === parsed.documents.length ? stringNotIn(doc.value, vetted[index]!.value) : [];
     if (!at) continue;
@@ -82,6 +82,14 @@ function goValues(model: FleetModel, path: string): unknown[] | undefined {
     throw new Error(`${path} line ${vetted[index]?.valueLine(at) ?? doc.startLine}: Go's YAML reader reads ${what}, so kustomize would read what was never checked. Quote the value.`);
   }
   return parsed.documents.map((doc) => doc.value);
+}
+
+/**
+ * JSON for kustomize's YAML reader: NEL, LS and PS, which JSON leaves as they are, are line breaks to it even inside a
+ * quoted string (folded into a space, or taking the blanks around them): escaped, it reads the same characters.
+ */
+function goJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u0085\u2028\u2029]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** The path of a string in `read` that `vetted` does not hold at the same place (a key included); undefined when none. */
@@ -159,7 +167,7 @@ function writeRootKustomization(plan: BuildPlan, model: FleetModel, folder: stri
   const metadata = Array.isArray(kustomization.buildMetadata) ? (kustomization.buildMetadata as unknown[]) : [];
   if (!metadata.includes(ORIGIN_ANNOTATIONS)) kustomization.buildMetadata = [...metadata, ORIGIN_ANNOTATIONS];
   // JSON: a key written back as YAML can turn into another (a quoted "<<" into a merge key).
-  writeFileSync(join(folder, fileName), JSON.stringify(kustomization));
+  writeFileSync(join(folder, fileName), goJson(kustomization));
   return warnings;
 }
 
