@@ -424,6 +424,12 @@ describe("an ArtifactGenerator copying from such a GitRepository", () => {
     expect(only(elsewhere.head, "flux-system/apps (clusters/prod)")?.report.ok).toBe(true);
   });
 
+  it("copies to a destination written with a leading slash (`@artifact//w/`) inside the artifact, as source-watcher joins it", async () => {
+    const twice = generator("@monorepo/apps/**").replace('to: "@artifact/"\n', 'to: "@artifact/"\n        - from: "@monorepo/apps/a.yaml"\n          to: "@artifact//w/"\n');
+    const result = await buildChange({}, { ...fleet("", "@monorepo/apps/**"), "clusters/prod/artifacts.yaml": twice, "apps/kustomization.yaml": "resources:\n  - a.yaml\n  - w/a.yaml\n" });
+    expect(only(result.head, "flux-system/apps (clusters/prod)")?.report.error).toMatch(/^accumulating resources: .*'w\/a\.yaml'.*may not add resource with an already registered id: ConfigMap\.v1\.\[noGrp\]\/a/);
+  });
+
   it("copies nothing from a GitRepository of this repository that follows another revision", async () => {
     const pinned = gitRepository("").replace("    branch: main\n", "    tag: v0.0.1\n").replace("name: flux-system\n  namespace", "name: pinned\n  namespace");
     const result = await buildChange({}, { ...fleet("", "@monorepo/apps/**"), "clusters/prod/artifacts.yaml": generator("@monorepo/apps/**").replace("name: flux-system\n  artifacts", "name: pinned\n  artifacts"), "clusters/prod/pinned.yaml": pinned });

@@ -90,7 +90,8 @@ function applyCopy(copy: Record<string, unknown>, sources: Map<string, SourceTre
   const included = tree.included?.find((folder) => folder.path === "" || literal.startsWith(folder.path) || folder.path.startsWith(literal));
   if (included) return notEmulated(`copy source "${from}" may read ${included.path}, which ${included.source} provides (spec.include), and fleet-warden sees only the files of the commit under review`);
   if (!to.startsWith("@artifact/")) return failure(`copy destination "${to}" must start with "@artifact/"`);
-  const destination = posix.normalize(to.slice("@artifact/".length) || ".").replace(/\/$/, "");
+  // Inside the artifact: a leading slash (`@artifact//w/`) names its root, as source-watcher joins it.
+  const destination = posix.normalize(to.slice("@artifact/".length).replace(/^\/+/, "") || ".").replace(/\/$/, "");
   if (destination.startsWith("..")) return failure(`copy destination "${to}" leaves the artifact`);
   const pattern = source[2]!.replace(/\/+$/, "");
   const excludes = Array.isArray(copy.exclude) ? copy.exclude.map(String) : [];

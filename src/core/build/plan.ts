@@ -577,7 +577,8 @@ function gitSourceTree(name: string, namespace: string, spec: Record<string, unk
 function generateResources(tree: SourceTree, folder: string, walker: ClosureWalker, model: FleetModel, via: { path: string; line: number }): string[] {
   const children = new Map<string, Set<string>>();
   for (const path of pathsUnder(tree, folder)) {
-    const parts = (folder === "" ? path : path.slice(folder.length + 1)).split("/");
+    // An empty segment would name the folder itself, and the walk below would never end.
+    const parts = (folder === "" ? path : path.slice(folder.length + 1)).split("/").filter((part) => part !== "");
     for (let depth = 0; depth < parts.length; depth++) {
       const parent = parts.slice(0, depth).join("/");
       if (!children.has(parent)) children.set(parent, new Set());
