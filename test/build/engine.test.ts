@@ -1,4 +1,5 @@
 // The kustomize engine: how it is found, the sandbox it runs in, its limits, and its error messages.
+import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -22,7 +23,7 @@ describe("finding kustomize", () => {
     const dir = tempDir();
     const kubectl = executable(dir, "kubectl");
     expect(findKustomize({ PATH: dir })).toMatchObject({ description: "kubectl kustomize", command: kubectl });
-    expect(findKustomize({ PATH: dir })?.args("/x")).toEqual(["kustomize", "/x", "--load-restrictor", "LoadRestrictionsNone"]);
+    expect(findKustomize({ PATH: dir })?.args("/x")).toEqual(["--server=http://127.0.0.1:9", "kustomize", "/x", "--load-restrictor", "LoadRestrictionsNone"]);
     const kustomize = executable(dir, "kustomize");
     expect(findKustomize({ PATH: dir })).toMatchObject({ description: "kustomize", command: kustomize });
     expect(findKustomize({ PATH: dir })?.args("/x")).toEqual(["build", "/x", "--load-restrictor", "LoadRestrictionsNone"]);
@@ -126,6 +127,25 @@ describe("the network", () => {
       expect(result.ok).toBe(false);
       expect(!result.ok && result.error).toMatch(/network is unreachable/);
       expect(requests).toBe(0);
+    } finally {
+      server.close();
+    }
+  });
+
+  it.runIf(findKustomize()?.description === "kubectl kustomize")("is not asked for by kubectl, which would ask the host's 127.0.0.1:8080 for an API server's version", async () => {
+    const requests: string[] = [];
+    const server = createServer((request, response) => {
+      requests.push(`${request.method} ${request.url}`);
+      response.end();
+    });
+    await new Promise<void>((resolve) => server.listen(8080, "127.0.0.1", resolve));
+    try {
+      const folder = tempDir();
+      writeFileSync(join(folder, "kustomization.yaml"), "resources: []\n");
+      const engine = findKustomize()!;
+      // Run as it is, outside any network namespace: what the arguments alone do.
+      const code = await new Promise((resolve) => spawn(engine.command, engine.args(folder), { cwd: folder, env: sandboxEnv(tempDir()), stdio: "ignore" }).on("close", resolve));
+      expect([code, requests]).toEqual([0, []]);
     } finally {
       server.close();
     }

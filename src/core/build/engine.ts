@@ -90,7 +90,8 @@ export function findKustomize(env: NodeJS.ProcessEnv = process.env): KustomizeEn
 
 function engineFor(binary: string): KustomizeEngine {
   if (basename(binary).startsWith("kubectl")) {
-    return { description: "kubectl kustomize", command: binary, args: (folder) => ["kustomize", folder, ...LOAD_RESTRICTOR] };
+    // kubectl asks an API server for its version first, by default the host's 127.0.0.1:8080: nowhere instead.
+    return { description: "kubectl kustomize", command: binary, args: (folder) => [`--server=${NOWHERE}`, "kustomize", folder, ...LOAD_RESTRICTOR] };
   }
   return { description: "kustomize", command: binary, args: (folder) => ["build", folder, ...LOAD_RESTRICTOR] };
 }
