@@ -506,7 +506,7 @@ function indexFolders(paths: readonly string[], directories: ReadonlySet<string>
 
 /**
  * Whether a patch file can reach any of the Flux objects, told without parsing it: a fleet's overlays patch its
- * Deployments and ConfigMaps, and parsing them all costs a large fleet a second on every change. A targeted patch
+ * Deployments and ConfigMaps, hundreds of files that need not be parsed to judge a change. A targeted patch
  * reaches what its target selects; an untargeted one is a strategic-merge patch that names the kind it patches
  * (kustomize refuses an untargeted JSON6902 patch, and one without a kind).
  */
