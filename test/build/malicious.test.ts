@@ -260,6 +260,13 @@ describe("malicious repositories", () => {
     expect(await built({ "kustomization.yaml": 'generators:\n  - "a\\x85b.yaml"\n', "a\u0085b.yaml": config("vetted", "a=b"), "a b.yaml": config("unvetted", "c=d") })).toEqual(["vetted"]);
     const list = `apiVersion: builtin\nkind: GeneratorList\nmetadata:\n  name: l\nitems:\n${[config("one", "a=b"), config("two", "c=d")].map((item) => `  - ${item.trimEnd().replace(/\n/g, "\n    ")}\n`).join("")}`;
     expect(await built({ "kustomization.yaml": "generators:\n  - list.yaml\n", "list.yaml": list })).toEqual(["one", "two"]);
+    // Each item is a config of its own, in a file or inline: a plugin among them is refused, as it would be alone.
+    const plugin = list.replace("  - apiVersion: builtin\n    kind: ConfigMapGenerator\n    metadata:\n      name: two", "  - apiVersion: someteam.example.com/v1\n    kind: Exec\n    metadata:\n      name: two");
+    const refusals = async (kustomization: string) =>
+      (await buildChange({}, { "kustomization.yaml": kustomization, "list.yaml": plugin }, { engine: recordingEngine() })).head[0]!.issues.map(({ line, message }) => `${line} ${message}`);
+    const refusal = "configures Exec (someteam.example.com/v1), a plugin that runs code; only kustomize's builtin transformers are built.";
+    expect(await refusals("generators:\n  - list.yaml\n")).toEqual([`2 generators entry "list.yaml" ${refusal}`]);
+    expect(await refusals(`generators:\n  - |-\n${plugin.trimEnd().replace(/^/gm, "    ")}\n`)).toEqual([`2 generators entry ${refusal}`]);
   });
 
   it("fails a build whose kustomization Go's YAML reader reads a string from that the review's reader did not (never vetted)", async () => {

@@ -266,7 +266,9 @@ export class ClosureWalker {
   private checkPluginConfigs(folder: string, documents: readonly ParsedDocument[], entry: string, repoFile: string, line: number): void {
     const hazard = documents.map((doc) => doc.readerHazard()).find((found) => found !== undefined);
     if (hazard) return this.refuse(repoFile, line, `${entry}, line ${hazard.line}: ${readerHazardMessage(hazard)}`);
-    for (const config of documents.map((doc) => doc.value).filter(isRecord)) {
+    // kustomize reads each item of a List (`kind: …List`) as a config of its own (a file's, the model has split already).
+    const configs = documents.flatMap(({ value }) => (isRecord(value) && String(value.kind).endsWith("List") && Array.isArray(value.items) ? value.items : [value]));
+    for (const config of configs.filter(isRecord)) {
       const annotations = isRecord(config.metadata) && isRecord(config.metadata.annotations) ? config.metadata.annotations : {};
       if (config.apiVersion !== "builtin" || FUNCTION_ANNOTATIONS.some((key) => annotations[key] !== undefined)) {
         return this.refuse(repoFile, line, `${entry} configures ${String(config.kind ?? "a plugin")} (${String(config.apiVersion ?? "no apiVersion")}), a plugin that runs code; only kustomize's builtin transformers are built.`);
