@@ -246,6 +246,24 @@ describe("malicious repositories", () => {
       1,
       ["2 generators entry: kustomize may also read this inline YAML as a path, and that path is the folder sub, which it would build as generators. Rename the folder or the objects."],
     ]);
+    // A trailing slash changes nothing to Go's Clean.
+    expect(await built(`generators:\n  - "${named}/"\n`, { "data.txt": config })).toEqual([
+      0,
+      [`2 generators entry "${named}/" reads "/etc/hostname": an absolute path, outside the repository; builds never read outside the repository root.`],
+    ]);
+    expect((await built(`generators:\n  - "${single}/"\n`, { "sub/kustomization.yaml": "resources: []\n" }))[1]).toEqual([
+      "2 generators entry: kustomize may also read this inline YAML as a path, and that path is the folder sub, which it would build as generators. Rename the folder or the objects.",
+    ]);
+    // What Go's YAML reader refuses is no inline YAML to kustomize: a List whose items are no list, read as a path here
+    // (a file), a control character there (a git URL, which kustomize would clone).
+    const list = named.replace("kind: ConfigMapGenerator", "kind: ConfigMapGeneratorList, items: 5");
+    expect((await built(`generators:\n  - "${list}"\n`, { "data.txt": config }))[1]).toEqual([
+      `2 generators entry "${list}" reads "/etc/hostname": an absolute path, outside the repository; builds never read outside the repository root.`,
+    ]);
+    const git = "{a@example.com/org/repo: x, apiVersion: builtin, kind: ConfigMapGenerator, metadata: {name: a}, literals: [a=b]} #\\x01";
+    expect((await built(`generators:\n  - "${git}"\n`))[1]).toEqual([
+      `2 generators entry "${git.replace("\\x01", "\u0001")}": a remote resource; fleet-warden never fetches remote bases (Flux refuses them too when kustomize-controller runs with --no-remote-bases=true).`,
+    ]);
     const escaping = `{apiVersion: builtin, kind: ConfigMapGenerator, metadata: {name: a}, literals: [a=b]} #${climb}/etc/x`;
     expect(await built(`generators:\n  - "${escaping}"\n`)).toEqual([
       0,

@@ -241,7 +241,7 @@ export class ClosureWalker {
     if (!inline) return this.checkPluginFile(folder, field, value, repoFile, line);
     const escape = escapeOf(folder, value);
     if (escape) return this.refuse(repoFile, line, `${field} entry: ${inlineEscapeMessage(escape)}`);
-    const path = posix.normalize(join(folder, value));
+    const path = treePathOf(folder, value);
     if (this.folderSet.has(path)) return this.refuse(repoFile, line, `${field} entry: kustomize may also read this inline YAML as a path, and that path is the folder ${path}, which it would build as ${field}. Rename the folder or the objects.`);
     this.checkPluginConfigs(folder, inline, `${field} entry`, repoFile, line);
     if (this.pathSet.has(path)) this.checkPluginFile(folder, field, value, repoFile, line);
@@ -259,7 +259,7 @@ export class ClosureWalker {
 
   /** The tree path of the repository file an entry names, read as a path; undefined when it names none. */
   private fileAt(folder: string, value: string): string | undefined {
-    const path = posix.normalize(join(folder, value));
+    const path = treePathOf(folder, value);
     return this.pathSet.has(path) ? path : undefined;
   }
 
@@ -300,8 +300,7 @@ export class ClosureWalker {
     if (remote) return { kind: "refused", reason: remote };
     const escape = escapeOf(folder, value);
     if (escape) return { kind: "refused", reason: ESCAPE_REASONS[escape] };
-    const path = posix.normalize(join(folder, value)).replace(/\/+$/, "");
-    const normalized = path === "." ? "" : path;
+    const normalized = treePathOf(folder, value);
     const link = this.specialFiles.find((special) => special.path === normalized || normalized.startsWith(`${special.path}/`));
     if (link) return { kind: "refused", reason: `${link.path} is a ${link.kind === "symlink" ? "symbolic link" : link.kind === "hardlink" ? "hard link" : "special file"}${link.target ? ` to ${link.target}` : ""}; links are never followed, so the build cannot use it.` };
     const included = includedFolderOf(this.tree, normalized);
@@ -346,6 +345,12 @@ function refuseFunctions(closure: Closure, documents: SourceDocument[], repoFile
       }
     }
   }
+}
+
+/** The tree path an entry names, read as a path from `folder`, as Go's Clean makes it (no trailing slash; "" is the root). */
+function treePathOf(folder: string, value: string): string {
+  const path = posix.normalize(join(folder, value)).replace(/\/+$/, "");
+  return path === "." ? "" : path;
 }
 
 /**
@@ -396,18 +401,24 @@ function hostLike(value: string): boolean {
   return /^[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?$/i.test(first) && !/\.ya?ml$/i.test(first) && (value.includes("/") || value.includes("?ref="));
 }
 
+const GO_REFUSED_CONTROLS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u0084\u0086-\u009f]/;
+
 /**
  * The documents of an entry kustomize reads as inline YAML rather than as a path: objects with a kind and a name, no
  * two with the same kind and name (kustomize tells them apart by namespace too, but takes none and `default` for one,
  * and none for a cluster-scoped kind: stricter is safer). Undefined when kustomize may read it as a path.
  */
 function inlineObjects(value: string): ParsedDocument[] | undefined {
+  // Go's YAML reader refuses control characters (but tab, line feed, carriage return and NEL) where ours reads them.
+  if (GO_REFUSED_CONTROLS.test(value)) return undefined;
   const parsed = parseYamlSafely(value, "entry");
   if (parsed.error || parsed.documents.length === 0) return undefined;
   const ids = parsed.documents.map(({ value: object }) => {
     const metadata = isRecord(object) && isRecord(object.metadata) ? object.metadata : {};
     const complete = isRecord(object) && typeof object.kind === "string" && object.kind !== "" && typeof metadata.name === "string" && metadata.name !== "";
-    return complete ? `${String(object.kind)}/${String(metadata.name)}` : undefined;
+    // kustomize fails to expand a List whose items are not a list.
+    const list = complete && String(object.kind).endsWith("List") && object.items !== undefined && !Array.isArray(object.items);
+    return complete && !list ? `${String(object.kind)}/${String(metadata.name)}` : undefined;
   });
   return ids.every((id) => id !== undefined) && new Set(ids).size === ids.length ? parsed.documents : undefined;
 }
