@@ -264,6 +264,12 @@ describe("malicious repositories", () => {
     expect((await built(`generators:\n  - "${git}"\n`))[1]).toEqual([
       `2 generators entry "${git.replace("\\x01", "\u0001")}": a remote resource; fleet-warden never fetches remote bases (Flux refuses them too when kustomize-controller runs with --no-remote-bases=true).`,
     ]);
+    // Whatever else Go's reader refuses where ours reads it (an empty key in a flow mapping), the git URL is refused.
+    const remote = "a@example.com/org/repo: x\\napiVersion: builtin\\nkind: ConfigMapGenerator\\nmetadata: {name: a, : e}\\nliterals: [a=b]";
+    expect(await built(`generators:\n  - "${remote}"\n`)).toEqual([
+      0,
+      ["2 generators entry: kustomize may also read this inline YAML as a path, and that path is a remote (a git URL such as user@host/path), which fleet-warden never fetches. Put the config in a file."],
+    ]);
     const escaping = `{apiVersion: builtin, kind: ConfigMapGenerator, metadata: {name: a}, literals: [a=b]} #${climb}/etc/x`;
     expect(await built(`generators:\n  - "${escaping}"\n`)).toEqual([
       0,

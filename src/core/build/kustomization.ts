@@ -241,6 +241,8 @@ export class ClosureWalker {
     if (!inline) return this.checkPluginFile(folder, field, value, repoFile, line);
     const escape = escapeOf(folder, value);
     if (escape) return this.refuse(repoFile, line, `${field} entry: ${inlineEscapeMessage(escape)}`);
+    // Where Go's YAML reader refuses what ours reads, kustomize tries the entry as a git URL, which it would clone.
+    if (remoteReason(value)) return this.refuse(repoFile, line, `${field} entry: kustomize may also read this inline YAML as a path, and that path is a remote (a git URL such as user@host/path), which fleet-warden never fetches. Put the config in a file.`);
     const path = treePathOf(folder, value);
     if (this.folderSet.has(path)) return this.refuse(repoFile, line, `${field} entry: kustomize may also read this inline YAML as a path, and that path is the folder ${path}, which it would build as ${field}. Rename the folder or the objects.`);
     this.checkPluginConfigs(folder, inline, `${field} entry`, repoFile, line);
