@@ -508,15 +508,20 @@ describe("more copies than fleet-warden builds", () => {
 });
 
 describe("another copy of a GitRepository that a GitRepository includes", () => {
+  const including = (from: string) => `${gitRepository("app", "team")}  include:\n    - repository:\n        name: lib\n      fromPath: ${from}\n      toPath: app/vendor\n`;
+  /** team/app includes `from` of team/lib; the cluster deploys a Kustomization on each. */
+  const includingFleet = (from: string) => ({
+    ...base,
+    "team-sources/kustomization.yaml": "resources:\n  - lib.yaml\n  - app.yaml\n",
+    "team-sources/app.yaml": including(from),
+    "clusters/prod/team.yaml": fluxKustomization("team", { path: "./app", sourceRef: { kind: "GitRepository", name: "app" } }, "team"),
+    "clusters/prod/team-lib.yaml": fluxKustomization("team-lib", { path: "./lib/deploy", sourceRef: { kind: "GitRepository", name: "lib" } }, "team"),
+    "app/local.yaml": configMap("local"),
+  });
+
   it("is paired with each copy of what includes it, and each copy's own includes are read", async () => {
-    const including = (from: string) => `${gitRepository("app", "team")}  include:\n    - repository:\n        name: lib\n      fromPath: ${from}\n      toPath: app/vendor\n`;
     const fleet = {
-      ...base,
-      "team-sources/kustomization.yaml": "resources:\n  - lib.yaml\n  - app.yaml\n",
-      "team-sources/app.yaml": including("lib/other"),
-      "clusters/prod/team.yaml": fluxKustomization("team", { path: "./app", sourceRef: { kind: "GitRepository", name: "app" } }, "team"),
-      "clusters/prod/team-lib.yaml": fluxKustomization("team-lib", { path: "./lib/deploy", sourceRef: { kind: "GitRepository", name: "lib" } }, "team"),
-      "app/local.yaml": configMap("local"),
+      ...includingFleet("lib/other"),
       "lib/other/c.yaml": configMap("c"),
       "lib/shared/b.yaml": configMap("b"),
       // The tenant's copies, first in path order: app includes lib/shared instead, lib leaves out what the change adds.
@@ -531,14 +536,8 @@ describe("another copy of a GitRepository that a GitRepository includes", () => 
   });
 
   it("is one more artifact of what includes it: its rules cannot keep a file out of every build", async () => {
-    const include = "  include:\n    - repository:\n        name: lib\n      fromPath: lib/shared\n      toPath: app/vendor\n";
     const fleet = {
-      ...base,
-      "team-sources/kustomization.yaml": "resources:\n  - lib.yaml\n  - app.yaml\n",
-      "team-sources/app.yaml": gitRepository("app", "team") + include,
-      "clusters/prod/team.yaml": fluxKustomization("team", { path: "./app", sourceRef: { kind: "GitRepository", name: "app" } }, "team"),
-      "clusters/prod/team-lib.yaml": fluxKustomization("team-lib", { path: "./lib/deploy", sourceRef: { kind: "GitRepository", name: "lib" } }, "team"),
-      "app/local.yaml": configMap("local"),
+      ...includingFleet("lib/shared"),
       "lib/deploy/a.yaml": configMap("a"),
       // The tenant's own copy of team/lib, on the base already, leaves out what the change adds.
       "lib/deploy/source.yaml": ignoring("/lib/shared/evil.yaml"),

@@ -30,11 +30,17 @@ function memoryMbOf(limits: EngineLimits): number {
   return limits.memoryMb ?? (Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_MEMORY_MB);
 }
 
-let prlimitWorks: boolean | undefined;
-/** Whether `prlimit` (util-linux) can cap a process's memory here, asked once per process. */
+const probed = new Map<string, boolean>();
+/** Whether a command runs here (exits 0), asked once per process. */
+function runsHere(command: string, ...args: string[]): boolean {
+  const key = [command, ...args].join(" ");
+  if (!probed.has(key)) probed.set(key, spawnSync(command, args, { stdio: "ignore", timeout: 5_000 }).status === 0);
+  return probed.get(key)!;
+}
+
+/** Whether `prlimit` (util-linux) can cap a process's memory here. */
 export function canLimitMemory(): boolean {
-  prlimitWorks ??= spawnSync("prlimit", [`--data=${256 * 1024 * 1024}`, "--", "true"], { stdio: "ignore", timeout: 5_000 }).status === 0;
-  return prlimitWorks;
+  return runsHere("prlimit", `--data=${256 * 1024 * 1024}`, "--", "true");
 }
 
 /**
@@ -166,11 +172,9 @@ export function networkIsolationSetting(env: NodeJS.ProcessEnv = process.env): N
   return "required";
 }
 
-let unshareWorks: boolean | undefined;
-/** Whether `unshare -Un` runs here, asked once per process. */
+/** Whether `unshare -Un` runs here. */
 export function canUnshare(): boolean {
-  unshareWorks ??= spawnSync("unshare", ["-Un", "true"], { stdio: "ignore", timeout: 5_000 }).status === 0;
-  return unshareWorks;
+  return runsHere("unshare", "-Un", "true");
 }
 
 /** What the App logs at start when kustomize is not isolated (and that was not asked for). */

@@ -361,7 +361,7 @@ function treePathOf(folder: string, value: string): string {
  */
 function escapeOf(folder: string, value: string): Escape | undefined {
   if (value.startsWith("/")) return "absolute";
-  const path = posix.normalize(join(folder, value));
+  const path = treePathOf(folder, value);
   if (path === ".." || path.startsWith("../")) return "leaves";
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? "url" : undefined;
 }

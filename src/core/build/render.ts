@@ -31,18 +31,25 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
     return failed(invalidPatch.message);
   }
   const sandbox = mkdtempSync(join(tmpdir(), "fleet-warden-build-"));
+  // The instruction files as Go reads them, by tree path: the root kustomization's is rewritten below.
+  const instructions = new Map<string, unknown[] | undefined>();
   try {
     for (const file of plan.closure.files) {
       const target = join(sandbox, file);
       mkdirSync(dirname(target), { recursive: true });
       const path = plan.tree.repoPath(file);
-      const data = plan.closure.instructions.has(file) ? goValues(model, path)?.map(goJson).join("\n---\n") : model.files.read(path);
+      let data: string | Buffer | undefined;
+      if (plan.closure.instructions.has(file)) {
+        const values = goValues(model, path);
+        instructions.set(file, values);
+        data = values?.map(goJson).join("\n---\n");
+      } else data = model.files.read(path);
       if (data === undefined) throw new Error(`cannot copy ${path} into the build: it is not a regular file of the repository`);
       writeFileSync(target, data);
     }
     const folder = join(sandbox, plan.folder);
     mkdirSync(folder, { recursive: true });
-    issues.push(...writeRootKustomization(plan, model, folder));
+    issues.push(...writeRootKustomization(plan, model, folder, instructions));
     onRun?.();
     const result = await runKustomize(engine, folder, limits);
     if (!result.ok) {
@@ -140,11 +147,12 @@ function rootKustomizationFile(plan: BuildPlan): string | undefined {
  * Writes the root kustomization as kustomize-controller writes it, plus origin annotations for source lines;
  * returns warnings on the fields Flux drops from it.
  */
-function writeRootKustomization(plan: BuildPlan, model: FleetModel, folder: string): BuildIssue[] {
+function writeRootKustomization(plan: BuildPlan, model: FleetModel, folder: string, instructions: ReadonlyMap<string, unknown[] | undefined>): BuildIssue[] {
   const existing = rootKustomizationFile(plan);
   const fileName = existing ? existing.slice(existing.lastIndexOf("/") + 1) : "kustomization.yaml";
   const doc = existing ? model.file(plan.tree.repoPath(existing))?.documents[0] : undefined;
-  const original = existing ? (goValues(model, plan.tree.repoPath(existing))?.[0] ?? {}) : undefined;
+  const read = existing && (instructions.has(existing) ? instructions.get(existing) : goValues(model, plan.tree.repoPath(existing)));
+  const original = existing ? (read?.[0] ?? {}) : undefined;
   const kustomization: Record<string, unknown> = original
     ? (original as Record<string, unknown>)
     : { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: plan.generated ?? [] };
