@@ -403,6 +403,7 @@ function hostLike(value: string): boolean {
   return /^[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?$/i.test(first) && !/\.ya?ml$/i.test(first) && (value.includes("/") || value.includes("?ref="));
 }
 
+// eslint-disable-next-line no-control-regex -- the control characters are what is matched
 const GO_REFUSED_CONTROLS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u0084\u0086-\u009f]/;
 
 /**
