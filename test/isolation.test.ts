@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isolatedEvaluator, evaluateInProcess, OutOfMemory, type Evaluator } from "../src/app/isolation.js";
-import { findKustomize, type KustomizeEngine } from "../src/core/build/engine.js";
+import { findKustomize, kustomizeIsolation, type KustomizeEngine } from "../src/core/build/engine.js";
 import type { PullRequestFacts } from "../src/core/types.js";
 import { localFacts } from "../src/local.js";
 import { createFixtureRepo } from "../scripts/fixture-repo.js";
@@ -69,6 +69,8 @@ describe("an evaluation in a worker thread", () => {
       const facts = { ...sample, isTeamMember: (team: string, login: string) => (asked.push(`${team} ${login}`), sample.isTeamMember(team, login)) };
       // kustomize runs in this thread, in the evaluation's folder.
       const kustomize = findKustomize()!;
+      // Its isolation is probed once per binary, in a folder of its own: before any build is counted.
+      kustomizeIsolation(kustomize);
       const built: string[] = [];
       const engine = { ...kustomize, args: (folder: string) => (built.push(folder), kustomize.args(folder)) };
       const inWorker = await isolatedEvaluator({ memoryMb: 512, engine })(Promise.resolve(facts), never);
@@ -129,11 +131,19 @@ describe("an evaluation in a worker thread", () => {
     });
   });
 
-  it("has no kustomize run outside its own folder", async () => {
+  it.each([
+    ["escape", /^refused: \/ is outside the evaluation's folder$/],
+    ["escape-sandbox", /^refused: \S+fleet-warden-evaluation-\w+ is outside the evaluation's folder$/],
+    ["escape-folder", /^refused: \/etc is outside its sandbox$/],
+  ])("has no kustomize run outside a sandbox of its own in its folder (%s)", async (behaviour, refusal) => {
     await withSampleFacts(async (sample) => {
-      process.env.MISBEHAVE = "escape";
+      process.env.MISBEHAVE = behaviour;
       const evaluation = isolatedEvaluator({ memoryMb: 256, workerUrl: misbehaving, engine: sleeper })(Promise.resolve(sample), never);
-      await expect(evaluation).rejects.toMatchObject({ name: "Answer", message: JSON.stringify({ ok: false, error: "refused: / is outside the evaluation's folder" }) });
+      const answer = await evaluation.then(
+        () => undefined,
+        (error: Error) => (error.name === "Answer" ? (JSON.parse(error.message) as unknown) : error),
+      );
+      expect(answer).toEqual({ ok: false, error: expect.stringMatching(refusal) });
       expect(sleepers()).toEqual([]);
     });
   });

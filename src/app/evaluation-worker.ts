@@ -4,7 +4,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { getHeapStatistics } from "node:v8";
 import { parentPort } from "node:worker_threads";
-import { delegateKustomize, type EngineLimits, type EngineResult } from "../core/build/engine.js";
+import { delegateKustomize, type EngineLimits, type EngineResult, type KustomizeBuild } from "../core/build/engine.js";
 import { evaluate } from "../core/evaluate.js";
 import { treeFromPortable, type PortableTree } from "../core/files.js";
 import type { PullRequestFacts, Verdict } from "../core/types.js";
@@ -19,7 +19,7 @@ export interface WorkerInput {
   baseTipFiles?: PortableTree;
 }
 
-export type Question = { kind: "team"; team: string; login: string } | { kind: "commit-authors" } | { kind: "kustomize"; folder: string; limits: EngineLimits };
+export type Question = { kind: "team"; team: string; login: string } | { kind: "commit-authors" } | { kind: "kustomize"; build: KustomizeBuild; limits: EngineLimits };
 
 /** Every message says which evaluation (numbered by the main thread) the work that sent it belongs to. */
 export type FromWorker = { evaluation: number } & (
@@ -60,7 +60,7 @@ port.on("message", (message: ToWorker) => {
   if ("error" in message) question?.reject(new Error(message.error));
   else question?.resolve(message.value);
 });
-delegateKustomize((folder, limits) => ask<EngineResult>({ kind: "kustomize", folder, limits }));
+delegateKustomize((build, limits) => ask<EngineResult>({ kind: "kustomize", build, limits }));
 
 async function run(input: WorkerInput, evaluation: number): Promise<void> {
   const facts: PullRequestFacts = {

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, relative } from "node:path";
 import { Worker } from "node:worker_threads";
-import { findKustomize, runKustomize, type EngineLimits, type EngineResult, type KustomizeEngine } from "../core/build/engine.js";
+import { findKustomize, runKustomize, type EngineLimits, type EngineResult, type KustomizeBuild, type KustomizeEngine } from "../core/build/engine.js";
 import { evaluate } from "../core/evaluate.js";
 import { portableTree } from "../core/files.js";
 import type { PullRequestFacts, Verdict } from "../core/types.js";
@@ -131,6 +131,12 @@ async function evaluateInWorker(pool: WorkerPool, facts: Promise<PullRequestFact
   }
 }
 
+/** Whether `path` lies strictly below `folder`. */
+function isInside(folder: string, path: string): boolean {
+  const inside = relative(folder, path);
+  return inside !== "" && !inside.startsWith("..") && !isAbsolute(inside);
+}
+
 async function inWorker(pool: WorkerPool, facts: Promise<PullRequestFacts>, signal: AbortSignal, options: IsolationOptions & { temporary: string }): Promise<Verdict> {
   // An abort while the folder was made fired its event already: it would never be heard.
   signal.throwIfAborted();
@@ -154,11 +160,12 @@ async function inWorker(pool: WorkerPool, facts: Promise<PullRequestFacts>, sign
       (value) => post({ kind: "answer", id, value }),
       (error: unknown) => post({ kind: "answer", id, error: errorMessage(error) }),
     );
-  const runKustomizeHere = async (folder: string, limits: EngineLimits): Promise<EngineResult> => {
-    const inside = relative(options.temporary, folder);
-    if (inside === "" || inside.startsWith("..") || isAbsolute(inside)) return { ok: false, error: `refused: ${folder} is outside the evaluation's folder` };
+  const runKustomizeHere = async (build: KustomizeBuild, limits: EngineLimits): Promise<EngineResult> => {
+    // The sandbox is all kustomize sees in the wall: a folder of its own below the evaluation's, never more.
+    if (!isInside(options.temporary, build.sandbox)) return { ok: false, error: `refused: ${build.sandbox} is outside the evaluation's folder` };
+    if (build.folder !== build.sandbox && !isInside(build.sandbox, build.folder)) return { ok: false, error: `refused: ${build.folder} is outside its sandbox` };
     if (!engine) return { ok: false, error: "kustomize is not installed" };
-    const run = runKustomize(engine, folder, limits, kustomizeRuns.signal);
+    const run = runKustomize(engine, build, limits, kustomizeRuns.signal);
     running.add(run);
     return run.finally(() => running.delete(run));
   };
@@ -176,7 +183,7 @@ async function inWorker(pool: WorkerPool, facts: Promise<PullRequestFacts>, sign
         answer(message.id, gathered!.commitAuthors?.() ?? Promise.resolve([]));
         break;
       case "kustomize":
-        answer(message.id, runKustomizeHere(message.folder, message.limits));
+        answer(message.id, runKustomizeHere(message.build, message.limits));
         break;
       case "verdict":
         heapBytes = message.heapBytes;

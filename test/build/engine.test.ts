@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { canLimitMemory, canUnshare, cleanError, findKustomize, networkIsolationOf, networkIsolationSetting, networkIsolationWarning, runKustomize, sandboxEnv, type KustomizeEngine } from "../../src/core/build/engine.js";
+import { canLimitMemory, canUnshare, cleanError, findKustomize, isolationOf, isolationSetting, isolationWarning, kustomizeIsolation, runKustomize, sandboxEnv, type KustomizeEngine } from "../../src/core/build/engine.js";
 import { tempDir } from "../helpers/fleet.js";
 
 function executable(dir: string, name: string): string {
@@ -15,6 +15,9 @@ function executable(dir: string, name: string): string {
   chmodSync(path, 0o755);
   return path;
 }
+
+/** A build of `folder`, its own sandbox. */
+const at = (folder: string) => ({ sandbox: folder, folder });
 
 const shell = (script: string): KustomizeEngine => ({ description: "test engine", command: "/bin/sh", args: () => ["-c", script] });
 
@@ -52,7 +55,7 @@ describe("the sandbox", () => {
   it("runs kustomize with that environment, without tokens or kubeconfig", async () => {
     process.env.GITHUB_TOKEN = "secret-token";
     try {
-      const result = await runKustomize(shell('echo "$HOME|${GITHUB_TOKEN:-none}|${KUBECONFIG:-none}|$HTTPS_PROXY"'), tempDir());
+      const result = await runKustomize(shell('echo "$HOME|${GITHUB_TOKEN:-none}|${KUBECONFIG:-none}|$HTTPS_PROXY"'), at(tempDir()));
       expect(result.ok).toBe(true);
       expect(result.ok && result.output).toMatch(/^\/tmp\/fleet-warden-home-\w+\|none\|none\|http:\/\/127\.0\.0\.1:9\n$/);
     } finally {
@@ -61,19 +64,19 @@ describe("the sandbox", () => {
   });
 
   it("stops a build whose output exceeds the cap", async () => {
-    const result = await runKustomize(shell("head -c 100000 /dev/zero"), tempDir(), { timeoutMs: 30_000, maxOutputBytes: 16 * 1024 });
+    const result = await runKustomize(shell("head -c 100000 /dev/zero"), at(tempDir()), { timeoutMs: 30_000, maxOutputBytes: 16 * 1024 });
     expect(result).toEqual({ ok: false, error: "kustomize output exceeded 16.0 KiB and was stopped", limit: true });
   });
 
   it("stops a build that does not finish in time", async () => {
-    const result = await runKustomize(shell("sleep 30"), tempDir(), { timeoutMs: 200, maxOutputBytes: 1024 });
+    const result = await runKustomize(shell("sleep 30"), at(tempDir()), { timeoutMs: 200, maxOutputBytes: 1024 });
     expect(result).toEqual({ ok: false, error: "kustomize did not finish within 0.2 s and was stopped", limit: true });
   });
 
   it("stops a build, and what it started, when its signal aborts; an aborted signal starts nothing", async () => {
     const dir = tempDir();
     const stopped = new AbortController();
-    const build = runKustomize(shell(`sleep 600 & echo $! > ${dir}/started; wait`), dir, { timeoutMs: 30_000, maxOutputBytes: 1024 }, stopped.signal);
+    const build = runKustomize(shell(`sleep 600 & echo $! > ${dir}/started; wait`), at(dir), { timeoutMs: 30_000, maxOutputBytes: 1024 }, stopped.signal);
     while (!existsSync(join(dir, "started")) || readFileSync(join(dir, "started"), "utf8") === "") await new Promise((resolve) => setImmediate(resolve));
     const grandchild = readFileSync(join(dir, "started"), "utf8").trim();
     stopped.abort();
@@ -82,7 +85,7 @@ describe("the sandbox", () => {
     const running = () => existsSync(`/proc/${grandchild}`) && !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${grandchild}/stat`, "utf8"));
     while (running()) await new Promise((resolve) => setImmediate(resolve));
 
-    expect(await runKustomize(shell(`touch ${dir}/ran`), dir, undefined, stopped.signal)).toEqual({ ok: false, error: "kustomize was stopped: the evaluation ended" });
+    expect(await runKustomize(shell(`touch ${dir}/ran`), at(dir), undefined, stopped.signal)).toEqual({ ok: false, error: "kustomize was stopped: the evaluation ended" });
     expect(existsSync(join(dir, "ran"))).toBe(false);
   });
 });
@@ -91,18 +94,18 @@ describe("memory and processes", () => {
   it.runIf(canLimitMemory())("stops a run past its memory limit, as fleet-warden's limit", async () => {
     const folder = tempDir();
     writeFileSync(join(folder, "kustomization.yaml"), "resources: []\n");
-    expect(await runKustomize(findKustomize()!, folder, { timeoutMs: 30_000, maxOutputBytes: 1024, memoryMb: 16 })).toEqual({
+    expect(await runKustomize(findKustomize()!, at(folder), { timeoutMs: 30_000, maxOutputBytes: 1024, memoryMb: 16 })).toEqual({
       ok: false,
       error: "kustomize needed more than 16 MiB of memory and was stopped",
       limit: true,
     });
-    expect(await runKustomize(findKustomize()!, folder, { timeoutMs: 30_000, maxOutputBytes: 1024, memoryMb: 256 })).toEqual({ ok: true, output: "" });
+    expect(await runKustomize(findKustomize()!, at(folder), { timeoutMs: 30_000, maxOutputBytes: 1024, memoryMb: 256 })).toEqual({ ok: true, output: "" });
   });
 
   it("runs at most as many at once as the machine has cores (two at least), however many are asked for", async () => {
     const log = join(tempDir(), "log");
     const logging = shell(`echo start >> ${log}; sleep 0.2; echo end >> ${log}`);
-    await Promise.all(Array.from({ length: 6 }, () => runKustomize(logging, tempDir())));
+    await Promise.all(Array.from({ length: 6 }, () => runKustomize(logging, at(tempDir()))));
     const events = readFileSync(log, "utf8").trim().split("\n");
     let running = 0;
     const most = Math.max(...events.map((event) => (running += event === "start" ? 1 : -1)));
@@ -123,7 +126,7 @@ describe("the network", () => {
       const folder = join(tempDir(), "build");
       mkdirSync(folder);
       writeFileSync(join(folder, "kustomization.yaml"), `resources:\n- http://127.0.0.1:${(server.address() as AddressInfo).port}/cm.yaml\n`);
-      const result = await runKustomize(findKustomize()!, folder);
+      const result = await runKustomize(findKustomize()!, at(folder));
       expect(result.ok).toBe(false);
       expect(!result.ok && result.error).toMatch(/network is unreachable/);
       expect(requests).toBe(0);
@@ -151,27 +154,59 @@ describe("the network", () => {
     }
   });
 
-  it("is isolated where the machine allows it; where it does not, builds run only when isolation is not required", () => {
-    const unshare = { prefix: ["unshare", "-Un", "--"] };
-    expect(networkIsolationOf("auto", () => true)).toEqual(unshare);
-    expect(networkIsolationOf("required", () => true)).toEqual(unshare);
-    expect(networkIsolationOf("auto", () => false)).toEqual({ prefix: [] });
-    expect(networkIsolationOf("required", () => false)).toEqual({ refused: expect.stringMatching(/^kustomize was not run: KUSTOMIZE_NETWORK_ISOLATION=required/) });
-    expect(networkIsolationOf("off", () => true)).toEqual({ prefix: [] });
+});
+
+describe("the wall", () => {
+  // Every machine this suite runs on in CI allows unprivileged user namespaces and has a statically linked kustomize.
+  it.runIf(canUnshare())("keeps kustomize from the host's files: a path out of the sandbox finds nothing, the sandbox's own files are read", async () => {
+    const host = tempDir();
+    writeFileSync(join(host, "private-key.pem"), "host secret\n");
+    const build = (files: string[]) => {
+      const sandbox = tempDir();
+      writeFileSync(join(sandbox, "key.pem"), "sandbox file\n");
+      mkdirSync(join(sandbox, "app"));
+      writeFileSync(join(sandbox, "app", "kustomization.yaml"), `configMapGenerator:\n- name: read\n  files: ${JSON.stringify(files)}\n`);
+      return runKustomize(findKustomize()!, { sandbox, folder: join(sandbox, "app") });
+    };
+    const inside = await build(["../key.pem"]);
+    expect(inside.ok && inside.output).toContain("sandbox file");
+    for (const outside of [join(host, "private-key.pem"), "/etc/hostname", "/proc/self/environ"]) {
+      const result = await build([outside]);
+      expect(result.ok ? result.output : result.error).toMatch(/no such file or directory/);
+    }
   });
 
-  it("is logged at the App's start when it is off and nobody asked for that", () => {
-    expect(networkIsolationWarning({ prefix: [] }, "auto")).toMatch(/^kustomize runs with this machine's network/);
-    expect(networkIsolationWarning({ refused: "kustomize was not run: …" }, "required")).toBe("every build will fail: kustomize was not run: …");
-    expect(networkIsolationWarning({ prefix: ["unshare", "-Un", "--"] }, "auto")).toBeUndefined();
-    expect(networkIsolationWarning({ prefix: [] }, "off")).toBeUndefined();
+  it.runIf(canUnshare())("holds a statically linked kustomize, and not a binary that needs the host's libraries", () => {
+    expect(kustomizeIsolation(findKustomize()!)).toEqual({ level: "wall" });
+    expect(kustomizeIsolation(shell("true"))).toEqual({ level: "network" });
   });
 
-  it("reads KUSTOMIZE_NETWORK_ISOLATION, and takes a value it does not know as `required`", () => {
-    expect(networkIsolationSetting({})).toBe("auto");
-    expect(networkIsolationSetting({ KUSTOMIZE_NETWORK_ISOLATION: " Off " })).toBe("off");
-    expect(networkIsolationSetting({ KUSTOMIZE_NETWORK_ISOLATION: "required" })).toBe("required");
-    expect(networkIsolationSetting({ KUSTOMIZE_NETWORK_ISOLATION: "of" })).toBe("required");
+  it("is as strong as the machine allows; where it cannot be complete, builds run only when it is not required", () => {
+    const works = () => undefined;
+    const fails = () => "kustomize fails in a root of its own: chroot: failed to run command '/kustomize'";
+    expect(isolationOf("auto", () => true, works)).toEqual({ level: "wall" });
+    expect(isolationOf("required", () => true, works)).toEqual({ level: "wall" });
+    expect(isolationOf("auto", () => true, fails)).toEqual({ level: "network" });
+    expect(isolationOf("auto", () => false, works)).toEqual({ level: "none" });
+    expect(isolationOf("required", () => true, fails)).toEqual({ refused: `kustomize was not run: KUSTOMIZE_ISOLATION=required, and it cannot be walled off here (${fails()})` });
+    expect(isolationOf("required", () => false, works)).toEqual({ refused: expect.stringMatching(/^kustomize was not run: KUSTOMIZE_ISOLATION=required, .*`unshare -Un` fails/) });
+    expect(isolationOf("off", () => true, works)).toEqual({ level: "none" });
+  });
+
+  it("is logged at the App's start when it is not complete and nobody asked for that", () => {
+    expect(isolationWarning({ level: "none" }, "auto")).toMatch(/^kustomize runs with this machine's network and files/);
+    expect(isolationWarning({ level: "network" }, "auto")).toMatch(/^kustomize runs without a network but sees this machine's files/);
+    expect(isolationWarning({ refused: "kustomize was not run: …" }, "required")).toBe("every build will fail: kustomize was not run: …");
+    expect(isolationWarning({ level: "wall" }, "auto")).toBeUndefined();
+    expect(isolationWarning({ level: "none" }, "off")).toBeUndefined();
+  });
+
+  it("reads KUSTOMIZE_ISOLATION, then its former name, and takes a value it does not know as `required`", () => {
+    expect(isolationSetting({})).toBe("auto");
+    expect(isolationSetting({ KUSTOMIZE_ISOLATION: " Off " })).toBe("off");
+    expect(isolationSetting({ KUSTOMIZE_NETWORK_ISOLATION: "required" })).toBe("required");
+    expect(isolationSetting({ KUSTOMIZE_ISOLATION: "auto", KUSTOMIZE_NETWORK_ISOLATION: "off" })).toBe("auto");
+    expect(isolationSetting({ KUSTOMIZE_ISOLATION: "of" })).toBe("required");
   });
 });
 

@@ -1,10 +1,10 @@
 // The kustomize engine behind one interface: the standalone binary when present, else `kubectl kustomize`,
 // always run in a sandbox (scrubbed environment, empty HOME, proxies pointing nowhere, git protocols off,
-// a network namespace of its own where the machine allows one, a time, output and memory limit).
+// walled off from the network and the host's files where the machine allows it, a time, output and memory limit).
 import { spawn, spawnSync } from "node:child_process";
-import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
-import { basename, delimiter, join } from "node:path";
+import { basename, delimiter, join, resolve } from "node:path";
 import { formatBytes } from "../yaml.js";
 
 export interface KustomizeEngine {
@@ -94,7 +94,9 @@ export function findKustomize(env: NodeJS.ProcessEnv = process.env): KustomizeEn
   return kubectl ? engineFor(kubectl) : undefined;
 }
 
-function engineFor(binary: string): KustomizeEngine {
+function engineFor(found: string): KustomizeEngine {
+  // Absolute: the wall mounts it from another folder than the one it was found from.
+  const binary = resolve(found);
   if (basename(binary).startsWith("kubectl")) {
     // kubectl asks an API server for its version first, by default the host's 127.0.0.1:8080: nowhere instead.
     return { description: "kubectl kustomize", command: binary, args: (folder) => [`--server=${NOWHERE}`, "kustomize", folder, ...LOAD_RESTRICTOR] };
@@ -143,30 +145,35 @@ export function sandboxEnv(home: string): NodeJS.ProcessEnv {
 }
 
 /**
- * `KUSTOMIZE_NETWORK_ISOLATION`: `auto` (the default) runs kustomize without a network where the machine allows
- * unprivileged user namespaces, `required` fails every build where it does not, `off` never isolates.
+ * `KUSTOMIZE_ISOLATION` (formerly `KUSTOMIZE_NETWORK_ISOLATION`): `auto` (the default) walls kustomize off as far as
+ * the machine allows, `required` fails every build that cannot be walled off completely, `off` never isolates.
  */
-export type NetworkIsolationSetting = "auto" | "required" | "off";
-
-/** How kustomize is started: under `unshare`, as it is, or not at all (and why). */
-export type NetworkIsolation = { prefix: string[] } | { refused: string };
+export type IsolationSetting = "auto" | "required" | "off";
 
 /**
- * A user and network namespace of its own (`unshare -Un`) holds nothing but a loopback that is down. Vetting
- * refuses every remote reference before kustomize runs; this is the wall behind it, since Go's proxy settings
- * never cover loopback addresses: a reference that vetting missed would reach the host's own services.
+ * How kustomize is started. `wall`: in user, mount and network namespaces of its own, chrooted into a root that
+ * holds only the build's sandbox and the binary, both read-only. `network`: without a network only (`unshare -Un`).
+ * `none`: as it is. Or not at all, and why.
  */
-export function networkIsolationOf(setting: NetworkIsolationSetting, canUnshare: () => boolean): NetworkIsolation {
-  if (setting === "off") return { prefix: [] };
-  if (canUnshare()) return { prefix: ["unshare", "-Un", "--"] };
-  if (setting === "required") {
-    return { refused: "kustomize was not run: KUSTOMIZE_NETWORK_ISOLATION=required, and this machine gives it no network namespace of its own (`unshare -Un` fails: unprivileged user namespaces are off)" };
-  }
-  return { prefix: [] };
+export type Isolation = { level: "wall" | "network" | "none" } | { refused: string };
+
+/**
+ * Vetting refuses every remote reference and every path out of the build before kustomize runs; the wall is what
+ * stands behind it. Without a network, a reference that vetting missed reaches nothing, not even the host's loopback
+ * (Go's proxy settings never cover it); without the host's filesystem, a path that vetting misread finds no
+ * private key, no `/etc`, no `/proc`.
+ * `wallFailure` says why the wall cannot run here (undefined when it can): the probe runs the engine in one.
+ */
+export function isolationOf(setting: IsolationSetting, canUnshare: () => boolean, wallFailure: () => string | undefined): Isolation {
+  if (setting === "off") return { level: "none" };
+  const failure = canUnshare() ? wallFailure() : "`unshare -Un` fails: unprivileged user namespaces are off";
+  if (failure === undefined) return { level: "wall" };
+  if (setting === "required") return { refused: `kustomize was not run: KUSTOMIZE_ISOLATION=required, and it cannot be walled off here (${failure})` };
+  return { level: canUnshare() ? "network" : "none" };
 }
 
-export function networkIsolationSetting(env: NodeJS.ProcessEnv = process.env): NetworkIsolationSetting {
-  const value = env.KUSTOMIZE_NETWORK_ISOLATION?.trim().toLowerCase() || "auto";
+export function isolationSetting(env: NodeJS.ProcessEnv = process.env): IsolationSetting {
+  const value = (env.KUSTOMIZE_ISOLATION ?? env.KUSTOMIZE_NETWORK_ISOLATION)?.trim().toLowerCase() || "auto";
   if (value === "auto" || value === "required" || value === "off") return value;
   // A misspelt setting must not turn isolation off.
   return "required";
@@ -177,21 +184,60 @@ export function canUnshare(): boolean {
   return runsHere("unshare", "-Un", "true");
 }
 
-/** What the App logs at start when kustomize is not isolated (and that was not asked for). */
-export function networkIsolationWarning(isolation: NetworkIsolation, setting: NetworkIsolationSetting): string | undefined {
+/** What the App logs at start when kustomize is not walled off (and that was not asked for). */
+export function isolationWarning(isolation: Isolation, setting: IsolationSetting): string | undefined {
   if ("refused" in isolation) return `every build will fail: ${isolation.refused}`;
-  if (isolation.prefix.length > 0 || setting === "off") return undefined;
-  return "kustomize runs with this machine's network: unprivileged user namespaces are off (`unshare -Un` fails), so only vetting keeps builds from remote references. Allow them, or set KUSTOMIZE_NETWORK_ISOLATION=required to fail builds instead.";
+  if (isolation.level === "wall" || setting === "off") return undefined;
+  const allow = "Allow unprivileged user namespaces and use a statically linked kustomize (the release binaries are), or set KUSTOMIZE_ISOLATION=required to fail builds instead.";
+  if (isolation.level === "network") return `kustomize runs without a network but sees this machine's files: it cannot run walled off in a root of its own here, so only vetting keeps builds from the host's files. ${allow}`;
+  return `kustomize runs with this machine's network and files: unprivileged user namespaces are off (\`unshare -Un\` fails), so only vetting keeps builds from remote references and the host's files. ${allow}`;
 }
 
-let isolation: NetworkIsolation | undefined;
-/** This process's isolation of kustomize, from KUSTOMIZE_NETWORK_ISOLATION and the machine. */
-export function kustomizeNetworkIsolation(): NetworkIsolation {
-  isolation ??= networkIsolationOf(networkIsolationSetting(), canUnshare);
-  return isolation;
+/**
+ * Mounts the sandbox ($1) at its own path in the new root ($2) and the binary ($3) as /kustomize, both read-only,
+ * then runs it there; chroot moves to the new root's `/`, so no directory of the host stays in reach.
+ */
+const WALL_SCRIPT = 'set -e; mount --bind -o ro "$1" "$2$1"; mount --bind -o ro "$3" "$2/kustomize"; root=$2; shift 3; exec chroot "$root" /kustomize "$@"';
+const WALL_HOME = "/home";
+
+/** The command that runs `engine` on `build` inside the wall, whose root is the empty folder `root`. */
+function wallCommand(engine: KustomizeEngine, build: KustomizeBuild, root: string): string[] {
+  mkdirSync(join(root, build.sandbox), { recursive: true });
+  mkdirSync(join(root, WALL_HOME));
+  writeFileSync(join(root, "kustomize"), "");
+  return ["unshare", "-Umrn", "--", "sh", "-c", WALL_SCRIPT, "fleet-warden-wall", build.sandbox, root, engine.command, ...engine.args(build.folder)];
 }
 
-type Delegate = (folder: string, limits: EngineLimits) => Promise<EngineResult>;
+/** Why `engine` cannot build in the wall here (a dynamically linked binary, no mount namespace); undefined when it can. */
+function wallFailure(engine: KustomizeEngine): string | undefined {
+  const sandbox = mkdtempSync(join(tmpdir(), "fleet-warden-probe-"));
+  const root = mkdtempSync(join(tmpdir(), "fleet-warden-root-"));
+  try {
+    writeFileSync(join(sandbox, "kustomization.yaml"), "resources: []\n");
+    const [command, ...args] = wallCommand(engine, { sandbox, folder: sandbox }, root);
+    const probe = spawnSync(command!, args, { env: sandboxEnv(WALL_HOME), encoding: "utf8", timeout: 10_000 });
+    if (probe.status === 0) return undefined;
+    return `${engine.description} fails in a root of its own: ${cleanError(probe.stderr ?? "") || probe.error?.message || `exit code ${probe.status}`}`;
+  } finally {
+    rmSync(sandbox, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+const isolations = new Map<string, Isolation>();
+/** This process's isolation of `engine`, from KUSTOMIZE_ISOLATION and the machine: probed once per binary. */
+export function kustomizeIsolation(engine: KustomizeEngine): Isolation {
+  if (!isolations.has(engine.command)) isolations.set(engine.command, isolationOf(isolationSetting(), canUnshare, () => wallFailure(engine)));
+  return isolations.get(engine.command)!;
+}
+
+/** A build: its sandbox (a folder holding only what kustomize may read) and the folder in it to build. */
+export interface KustomizeBuild {
+  sandbox: string;
+  folder: string;
+}
+
+type Delegate = (build: KustomizeBuild, limits: EngineLimits) => Promise<EngineResult>;
 let delegate: Delegate | undefined;
 
 /**
@@ -202,28 +248,34 @@ export function delegateKustomize(run: Delegate | undefined): void {
   delegate = run;
 }
 
-/** Runs the engine on `folder` (an absolute path inside a sandbox copy); `signal` stops it. */
-export async function runKustomize(engine: KustomizeEngine, folder: string, limits: EngineLimits = defaultEngineLimits, signal?: AbortSignal): Promise<EngineResult> {
-  if (delegate) return delegate(folder, limits);
+/** Runs the engine on `build` (absolute paths, the folder inside the sandbox); `signal` stops it. */
+export async function runKustomize(engine: KustomizeEngine, build: KustomizeBuild, limits: EngineLimits = defaultEngineLimits, signal?: AbortSignal): Promise<EngineResult> {
+  if (delegate) return delegate(build, limits);
   if (signal?.aborted || !(await turn(signal))) return { ok: false, error: STOPPED };
   try {
-    return await runNow(engine, folder, limits, signal);
+    return await runNow(engine, build, limits, signal);
   } finally {
     endTurn();
   }
 }
 
-function runNow(engine: KustomizeEngine, folder: string, limits: EngineLimits, signal?: AbortSignal): Promise<EngineResult> {
+function runNow(engine: KustomizeEngine, build: KustomizeBuild, limits: EngineLimits, signal?: AbortSignal): Promise<EngineResult> {
   if (signal?.aborted) return Promise.resolve({ ok: false, error: STOPPED });
-  const isolated = kustomizeNetworkIsolation();
-  if ("refused" in isolated) return Promise.resolve({ ok: false, error: isolated.refused });
+  const isolation = kustomizeIsolation(engine);
+  if ("refused" in isolation) return Promise.resolve({ ok: false, error: isolation.refused });
   const memoryMb = memoryMbOf(limits);
   const memoryCap = canLimitMemory() ? ["prlimit", `--data=${Math.round(memoryMb * 1024 * 1024)}`, "--"] : [];
-  const [command, ...args] = [...isolated.prefix, ...memoryCap, engine.command, ...engine.args(folder)];
-  const home = mkdtempSync(join(tmpdir(), "fleet-warden-home-"));
+  // The wall's root on the host, or the run's empty HOME.
+  const scratch = mkdtempSync(join(tmpdir(), "fleet-warden-home-"));
+  const run =
+    isolation.level === "wall"
+      ? wallCommand(engine, build, scratch)
+      : [...(isolation.level === "network" ? ["unshare", "-Un", "--"] : []), engine.command, ...engine.args(build.folder)];
+  const [command, ...args] = [...memoryCap, ...run];
+  const env = sandboxEnv(isolation.level === "wall" ? WALL_HOME : scratch);
   return new Promise<EngineResult>((resolve) => {
     // Its own process group, so that a stop also ends anything it started.
-    const child = spawn(command!, args, { cwd: folder, env: sandboxEnv(home), stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(command!, args, { cwd: build.folder, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let size = 0;
@@ -250,7 +302,7 @@ function runNow(engine: KustomizeEngine, folder: string, limits: EngineLimits, s
     const finish = (result: EngineResult) => {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
-      rmSync(home, { recursive: true, force: true });
+      rmSync(scratch, { recursive: true, force: true });
       resolve(result);
     };
     child.on("error", (error) => finish({ ok: false, error: `cannot run ${engine.description}: ${error.message}` }));

@@ -51,7 +51,7 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
     mkdirSync(folder, { recursive: true });
     issues.push(...writeRootKustomization(plan, model, folder, instructions));
     onRun?.();
-    const result = await runKustomize(engine, folder, limits);
+    const result = await runKustomize(engine, { sandbox, folder }, limits);
     if (!result.ok) {
       const error = result.error.split(sandbox + "/").join("").split(sandbox).join(".");
       issues.push({ ...attributeError(plan, model, error), ...(result.limit ? { limit: true as const } : {}) });

@@ -25,7 +25,8 @@ parentPort.on("message", (message) => {
   process.env.TMPDIR = message.temporary;
   // Work of an earlier evaluation asks for a build in this one's folder, where its sandbox now goes.
   if (lingering !== undefined) {
-    parentPort.postMessage({ kind: "kustomize", evaluation: lingering, id: 99, folder: mkdtempSync(join(tmpdir(), "late-")), limits: { timeoutMs: 1000, maxOutputBytes: 1024 } });
+    const sandbox = mkdtempSync(join(tmpdir(), "late-"));
+    parentPort.postMessage({ kind: "kustomize", evaluation: lingering, id: 99, build: { sandbox, folder: sandbox }, limits: { timeoutMs: 1000, maxOutputBytes: 1024 } });
     lingering = undefined;
   }
   const reply = (body) => parentPort.postMessage({ ...body, evaluation: message.evaluation });
@@ -50,10 +51,11 @@ parentPort.on("message", (message) => {
     const kept = [];
     for (;;) kept.push(new Array(100_000).fill(kept.length));
   }
-  if (behaviour === "escape") reply({ kind: "kustomize", id: 1, folder: "/", limits: { timeoutMs: 600_000, maxOutputBytes: 1024 } });
+  const escape = { escape: { sandbox: "/", folder: "/" }, "escape-sandbox": { sandbox: tmpdir(), folder: mkdtempSync(join(tmpdir(), "build-")) }, "escape-folder": { sandbox: mkdtempSync(join(tmpdir(), "build-")), folder: "/etc" } }[behaviour];
+  if (escape) reply({ kind: "kustomize", id: 1, build: escape, limits: { timeoutMs: 600_000, maxOutputBytes: 1024 } });
   if (behaviour === "spin") {
-    const folder = mkdtempSync(join(tmpdir(), "build-"));
-    reply({ kind: "kustomize", id: 1, folder, limits: { timeoutMs: 600_000, maxOutputBytes: 1024 } });
+    const sandbox = mkdtempSync(join(tmpdir(), "build-"));
+    reply({ kind: "kustomize", id: 1, build: { sandbox, folder: sandbox }, limits: { timeoutMs: 600_000, maxOutputBytes: 1024 } });
     for (;;);
   }
 });
