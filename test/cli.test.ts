@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../src/cli.js";
+import { canUnshare } from "../src/core/build/engine.js";
 import { createFixtureRepo, type FixtureRepo } from "../scripts/fixture-repo.js";
 import { repoWithChange, tempDir, writeTree } from "./helpers/fleet.js";
 
@@ -97,6 +98,27 @@ describe("fleet-warden check", () => {
     );
     const result = JSON.parse((await runCli(["check", "--repo", repo.dir, "--base", "main", "--head", "change", "--format", "json"])).stdout);
     expect(result.findings.map((finding: { rule: string }) => finding.rule)).toContain("yaml-syntax");
+  });
+
+  it("says on stderr when kustomize, running someone's change, could not be walled off from this machine", async () => {
+    // A kustomize that is a shell script: /bin/sh does not run in a root of its own, so the wall cannot stand.
+    const scripted = () => {
+      const binary = join(tempDir(), "kustomize");
+      writeFileSync(binary, '#!/bin/sh\nshift\nexec kubectl --server=http://127.0.0.1:9 kustomize "$@"\n', { mode: 0o755 });
+      return binary;
+    };
+    const check = async (env: Record<string, string>) => {
+      Object.assign(process.env, env);
+      try {
+        return await runCli(["check", "--repo", replicaChange().dir]);
+      } finally {
+        for (const name of Object.keys(env)) delete process.env[name];
+      }
+    };
+    const unwalled = await check({ KUSTOMIZE_BIN: scripted() });
+    expect(unwalled).toMatchObject({ code: 0, stdout: expect.stringMatching(/^fleet-warden: PASS/) });
+    expect(unwalled.stderr).toMatch(canUnshare() ? /^note: kustomize runs without a network but sees this machine's files: .*\n$/ : /^note: kustomize runs with this machine's network and files: .*\n$/);
+    expect(await check({ KUSTOMIZE_BIN: scripted(), KUSTOMIZE_ISOLATION: "off" })).toMatchObject({ code: 0, stderr: "" });
   });
 
   it("says in text, as JSON does, that ownership was not checked without --author", async () => {

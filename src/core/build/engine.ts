@@ -188,7 +188,7 @@ export function canUnshare(): boolean {
 export function isolationWarning(isolation: Isolation, setting: IsolationSetting): string | undefined {
   if ("refused" in isolation) return `every build will fail: ${isolation.refused}`;
   if (isolation.level === "wall" || setting === "off") return undefined;
-  const allow = "Allow unprivileged user namespaces and use a statically linked kustomize (the release binaries are), or set KUSTOMIZE_ISOLATION=required to fail builds instead.";
+  const allow = "Allow unprivileged user namespaces and use a statically linked kustomize (the release binaries are), or set KUSTOMIZE_ISOLATION=required to fail builds instead (off: to accept it and hear no more of it).";
   if (isolation.level === "network") return `kustomize runs without a network but sees this machine's files: it cannot run walled off in a root of its own here, so only vetting keeps builds from the host's files. ${allow}`;
   return `kustomize runs with this machine's network and files: unprivileged user namespaces are off (\`unshare -Un\` fails), so only vetting keeps builds from remote references and the host's files. ${allow}`;
 }
