@@ -117,7 +117,7 @@ describe("fleet-warden check", () => {
     };
     const unwalled = await check({ KUSTOMIZE_BIN: scripted() });
     expect(unwalled).toMatchObject({ code: 0, stdout: expect.stringMatching(/^fleet-warden: PASS/) });
-    expect(unwalled.stderr).toMatch(canUnshare() ? /^note: kustomize runs without a network but sees this machine's files: .*\n$/ : /^note: kustomize runs with this machine's network and files: .*\n$/);
+    expect(unwalled.stderr).toMatch(canUnshare() ? /^note: kustomize runs without a network but with this machine's files, .*\n$/ : /^note: kustomize runs with this machine's network and files, .*\n$/);
     expect(await check({ KUSTOMIZE_BIN: scripted(), KUSTOMIZE_ISOLATION: "off" })).toMatchObject({ code: 0, stderr: "" });
   });
 

@@ -1,10 +1,11 @@
 // The kustomize engine: how it is found, the sandbox it runs in, its limits, and its error messages.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { canLimitMemory, canUnshare, cleanError, findKustomize, isolationOf, isolationSetting, isolationWarning, kustomizeIsolation, runKustomize, sandboxEnv, type KustomizeEngine } from "../../src/core/build/engine.js";
 import { tempDir } from "../helpers/fleet.js";
@@ -178,37 +179,88 @@ describe("the wall", () => {
 
   it.runIf(canUnshare())("holds a statically linked kustomize, and not a binary that needs the host's libraries", () => {
     expect(kustomizeIsolation(findKustomize()!)).toEqual({ level: "wall" });
-    expect(kustomizeIsolation(shell("true"))).toEqual({ level: "network" });
+    expect(kustomizeIsolation(shell("true"))).toEqual({ level: "network", why: expect.stringMatching(/^test engine \(\/bin\/sh\) cannot run in a root of its own: /) });
+  });
+
+  // Code running in the wall, which kustomize never runs (plugins, Helm and functions are refused): a static stand-in.
+  const prober = staticProber();
+  it.runIf(canUnshare() && prober)("holds code too: no host file, no write, no mount, no chroot, no network, as a user without privileges", async () => {
+    const engine = { description: "prober", command: prober!, args: (folder: string) => (folder.endsWith("/reach") ? ["reach", hostFile, dirname(folder)] : ["probe"]) };
+    const hostFile = join(tempDir(), "private-key.pem");
+    writeFileSync(hostFile, "host secret\n");
+    // Never run outside the wall.
+    expect(kustomizeIsolation(engine)).toEqual({ level: "wall" });
+    const sandbox = tempDir();
+    mkdirSync(join(sandbox, "reach"));
+    const result = await runKustomize(engine, { sandbox, folder: join(sandbox, "reach") });
+    expect(result.ok && result.output.split("\n")).toEqual([
+      "uid 65534",
+      `read ${hostFile}: No such file or directory`,
+      "read /proc/self/environ: No such file or directory",
+      "write the sandbox: Read-only file system",
+      "unmount the sandbox: Operation not permitted",
+      "chroot: Operation not permitted",
+      "connect 127.0.0.1: Network is unreachable",
+      "",
+    ]);
+  });
+
+  it.runIf(canUnshare() && prober)("leaves nothing running once a run is stopped, not even a process in a session of its own", async () => {
+    const engine = { description: "prober", command: prober!, args: (folder: string) => (folder.endsWith("/outlive") ? ["outlive"] : ["probe"]) };
+    expect(kustomizeIsolation(engine)).toEqual({ level: "wall" });
+    const sandbox = tempDir();
+    mkdirSync(join(sandbox, "outlive"));
+    // Both processes sleep a minute: a run that waited for the one left behind would outlast the test.
+    expect(await runKustomize(engine, { sandbox, folder: join(sandbox, "outlive") }, { timeoutMs: 300, maxOutputBytes: 1024 })).toEqual({
+      ok: false,
+      error: "kustomize did not finish within 0.3 s and was stopped",
+      limit: true,
+    });
   });
 
   it("is as strong as the machine allows; where it cannot be complete, builds run only when it is not required", () => {
     const works = () => undefined;
-    const fails = () => "kustomize fails in a root of its own: chroot: failed to run command '/kustomize'";
+    const fails = () => "kustomize (/usr/bin/kustomize) cannot run in a root of its own: unshare: failed to execute /tmp/x.kustomize: No such file or directory";
     expect(isolationOf("auto", () => true, works)).toEqual({ level: "wall" });
     expect(isolationOf("required", () => true, works)).toEqual({ level: "wall" });
-    expect(isolationOf("auto", () => true, fails)).toEqual({ level: "network" });
-    expect(isolationOf("auto", () => false, works)).toEqual({ level: "none" });
+    expect(isolationOf("network", () => true, works)).toEqual({ level: "wall" });
+    expect(isolationOf("auto", () => true, fails)).toEqual({ level: "network", why: fails() });
+    expect(isolationOf("network", () => true, fails)).toEqual({ level: "network", why: fails() });
+    expect(isolationOf("auto", () => false, works)).toEqual({ level: "none", why: "`unshare -Un` fails: unprivileged user namespaces are off" });
     expect(isolationOf("required", () => true, fails)).toEqual({ refused: `kustomize was not run: KUSTOMIZE_ISOLATION=required, and it cannot be walled off here (${fails()})` });
     expect(isolationOf("required", () => false, works)).toEqual({ refused: expect.stringMatching(/^kustomize was not run: KUSTOMIZE_ISOLATION=required, .*`unshare -Un` fails/) });
-    expect(isolationOf("off", () => true, works)).toEqual({ level: "none" });
+    expect(isolationOf("network", () => false, works)).toEqual({ refused: expect.stringMatching(/^kustomize was not run: KUSTOMIZE_ISOLATION=network \(or the former KUSTOMIZE_NETWORK_ISOLATION=required\), and `unshare -Un` fails/) });
+    expect(isolationOf("off", () => true, works)).toEqual({ level: "none", why: "KUSTOMIZE_ISOLATION=off" });
   });
 
-  it("is logged at the App's start when it is not complete and nobody asked for that", () => {
-    expect(isolationWarning({ level: "none" }, "auto")).toMatch(/^kustomize runs with this machine's network and files/);
-    expect(isolationWarning({ level: "network" }, "auto")).toMatch(/^kustomize runs without a network but sees this machine's files/);
+  it("is logged at the App's start when it is not complete and nobody asked for that, with the reason", () => {
+    expect(isolationWarning({ level: "none", why: "`unshare -Un` fails" }, "auto")).toMatch(/^kustomize runs with this machine's network and files, so only vetting keeps builds from them \(`unshare -Un` fails\)\. Allow/);
+    expect(isolationWarning({ level: "network", why: "kustomize (/usr/bin/kustomize) cannot run in a root of its own: …" }, "auto")).toMatch(
+      /^kustomize runs without a network but with this machine's files, so only vetting keeps builds from them \(kustomize \(\/usr\/bin\/kustomize\) cannot run in a root of its own: …\)\. Allow/,
+    );
     expect(isolationWarning({ refused: "kustomize was not run: …" }, "required")).toBe("every build will fail: kustomize was not run: …");
     expect(isolationWarning({ level: "wall" }, "auto")).toBeUndefined();
-    expect(isolationWarning({ level: "none" }, "off")).toBeUndefined();
+    expect(isolationWarning({ level: "none", why: "KUSTOMIZE_ISOLATION=off" }, "off")).toBeUndefined();
   });
 
-  it("reads KUSTOMIZE_ISOLATION, then its former name, and takes a value it does not know as `required`", () => {
+  it("reads KUSTOMIZE_ISOLATION, then its former name as it was meant, and takes a value it does not know as `required`", () => {
     expect(isolationSetting({})).toBe("auto");
     expect(isolationSetting({ KUSTOMIZE_ISOLATION: " Off " })).toBe("off");
-    expect(isolationSetting({ KUSTOMIZE_NETWORK_ISOLATION: "required" })).toBe("required");
+    expect(isolationSetting({ KUSTOMIZE_ISOLATION: "network" })).toBe("network");
+    // The former name's `required` asked for no network, not for the whole wall.
+    expect(isolationSetting({ KUSTOMIZE_NETWORK_ISOLATION: "required" })).toBe("network");
+    expect(isolationSetting({ KUSTOMIZE_ISOLATION: "", KUSTOMIZE_NETWORK_ISOLATION: "off" })).toBe("off");
     expect(isolationSetting({ KUSTOMIZE_ISOLATION: "auto", KUSTOMIZE_NETWORK_ISOLATION: "off" })).toBe("auto");
     expect(isolationSetting({ KUSTOMIZE_ISOLATION: "of" })).toBe("required");
   });
 });
+
+/** test/build/wall-prober.c, compiled static; undefined where gcc cannot link it so. */
+function staticProber(): string | undefined {
+  const binary = join(tempDir(), "prober");
+  const source = fileURLToPath(new URL("./wall-prober.c", import.meta.url));
+  return spawnSync("gcc", ["-static", "-O1", "-o", binary, source], { stdio: "ignore" }).status === 0 ? binary : undefined;
+}
 
 describe("error messages", () => {
   it("unwraps kubectl's klog line", () => {

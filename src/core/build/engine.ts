@@ -145,36 +145,44 @@ export function sandboxEnv(home: string): NodeJS.ProcessEnv {
 }
 
 /**
- * `KUSTOMIZE_ISOLATION` (formerly `KUSTOMIZE_NETWORK_ISOLATION`): `auto` (the default) walls kustomize off as far as
- * the machine allows, `required` fails every build that cannot be walled off completely, `off` never isolates.
+ * `KUSTOMIZE_ISOLATION`: `auto` (the default) walls kustomize off as far as the machine allows, `required` fails every
+ * build that cannot be walled off completely, `network` every build that cannot at least run without a network (what
+ * the former `KUSTOMIZE_NETWORK_ISOLATION=required` asked for), `off` never isolates.
  */
-export type IsolationSetting = "auto" | "required" | "off";
+export type IsolationSetting = "auto" | "required" | "network" | "off";
 
 /**
- * How kustomize is started. `wall`: in user, mount and network namespaces of its own, chrooted into a root that
- * holds only the build's sandbox and the binary, both read-only. `network`: without a network only (`unshare -Un`).
- * `none`: as it is. Or not at all, and why.
+ * How kustomize is started. `wall`: in namespaces of its own (user, mount, network, PID), as an unprivileged user in
+ * a root that holds only the build's sandbox and the binary, all read-only. `network`: without a network only
+ * (`unshare -Un`). `none`: as it is. Short of the wall, `why` it is not walled off. Or not at all, and why.
  */
-export type Isolation = { level: "wall" | "network" | "none" } | { refused: string };
+export type Isolation = { level: "wall" } | { level: "network" | "none"; why: string } | { refused: string };
+
+const NO_UNSHARE = "`unshare -Un` fails: unprivileged user namespaces are off";
 
 /**
  * Vetting refuses every remote reference and every path out of the build before kustomize runs; the wall is what
  * stands behind it. Without a network, a reference that vetting missed reaches nothing, not even the host's loopback
  * (Go's proxy settings never cover it); without the host's filesystem, a path that vetting misread finds no
  * private key, no `/etc`, no `/proc`.
- * `wallFailure` says why the wall cannot run here (undefined when it can): the probe runs the engine in one.
+ * `wallFailure` says why the wall cannot stand here (undefined when it can): the probe runs the engine in one.
  */
 export function isolationOf(setting: IsolationSetting, canUnshare: () => boolean, wallFailure: () => string | undefined): Isolation {
-  if (setting === "off") return { level: "none" };
-  const failure = canUnshare() ? wallFailure() : "`unshare -Un` fails: unprivileged user namespaces are off";
+  if (setting === "off") return { level: "none", why: "KUSTOMIZE_ISOLATION=off" };
+  const failure = canUnshare() ? wallFailure() : NO_UNSHARE;
   if (failure === undefined) return { level: "wall" };
   if (setting === "required") return { refused: `kustomize was not run: KUSTOMIZE_ISOLATION=required, and it cannot be walled off here (${failure})` };
-  return { level: canUnshare() ? "network" : "none" };
+  if (canUnshare()) return { level: "network", why: failure };
+  if (setting === "network") return { refused: `kustomize was not run: KUSTOMIZE_ISOLATION=network (or the former KUSTOMIZE_NETWORK_ISOLATION=required), and ${NO_UNSHARE}` };
+  return { level: "none", why: failure };
 }
 
 export function isolationSetting(env: NodeJS.ProcessEnv = process.env): IsolationSetting {
-  const value = (env.KUSTOMIZE_ISOLATION ?? env.KUSTOMIZE_NETWORK_ISOLATION)?.trim().toLowerCase() || "auto";
-  if (value === "auto" || value === "required" || value === "off") return value;
+  const current = env.KUSTOMIZE_ISOLATION?.trim().toLowerCase();
+  const former = env.KUSTOMIZE_NETWORK_ISOLATION?.trim().toLowerCase();
+  // The former name only ever required the network wall.
+  const value = current || (former === "required" ? "network" : former) || "auto";
+  if (value === "auto" || value === "required" || value === "network" || value === "off") return value;
   // A misspelt setting must not turn isolation off.
   return "required";
 }
@@ -188,39 +196,53 @@ export function canUnshare(): boolean {
 export function isolationWarning(isolation: Isolation, setting: IsolationSetting): string | undefined {
   if ("refused" in isolation) return `every build will fail: ${isolation.refused}`;
   if (isolation.level === "wall" || setting === "off") return undefined;
-  const allow = "Allow unprivileged user namespaces and use a statically linked kustomize (the release binaries are), or set KUSTOMIZE_ISOLATION=required to fail builds instead (off: to accept it and hear no more of it).";
-  if (isolation.level === "network") return `kustomize runs without a network but sees this machine's files: it cannot run walled off in a root of its own here, so only vetting keeps builds from the host's files. ${allow}`;
-  return `kustomize runs with this machine's network and files: unprivileged user namespaces are off (\`unshare -Un\` fails), so only vetting keeps builds from remote references and the host's files. ${allow}`;
+  const reach = isolation.level === "network" ? "without a network but with this machine's files" : "with this machine's network and files";
+  return `kustomize runs ${reach}, so only vetting keeps builds from them (${isolation.why}). Allow unprivileged user namespaces and use a statically linked kustomize (the release binaries are), or set KUSTOMIZE_ISOLATION=required to fail builds instead (off: to accept it and hear no more of it).`;
 }
 
 /**
- * Mounts the sandbox ($1) at its own path in the new root ($2) and the binary ($3) as /kustomize, both read-only,
- * then runs it there; chroot moves to the new root's `/`, so no directory of the host stays in reach.
+ * In the user and mount namespaces of `unshare -Umrn`, as their root: makes the new root ($2) a read-only mount of its
+ * own, mounts the sandbox ($1) read-only at its own path in it and the binary ($3) beside the sandbox, then runs the
+ * binary in a user namespace nested in those, as a user without capabilities (so it can neither mount nor chroot
+ * its way out) and as PID 1 of a namespace of its own (so whatever it starts ends with it), chrooted in the new root.
  */
-const WALL_SCRIPT = 'set -e; mount --bind -o ro "$1" "$2$1"; mount --bind -o ro "$3" "$2/kustomize"; root=$2; shift 3; exec chroot "$root" /kustomize "$@"';
-const WALL_HOME = "/home";
+const WALL_SCRIPT = [
+  "set -e",
+  'root=$2 binary=$1.kustomize',
+  'mount --bind -o ro "$root" "$root"',
+  'mount --bind -o ro "$1" "$root$1"',
+  'mount --bind -o ro "$3" "$root$binary"',
+  "shift 3",
+  'exec unshare --user --map-user=65534 --map-group=65534 --pid --kill-child --root="$root" --wd=/ "$binary" "$@"',
+].join("; ");
+const WALL_HOME = "/";
 
 /** The command that runs `engine` on `build` inside the wall, whose root is the empty folder `root`. */
 function wallCommand(engine: KustomizeEngine, build: KustomizeBuild, root: string): string[] {
+  // The mount points: nothing else is made in the root, so nothing can collide with the sandbox's path.
   mkdirSync(join(root, build.sandbox), { recursive: true });
-  mkdirSync(join(root, WALL_HOME));
-  writeFileSync(join(root, "kustomize"), "");
+  writeFileSync(join(root, `${build.sandbox}.kustomize`), "");
   return ["unshare", "-Umrn", "--", "sh", "-c", WALL_SCRIPT, "fleet-warden-wall", build.sandbox, root, engine.command, ...engine.args(build.folder)];
 }
 
 /** Why `engine` cannot build in the wall here (a dynamically linked binary, no mount namespace); undefined when it can. */
 function wallFailure(engine: KustomizeEngine): string | undefined {
-  const sandbox = mkdtempSync(join(tmpdir(), "fleet-warden-probe-"));
-  const root = mkdtempSync(join(tmpdir(), "fleet-warden-root-"));
+  const made: string[] = [];
   try {
+    const sandbox = mkdtempSync(join(tmpdir(), "fleet-warden-probe-"));
+    made.push(sandbox);
+    const root = mkdtempSync(join(tmpdir(), "fleet-warden-root-"));
+    made.push(root);
     writeFileSync(join(sandbox, "kustomization.yaml"), "resources: []\n");
     const [command, ...args] = wallCommand(engine, { sandbox, folder: sandbox }, root);
     const probe = spawnSync(command!, args, { env: sandboxEnv(WALL_HOME), encoding: "utf8", timeout: 10_000 });
     if (probe.status === 0) return undefined;
-    return `${engine.description} fails in a root of its own: ${cleanError(probe.stderr ?? "") || probe.error?.message || `exit code ${probe.status}`}`;
+    const why = cleanError(probe.stderr ?? "") || probe.error?.message || `exit code ${probe.status}`;
+    return `${engine.description} (${engine.command}) cannot run in a root of its own: ${why}`;
+  } catch (error) {
+    return `the wall could not be set up: ${(error as Error).message}`;
   } finally {
-    rmSync(sandbox, { recursive: true, force: true });
-    rmSync(root, { recursive: true, force: true });
+    for (const folder of made) rmSync(folder, { recursive: true, force: true });
   }
 }
 
@@ -267,10 +289,16 @@ function runNow(engine: KustomizeEngine, build: KustomizeBuild, limits: EngineLi
   const memoryCap = canLimitMemory() ? ["prlimit", `--data=${Math.round(memoryMb * 1024 * 1024)}`, "--"] : [];
   // The wall's root on the host, or the run's empty HOME.
   const scratch = mkdtempSync(join(tmpdir(), "fleet-warden-home-"));
-  const run =
-    isolation.level === "wall"
-      ? wallCommand(engine, build, scratch)
-      : [...(isolation.level === "network" ? ["unshare", "-Un", "--"] : []), engine.command, ...engine.args(build.folder)];
+  let run: string[];
+  try {
+    run =
+      isolation.level === "wall"
+        ? wallCommand(engine, build, scratch)
+        : [...(isolation.level === "network" ? ["unshare", "-Un", "--"] : []), engine.command, ...engine.args(build.folder)];
+  } catch (error) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw error;
+  }
   const [command, ...args] = [...memoryCap, ...run];
   const env = sandboxEnv(isolation.level === "wall" ? WALL_HOME : scratch);
   return new Promise<EngineResult>((resolve) => {
