@@ -152,7 +152,7 @@ export function sandboxEnv(home: string): NodeJS.ProcessEnv {
 export type IsolationSetting = "auto" | "required" | "network" | "off";
 
 /**
- * How kustomize is started. `wall`: in namespaces of its own (user, mount, network, PID), as an unprivileged user in
+ * How kustomize is started. `wall`: in namespaces of its own (user, mount, network, IPC, PID), as an unprivileged user in
  * a root that holds only the build's sandbox and the binary, all read-only. `network`: without a network only
  * (`unshare -Un`). `none`: as it is. Short of the wall, `why` it is not walled off. Or not at all, and why.
  */
@@ -204,7 +204,8 @@ export function isolationWarning(isolation: Isolation, setting: IsolationSetting
  * In the user and mount namespaces of `unshare -Umrn`, as their root: makes the new root ($2) a read-only mount of its
  * own, mounts the sandbox ($1) read-only at its own path in it and the binary ($3) beside the sandbox, then runs the
  * binary in a user namespace nested in those, as a user without capabilities (so it can neither mount nor chroot
- * its way out) and as PID 1 of a namespace of its own (so whatever it starts ends with it), chrooted in the new root.
+ * its way out), with IPC of its own, and as PID 1 of a namespace of its own (so whatever it starts ends with it),
+ * chrooted in the new root.
  */
 const WALL_SCRIPT = [
   "set -e",
@@ -213,7 +214,7 @@ const WALL_SCRIPT = [
   'mount --bind -o ro "$1" "$root$1"',
   'mount --bind -o ro "$3" "$root$binary"',
   "shift 3",
-  'exec unshare --user --map-user=65534 --map-group=65534 --pid --kill-child --root="$root" --wd=/ "$binary" "$@"',
+  'exec unshare --user --map-user=65534 --map-group=65534 --ipc --pid --kill-child --root="$root" --wd=/ "$binary" "$@"',
 ].join("; ");
 const WALL_HOME = "/";
 
