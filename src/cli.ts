@@ -5,7 +5,7 @@ import { realpathSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
-import { findKustomize, isolationSetting, isolationWarning, kustomizeIsolation } from "./core/build/engine.js";
+import { kustomizeIsolationWarning } from "./core/build/engine.js";
 import { evaluate } from "./core/evaluate.js";
 import { GitError, localFacts } from "./local.js";
 import { renderSummary } from "./report/summary.js";
@@ -111,17 +111,12 @@ export async function runCli(argv: string[]): Promise<CliResult> {
     const notes = [
       (await uncommitted) && `${terminalText(repo)} has uncommitted changes; they are not evaluated: fleet-warden checks the commit ${terminalText(values.head)}, not the working tree.`,
       // A check of someone else's pull request (a CI job on forks) runs their kustomizations on this machine.
-      verdict.stats.kustomizeRuns > 0 && unwalledKustomize(),
+      verdict.stats.kustomizeRuns > 0 && kustomizeIsolationWarning(),
     ];
     return { code, stdout: `${render(verdict)}\n`, stderr: notes.filter(Boolean).map((note) => `note: ${note}\n`).join("") };
   } finally {
     await local.dispose();
   }
-}
-
-function unwalledKustomize(): string | undefined {
-  const engine = findKustomize();
-  return engine && isolationWarning(kustomizeIsolation(engine), isolationSetting());
 }
 
 /** A comma-separated list of logins or teams, each with CODEOWNERS' leading @ dropped. */

@@ -1,7 +1,11 @@
 // One structured (JSON) log line per evaluation: delivery, repository, pull request, sha, duration, GitHub calls.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { positiveSetting } from "../src/app/index.js";
+import { canUnshare } from "../src/core/build/engine.js";
 import { FakeGitHub, testApp } from "./helpers/github.js";
 
 const deployment = (image: string) =>
@@ -73,7 +77,7 @@ describe("evaluation logs", () => {
 });
 
 describe("settings from the environment", () => {
-  const names = ["EVALUATION_DEADLINE_MS", "EVALUATION_MEMORY_MB", "NODE_OPTIONS"] as const;
+  const names = ["EVALUATION_DEADLINE_MS", "EVALUATION_MEMORY_MB", "NODE_OPTIONS", "KUSTOMIZE_BIN"] as const;
   const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));
   afterEach(() => {
     for (const name of names) {
@@ -105,5 +109,19 @@ describe("settings from the environment", () => {
       'EVALUATION_DEADLINE_MS="-1" is not a positive number; using 300000',
       "EVALUATION_MEMORY_MB has no effect: --max-old-space-size is set for the process, and Node gives every worker thread that heap limit instead",
     ]);
+  });
+
+  it("logs at start that kustomize cannot be walled off, and why, when it cannot", async () => {
+    github = new FakeGitHub({ base: {}, head: {} });
+    // A kustomize that is a script: /bin/sh does not run in a root of its own.
+    const binary = join(mkdtempSync(join(tmpdir(), "fleet-warden-test-")), "kustomize");
+    writeFileSync(binary, '#!/bin/sh\nshift\nexec kubectl --server=http://127.0.0.1:9 kustomize "$@"\n', { mode: 0o755 });
+    process.env.KUSTOMIZE_BIN = binary;
+    const lines: Array<Record<string, any>> = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const app = testApp({ log, evaluator: undefined });
+    await vi.waitFor(() => expect(app.scheduler).toBeDefined());
+    const reach = canUnshare() ? `without a network but with this machine's files, so only vetting keeps builds from them \\(kustomize \\(${binary}\\) cannot run in a root of its own: ` : "with this machine's network and files";
+    expect(lines.filter((line) => line.level === 40).map((line) => line.msg)).toEqual([expect.stringMatching(new RegExp(`^kustomize runs ${reach}`))]);
   });
 });

@@ -4,7 +4,7 @@ import type { Context, Probot } from "probot";
 import { CHECK_NAME, failureOutput, markHead } from "../github/checks.js";
 import type { Octokit } from "../github/octokit.js";
 import { openPullsHeadedBy } from "../github/pull-heads.js";
-import { findKustomize, isolationSetting, isolationWarning, kustomizeIsolation } from "../core/build/engine.js";
+import { kustomizeIsolationWarning } from "../core/build/engine.js";
 import { AutoMerger, type FollowUp } from "./auto-merge.js";
 import { RecentDeliveries } from "./deliveries.js";
 import { evaluatePullRequest, type EvaluationOutcome } from "./evaluate-pull-request.js";
@@ -74,8 +74,7 @@ export function createApp(options: AppOptions = {}) {
     if (!options.evaluator && [...process.execArgv, process.env.NODE_OPTIONS ?? ""].some((arg) => arg.includes("--max-old-space-size"))) {
       app.log.warn("EVALUATION_MEMORY_MB has no effect: --max-old-space-size is set for the process, and Node gives every worker thread that heap limit instead");
     }
-    const engine = options.evaluator ? undefined : findKustomize();
-    const unwalled = engine && isolationWarning(kustomizeIsolation(engine), isolationSetting());
+    const unwalled = options.evaluator ? undefined : kustomizeIsolationWarning();
     if (unwalled) app.log.warn(unwalled);
 
     const scheduler = new Scheduler<EvaluationJob>({

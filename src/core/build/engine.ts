@@ -254,6 +254,11 @@ export function kustomizeIsolation(engine: KustomizeEngine): Isolation {
   return isolations.get(engine.command)!;
 }
 
+/** What the operator should hear of this machine's isolation of kustomize, if anything (nothing without one). */
+export function kustomizeIsolationWarning(engine = findKustomize()): string | undefined {
+  return engine && isolationWarning(kustomizeIsolation(engine), isolationSetting());
+}
+
 /** A build: its sandbox (a folder holding only what kustomize may read) and the folder in it to build. */
 export interface KustomizeBuild {
   sandbox: string;
