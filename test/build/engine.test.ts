@@ -1,6 +1,6 @@
 // The kustomize engine: how it is found, the sandbox it runs in, its limits, and its error messages.
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { availableParallelism } from "node:os";
@@ -197,6 +197,7 @@ describe("the wall", () => {
       "uid 65534",
       `read ${hostFile}: No such file or directory`,
       "read /proc/self/environ: No such file or directory",
+      "inherited fd 200: Bad file descriptor",
       "write the sandbox: Read-only file system",
       "unmount the sandbox: Operation not permitted",
       "chroot: Operation not permitted",
@@ -216,6 +217,38 @@ describe("the wall", () => {
       error: "kustomize did not finish within 0.3 s and was stopped",
       limit: true,
     });
+  });
+
+  it.runIf(canUnshare())("stands on a TMPDIR mounted nosuid, nodev and noexec (a tmpfs), whose flags a user namespace may not drop", () => {
+    const tmpfs = tempDir();
+    const mounted = 'mount -t tmpfs -o nosuid,nodev,noexec none "$1" && TMPDIR="$1" exec "$2" "$3" kustomize';
+    const run = spawnSync("unshare", ["-Urm", "bash", "-c", mounted, "tmpfs", tmpfs, process.execPath, walledRun], { encoding: "utf8" });
+    expect([run.status, run.stdout]).toEqual([0, `${JSON.stringify({ level: "wall" })}\n`]);
+  });
+
+  it.runIf(canUnshare() && prober)("closes the files the App inherited: an open folder would lead out of any root", () => {
+    const host = tempDir();
+    const hostFile = join(host, "private-key.pem");
+    writeFileSync(hostFile, "host secret\n");
+    const run = spawnSync("bash", ["-c", 'exec 200<"$1"; shift; exec "$@"', "inherit", host, process.execPath, walledRun, prober!, "reach", hostFile], { encoding: "utf8" });
+    const [isolation, , result] = run.stdout.split("\n");
+    expect(isolation).toBe(JSON.stringify({ level: "wall" }));
+    expect(JSON.parse(result!).output).toMatch(/^uid 65534\n.*\ninherited fd 200: Bad file descriptor\n/s);
+  });
+
+  it.runIf(canUnshare() && prober)("ends with the App, should the App die mid-run", async () => {
+    const app = spawn(process.execPath, [walledRun, prober!, "outlive"], { stdio: ["ignore", "pipe", "ignore"] });
+    let output = "";
+    app.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const walled = () => / (\/\S+)\n/.exec(output)?.[1];
+    // Started: the sandbox is named, and the stand-in runs (PID 1 of its namespace, and the process it left).
+    const running = (sandbox: string) => readdirSync("/proc").filter((pid) => /^\d+$/.test(pid) && alive(pid) && commandLine(pid).includes(`${sandbox}.kustomize`));
+    while (!walled() || running(walled()!).length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(output.split("\n")[0]).toBe(JSON.stringify({ level: "wall" }));
+    app.kill("SIGKILL");
+    // Both sleep a minute: were they left running, the test would outlast its timeout.
+    while (running(walled()!).length > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    rmSync(walled()!, { recursive: true, force: true });
   });
 
   it("is as strong as the machine allows; where it cannot be complete, builds run only when it is not required", () => {
@@ -254,6 +287,25 @@ describe("the wall", () => {
     expect(isolationSetting({ KUSTOMIZE_ISOLATION: "of" })).toBe("required");
   });
 });
+
+const walledRun = fileURLToPath(new URL("../helpers/walled-run.mjs", import.meta.url));
+
+function commandLine(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** Running, or at least not yet a zombie. */
+function alive(pid: string): boolean {
+  try {
+    return !/^\S+ \(.*\) [ZX]/s.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
 
 /** test/build/wall-prober.c, compiled static; undefined where gcc cannot link it so. */
 function staticProber(): string | undefined {

@@ -31,6 +31,7 @@ int main(int argc, char **argv) {
   printf("uid %d\n", (int)getuid());
   printf("read %s: %s\n", host, outcome(open(host, O_RDONLY) >= 0));
   printf("read /proc/self/environ: %s\n", outcome(open("/proc/self/environ", O_RDONLY) >= 0));
+  printf("inherited fd 200: %s\n", outcome(fcntl(200, F_GETFD) >= 0));
   printf("write the sandbox: %s\n", outcome(open(written, O_WRONLY | O_CREAT, 0644) >= 0));
   printf("unmount the sandbox: %s\n", outcome(umount2(sandbox, MNT_DETACH) == 0));
   printf("chroot: %s\n", outcome(chroot("/") == 0));

@@ -201,18 +201,22 @@ export function isolationWarning(isolation: Isolation, setting: IsolationSetting
 }
 
 /**
- * In the user and mount namespaces of `unshare -Umrn`, as their root: makes the new root ($2) a read-only mount of its
- * own, mounts the sandbox ($1) read-only at its own path in it and the binary ($3) beside the sandbox, then runs the
- * binary in a user namespace nested in those, as a user without capabilities (so it can neither mount nor chroot
- * its way out), with IPC of its own, and as PID 1 of a namespace of its own (so whatever it starts ends with it),
- * chrooted in the new root.
+ * In the user and mount namespaces of `unshare -Umrn`, as their root: closes every file the App inherited (Node marks
+ * only the first few close-on-exec, and an open folder would lead out of any root), makes the new root ($2) a
+ * read-only mount of its own, mounts the sandbox ($1) read-only at its own path in it and the binary ($3) beside the
+ * sandbox, then runs the binary in a user namespace nested in those, as a user without capabilities (so it can
+ * neither mount nor chroot its way out), with IPC of its own, and as PID 1 of a namespace of its own (so whatever it
+ * starts ends with it), chrooted in the new root.
+ * A bind mount keeps the nosuid, nodev and noexec of its source, which a user namespace may not drop: a TMPDIR on a
+ * tmpfs has them, so they are asked for (noexec but for the binary).
  */
 const WALL_SCRIPT = [
   "set -e",
+  'for fd in /proc/$$/fd/*; do fd=${fd##*/}; if [ "$fd" -gt 2 ]; then eval "exec $fd>&-"; fi; done',
   'root=$2 binary=$1.kustomize',
-  'mount --bind -o ro "$root" "$root"',
-  'mount --bind -o ro "$1" "$root$1"',
-  'mount --bind -o ro "$3" "$root$binary"',
+  'mount --bind -o ro,nosuid,nodev,noexec "$root" "$root"',
+  'mount --bind -o ro,nosuid,nodev,noexec "$1" "$root$1"',
+  'mount --bind -o ro,nosuid,nodev "$3" "$root$binary"',
   "shift 3",
   'exec unshare --user --map-user=65534 --map-group=65534 --ipc --pid --kill-child --root="$root" --wd=/ "$binary" "$@"',
 ].join("; ");
@@ -223,7 +227,9 @@ function wallCommand(engine: KustomizeEngine, build: KustomizeBuild, root: strin
   // The mount points: nothing else is made in the root, so nothing can collide with the sandbox's path.
   mkdirSync(join(root, build.sandbox), { recursive: true });
   writeFileSync(join(root, `${build.sandbox}.kustomize`), "");
-  return ["unshare", "-Umrn", "--", "sh", "-c", WALL_SCRIPT, "fleet-warden-wall", build.sandbox, root, engine.command, ...engine.args(build.folder)];
+  // Killed with the App, should it die first: nothing else would stop it.
+  const withTheApp = ["setpriv", "--pdeathsig", "KILL", "--"];
+  return [...withTheApp, "unshare", "-Umrn", "--", "bash", "-c", WALL_SCRIPT, "fleet-warden-wall", build.sandbox, root, engine.command, ...engine.args(build.folder)];
 }
 
 /** Why `engine` cannot build in the wall here (a dynamically linked binary, no mount namespace); undefined when it can. */
@@ -236,7 +242,8 @@ function wallFailure(engine: KustomizeEngine): string | undefined {
     made.push(root);
     writeFileSync(join(sandbox, "kustomization.yaml"), "resources: []\n");
     const [command, ...args] = wallCommand(engine, { sandbox, folder: sandbox }, root);
-    const probe = spawnSync(command!, args, { env: sandboxEnv(WALL_HOME), encoding: "utf8", timeout: 10_000 });
+    // SIGKILL: the forking `unshare` in the wall outlives a SIGTERM.
+    const probe = spawnSync(command!, args, { env: sandboxEnv(WALL_HOME), encoding: "utf8", timeout: 10_000, killSignal: "SIGKILL" });
     if (probe.status === 0) return undefined;
     const why = cleanError(probe.stderr ?? "") || probe.error?.message || `exit code ${probe.status}`;
     return `${engine.description} (${engine.command}) cannot run in a root of its own: ${why}`;

@@ -1,7 +1,8 @@
 // A stand-in for src/app/evaluation-worker.ts that misbehaves as MISBEHAVE says once the facts arrive, to test
 // what isolation.ts does about it. JavaScript, not TypeScript: worker threads run what Node runs.
 // "spin": asks for a kustomize run in a folder of its own, then never yields. "swell": allocates until the heap
-// limit. "throw": fails. "escape": asks for a kustomize run outside its folder, and fails with the answer.
+// limit. "throw": fails. "escape", "escape-sandbox", "escape-folder": asks for a kustomize run of the root, of a
+// sandbox that is the evaluation's folder itself, of a folder outside its sandbox, and fails with the answer.
 // Without MISBEHAVE, the facts' author says what to do: "count" answers how many evaluations this worker has
 // had, "fail" fails, "die" answers and exits, "die-next" answers and then exits without a word once the next
 // evaluation's facts arrive (a kept worker that died unseen), "linger" answers, and then, once the next evaluation
