@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, wr
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { availableParallelism } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { canLimitMemory, canUnshare, cleanError, findKustomize, isolationOf, isolationSetting, isolationWarning, kustomizeIsolation, runKustomize, sandboxEnv, type KustomizeEngine } from "../../src/core/build/engine.js";
@@ -154,7 +154,6 @@ describe("the network", () => {
       server.close();
     }
   });
-
 });
 
 describe("the wall", () => {
@@ -184,14 +183,17 @@ describe("the wall", () => {
 
   // Code running in the wall, which kustomize never runs (plugins, Helm and functions are refused): a static stand-in.
   const prober = staticProber();
+  /** The stand-in as the engine: `mode` for a build of a folder named after it, "probe" (exit 0) for the wall's probe. */
+  const proberEngine = (mode: string, ...rest: string[]): KustomizeEngine => ({ description: "prober", command: prober!, args: (folder) => (folder.endsWith(`/${mode}`) ? [mode, ...rest] : ["probe"]) });
+
   it.runIf(canUnshare() && prober)("holds code too: no host file, no write, no mount, no chroot, no network, as a user without privileges", async () => {
-    const engine = { description: "prober", command: prober!, args: (folder: string) => (folder.endsWith("/reach") ? ["reach", hostFile, dirname(folder)] : ["probe"]) };
     const hostFile = join(tempDir(), "private-key.pem");
     writeFileSync(hostFile, "host secret\n");
-    // Never run outside the wall.
-    expect(kustomizeIsolation(engine)).toEqual({ level: "wall" });
     const sandbox = tempDir();
     mkdirSync(join(sandbox, "reach"));
+    const engine = proberEngine("reach", hostFile, sandbox);
+    // Never run outside the wall.
+    expect(kustomizeIsolation(engine)).toEqual({ level: "wall" });
     const result = await runKustomize(engine, { sandbox, folder: join(sandbox, "reach") });
     expect(result.ok && result.output.split("\n")).toEqual([
       "uid 65534",
@@ -207,7 +209,7 @@ describe("the wall", () => {
   });
 
   it.runIf(canUnshare() && prober)("leaves nothing running once a run is stopped, not even a process in a session of its own", async () => {
-    const engine = { description: "prober", command: prober!, args: (folder: string) => (folder.endsWith("/outlive") ? ["outlive"] : ["probe"]) };
+    const engine = proberEngine("outlive");
     expect(kustomizeIsolation(engine)).toEqual({ level: "wall" });
     const sandbox = tempDir();
     mkdirSync(join(sandbox, "outlive"));
