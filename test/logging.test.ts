@@ -121,7 +121,7 @@ describe("settings from the environment", () => {
     const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
     const app = testApp({ log, evaluator: undefined });
     await vi.waitFor(() => expect(app.scheduler).toBeDefined());
-    const reach = canUnshare() ? `without a network but with this machine's files, so only vetting keeps builds from them \\(kustomize \\(${binary}\\) cannot run in a root of its own: ` : "with this machine's network and files";
+    const reach = canUnshare() ? `without a network but with this machine's files, so only vetting keeps builds from them \\(kustomize \\(kustomize\\) cannot run in a root of its own: ` : "with this machine's network and files";
     expect(lines.filter((line) => line.level === 40).map((line) => line.msg)).toEqual([expect.stringMatching(new RegExp(`^kustomize runs ${reach}`))]);
   });
 });

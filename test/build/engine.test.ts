@@ -1,6 +1,6 @@
 // The kustomize engine: how it is found, the sandbox it runs in, its limits, and its error messages.
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { availableParallelism } from "node:os";
@@ -178,7 +178,7 @@ describe("the wall", () => {
 
   it.runIf(canUnshare())("holds a statically linked kustomize, and not a binary that needs the host's libraries", () => {
     expect(kustomizeIsolation(findKustomize()!)).toEqual({ level: "wall" });
-    expect(kustomizeIsolation(shell("true"))).toEqual({ level: "network", why: expect.stringMatching(/^test engine \(\/bin\/sh\) cannot run in a root of its own: /) });
+    expect(kustomizeIsolation(shell("true"))).toEqual({ level: "network", why: "test engine (sh) cannot run in a root of its own: unshare: failed to execute the binary: No such file or directory" });
   });
 
   // Code running in the wall, which kustomize never runs (plugins, Helm and functions are refused): a static stand-in.
@@ -239,7 +239,8 @@ describe("the wall", () => {
   });
 
   it.runIf(canUnshare() && prober)("ends with the App, should the App die mid-run", async () => {
-    const app = spawn(process.execPath, [walledRun, prober!, "outlive"], { stdio: ["ignore", "pipe", "ignore"] });
+    // Its own TMPDIR: the wall's root, left behind by a killed App, goes with the test's folders.
+    const app = spawn(process.execPath, [walledRun, prober!, "outlive"], { stdio: ["ignore", "pipe", "ignore"], env: { ...process.env, TMPDIR: tempDir() } });
     let output = "";
     app.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     const walled = () => / (\/\S+)\n/.exec(output)?.[1];
@@ -250,28 +251,58 @@ describe("the wall", () => {
     app.kill("SIGKILL");
     // Both sleep a minute: were they left running, the test would outlast its timeout.
     while (running(walled()!).length > 0) await new Promise((resolve) => setTimeout(resolve, 20));
-    rmSync(walled()!, { recursive: true, force: true });
+  });
+
+  it.runIf(canUnshare() && prober)("is probed again once the binary at its path changed: an upgrade may bring one the wall cannot hold", () => {
+    const binary = join(tempDir(), "kustomize");
+    copyFileSync(prober!, binary);
+    const engine: KustomizeEngine = { description: "kustomize", command: binary, args: () => ["probe"] };
+    expect(kustomizeIsolation(engine)).toEqual({ level: "wall" });
+    writeFileSync(binary, "#!/bin/sh\nexit 0\n");
+    expect(kustomizeIsolation(engine)).toEqual({ level: "network", why: "kustomize (kustomize) cannot run in a root of its own: unshare: failed to execute the binary: No such file or directory" });
+  });
+
+  it.runIf(canUnshare() && prober)("does not stand on a mount that ignores `ro` on a bind (busybox's): the sandbox would be writable", () => {
+    // util-linux's mount without the options, first on the PATH.
+    const realMount = spawnSync("sh", ["-c", "command -v mount"], { encoding: "utf8" }).stdout.trim();
+    const tools = tempDir();
+    writeFileSync(join(tools, "mount"), `#!/bin/sh\nexec ${realMount} --bind "$4" "$5"\n`, { mode: 0o755 });
+    const binary = join(tempDir(), "kustomize");
+    copyFileSync(prober!, binary);
+    const path = process.env.PATH;
+    process.env.PATH = `${tools}:${path}`;
+    try {
+      expect(kustomizeIsolation({ description: "kustomize", command: binary, args: () => ["probe"] })).toEqual({
+        level: "network",
+        why: expect.stringMatching(/^kustomize \(kustomize\) cannot run in a root of its own: mount left the root\S* writable$/),
+      });
+    } finally {
+      process.env.PATH = path;
+    }
   });
 
   it("is as strong as the machine allows; where it cannot be complete, builds run only when it is not required", () => {
     const works = () => undefined;
-    const fails = () => "kustomize (/usr/bin/kustomize) cannot run in a root of its own: unshare: failed to execute /tmp/x.kustomize: No such file or directory";
-    expect(isolationOf("auto", () => true, works)).toEqual({ level: "wall" });
-    expect(isolationOf("required", () => true, works)).toEqual({ level: "wall" });
-    expect(isolationOf("network", () => true, works)).toEqual({ level: "wall" });
-    expect(isolationOf("auto", () => true, fails)).toEqual({ level: "network", why: fails() });
-    expect(isolationOf("network", () => true, fails)).toEqual({ level: "network", why: fails() });
-    expect(isolationOf("auto", () => false, works)).toEqual({ level: "none", why: "`unshare -Un` fails: unprivileged user namespaces are off" });
-    expect(isolationOf("required", () => true, fails)).toEqual({ refused: `kustomize was not run: KUSTOMIZE_ISOLATION=required, and it cannot be walled off here (${fails()})` });
-    expect(isolationOf("required", () => false, works)).toEqual({ refused: expect.stringMatching(/^kustomize was not run: KUSTOMIZE_ISOLATION=required, .*`unshare -Un` fails/) });
-    expect(isolationOf("network", () => false, works)).toEqual({ refused: expect.stringMatching(/^kustomize was not run: KUSTOMIZE_ISOLATION=network \(or the former KUSTOMIZE_NETWORK_ISOLATION=required\), and `unshare -Un` fails/) });
-    expect(isolationOf("off", () => true, works)).toEqual({ level: "none", why: "KUSTOMIZE_ISOLATION=off" });
+    const unshares = () => undefined;
+    const noUserNamespaces = () => "`unshare -Un` fails: unprivileged user namespaces are off";
+    const fails = () => "kustomize (kustomize) cannot run in a root of its own: unshare: failed to execute the binary: No such file or directory";
+    expect(isolationOf("auto", unshares, works)).toEqual({ level: "wall" });
+    expect(isolationOf("required", unshares, works)).toEqual({ level: "wall" });
+    expect(isolationOf("network", unshares, works)).toEqual({ level: "wall" });
+    expect(isolationOf("auto", unshares, fails)).toEqual({ level: "network", why: fails() });
+    expect(isolationOf("network", unshares, fails)).toEqual({ level: "network", why: fails() });
+    expect(isolationOf("auto", noUserNamespaces, works)).toEqual({ level: "none", why: noUserNamespaces() });
+    expect(isolationOf("auto", () => "`unshare` (util-linux) is not installed", works)).toEqual({ level: "none", why: "`unshare` (util-linux) is not installed" });
+    expect(isolationOf("required", unshares, fails)).toEqual({ refused: `kustomize was not run: KUSTOMIZE_ISOLATION=required, and it cannot be walled off here (${fails()})` });
+    expect(isolationOf("required", noUserNamespaces, works)).toEqual({ refused: expect.stringMatching(/^kustomize was not run: KUSTOMIZE_ISOLATION=required, .*`unshare -Un` fails/) });
+    expect(isolationOf("network", noUserNamespaces, works)).toEqual({ refused: expect.stringMatching(/^kustomize was not run: KUSTOMIZE_ISOLATION=network \(or the former KUSTOMIZE_NETWORK_ISOLATION=required\), and `unshare -Un` fails/) });
+    expect(isolationOf("off", unshares, works)).toEqual({ level: "none", why: "KUSTOMIZE_ISOLATION=off" });
   });
 
   it("is logged at the App's start when it is not complete and nobody asked for that, with the reason", () => {
-    expect(isolationWarning({ level: "none", why: "`unshare -Un` fails" }, "auto")).toMatch(/^kustomize runs with this machine's network and files, so only vetting keeps builds from them \(`unshare -Un` fails\)\. Allow/);
+    expect(isolationWarning({ level: "none", why: "`unshare -Un` fails" }, "auto")).toMatch(/^kustomize runs with this machine's network and files, so only vetting keeps builds from them \(`unshare -Un` fails\)\. The wall needs unprivileged user namespaces, util-linux/);
     expect(isolationWarning({ level: "network", why: "kustomize (/usr/bin/kustomize) cannot run in a root of its own: …" }, "auto")).toMatch(
-      /^kustomize runs without a network but with this machine's files, so only vetting keeps builds from them \(kustomize \(\/usr\/bin\/kustomize\) cannot run in a root of its own: …\)\. Allow/,
+      /^kustomize runs without a network but with this machine's files, so only vetting keeps builds from them \(kustomize \(\/usr\/bin\/kustomize\) cannot run in a root of its own: …\)\. The wall needs unprivileged user namespaces, util-linux/,
     );
     expect(isolationWarning({ refused: "kustomize was not run: …" }, "required")).toBe("every build will fail: kustomize was not run: …");
     expect(isolationWarning({ level: "wall" }, "auto")).toBeUndefined();

@@ -2,7 +2,7 @@
 // always run in a sandbox (scrubbed environment, empty HOME, proxies pointing nowhere, git protocols off,
 // walled off from the network and the host's files where the machine allows it, a time, output and memory limit).
 import { spawn, spawnSync } from "node:child_process";
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { basename, delimiter, join, resolve } from "node:path";
 import { formatBytes } from "../yaml.js";
@@ -158,7 +158,6 @@ export type IsolationSetting = "auto" | "required" | "network" | "off";
  */
 export type Isolation = { level: "wall" } | { level: "network" | "none"; why: string } | { refused: string };
 
-const NO_UNSHARE = "`unshare -Un` fails: unprivileged user namespaces are off";
 
 /**
  * Vetting refuses every remote reference and every path out of the build before kustomize runs; the wall is what
@@ -167,13 +166,14 @@ const NO_UNSHARE = "`unshare -Un` fails: unprivileged user namespaces are off";
  * private key, no `/etc`, no `/proc`.
  * `wallFailure` says why the wall cannot stand here (undefined when it can): the probe runs the engine in one.
  */
-export function isolationOf(setting: IsolationSetting, canUnshare: () => boolean, wallFailure: () => string | undefined): Isolation {
+export function isolationOf(setting: IsolationSetting, unshareFailure: () => string | undefined, wallFailure: () => string | undefined): Isolation {
   if (setting === "off") return { level: "none", why: "KUSTOMIZE_ISOLATION=off" };
-  const failure = canUnshare() ? wallFailure() : NO_UNSHARE;
+  const noUnshare = unshareFailure();
+  const failure = noUnshare ?? wallFailure();
   if (failure === undefined) return { level: "wall" };
   if (setting === "required") return { refused: `kustomize was not run: KUSTOMIZE_ISOLATION=required, and it cannot be walled off here (${failure})` };
-  if (canUnshare()) return { level: "network", why: failure };
-  if (setting === "network") return { refused: `kustomize was not run: KUSTOMIZE_ISOLATION=network (or the former KUSTOMIZE_NETWORK_ISOLATION=required), and ${NO_UNSHARE}` };
+  if (noUnshare === undefined) return { level: "network", why: failure };
+  if (setting === "network") return { refused: `kustomize was not run: KUSTOMIZE_ISOLATION=network (or the former KUSTOMIZE_NETWORK_ISOLATION=required), and ${noUnshare}` };
   return { level: "none", why: failure };
 }
 
@@ -192,12 +192,18 @@ export function canUnshare(): boolean {
   return runsHere("unshare", "-Un", "true");
 }
 
+/** Why `unshare -Un` does not run here; undefined when it does. */
+export function unshareFailure(): string | undefined {
+  if (canUnshare()) return undefined;
+  return runsHere("unshare", "--version") ? "`unshare -Un` fails: unprivileged user namespaces are off" : "`unshare` (util-linux) is not installed";
+}
+
 /** What the App logs at start when kustomize is not walled off (and that was not asked for). */
 export function isolationWarning(isolation: Isolation, setting: IsolationSetting): string | undefined {
   if ("refused" in isolation) return `every build will fail: ${isolation.refused}`;
   if (isolation.level === "wall" || setting === "off") return undefined;
   const reach = isolation.level === "network" ? "without a network but with this machine's files" : "with this machine's network and files";
-  return `kustomize runs ${reach}, so only vetting keeps builds from them (${isolation.why}). Allow unprivileged user namespaces and use a statically linked kustomize (the release binaries are), or set KUSTOMIZE_ISOLATION=required to fail builds instead (off: to accept it and hear no more of it).`;
+  return `kustomize runs ${reach}, so only vetting keeps builds from them (${isolation.why}). The wall needs unprivileged user namespaces, util-linux (unshare, mount, setpriv), bash and a statically linked kustomize (the release binaries are); or set KUSTOMIZE_ISOLATION=required to fail builds instead (off: to accept it and hear no more of it).`;
 }
 
 /**
@@ -208,7 +214,8 @@ export function isolationWarning(isolation: Isolation, setting: IsolationSetting
  * neither mount nor chroot its way out), with IPC of its own, and as PID 1 of a namespace of its own (so whatever it
  * starts ends with it), chrooted in the new root.
  * A bind mount keeps the nosuid, nodev and noexec of its source, which a user namespace may not drop: a TMPDIR on a
- * tmpfs has them, so they are asked for (noexec but for the binary).
+ * tmpfs has them, so they are asked for (noexec but for the binary). A `mount` that ignores `ro` on a bind (busybox's)
+ * fails the script, and so the probe, rather than leave the sandbox writable.
  */
 const WALL_SCRIPT = [
   "set -e",
@@ -217,6 +224,7 @@ const WALL_SCRIPT = [
   'mount --bind -o ro,nosuid,nodev,noexec "$root" "$root"',
   'mount --bind -o ro,nosuid,nodev,noexec "$1" "$root$1"',
   'mount --bind -o ro,nosuid,nodev "$3" "$root$binary"',
+  'for path in "$root" "$root$1" "$root$binary"; do if [ -w "$path" ]; then echo "mount left $path writable" >&2; exit 1; fi; done',
   "shift 3",
   'exec unshare --user --map-user=65534 --map-group=65534 --ipc --pid --kill-child --root="$root" --wd=/ "$binary" "$@"',
 ].join("; ");
@@ -245,8 +253,9 @@ function wallFailure(engine: KustomizeEngine): string | undefined {
     // SIGKILL: the forking `unshare` in the wall outlives a SIGTERM.
     const probe = spawnSync(command!, args, { env: sandboxEnv(WALL_HOME), encoding: "utf8", timeout: 10_000, killSignal: "SIGKILL" });
     if (probe.status === 0) return undefined;
-    const why = cleanError(probe.stderr ?? "") || probe.error?.message || `exit code ${probe.status}`;
-    return `${engine.description} (${engine.command}) cannot run in a root of its own: ${why}`;
+    // One line, without the probe's own paths: under `required` it is every build's error, in every check run.
+    const why = (cleanError(probe.stderr ?? "") || probe.error?.message || `exit code ${probe.status}`).split("\n")[0]!.split(`${sandbox}.kustomize`).join("the binary").split(root).join("the root");
+    return `${engine.description} (${basename(engine.command)}) cannot run in a root of its own: ${why}`;
   } catch (error) {
     return `the wall could not be set up: ${(error as Error).message}`;
   } finally {
@@ -255,10 +264,23 @@ function wallFailure(engine: KustomizeEngine): string | undefined {
 }
 
 const isolations = new Map<string, Isolation>();
-/** This process's isolation of `engine`, from KUSTOMIZE_ISOLATION and the machine: probed once per binary. */
+/**
+ * This process's isolation of `engine`, from KUSTOMIZE_ISOLATION and the machine: probed once per binary, and again
+ * once the file at its path changed (an upgrade may bring a dynamically linked one).
+ */
 export function kustomizeIsolation(engine: KustomizeEngine): Isolation {
-  if (!isolations.has(engine.command)) isolations.set(engine.command, isolationOf(isolationSetting(), canUnshare, () => wallFailure(engine)));
-  return isolations.get(engine.command)!;
+  const key = [engine.command, ...identityOf(engine.command)].join("\0");
+  if (!isolations.has(key)) isolations.set(key, isolationOf(isolationSetting(), unshareFailure, () => wallFailure(engine)));
+  return isolations.get(key)!;
+}
+
+function identityOf(path: string): string[] {
+  try {
+    const stat = statSync(path);
+    return [String(stat.dev), String(stat.ino), String(stat.mtimeMs), String(stat.size)];
+  } catch {
+    return [];
+  }
 }
 
 /** What the operator should hear of this machine's isolation of kustomize, if anything (nothing without one). */
