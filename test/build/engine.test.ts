@@ -315,6 +315,8 @@ describe("the wall", () => {
     expect(isolationSetting({ KUSTOMIZE_ISOLATION: "network" })).toBe("network");
     // The former name's `required` asked for no network, not for the whole wall.
     expect(isolationSetting({ KUSTOMIZE_NETWORK_ISOLATION: "required" })).toBe("network");
+    expect(isolationSetting({ KUSTOMIZE_NETWORK_ISOLATION: "yes" })).toBe("network");
+    expect(isolationSetting({ KUSTOMIZE_NETWORK_ISOLATION: "Auto" })).toBe("auto");
     expect(isolationSetting({ KUSTOMIZE_ISOLATION: "", KUSTOMIZE_NETWORK_ISOLATION: "off" })).toBe("off");
     expect(isolationSetting({ KUSTOMIZE_ISOLATION: "auto", KUSTOMIZE_NETWORK_ISOLATION: "off" })).toBe("auto");
     expect(isolationSetting({ KUSTOMIZE_ISOLATION: "of" })).toBe("required");

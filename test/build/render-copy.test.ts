@@ -1,9 +1,12 @@
 // The sandbox copy of a build reads the tree through the model: a file the tree cannot give fails that build, clearly.
+import { mkdirSync, realpathSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { planSide } from "../../src/core/build/index.js";
-import { renderPlan } from "../../src/core/build/render.js";
+import { inRepositoryTerms, renderPlan } from "../../src/core/build/render.js";
 import { folderFiles, type TreeFiles } from "../../src/core/files.js";
 import { FleetModel } from "../../src/core/fleet.js";
+import { tempDir } from "../helpers/fleet.js";
 import { recordingEngine, repository, treeDir } from "./helpers.js";
 
 const tree = {
@@ -32,5 +35,17 @@ describe("the sandbox copy of a build", () => {
     const build = await buildApps(vanishing);
     expect(build.report).toEqual({ name: "apps", path: "apps", ok: false, error: "cannot copy apps/settings.yaml into the build: it is not a regular file of the repository", objects: 0 });
     expect(build.objects).toEqual([]);
+  });
+});
+
+describe("kustomize's errors", () => {
+  it("name repository paths, however kustomize resolved the sandbox's (a TMPDIR reached through a link)", () => {
+    const real = tempDir();
+    mkdirSync(join(real, "sandbox", "apps"), { recursive: true });
+    const linked = join(tempDir(), "tmp");
+    symlinkSync(real, linked);
+    const sandbox = join(linked, "sandbox");
+    const error = `accumulating resources from 'x.yaml': open ${realpathSync(sandbox)}/apps/x.yaml: no such file or directory (in ${sandbox})`;
+    expect(inRepositoryTerms(error, sandbox)).toBe("accumulating resources from 'x.yaml': open apps/x.yaml: no such file or directory (in .)");
   });
 });

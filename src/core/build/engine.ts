@@ -180,8 +180,8 @@ export function isolationOf(setting: IsolationSetting, unshareFailure: () => str
 export function isolationSetting(env: NodeJS.ProcessEnv = process.env): IsolationSetting {
   const current = env.KUSTOMIZE_ISOLATION?.trim().toLowerCase();
   const former = env.KUSTOMIZE_NETWORK_ISOLATION?.trim().toLowerCase();
-  // The former name only ever required the network wall.
-  const value = current || (former === "required" ? "network" : former) || "auto";
+  // The former name only ever required the network wall: its `required`, and any value it did not know, mean that.
+  const value = current || (former && former !== "auto" && former !== "off" ? "network" : former) || "auto";
   if (value === "auto" || value === "required" || value === "network" || value === "off") return value;
   // A misspelt setting must not turn isolation off.
   return "required";

@@ -1,7 +1,7 @@
 // Runs one planned build in a private sandbox copy: only the files of its closure are copied (so kustomize
 // cannot read anything else), the root kustomization is rewritten as kustomize-controller rewrites it, the
 // output is traced back to source lines through kustomize's origin annotations, and postBuild runs last.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import { parseAllDocuments, parse as parseYaml, stringify } from "yaml";
@@ -53,7 +53,7 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
     onRun?.();
     const result = await runKustomize(engine, { sandbox, folder }, limits);
     if (!result.ok) {
-      const error = result.error.split(sandbox + "/").join("").split(sandbox).join(".");
+      const error = inRepositoryTerms(result.error, sandbox);
       issues.push({ ...attributeError(plan, model, error), ...(result.limit ? { limit: true as const } : {}) });
       return failed(error);
     }
@@ -68,6 +68,16 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
   } finally {
     rmSync(sandbox, { recursive: true, force: true });
   }
+}
+
+/**
+ * kustomize's error with the sandbox's paths as repository paths: kustomize names them as it resolved them, so a
+ * TMPDIR reached through a link (macOS's `/tmp`) shows up resolved.
+ */
+export function inRepositoryTerms(error: string, sandbox: string): string {
+  let cleaned = error;
+  for (const path of new Set([sandbox, realpathSync(sandbox)])) cleaned = cleaned.split(`${path}/`).join("").split(path).join(".");
+  return cleaned;
 }
 
 /**

@@ -52,8 +52,13 @@ parentPort.on("message", (message) => {
     const kept = [];
     for (;;) kept.push(new Array(100_000).fill(kept.length));
   }
-  const escape = { escape: { sandbox: "/", folder: "/" }, "escape-sandbox": { sandbox: tmpdir(), folder: mkdtempSync(join(tmpdir(), "build-")) }, "escape-folder": { sandbox: mkdtempSync(join(tmpdir(), "build-")), folder: "/etc" } }[behaviour];
-  if (escape) reply({ kind: "kustomize", id: 1, build: escape, limits: { timeoutMs: 600_000, maxOutputBytes: 1024 } });
+  // Made only when asked for: the evaluation's folder may be gone once a verdict was given.
+  const escapes = {
+    escape: () => ({ sandbox: "/", folder: "/" }),
+    "escape-sandbox": () => ({ sandbox: tmpdir(), folder: mkdtempSync(join(tmpdir(), "build-")) }),
+    "escape-folder": () => ({ sandbox: mkdtempSync(join(tmpdir(), "build-")), folder: "/etc" }),
+  };
+  if (behaviour in escapes) reply({ kind: "kustomize", id: 1, build: escapes[behaviour](), limits: { timeoutMs: 600_000, maxOutputBytes: 1024 } });
   if (behaviour === "spin") {
     const sandbox = mkdtempSync(join(tmpdir(), "build-"));
     reply({ kind: "kustomize", id: 1, build: { sandbox, folder: sandbox }, limits: { timeoutMs: 600_000, maxOutputBytes: 1024 } });
