@@ -1,6 +1,6 @@
 // Evaluations in a worker thread (src/app/isolation.ts): the same verdict as in this thread, and whatever the
 // worker does (spin, swell, throw), the evaluation ends, its processes and files go, and the process serves on.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -120,6 +120,17 @@ describe("an evaluation in a worker thread", () => {
     const failure = Object.assign(new Error("Not Found"), { status: 404 });
     await expect(isolatedEvaluator({ memoryMb: 256 })(Promise.reject(failure), never)).rejects.toBe(failure);
     expect(evaluationFolders()).toEqual([]);
+  });
+
+  it("builds below a TMPDIR reached through a link (as macOS's /tmp is): its sandboxes are the evaluation's", async () => {
+    await withSampleFacts(async (sample) => {
+      const linked = join(scratch, "link");
+      symlinkSync(scratch, linked);
+      process.env.TMPDIR = linked;
+      const verdict = await isolatedEvaluator({ memoryMb: 512 })(Promise.resolve(sample), never);
+      expect(verdict.builds.length).toBeGreaterThan(0);
+      expect(verdict.builds.filter((build) => !build.ok)).toEqual([]);
+    });
   });
 
   it("that outgrows its heap ends with OutOfMemory, and this process goes on", async () => {

@@ -4,7 +4,7 @@
 // is stopped, its worker is terminated, the kustomize runs still going are stopped (and collected) and the
 // evaluation's temporary folder is removed. A worker whose evaluation ended well waits for the next one: a fresh
 // worker loads the modules again and runs cold code, which made a small evaluation three times as slow.
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, relative } from "node:path";
 import { Worker } from "node:worker_threads";
@@ -116,7 +116,8 @@ async function evaluateInWorker(pool: WorkerPool, facts: Promise<PullRequestFact
   facts.catch(() => undefined);
   signal.throwIfAborted();
   // Build sandboxes go below the evaluation's own folder (the worker's TMPDIR), removed whatever happens.
-  const temporary = await mkdtemp(join(tmpdir(), "fleet-warden-evaluation-"));
+  // Resolved, as the sandboxes made below it are (see render.ts): the main thread checks they lie inside it.
+  const temporary = await realpath(await mkdtemp(join(tmpdir(), "fleet-warden-evaluation-")));
   try {
     try {
       return await inWorker(pool, facts, signal, { ...options, temporary });

@@ -1,9 +1,10 @@
 // The sandbox copy of a build reads the tree through the model: a file the tree cannot give fails that build, clearly.
-import { mkdirSync, realpathSync, symlinkSync } from "node:fs";
-import { join } from "node:path";
+import { symlinkSync } from "node:fs";
+import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { planSide } from "../../src/core/build/index.js";
-import { inRepositoryTerms, renderPlan } from "../../src/core/build/render.js";
+import { findKustomize } from "../../src/core/build/engine.js";
+import { renderPlan } from "../../src/core/build/render.js";
 import { folderFiles, type TreeFiles } from "../../src/core/files.js";
 import { FleetModel } from "../../src/core/fleet.js";
 import { tempDir } from "../helpers/fleet.js";
@@ -39,13 +40,28 @@ describe("the sandbox copy of a build", () => {
 });
 
 describe("kustomize's errors", () => {
-  it("name repository paths, however kustomize resolved the sandbox's (a TMPDIR reached through a link)", () => {
+  it("name repository paths, though kustomize names a TMPDIR reached through a link (as macOS's /tmp is) resolved", async () => {
     const real = tempDir();
-    mkdirSync(join(real, "sandbox", "apps"), { recursive: true });
     const linked = join(tempDir(), "tmp");
     symlinkSync(real, linked);
-    const sandbox = join(linked, "sandbox");
-    const error = `accumulating resources from 'x.yaml': open ${realpathSync(sandbox)}/apps/x.yaml: no such file or directory (in ${sandbox})`;
-    expect(inRepositoryTerms(error, sandbox)).toBe("accumulating resources from 'x.yaml': open apps/x.yaml: no such file or directory (in .)");
+    // Outside the wall, which mounts the sandbox at the path it is given: a binary of its own, isolation off.
+    const kustomize = findKustomize()!;
+    const binary = join(tempDir(), basename(kustomize.command));
+    symlinkSync(kustomize.command, binary);
+    const saved = { TMPDIR: process.env.TMPDIR, KUSTOMIZE_ISOLATION: process.env.KUSTOMIZE_ISOLATION };
+    Object.assign(process.env, { TMPDIR: linked, KUSTOMIZE_ISOLATION: "off" });
+    try {
+      // The same object twice: kustomize names the second file, with its full path, in its error.
+      const model = new FleetModel(folderFiles(treeDir({ ...tree, "apps/kustomization.yaml": "resources:\n  - settings.yaml\n  - copy.yaml\n", "apps/copy.yaml": tree["apps/settings.yaml"] })));
+      const { plans } = await planSide({ model, repository, specialFiles: [] }, undefined);
+      const build = await renderPlan(plans[0]!, model, { ...kustomize, command: binary });
+      expect(build.report.error).toMatch(/must build at directory: 'apps\/copy\.yaml': file is not directory$/);
+      expect(build.report.error).not.toContain(real);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
   });
 });

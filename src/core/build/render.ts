@@ -30,7 +30,8 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
     issues.push(invalidPatch);
     return failed(invalidPatch.message);
   }
-  const sandbox = mkdtempSync(join(tmpdir(), "fleet-warden-build-"));
+  // Resolved: kustomize names the paths it reads resolved (a TMPDIR reached through a link, as macOS's `/tmp` is).
+  const sandbox = realpathSync(mkdtempSync(join(tmpdir(), "fleet-warden-build-")));
   // The instruction files as Go reads them, by tree path: the root kustomization's is rewritten below.
   const instructions = new Map<string, unknown[] | undefined>();
   try {
@@ -53,7 +54,7 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
     onRun?.();
     const result = await runKustomize(engine, { sandbox, folder }, limits);
     if (!result.ok) {
-      const error = inRepositoryTerms(result.error, sandbox);
+      const error = result.error.split(sandbox + "/").join("").split(sandbox).join(".");
       issues.push({ ...attributeError(plan, model, error), ...(result.limit ? { limit: true as const } : {}) });
       return failed(error);
     }
@@ -68,16 +69,6 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
   } finally {
     rmSync(sandbox, { recursive: true, force: true });
   }
-}
-
-/**
- * kustomize's error with the sandbox's paths as repository paths: kustomize names them as it resolved them, so a
- * TMPDIR reached through a link (macOS's `/tmp`) shows up resolved.
- */
-export function inRepositoryTerms(error: string, sandbox: string): string {
-  let cleaned = error;
-  for (const path of new Set([sandbox, realpathSync(sandbox)])) cleaned = cleaned.split(`${path}/`).join("").split(path).join(".");
-  return cleaned;
 }
 
 /**
