@@ -228,6 +228,13 @@ describe("the wall", () => {
     expect([run.status, run.stdout]).toEqual([0, `${JSON.stringify({ level: "wall" })}\n`]);
   });
 
+  it.runIf(canUnshare())("stands on a relative TMPDIR: the wall mounts by absolute path", () => {
+    const cwd = tempDir();
+    mkdirSync(join(cwd, "relative"));
+    const run = spawnSync(process.execPath, [walledRun, "kustomize"], { cwd, env: { ...process.env, TMPDIR: "relative" }, encoding: "utf8" });
+    expect([run.status, run.stdout]).toEqual([0, `${JSON.stringify({ level: "wall" })}\n`]);
+  });
+
   it.runIf(canUnshare() && prober)("closes the files the App inherited: an open folder would lead out of any root", () => {
     const host = tempDir();
     const hostFile = join(host, "private-key.pem");

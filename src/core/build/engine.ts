@@ -2,7 +2,7 @@
 // always run in a sandbox (scrubbed environment, empty HOME, proxies pointing nowhere, git protocols off,
 // walled off from the network and the host's files where the machine allows it, a time, output and memory limit).
 import { spawn, spawnSync } from "node:child_process";
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { basename, delimiter, join, resolve } from "node:path";
 import { formatBytes } from "../yaml.js";
@@ -244,9 +244,9 @@ function wallCommand(engine: KustomizeEngine, build: KustomizeBuild, root: strin
 function wallFailure(engine: KustomizeEngine): string | undefined {
   const made: string[] = [];
   try {
-    const sandbox = mkdtempSync(join(tmpdir(), "fleet-warden-probe-"));
+    const sandbox = scratchFolder("fleet-warden-probe-");
     made.push(sandbox);
-    const root = mkdtempSync(join(tmpdir(), "fleet-warden-root-"));
+    const root = scratchFolder("fleet-warden-root-");
     made.push(root);
     writeFileSync(join(sandbox, "kustomization.yaml"), "resources: []\n");
     const [command, ...args] = wallCommand(engine, { sandbox, folder: sandbox }, root);
@@ -288,6 +288,15 @@ export function kustomizeIsolationWarning(engine = findKustomize()): string | un
   return engine && isolationWarning(kustomizeIsolation(engine), isolationSetting());
 }
 
+/**
+ * A new empty folder in TMPDIR, by its resolved absolute path: the wall mounts by absolute path (a relative TMPDIR
+ * left it no root), and kustomize names the paths it reads resolved (a TMPDIR reached through a link, as macOS's
+ * `/tmp` is, would leave host paths in its errors).
+ */
+export function scratchFolder(prefix: string): string {
+  return realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+}
+
 /** A build: its sandbox (a folder holding only what kustomize may read) and the folder in it to build. */
 export interface KustomizeBuild {
   sandbox: string;
@@ -323,7 +332,7 @@ function runNow(engine: KustomizeEngine, build: KustomizeBuild, limits: EngineLi
   const memoryMb = memoryMbOf(limits);
   const memoryCap = canLimitMemory() ? ["prlimit", `--data=${Math.round(memoryMb * 1024 * 1024)}`, "--"] : [];
   // The wall's root on the host, or the run's empty HOME.
-  const scratch = mkdtempSync(join(tmpdir(), "fleet-warden-home-"));
+  const scratch = scratchFolder("fleet-warden-home-");
   let run: string[];
   try {
     run =

@@ -1,8 +1,7 @@
 // Runs one planned build in a private sandbox copy: only the files of its closure are copied (so kustomize
 // cannot read anything else), the root kustomization is rewritten as kustomize-controller rewrites it, the
 // output is traced back to source lines through kustomize's origin annotations, and postBuild runs last.
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, posix } from "node:path";
 import { parseAllDocuments, parse as parseYaml, stringify } from "yaml";
 import { asKubeObject, refOf, type FleetModel, type SourceDocument, type SourceFile } from "../fleet.js";
@@ -10,7 +9,7 @@ import type { Build, BuildIssue, BuildReport, ObjectRef, RenderedObject } from "
 import { asArray, asRecord, isRecord, lowerBound } from "../values.js";
 import { errorMessage, GO_YAML, parseYamlSafely } from "../yaml.js";
 import { ContainedWords } from "./contained-words.js";
-import { runKustomize, type EngineLimits, type KustomizeEngine } from "./engine.js";
+import { runKustomize, scratchFolder, type EngineLimits, type KustomizeEngine } from "./engine.js";
 import { isKustomizationFile, KUSTOMIZATION_TOP_FIELDS, kustomizationFileIn } from "./kustomization.js";
 import type { BuildPlan, FluxSettings } from "./plan.js";
 import { substituteObject } from "./variables.js";
@@ -30,8 +29,7 @@ export async function renderPlan(plan: BuildPlan, model: FleetModel, engine: Kus
     issues.push(invalidPatch);
     return failed(invalidPatch.message);
   }
-  // Resolved: kustomize names the paths it reads resolved (a TMPDIR reached through a link, as macOS's `/tmp` is).
-  const sandbox = realpathSync(mkdtempSync(join(tmpdir(), "fleet-warden-build-")));
+  const sandbox = scratchFolder("fleet-warden-build-");
   // The instruction files as Go reads them, by tree path: the root kustomization's is rewritten below.
   const instructions = new Map<string, unknown[] | undefined>();
   try {
