@@ -1,5 +1,5 @@
 // The CLI on real git repositories built from fixtures/ and from ../shared/corpus.
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
@@ -220,5 +220,27 @@ describe.skipIf(!existsSync(corpus))("the real fleet repositories in ../shared/c
     const verdict = JSON.parse(result.stdout);
     expect(verdict.diff.length).toBeGreaterThan(5);
     expect(verdict.findings.filter((finding: { rule: string }) => finding.rule === "yaml-syntax")).toEqual([]);
+  });
+
+  it("flux2-kustomize-helm-example labels Flux's own components with the team that runs Flux: the bootstrap Kustomization stays the platform's", async () => {
+    // Bootstrap's gotk-sync.yaml (the snapshot keeps a placeholder); the labels transformer beside it labels both objects.
+    const bootstrap = tempDir();
+    const sync = (namespaceAccount: string) =>
+      `apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 1m0s\n  ref:\n    branch: main\n  url: https://github.com/fluxcd/flux2-kustomize-helm-example\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n${namespaceAccount}  interval: 10m0s\n  path: ./clusters/production\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n`;
+    writeTree(bootstrap, { "clusters/production/flux-system/gotk-sync.yaml": sync("") });
+    const platformChange = tempDir();
+    const apps = readFileSync(join(corpus, "flux2-kustomize-helm-example/pre-2.7/clusters/production/apps.yaml"), "utf8");
+    writeTree(platformChange, { "clusters/production/apps.yaml": apps.replace("interval: 10m0s", "interval: 15m") });
+    const repo = createFixtureRepo({ base: join(corpus, "flux2-kustomize-helm-example/pre-2.7"), changes: [bootstrap, platformChange] });
+    repos.push(repo);
+    const tenancyFindings = async (base: string) => {
+      const verdict = JSON.parse((await runCli(["check", "--repo", repo.dir, "--base", base, "--head", "HEAD", "--format", "json"])).stdout);
+      return [...verdict.findings, ...verdict.preExisting].filter((finding: { rule: string }) => /^(tenant-namespace|flux-target-namespace|flux-service-account)$/.test(finding.rule));
+    };
+    expect(await tenancyFindings("HEAD~1")).toEqual([]);
+    // Impersonating a tenant's account, it deploys for that tenant: judged as the tenant's.
+    writeTree(repo.dir, { "clusters/production/flux-system/gotk-sync.yaml": sync("  serviceAccountName: sre-team\n") });
+    repo.git("commit", "--quiet", "-am", "impersonates");
+    expect((await tenancyFindings("HEAD~1")).map((finding: { rule: string; path: string }) => `${finding.rule} ${finding.path}`)).toContain("flux-target-namespace clusters/production/flux-system/gotk-sync.yaml");
   });
 });

@@ -134,13 +134,14 @@ export function isFluxDeployer(ref: ObjectRef): boolean {
 /**
  * The tenant a Flux Kustomization or HelmRelease deploys for. Tenants' Flux objects are usually written
  * by the platform team (tenants/base/<team>/sync.yaml), so territory alone is not enough. In order:
- * the `toolkit.fluxcd.io/tenant` label, the object's namespace being one of a tenant's, the object coming
- * from tenant territory, or its spec.path (in this repository) pointing into tenant territory.
+ * the `toolkit.fluxcd.io/tenant` label (but on Flux's bootstrap Kustomization), the object's namespace being
+ * one of a tenant's, the object coming from tenant territory, or its spec.path (in this repository) pointing
+ * into tenant territory.
  */
 export function tenantOfFluxObject(context: RuleContext, target: LocatedObject): TenantInfo | undefined {
   const labels = (target.object.metadata.labels ?? {}) as Record<string, unknown>;
   const labelled = context.tenants.find((tenant) => tenant.name === labels[TENANT_LABEL]);
-  if (labelled) return labelled;
+  if (labelled && !isBootstrap(context, target)) return labelled;
   const namespace = target.ref.namespace;
   const byNamespace = namespace ? context.tenants.find((tenant) => tenant.namespaces.includes(namespace)) : undefined;
   if (byNamespace) return byNamespace;
@@ -151,6 +152,19 @@ export function tenantOfFluxObject(context: RuleContext, target: LocatedObject):
   const path = normalizeRepoPath(String(specOf(target).path ?? ""));
   const territory = context.territory(path === "" ? "kustomization.yaml" : `${path}/kustomization.yaml`);
   return territory.kind === "tenant" ? territory.tenant : undefined;
+}
+
+/**
+ * Flux's bootstrap Kustomization (flux-system): it applies the folder holding its own definition, as Flux's own
+ * account when it impersonates nobody, and with it the whole cluster's configuration. A label does not make it a
+ * tenant's: flux2-kustomize-helm-example labels Flux's components, this Kustomization among them, with the team
+ * that runs Flux.
+ */
+function isBootstrap(context: RuleContext, target: LocatedObject): boolean {
+  const spec = specOf(target);
+  if (!isFluxKustomization(target.ref) || (typeof spec.serviceAccountName === "string" && spec.serviceAccountName !== "") || !sourcesThisRepository(target, context.head)) return false;
+  const path = normalizeRepoPath(typeof spec.path === "string" ? spec.path : "");
+  return path === "" || target.path.startsWith(`${path}/`);
 }
 
 export interface TenantTarget {
