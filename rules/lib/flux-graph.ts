@@ -21,6 +21,9 @@ const MAX_DEPTH = 32;
 export interface Origin {
   doc: SourceDocument;
   path: YamlPath;
+  /** For a patch: whether it writes the spec field at `specPath` (or a value above it), and the field's origin before it. */
+  writes?: (specPath: YamlPath) => boolean;
+  previous?: Origin;
 }
 
 /** A Flux object as one cluster applies it. The same document can appear once per cluster. */
@@ -32,7 +35,7 @@ export interface ClusterObject {
   ref: ObjectRef;
   /** The spec after overlay and Flux patches. */
   spec: Record<string, unknown>;
-  /** Where each top-level spec field was last set; fields absent here come from `doc`. */
+  /** Where each top-level spec field was last patched (earlier patches in `previous`); fields absent here come from `doc`. */
   specOrigin: Map<string, Origin>;
 }
 
@@ -74,9 +77,15 @@ export function prepareFluxGraph(model: FleetModel): void {
  */
 export function changedFluxObjects(context: RuleContext): ClusterObject[] {
   const changed = new Set(context.changedFiles.map((file) => file.path));
-  return fluxGraph(context.head).objects.filter(
-    (object) => changed.has(object.doc.path) || [...object.specOrigin.values()].some((origin) => changed.has(origin.doc.path)),
-  );
+  return fluxGraph(context.head).objects.filter((object) => changed.has(object.doc.path) || patchedFrom(object, changed));
+}
+
+/** True when a patch of the object's spec is written in one of the `files`. */
+export function patchedFrom(object: ClusterObject, files: ReadonlySet<string>): boolean {
+  for (const latest of object.specOrigin.values()) {
+    for (let origin: Origin | undefined = latest; origin; origin = origin.previous) if (files.has(origin.doc.path)) return true;
+  }
+  return false;
 }
 
 /** True when a Kustomization of the cluster (other than `except`) applies another repository, which may define objects this one does not. */
@@ -93,7 +102,9 @@ export function replaceSpecValueFix(object: ClusterObject, specPath: YamlPath, v
 /** The file and line where a spec field of the object was last written (a patch, or the object itself). */
 export function originOf(object: ClusterObject, specPath: YamlPath): Origin {
   const [field] = specPath;
-  const origin = typeof field === "string" ? object.specOrigin.get(field) : undefined;
+  let origin = typeof field === "string" ? object.specOrigin.get(field) : undefined;
+  // The last patch that wrote the field itself: one of spec.chart.spec.version says nothing of spec.chart.spec.interval.
+  while (origin?.writes && !origin.writes(specPath)) origin = origin.previous;
   if (!origin) return { doc: object.doc, path: ["spec", ...specPath] };
   // A strategic-merge patch holds the field at the same place; a JSON6902 patch only at its entry.
   return origin.path[0] === "spec" ? { doc: origin.doc, path: ["spec", ...specPath] } : origin;
@@ -536,9 +547,21 @@ function applyPatch(entries: Entry[], patch: unknown, target: Record<string, unk
   for (const entry of entries.filter((candidate) => selectsPatchTarget(selector, candidateOf(candidate)))) {
     for (const [field, value] of Object.entries(spec)) {
       setOwn(entry.spec, field, mergeValue(ownValue(entry.spec, field), value));
-      entry.specOrigin.set(field, origin.path.length === 0 ? { doc: origin.doc, path: ["spec", field] } : origin);
+      const at = origin.path.length === 0 ? { doc: origin.doc, path: ["spec", field] } : origin;
+      // Merged: the patch writes the paths it holds, and whatever lies below a value that is not a map.
+      entry.specOrigin.set(field, { ...at, writes: (specPath) => holds(spec, specPath), previous: entry.specOrigin.get(field) });
     }
   }
+}
+
+function holds(value: unknown, path: YamlPath): boolean {
+  let current = value;
+  for (const key of path) {
+    if (!isRecord(current)) return true;
+    if (!Object.hasOwn(current, key)) return false;
+    current = current[key];
+  }
+  return true;
 }
 
 function applyJson6902(entry: Entry, operations: unknown[], origin: Origin): void {
@@ -546,7 +569,10 @@ function applyJson6902(entry: Entry, operations: unknown[], origin: Origin): voi
     const [root, field] = operation.path;
     if (root !== "spec" || field === undefined) continue;
     applyJsonPatchOperation(entry.spec, { ...operation, path: operation.path.slice(1) });
-    entry.specOrigin.set(field, origin);
+    // The operation writes its path and all below it; a field above it is written in part.
+    const written = operation.path.slice(1);
+    const writes = (specPath: YamlPath) => specPath.slice(0, written.length).every((key, index) => String(key) === String(written[index]));
+    entry.specOrigin.set(field, { ...origin, writes, previous: entry.specOrigin.get(field) });
   }
 }
 

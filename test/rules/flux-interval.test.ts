@@ -90,6 +90,23 @@ describe("flux-interval", () => {
     ]);
   });
 
+  it("reports a nested field where it is written, not in a patch that writes its neighbours (flux2-kustomize-helm-example)", () => {
+    const fleet = corpusTree("flux2-kustomize-helm-example/pre-2.7");
+    const release = "apps/base/podinfo/release.yaml";
+    const withChartInterval = fleet[release]!.replace("      chart: podinfo\n", "      chart: podinfo\n      interval: 30s\n");
+    const located = (head: Record<string, string>) => fluxInterval.check(ruleContext({ head: { ...fleet, ...head } })).map((finding) => `${finding.path}:${finding.line} ${finding.fix?.replacement ?? "no fix"}`);
+    // Both overlays patch spec.chart.spec.version only.
+    expect(located({ [release]: withChartInterval })).toEqual([`${release}:11       interval: 1m`, `${release}:11       interval: 1m`]);
+    // A JSON6902 operation is located as precisely: one on the version leaves the interval to the base.
+    const json6902 = "  - patch: |\n      - op: replace\n        path: /spec/chart/spec/version\n        value: 6.x\n    target:\n      kind: HelmRelease\n";
+    const staging = "apps/staging/kustomization.yaml";
+    expect(located({ [release]: withChartInterval, [staging]: `${fleet[staging]!}${json6902}` })).toEqual([`${release}:11       interval: 1m`, `${release}:11       interval: 1m`]);
+    // An overlay that writes the interval itself holds the finding.
+    const production = "apps/production/podinfo-values.yaml";
+    const patched = fleet[production]!.replace('      version: ">=1.0.0"\n', '      version: ">=1.0.0"\n      interval: 20s\n');
+    expect(located({ [production]: patched })).toEqual([`${production}:10       interval: 1m`]);
+  });
+
   it.each(["flux2-multi-tenancy/main", "flux2-multi-tenancy/dev-team", "flux2-kustomize-helm-example/pre-2.7", "flux2-kustomize-helm-example/main"])("is silent on the clean %s corpus", (folder) => {
     expect(fluxInterval.check(ruleContext({ head: corpusTree(folder) }))).toEqual([]);
   });
