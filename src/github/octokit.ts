@@ -208,10 +208,11 @@ function refreshTokenOnUnauthorized(octokit: CoreOctokit, options: { auth?: unkn
  * Probot's Octokit as fleet-warden runs it. Function form: Probot's own instance options (whose secondary-limit
  * handler only logs) are passed in first and overridden here.
  */
-export function fleetWardenOctokit(timeoutMs = requestTimeoutMs()): typeof ProbotOctokit {
+export function fleetWardenOctokit(timeoutMs?: number): typeof ProbotOctokit {
   return ProbotOctokit.plugin(refreshTokenOnUnauthorized, waitOutUnrecognisedLimits).defaults((options: { request?: object; throttle?: object; retry?: object }) => ({
     ...options,
-    request: { fetch: fetchWithTimeout(timeoutMs), ...options.request },
+    // The setting as it is when a client is made: `npm start` makes this class before Probot applies `.env`.
+    request: { fetch: fetchWithTimeout(timeoutMs ?? requestTimeoutMs()), ...options.request },
     throttle: { ...options.throttle, onSecondaryRateLimit, onRateLimit },
     // plugin-retry's list plus 429, a rate limit: waited out as GitHub asks (above), never repeated after a second.
     retry: { ...options.retry, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
