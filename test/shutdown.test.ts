@@ -1,6 +1,8 @@
 // Graceful shutdown on SIGTERM and prompt acknowledgement, through the real Probot HTTP server with signed
 // webhooks; and the interruption at the end of the grace period, on fake timers.
+import { spawn } from "node:child_process";
 import { createHmac, generateKeyPairSync } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import nock from "nock";
 import { pino } from "pino";
 import { Probot, Server } from "probot";
@@ -141,5 +143,34 @@ describe("the grace period", () => {
     expect(github.runsFor()).toHaveLength(1);
     expect(run).toMatchObject({ status: "completed", conclusion: "failure", output: { title: "Evaluation interrupted" } });
     expect(run!.output.summary).toContain("fleet-warden was stopped (a restart or a deployment) before it finished. Re-run the check to evaluate this commit.");
+  });
+});
+
+describe("npm start", () => {
+  it("hands SIGTERM to the server (a container runtime or process manager stops `npm start`): it shuts down and exits 0", async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const env: NodeJS.ProcessEnv = { ...process.env, APP_ID: String(APP_ID), PRIVATE_KEY: privateKey, WEBHOOK_SECRET: secret, HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "info" };
+    env.LOG_FORMAT = "json";
+    const npm = spawn("npm", ["start", "--silent"], { cwd: fileURLToPath(new URL("..", import.meta.url)), env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    npm.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => npm.on("exit", resolve));
+    const ping = () => fetch(`http://127.0.0.1:${port}/ping`).then((response) => response.ok, () => false);
+    // The server's own pid, from its log lines: should npm not hand the signal on, the test stops the server itself.
+    const serverPid = () => Number(/"pid":(\d+)/.exec(output)?.[1]);
+    try {
+      while (!(await ping()) || !serverPid()) await new Promise((resolve) => setTimeout(resolve, 50));
+      npm.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      // The server itself heard it: it said so, and nothing listens any more.
+      expect(output).toContain("shutdown: every evaluation finished");
+      expect(await ping()).toBe(false);
+    } finally {
+      try {
+        process.kill(serverPid(), "SIGKILL");
+      } catch {
+        // Gone, as it should be.
+      }
+    }
   });
 });
