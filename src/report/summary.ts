@@ -41,7 +41,7 @@ function headline(verdict: Verdict): string {
   const errors = findings.filter((finding) => finding.severity === "error").length;
   const verdictText = verdict.conclusion === "success" ? "✅ **Passed**" : verdict.conclusion === "failure" ? "❌ **Failed**" : "➖ **Neutral**";
   const counts = `${errors} error(s), ${findings.length - errors} warning(s)/notice(s) on this change; ${verdict.preExisting.length} pre-existing`;
-  return `${verdictText}: ${markdownText(verdict.title)}\n\n${counts}. ${verdict.stats.changedFiles} changed file(s), ${verdict.stats.builds} build(s), ${verdict.stats.durationMs} ms.`;
+  return `${verdictText}: ${markdownText(verdict.title)}\n\n${counts}. ${verdict.stats.changedFiles} changed file(s), ${verdict.builds.length} build(s) (${verdict.stats.builds} with the base's), ${verdict.stats.durationMs} ms.`;
 }
 
 function problems(verdict: Verdict): string {

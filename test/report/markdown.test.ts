@@ -62,6 +62,11 @@ describe("Markdown from pull request content", () => {
     expect(lines).toContain(`- \`schema\` at \`\`apps/@acme/team/\`x\` <b>.yaml:3\`\`: ConfigMap apps/x: data.a ${ESCAPED} — exception: _${ESCAPED}_`);
   });
 
+  it("counts the builds its table lists, those of the base apart", () => {
+    const summary = renderSummary({ ...verdict, stats: { ...verdict.stats, builds: 2 } });
+    expect(summary).toContain(". 1 changed file(s), 1 build(s) (2 with the base's), 1 ms.");
+  });
+
   it("keeps the quoted values of auto-merge reasons as code, and a backtick in a value inert", () => {
     const reasons = ["line 7 of apps/a.yaml changes `data.x` (`1` → `2`)", "line 8 of apps/a.yaml sets the tag `v1` [a](https://evil.example) @acme/platform `x`, which is not a valid image tag"];
     const summary = renderSummary({ ...verdict, autoMerge: { eligible: false, merged: false, reasons } });
