@@ -1,12 +1,14 @@
 // Where a kustomization itself writes an object's field: the inline `patches[].patch` texts of kustomization
 // files and of Flux Kustomizations. A finding on a field that no document of the object writes belongs there,
 // on the line a person changed.
+import { isDeepStrictEqual } from "node:util";
 import { isKustomizationFile } from "../../src/core/build/kustomization.js";
 import type { SourceDocument } from "../../src/core/fleet.js";
 import { isFluxKustomization } from "../../src/core/flux.js";
 import { asRecord, escapeRegExp, isRecord, valueAt } from "../../src/core/values.js";
 import type { YamlPath } from "../../src/core/yaml.js";
 import type { LocatedObject } from "./objects.js";
+import { jsonPatchOperations } from "./json-patch.js";
 import { parsePatchText, selectsPatchTarget } from "./patch-target.js";
 
 /** The kustomization parts of a document: a kustomization file's top level, or a Flux Kustomization's spec. */
@@ -48,6 +50,16 @@ export function inlinePatchLine(docs: Iterable<SourceDocument>, target: LocatedO
     }
   }
   return undefined;
+}
+
+/** Whether the inline patch holding `inline` is a JSON6902 patch with an operation that sets `path` to `value`. */
+export function json6902Sets(inline: InlinePatchLine, path: YamlPath, value: unknown): boolean {
+  const text = valueAt(inline.doc.value, inline.path);
+  const operations = typeof text === "string" ? parsePatchText(text, inline.doc.path) : undefined;
+  return (
+    Array.isArray(operations) &&
+    jsonPatchOperations(operations).some((operation) => operation.op !== "remove" && isDeepStrictEqual(operation.path, path.map(String)) && isDeepStrictEqual(operation.value, value))
+  );
 }
 
 /**

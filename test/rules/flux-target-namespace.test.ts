@@ -73,7 +73,7 @@ describe("flux-target-namespace", () => {
     expect(check({ head: { "apps/dev-team/base/release.yaml": helmRelease("apps", "default") }, config: noNamespaces })).toEqual([]);
   });
 
-  it("attributes a targetNamespace changed by an overlay patch to the overlay line the build traced", () => {
+  it("attributes a targetNamespace an overlay's JSON6902 operation changes to the operation's path line", () => {
     const sync = tenantSync(["  targetNamespace: apps", ...SYNC_SPEC]);
     const overlay = [
       "apiVersion: kustomize.config.k8s.io/v1beta1",
@@ -101,8 +101,8 @@ describe("flux-target-namespace", () => {
     expect(check({ head, config: DEV_TEAM_CONFIG, builds: [build] })).toEqual([
       {
         path: "tenants/staging/kustomization.yaml",
-        line: 6,
-        endLine: 6,
+        line: 8,
+        endLine: 8,
         message: "Kustomization apps/dev-team deploys for tenant dev-team into namespace default, outside the tenant's namespaces (apps).",
         object: REF,
         build: "Kustomization flux-system/tenants (clusters/staging)",
@@ -132,6 +132,19 @@ describe("flux-target-namespace", () => {
     const head = { "tenants/staging/kustomization.yaml": `${tree["tenants/staging/kustomization.yaml"]!}${inline.join("\n")}` };
     const verdict = await evaluateChange(base, head, { rules: [fluxTargetNamespace] });
     expect(verdict.findings.map((finding) => [finding.path, finding.line, finding.fix])).toEqual([["tenants/staging/kustomization.yaml", 15, undefined]]);
+  });
+
+  it("puts a targetNamespace an inline JSON6902 operation sets on the operation's path line (end to end)", async () => {
+    const tree = corpusTree("flux2-multi-tenancy/main");
+    if (Object.keys(tree).length === 0) return;
+    const base = { ...tree, "tenants/base/dev-team/sync.yaml": tree["tenants/base/dev-team/sync.yaml"]!.replace("  serviceAccountName: dev-team\n", "  serviceAccountName: dev-team\n  targetNamespace: apps\n") };
+    const operation = (value: string) => ["  - patch: |", "      - op: replace", "        path: /spec/targetNamespace", `        value: ${value}`, "    target:", "      kind: Kustomization", "      name: dev-team", ""].join("\n");
+    const place = async (value: string) => {
+      const verdict = await evaluateChange(base, { "tenants/staging/kustomization.yaml": `${tree["tenants/staging/kustomization.yaml"]!}${operation(value)}` }, { rules: [fluxTargetNamespace] });
+      return verdict.findings.map((finding) => [finding.path, finding.line, finding.fix]);
+    };
+    expect(await place("kube-system")).toEqual([["tenants/staging/kustomization.yaml", 10, undefined]]);
+    expect(await place("apps")).toEqual([]);
   });
 
   it("reports a namespace an overlay patch sets on the patch alone, not also on the base's line that says otherwise", async () => {
