@@ -354,18 +354,15 @@ function annotationsFor(finding: Finding, path: string, model: FleetModel, build
 
 /**
  * Drops a finding (e.g. kustomize-build's "spec.path is not a folder of the Flux source") whose `restatedBy` rule
- * reports the same line, or the same object, in the same list (counted or pre-existing), at least as severe: the
- * person sees the better finding once, and the conclusion cannot change. With that rule off, excepted on the object
- * or configured milder, the finding stays.
+ * reports the same line in the same list (counted or pre-existing), at least as severe: the person sees the
+ * better finding once, and the conclusion cannot change. With that rule off, excepted on the object or configured
+ * milder, the finding stays.
  */
 function withoutRestatedFindings(findings: Finding[]): Finding[] {
-  const restated = ({ restatedBy, path, line, severity }: Finding) =>
-    restatedBy !== undefined &&
+  const restated = (candidate: Finding) =>
+    candidate.restatedBy !== undefined &&
     findings.some(
-      (finding) =>
-        finding.rule === restatedBy.rule &&
-        ((finding.path === path && finding.line === line) || (finding.object !== undefined && restatedBy.object !== undefined && objectKey(finding.object) === objectKey(restatedBy.object))) &&
-        severityOrder[finding.severity] <= severityOrder[severity],
+      (finding) => finding.rule === candidate.restatedBy && finding.path === candidate.path && finding.line === candidate.line && severityOrder[finding.severity] <= severityOrder[candidate.severity],
     );
   return findings.filter((finding) => !restated(finding));
 }

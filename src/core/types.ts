@@ -37,11 +37,8 @@ export interface Finding {
   object?: ObjectRef;
   /** The rendered build (by name) in which the finding was seen, when it comes from rendered output. */
   build?: string;
-  /**
-   * A rule that reports the same problem better, on the same line or about `object` (it may place it where a patch
-   * wrote the field): where it does, this finding is left out.
-   */
-  restatedBy?: { rule: string; object?: ObjectRef };
+  /** A rule that reports the same problem on the same line, better: where it does, this finding is left out. */
+  restatedBy?: string;
 }
 
 /** A finding before the engine has applied the configured severity. */
@@ -170,7 +167,7 @@ export interface BuildIssue {
   /** Default: the rule's severity. Warnings do not fail the build (e.g. a prune that deletes a Namespace). */
   severity?: Severity;
   /** See Finding.restatedBy. */
-  restatedBy?: Finding["restatedBy"];
+  restatedBy?: string;
   /** kustomize was stopped at fleet-warden's own time or output limit: Flux may well build it. */
   limit?: true;
 }

@@ -201,7 +201,7 @@ export class ClosureWalker {
     else this.addFile(path, via.path, via.line, "resources", path);
   }
 
-  refuse(path: string, line: number, message: string, restatedBy?: BuildIssue["restatedBy"]): void {
+  refuse(path: string, line: number, message: string, restatedBy?: string): void {
     refuse(this.closure, path, line, message, restatedBy);
   }
 
@@ -323,7 +323,7 @@ export class ClosureWalker {
   }
 }
 
-function refuse(closure: Closure, path: string, line: number, message: string, restatedBy?: BuildIssue["restatedBy"]): void {
+function refuse(closure: Closure, path: string, line: number, message: string, restatedBy?: string): void {
   closure.issues.push({ rule: "kustomize-build", path, line, message, ...(restatedBy ? { restatedBy } : {}) });
   closure.refused = true;
 }

@@ -486,7 +486,7 @@ export function planFlux(target: FluxTarget, input: PlanInput): BuildPlan {
     return plan;
   }
   if (!foldersOf(tree.paths).has(folder)) {
-    walker.refuse(doc.path, specLine("path"), `spec.path "${rawPath}" is not a folder of the Flux source (it does not exist, or .sourceignore or the GitRepository's spec.sparseCheckout leaves it out), so the Kustomization fails to build.`, { rule: "flux-path-exists", object: refOf(target.object) });
+    walker.refuse(doc.path, specLine("path"), `spec.path "${rawPath}" is not a folder of the Flux source (it does not exist, or .sourceignore or the GitRepository's spec.sparseCheckout leaves it out), so the Kustomization fails to build.`, "flux-path-exists");
     return plan;
   }
   if (walker.kustomizationFile(folder)) walker.walkFolder(folder);
