@@ -141,7 +141,7 @@ export function isFluxDeployer(ref: ObjectRef): boolean {
 export function tenantOfFluxObject(context: RuleContext, target: LocatedObject): TenantInfo | undefined {
   const labels = (target.object.metadata.labels ?? {}) as Record<string, unknown>;
   const labelled = context.tenants.find((tenant) => tenant.name === labels[TENANT_LABEL]);
-  if (labelled && !isBootstrap(context, target)) return labelled;
+  if (labelled && !isBootstrap(target)) return labelled;
   const namespace = target.ref.namespace;
   const byNamespace = namespace ? context.tenants.find((tenant) => tenant.namespaces.includes(namespace)) : undefined;
   if (byNamespace) return byNamespace;
@@ -155,16 +155,19 @@ export function tenantOfFluxObject(context: RuleContext, target: LocatedObject):
 }
 
 /**
- * Flux's bootstrap Kustomization (flux-system): it applies the folder holding its own definition, as Flux's own
- * account when it impersonates nobody, and with it the whole cluster's configuration. A label does not make it a
- * tenant's: flux2-kustomize-helm-example labels Flux's components, this Kustomization among them, with the team
- * that runs Flux.
+ * Flux's bootstrap Kustomization: `flux-system/flux-system` (named after its namespace, `flux bootstrap
+ * --namespace`), reading its own GitRepository and applying the folder that holds its own definition, as Flux's own
+ * account. A label does not make it a tenant's: flux2-kustomize-helm-example labels Flux's components, this
+ * Kustomization among them, with the team that runs Flux. Any other labelled Kustomization stays the tenant's.
  */
-function isBootstrap(context: RuleContext, target: LocatedObject): boolean {
+function isBootstrap(target: LocatedObject): boolean {
+  const { name, namespace } = target.ref;
   const spec = specOf(target);
-  if (!isFluxKustomization(target.ref) || (typeof spec.serviceAccountName === "string" && spec.serviceAccountName !== "") || !sourcesThisRepository(target, context.head)) return false;
+  const sourceRef = asRecord(spec.sourceRef);
+  if (!isFluxKustomization(target.ref) || name !== namespace || (typeof spec.serviceAccountName === "string" && spec.serviceAccountName !== "")) return false;
+  if ((sourceRef.kind ?? "GitRepository") !== "GitRepository" || sourceRef.name !== name || (sourceRef.namespace ?? namespace) !== namespace) return false;
   const path = normalizeRepoPath(typeof spec.path === "string" ? spec.path : "");
-  return path === "" || target.path.startsWith(`${path}/`);
+  return path !== "" && target.path.startsWith(`${path}/`);
 }
 
 export interface TenantTarget {

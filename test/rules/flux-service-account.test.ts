@@ -60,6 +60,16 @@ describe("flux-service-account", () => {
     expect(findings.map((finding) => [finding.path, finding.line, finding.fix?.replacement])).toEqual([["clusters/staging/dev-team.yaml", 6, "spec:\n  serviceAccountName: dev-team"]]);
   });
 
+  it("takes a labelled Kustomization for the tenant's unless it is Flux's bootstrap flux-system/flux-system", () => {
+    const labelled = (name: string, path: string) => platformKustomization(name, path).replace("  namespace: flux-system\n", "  namespace: flux-system\n  labels:\n    toolkit.fluxcd.io/tenant: dev-team\n");
+    const flagged = (file: string, text: string) => check({ head: { [file]: text }, config: DEV_TEAM_CONFIG }).map((finding) => `${finding.path}:${finding.line}`);
+    // Applying the folder of its own definition, or the whole repository, as the controller: the tenant's all the same.
+    expect(flagged("clusters/production/dev-team.yaml", labelled("dev-team", "./clusters/production"))).toEqual(["clusters/production/dev-team.yaml:8"]);
+    expect(flagged("clusters/production/dev-team.yaml", labelled("dev-team", "./").replace("  path: ./\n", ""))).toEqual(["clusters/production/dev-team.yaml:8"]);
+    // The bootstrap Kustomization, labelled with the team that runs Flux.
+    expect(flagged("clusters/production/flux-system/gotk-sync.yaml", labelled("flux-system", "./clusters/production"))).toEqual([]);
+  });
+
   it("leaves platform Kustomizations, repositories without tenants and tenants without an account alone", () => {
     const platform = platformKustomization("infrastructure", "./infrastructure/staging");
     expect(check({ head: { "clusters/staging/infrastructure.yaml": platform }, config: DEV_TEAM_CONFIG })).toEqual([]);
