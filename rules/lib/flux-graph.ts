@@ -2,6 +2,7 @@
 // clusters/<name>/ and the spec.path of every Kustomization that reads this repository, through
 // kustomization.yaml resources), with overlay patches and namespaces applied to their spec, and where
 // every spec field was last written so that findings land on the line to fix.
+import { isDeepStrictEqual } from "node:util";
 import { posix } from "node:path";
 import { folderOf, foldersOf, isKustomizationFile, kustomizationFileIn } from "../../src/core/build/kustomization.js";
 import { isFluxApi, isYamlPath, mayMention, type FleetModel, type SourceDocument } from "../../src/core/fleet.js";
@@ -24,6 +25,8 @@ export interface Origin {
   /** For a patch: whether it writes the spec field at `specPath` (or a value above it), and the field's origin before it. */
   writes?: (specPath: YamlPath) => boolean;
   previous?: Origin;
+  /** A strategic-merge patch document: it holds every field it writes at the object's place (`path` is its spec). */
+  holdsFields?: true;
 }
 
 /** A Flux object as one cluster applies it. The same document can appear once per cluster. */
@@ -96,7 +99,7 @@ export function clusterReadsOtherRepositories(graph: FluxGraph, cluster: string,
 /** A fix replacing the value of a spec field where it was written; none when a JSON6902 patch wrote it. */
 export function replaceSpecValueFix(object: ClusterObject, specPath: YamlPath, value: string, description: string): RuleFinding["fix"] {
   const origin = originOf(object, specPath);
-  return origin.path[0] === "spec" ? replaceValueFix(origin.doc, origin.path, value, description) : undefined;
+  return isDeepStrictEqual(origin.path, ["spec", ...specPath]) ? replaceValueFix(origin.doc, origin.path, value, description) : undefined;
 }
 
 /** The file and line where a spec field of the object was last written (a patch, or the object itself). */
@@ -106,8 +109,9 @@ export function originOf(object: ClusterObject, specPath: YamlPath): Origin {
   // The last patch that wrote the field itself: one of spec.chart.spec.version says nothing of spec.chart.spec.interval.
   while (origin?.writes && !origin.writes(specPath)) origin = origin.previous;
   if (!origin) return { doc: object.doc, path: ["spec", ...specPath] };
-  // A strategic-merge patch holds the field at the same place; a JSON6902 patch only at its entry.
-  return origin.path[0] === "spec" ? { doc: origin.doc, path: ["spec", ...specPath] } : origin;
+  // A strategic-merge patch document holds the field at the same place; an inline patch or JSON6902 operation is
+  // found at its entry (in a kustomization, or a Flux Kustomization's spec.patches).
+  return origin.holdsFields ? { doc: origin.doc, path: ["spec", ...specPath] } : origin;
 }
 
 /** A finding on a spec field of a cluster object, placed where that field was written. */
@@ -547,7 +551,7 @@ function applyPatch(entries: Entry[], patch: unknown, target: Record<string, unk
   for (const entry of entries.filter((candidate) => selectsPatchTarget(selector, candidateOf(candidate)))) {
     for (const [field, value] of Object.entries(spec)) {
       setOwn(entry.spec, field, mergeValue(ownValue(entry.spec, field), value));
-      const at = origin.path.length === 0 ? { doc: origin.doc, path: ["spec", field] } : origin;
+      const at = origin.path.length === 0 ? { doc: origin.doc, path: ["spec", field], holdsFields: true as const } : origin;
       // Merged: the patch writes the paths it holds, and whatever lies below a value that is not a map.
       entry.specOrigin.set(field, { ...at, writes: (specPath) => holds(spec, specPath), previous: entry.specOrigin.get(field) });
     }
@@ -569,9 +573,11 @@ function applyJson6902(entry: Entry, operations: unknown[], origin: Origin): voi
     const [root, field] = operation.path;
     if (root !== "spec" || field === undefined) continue;
     applyJsonPatchOperation(entry.spec, { ...operation, path: operation.path.slice(1) });
-    // The operation writes its path and all below it; a field above it is written in part.
+    // The operation writes its path and all below it; a field above it is written in part. A list position (an
+    // index, `-`) stands for any: an insertion moves the items after it.
     const written = operation.path.slice(1);
-    const writes = (specPath: YamlPath) => specPath.slice(0, written.length).every((key, index) => String(key) === String(written[index]));
+    const listPosition = (token: string) => token === "-" || /^\d+$/.test(token);
+    const writes = (specPath: YamlPath) => specPath.slice(0, written.length).every((key, index) => listPosition(written[index]!) || String(key) === written[index]);
     entry.specOrigin.set(field, { ...origin, writes, previous: entry.specOrigin.get(field) });
   }
 }

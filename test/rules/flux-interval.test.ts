@@ -107,6 +107,16 @@ describe("flux-interval", () => {
     expect(located({ [production]: patched })).toEqual([`${production}:10       interval: 1m`]);
   });
 
+  it("reports a value a parent's spec.patches sets on that patch entry, without rewriting the parent's own field", () => {
+    const inline = ["  patches:", "    - patch: |", "        apiVersion: kustomize.toolkit.fluxcd.io/v1", "        kind: Kustomization", "        metadata:", "          name: child", "        spec:", "          interval: 10s", "      target:", "        kind: Kustomization", "        name: child"];
+    const head = {
+      "clusters/production/apps.yaml": kustomization("10m", inline),
+      "apps/production/child.yaml": kustomization("5m").replace("name: apps", "name: child").replace("./apps/production", "./apps/child"),
+      "apps/child/kustomization.yaml": "resources: []\n",
+    };
+    expect(fluxInterval.check(ruleContext({ head })).map((finding) => [finding.path, finding.line, finding.fix])).toEqual([["clusters/production/apps.yaml", 9, undefined]]);
+  });
+
   it.each(["flux2-multi-tenancy/main", "flux2-multi-tenancy/dev-team", "flux2-kustomize-helm-example/pre-2.7", "flux2-kustomize-helm-example/main"])("is silent on the clean %s corpus", (folder) => {
     expect(fluxInterval.check(ruleContext({ head: corpusTree(folder) }))).toEqual([]);
   });
