@@ -159,17 +159,23 @@ describe("npm start", () => {
     // The server's own pid, from its log lines: should npm not hand the signal on, the test stops the server itself.
     const serverPid = () => Number(/"pid":(\d+)/.exec(output)?.[1]);
     try {
-      while (!(await ping()) || !serverPid()) await new Promise((resolve) => setTimeout(resolve, 50));
+      const startedBy = Date.now() + 20_000;
+      while (!(await ping()) || !serverPid()) {
+        if (Date.now() > startedBy) throw new Error(`npm start did not serve /ping within 20 s: ${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       npm.kill("SIGTERM");
       expect(await exited).toBe(0);
       // The server itself heard it: it said so, and nothing listens any more.
       expect(output).toContain("shutdown: every evaluation finished");
       expect(await ping()).toBe(false);
     } finally {
-      try {
-        process.kill(serverPid(), "SIGKILL");
-      } catch {
-        // Gone, as it should be.
+      for (const pid of [serverPid(), npm.pid]) {
+        try {
+          if (pid) process.kill(pid, "SIGKILL");
+        } catch {
+          // Gone, as it should be.
+        }
       }
     }
   });

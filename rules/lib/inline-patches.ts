@@ -8,7 +8,7 @@ import { isFluxKustomization } from "../../src/core/flux.js";
 import { asRecord, escapeRegExp, isRecord, valueAt } from "../../src/core/values.js";
 import type { YamlPath } from "../../src/core/yaml.js";
 import type { LocatedObject } from "./objects.js";
-import { jsonPatchOperations } from "./json-patch.js";
+import { parsePointer } from "./json-patch.js";
 import { parsePatchText, selectsPatchTarget } from "./patch-target.js";
 
 /** The kustomization parts of a document: a kustomization file's top level, or a Flux Kustomization's spec. */
@@ -52,14 +52,25 @@ export function inlinePatchLine(docs: Iterable<SourceDocument>, target: LocatedO
   return undefined;
 }
 
-/** Whether the inline patch holding `inline` is a JSON6902 patch with an operation that sets `path` to `value`. */
-export function json6902Sets(inline: InlinePatchLine, path: YamlPath, value: unknown): boolean {
+/**
+ * When the inline patch holding `inline` is a JSON6902 patch, the file line of the `path:` of its last operation that
+ * sets `path` to `value` (the one that wins); undefined when none does.
+ */
+export function json6902Line(inline: InlinePatchLine, path: YamlPath, value: unknown): number | undefined {
   const text = valueAt(inline.doc.value, inline.path);
+  const start = inline.doc.valueLine(inline.path);
   const operations = typeof text === "string" ? parsePatchText(text, inline.doc.path) : undefined;
-  return (
-    Array.isArray(operations) &&
-    jsonPatchOperations(operations).some((operation) => operation.op !== "remove" && isDeepStrictEqual(operation.path, path.map(String)) && isDeepStrictEqual(operation.value, value))
-  );
+  if (typeof text !== "string" || start === undefined || !Array.isArray(operations)) return undefined;
+  const sets = (item: unknown): item is { path: string } =>
+    isRecord(item) && (item.op === "add" || item.op === "replace") && typeof item.path === "string" && isDeepStrictEqual(parsePointer(item.path), path.map(String)) && isDeepStrictEqual(item.value, value);
+  let index = operations.length - 1;
+  while (index >= 0 && !sets(operations[index])) index--;
+  if (index < 0) return undefined;
+  // Its `path:` line: the n-th of the text's lines that name its pointer as written.
+  const written = (operations[index] as { path: string }).path;
+  let nth = operations.slice(0, index).filter((item) => isRecord(item) && item.path === written).length;
+  const lineIndex = text.split("\n").findIndex((line) => /\bpath\s*:/.test(line) && line.includes(written) && nth-- === 0);
+  return lineIndex === -1 ? undefined : start + 1 + lineIndex;
 }
 
 /**

@@ -8,7 +8,7 @@ import { isFluxKustomization } from "../../src/core/flux.js";
 import type { Build, ObjectRef, RuleContext, RuleFinding, Severity, Territory } from "../../src/core/types.js";
 import { isRecord, valueAt } from "../../src/core/values.js";
 import type { YamlPath } from "../../src/core/yaml.js";
-import { inlinePatchLine, json6902Sets, kustomizationPrefix } from "./inline-patches.js";
+import { inlinePatchLine, json6902Line, kustomizationPrefix } from "./inline-patches.js";
 import { tenantOfFluxObject } from "./tenancy.js";
 
 export interface LocatedObject {
@@ -156,8 +156,11 @@ function kustomizationPlace(target: LocatedObject, path: YamlPath, rendered: unk
   }
   const field = path[path.length - 1];
   const inline = typeof field === "string" ? inlinePatchLine(kustomizations, target, field, rendered) : undefined;
+  if (!inline) return undefined;
+  if (inline.sets) return { path: inline.doc.path, line: inline.line };
   // A JSON6902 operation names the field on one line (its `path:`) and sets it on another.
-  return inline && (inline.sets || json6902Sets(inline, path, rendered)) ? { path: inline.doc.path, line: inline.line } : undefined;
+  const line = json6902Line(inline, path, rendered);
+  return line === undefined ? undefined : { path: inline.doc.path, line };
 }
 
 /** A finding on a located object, carrying what the engine needs for exceptions and pre-existing matching. */

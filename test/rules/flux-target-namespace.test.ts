@@ -145,6 +145,10 @@ describe("flux-target-namespace", () => {
     };
     expect(await place("kube-system")).toEqual([["tenants/staging/kustomization.yaml", 10, undefined]]);
     expect(await place("apps")).toEqual([]);
+    // Several operations name the field: the one that sets the value wins, not the first.
+    const twice = ["  - patch: |", "      - op: add", "        path: /spec/targetNamespace", "        value: apps", "      - op: replace", "        path: /spec/targetNamespace", "        value: kube-system", "    target:", "      kind: Kustomization", "      name: dev-team", ""].join("\n");
+    const verdict = await evaluateChange(base, { "tenants/staging/kustomization.yaml": `${tree["tenants/staging/kustomization.yaml"]!}${twice}` }, { rules: [fluxTargetNamespace] });
+    expect(verdict.findings.map((finding) => `${finding.path}:${finding.line}`)).toEqual(["tenants/staging/kustomization.yaml:13"]);
   });
 
   it("reports a namespace an overlay patch sets on the patch alone, not also on the base's line that says otherwise", async () => {
