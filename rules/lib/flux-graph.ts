@@ -25,6 +25,8 @@ export interface Origin {
   /** For a patch: whether it writes the spec field at `specPath` (or a value above it), and the field's origin before it. */
   writes?: (specPath: YamlPath) => boolean;
   previous?: Origin;
+  /** Where the field at `specPath` was before this patch: an insertion or removal in a list moves the items after it. */
+  before?: (specPath: YamlPath) => YamlPath;
   /** A strategic-merge patch document: it holds every field it writes at the object's place (`path` is its spec). */
   holdsFields?: true;
 }
@@ -107,11 +109,15 @@ export function originOf(object: ClusterObject, specPath: YamlPath): Origin {
   const [field] = specPath;
   let origin = typeof field === "string" ? object.specOrigin.get(field) : undefined;
   // The last patch that wrote the field itself: one of spec.chart.spec.version says nothing of spec.chart.spec.interval.
-  while (origin?.writes && !origin.writes(specPath)) origin = origin.previous;
-  if (!origin) return { doc: object.doc, path: ["spec", ...specPath] };
+  let path = specPath;
+  while (origin?.writes && !origin.writes(path)) {
+    path = origin.before?.(path) ?? path;
+    origin = origin.previous;
+  }
+  if (!origin) return { doc: object.doc, path: ["spec", ...path] };
   // A strategic-merge patch document holds the field at the same place; an inline patch or JSON6902 operation is
   // found at its entry (in a kustomization, or a Flux Kustomization's spec.patches).
-  return origin.holdsFields ? { doc: origin.doc, path: ["spec", ...specPath] } : origin;
+  return origin.holdsFields ? { doc: origin.doc, path: ["spec", ...path] } : origin;
 }
 
 /** A finding on a spec field of a cluster object, placed where that field was written. */
@@ -572,14 +578,33 @@ function applyJson6902(entry: Entry, operations: unknown[], origin: Origin): voi
   for (const operation of jsonPatchOperations(operations)) {
     const [root, field] = operation.path;
     if (root !== "spec" || field === undefined) continue;
-    applyJsonPatchOperation(entry.spec, { ...operation, path: operation.path.slice(1) });
-    // The operation writes its path and all below it; a field above it is written in part. A list position (an
-    // index, `-`) stands for any: an insertion moves the items after it.
-    const written = operation.path.slice(1);
-    const listPosition = (token: string) => token === "-" || /^\d+$/.test(token);
-    const writes = (specPath: YamlPath) => specPath.slice(0, written.length).every((key, index) => listPosition(written[index]!) || String(key) === written[index]);
-    entry.specOrigin.set(field, { ...origin, writes, previous: entry.specOrigin.get(field) });
+    const path = operation.path.slice(1);
+    const list = valueAt(entry.spec, path.slice(0, -1));
+    // In a list, `-` is the position past the end.
+    const written = Array.isArray(list) && path.at(-1) === "-" ? [...path.slice(0, -1), String(list.length)] : path;
+    applyJsonPatchOperation(entry.spec, { ...operation, path });
+    // The operation writes its path and all below it, and in part a field above it; a removal from a list writes
+    // no item, and moves those after it, as an insertion does.
+    const above = (specPath: YamlPath) => specPath.length < written.length && isPrefix(specPath, written);
+    const shift = Array.isArray(list) && operation.op !== "replace" ? (operation.op === "add" ? -1 : 1) : 0;
+    const writes = shift === 1 ? above : (specPath: YamlPath) => above(specPath) || isPrefix(written, specPath);
+    entry.specOrigin.set(field, { ...origin, writes, ...(shift ? { before: listShift(written, shift) } : {}), previous: entry.specOrigin.get(field) });
   }
+}
+
+function isPrefix(prefix: YamlPath, path: YamlPath): boolean {
+  return prefix.length <= path.length && prefix.every((key, index) => String(key) === String(path[index]));
+}
+
+/** Where an item after `written` in its list was before an insertion there (`shift` -1) or a removal (+1). */
+function listShift(written: YamlPath, shift: 1 | -1): (specPath: YamlPath) => YamlPath {
+  const list = written.slice(0, -1);
+  const at = Number(written.at(-1));
+  return (specPath) => {
+    const index = Number(specPath[list.length]);
+    if (specPath.length <= list.length || !isPrefix(list, specPath) || !Number.isInteger(index) || index < at || (shift === -1 && index === at)) return specPath;
+    return [...list, index + shift, ...specPath.slice(list.length + 1)];
+  };
 }
 
 /** Strategic merge, simplified: maps merge key by key, anything else is replaced. */

@@ -41,16 +41,17 @@ const cluster = (configsDependsOn: string[], tenantsDependsOn: string[] = ["infr
 const check = (head: Tree) => fluxDependsOn.check(ruleContext({ head })).map((finding) => [finding.path, finding.line, finding.severity, finding.message]);
 
 describe("flux-depends-on", () => {
-  it("reports a target a JSON6902 operation appends or inserts on that patch, however list positions move", () => {
+  it("reports a target a JSON6902 operation appends or inserts on that patch, and the targets it moves where they are written", () => {
     const patched = (operation: string) => ({
-      ...cluster(["infra-controllers"]),
+      ...cluster(["gone"]),
       "clusters/production/kustomization.yaml":
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - infrastructure.yaml\n  - tenants.yaml\npatches:\n  - path: configs-patch.yaml\n    target:\n      kind: Kustomization\n      name: infra-configs\n",
       "clusters/production/configs-patch.yaml": `- op: add\n  path: /spec/dependsOn/${operation}\n  value:\n    name: missing\n`,
     });
     const placed = (operation: string) => fluxDependsOn.check(ruleContext({ head: patched(operation), changed: ["clusters/production/configs-patch.yaml"] })).map((finding) => `${finding.path}:${finding.line}`);
-    expect(placed("-")).toEqual(["clusters/production/configs-patch.yaml:1"]);
-    expect(placed("0")).toEqual(["clusters/production/configs-patch.yaml:1"]);
+    // `gone`, already missing, stays where it is written, wherever the operation puts the new item.
+    expect(placed("-")).toEqual(["clusters/production/infrastructure.yaml:22", "clusters/production/configs-patch.yaml:1"]);
+    expect(placed("0")).toEqual(["clusters/production/configs-patch.yaml:1", "clusters/production/infrastructure.yaml:22"]);
   });
 
   it("accepts the layered infrastructure -> tenants order", () => {
