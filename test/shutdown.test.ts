@@ -151,31 +151,31 @@ describe("npm start", () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const env: NodeJS.ProcessEnv = { ...process.env, APP_ID: String(APP_ID), PRIVATE_KEY: privateKey, WEBHOOK_SECRET: secret, HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "info" };
     env.LOG_FORMAT = "json";
-    const npm = spawn("npm", ["start", "--silent"], { cwd: fileURLToPath(new URL("..", import.meta.url)), env, stdio: ["ignore", "pipe", "pipe"] });
+    // A process group of its own: whatever happens, the test stops npm and all it started.
+    const npm = spawn("npm", ["start", "--silent"], { cwd: fileURLToPath(new URL("..", import.meta.url)), env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let output = "";
     npm.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => npm.on("exit", resolve));
+    const within = <T>(promise: Promise<T>, what: string) =>
+      Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} within 20 s: ${output}`)), 20_000))]);
     const ping = () => fetch(`http://127.0.0.1:${port}/ping`).then((response) => response.ok, () => false);
-    // The server's own pid, from its log lines: should npm not hand the signal on, the test stops the server itself.
-    const serverPid = () => Number(/"pid":(\d+)/.exec(output)?.[1]);
     try {
-      const startedBy = Date.now() + 20_000;
-      while (!(await ping()) || !serverPid()) {
-        if (Date.now() > startedBy) throw new Error(`npm start did not serve /ping within 20 s: ${output}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await within(
+        (async () => {
+          while (!(await ping())) await new Promise((resolve) => setTimeout(resolve, 50));
+        })(),
+        "npm start did not serve /ping",
+      );
       npm.kill("SIGTERM");
-      expect(await exited).toBe(0);
+      expect(await within(exited, "npm start did not exit on SIGTERM")).toBe(0);
       // The server itself heard it: it said so, and nothing listens any more.
       expect(output).toContain("shutdown: every evaluation finished");
       expect(await ping()).toBe(false);
     } finally {
-      for (const pid of [serverPid(), npm.pid]) {
-        try {
-          if (pid) process.kill(pid, "SIGKILL");
-        } catch {
-          // Gone, as it should be.
-        }
+      try {
+        process.kill(-npm.pid!, "SIGKILL");
+      } catch {
+        // Gone, as it should be.
       }
     }
   });

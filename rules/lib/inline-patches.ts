@@ -66,10 +66,11 @@ export function json6902Line(inline: InlinePatchLine, path: YamlPath, value: unk
   let index = operations.length - 1;
   while (index >= 0 && !sets(operations[index])) index--;
   if (index < 0) return undefined;
-  // Its `path:` line: the n-th of the text's lines that name its pointer as written.
+  // Its `path:` line: the n-th of the text's lines whose `path:` is its pointer as written (block or flow style).
   const written = (operations[index] as { path: string }).path;
+  const pathLine = new RegExp(`(?:^|[\\s{,])path\\s*:\\s*(["']?)${escapeRegExp(written)}\\1\\s*(?:[,}#]|$)`);
   let nth = operations.slice(0, index).filter((item) => isRecord(item) && item.path === written).length;
-  const lineIndex = text.split("\n").findIndex((line) => /\bpath\s*:/.test(line) && line.includes(written) && nth-- === 0);
+  const lineIndex = text.split("\n").findIndex((line) => pathLine.test(line) && nth-- === 0);
   return lineIndex === -1 ? undefined : start + 1 + lineIndex;
 }
 

@@ -156,8 +156,8 @@ export function tenantOfFluxObject(context: RuleContext, target: LocatedObject):
 
 /**
  * Flux's bootstrap Kustomization: `flux-system/flux-system` (named after its namespace, `flux bootstrap
- * --namespace`), reading its own GitRepository and applying the folder that holds its own definition, as Flux's own
- * account. A label does not make it a tenant's: flux2-kustomize-helm-example labels Flux's components, this
+ * --namespace`), reading its own GitRepository and applying the folder that holds its own definition (the
+ * repository's root, with `flux bootstrap --path=./`), as Flux's own account. A label does not make it a tenant's: flux2-kustomize-helm-example labels Flux's components, this
  * Kustomization among them, with the team that runs Flux. Any other labelled Kustomization stays the tenant's.
  */
 function isBootstrap(target: LocatedObject): boolean {
@@ -167,7 +167,7 @@ function isBootstrap(target: LocatedObject): boolean {
   if (!isFluxKustomization(target.ref) || name !== namespace || (typeof spec.serviceAccountName === "string" && spec.serviceAccountName !== "")) return false;
   if ((sourceRef.kind ?? "GitRepository") !== "GitRepository" || sourceRef.name !== name || (sourceRef.namespace ?? namespace) !== namespace) return false;
   const path = normalizeRepoPath(typeof spec.path === "string" ? spec.path : "");
-  return path !== "" && target.path.startsWith(`${path}/`);
+  return path === "" || target.path.startsWith(`${path}/`);
 }
 
 export interface TenantTarget {

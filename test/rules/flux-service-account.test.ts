@@ -68,6 +68,7 @@ describe("flux-service-account", () => {
     expect(flagged("clusters/production/dev-team.yaml", labelled("dev-team", "./").replace("  path: ./\n", ""))).toEqual(["clusters/production/dev-team.yaml:8"]);
     // The bootstrap Kustomization, labelled with the team that runs Flux.
     expect(flagged("clusters/production/flux-system/gotk-sync.yaml", labelled("flux-system", "./clusters/production"))).toEqual([]);
+    expect(flagged("clusters/production/flux-system/gotk-sync.yaml", labelled("flux-system", "./"))).toEqual([]);
   });
 
   it("leaves platform Kustomizations, repositories without tenants and tenants without an account alone", () => {
