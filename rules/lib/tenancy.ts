@@ -157,8 +157,9 @@ export function tenantOfFluxObject(context: RuleContext, target: LocatedObject):
 /**
  * Flux's bootstrap Kustomization: `flux-system/flux-system` (named after its namespace, `flux bootstrap
  * --namespace`), reading its own GitRepository and applying the folder that holds its own definition (the
- * repository's root, with `flux bootstrap --path=./`), as Flux's own account. A label does not make it a tenant's: flux2-kustomize-helm-example labels Flux's components, this
- * Kustomization among them, with the team that runs Flux. Any other labelled Kustomization stays the tenant's.
+ * repository's root, with `flux bootstrap --path=./`), as Flux's own account. A label does not make it a
+ * tenant's: flux2-kustomize-helm-example labels Flux's components, this Kustomization among them, with the team
+ * that runs Flux. Any other labelled Kustomization stays the tenant's.
  */
 function isBootstrap(target: LocatedObject): boolean {
   const { name, namespace } = target.ref;
