@@ -1,7 +1,7 @@
 import { describeRef, isYamlPath, type FleetModel } from "../src/core/fleet.js";
 import { asRecord } from "../src/core/values.js";
 import type { Rule, RuleFinding } from "../src/core/types.js";
-import { findingOnSpec, fluxGraph, insertUnderFix, patchedFrom, prepareFluxGraph, type ClusterObject } from "./lib/flux-graph.js";
+import { findingOnSpec, fluxGraph, insertUnderFix, prepareFluxGraph, writtenIn, type ClusterObject } from "./lib/flux-graph.js";
 
 /** True when the file carries SOPS metadata: a `sops` map in YAML or JSON, `sops_*=` keys in a dotenv file. */
 export function isSopsEncrypted(model: FleetModel, path: string): boolean {
@@ -52,7 +52,7 @@ export const sopsDecryption: Rule = {
       if (!graph.readsThisRepository(kustomization)) continue;
       const files = graph.appliedFiles(kustomization);
       // Only Kustomizations the change touches: their own lines, a patch of them, or a file they apply.
-      const touched = changed.has(kustomization.doc.path) || patchedFrom(kustomization, changed) || changesFiles(files);
+      const touched = writtenIn(kustomization, changed) || changesFiles(files);
       const decryption = asRecord(kustomization.spec.decryption);
       if (!touched || decryption.provider === "sops") continue;
       const encrypted = encryptedOf(files);

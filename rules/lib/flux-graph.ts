@@ -82,11 +82,12 @@ export function prepareFluxGraph(model: FleetModel): void {
  */
 export function changedFluxObjects(context: RuleContext): ClusterObject[] {
   const changed = new Set(context.changedFiles.map((file) => file.path));
-  return fluxGraph(context.head).objects.filter((object) => changed.has(object.doc.path) || patchedFrom(object, changed));
+  return fluxGraph(context.head).objects.filter((object) => writtenIn(object, changed));
 }
 
-/** True when a patch of the object's spec is written in one of the `files`. */
-export function patchedFrom(object: ClusterObject, files: ReadonlySet<string>): boolean {
+/** True when the object is declared, or its spec patched, in one of the `files`. */
+export function writtenIn(object: ClusterObject, files: ReadonlySet<string>): boolean {
+  if (files.has(object.doc.path)) return true;
   for (const latest of object.specOrigin.values()) {
     for (let origin: Origin | undefined = latest; origin; origin = origin.previous) if (files.has(origin.doc.path)) return true;
   }

@@ -4,7 +4,7 @@
 import { posix } from "node:path";
 import { kustomizationFileIn } from "../../src/core/build/kustomization.js";
 import { apiGroup, type FleetModel, type KubeObject, type SourceDocument } from "../../src/core/fleet.js";
-import { isFluxKustomization, specOf, sourcesThisRepository, normalizeRepoPath } from "../../src/core/flux.js";
+import { isFluxKustomization, specOf, sourceRefOf, sourcesThisRepository, normalizeRepoPath } from "../../src/core/flux.js";
 import { asArray, asRecord, valueAt } from "../../src/core/values.js";
 import type { Fix, ObjectRef, RuleContext, TenantInfo } from "../../src/core/types.js";
 import { insertUnderFix, replaceValueFix } from "./flux-graph.js";
@@ -164,9 +164,9 @@ export function tenantOfFluxObject(context: RuleContext, target: LocatedObject):
 function isBootstrap(target: LocatedObject): boolean {
   const { name, namespace } = target.ref;
   const spec = specOf(target);
-  const sourceRef = asRecord(spec.sourceRef);
+  const source = sourceRefOf(target);
   if (!isFluxKustomization(target.ref) || name !== namespace || (typeof spec.serviceAccountName === "string" && spec.serviceAccountName !== "")) return false;
-  if ((sourceRef.kind ?? "GitRepository") !== "GitRepository" || sourceRef.name !== name || (sourceRef.namespace ?? namespace) !== namespace) return false;
+  if (source.kind !== "GitRepository" || source.name !== name || source.namespace !== namespace) return false;
   const path = normalizeRepoPath(typeof spec.path === "string" ? spec.path : "");
   return path === "" || target.path.startsWith(`${path}/`);
 }

@@ -4,11 +4,10 @@
 // is stopped, its worker is terminated, the kustomize runs still going are stopped (and collected) and the
 // evaluation's temporary folder is removed. A worker whose evaluation ended well waits for the next one: a fresh
 // worker loads the modules again and runs cold code, which made a small evaluation three times as slow.
-import { mkdtemp, realpath, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { isAbsolute, join, relative } from "node:path";
+import { rm } from "node:fs/promises";
+import { isAbsolute, relative } from "node:path";
 import { Worker } from "node:worker_threads";
-import { findKustomize, runKustomize, type EngineLimits, type EngineResult, type KustomizeBuild, type KustomizeEngine } from "../core/build/engine.js";
+import { findKustomize, runKustomize, scratchFolder, type EngineLimits, type EngineResult, type KustomizeBuild, type KustomizeEngine } from "../core/build/engine.js";
 import { evaluate } from "../core/evaluate.js";
 import { portableTree } from "../core/files.js";
 import type { PullRequestFacts, Verdict } from "../core/types.js";
@@ -116,8 +115,8 @@ async function evaluateInWorker(pool: WorkerPool, facts: Promise<PullRequestFact
   facts.catch(() => undefined);
   signal.throwIfAborted();
   // Build sandboxes go below the evaluation's own folder (the worker's TMPDIR), removed whatever happens.
-  // Resolved, as the sandboxes made below it are (see render.ts): the main thread checks they lie inside it.
-  const temporary = await realpath(await mkdtemp(join(tmpdir(), "fleet-warden-evaluation-")));
+  // Resolved, as the sandboxes made below it are (scratchFolder): the main thread checks they lie inside it.
+  const temporary = scratchFolder("fleet-warden-evaluation-");
   try {
     try {
       return await inWorker(pool, facts, signal, { ...options, temporary });

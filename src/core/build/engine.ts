@@ -158,7 +158,6 @@ export type IsolationSetting = "auto" | "required" | "network" | "off";
  */
 export type Isolation = { level: "wall" } | { level: "network" | "none"; why: string } | { refused: string };
 
-
 /**
  * Vetting refuses every remote reference and every path out of the build before kustomize runs; the wall is what
  * stands behind it. Without a network, a reference that vetting missed reaches nothing, not even the host's loopback
