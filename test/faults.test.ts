@@ -28,14 +28,20 @@ const SECONDARY_LIMIT = "You have exceeded a secondary rate limit. Please wait a
 let github: FakeGitHub;
 let outcomes: EvaluationOutcome[];
 
+// The fake clock never goes back between tests, as a real one does not: plugin-throttling's limiters are shared by
+// every client in the process, and a clock set back would hold the next test's requests until it caught up.
+let clock = 0;
+
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"] });
+  vi.setSystemTime(Math.max(Date.now(), clock));
   outcomes = [];
   crash.next = undefined;
 });
 
 afterEach(() => {
   github.done();
+  clock = Date.now();
   vi.useRealTimers();
 });
 
@@ -337,5 +343,73 @@ describe("heads that move, redeliveries, bursts and crashes", () => {
     await deliver(target, "pull_request", "synchronize");
     expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "success" })]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(["failed", "completed"]);
+  });
+});
+
+describe("a GitHub that does not answer", () => {
+  /** Every `method` call whose path matches fails with a 502, or (`hang`) never answers until the test ends. */
+  const down = (path: RegExp, methods = ["GET", "POST", "PATCH"], hang?: Promise<void>) => {
+    for (const method of methods) github.faults.push({ method, path, times: 1000, ...(hang ? { until: hang } : { status: 502 }) });
+  };
+
+  it("asks for the installation token once per attempt of the request that needs it, not four times", async () => {
+    github = clean();
+    down(/\/access_tokens$/, ["POST"]);
+    await deliver(app(), "pull_request", "opened");
+
+    // The read of the pull request, tried four times; each attempt asks for a token once.
+    expect(count("POST", /\/access_tokens$/)).toBe(4);
+    expect(github.checkRuns).toEqual([]);
+    expect(outcomes).toEqual([{ status: "failed", reason: expect.stringContaining("the pull request could not be read, so no check run was written: GitHub answered 502") }]);
+  });
+
+  it("ends at the deadline when GitHub never answers the first read", async () => {
+    github = clean();
+    let release!: () => void;
+    down(/./, ["GET", "POST"], new Promise<void>((resolve) => (release = resolve)));
+    const started = Date.now();
+    let endedAfterMs = 0;
+    const target = app({ deadlineMs: 60_000, afterEvaluation: async (outcome) => void (outcomes.push(outcome), (endedAfterMs = Date.now() - started)) });
+    await deliver(target, "pull_request", "opened");
+    release();
+
+    expect(outcomes).toEqual([{ status: "failed", reason: "the pull request could not be read, so no check run was written: GitHub did not answer within the deadline (60 s)" }]);
+    expect(endedAfterMs).toBe(60_000);
+    expect(github.checkRuns).toEqual([]);
+  });
+
+  it("counts the time the check run took to open against the deadline", async () => {
+    github = clean();
+    // The run's lookup times out twice (30 s each), then answers: 65 s in, past a 60 s deadline.
+    github.faults.push({ method: "GET", path: /\/check-runs/, times: 2, delayMs: 10 * 60 * 1000 });
+    await deliver(app({ deadlineMs: 60_000 }), "pull_request", "opened");
+
+    expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "failure", output: expect.objectContaining({ title: "Evaluation timed out" }) })]);
+    expect(count("GET", /\/pulls\/7\/files$/)).toBe(0);
+  });
+
+  it("does not start a run when GitHub has failed the run's lookup and the pull request's read", async () => {
+    github = clean();
+    github.afterCall = (call) => {
+      if (/\/pulls\/7$/.test(call.path) && github.faults.length === 0) down(/\/pulls\/7$|\/check-runs/);
+    };
+    await deliver(app(), "pull_request", "opened");
+
+    expect(count("GET", /\/check-runs$/)).toBe(4);
+    expect(count("GET", /\/pulls\/7$/)).toBe(1 + 4);
+    expect(count("POST", /\/check-runs$/)).toBe(0);
+    expect(outcomes).toEqual([{ status: "failed", headSha: github.headSha, reason: "no check run could be written: GitHub answered 502: injected 502" }]);
+  });
+
+  it("reports, without crashing, a head no run could be written on", async () => {
+    github = clean();
+    down(/\/check-runs/);
+    await deliver(app(), "pull_request", "opened");
+
+    // The lookup, then one fresh run (the pull request could still be read), looked for once it failed.
+    expect(count("GET", /\/check-runs$/)).toBe(4 + 4);
+    expect(count("POST", /\/check-runs$/)).toBe(1);
+    expect(github.checkRuns).toEqual([]);
+    expect(outcomes).toEqual([{ status: "failed", headSha: github.headSha, reason: "no check run could be written: GitHub answered 502: injected 502" }]);
   });
 });

@@ -35,7 +35,8 @@ export interface EvaluationRequest {
 export type EvaluationOutcome =
   | { status: "closed" }
   | { status: "superseded"; headSha: string }
-  | { status: "failed"; headSha: string; reason: string }
+  /** No head sha: the pull request itself could not be read, and nothing was written. */
+  | { status: "failed"; headSha?: string; reason: string }
   | { status: "completed"; headSha: string; verdict: Verdict; pull: PullRequestInfo };
 
 export class DeadlineExceeded extends Error {}
@@ -64,16 +65,26 @@ export function evaluatePullRequest(request: EvaluationRequest): Promise<Evaluat
 
 async function evaluateCounted(request: EvaluationRequest, counter: CallCounter): Promise<EvaluationOutcome> {
   const { octokit, repo, pullNumber, log } = request;
-  const pull = await currentPull(octokit, repo, pullNumber);
+  // The deadline runs from the first request. Past it (or the shutdown) the evaluator is stopped and the requests
+  // and downloads abandoned; an in-process evaluator may still finish in the background, and its result is dropped.
+  const endsAt = Date.now() + request.deadlineMs;
+  const stop = new AbortController();
+  let pull: PullRequestInfo | undefined;
+  try {
+    // Abandoned at the deadline, not at the shutdown: an evaluation interrupted later still fails its run.
+    pull = await withDeadline(currentPull(octokit, repo, pullNumber, stop.signal), request.deadlineMs);
+  } catch (error) {
+    stop.abort();
+    return unread(request, error);
+  }
   if (!pull) return { status: "closed" };
 
   let slot: CheckRunSlot | undefined;
   let result: { verdict: Verdict; changedFiles: ChangedFile[] };
   try {
+    // Never abandoned: a run created after the evaluation gave up on it would stay in progress. Its time counts.
     slot = await openCheckRun(octokit, repo, pull.headSha, { ...(request.freshFor?.includes(pull.headSha) ? { fresh: true } : {}), ...(request.appId ? { appId: request.appId } : {}) });
-    // Past the deadline (or the shutdown) the evaluator is stopped and the downloads abandoned; an in-process
-    // evaluator may still finish in the background, and its result is dropped.
-    const stop = new AbortController();
+    if (Date.now() >= endsAt) throw new DeadlineExceeded("deadline exceeded while the check run was opened");
     result = await withDeadline(
       (async () => {
         // The evaluator gets ready (a worker loads) while the facts are gathered.
@@ -86,11 +97,13 @@ async function evaluateCounted(request: EvaluationRequest, counter: CallCounter)
           await gathered.then((ready) => ready.dispose(), () => undefined);
         }
       })(),
-      request.deadlineMs,
+      endsAt - Date.now(),
       request.signal,
-    ).finally(() => stop.abort());
+    );
   } catch (error) {
     return endWithoutResult(request, pull, slot, error, counter);
+  } finally {
+    stop.abort();
   }
 
   // A result for a superseded sha is dropped, never posted on the new one. The confirmation gets one more round:
@@ -138,6 +151,12 @@ async function evaluateCounted(request: EvaluationRequest, counter: CallCounter)
   return { status: "completed", headSha: pull.headSha, verdict: result.verdict, pull: latest };
 }
 
+/** The pull request could not be read (GitHub failed, or took the whole deadline): there is no sha to write a run on. */
+function unread(request: EvaluationRequest, error: unknown): EvaluationOutcome {
+  const cause = error instanceof DeadlineExceeded ? `GitHub did not answer within the deadline (${Math.round(request.deadlineMs / 1000)} s)` : failureDetail(error);
+  return { status: "failed", reason: `the pull request could not be read, so no check run was written: ${cause}` };
+}
+
 /**
  * The evaluation failed. If the head moved meanwhile (a force-push makes the old sha 404) that is moot: the run is
  * cancelled quietly. Otherwise the run completes with a failure that says what went wrong.
@@ -155,9 +174,13 @@ async function endWithoutResult(request: EvaluationRequest, pull: PullRequestInf
     if (slot) await cancelOrLog(request, slot, headMoved(pull, latest.current));
     return { status: "superseded", headSha: pull.headSha };
   }
-  // No run could be found or started (GitHub failed there): one more try, so that the head shows the failure.
-  const target = slot ?? (await openCheckRun(octokit, repo, pull.headSha, { fresh: true }).catch(() => undefined));
-  if (!target) throw error;
+  // No run could be found or started (GitHub failed there): one more try, so that the head shows the failure, unless
+  // GitHub failed the read just now too (a new run would wait as long, and fail as surely).
+  const target = slot ?? (latest.known ? await openCheckRun(octokit, repo, pull.headSha, { fresh: true }).catch(() => undefined) : undefined);
+  if (!target) {
+    log.error({ err: error, sha: pull.headSha }, "no check run could be written: GitHub failed every attempt to find or start one");
+    return { status: "failed", headSha: pull.headSha, reason: `no check run could be written: ${failureDetail(error)}` };
+  }
   const reason = failureReason(error, request.deadlineMs, limitWait);
   log.warn({ err: error, sha: pull.headSha, checkRun: target.run.id }, `evaluation failed: ${reason.title}`);
   try {
@@ -185,8 +208,8 @@ function headMoved(pull: PullRequestInfo, latest: PullRequestInfo | undefined): 
   return `The pull request ${latest ? `moved to ${latest.headSha}` : "was closed"} while this commit was being evaluated.`;
 }
 
-async function currentPull(octokit: Octokit, repo: RepoRef, pullNumber: number): Promise<PullRequestInfo | undefined> {
-  const { data } = await octokit.rest.pulls.get({ ...repo, pull_number: pullNumber });
+async function currentPull(octokit: Octokit, repo: RepoRef, pullNumber: number, signal?: AbortSignal): Promise<PullRequestInfo | undefined> {
+  const { data } = await octokit.rest.pulls.get({ ...repo, pull_number: pullNumber, ...(signal ? { request: { signal } } : {}) });
   return data.state === "open" ? pullRequestInfo(data) : undefined;
 }
 
@@ -208,11 +231,16 @@ function failureReason(error: unknown, deadlineMs: number, limitWait?: CallCount
   if (error instanceof OutOfMemory) return { title: "Evaluation ran out of memory", detail: `${error.message} The change is too large to evaluate in one go, or an input swells in memory; split it, or raise EVALUATION_MEMORY_MB.` };
   if (error instanceof Interrupted) return { title: "Evaluation interrupted", detail: `${error.message} Re-run the check to evaluate this commit.` };
   const status = statusOf(error);
-  const detail = status ? `GitHub answered ${status}: ${errorMessage(error)}` : `${error instanceof Error ? `${error.name}: ` : ""}${errorMessage(error)}`;
+  const detail = failureDetail(error);
   // A rate limit that asked for more than fleet-warden waits: an immediate re-run would only meet it again.
   const retryAfter = Number((error as { response?: { headers?: Record<string, unknown> } }).response?.headers?.["retry-after"]);
   const when = (status === 403 || status === 429) && retryAfter > 0 ? `GitHub's rate limit asks to wait ${Math.ceil(retryAfter / 60)} min: re-run the check after that.` : "Re-run the check to try again.";
   return { title: "Evaluation failed", detail: `${detail}\n\n${when}` };
+}
+
+function failureDetail(error: unknown): string {
+  const status = statusOf(error);
+  return status ? `GitHub answered ${status}: ${errorMessage(error)}` : `${error instanceof Error ? `${error.name}: ` : ""}${errorMessage(error)}`;
 }
 
 /** `work`, or a DeadlineExceeded after `ms`, or the signal's Interrupted, whichever comes first. */

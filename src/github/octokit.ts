@@ -186,6 +186,20 @@ export function fetchWithTimeout(timeoutMs: number): typeof fetch {
   };
 }
 
+const TOKEN_REQUEST = /^\/app\/installations\/[^/]+\/access_tokens$/;
+
+/**
+ * An installation token is asked for inside the request that needs it, through this same client: retried by
+ * plugin-retry as well, a GitHub that does not answer took 4 token attempts for each of the request's 4 (16 for one
+ * read). The token request is tried once; the request around it is retried, and asks again.
+ */
+function tokenRequestsTriedOnce(octokit: CoreOctokit) {
+  octokit.hook.before("request", (options) => {
+    if (TOKEN_REQUEST.test(String(options.url))) options.request = { ...options.request, retries: 0 };
+  });
+  return {};
+}
+
 /**
  * An installation token GitHub no longer accepts (revoked, or expired early) is refreshed once and the request
  * repeated. @octokit/auth-app itself retries a 401 only in the first seconds of a token's life.
@@ -197,7 +211,8 @@ function refreshTokenOnUnauthorized(octokit: CoreOctokit, options: { auth?: unkn
     const request = requestOptions.request as { tokenRefreshed?: boolean } | undefined;
     if (statusOf(error) !== 401 || request?.tokenRefreshed) throw error;
     octokit.log.warn(`GitHub answered 401 to ${requestOptions.method} ${requestOptions.url}: refreshing the installation token once`);
-    await octokit.auth({ type: "installation", installationId, refresh: true });
+    // Not inside a retried request here (see tokenRequestsTriedOnce): one more round of its own.
+    await withOneMoreRound(() => octokit.auth({ type: "installation", installationId, refresh: true }));
     const again = octokit.request as (options: object) => ReturnType<CoreOctokit["request"]>;
     return again({ ...requestOptions, request: { ...requestOptions.request, tokenRefreshed: true } });
   });
@@ -209,7 +224,7 @@ function refreshTokenOnUnauthorized(octokit: CoreOctokit, options: { auth?: unkn
  * handler only logs) are passed in first and overridden here.
  */
 export function fleetWardenOctokit(timeoutMs?: number): typeof ProbotOctokit {
-  return ProbotOctokit.plugin(refreshTokenOnUnauthorized, waitOutUnrecognisedLimits).defaults((options: { request?: object; throttle?: object; retry?: object }) => ({
+  return ProbotOctokit.plugin(tokenRequestsTriedOnce, refreshTokenOnUnauthorized, waitOutUnrecognisedLimits).defaults((options: { request?: object; throttle?: object; retry?: object }) => ({
     ...options,
     // The setting as it is when a client is made: `npm start` makes this class before Probot applies `.env`.
     request: { fetch: fetchWithTimeout(timeoutMs ?? requestTimeoutMs()), ...options.request },
