@@ -167,6 +167,20 @@ describe("GitHub faults, with the real retry and throttling plugins", () => {
     expect(github.checkRuns).toHaveLength(2);
   });
 
+  it("asks once more for the refreshed token when GitHub fails that request", async () => {
+    github = clean();
+    const target = app();
+    await deliver(target, "pull_request", "opened");
+    vi.setSystemTime(Date.now() + 30 * 60 * 1000);
+    github.tokens[0]!.revoked = true;
+    github.faults.push({ method: "POST", path: /\/access_tokens$/, status: 502, times: 1 });
+    github.push({ "apps/web.yaml": webDeployment("nginx:1.29") });
+    await deliver(target, "pull_request", "synchronize");
+
+    expect(github.tokens.map((issued) => issued.token)).toEqual(["ghs_test_1", "ghs_test_2"]);
+    expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "success" })]);
+  });
+
   it("fails the check run clearly at the deadline and drops the late result", async () => {
     github = clean();
     let release!: () => void;
