@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { EvaluationOutcome } from "../src/app/evaluate-pull-request.js";
 import type * as CoreEvaluate from "../src/core/evaluate.js";
+import type * as ReportReview from "../src/report/review.js";
 import { fleetWardenOctokit } from "../src/github/octokit.js";
 import { FakeGitHub, type TestApp, type TestAppOptions } from "./helpers/github.js";
 import { deliverSettled, productionApp, realSetImmediate, settle } from "./helpers/production-app.js";
@@ -23,6 +24,21 @@ vi.mock("../src/core/evaluate.js", async (importOriginal) => {
   };
 });
 
+// A bug in rendering the report, switched on per test.
+const reportCrash = vi.hoisted(() => ({ next: undefined as Error | undefined }));
+vi.mock("../src/report/review.js", async (importOriginal) => {
+  const original = await importOriginal<typeof ReportReview>();
+  return {
+    ...original,
+    reviewComments: (...args: Parameters<typeof original.reviewComments>) => {
+      const error = reportCrash.next;
+      reportCrash.next = undefined;
+      if (error) throw error;
+      return original.reviewComments(...args);
+    },
+  };
+});
+
 const SECONDARY_LIMIT = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.";
 
 let github: FakeGitHub;
@@ -37,6 +53,7 @@ beforeEach(() => {
   vi.setSystemTime(Math.max(Date.now(), clock));
   outcomes = [];
   crash.next = undefined;
+  reportCrash.next = undefined;
 });
 
 afterEach(() => {
@@ -357,6 +374,18 @@ describe("heads that move, redeliveries, bursts and crashes", () => {
     await deliver(target, "pull_request", "synchronize");
     expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "success" })]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(["failed", "completed"]);
+  });
+
+  it("completes the check run when rendering the report crashes, rather than leave it in progress", async () => {
+    github = clean();
+    reportCrash.next = new RangeError("Invalid string length");
+    await deliver(app(), "pull_request", "opened");
+
+    const [run] = github.runsFor();
+    expect(github.runsFor()).toHaveLength(1);
+    expect(run).toMatchObject({ status: "completed", conclusion: "failure", output: { title: "Evaluation failed" } });
+    expect(run!.output.summary).toContain("RangeError: Invalid string length");
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(["failed"]);
   });
 });
 

@@ -4,8 +4,8 @@
 import type { Logger } from "probot";
 import type { ChangedFile, Verdict } from "../core/types.js";
 import { errorMessage } from "../core/yaml.js";
-import { reviewComments } from "../report/review.js";
-import { cancelCheckRun, failureOutput, openCheckRun, publishCheckRun, verdictOutput, type CheckRunRef, type CheckRunSlot, type PublishedRun } from "../github/checks.js";
+import { reviewComments, type ReviewComment } from "../report/review.js";
+import { cancelCheckRun, failureOutput, openCheckRun, publishCheckRun, verdictOutput, type CheckOutput, type CheckRunRef, type CheckRunSlot, type PublishedRun } from "../github/checks.js";
 import { gatherFacts, NotEvaluable, pullRequestInfo, type PullRequestInfo } from "../github/facts.js";
 import { countingCalls, limitWaitInProgress, statusOf, withOneMoreRound, type CallCounter, type Octokit, type RepoRef } from "../github/octokit.js";
 import { MAX_REVIEW_SUGGESTIONS, syncReview } from "../github/review.js";
@@ -120,15 +120,17 @@ async function evaluateCounted(request: EvaluationRequest, counter: CallCounter)
     return { status: "superseded", headSha: pull.headSha };
   }
 
-  const suggestions = reviewComments(result.verdict, result.changedFiles);
-  // syncReview keeps at most this many standing, those already posted first.
-  const posted = Math.min(suggestions.length, MAX_REVIEW_SUGGESTIONS);
-  const leftOut = suggestions.length - posted;
-  if (leftOut > 0) log.info({ sha: pull.headSha, suggestions: suggestions.length, posted }, "review suggestions capped");
-  const note = leftOut > 0 ? `**Review suggestions:** ${posted} of ${suggestions.length} are posted as review comments; the other ${leftOut} are posted once these are dealt with.` : "";
+  let report: Report;
+  try {
+    report = reportOf(result, log, pull.headSha);
+  } catch (error) {
+    // A defect in rendering the report: the run still completes, with the cause.
+    return endWithoutResult(request, pull, slot, error, counter);
+  }
+  const { suggestions, output } = report;
   let published: PublishedRun | undefined;
   try {
-    published = await publishCheckRun(octokit, repo, slot, verdictOutput(result.verdict, note));
+    published = await publishCheckRun(octokit, repo, slot, output);
   } catch (error) {
     return runNotCompleted(request, pull, slot.run, error);
   }
@@ -149,6 +151,21 @@ async function evaluateCounted(request: EvaluationRequest, counter: CallCounter)
     log.error({ err: error, sha: pull.headSha }, "review suggestions could not be synced; the check run stands");
   }
   return { status: "completed", headSha: pull.headSha, verdict: result.verdict, pull: latest };
+}
+
+interface Report {
+  suggestions: ReviewComment[];
+  output: CheckOutput;
+}
+
+function reportOf(result: { verdict: Verdict; changedFiles: ChangedFile[] }, log: Logger, headSha: string): Report {
+  const suggestions = reviewComments(result.verdict, result.changedFiles);
+  // syncReview keeps at most this many standing, those already posted first.
+  const posted = Math.min(suggestions.length, MAX_REVIEW_SUGGESTIONS);
+  const leftOut = suggestions.length - posted;
+  if (leftOut > 0) log.info({ sha: headSha, suggestions: suggestions.length, posted }, "review suggestions capped");
+  const note = leftOut > 0 ? `**Review suggestions:** ${posted} of ${suggestions.length} are posted as review comments; the other ${leftOut} are posted once these are dealt with.` : "";
+  return { suggestions, output: verdictOutput(result.verdict, note) };
 }
 
 /** The pull request could not be read (GitHub failed, or took the whole deadline): there is no sha to write a run on. */
