@@ -7,6 +7,7 @@ import type * as ReportReview from "../src/report/review.js";
 import { fleetWardenOctokit } from "../src/github/octokit.js";
 import { FakeGitHub, type TestApp, type TestAppOptions } from "./helpers/github.js";
 import { deliverSettled, productionApp, realSetImmediate, settle } from "./helpers/production-app.js";
+import { checkSuiteCompleted } from "./helpers/image-update.js";
 import { webDeployment } from "./helpers/manifests.js";
 
 // A bug in the evaluation, switched on per test: the pipeline throws as a real defect would.
@@ -72,6 +73,15 @@ function gaps(pattern: RegExp, method = "GET"): number[] {
 }
 
 const count = (method: string, pattern: RegExp) => github.calls.filter((call) => call.method === method && pattern.test(call.path)).length;
+
+/** The App after one evaluation, half an hour later: its cached token revoked, so the next event meets a 401. */
+async function appWithRevokedToken(): Promise<TestApp> {
+  const target = app();
+  await deliver(target, "pull_request", "opened");
+  vi.setSystemTime(Date.now() + 30 * 60 * 1000);
+  github.tokens[0]!.revoked = true;
+  return target;
+}
 
 /** A pull request that passes: an image bump. */
 const clean = () => new FakeGitHub({ base: { "apps/web.yaml": webDeployment("nginx:1.27") }, head: { "apps/web.yaml": webDeployment("nginx:1.28") } });
@@ -169,13 +179,8 @@ describe("GitHub faults, with the real retry and throttling plugins", () => {
 
   it("refreshes an installation token GitHub no longer accepts, once, and carries on", async () => {
     github = clean();
-    const target = app();
-    await deliver(target, "pull_request", "opened");
+    const target = await appWithRevokedToken();
     expect(github.tokens.map((issued) => issued.token)).toEqual(["ghs_test_1"]);
-
-    // Half an hour later the cached token is revoked; the next event meets a 401.
-    vi.setSystemTime(Date.now() + 30 * 60 * 1000);
-    github.tokens[0]!.revoked = true;
     github.push({ "apps/web.yaml": webDeployment("nginx:1.29") });
     await deliver(target, "pull_request", "synchronize");
 
@@ -186,10 +191,7 @@ describe("GitHub faults, with the real retry and throttling plugins", () => {
 
   it("asks once more for the refreshed token when GitHub fails that request", async () => {
     github = clean();
-    const target = app();
-    await deliver(target, "pull_request", "opened");
-    vi.setSystemTime(Date.now() + 30 * 60 * 1000);
-    github.tokens[0]!.revoked = true;
+    const target = await appWithRevokedToken();
     github.faults.push({ method: "POST", path: /\/access_tokens$/, status: 502, times: 1 });
     github.push({ "apps/web.yaml": webDeployment("nginx:1.29") });
     await deliver(target, "pull_request", "synchronize");
@@ -403,7 +405,7 @@ describe("a GitHub that does not answer", () => {
     // The read of the pull request, tried four times; each attempt asks for a token once.
     expect(count("POST", /\/access_tokens$/)).toBe(4);
     expect(github.checkRuns).toEqual([]);
-    expect(outcomes).toEqual([{ status: "failed", reason: expect.stringContaining("the pull request could not be read, so no check run was written: GitHub answered 502") }]);
+    expect(outcomes).toEqual([{ status: "failed", unwritten: true, reason: expect.stringContaining("the pull request could not be read, so no check run was written: GitHub answered 502") }]);
   });
 
   it("ends at the deadline when GitHub never answers the first read", async () => {
@@ -416,7 +418,7 @@ describe("a GitHub that does not answer", () => {
     await deliver(target, "pull_request", "opened");
     release();
 
-    expect(outcomes).toEqual([{ status: "failed", reason: "the pull request could not be read, so no check run was written: GitHub did not answer within the deadline (60 s)" }]);
+    expect(outcomes).toEqual([{ status: "failed", unwritten: true, reason: "the pull request could not be read, so no check run was written: GitHub did not answer within the deadline (60 s)" }]);
     expect(endedAfterMs).toBe(60_000);
     expect(github.checkRuns).toEqual([]);
   });
@@ -427,8 +429,74 @@ describe("a GitHub that does not answer", () => {
     github.faults.push({ method: "GET", path: /\/check-runs/, times: 2, delayMs: 10 * 60 * 1000 });
     await deliver(app({ deadlineMs: 60_000 }), "pull_request", "opened");
 
-    expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "failure", output: expect.objectContaining({ title: "Evaluation timed out" }) })]);
+    const [run] = github.runsFor();
+    expect(github.runsFor()).toHaveLength(1);
+    expect(run).toMatchObject({ status: "completed", conclusion: "failure", output: { title: "Evaluation timed out on GitHub" } });
+    expect(run!.output.summary).toContain("GitHub took the whole deadline (60 s) to find or open this check run, so nothing was evaluated. The change itself is not the cause");
     expect(count("GET", /\/pulls\/7\/files$/)).toBe(0);
+  });
+
+  it("a sha already green keeps its result, and no failure blames the change, when GitHub took the deadline to find its run", async () => {
+    github = clean();
+    const target = app({ deadlineMs: 60_000 });
+    await deliver(target, "pull_request", "opened");
+    // A second event on the same sha; the run's lookup times out twice (30 s each), then answers: 65 s in.
+    github.faults.push({ method: "GET", path: /\/check-runs/, times: 2, delayMs: 10 * 60 * 1000 });
+    await deliver(target, "pull_request", "reopened");
+
+    expect(github.checkRuns).toEqual([expect.objectContaining({ status: "completed", conclusion: "success" })]);
+    expect(outcomes.at(-1)).toMatchObject({ status: "failed", unwritten: true, reason: expect.stringContaining("its earlier result stands") });
+  });
+
+  it.each([
+    ["the pull request could not be read", /\/pulls\/7$/, ["GET"], 4],
+    ["no run could be written", /\/check-runs/, ["GET", "POST", "PATCH"], 1000],
+  ])("a head left without a run because %s is evaluated when the next check finishes", async (_, path, methods, times) => {
+    github = clean();
+    for (const method of methods) github.faults.push({ method, path, status: 502, times });
+    const target = app();
+    await deliver(target, "pull_request", "opened");
+    expect(github.checkRuns).toEqual([]);
+    expect(outcomes).toEqual([expect.objectContaining({ status: "failed", unwritten: true })]);
+
+    // GitHub is back; another App's CI finishes on the head.
+    github.faults.length = 0;
+    await settle(target, target.probot.receive({ id: "suite-1", name: "check_suite", payload: checkSuiteCompleted(github) } as never));
+    expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "success" })]);
+  });
+
+  it("gives the token refresh after a 401 the request timeout too", async () => {
+    github = clean();
+    const target = await appWithRevokedToken();
+    let release!: () => void;
+    github.faults.push({ method: "POST", path: /\/access_tokens$/, times: 1000, until: new Promise<void>((resolve) => (release = resolve)) });
+    const started = Date.now();
+    await deliver(target, "pull_request", "synchronize");
+    release();
+
+    // The refresh and its one more round, 30 s each; undici alone would wait 5 min for each.
+    expect(Date.now() - started).toBeLessThan(2 * 60 * 1000);
+    expect(outcomes.at(-1)).toMatchObject({ status: "failed", unwritten: true, reason: expect.stringContaining("GitHub did not answer within 30 s") });
+  });
+
+  it("marks the head in a single write when the process is stopped while the pull request is read", async () => {
+    github = clean();
+    let release!: () => void;
+    github.faults.push({ method: "GET", path: /\/pulls\/7$/, times: 1, until: new Promise<void>((resolve) => (release = resolve)) });
+    const shutdown = new AbortController();
+    const target = app({ signal: shutdown.signal });
+    const received = target.probot.receive({ id: "read-at-shutdown", name: "pull_request", payload: github.payload("pull_request", "opened") } as never);
+    await vi.advanceTimersByTimeAsync(1000);
+    // Past the grace period, while GitHub still has not answered the read.
+    shutdown.abort();
+    release();
+    await settle(target, received);
+
+    expect(github.runsFor()).toEqual([expect.objectContaining({ status: "completed", conclusion: "failure", output: expect.objectContaining({ title: "Evaluation interrupted" }) })]);
+    // Created completed: never in progress, however soon the process exits.
+    expect(count("POST", /\/check-runs$/)).toBe(1);
+    expect(count("PATCH", /\/check-runs\/\d+$/)).toBe(0);
+    expect(outcomes).toEqual([expect.objectContaining({ status: "failed", headSha: github.headSha })]);
   });
 
   it("does not start a run when GitHub has failed the run's lookup and the pull request's read", async () => {
@@ -441,7 +509,7 @@ describe("a GitHub that does not answer", () => {
     expect(count("GET", /\/check-runs$/)).toBe(4);
     expect(count("GET", /\/pulls\/7$/)).toBe(1 + 4);
     expect(count("POST", /\/check-runs$/)).toBe(0);
-    expect(outcomes).toEqual([{ status: "failed", headSha: github.headSha, reason: "no check run could be written: GitHub answered 502: injected 502" }]);
+    expect(outcomes).toEqual([{ status: "failed", headSha: github.headSha, reason: "no check run could be written: GitHub answered 502: injected 502", unwritten: true }]);
   });
 
   it("reports, without crashing, a head no run could be written on", async () => {
@@ -453,6 +521,6 @@ describe("a GitHub that does not answer", () => {
     expect(count("GET", /\/check-runs$/)).toBe(4 + 4);
     expect(count("POST", /\/check-runs$/)).toBe(1);
     expect(github.checkRuns).toEqual([]);
-    expect(outcomes).toEqual([{ status: "failed", headSha: github.headSha, reason: "no check run could be written: GitHub answered 502: injected 502" }]);
+    expect(outcomes).toEqual([{ status: "failed", headSha: github.headSha, reason: "no check run could be written: GitHub answered 502: injected 502", unwritten: true }]);
   });
 });

@@ -38,8 +38,9 @@ export class AutoMerger {
   async afterEvaluation(octokit: Octokit, repo: RepoRef, key: string, outcome: EvaluationOutcome): Promise<FollowUp> {
     if (outcome.status !== "completed") {
       // A failed evaluation is not run again by every commit status of its head (a CI step each): its Re-run or
-      // the next push does. A superseded one is followed by the newer evaluation.
-      if (outcome.status === "failed") this.remember(key, null);
+      // the next push does. A superseded one is followed by the newer evaluation; one that left no run of ours (no
+      // Re-run button either) by the next check or status that finishes.
+      if (outcome.status === "failed" && !outcome.unwritten) this.remember(key, null);
       else this.evaluations.delete(key);
       return "none";
     }

@@ -5,7 +5,7 @@ import type { Logger } from "probot";
 import type { ChangedFile, Verdict } from "../core/types.js";
 import { errorMessage } from "../core/yaml.js";
 import { reviewComments, type ReviewComment } from "../report/review.js";
-import { cancelCheckRun, failureOutput, openCheckRun, publishCheckRun, verdictOutput, type CheckOutput, type CheckRunRef, type CheckRunSlot, type PublishedRun } from "../github/checks.js";
+import { cancelCheckRun, failureOutput, markHead, openCheckRun, publishCheckRun, verdictOutput, type CheckOutput, type CheckRunRef, type CheckRunSlot, type PublishedRun } from "../github/checks.js";
 import { gatherFacts, NotEvaluable, pullRequestInfo, type PullRequestInfo } from "../github/facts.js";
 import { countingCalls, limitWaitInProgress, statusOf, withOneMoreRound, type CallCounter, type Octokit, type RepoRef } from "../github/octokit.js";
 import { MAX_REVIEW_SUGGESTIONS, syncReview } from "../github/review.js";
@@ -35,11 +35,17 @@ export interface EvaluationRequest {
 export type EvaluationOutcome =
   | { status: "closed" }
   | { status: "superseded"; headSha: string }
-  /** No head sha: the pull request itself could not be read, and nothing was written. */
-  | { status: "failed"; headSha?: string; reason: string }
+  /**
+   * `unwritten`: no check run of ours shows this failure (without a head sha: the pull request itself could not be
+   * read), so the next event on the pull request evaluates it again.
+   */
+  | { status: "failed"; headSha?: string; reason: string; unwritten?: true }
   | { status: "completed"; headSha: string; verdict: Verdict; pull: PullRequestInfo };
 
 export class DeadlineExceeded extends Error {}
+
+/** GitHub took the whole deadline to find or open the check run: nothing was evaluated. */
+class RunOpenedTooLate extends DeadlineExceeded {}
 
 /** The process is shutting down and could not finish the evaluation in its grace period. */
 export class Interrupted extends Error {}
@@ -55,7 +61,8 @@ export function evaluatePullRequest(request: EvaluationRequest): Promise<Evaluat
     if (outcome.status === "completed") {
       request.log.info({ ...fields, conclusion: outcome.verdict.conclusion, findings: outcome.verdict.findings.length }, "evaluation completed");
     } else if (outcome.status === "failed") {
-      request.log.warn({ ...fields, reason: outcome.reason }, "evaluation failed");
+      // A head left without a run shows nothing on GitHub: the log is where it is seen.
+      request.log[outcome.unwritten ? "error" : "warn"]({ ...fields, reason: outcome.reason }, "evaluation failed");
     } else {
       request.log.info(fields, outcome.status === "closed" ? "pull request closed; nothing to evaluate" : "head moved during evaluation; result dropped");
     }
@@ -81,10 +88,12 @@ async function evaluateCounted(request: EvaluationRequest, counter: CallCounter)
 
   let slot: CheckRunSlot | undefined;
   let result: { verdict: Verdict; changedFiles: ChangedFile[] };
+  // Stopped past the grace period before a run was opened: one completed run says so, in a single write.
+  if (request.signal?.aborted) return interruptedBeforeRun(request, pull);
   try {
     // Never abandoned: a run created after the evaluation gave up on it would stay in progress. Its time counts.
     slot = await openCheckRun(octokit, repo, pull.headSha, { ...(request.freshFor?.includes(pull.headSha) ? { fresh: true } : {}), ...(request.appId ? { appId: request.appId } : {}) });
-    if (Date.now() >= endsAt) throw new DeadlineExceeded("deadline exceeded while the check run was opened");
+    if (Date.now() >= endsAt) throw new RunOpenedTooLate("deadline exceeded while the check run was opened");
     result = await withDeadline(
       (async () => {
         // The evaluator gets ready (a worker loads) while the facts are gathered.
@@ -171,7 +180,13 @@ function reportOf(result: { verdict: Verdict; changedFiles: ChangedFile[] }, log
 /** The pull request could not be read (GitHub failed, or took the whole deadline): there is no sha to write a run on. */
 function unread(request: EvaluationRequest, error: unknown): EvaluationOutcome {
   const cause = error instanceof DeadlineExceeded ? `GitHub did not answer within the deadline (${Math.round(request.deadlineMs / 1000)} s)` : failureDetail(error);
-  return { status: "failed", reason: `the pull request could not be read, so no check run was written: ${cause}` };
+  return { status: "failed", reason: `the pull request could not be read, so no check run was written: ${cause}`, unwritten: true };
+}
+
+async function interruptedBeforeRun(request: EvaluationRequest, pull: PullRequestInfo): Promise<EvaluationOutcome> {
+  const reason = failureReason(new Interrupted("fleet-warden was stopped before it could evaluate this commit."), request.deadlineMs);
+  const marked = await markHead(request.octokit, request.repo, pull.headSha, failureOutput(reason.title, reason.detail), request.appId).catch(() => false);
+  return { status: "failed", headSha: pull.headSha, reason: reason.detail, ...(marked ? {} : { unwritten: true as const }) };
 }
 
 /**
@@ -191,13 +206,14 @@ async function endWithoutResult(request: EvaluationRequest, pull: PullRequestInf
     if (slot) await cancelOrLog(request, slot, headMoved(pull, latest.current));
     return { status: "superseded", headSha: pull.headSha };
   }
+  // The sha shows the result of an earlier evaluation, and this one evaluated nothing: that result stands.
+  if (error instanceof RunOpenedTooLate && slot?.state === "evaluated") {
+    return { status: "failed", headSha: pull.headSha, reason: `its earlier result stands: ${failureReason(error, request.deadlineMs).detail}`, unwritten: true };
+  }
   // No run could be found or started (GitHub failed there): one more try, so that the head shows the failure, unless
   // GitHub failed the read just now too (a new run would wait as long, and fail as surely).
   const target = slot ?? (latest.known ? await openCheckRun(octokit, repo, pull.headSha, { fresh: true }).catch(() => undefined) : undefined);
-  if (!target) {
-    log.error({ err: error, sha: pull.headSha }, "no check run could be written: GitHub failed every attempt to find or start one");
-    return { status: "failed", headSha: pull.headSha, reason: `no check run could be written: ${failureDetail(error)}` };
-  }
+  if (!target) return { status: "failed", headSha: pull.headSha, reason: `no check run could be written: ${failureDetail(error)}`, unwritten: true };
   const reason = failureReason(error, request.deadlineMs, limitWait);
   log.warn({ err: error, sha: pull.headSha, checkRun: target.run.id }, `evaluation failed: ${reason.title}`);
   try {
@@ -232,6 +248,12 @@ async function currentPull(octokit: Octokit, repo: RepoRef, pullNumber: number, 
 
 function failureReason(error: unknown, deadlineMs: number, limitWait?: CallCounter["limitWait"]): { title: string; detail: string } {
   if (error instanceof NotEvaluable) return { title: "Pull request too large to evaluate", detail: error.message };
+  if (error instanceof RunOpenedTooLate) {
+    return {
+      title: "Evaluation timed out on GitHub",
+      detail: `GitHub took the whole deadline (${Math.round(deadlineMs / 1000)} s) to find or open this check run, so nothing was evaluated. The change itself is not the cause: re-run the check.`,
+    };
+  }
   if (error instanceof DeadlineExceeded && limitWait) {
     const left = Math.ceil((limitWait.untilMs - Date.now()) / 1000);
     return {

@@ -211,7 +211,7 @@ function refreshTokenOnUnauthorized(octokit: CoreOctokit, options: { auth?: unkn
     const request = requestOptions.request as { tokenRefreshed?: boolean } | undefined;
     if (statusOf(error) !== 401 || request?.tokenRefreshed) throw error;
     octokit.log.warn(`GitHub answered 401 to ${requestOptions.method} ${requestOptions.url}: refreshing the installation token once`);
-    // Not inside a retried request here (see tokenRequestsTriedOnce): one more round of its own.
+    // auth-app asks through Probot's plain request here, outside the hook chain (no retries): one more round.
     await withOneMoreRound(() => octokit.auth({ type: "installation", installationId, refresh: true }));
     const again = octokit.request as (options: object) => ReturnType<CoreOctokit["request"]>;
     return again({ ...requestOptions, request: { ...requestOptions.request, tokenRefreshed: true } });
@@ -220,14 +220,24 @@ function refreshTokenOnUnauthorized(octokit: CoreOctokit, options: { auth?: unkn
 }
 
 /**
+ * Probot gives auth-app a plain request (no hooks, no timeout) for the tokens it asks for outside the hook chain (a
+ * refresh after a 401): it gets the timeout too.
+ */
+function withTimedRequest(auth: unknown, fetch: typeof globalThis.fetch): unknown {
+  const request = (auth as { request?: { defaults?: (options: object) => unknown } }).request;
+  return typeof request?.defaults === "function" ? { ...(auth as object), request: request.defaults({ request: { fetch } }) } : auth;
+}
+
+/**
  * Probot's Octokit as fleet-warden runs it. Function form: Probot's own instance options (whose secondary-limit
  * handler only logs) are passed in first and overridden here.
  */
 export function fleetWardenOctokit(timeoutMs?: number): typeof ProbotOctokit {
-  return ProbotOctokit.plugin(tokenRequestsTriedOnce, refreshTokenOnUnauthorized, waitOutUnrecognisedLimits).defaults((options: { request?: object; throttle?: object; retry?: object }) => ({
+  return ProbotOctokit.plugin(tokenRequestsTriedOnce, refreshTokenOnUnauthorized, waitOutUnrecognisedLimits).defaults((options: { request?: object; throttle?: object; retry?: object; auth?: unknown }) => ({
     ...options,
     // The setting as it is when a client is made: `npm start` makes this class before Probot applies `.env`.
     request: { fetch: fetchWithTimeout(timeoutMs ?? requestTimeoutMs()), ...options.request },
+    ...(options.auth ? { auth: withTimedRequest(options.auth, fetchWithTimeout(timeoutMs ?? requestTimeoutMs())) } : {}),
     throttle: { ...options.throttle, onSecondaryRateLimit, onRateLimit },
     // plugin-retry's list plus 429, a rate limit: waited out as GitHub asks (above), never repeated after a second.
     retry: { ...options.retry, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
