@@ -75,8 +75,8 @@ function pinToBase(context: RuleContext, place: Place, workload: Workload, conta
   if (typeof baseImage !== "string" || baseImage.includes("${")) return undefined;
   const base = parseImage(baseImage);
   if (base.repository !== reference.repository || !isPinned(base)) return undefined;
-  if (!place.path.includes("images")) return setScalarFix(place, "image", baseImage, `Pin the image the base branch runs: ${baseImage}`);
-  return base.tag && base.tag !== "latest" ? setScalarFix(place, "newTag", base.tag, `Pin the tag the base branch runs: ${base.tag}`) : undefined;
+  if (!place.path.includes("images")) return setScalarFix(place, "image", baseImage, `Pin the image the base branch runs: ${baseImage}`, true);
+  return base.tag && base.tag !== "latest" ? setScalarFix(place, "newTag", base.tag, `Pin the tag the base branch runs: ${base.tag}`, true) : undefined;
 }
 
 /** For a rendered image that no document writes: the `images:` entry of a changed kustomization (or Flux Kustomization) that sets it. */

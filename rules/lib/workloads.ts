@@ -2,6 +2,7 @@
 // the source line where a field of a (possibly rendered) workload is written, so that workload rules
 // put findings and fixes on the exact line: the object's own document, or the overlay patch that set it.
 import { posix } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { apiGroup, type FleetModel, type KubeObject, type SourceDocument } from "../../src/core/fleet.js";
 import type { Fix, RuleContext, RuleFinding } from "../../src/core/types.js";
 import { escapeRegExp, isRecord, valueAt } from "../../src/core/values.js";
@@ -258,20 +259,21 @@ export function keyColumn(line: string, key: string): number | undefined {
 }
 
 /** The line with `key: <scalar>` changed to `key: <value>`, indentation, quoting and trailing comment kept. */
-export function replaceScalarOnLine(line: string, key: string, value: string): string | undefined {
+export function replaceScalarOnLine(line: string, key: string, value: string, asString = false): string | undefined {
   const pattern = new RegExp(`((?:^|[\\s{,])${escapeRegExp(key)}\\s*:\\s*)("[^"]*"|'[^']*'|[^\\s,}#]+)`);
   const match = pattern.exec(line);
   if (!match) return undefined;
   const start = match.index + match[1]!.length;
-  const quote = /^["']/.exec(match[2]!)?.[0] ?? "";
+  // A string YAML would read as another type unquoted ("16", "6.10", "true") is quoted: kustomize wants a string.
+  const quote = /^["']/.exec(match[2]!)?.[0] ?? (asString && typeof parseYaml(value) !== "string" ? '"' : "");
   return line.slice(0, start) + quote + value + quote + line.slice(start + match[2]!.length);
 }
 
-/** A fix that sets the scalar at a place to `value` (e.g. `privileged: false`). */
-export function setScalarFix(place: Place, key: string, value: string, description: string): Fix | undefined {
+/** A fix that sets the scalar at a place to `value` (e.g. `privileged: false`); `asString`: read as a string, quoted if need be. */
+export function setScalarFix(place: Place, key: string, value: string, description: string, asString = false): Fix | undefined {
   const line = lineAt(place);
   const text = line === undefined ? undefined : place.target.doc?.file.lines[line - 1];
-  const replacement = text === undefined ? undefined : replaceScalarOnLine(text, key, value);
+  const replacement = text === undefined ? undefined : replaceScalarOnLine(text, key, value, asString);
   return line !== undefined && replacement !== undefined && replacement !== text ? { line, endLine: line, replacement, description } : undefined;
 }
 

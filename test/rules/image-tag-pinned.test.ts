@@ -113,6 +113,22 @@ describe("image-tag-pinned", () => {
     ]);
   });
 
+  it("quotes a pinned newTag that YAML would read as a number, as kustomize wants a string", () => {
+    const pinned = goodContainer.replace("podinfo:6.7.0", "podinfo:6.10");
+    const base = workload("Deployment", containers(pinned));
+    const rendered = workload("Deployment", containers(pinned.replace("6.10", "latest")));
+    const head = {
+      "apps/dev-team/base/deployment.yaml": base,
+      "apps/dev-team/staging/kustomization.yaml": "resources: [../base]\nimages:\n  - name: ghcr.io/stefanprodan/podinfo\n    newTag: latest\n",
+    };
+    const findings = check(head, {
+      base: { "apps/dev-team/base/deployment.yaml": base },
+      changed: ["apps/dev-team/staging/kustomization.yaml"],
+      builds: [renderedBuild(rendered, "apps/dev-team/base/deployment.yaml")],
+    });
+    expect(findings.map((finding) => finding.fix?.replacement)).toEqual(['    newTag: "6.10"']);
+  });
+
   it("reports a Flux Kustomization's spec.images entry that sets latest on its newTag line", () => {
     const base = workload("Deployment", containers(goodContainer));
     const rendered = workload("Deployment", containers(goodContainer.replace("6.7.0", "latest")));
