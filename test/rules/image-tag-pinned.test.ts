@@ -90,18 +90,23 @@ describe("image-tag-pinned", () => {
     expect(check({ "apps/dev-team/base/app.yaml": text, "apps/dev-team/staging/kustomization.yaml": floating }, { changed: ["apps/dev-team/base/app.yaml"] })).toHaveLength(1);
   });
 
-  it("judges the rendered image: an overlay's images entry that sets latest is reported on its newTag line, pinned back to the base", () => {
-    const base = workload("Deployment", containers(goodContainer));
-    const rendered = workload("Deployment", containers(goodContainer.replace("6.7.0", "latest")));
+  /** The findings on a staging overlay that sets `newTag: latest` over a base running `container` (tagged `tag`). */
+  function overlayLatestFindings(container: string, tag: string) {
+    const base = workload("Deployment", containers(container));
+    const rendered = workload("Deployment", containers(container.replace(tag, "latest")));
     const head = {
       "apps/dev-team/base/deployment.yaml": base,
       "apps/dev-team/staging/kustomization.yaml": "resources: [../base]\nimages:\n  - name: ghcr.io/stefanprodan/podinfo\n    newTag: latest\n",
     };
-    const findings = check(head, {
+    return check(head, {
       base: { "apps/dev-team/base/deployment.yaml": base },
       changed: ["apps/dev-team/staging/kustomization.yaml"],
       builds: [renderedBuild(rendered, "apps/dev-team/base/deployment.yaml")],
     });
+  }
+
+  it("judges the rendered image: an overlay's images entry that sets latest is reported on its newTag line, pinned back to the base", () => {
+    const findings = overlayLatestFindings(goodContainer, "6.7.0");
     expect(findings.map((finding) => [finding.path, finding.line, finding.build, finding.severity, finding.fix])).toEqual([
       [
         "apps/dev-team/staging/kustomization.yaml",
@@ -114,18 +119,7 @@ describe("image-tag-pinned", () => {
   });
 
   it("quotes a pinned newTag that YAML would read as a number, as kustomize wants a string", () => {
-    const pinned = goodContainer.replace("podinfo:6.7.0", "podinfo:6.10");
-    const base = workload("Deployment", containers(pinned));
-    const rendered = workload("Deployment", containers(pinned.replace("6.10", "latest")));
-    const head = {
-      "apps/dev-team/base/deployment.yaml": base,
-      "apps/dev-team/staging/kustomization.yaml": "resources: [../base]\nimages:\n  - name: ghcr.io/stefanprodan/podinfo\n    newTag: latest\n",
-    };
-    const findings = check(head, {
-      base: { "apps/dev-team/base/deployment.yaml": base },
-      changed: ["apps/dev-team/staging/kustomization.yaml"],
-      builds: [renderedBuild(rendered, "apps/dev-team/base/deployment.yaml")],
-    });
+    const findings = overlayLatestFindings(goodContainer.replace("podinfo:6.7.0", "podinfo:6.10"), "6.10");
     expect(findings.map((finding) => finding.fix?.replacement)).toEqual(['    newTag: "6.10"']);
   });
 
