@@ -85,15 +85,20 @@ async function evaluateCounted(request: EvaluationRequest, counter: CallCounter)
     return unread(request, error);
   }
   if (!pull) return { status: "closed" };
+  // Stopped past the grace period before a run was opened: one completed run says so, in a single write.
+  if (request.signal?.aborted) return interruptedBeforeRun(request, pull);
 
   let slot: CheckRunSlot | undefined;
   let result: { verdict: Verdict; changedFiles: ChangedFile[] };
-  // Stopped past the grace period before a run was opened: one completed run says so, in a single write.
-  if (request.signal?.aborted) return interruptedBeforeRun(request, pull);
   try {
     // Never abandoned: a run created after the evaluation gave up on it would stay in progress. Its time counts.
     slot = await openCheckRun(octokit, repo, pull.headSha, { ...(request.freshFor?.includes(pull.headSha) ? { fresh: true } : {}), ...(request.appId ? { appId: request.appId } : {}) });
-    if (Date.now() >= endsAt) throw new RunOpenedTooLate("deadline exceeded while the check run was opened");
+    if (Date.now() >= endsAt) {
+      const late = new RunOpenedTooLate("deadline exceeded while the check run was opened");
+      // Nothing was evaluated: a sha that shows an earlier evaluation's result keeps it.
+      if (slot.state === "evaluated") return { status: "failed", headSha: pull.headSha, reason: `its earlier result stands: ${failureReason(late, request.deadlineMs).detail}`, unwritten: true };
+      throw late;
+    }
     result = await withDeadline(
       (async () => {
         // The evaluator gets ready (a worker loads) while the facts are gathered.
@@ -179,7 +184,7 @@ function reportOf(result: { verdict: Verdict; changedFiles: ChangedFile[] }, log
 
 /** The pull request could not be read (GitHub failed, or took the whole deadline): there is no sha to write a run on. */
 function unread(request: EvaluationRequest, error: unknown): EvaluationOutcome {
-  const cause = error instanceof DeadlineExceeded ? `GitHub did not answer within the deadline (${Math.round(request.deadlineMs / 1000)} s)` : failureDetail(error);
+  const cause = error instanceof DeadlineExceeded ? `GitHub did not answer within the deadline (${seconds(request.deadlineMs)} s)` : failureDetail(error);
   return { status: "failed", reason: `the pull request could not be read, so no check run was written: ${cause}`, unwritten: true };
 }
 
@@ -205,10 +210,6 @@ async function endWithoutResult(request: EvaluationRequest, pull: PullRequestInf
     log.debug({ err: error, sha: pull.headSha }, "evaluation of a superseded head ended early");
     if (slot) await cancelOrLog(request, slot, headMoved(pull, latest.current));
     return { status: "superseded", headSha: pull.headSha };
-  }
-  // The sha shows the result of an earlier evaluation, and this one evaluated nothing: that result stands.
-  if (error instanceof RunOpenedTooLate && slot?.state === "evaluated") {
-    return { status: "failed", headSha: pull.headSha, reason: `its earlier result stands: ${failureReason(error, request.deadlineMs).detail}`, unwritten: true };
   }
   // No run could be found or started (GitHub failed there): one more try, so that the head shows the failure, unless
   // GitHub failed the read just now too (a new run would wait as long, and fail as surely).
@@ -251,20 +252,20 @@ function failureReason(error: unknown, deadlineMs: number, limitWait?: CallCount
   if (error instanceof RunOpenedTooLate) {
     return {
       title: "Evaluation timed out on GitHub",
-      detail: `GitHub took the whole deadline (${Math.round(deadlineMs / 1000)} s) to find or open this check run, so nothing was evaluated. The change itself is not the cause: re-run the check.`,
+      detail: `GitHub took the whole deadline (${seconds(deadlineMs)} s) to find or open this check run, so nothing was evaluated. The change itself is not the cause: re-run the check.`,
     };
   }
   if (error instanceof DeadlineExceeded && limitWait) {
     const left = Math.ceil((limitWait.untilMs - Date.now()) / 1000);
     return {
       title: "Evaluation timed out on GitHub's rate limit",
-      detail: `The evaluation did not finish within ${Math.round(deadlineMs / 1000)} s: it was waiting for GitHub's rate limit on \`${limitWait.request}\`, which asked for ${left} s more. The change itself is not the cause: re-run the check once the limit has passed.`,
+      detail: `The evaluation did not finish within ${seconds(deadlineMs)} s: it was waiting for GitHub's rate limit on \`${limitWait.request}\`, which asked for ${left} s more. The change itself is not the cause: re-run the check once the limit has passed.`,
     };
   }
   if (error instanceof DeadlineExceeded) {
     return {
       title: "Evaluation timed out",
-      detail: `The evaluation did not finish within ${Math.round(deadlineMs / 1000)} s and was stopped. Re-run the check; if it keeps timing out, the change is too large to evaluate in one go.`,
+      detail: `The evaluation did not finish within ${seconds(deadlineMs)} s and was stopped. Re-run the check; if it keeps timing out, the change is too large to evaluate in one go.`,
     };
   }
   if (error instanceof OutOfMemory) return { title: "Evaluation ran out of memory", detail: `${error.message} The change is too large to evaluate in one go, or an input swells in memory; split it, or raise EVALUATION_MEMORY_MB.` };
@@ -276,6 +277,8 @@ function failureReason(error: unknown, deadlineMs: number, limitWait?: CallCount
   const when = (status === 403 || status === 429) && retryAfter > 0 ? `GitHub's rate limit asks to wait ${Math.ceil(retryAfter / 60)} min: re-run the check after that.` : "Re-run the check to try again.";
   return { title: "Evaluation failed", detail: `${detail}\n\n${when}` };
 }
+
+const seconds = (ms: number) => Math.round(ms / 1000);
 
 function failureDetail(error: unknown): string {
   const status = statusOf(error);

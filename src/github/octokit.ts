@@ -233,15 +233,18 @@ function withTimedRequest(auth: unknown, fetch: typeof globalThis.fetch): unknow
  * handler only logs) are passed in first and overridden here.
  */
 export function fleetWardenOctokit(timeoutMs?: number): typeof ProbotOctokit {
-  return ProbotOctokit.plugin(tokenRequestsTriedOnce, refreshTokenOnUnauthorized, waitOutUnrecognisedLimits).defaults((options: { request?: object; throttle?: object; retry?: object; auth?: unknown }) => ({
-    ...options,
+  return ProbotOctokit.plugin(tokenRequestsTriedOnce, refreshTokenOnUnauthorized, waitOutUnrecognisedLimits).defaults((options: { request?: object; throttle?: object; retry?: object; auth?: unknown }) => {
     // The setting as it is when a client is made: `npm start` makes this class before Probot applies `.env`.
-    request: { fetch: fetchWithTimeout(timeoutMs ?? requestTimeoutMs()), ...options.request },
-    ...(options.auth ? { auth: withTimedRequest(options.auth, fetchWithTimeout(timeoutMs ?? requestTimeoutMs())) } : {}),
-    throttle: { ...options.throttle, onSecondaryRateLimit, onRateLimit },
-    // plugin-retry's list plus 429, a rate limit: waited out as GitHub asks (above), never repeated after a second.
-    retry: { ...options.retry, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
-  })) as typeof ProbotOctokit;
+    const fetch = fetchWithTimeout(timeoutMs ?? requestTimeoutMs());
+    return {
+      ...options,
+      request: { fetch, ...options.request },
+      ...(options.auth ? { auth: withTimedRequest(options.auth, fetch) } : {}),
+      throttle: { ...options.throttle, onSecondaryRateLimit, onRateLimit },
+      // plugin-retry's list plus 429, a rate limit: waited out as GitHub asks (above), never repeated after a second.
+      retry: { ...options.retry, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
+    };
+  }) as typeof ProbotOctokit;
 }
 
 /** The GitHub requests of one piece of work (an evaluation), and the rate-limit wait it last began. */
